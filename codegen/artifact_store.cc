@@ -1,0 +1,194 @@
+#include "codegen/artifact_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "codegen/atomic_file.h"
+#include "codegen/sha256.h"
+#include "spdlog/spdlog.h"
+
+namespace sejits::codegen {
+namespace fs = std::filesystem;
+
+bool is_hex_digest(const std::string &text) {
+  return text.size() == 64 &&
+         std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+ArtifactStore::ArtifactStore(fs::path root, int64_t max_bytes) : root_(std::move(root)), max_bytes_(max_bytes) {}
+
+absl::StatusOr<std::unique_ptr<ArtifactStore>> ArtifactStore::open(const fs::path &root, int64_t max_bytes) {
+  std::error_code error;
+  for (const char *sub : {"blobs", "index", "tmp"}) {
+    fs::create_directories(root / sub, error);
+    if (error) return absl::InternalError(absl::StrCat("cannot create ", (root / sub).string(), ": ", error.message()));
+  }
+  // Leftovers of builds that a previous daemon did not finish.
+  for (const auto &entry : fs::directory_iterator(root / "tmp", error)) fs::remove_all(entry.path(), error);
+  std::unique_ptr<ArtifactStore> store(new ArtifactStore(root, max_bytes));
+  store->rescan();
+  return store;
+}
+
+fs::path ArtifactStore::blob_path(const std::string &digest) const {
+  return root_ / "blobs" / digest.substr(0, 2) / (digest.substr(2) + ".so");
+}
+
+fs::path ArtifactStore::index_path(const std::string &key) const {
+  return root_ / "index" / key.substr(0, 2) / key.substr(2);
+}
+
+void ArtifactStore::rescan() {
+  std::error_code error;
+  StoreCounters fresh;
+  for (const auto &entry : fs::recursive_directory_iterator(root_ / "blobs", error)) {
+    if (!entry.is_regular_file(error)) continue;
+    std::string name = entry.path().filename().string();
+    if (name.rfind(".tmp.", 0) == 0) {  // a publish that never finished
+      fs::remove(entry.path(), error);
+      continue;
+    }
+    ++fresh.entries;
+    fresh.bytes += static_cast<int64_t>(entry.file_size(error));
+  }
+  std::lock_guard lock(mutex_);
+  fresh.corrupt_removed = counters_.corrupt_removed;
+  fresh.evictions = counters_.evictions;
+  counters_ = fresh;
+}
+
+absl::StatusOr<BlobInfo> ArtifactStore::put_file(const fs::path &file) {
+  auto digest = sha256_file_hex(file);
+  if (!digest.ok()) return digest.status();
+  fs::path target = blob_path(*digest);
+  std::error_code error;
+  fs::create_directories(target.parent_path(), error);
+  if (error) return absl::InternalError(absl::StrCat("cannot create ", target.parent_path().string()));
+  int64_t bytes = static_cast<int64_t>(fs::file_size(file, error));
+  bool existed = fs::exists(target, error);
+  if (absl::Status published = publish_file_atomically(file, target); !published.ok()) return published;
+  chmod(target.c_str(), 0644);
+  if (!existed) {
+    std::lock_guard lock(mutex_);
+    ++counters_.entries;
+    counters_.bytes += bytes;
+  }
+  return BlobInfo{*digest, target, bytes};
+}
+
+absl::StatusOr<BlobInfo> ArtifactStore::get(const std::string &digest, VerifyDigest verify) {
+  if (!is_hex_digest(digest)) return absl::InvalidArgumentError("artifact digest must be 64 hex digits");
+  fs::path path = blob_path(digest);
+  std::error_code error;
+  int64_t bytes = static_cast<int64_t>(fs::file_size(path, error));
+  if (error) return absl::NotFoundError(absl::StrCat("no artifact ", digest));
+  if (verify == VerifyDigest::kYes) {
+    auto actual = sha256_file_hex(path);
+    if (!actual.ok() || *actual != digest) {
+      spdlog::warn("store: artifact {} is corrupt (content digest {}); removing it", digest,
+                   actual.ok() ? *actual : actual.status().ToString());
+      fs::remove(path, error);
+      std::lock_guard lock(mutex_);
+      ++counters_.corrupt_removed;
+      --counters_.entries;
+      counters_.bytes -= bytes;
+      return absl::NotFoundError(absl::StrCat("artifact ", digest, " was corrupt and has been removed"));
+    }
+  }
+  // The modification time doubles as the last-use time for eviction.
+  utimensat(AT_FDCWD, path.c_str(), nullptr, 0);
+  return BlobInfo{digest, path, bytes};
+}
+
+absl::Status ArtifactStore::remove(const std::string &digest) {
+  if (!is_hex_digest(digest)) return absl::InvalidArgumentError("artifact digest must be 64 hex digits");
+  std::error_code error;
+  fs::path path = blob_path(digest);
+  int64_t bytes = static_cast<int64_t>(fs::file_size(path, error));
+  if (error) return absl::NotFoundError(absl::StrCat("no artifact ", digest));
+  fs::remove(path, error);
+  std::lock_guard lock(mutex_);
+  --counters_.entries;
+  counters_.bytes -= bytes;
+  return absl::OkStatus();
+}
+
+std::optional<ArtifactStore::IndexEntry> ArtifactStore::lookup_key(const std::string &key) {
+  if (!is_hex_digest(key)) return std::nullopt;
+  auto contents = read_file(index_path(key));
+  if (!contents.ok()) return std::nullopt;
+  size_t newline = contents->find('\n');
+  IndexEntry entry{contents->substr(0, newline), newline == std::string::npos ? "" : contents->substr(newline + 1)};
+  if (!is_hex_digest(entry.digest)) {
+    spdlog::warn("store: index entry {} is malformed; ignoring it", key);
+    return std::nullopt;
+  }
+  return entry;
+}
+
+absl::Status ArtifactStore::record_key(const std::string &key, const IndexEntry &entry) {
+  if (!is_hex_digest(key) || !is_hex_digest(entry.digest)) return absl::InvalidArgumentError("bad key or digest");
+  fs::path path = index_path(key);
+  std::error_code error;
+  fs::create_directories(path.parent_path(), error);
+  return write_file_atomically(path, entry.digest + "\n" + entry.metadata);
+}
+
+absl::StatusOr<fs::path> ArtifactStore::make_work_dir() {
+  static std::atomic<uint64_t> counter{0};
+  fs::path dir = root_ / "tmp" / absl::StrCat("build-", getpid(), "-", counter++);
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error) return absl::ResourceExhaustedError(absl::StrCat("cannot create ", dir.string(), ": ", error.message()));
+  return dir;
+}
+
+void ArtifactStore::evict_to_limit() {
+  {
+    std::lock_guard lock(mutex_);
+    if (counters_.bytes <= max_bytes_) return;
+  }
+  struct Candidate {
+    fs::file_time_type last_use;
+    fs::path path;
+    int64_t bytes;
+  };
+  std::vector<Candidate> blobs;
+  std::error_code error;
+  for (const auto &entry : fs::recursive_directory_iterator(root_ / "blobs", error)) {
+    if (!entry.is_regular_file(error)) continue;
+    blobs.push_back({entry.last_write_time(error), entry.path(), static_cast<int64_t>(entry.file_size(error))});
+  }
+  std::sort(blobs.begin(), blobs.end(), [](const auto &a, const auto &b) { return a.last_use < b.last_use; });
+  int64_t total = 0;
+  for (const auto &blob : blobs) total += blob.bytes;
+  // A process that already loaded an evicted artifact keeps its mapping: the
+  // file is unlinked, not overwritten. Index entries that point at evicted
+  // blobs become misses and are rebuilt on demand.
+  int64_t evicted = 0;
+  for (const auto &blob : blobs) {
+    if (total <= max_bytes_ * 9 / 10) break;
+    if (fs::remove(blob.path, error)) {
+      total -= blob.bytes;
+      ++evicted;
+      spdlog::info("store: evicted {} ({} bytes, least recently used)", blob.path.filename().string(), blob.bytes);
+    }
+  }
+  std::lock_guard lock(mutex_);
+  counters_.evictions += evicted;
+  counters_.entries = static_cast<int64_t>(blobs.size()) - evicted;
+  counters_.bytes = total;
+}
+
+StoreCounters ArtifactStore::counters() {
+  std::lock_guard lock(mutex_);
+  return counters_;
+}
+
+}  // namespace sejits::codegen

@@ -1,0 +1,46 @@
+// Runs the system C++ compiler on generated source: a child process with a
+// timeout and resource limits, diagnostics captured.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace sejits::codegen {
+
+struct CompilerConfig {
+  std::string compiler = "g++";
+  std::vector<std::string> flags = {"-O3", "-march=native", "-fopenmp", "-fPIC", "-shared",
+                                    "-fno-math-errno", "-fwrapv", "-fvisibility=hidden"};
+  std::vector<std::string> link_flags = {"-lmvec", "-lm"};
+  std::filesystem::path include_dir;  // holds sejits/kernel_runtime.h
+  absl::Duration timeout = absl::Seconds(120);
+  uint64_t memory_limit_bytes = uint64_t{4} << 30;
+};
+
+struct CompiledObject {
+  std::filesystem::path path;  // the shared object, inside the work directory
+  std::string diagnostics;     // compiler output (warnings)
+  double seconds = 0;
+};
+
+// Compiles `source` into a shared object under `work_dir` (created, owned by
+// the caller). A compiler failure returns INTERNAL with the diagnostics, a
+// timeout DEADLINE_EXCEEDED.
+absl::StatusOr<CompiledObject> compile_shared_object(const CompilerConfig &config,
+                                                     const std::string &source,
+                                                     const std::filesystem::path &work_dir);
+
+// What identifies the compiler for cache keys: its path, its version banner,
+// the flags, and the host CPU that -march=native resolves to.
+std::string compiler_identity(const CompilerConfig &config);
+
+// Writes the kernel ABI and runtime headers (embedded in the daemon) under
+// `include_dir`/sejits/, atomically. Returns a digest of their contents.
+absl::StatusOr<std::string> install_runtime_headers(const std::filesystem::path &include_dir);
+
+}  // namespace sejits::codegen

@@ -1,0 +1,251 @@
+// Helpers that generated kernels call: NumPy's semantics for the operations C
+// does not share (floor division, modulo, integer power, NaN-propagating
+// min/max), broadcasting iteration over strided operands, and error reporting.
+// Included by every generated C++ source; never by the daemon itself.
+#ifndef SEJITS_KERNEL_RUNTIME_H
+#define SEJITS_KERNEL_RUNTIME_H
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sejits/kernel_abi.h"
+
+// glibc's libmvec has SIMD versions of these; declaring them lets the
+// vectorizer call them (glibc only declares them under -ffast-math, which
+// would also change NaN and signed-zero semantics, so we do not use it).
+#define SEJITS_SIMD_DECL(ret, name, ...) \
+  extern "C" ret name(__VA_ARGS__) noexcept __attribute__((simd("notinbranch")));
+SEJITS_SIMD_DECL(double, sin, double)
+SEJITS_SIMD_DECL(double, cos, double)
+SEJITS_SIMD_DECL(double, tan, double)
+SEJITS_SIMD_DECL(double, asin, double)
+SEJITS_SIMD_DECL(double, acos, double)
+SEJITS_SIMD_DECL(double, atan, double)
+SEJITS_SIMD_DECL(double, atan2, double, double)
+SEJITS_SIMD_DECL(double, sinh, double)
+SEJITS_SIMD_DECL(double, cosh, double)
+SEJITS_SIMD_DECL(double, tanh, double)
+SEJITS_SIMD_DECL(double, exp, double)
+SEJITS_SIMD_DECL(double, expm1, double)
+SEJITS_SIMD_DECL(double, log, double)
+SEJITS_SIMD_DECL(double, log1p, double)
+SEJITS_SIMD_DECL(double, log2, double)
+SEJITS_SIMD_DECL(double, log10, double)
+SEJITS_SIMD_DECL(double, hypot, double, double)
+SEJITS_SIMD_DECL(double, pow, double, double)
+SEJITS_SIMD_DECL(float, sinf, float)
+SEJITS_SIMD_DECL(float, cosf, float)
+SEJITS_SIMD_DECL(float, tanf, float)
+SEJITS_SIMD_DECL(float, asinf, float)
+SEJITS_SIMD_DECL(float, acosf, float)
+SEJITS_SIMD_DECL(float, atanf, float)
+SEJITS_SIMD_DECL(float, atan2f, float, float)
+SEJITS_SIMD_DECL(float, sinhf, float)
+SEJITS_SIMD_DECL(float, coshf, float)
+SEJITS_SIMD_DECL(float, tanhf, float)
+SEJITS_SIMD_DECL(float, expf, float)
+SEJITS_SIMD_DECL(float, expm1f, float)
+SEJITS_SIMD_DECL(float, logf, float)
+SEJITS_SIMD_DECL(float, log1pf, float)
+SEJITS_SIMD_DECL(float, log2f, float)
+SEJITS_SIMD_DECL(float, log10f, float)
+SEJITS_SIMD_DECL(float, hypotf, float, float)
+SEJITS_SIMD_DECL(float, powf, float, float)
+#undef SEJITS_SIMD_DECL
+
+#define SEJITS_EXPORT extern "C" __attribute__((visibility("default")))
+
+static inline int32_t sejits_fail(char *error, int64_t error_len, const char *message) {
+  if (error && error_len > 0) {
+    snprintf(error, (size_t)error_len, "%s", message);
+  }
+  return 1;
+}
+
+// ---- NumPy arithmetic semantics ------------------------------------------
+
+template <typename T>
+static inline T sejits_floor_div_int(T a, T b) {
+  if (b == 0) return 0;  // NumPy: 0 with a divide-by-zero warning
+  if ((T)-1 < 0 && b == (T)-1) return (T)(0 - (uint64_t)a);  // MIN / -1 wraps
+  T q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+template <typename T>
+static inline T sejits_mod_int(T a, T b) {
+  if (b == 0) return 0;
+  if ((T)-1 < 0 && b == (T)-1) return 0;
+  T r = a % b;
+  if (r != 0 && ((r < 0) != (b < 0))) r += b;
+  return r;
+}
+
+template <typename T>
+static inline T sejits_mod_float(T a, T b) {
+  if (b == 0) return fmod(a, b);
+  T mod = fmod(a, b);
+  if (mod != 0) {
+    if ((b < 0) != (mod < 0)) mod += b;
+  } else {
+    mod = copysign((T)0, b);
+  }
+  return mod;
+}
+
+template <typename T>
+static inline T sejits_floor_div_float(T a, T b) {
+  if (b == 0) return a / b;
+  T mod = fmod(a, b);
+  T div = (a - mod) / b;
+  if (mod != 0 && ((b < 0) != (mod < 0))) div -= 1;
+  T floordiv;
+  if (div != 0) {
+    floordiv = floor(div);
+    if (div - floordiv > (T)0.5) floordiv += 1;
+  } else {
+    floordiv = copysign((T)0, a / b);
+  }
+  return floordiv;
+}
+
+// Integer power by squaring; a negative exponent raises in NumPy, so the
+// caller's error flag is set (and 0 returned).
+template <typename T>
+static inline T sejits_pow_int(T base, T exponent, int *error_flag) {
+  if ((T)-1 < 0 && exponent < 0) {
+    *error_flag = 1;
+    return 0;
+  }
+  uint64_t result = 1, b = (uint64_t)base, e = (uint64_t)exponent;
+  while (e) {
+    if (e & 1) result *= b;
+    b *= b;
+    e >>= 1;
+  }
+  return (T)result;
+}
+
+template <typename T>
+static inline T sejits_maximum(T a, T b) {
+  if (a != a) return a;
+  if (b != b) return b;
+  return a >= b ? a : b;
+}
+
+template <typename T>
+static inline T sejits_minimum(T a, T b) {
+  if (a != a) return a;
+  if (b != b) return b;
+  return a <= b ? a : b;
+}
+
+template <typename T>
+static inline T sejits_abs(T a) {
+  return a < 0 ? (T)(0 - a) : a;
+}
+
+static inline float sejits_abs(float a) { return fabsf(a); }
+static inline double sejits_abs(double a) { return fabs(a); }
+static inline bool sejits_abs(bool a) { return a; }
+
+// ---- broadcasting iteration ----------------------------------------------
+
+// The operands of an element-wise kernel seen as [outer..., inner]: shapes
+// broadcast against the output, dimensions merged where every operand's
+// strides allow, the last dimension kept as the vectorizable inner loop.
+struct sejits_iter {
+  int32_t rank;                         // after merging; at least 1
+  int64_t shape[SEJITS_MAX_RANK];
+  int64_t size;                         // elements in all
+  int64_t outer_size;                   // product of shape[0 .. rank-2]
+  int32_t noperands;
+  int64_t strides[SEJITS_MAX_RANK + 1][SEJITS_MAX_RANK];  // bytes, per operand
+  char *base[SEJITS_MAX_RANK + 1];
+};
+
+// operands[k] points at the k-th array argument; the last one is the output.
+// Returns 0, or 1 with a message when shapes do not broadcast.
+static inline int32_t sejits_iter_init(sejits_iter *it, const sejits_arg *const *operands,
+                                       int32_t noperands, char *error, int64_t error_len) {
+  const sejits_arg *out = operands[noperands - 1];
+  if (noperands > SEJITS_MAX_RANK + 1) return sejits_fail(error, error_len, "too many operands");
+  int32_t rank = out->rank;
+  it->noperands = noperands;
+  it->size = 1;
+  for (int32_t d = 0; d < rank; ++d) it->size *= out->shape[d];
+  for (int32_t k = 0; k < noperands; ++k) {
+    const sejits_arg *a = operands[k];
+    if (a->rank > rank) return sejits_fail(error, error_len, "operand has higher rank than the output");
+    it->base[k] = (char *)a->data;
+    int32_t lead = rank - a->rank;
+    for (int32_t d = rank - 1; d >= 0; --d) {
+      int64_t stride = 0;
+      if (d >= lead) {
+        int64_t extent = a->shape[d - lead];
+        if (extent == out->shape[d]) {
+          stride = a->strides[d - lead];
+        } else if (extent == 1) {
+          stride = 0;
+        } else {
+          char message[160];
+          snprintf(message, sizeof message,
+                   "operands could not be broadcast together: operand %d has extent %lld in "
+                   "axis %d, the output %lld",
+                   (int)k, (long long)extent, (int)(d - lead), (long long)out->shape[d]);
+          return sejits_fail(error, error_len, message);
+        }
+      }
+      it->strides[k][d] = stride;
+    }
+  }
+  // Merge dimension d into d+1 when, for every operand, stepping once in d
+  // equals stepping shape[d+1] times in d+1.
+  int64_t shape[SEJITS_MAX_RANK];
+  int32_t merged = 0;
+  for (int32_t d = 0; d < rank; ++d) {
+    if (out->shape[d] == 1 && rank > 1) continue;  // size-1 axes carry no iteration
+    bool can_merge = merged > 0;
+    for (int32_t k = 0; k < noperands && can_merge; ++k) {
+      can_merge = it->strides[k][merged - 1] == it->strides[k][d] * out->shape[d];
+    }
+    if (can_merge) {
+      shape[merged - 1] *= out->shape[d];
+      for (int32_t k = 0; k < noperands; ++k) it->strides[k][merged - 1] = it->strides[k][d];
+    } else {
+      shape[merged] = out->shape[d];
+      for (int32_t k = 0; k < noperands; ++k) it->strides[k][merged] = it->strides[k][d];
+      ++merged;
+    }
+  }
+  if (merged == 0) {
+    shape[0] = rank == 0 ? 1 : out->shape[0];
+    for (int32_t k = 0; k < noperands; ++k) it->strides[k][0] = 0;
+    merged = 1;
+  }
+  it->rank = merged;
+  for (int32_t d = 0; d < merged; ++d) it->shape[d] = shape[d];
+  it->outer_size = 1;
+  for (int32_t d = 0; d + 1 < merged; ++d) it->outer_size *= shape[d];
+  return 0;
+}
+
+// True when operand k is one dense run of `itemsize`-byte elements.
+static inline bool sejits_iter_dense(const sejits_iter *it, int32_t k, int64_t itemsize) {
+  return it->rank == 1 && (it->strides[k][0] == itemsize || it->size <= 1);
+}
+
+// Byte offsets of every operand at the start of inner row `row`.
+static inline void sejits_iter_row(const sejits_iter *it, int64_t row, char **pointers) {
+  for (int32_t k = 0; k < it->noperands; ++k) pointers[k] = it->base[k];
+  for (int32_t d = it->rank - 2; d >= 0; --d) {
+    int64_t index = row % it->shape[d];
+    row /= it->shape[d];
+    for (int32_t k = 0; k < it->noperands; ++k) pointers[k] += index * it->strides[k][d];
+  }
+}
+
+#endif  // SEJITS_KERNEL_RUNTIME_H

@@ -1,0 +1,27 @@
+// Runs a child process with a deadline and rlimits, collecting its output.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace sejits::codegen {
+
+struct ProcessLimits {
+  absl::Duration timeout = absl::Seconds(60);
+  uint64_t memory_bytes = 0;  // RLIMIT_AS; 0: unlimited
+};
+
+struct ProcessResult {
+  int exit_code = -1;  // -signal when killed by a signal
+  std::string output;  // stdout and stderr, interleaved, capped
+};
+
+// DEADLINE_EXCEEDED when the child (and its process group) had to be killed.
+absl::StatusOr<ProcessResult> run_process(const std::vector<std::string> &argv,
+                                          const ProcessLimits &limits);
+
+}  // namespace sejits::codegen

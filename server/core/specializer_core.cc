@@ -1,0 +1,183 @@
+#include "server/core/specializer_core.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "server/core/request_key.h"
+#include "server/version.h"
+#include "specializers/pipeline.h"
+#include "specializers/registry.h"
+#include "spdlog/spdlog.h"
+
+namespace sejits::server {
+namespace {
+
+std::string short_key(const std::string &key) { return key.substr(0, 12); }
+
+// Index metadata: what a hit must answer without re-running the pipeline.
+std::string encode_metadata(const SpecializeResult &result) {
+  return absl::StrCat("entry=", result.entry_symbol, "\nresult_dtype=", static_cast<int>(result.result_dtype),
+                      "\ncompile_seconds=", result.compile_seconds, "\nspecializer_version=", result.specializer_version,
+                      "\n");
+}
+
+bool decode_metadata(const std::string &text, SpecializeResult &result) {
+  bool has_entry = false, has_dtype = false;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> field = absl::StrSplit(line, absl::MaxSplits('=', 1));
+    if (field.first == "entry") {
+      result.entry_symbol = field.second;
+      has_entry = !field.second.empty();
+    } else if (field.first == "result_dtype") {
+      int code = 0;
+      has_dtype = absl::SimpleAtoi(field.second, &code) && specializers::is_supported_dtype(code);
+      result.result_dtype = static_cast<specializers::DType>(code);
+    } else if (field.first == "compile_seconds") {
+      (void)absl::SimpleAtod(field.second, &result.compile_seconds);
+    } else if (field.first == "specializer_version") {
+      result.specializer_version = field.second;
+    }
+  }
+  return has_entry && has_dtype;
+}
+
+}  // namespace
+
+SpecializerCore::SpecializerCore(CoreConfig config) : config_(std::move(config)), pool_(config_.compile_jobs) {}
+
+absl::StatusOr<std::unique_ptr<SpecializerCore>> SpecializerCore::create(CoreConfig config) {
+  std::unique_ptr<SpecializerCore> core(new SpecializerCore(std::move(config)));
+  auto store = codegen::ArtifactStore::open(core->config_.cache_dir / "store", core->config_.max_cache_bytes);
+  if (!store.ok()) return store.status();
+  core->store_ = std::move(*store);
+  core->config_.compiler.include_dir = core->config_.cache_dir / "include";
+  auto runtime_digest = codegen::install_runtime_headers(core->config_.compiler.include_dir);
+  if (!runtime_digest.ok()) return runtime_digest.status();
+  core->runtime_digest_ = *runtime_digest;
+  core->compiler_identity_ = codegen::compiler_identity(core->config_.compiler);
+  spdlog::info("core: cache {} ({} artifacts, {} bytes), compiler {}", core->config_.cache_dir.string(),
+               core->store_->counters().entries, core->store_->counters().bytes, core->compiler_identity_.substr(0, 120));
+  return core;
+}
+
+std::optional<SpecializeResult> SpecializerCore::serve_from_store(const std::string &key) {
+  auto entry = store_->lookup_key(key);
+  if (!entry) return std::nullopt;
+  SpecializeResult result;
+  if (!decode_metadata(entry->metadata, result)) {
+    spdlog::warn("core: index entry {} has unreadable metadata; rebuilding", short_key(key));
+    return std::nullopt;
+  }
+  auto blob = store_->get(entry->digest);
+  if (!blob.ok()) {
+    spdlog::info("core: key {} -> {}: {}; rebuilding", short_key(key), entry->digest.substr(0, 12),
+                 std::string(blob.status().message()));
+    return std::nullopt;
+  }
+  result.key = key;
+  result.artifact = *blob;
+  result.outcome = CacheOutcome::kHit;
+  return result;
+}
+
+absl::StatusOr<SpecializeResult> SpecializerCore::specialize(const specializers::SpecializationRequest &request,
+                                                             const SpecializeOptions &options) {
+  absl::Time start = absl::Now();
+  ++stats_.requests;
+  const specializers::Specializer *specializer = specializers::find_specializer(request.specializer);
+  KeyContext key_context{specializer ? specializer->version() : "", compiler_identity_, runtime_digest_};
+  std::string key = request_key(request, key_context);
+
+  std::optional<SpecializeResult> result = serve_from_store(key);
+  if (result) {
+    ++stats_.cache_hits;
+    spdlog::debug("core: hit {} -> {}", short_key(key), result->artifact.digest.substr(0, 12));
+  } else {
+    ++stats_.cache_misses;
+    FlightRole role;
+    Build build = flights_.run(key, [&] { return this->build(request, key); }, role);
+    if (role == FlightRole::kJoined) {
+      ++stats_.joined_in_flight;
+      build.result.outcome = CacheOutcome::kJoined;
+      spdlog::debug("core: joined the in-flight build of {}", short_key(key));
+    }
+    if (!build.status.ok()) return build.status;
+    result = build.result;
+  }
+  if (options.want_source && result->source.empty()) {
+    auto kernel = specializers::run_pipeline(request);
+    if (kernel.ok()) {
+      result->source = kernel->source;
+      result->notes = kernel->notes;
+    }
+  }
+  result->elapsed_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  return *result;
+}
+
+SpecializerCore::Build SpecializerCore::build(const specializers::SpecializationRequest &request,
+                                              const std::string &key) {
+  Build build;
+  auto kernel = specializers::run_pipeline(request);
+  if (!kernel.ok()) {
+    ++stats_.rejected;
+    spdlog::info("core: rejected {} ({}): {}", short_key(key), request.specializer, std::string(kernel.status().message()));
+    build.status = kernel.status();
+    return build;
+  }
+  auto work_dir = store_->make_work_dir();
+  if (!work_dir.ok()) {
+    build.status = work_dir.status();
+    return build;
+  }
+  auto compiled = pool_.run([&] { return codegen::compile_shared_object(config_.compiler, kernel->source, *work_dir); });
+  absl::StatusOr<codegen::BlobInfo> blob = compiled.ok() ? store_->put_file(compiled->path) : compiled.status();
+  std::error_code ignored;
+  std::filesystem::remove_all(*work_dir, ignored);
+  if (!compiled.ok() || !blob.ok()) {
+    ++stats_.compile_failures;
+    absl::Status status = compiled.ok() ? blob.status() : compiled.status();
+    spdlog::error("core: build of {} failed: {}", short_key(key), std::string(status.message()));
+    build.status = absl::Status(status.code(), absl::StrCat("compiling the ", request.specializer,
+                                                            " kernel failed: ", status.message()));
+    return build;
+  }
+  ++stats_.compiles;
+  stats_.record_compile_seconds(compiled->seconds);
+  SpecializeResult &result = build.result;
+  result.key = key;
+  result.artifact = *blob;
+  result.entry_symbol = kernel->entry_symbol;
+  result.result_dtype = kernel->result_dtype;
+  result.outcome = CacheOutcome::kCompiled;
+  result.compile_seconds = compiled->seconds;
+  result.source = kernel->source;
+  result.notes = kernel->notes;
+  result.specializer_version = kernel->specializer_version;
+  // The index is written last: a crash before this point leaves at most an
+  // unreferenced blob, never an entry pointing at nothing.
+  if (absl::Status recorded = store_->record_key(key, {blob->digest, encode_metadata(result)}); !recorded.ok()) {
+    spdlog::warn("core: could not record {} in the index: {}", short_key(key), std::string(recorded.message()));
+  }
+  spdlog::info("core: compiled {} -> {} ({} bytes) in {:.3f}s", short_key(key), blob->digest.substr(0, 12), blob->bytes,
+               compiled->seconds);
+  return build;
+}
+
+absl::StatusOr<codegen::BlobInfo> SpecializerCore::artifact(const std::string &digest) { return store_->get(digest); }
+
+DaemonStats SpecializerCore::stats() {
+  DaemonStats out;
+  out.version = kSejitsVersion;
+  out.uptime_seconds = absl::ToDoubleSeconds(absl::Now() - started_);
+  out.counters = stats_.snapshot();
+  out.store = store_->counters();
+  out.cache_dir = config_.cache_dir.string();
+  out.listen_addresses = config_.listen_addresses;
+  return out;
+}
+
+void SpecializerCore::maintain() { store_->evict_to_limit(); }
+
+}  // namespace sejits::server

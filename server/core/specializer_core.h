@@ -1,0 +1,90 @@
+// The daemon's request handling, independent of the network: key, index
+// lookup, single-flight compile on a bounded pool, store, answer.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "codegen/artifact_store.h"
+#include "codegen/compiler_driver.h"
+#include "server/core/compile_pool.h"
+#include "server/core/single_flight.h"
+#include "server/core/stats.h"
+#include "specializers/request.h"
+
+namespace sejits::server {
+
+struct CoreConfig {
+  std::filesystem::path cache_dir;
+  int64_t max_cache_bytes = int64_t{2} << 30;
+  int compile_jobs = 2;
+  codegen::CompilerConfig compiler;
+  std::vector<std::string> listen_addresses;  // for stats only
+};
+
+enum class CacheOutcome { kHit = 1, kCompiled = 2, kJoined = 3 };
+
+struct SpecializeOptions {
+  bool want_source = false;
+};
+
+struct SpecializeResult {
+  std::string key;
+  codegen::BlobInfo artifact;
+  std::string entry_symbol;
+  specializers::DType result_dtype = specializers::DType::kFloat64;
+  CacheOutcome outcome = CacheOutcome::kHit;
+  double compile_seconds = 0;
+  double elapsed_seconds = 0;
+  std::string source;
+  std::vector<std::string> notes;
+  std::string specializer_version;
+};
+
+struct DaemonStats {
+  std::string version;
+  double uptime_seconds = 0;
+  StatsSnapshot counters;
+  codegen::StoreCounters store;
+  std::string cache_dir;
+  std::vector<std::string> listen_addresses;
+};
+
+class SpecializerCore {
+ public:
+  static absl::StatusOr<std::unique_ptr<SpecializerCore>> create(CoreConfig config);
+
+  absl::StatusOr<SpecializeResult> specialize(const specializers::SpecializationRequest &request,
+                                              const SpecializeOptions &options);
+  // The artifact with this digest, verified; for FetchArtifact.
+  absl::StatusOr<codegen::BlobInfo> artifact(const std::string &digest);
+  DaemonStats stats();
+  // Keeps the store under its size bound; the daemon calls it periodically.
+  void maintain();
+
+ private:
+  explicit SpecializerCore(CoreConfig config);
+
+  // What a build yields, shared with joined requests.
+  struct Build {
+    absl::Status status;
+    SpecializeResult result;
+  };
+  Build build(const specializers::SpecializationRequest &request, const std::string &key);
+  std::optional<SpecializeResult> serve_from_store(const std::string &key);
+
+  CoreConfig config_;
+  std::unique_ptr<codegen::ArtifactStore> store_;
+  std::string compiler_identity_;
+  std::string runtime_digest_;
+  CompilePool pool_;
+  SingleFlight<Build> flights_;
+  Stats stats_;
+  absl::Time started_ = absl::Now();
+};
+
+}  // namespace sejits::server

@@ -1,0 +1,89 @@
+#include "server/rpc/convert.h"
+
+#include "absl/strings/str_cat.h"
+#include <unistd.h>
+
+#include "codegen/include/sejits/kernel_abi.h"
+
+namespace sejits::server::rpc {
+namespace {
+constexpr int kMaxArguments = 256;
+constexpr size_t kMaxNameBytes = 256;
+}  // namespace
+
+absl::StatusOr<specializers::SpecializationRequest> from_proto(const v1::SpecializeRequest &request) {
+  if (request.specializer().empty()) return absl::InvalidArgumentError("request names no specializer");
+  if (request.specializer().size() > kMaxNameBytes) return absl::InvalidArgumentError("specializer name too long");
+  if (request.args_size() > kMaxArguments) {
+    return absl::InvalidArgumentError(absl::StrCat("too many arguments (", request.args_size(), ", at most ", kMaxArguments, ")"));
+  }
+  specializers::SpecializationRequest out;
+  out.specializer = request.specializer();
+  if (request.has_function()) out.function = std::make_shared<v1::FunctionAst>(request.function());
+  out.platform = request.target().platform().empty() ? "cpu-openmp" : request.target().platform();
+  for (int k = 0; k < request.args_size(); ++k) {
+    const v1::ArgDescriptor &arg = request.args(k);
+    specializers::ArgSpec spec;
+    if (arg.kind() != v1::ARRAY && arg.kind() != v1::SCALAR) {
+      return absl::InvalidArgumentError(absl::StrCat("argument ", k, ": kind must be ARRAY or SCALAR"));
+    }
+    spec.kind = arg.kind() == v1::ARRAY ? specializers::ArgKind::kArray : specializers::ArgKind::kScalar;
+    spec.dtype_code = arg.dtype();
+    spec.weak = arg.weak();
+    spec.rank = arg.rank();
+    if (spec.kind == specializers::ArgKind::kArray) {
+      if (arg.rank() < 0 || arg.rank() > SEJITS_MAX_RANK) {
+        return absl::InvalidArgumentError(absl::StrCat("argument ", k, ": rank ", arg.rank(), " outside 0..", SEJITS_MAX_RANK));
+      }
+      if (arg.shape_size() != arg.rank() || (arg.strides_size() != 0 && arg.strides_size() != arg.rank())) {
+        return absl::InvalidArgumentError(absl::StrCat("argument ", k, ": shape and strides must have rank entries"));
+      }
+      for (int64_t extent : arg.shape()) {
+        if (extent < 0) return absl::InvalidArgumentError(absl::StrCat("argument ", k, ": negative extent ", extent));
+      }
+    }
+    spec.shape.assign(arg.shape().begin(), arg.shape().end());
+    spec.strides.assign(arg.strides().begin(), arg.strides().end());
+    spec.c_contiguous = arg.c_contiguous();
+    out.args.push_back(std::move(spec));
+  }
+  for (const auto &[name, value] : request.params()) out.params[name] = value;
+  return out;
+}
+
+void to_proto(const SpecializeResult &result, v1::SpecializeResponse &response) {
+  response.set_key(result.key);
+  response.set_artifact_digest(result.artifact.digest);
+  response.set_artifact_path(result.artifact.path.string());
+  response.set_artifact_bytes(result.artifact.bytes);
+  response.set_entry_symbol(result.entry_symbol);
+  response.set_outcome(static_cast<v1::CacheOutcome>(result.outcome));
+  response.set_compile_seconds(result.compile_seconds);
+  response.set_specialize_seconds(result.elapsed_seconds);
+  response.set_source(result.source);
+  response.mutable_result()->set_dtype(static_cast<v1::DType>(result.result_dtype));
+  for (const auto &note : result.notes) response.add_notes(note);
+  response.set_specializer_version(result.specializer_version);
+}
+
+void to_proto(const DaemonStats &stats, v1::Stats &response) {
+  response.set_version(stats.version);
+  response.set_uptime_seconds(stats.uptime_seconds);
+  response.set_requests(stats.counters.requests);
+  response.set_cache_hits(stats.counters.cache_hits);
+  response.set_cache_misses(stats.counters.cache_misses);
+  response.set_compiles(stats.counters.compiles);
+  response.set_compile_failures(stats.counters.compile_failures);
+  response.set_joined_in_flight(stats.counters.joined_in_flight);
+  response.set_rejected(stats.counters.rejected);
+  response.set_compile_median_seconds(stats.counters.compile_median_seconds);
+  response.set_cache_entries(stats.store.entries);
+  response.set_cache_bytes(stats.store.bytes);
+  response.set_corrupt_artifacts(stats.store.corrupt_removed);
+  response.set_evictions(stats.store.evictions);
+  response.set_cache_dir(stats.cache_dir);
+  for (const auto &address : stats.listen_addresses) response.add_listen_addresses(address);
+  response.set_pid(getpid());
+}
+
+}  // namespace sejits::server::rpc

@@ -1,0 +1,15 @@
+// Service messages <-> core types. Proto service types stop here.
+#pragma once
+
+#include "absl/status/statusor.h"
+#include "sejits/v1/specializer.pb.h"
+#include "server/core/specializer_core.h"
+
+namespace sejits::server::rpc {
+
+// Checks the request's shape (not its meaning: the front ends do that).
+absl::StatusOr<specializers::SpecializationRequest> from_proto(const v1::SpecializeRequest &request);
+void to_proto(const SpecializeResult &result, v1::SpecializeResponse &response);
+void to_proto(const DaemonStats &stats, v1::Stats &response);
+
+}  // namespace sejits::server::rpc

@@ -1,0 +1,5 @@
+#pragma once
+
+namespace sejits::server {
+inline constexpr char kSejitsVersion[] = "0.1.0";
+}

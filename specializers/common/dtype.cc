@@ -1,0 +1,145 @@
+#include "specializers/common/dtype.h"
+
+#include <limits>
+
+namespace sejits::specializers {
+
+bool is_supported_dtype(int32_t code) { return code >= 1 && code <= 11; }
+
+std::string dtype_name(DType dtype) {
+  switch (dtype) {
+    case DType::kBool: return "bool";
+    case DType::kInt8: return "int8";
+    case DType::kInt16: return "int16";
+    case DType::kInt32: return "int32";
+    case DType::kInt64: return "int64";
+    case DType::kUInt8: return "uint8";
+    case DType::kUInt16: return "uint16";
+    case DType::kUInt32: return "uint32";
+    case DType::kUInt64: return "uint64";
+    case DType::kFloat32: return "float32";
+    case DType::kFloat64: return "float64";
+    case DType::kFloat16: return "float16";
+  }
+  return "unknown";
+}
+
+std::string type_name(ScalarType type) {
+  if (!type.weak) return dtype_name(type.dtype);
+  switch (kind_of(type.dtype)) {
+    case Kind::kBool: return "python bool";
+    case Kind::kFloat: return "python float";
+    default: return "python int";
+  }
+}
+
+int itemsize(DType dtype) {
+  switch (dtype) {
+    case DType::kBool: case DType::kInt8: case DType::kUInt8: return 1;
+    case DType::kInt16: case DType::kUInt16: case DType::kFloat16: return 2;
+    case DType::kInt32: case DType::kUInt32: case DType::kFloat32: return 4;
+    default: return 8;
+  }
+}
+
+Kind kind_of(DType dtype) {
+  switch (dtype) {
+    case DType::kBool: return Kind::kBool;
+    case DType::kUInt8: case DType::kUInt16: case DType::kUInt32: case DType::kUInt64: return Kind::kUnsigned;
+    case DType::kFloat16: case DType::kFloat32: case DType::kFloat64: return Kind::kFloat;
+    default: return Kind::kSigned;
+  }
+}
+
+bool is_integer(DType d) { return kind_of(d) == Kind::kSigned || kind_of(d) == Kind::kUnsigned; }
+bool is_signed_integer(DType d) { return kind_of(d) == Kind::kSigned; }
+bool is_float(DType d) { return kind_of(d) == Kind::kFloat; }
+
+namespace {
+
+DType signed_of_size(int bytes) {
+  switch (bytes) {
+    case 1: return DType::kInt8;
+    case 2: return DType::kInt16;
+    case 4: return DType::kInt32;
+    default: return DType::kInt64;
+  }
+}
+
+DType float_of_size(int bytes) {
+  switch (bytes) {
+    case 2: return DType::kFloat16;
+    case 4: return DType::kFloat32;
+    default: return DType::kFloat64;
+  }
+}
+
+// The smallest float that holds every value of an integer of `bytes` bytes.
+int float_bytes_for_integer(int bytes) { return bytes == 1 ? 2 : bytes == 2 ? 4 : 8; }
+
+}  // namespace
+
+DType promote_types(DType a, DType b) {
+  if (a == b) return a;
+  Kind ka = kind_of(a), kb = kind_of(b);
+  if (ka == Kind::kBool) return b;
+  if (kb == Kind::kBool) return a;
+  int sa = itemsize(a), sb = itemsize(b);
+  if (ka == Kind::kFloat || kb == Kind::kFloat) {
+    int bytes = 0;
+    for (auto [kind, size] : {std::pair{ka, sa}, std::pair{kb, sb}}) {
+      int needed = kind == Kind::kFloat ? size : float_bytes_for_integer(size);
+      bytes = std::max(bytes, needed);
+    }
+    return float_of_size(bytes);
+  }
+  if (ka == kb) return sa >= sb ? a : b;
+  // One signed, one unsigned.
+  int signed_size = ka == Kind::kSigned ? sa : sb;
+  int unsigned_size = ka == Kind::kUnsigned ? sa : sb;
+  if (signed_size > unsigned_size) return signed_of_size(signed_size);
+  if (unsigned_size == 8) return DType::kFloat64;
+  return signed_of_size(unsigned_size * 2);
+}
+
+ScalarType strengthen(ScalarType type) { return ScalarType{type.dtype, false}; }
+
+ScalarType result_type(ScalarType a, ScalarType b) {
+  if (a.weak && b.weak) {
+    return kind_of(a.dtype) >= kind_of(b.dtype) ? a : b;
+  }
+  if (!a.weak && !b.weak) return ScalarType{promote_types(a.dtype, b.dtype), false};
+  ScalarType strong = a.weak ? b : a;
+  ScalarType weak = a.weak ? a : b;
+  Kind strong_kind = kind_of(strong.dtype);
+  Kind weak_kind = kind_of(weak.dtype);
+  // Python int and NumPy integers are one kind for NEP 50: an int scalar
+  // takes an unsigned array's dtype.
+  auto rank = [](Kind k) { return k == Kind::kUnsigned ? static_cast<int>(Kind::kSigned) : static_cast<int>(k); };
+  if (rank(strong_kind) >= rank(weak_kind)) return strong;
+  return ScalarType{weak.dtype, false};
+}
+
+bool can_cast_safely(DType from, DType to) { return promote_types(from, to) == to; }
+
+bool int_fits(DType dtype, int64_t value) {
+  switch (dtype) {
+    case DType::kBool: return value == 0 || value == 1;
+    case DType::kInt8: return value >= -128 && value <= 127;
+    case DType::kInt16: return value >= -32768 && value <= 32767;
+    case DType::kInt32: return value >= std::numeric_limits<int32_t>::min() && value <= std::numeric_limits<int32_t>::max();
+    case DType::kInt64: return true;
+    case DType::kUInt8: return value >= 0 && value <= 255;
+    case DType::kUInt16: return value >= 0 && value <= 65535;
+    case DType::kUInt32: return value >= 0 && value <= 4294967295LL;
+    case DType::kUInt64: return value >= 0;
+    default: return true;  // floats hold every int (rounded)
+  }
+}
+
+bool uint_fits(DType dtype, uint64_t value) {
+  if (value <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return int_fits(dtype, static_cast<int64_t>(value));
+  return dtype == DType::kUInt64 || is_float(dtype);
+}
+
+}  // namespace sejits::specializers

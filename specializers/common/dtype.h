@@ -1,0 +1,50 @@
+// NumPy dtypes and NumPy 2's promotion rules (NEP 50: Python scalars are
+// "weak" and take the dtype of the arrays they meet).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace sejits::specializers {
+
+// Same numbers as sejits.v1.DType and the kernel ABI's sejits_dtype.
+enum class DType : int32_t {
+  kBool = 1, kInt8 = 2, kInt16 = 3, kInt32 = 4, kInt64 = 5, kUInt8 = 6, kUInt16 = 7, kUInt32 = 8,
+  kUInt64 = 9, kFloat32 = 10, kFloat64 = 11, kFloat16 = 12,
+};
+
+enum class Kind { kBool = 0, kUnsigned = 1, kSigned = 2, kFloat = 3 };
+
+// The type of a value in a kernel. A weak type is a Python scalar's: its
+// dtype is the default of its kind (bool, int64, float64) until it meets a
+// strong operand.
+struct ScalarType {
+  DType dtype = DType::kFloat64;
+  bool weak = false;
+  friend bool operator==(const ScalarType &, const ScalarType &) = default;
+};
+
+bool is_supported_dtype(int32_t code);
+std::string dtype_name(DType dtype);
+std::string type_name(ScalarType type);  // "float64", "python float", ...
+int itemsize(DType dtype);
+Kind kind_of(DType dtype);
+bool is_integer(DType dtype);
+bool is_signed_integer(DType dtype);
+bool is_float(DType dtype);
+
+// np.promote_types for two (strong) dtypes.
+DType promote_types(DType a, DType b);
+// np.result_type for two operands, weak ones following NEP 50.
+ScalarType result_type(ScalarType a, ScalarType b);
+// np.can_cast(from, to, casting="safe").
+bool can_cast_safely(DType from, DType to);
+// A weak type made strong: what a Python scalar becomes on its own.
+ScalarType strengthen(ScalarType type);
+
+// Whether `value` (a Python int) fits `dtype`.
+bool int_fits(DType dtype, int64_t value);
+bool uint_fits(DType dtype, uint64_t value);
+
+}  // namespace sejits::specializers

@@ -1,0 +1,54 @@
+#include "specializers/common/eliminate_common_subexpressions.h"
+
+#include <bit>
+#include <map>
+#include <tuple>
+#include <unordered_map>
+
+namespace sejits::specializers {
+namespace {
+
+// Everything that makes two nodes compute the same value.
+// Constants compare by bit pattern (NaN equals itself, -0.0 differs from 0.0).
+using NodeKey = std::tuple<int, int32_t, bool, std::vector<const ScalarNode *>, int, int, size_t, uint64_t>;
+
+uint64_t constant_bits(const ConstantValue &value) {
+  return std::visit(
+      [](auto v) -> uint64_t {
+        if constexpr (std::is_same_v<decltype(v), double>) return std::bit_cast<uint64_t>(v);
+        else return static_cast<uint64_t>(v);
+      },
+      value);
+}
+
+NodeKey key_of(const ScalarNode &node, const std::vector<NodeRef> &operands) {
+  std::vector<const ScalarNode *> operand_ids;
+  for (const auto &operand : operands) operand_ids.push_back(operand.get());
+  bool constant = node.op == ScalarOp::kConstant;
+  return {static_cast<int>(node.op), static_cast<int32_t>(node.type.dtype), node.type.weak, operand_ids,
+          node.param_index, static_cast<int>(node.math_fn), constant ? node.value.index() : 0,
+          constant ? constant_bits(node.value) : 0};
+}
+
+}  // namespace
+
+NodeRef eliminate_common_subexpressions(const NodeRef &root) {
+  std::map<NodeKey, NodeRef> canonical;
+  std::unordered_map<const ScalarNode *, NodeRef> rewritten;
+  for (const NodeRef &node : topological_order(root)) {
+    std::vector<NodeRef> operands;
+    for (const auto &operand : node->operands) operands.push_back(rewritten.at(operand.get()));
+    NodeKey key = key_of(*node, operands);
+    auto it = canonical.find(key);
+    if (it == canonical.end()) {
+      NodeRef result = with_operands(node, operands);
+      canonical.emplace(std::move(key), result);
+      rewritten[node.get()] = result;
+    } else {
+      rewritten[node.get()] = it->second;
+    }
+  }
+  return rewritten.at(root.get());
+}
+
+}  // namespace sejits::specializers

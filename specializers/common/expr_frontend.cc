@@ -1,0 +1,501 @@
+#include "specializers/common/expr_frontend.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "specializers/common/type_rules.h"
+
+namespace sejits::specializers {
+namespace {
+
+constexpr int kMaxStatementNesting = 64;
+
+std::string binop_symbol(v1::BinaryOperator op) {
+  switch (op) {
+    case v1::MAT_MULT: return "@";
+    case v1::LSHIFT: return "<<";
+    case v1::RSHIFT: return ">>";
+    case v1::BIT_OR: return "|";
+    case v1::BIT_XOR: return "^";
+    case v1::BIT_AND: return "&";
+    default: return v1::BinaryOperator_Name(op);
+  }
+}
+
+std::optional<ScalarOp> arithmetic_op(v1::BinaryOperator op) {
+  switch (op) {
+    case v1::ADD: return ScalarOp::kAdd;
+    case v1::SUB: return ScalarOp::kSub;
+    case v1::MULT: return ScalarOp::kMul;
+    case v1::DIV: return ScalarOp::kTrueDiv;
+    case v1::FLOOR_DIV: return ScalarOp::kFloorDiv;
+    case v1::MOD: return ScalarOp::kMod;
+    case v1::POW: return ScalarOp::kPow;
+    default: return std::nullopt;
+  }
+}
+
+std::optional<ScalarOp> comparison_op(v1::CompareOperator op) {
+  switch (op) {
+    case v1::EQ: return ScalarOp::kEq;
+    case v1::NOT_EQ: return ScalarOp::kNe;
+    case v1::LT: return ScalarOp::kLt;
+    case v1::LT_E: return ScalarOp::kLe;
+    case v1::GT: return ScalarOp::kGt;
+    case v1::GT_E: return ScalarOp::kGe;
+    default: return std::nullopt;
+  }
+}
+
+// The functions a kernel may call, by the qualified name the client resolved.
+enum class Builtin { kMath, kAbs, kMaximum, kMinimum, kWhere };
+struct FunctionSpec {
+  Builtin builtin;
+  MathFn math_fn = MathFn::kSin;
+  int arity = 1;  // -1: two or more (builtin min/max)
+};
+
+std::optional<FunctionSpec> math_function(const std::string &name) {
+  static const std::map<std::string, FunctionSpec> kNames = {
+      {"sin", {Builtin::kMath, MathFn::kSin}},       {"cos", {Builtin::kMath, MathFn::kCos}},
+      {"tan", {Builtin::kMath, MathFn::kTan}},       {"arcsin", {Builtin::kMath, MathFn::kAsin}},
+      {"asin", {Builtin::kMath, MathFn::kAsin}},     {"arccos", {Builtin::kMath, MathFn::kAcos}},
+      {"acos", {Builtin::kMath, MathFn::kAcos}},     {"arctan", {Builtin::kMath, MathFn::kAtan}},
+      {"atan", {Builtin::kMath, MathFn::kAtan}},     {"arctan2", {Builtin::kMath, MathFn::kAtan2, 2}},
+      {"atan2", {Builtin::kMath, MathFn::kAtan2, 2}}, {"sinh", {Builtin::kMath, MathFn::kSinh}},
+      {"cosh", {Builtin::kMath, MathFn::kCosh}},     {"tanh", {Builtin::kMath, MathFn::kTanh}},
+      {"exp", {Builtin::kMath, MathFn::kExp}},       {"expm1", {Builtin::kMath, MathFn::kExpm1}},
+      {"log", {Builtin::kMath, MathFn::kLog}},       {"log1p", {Builtin::kMath, MathFn::kLog1p}},
+      {"log2", {Builtin::kMath, MathFn::kLog2}},     {"log10", {Builtin::kMath, MathFn::kLog10}},
+      {"sqrt", {Builtin::kMath, MathFn::kSqrt}},     {"fabs", {Builtin::kMath, MathFn::kFabs}},
+      {"floor", {Builtin::kMath, MathFn::kFloor}},   {"ceil", {Builtin::kMath, MathFn::kCeil}},
+      {"trunc", {Builtin::kMath, MathFn::kTrunc}},   {"hypot", {Builtin::kMath, MathFn::kHypot, 2}},
+      {"copysign", {Builtin::kMath, MathFn::kCopysign, 2}},
+  };
+  auto it = kNames.find(name);
+  if (it == kNames.end()) return std::nullopt;
+  return it->second;
+}
+
+// Resolves "numpy.sin", "math.fabs", "builtins.abs", ... The second member
+// says whether the function is NumPy's (strong results on Python scalars).
+std::optional<std::pair<FunctionSpec, bool>> resolve_function(const std::string &qualified) {
+  auto dot = qualified.rfind('.');
+  if (dot == std::string::npos) return std::nullopt;
+  std::string module = qualified.substr(0, dot), name = qualified.substr(dot + 1);
+  if (module == "numpy") {
+    if (name == "abs" || name == "absolute") return std::pair{FunctionSpec{Builtin::kAbs}, true};
+    if (name == "maximum") return std::pair{FunctionSpec{Builtin::kMaximum, MathFn::kSin, 2}, true};
+    if (name == "minimum") return std::pair{FunctionSpec{Builtin::kMinimum, MathFn::kSin, 2}, true};
+    if (name == "where") return std::pair{FunctionSpec{Builtin::kWhere, MathFn::kSin, 3}, true};
+    if (name == "asin" || name == "acos" || name == "atan" || name == "atan2" || name != "") {
+      if (auto spec = math_function(name)) return std::pair{*spec, true};
+    }
+    return std::nullopt;
+  }
+  if (module == "math") {
+    if (name.rfind("arc", 0) == 0) return std::nullopt;  // math has asin, not arcsin
+    if (auto spec = math_function(name)) return std::pair{*spec, false};
+    return std::nullopt;
+  }
+  if (module == "builtins") {
+    if (name == "abs") return std::pair{FunctionSpec{Builtin::kAbs}, false};
+    if (name == "max") return std::pair{FunctionSpec{Builtin::kMaximum, MathFn::kSin, -1}, false};
+    if (name == "min") return std::pair{FunctionSpec{Builtin::kMinimum, MathFn::kSin, -1}, false};
+  }
+  return std::nullopt;
+}
+
+// The qualified name a call's callee refers to: GlobalRef("numpy.sin") or
+// Attribute(GlobalRef("numpy"), "sin").
+std::optional<std::string> callee_name(const v1::Expr &func) {
+  if (func.has_global_ref()) return func.global_ref().qualified_name();
+  if (func.has_attribute() && func.attribute().value().has_global_ref()) {
+    return absl::StrCat(func.attribute().value().global_ref().qualified_name(), ".", func.attribute().attr());
+  }
+  return std::nullopt;
+}
+
+std::string describe_expr_kind(const v1::Expr &expr) {
+  switch (expr.node_case()) {
+    case v1::Expr::kSubscript: return "indexing (a[...])";
+    case v1::Expr::kTuple: return "a tuple";
+    case v1::Expr::kAttribute: return absl::StrCat("the attribute '.", expr.attribute().attr(), "'");
+    case v1::Expr::kGlobalRef: return absl::StrCat("'", expr.global_ref().qualified_name(), "' as a value");
+    case v1::Expr::kUnsupported: return expr.unsupported().what();
+    case v1::Expr::NODE_NOT_SET: return "an empty expression";
+    default: return "this expression";
+  }
+}
+
+bool is_docstring(const v1::Stmt &stmt) {
+  return stmt.has_expr() && stmt.expr().value().has_constant() &&
+         stmt.expr().value().constant().value_case() == v1::Constant::kStrValue;
+}
+
+}  // namespace
+
+absl::Status user_error(const SourceContext &context, int line, const std::string &message) {
+  return absl::InvalidArgumentError(absl::StrCat(context.filename.empty() ? "<kernel>" : context.filename,
+                                                 ":", line, ": ", message));
+}
+
+absl::Status ExprFrontend::check_size(int line) {
+  if (++nodes_built_ > context_.max_nodes) {
+    return error(line, absl::StrCat(context_.kernel_name, " is too large (more than ", context_.max_nodes,
+                                    " operations after inlining its branches)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<NodeRef> ExprFrontend::translate_body(const google::protobuf::RepeatedPtrField<v1::Stmt> &body,
+                                                     const Environment &environment, int function_line) {
+  std::vector<const v1::Stmt *> stmts;
+  for (const auto &stmt : body) stmts.push_back(&stmt);
+  return translate_block(stmts, 0, environment, 0, function_line);
+}
+
+// Statements run in order; an `if` continues with the rest of the block in
+// both branches (tail duplication), so every path ends in its own return and
+// the value is one select tree. Common subexpression elimination later
+// merges the duplicated tails.
+absl::StatusOr<NodeRef> ExprFrontend::translate_block(const std::vector<const v1::Stmt *> &stmts,
+                                                      size_t start, Environment environment, int depth,
+                                                      int function_line) {
+  if (depth > kMaxStatementNesting) {
+    return error(function_line, absl::StrCat(context_.kernel_name, " nests if-statements too deeply"));
+  }
+  for (size_t i = start; i < stmts.size(); ++i) {
+    const v1::Stmt &stmt = *stmts[i];
+    const int line = stmt.pos().line();
+    switch (stmt.node_case()) {
+      case v1::Stmt::kPassStmt:
+        continue;
+      case v1::Stmt::kExpr:
+        if (is_docstring(stmt)) continue;
+        return error(line, "an expression statement has no effect in a kernel; assign or return its value");
+      case v1::Stmt::kAssign: {
+        const auto &assign = stmt.assign();
+        if (assign.targets_size() != 1) return error(line, "chained assignment (a = b = ...) is not supported");
+        const v1::Expr &target = assign.targets(0);
+        if (target.has_name()) {
+          auto value = translate_expr(assign.value(), environment);
+          if (!value.ok()) return value.status();
+          environment[target.name().id()] = *value;
+        } else if (target.has_tuple() && assign.value().has_tuple() &&
+                   target.tuple().elts_size() == assign.value().tuple().elts_size()) {
+          std::vector<NodeRef> values;
+          for (const auto &element : assign.value().tuple().elts()) {
+            auto value = translate_expr(element, environment);
+            if (!value.ok()) return value.status();
+            values.push_back(*value);
+          }
+          for (int k = 0; k < target.tuple().elts_size(); ++k) {
+            if (!target.tuple().elts(k).has_name()) return error(line, "only names can be assigned to");
+            environment[target.tuple().elts(k).name().id()] = values[k];
+          }
+        } else if (target.has_subscript()) {
+          return error(line, "assignment to an element (a[...] = ...) is not supported; return the value instead");
+        } else {
+          return error(line, "only names (or a tuple of names from a tuple) can be assigned to");
+        }
+        continue;
+      }
+      case v1::Stmt::kAugAssign: {
+        const auto &aug = stmt.aug_assign();
+        if (!aug.target().has_name()) return error(line, "only names can be updated with an augmented assignment");
+        auto it = environment.find(aug.target().name().id());
+        if (it == environment.end()) {
+          return error(line, absl::StrCat("local variable '", aug.target().name().id(), "' is used before assignment"));
+        }
+        v1::BinOp binop;
+        auto op = arithmetic_op(aug.op());
+        if (!op) return error(line, absl::StrCat("the operator '", binop_symbol(aug.op()), "=' is not supported"));
+        auto value = translate_expr(aug.value(), environment);
+        if (!value.ok()) return value.status();
+        auto updated = binary(*op, it->second, *value, line);
+        if (!updated.ok()) return updated.status();
+        environment[aug.target().name().id()] = *updated;
+        continue;
+      }
+      case v1::Stmt::kReturnStmt:
+        if (!stmt.return_stmt().has_value()) return error(line, "a kernel must return a value");
+        return translate_expr(stmt.return_stmt().value(), environment);
+      case v1::Stmt::kIfStmt: {
+        const auto &if_stmt = stmt.if_stmt();
+        auto condition = translate_expr(if_stmt.test(), environment);
+        if (!condition.ok()) return condition.status();
+        std::vector<const v1::Stmt *> then_path, else_path;
+        for (const auto &s : if_stmt.body()) then_path.push_back(&s);
+        for (const auto &s : if_stmt.orelse()) else_path.push_back(&s);
+        for (size_t k = i + 1; k < stmts.size(); ++k) {
+          then_path.push_back(stmts[k]);
+          else_path.push_back(stmts[k]);
+        }
+        auto then_value = translate_block(then_path, 0, environment, depth + 1, line);
+        if (!then_value.ok()) return then_value.status();
+        auto else_value = translate_block(else_path, 0, environment, depth + 1, line);
+        if (!else_value.ok()) return else_value.status();
+        return select(*condition, *then_value, *else_value, line);
+      }
+      case v1::Stmt::kForStmt:
+        return error(line, absl::StrCat("'for' loops are not supported in an ", context_.kernel_name,
+                                        " (it computes one element at a time)"));
+      case v1::Stmt::kUnsupported:
+        return error(line, absl::StrCat(stmt.unsupported().what(), " is not supported in a kernel"));
+      case v1::Stmt::NODE_NOT_SET:
+        return error(line, "empty statement in the request");
+    }
+  }
+  return error(stmts.empty() ? function_line : stmts.back()->pos().line(),
+               "the kernel can reach its end without returning a value; every path must end in 'return'");
+}
+
+absl::StatusOr<NodeRef> ExprFrontend::translate_constant(const v1::Constant &constant, int line) {
+  const bool weak = constant.dtype() == v1::DTYPE_UNSPECIFIED;
+  DType strong = static_cast<DType>(constant.dtype());
+  if (!weak && !is_supported_dtype(constant.dtype())) {
+    return error(line, absl::StrCat("a constant of dtype ", v1::DType_Name(constant.dtype()), " is not supported"));
+  }
+  switch (constant.value_case()) {
+    case v1::Constant::kBoolValue:
+      return make_constant(constant.bool_value(), ScalarType{weak ? DType::kBool : strong, weak}, line);
+    case v1::Constant::kIntValue: {
+      ScalarType type{weak ? DType::kInt64 : strong, weak};
+      if (!weak && !int_fits(strong, constant.int_value())) return error(line, "constant out of range for its dtype");
+      if (!weak && is_float(strong)) return make_constant(static_cast<double>(constant.int_value()), type, line);
+      if (!weak && strong == DType::kBool) return make_constant(constant.int_value() != 0, type, line);
+      return make_constant(constant.int_value(), type, line);
+    }
+    case v1::Constant::kUintValue:
+      if (weak || strong != DType::kUInt64) return error(line, "an unsigned constant must be a uint64 NumPy scalar");
+      return make_constant(constant.uint_value(), ScalarType{DType::kUInt64, false}, line);
+    case v1::Constant::kFloatValue: {
+      ScalarType type{weak ? DType::kFloat64 : strong, weak};
+      if (!weak && !is_float(strong)) return error(line, "a float constant must have a float dtype");
+      double value = constant.float_value();
+      if (type.dtype == DType::kFloat32) value = static_cast<double>(static_cast<float>(value));
+      return make_constant(value, type, line);
+    }
+    case v1::Constant::kBigIntValue:
+      return error(line, absl::StrCat("the integer constant ", constant.big_int_value().substr(0, 40),
+                                      " does not fit in 64 bits"));
+    case v1::Constant::kStrValue:
+      return error(line, "string constants are not supported in a kernel");
+    case v1::Constant::kNoneValue:
+      return error(line, "None is not supported in a kernel");
+    case v1::Constant::VALUE_NOT_SET:
+      return error(line, "empty constant in the request");
+  }
+  return error(line, "unknown constant");
+}
+
+absl::StatusOr<NodeRef> ExprFrontend::binary(ScalarOp op, NodeRef left, NodeRef right, int line, bool numpy_function) {
+  if (absl::Status size = check_size(line); !size.ok()) return size;
+  auto resolved = resolve_operator(op, {left->type, right->type},
+                                   numpy_function ? WeakResult::kMakeStrong : WeakResult::kKeepWeak);
+  if (!resolved.ok()) return error(line, std::string(resolved.status().message()));
+  // NumPy 2 refuses a Python int that does not fit the dtype it meets.
+  for (const NodeRef *operand : {&left, &right}) {
+    const auto &node = **operand;
+    if (node.op == ScalarOp::kConstant && node.type.weak && is_integer(resolved->operands.dtype) &&
+        std::holds_alternative<int64_t>(node.value) &&
+        !int_fits(resolved->operands.dtype, std::get<int64_t>(node.value))) {
+      return error(line, absl::StrCat("Python integer ", std::get<int64_t>(node.value), " out of bounds for ",
+                                      dtype_name(resolved->operands.dtype)));
+    }
+  }
+  return make_node(op, resolved->result,
+                   {cast_to(left, resolved->operands), cast_to(right, resolved->operands)}, line);
+}
+
+absl::StatusOr<NodeRef> ExprFrontend::select(NodeRef condition, NodeRef if_true, NodeRef if_false, int line,
+                                             bool numpy_function) {
+  if (absl::Status size = check_size(line); !size.ok()) return size;
+  auto resolved = resolve_operator(ScalarOp::kSelect, {if_true->type, if_false->type},
+                                   numpy_function ? WeakResult::kMakeStrong : WeakResult::kKeepWeak);
+  if (!resolved.ok()) return error(line, std::string(resolved.status().message()));
+  NodeRef truth = condition->type.dtype == DType::kBool
+                      ? condition
+                      : make_node(ScalarOp::kTruth, ScalarType{DType::kBool, condition->type.weak}, {condition}, line);
+  return make_node(ScalarOp::kSelect, resolved->result,
+                   {truth, cast_to(if_true, resolved->operands), cast_to(if_false, resolved->operands)}, line);
+}
+
+absl::StatusOr<NodeRef> ExprFrontend::translate_binop(const v1::BinOp &binop, const Environment &environment,
+                                                      int line) {
+  auto op = arithmetic_op(binop.op());
+  if (!op) return error(line, absl::StrCat("the operator '", binop_symbol(binop.op()), "' is not supported"));
+  auto left = translate_expr(binop.left(), environment);
+  if (!left.ok()) return left.status();
+  auto right = translate_expr(binop.right(), environment);
+  if (!right.ok()) return right.status();
+  return binary(*op, *left, *right, line);
+}
+
+absl::StatusOr<NodeRef> ExprFrontend::translate_compare(const v1::Compare &compare, const Environment &environment,
+                                                        int line) {
+  if (compare.ops_size() == 0 || compare.ops_size() != compare.comparators_size()) {
+    return error(line, "malformed comparison in the request");
+  }
+  auto left = translate_expr(compare.left(), environment);
+  if (!left.ok()) return left.status();
+  NodeRef result;
+  NodeRef previous = *left;
+  for (int k = 0; k < compare.ops_size(); ++k) {
+    auto op = comparison_op(compare.ops(k));
+    if (!op) {
+      return error(line, absl::StrCat("the comparison '", v1::CompareOperator_Name(compare.ops(k)),
+                                      "' is not supported (use ==, !=, <, <=, >, >=)"));
+    }
+    auto right = translate_expr(compare.comparators(k), environment);
+    if (!right.ok()) return right.status();
+    auto comparison = binary(*op, previous, *right, line);
+    if (!comparison.ok()) return comparison.status();
+    if (!result) {
+      result = *comparison;
+    } else {  // a < b < c means (a < b) and (b < c)
+      auto both = select(result, *comparison, result, line);
+      if (!both.ok()) return both.status();
+      result = *both;
+    }
+    previous = *right;
+  }
+  return result;
+}
+
+absl::StatusOr<NodeRef> ExprFrontend::translate_call(const v1::Call &call, const Environment &environment, int line) {
+  auto name = callee_name(call.func());
+  if (!name) {
+    if (call.func().has_name()) {
+      return error(line, absl::StrCat("'", call.func().name().id(), "' is not a function sejits knows"));
+    }
+    return error(line, absl::StrCat("calling ", describe_expr_kind(call.func()), " is not supported"));
+  }
+  auto resolved = resolve_function(*name);
+  if (!resolved) return error(line, absl::StrCat("the function '", *name, "' is not supported in a kernel"));
+  if (call.keywords_size() > 0) {
+    return error(line, absl::StrCat("keyword arguments ('", call.keywords(0).arg(), "=') to '", *name,
+                                    "' are not supported"));
+  }
+  auto [spec, numpy_function] = *resolved;
+  const int nargs = call.args_size();
+  if ((spec.arity > 0 && nargs != spec.arity) || (spec.arity < 0 && nargs < 2)) {
+    return error(line, absl::StrCat("'", *name, "' takes ", spec.arity > 0 ? absl::StrCat(spec.arity) : "two or more",
+                                    " arguments here, got ", nargs));
+  }
+  std::vector<NodeRef> args;
+  for (const auto &arg : call.args()) {
+    auto value = translate_expr(arg, environment);
+    if (!value.ok()) return value.status();
+    args.push_back(*value);
+  }
+  if (absl::Status size = check_size(line); !size.ok()) return size;
+  const WeakResult weak_result = numpy_function ? WeakResult::kMakeStrong : WeakResult::kKeepWeak;
+  switch (spec.builtin) {
+    case Builtin::kWhere:
+      return select(args[0], args[1], args[2], line, true);
+    case Builtin::kMaximum:
+    case Builtin::kMinimum: {
+      NodeRef value = args[0];
+      for (size_t k = 1; k < args.size(); ++k) {
+        auto next = binary(spec.builtin == Builtin::kMaximum ? ScalarOp::kMaximum : ScalarOp::kMinimum, value,
+                           args[k], line, numpy_function);
+        if (!next.ok()) return next.status();
+        value = *next;
+      }
+      return value;
+    }
+    case Builtin::kAbs: {
+      auto types = resolve_operator(ScalarOp::kAbs, {args[0]->type}, weak_result);
+      if (!types.ok()) return error(line, std::string(types.status().message()));
+      return make_node(ScalarOp::kAbs, types->result, {cast_to(args[0], types->operands)}, line);
+    }
+    case Builtin::kMath: {
+      std::vector<ScalarType> types;
+      for (const auto &arg : args) types.push_back(arg->type);
+      auto resolved_types = resolve_math(spec.math_fn, types, weak_result);
+      if (!resolved_types.ok()) return error(line, absl::StrCat("'", *name, "': ", resolved_types.status().message()));
+      for (auto &arg : args) arg = cast_to(arg, resolved_types->operands);
+      return make_math(spec.math_fn, resolved_types->result, std::move(args), line);
+    }
+  }
+  return error(line, "unreachable");
+}
+
+absl::StatusOr<NodeRef> ExprFrontend::translate_expr(const v1::Expr &expr, const Environment &environment) {
+  const int line = expr.pos().line();
+  switch (expr.node_case()) {
+    case v1::Expr::kName: {
+      auto it = environment.find(expr.name().id());
+      if (it == environment.end()) {
+        return error(line, absl::StrCat("the name '", expr.name().id(),
+                                        "' is not defined here (is it assigned only on some paths?)"));
+      }
+      return it->second;
+    }
+    case v1::Expr::kConstant:
+      return translate_constant(expr.constant(), line);
+    case v1::Expr::kBinOp:
+      return translate_binop(expr.bin_op(), environment, line);
+    case v1::Expr::kUnaryOp: {
+      auto operand = translate_expr(expr.unary_op().operand(), environment);
+      if (!operand.ok()) return operand.status();
+      switch (expr.unary_op().op()) {
+        case v1::UADD: {
+          if ((*operand)->type.dtype != DType::kBool) return *operand;
+          if (!(*operand)->type.weak) return error(line, "unary '+' on a bool array is not supported by NumPy");
+          return cast_to(*operand, ScalarType{DType::kInt64, true});
+        }
+        case v1::USUB: {
+          auto types = resolve_operator(ScalarOp::kNeg, {(*operand)->type});
+          if (!types.ok()) return error(line, std::string(types.status().message()));
+          return make_node(ScalarOp::kNeg, types->result, {cast_to(*operand, types->operands)}, line);
+        }
+        case v1::NOT: {
+          NodeRef truth = (*operand)->type.dtype == DType::kBool
+                              ? *operand
+                              : make_node(ScalarOp::kTruth, ScalarType{DType::kBool, (*operand)->type.weak}, {*operand}, line);
+          return make_node(ScalarOp::kNot, truth->type, {truth}, line);
+        }
+        default:
+          return error(line, "the operator '~' is not supported");
+      }
+    }
+    case v1::Expr::kBoolOp: {
+      const auto &values = expr.bool_op().values();
+      if (values.size() < 2) return error(line, "malformed boolean operation in the request");
+      // Python: `a and b` is b when a is true, else a; `a or b` is a when a is true, else b.
+      auto result = translate_expr(values[values.size() - 1], environment);
+      if (!result.ok()) return result;
+      for (int k = values.size() - 2; k >= 0; --k) {
+        auto value = translate_expr(values[k], environment);
+        if (!value.ok()) return value;
+        result = expr.bool_op().op() == v1::AND ? select(*value, *result, *value, line)
+                                                : select(*value, *value, *result, line);
+        if (!result.ok()) return result;
+      }
+      return result;
+    }
+    case v1::Expr::kCompare:
+      return translate_compare(expr.compare(), environment, line);
+    case v1::Expr::kIfExp: {
+      auto condition = translate_expr(expr.if_exp().test(), environment);
+      if (!condition.ok()) return condition;
+      auto body = translate_expr(expr.if_exp().body(), environment);
+      if (!body.ok()) return body;
+      auto orelse = translate_expr(expr.if_exp().orelse(), environment);
+      if (!orelse.ok()) return orelse;
+      return select(*condition, *body, *orelse, line);
+    }
+    case v1::Expr::kCall:
+      return translate_call(expr.call(), environment, line);
+    case v1::Expr::kSubscript:
+      return error(line, absl::StrCat("indexing (a[...]) is not supported in an ", context_.kernel_name,
+                                      "; use sejits.stencil for neighbour access"));
+    default:
+      return error(line, absl::StrCat(describe_expr_kind(expr), " is not supported in a kernel"));
+  }
+}
+
+}  // namespace sejits::specializers

@@ -1,0 +1,54 @@
+// Translates a Python function body (the proto AST) into the scalar IR:
+// locals are substituted, `if` statements become selects, operators and
+// functions are typed by NumPy's rules. Anything outside the accepted
+// subset is rejected with a message that names the construct and the line.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "sejits/v1/ast.pb.h"
+#include "specializers/common/scalar_ir.h"
+
+namespace sejits::specializers {
+
+struct SourceContext {
+  std::string filename;
+  std::string kernel_name;  // e.g. "element-wise kernel 'blend'"
+  int64_t max_nodes = 100000;
+};
+
+// name -> value, for parameters and locals.
+using Environment = std::map<std::string, NodeRef>;
+
+// An INVALID_ARGUMENT status "file:line: message".
+absl::Status user_error(const SourceContext &context, int line, const std::string &message);
+
+class ExprFrontend {
+ public:
+  explicit ExprFrontend(SourceContext context) : context_(std::move(context)) {}
+
+  // The value the statements return, given the parameters in `environment`.
+  absl::StatusOr<NodeRef> translate_body(const google::protobuf::RepeatedPtrField<v1::Stmt> &body,
+                                         const Environment &environment, int function_line);
+  absl::StatusOr<NodeRef> translate_expr(const v1::Expr &expr, const Environment &environment);
+
+ private:
+  absl::StatusOr<NodeRef> translate_block(const std::vector<const v1::Stmt *> &stmts, size_t start,
+                                          Environment environment, int depth, int function_line);
+  absl::StatusOr<NodeRef> translate_binop(const v1::BinOp &binop, const Environment &environment, int line);
+  absl::StatusOr<NodeRef> translate_compare(const v1::Compare &compare, const Environment &environment, int line);
+  absl::StatusOr<NodeRef> translate_call(const v1::Call &call, const Environment &environment, int line);
+  absl::StatusOr<NodeRef> translate_constant(const v1::Constant &constant, int line);
+  absl::StatusOr<NodeRef> binary(ScalarOp op, NodeRef left, NodeRef right, int line, bool numpy_function = false);
+  absl::StatusOr<NodeRef> select(NodeRef condition, NodeRef if_true, NodeRef if_false, int line, bool numpy_function = false);
+  absl::Status error(int line, const std::string &message) const { return user_error(context_, line, message); }
+  absl::Status check_size(int line);
+
+  SourceContext context_;
+  int64_t nodes_built_ = 0;
+};
+
+}  // namespace sejits::specializers

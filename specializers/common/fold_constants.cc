@@ -1,0 +1,137 @@
+#include "specializers/common/fold_constants.h"
+
+#include <cmath>
+#include <optional>
+#include <unordered_map>
+
+namespace sejits::specializers {
+namespace {
+
+template <typename T>
+T value_as(const ConstantValue &value) {
+  return std::visit([](auto v) { return static_cast<T>(v); }, value);
+}
+
+template <typename T>
+ConstantValue store(T value) {
+  if constexpr (std::is_same_v<T, bool>) return value;
+  else if constexpr (std::is_floating_point_v<T>) return static_cast<double>(value);
+  else if constexpr (std::is_signed_v<T>) return static_cast<int64_t>(value);
+  else return static_cast<uint64_t>(value);
+}
+
+// The constant converted to `dtype` as C would (the generated code's cast).
+ConstantValue convert(const ConstantValue &value, DType dtype) {
+  switch (dtype) {
+    case DType::kBool: return std::visit([](auto v) { return static_cast<bool>(v != 0); }, value);
+    case DType::kInt8: return store(value_as<int8_t>(value));
+    case DType::kInt16: return store(value_as<int16_t>(value));
+    case DType::kInt32: return store(value_as<int32_t>(value));
+    case DType::kInt64: return store(value_as<int64_t>(value));
+    case DType::kUInt8: return store(value_as<uint8_t>(value));
+    case DType::kUInt16: return store(value_as<uint16_t>(value));
+    case DType::kUInt32: return store(value_as<uint32_t>(value));
+    case DType::kUInt64: return store(value_as<uint64_t>(value));
+    case DType::kFloat32: return store(value_as<float>(value));
+    default: return store(value_as<double>(value));
+  }
+}
+
+bool is_float_constant_out_of_integer_range(const ConstantValue &value, DType dtype) {
+  if (!std::holds_alternative<double>(value) || !is_integer(dtype)) return false;
+  double v = std::get<double>(value);
+  return !std::isfinite(v) || v < -9.3e18 || v > 1.8e19;  // C's conversion would be undefined
+}
+
+template <typename T>
+std::optional<ConstantValue> fold_typed(const ScalarNode &node, const std::vector<ConstantValue> &in) {
+  auto a = [&] { return value_as<T>(in[0]); };
+  auto b = [&] { return value_as<T>(in[1]); };
+  switch (node.op) {
+    case ScalarOp::kNeg:
+      if constexpr (std::is_same_v<T, bool>) return std::nullopt;
+      else return store(static_cast<T>(0 - a()));
+    case ScalarOp::kAbs:
+      if constexpr (std::is_floating_point_v<T>) return store(static_cast<T>(std::fabs(a())));
+      else if constexpr (std::is_same_v<T, bool>) return store(a());
+      else return store(static_cast<T>(a() < 0 ? 0 - a() : a()));
+    case ScalarOp::kAdd: return store(static_cast<T>(a() + b()));
+    case ScalarOp::kSub: return store(static_cast<T>(a() - b()));
+    case ScalarOp::kMul: return store(static_cast<T>(a() * b()));
+    case ScalarOp::kTrueDiv:
+      if constexpr (std::is_floating_point_v<T>) return store(static_cast<T>(a() / b()));
+      else return std::nullopt;
+    case ScalarOp::kFloorDiv:
+    case ScalarOp::kMod:
+    case ScalarOp::kPow:
+      return std::nullopt;  // left to the runtime helpers, which define NumPy's edge cases once
+    case ScalarOp::kEq: return store(a() == b());
+    case ScalarOp::kNe: return store(a() != b());
+    case ScalarOp::kLt: return store(a() < b());
+    case ScalarOp::kLe: return store(a() <= b());
+    case ScalarOp::kGt: return store(a() > b());
+    case ScalarOp::kGe: return store(a() >= b());
+    default: return std::nullopt;
+  }
+}
+
+std::optional<ConstantValue> fold(const ScalarNode &node, const std::vector<ConstantValue> &in) {
+  switch (node.op) {
+    case ScalarOp::kCast:
+      if (is_float_constant_out_of_integer_range(in[0], node.type.dtype)) return std::nullopt;
+      return convert(in[0], node.type.dtype);
+    case ScalarOp::kTruth: return std::visit([](auto v) { return ConstantValue(v != 0); }, in[0]);
+    case ScalarOp::kNot: return ConstantValue(!value_as<bool>(in[0]));
+    case ScalarOp::kLogicalAnd: return ConstantValue(value_as<bool>(in[0]) && value_as<bool>(in[1]));
+    case ScalarOp::kLogicalOr: return ConstantValue(value_as<bool>(in[0]) || value_as<bool>(in[1]));
+    case ScalarOp::kSelect: return value_as<bool>(in[0]) ? in[1] : in[2];
+    case ScalarOp::kMath:
+    case ScalarOp::kMaximum:
+    case ScalarOp::kMinimum:
+      return std::nullopt;  // kept for the runtime, whose libm may round differently
+    default: break;
+  }
+  DType operand_dtype = node.operands[0]->type.dtype;
+  switch (operand_dtype) {
+    case DType::kBool: return fold_typed<bool>(node, in);
+    case DType::kInt8: return fold_typed<int8_t>(node, in);
+    case DType::kInt16: return fold_typed<int16_t>(node, in);
+    case DType::kInt32: return fold_typed<int32_t>(node, in);
+    case DType::kInt64: return fold_typed<int64_t>(node, in);
+    case DType::kUInt8: return fold_typed<uint8_t>(node, in);
+    case DType::kUInt16: return fold_typed<uint16_t>(node, in);
+    case DType::kUInt32: return fold_typed<uint32_t>(node, in);
+    case DType::kUInt64: return fold_typed<uint64_t>(node, in);
+    case DType::kFloat32: return fold_typed<float>(node, in);
+    case DType::kFloat64: return fold_typed<double>(node, in);
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace
+
+NodeRef fold_constants(const NodeRef &root) {
+  std::unordered_map<const ScalarNode *, NodeRef> rewritten;
+  for (const NodeRef &node : topological_order(root)) {
+    std::vector<NodeRef> operands;
+    bool all_constant = !node->operands.empty();
+    for (const auto &operand : node->operands) {
+      operands.push_back(rewritten.at(operand.get()));
+      all_constant = all_constant && operands.back()->op == ScalarOp::kConstant;
+    }
+    NodeRef result = with_operands(node, operands);
+    if (all_constant) {
+      std::vector<ConstantValue> values;
+      for (const auto &operand : operands) values.push_back(operand->value);
+      // Signed overflow wraps as in the generated code (compiled -fwrapv).
+      if (auto folded = fold(*result, values)) result = make_constant(*folded, result->type, result->line);
+    } else if (result->op == ScalarOp::kSelect && result->operands[0]->op == ScalarOp::kConstant) {
+      result = std::get<bool>(convert(result->operands[0]->value, DType::kBool)) ? result->operands[1]
+                                                                                : result->operands[2];
+    }
+    rewritten[node.get()] = result;
+  }
+  return rewritten.at(root.get());
+}
+
+}  // namespace sejits::specializers

@@ -1,0 +1,182 @@
+#include "specializers/common/lower_scalar.h"
+
+#include <unordered_map>
+
+#include "absl/strings/str_cat.h"
+
+namespace sejits::specializers {
+namespace cg = codegen;
+
+cg::CType ctype_of(DType dtype) {
+  switch (dtype) {
+    case DType::kBool: return cg::CType::kBool;
+    case DType::kInt8: return cg::CType::kInt8;
+    case DType::kInt16: return cg::CType::kInt16;
+    case DType::kInt32: return cg::CType::kInt32;
+    case DType::kInt64: return cg::CType::kInt64;
+    case DType::kUInt8: return cg::CType::kUInt8;
+    case DType::kUInt16: return cg::CType::kUInt16;
+    case DType::kUInt32: return cg::CType::kUInt32;
+    case DType::kUInt64: return cg::CType::kUInt64;
+    case DType::kFloat32: return cg::CType::kFloat32;
+    default: return cg::CType::kFloat64;
+  }
+}
+
+namespace {
+
+cg::ExprPtr constant_literal(const ScalarNode &node) {
+  cg::CType type = ctype_of(node.type.dtype);
+  const auto &value = node.value;
+  switch (node.type.dtype) {
+    case DType::kBool: return cg::literal(type, std::visit([](auto v) { return v != 0; }, value));
+    case DType::kFloat32:
+    case DType::kFloat64: return cg::literal(type, std::visit([](auto v) { return static_cast<double>(v); }, value));
+    case DType::kUInt64: return cg::literal(type, std::visit([](auto v) { return static_cast<uint64_t>(v); }, value));
+    default:
+      return cg::cast(cg::scalar_type(type), cg::literal(cg::CType::kInt64, std::visit([](auto v) { return static_cast<int64_t>(v); }, value)));
+  }
+}
+
+cg::Callee math_callee(MathFn fn) {
+  switch (fn) {
+    case MathFn::kSin: return cg::Callee::kSin;
+    case MathFn::kCos: return cg::Callee::kCos;
+    case MathFn::kTan: return cg::Callee::kTan;
+    case MathFn::kAsin: return cg::Callee::kAsin;
+    case MathFn::kAcos: return cg::Callee::kAcos;
+    case MathFn::kAtan: return cg::Callee::kAtan;
+    case MathFn::kAtan2: return cg::Callee::kAtan2;
+    case MathFn::kSinh: return cg::Callee::kSinh;
+    case MathFn::kCosh: return cg::Callee::kCosh;
+    case MathFn::kTanh: return cg::Callee::kTanh;
+    case MathFn::kExp: return cg::Callee::kExp;
+    case MathFn::kExpm1: return cg::Callee::kExpm1;
+    case MathFn::kLog: return cg::Callee::kLog;
+    case MathFn::kLog1p: return cg::Callee::kLog1p;
+    case MathFn::kLog2: return cg::Callee::kLog2;
+    case MathFn::kLog10: return cg::Callee::kLog10;
+    case MathFn::kSqrt: return cg::Callee::kSqrt;
+    case MathFn::kFabs: return cg::Callee::kFabs;
+    case MathFn::kFloor: return cg::Callee::kFloor;
+    case MathFn::kCeil: return cg::Callee::kCeil;
+    case MathFn::kTrunc: return cg::Callee::kTrunc;
+    case MathFn::kHypot: return cg::Callee::kHypot;
+    case MathFn::kCopysign: return cg::Callee::kCopysign;
+  }
+  return cg::Callee::kSin;
+}
+
+bool is_constant_equal(const NodeRef &node, double value) {
+  if (node->op != ScalarOp::kConstant) return false;
+  return std::visit([&](auto v) { return static_cast<double>(v) == value; }, node->value);
+}
+
+class ScalarLowering {
+ public:
+  explicit ScalarLowering(const ScalarLoweringContext &context) : context_(context) {}
+
+  LoweredScalar run(const NodeRef &root) {
+    auto order = topological_order(root);
+    for (const auto &node : order) {
+      for (const auto &operand : node->operands) ++uses_[operand.get()];
+    }
+    LoweredScalar lowered;
+    for (const auto &node : order) {
+      bool leaf = node->op == ScalarOp::kConstant;
+      bool shared = uses_[node.get()] > 1 || node->op == ScalarOp::kParam;
+      cg::ExprPtr expr = emit(*node);
+      if (shared && !leaf) {
+        std::string name = absl::StrCat(context_.temporary_prefix, temporaries_++);
+        lowered.statements.push_back(cg::decl(cg::scalar_type(ctype_of(node->type.dtype), true), name, expr));
+        expr = cg::var(name);
+      }
+      lowered_[node.get()] = expr;
+    }
+    lowered.value = lowered_.at(root.get());
+    return lowered;
+  }
+
+ private:
+  cg::ExprPtr operand(const ScalarNode &node, size_t k) { return lowered_.at(node.operands[k].get()); }
+
+  cg::ExprPtr typed(const ScalarNode &node, cg::ExprPtr expr) {
+    return cg::cast(cg::scalar_type(ctype_of(node.type.dtype)), std::move(expr));
+  }
+
+  cg::ExprPtr emit(const ScalarNode &node) {
+    const cg::Type type = cg::scalar_type(ctype_of(node.type.dtype));
+    const DType operand_dtype = node.operands.empty() ? node.type.dtype : node.operands[0]->type.dtype;
+    const bool float_operands = is_float(operand_dtype);
+    auto bin = [&](cg::BinaryOp op) { return cg::binary(op, operand(node, 0), operand(node, 1)); };
+    switch (node.op) {
+      case ScalarOp::kParam: return context_.param(node.param_index);
+      case ScalarOp::kConstant: return constant_literal(node);
+      case ScalarOp::kCast: return cg::cast(type, operand(node, 0));
+      case ScalarOp::kNeg: return typed(node, cg::unary(cg::UnaryOp::kNeg, operand(node, 0)));
+      case ScalarOp::kNot: return cg::unary(cg::UnaryOp::kNot, operand(node, 0));
+      case ScalarOp::kTruth: return cg::binary(cg::BinaryOp::kNe, operand(node, 0), cg::literal(cg::CType::kInt64, int64_t{0}));
+      case ScalarOp::kAbs: return cg::call(cg::Callee::kAbs, {operand(node, 0)});
+      case ScalarOp::kAdd: return typed(node, bin(cg::BinaryOp::kAdd));
+      case ScalarOp::kSub: return typed(node, bin(cg::BinaryOp::kSub));
+      case ScalarOp::kMul: return typed(node, bin(cg::BinaryOp::kMul));
+      case ScalarOp::kTrueDiv: return typed(node, bin(cg::BinaryOp::kDiv));
+      case ScalarOp::kFloorDiv:
+        return cg::call_templated(float_operands ? cg::Callee::kFloorDivFloat : cg::Callee::kFloorDivInt, type,
+                                  {operand(node, 0), operand(node, 1)});
+      case ScalarOp::kMod:
+        return cg::call_templated(float_operands ? cg::Callee::kModFloat : cg::Callee::kModInt, type,
+                                  {operand(node, 0), operand(node, 1)});
+      case ScalarOp::kPow:
+        if (is_constant_equal(node.operands[1], 2.0)) {  // NumPy's own fast path for x**2
+          return typed(node, cg::binary(cg::BinaryOp::kMul, operand(node, 0), operand(node, 0)));
+        }
+        if (float_operands) return typed(node, cg::call(cg::Callee::kPow, {operand(node, 0), operand(node, 1)}));
+        return cg::call_templated(cg::Callee::kPowInt, type,
+                                  {operand(node, 0), operand(node, 1),
+                                   cg::unary(cg::UnaryOp::kAddressOf, cg::var(context_.error_flag))});
+      case ScalarOp::kEq: return bin(cg::BinaryOp::kEq);
+      case ScalarOp::kNe: return bin(cg::BinaryOp::kNe);
+      case ScalarOp::kLt: return bin(cg::BinaryOp::kLt);
+      case ScalarOp::kLe: return bin(cg::BinaryOp::kLe);
+      case ScalarOp::kGt: return bin(cg::BinaryOp::kGt);
+      case ScalarOp::kGe: return bin(cg::BinaryOp::kGe);
+      case ScalarOp::kLogicalAnd: return bin(cg::BinaryOp::kLogicalAnd);
+      case ScalarOp::kLogicalOr: return bin(cg::BinaryOp::kLogicalOr);
+      case ScalarOp::kSelect: return cg::ternary(operand(node, 0), operand(node, 1), operand(node, 2));
+      case ScalarOp::kMaximum: return cg::call_templated(cg::Callee::kMaximum, type, {operand(node, 0), operand(node, 1)});
+      case ScalarOp::kMinimum: return cg::call_templated(cg::Callee::kMinimum, type, {operand(node, 0), operand(node, 1)});
+      case ScalarOp::kMath: {
+        bool rounding = node.math_fn == MathFn::kFloor || node.math_fn == MathFn::kCeil || node.math_fn == MathFn::kTrunc;
+        if (rounding && !float_operands) return operand(node, 0);  // integers are already whole
+        std::vector<cg::ExprPtr> args;
+        for (size_t k = 0; k < node.operands.size(); ++k) args.push_back(operand(node, k));
+        return typed(node, cg::call(math_callee(node.math_fn), std::move(args)));
+      }
+    }
+    return cg::literal(cg::CType::kInt64, int64_t{0});
+  }
+
+  const ScalarLoweringContext &context_;
+  std::unordered_map<const ScalarNode *, int> uses_;
+  std::unordered_map<const ScalarNode *, cg::ExprPtr> lowered_;
+  int temporaries_ = 0;
+};
+
+}  // namespace
+
+LoweredScalar lower_scalar(const NodeRef &root, const ScalarLoweringContext &context) {
+  return ScalarLowering(context).run(root);
+}
+
+bool may_set_error_flag(const NodeRef &root) {
+  for (const auto &node : topological_order(root)) {
+    if (node->op == ScalarOp::kPow && !is_float(node->operands[0]->type.dtype) &&
+        !is_constant_equal(node->operands[1], 2.0)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace sejits::specializers

@@ -1,0 +1,36 @@
+// Lowers a scalar IR tree to target-AST statements and one expression: values
+// used more than once become named temporaries, the rest stays inline (so a
+// select evaluates only the branch it takes).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "codegen/target_ast.h"
+#include "specializers/common/scalar_ir.h"
+
+namespace sejits::specializers {
+
+codegen::CType ctype_of(DType dtype);
+
+struct LoweredScalar {
+  std::vector<codegen::StmtPtr> statements;  // temporaries, in dependence order
+  codegen::ExprPtr value;
+};
+
+struct ScalarLoweringContext {
+  // The expression that reads parameter `index`'s element.
+  std::function<codegen::ExprPtr(int index)> param;
+  // Name of an `int` flag set when an integer power meets a negative exponent.
+  std::string error_flag;
+  // Prefix for temporaries, unique per loop body.
+  std::string temporary_prefix = "t";
+};
+
+LoweredScalar lower_scalar(const NodeRef &root, const ScalarLoweringContext &context);
+
+// Whether the tree raises NumPy errors at run time (integer power).
+bool may_set_error_flag(const NodeRef &root);
+
+}  // namespace sejits::specializers

@@ -1,0 +1,175 @@
+#include "specializers/common/scalar_ir.h"
+
+#include <functional>
+#include <unordered_set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace sejits::specializers {
+
+NodeRef make_param(int index, ScalarType type, int line) {
+  auto node = std::make_shared<ScalarNode>();
+  node->op = ScalarOp::kParam;
+  node->type = type;
+  node->param_index = index;
+  node->line = line;
+  return node;
+}
+
+NodeRef make_constant(ConstantValue value, ScalarType type, int line) {
+  auto node = std::make_shared<ScalarNode>();
+  node->op = ScalarOp::kConstant;
+  node->type = type;
+  node->value = value;
+  node->line = line;
+  return node;
+}
+
+NodeRef make_node(ScalarOp op, ScalarType type, std::vector<NodeRef> operands, int line) {
+  auto node = std::make_shared<ScalarNode>();
+  node->op = op;
+  node->type = type;
+  node->operands = std::move(operands);
+  node->line = line;
+  return node;
+}
+
+NodeRef make_math(MathFn fn, ScalarType type, std::vector<NodeRef> operands, int line) {
+  auto node = std::make_shared<ScalarNode>();
+  node->op = ScalarOp::kMath;
+  node->type = type;
+  node->math_fn = fn;
+  node->operands = std::move(operands);
+  node->line = line;
+  return node;
+}
+
+NodeRef cast_to(const NodeRef &node, ScalarType type) {
+  if (node->type == type) return node;
+  if (node->type.dtype == type.dtype) {
+    // Only weakness differs: no conversion in C, keep one node.
+    auto copy = std::make_shared<ScalarNode>(*node);
+    copy->type = type;
+    return copy;
+  }
+  return make_node(ScalarOp::kCast, type, {node}, node->line);
+}
+
+NodeRef with_operands(const NodeRef &node, std::vector<NodeRef> operands) {
+  if (operands == node->operands) return node;
+  auto copy = std::make_shared<ScalarNode>(*node);
+  copy->operands = std::move(operands);
+  return copy;
+}
+
+std::vector<NodeRef> topological_order(const NodeRef &root) {
+  std::vector<NodeRef> order;
+  std::unordered_set<const ScalarNode *> seen;
+  // Iterative post-order: deep expressions must not overflow the stack.
+  std::vector<std::pair<NodeRef, size_t>> stack = {{root, 0}};
+  seen.insert(root.get());
+  while (!stack.empty()) {
+    auto &[node, next] = stack.back();
+    if (next < node->operands.size()) {
+      NodeRef child = node->operands[next++];
+      if (seen.insert(child.get()).second) stack.push_back({child, 0});
+    } else {
+      order.push_back(node);
+      stack.pop_back();
+    }
+  }
+  return order;
+}
+
+int64_t count_nodes(const NodeRef &root) { return static_cast<int64_t>(topological_order(root).size()); }
+
+bool is_comparison(ScalarOp op) {
+  return op == ScalarOp::kEq || op == ScalarOp::kNe || op == ScalarOp::kLt || op == ScalarOp::kLe ||
+         op == ScalarOp::kGt || op == ScalarOp::kGe;
+}
+
+std::string math_fn_name(MathFn fn) {
+  switch (fn) {
+    case MathFn::kSin: return "sin";
+    case MathFn::kCos: return "cos";
+    case MathFn::kTan: return "tan";
+    case MathFn::kAsin: return "arcsin";
+    case MathFn::kAcos: return "arccos";
+    case MathFn::kAtan: return "arctan";
+    case MathFn::kAtan2: return "arctan2";
+    case MathFn::kSinh: return "sinh";
+    case MathFn::kCosh: return "cosh";
+    case MathFn::kTanh: return "tanh";
+    case MathFn::kExp: return "exp";
+    case MathFn::kExpm1: return "expm1";
+    case MathFn::kLog: return "log";
+    case MathFn::kLog1p: return "log1p";
+    case MathFn::kLog2: return "log2";
+    case MathFn::kLog10: return "log10";
+    case MathFn::kSqrt: return "sqrt";
+    case MathFn::kFabs: return "fabs";
+    case MathFn::kFloor: return "floor";
+    case MathFn::kCeil: return "ceil";
+    case MathFn::kTrunc: return "trunc";
+    case MathFn::kHypot: return "hypot";
+    case MathFn::kCopysign: return "copysign";
+  }
+  return "?";
+}
+
+namespace {
+std::string op_name(ScalarOp op) {
+  switch (op) {
+    case ScalarOp::kParam: return "param";
+    case ScalarOp::kConstant: return "const";
+    case ScalarOp::kCast: return "cast";
+    case ScalarOp::kNeg: return "neg";
+    case ScalarOp::kNot: return "not";
+    case ScalarOp::kAbs: return "abs";
+    case ScalarOp::kAdd: return "add";
+    case ScalarOp::kSub: return "sub";
+    case ScalarOp::kMul: return "mul";
+    case ScalarOp::kTrueDiv: return "truediv";
+    case ScalarOp::kFloorDiv: return "floordiv";
+    case ScalarOp::kMod: return "mod";
+    case ScalarOp::kPow: return "pow";
+    case ScalarOp::kEq: return "eq";
+    case ScalarOp::kNe: return "ne";
+    case ScalarOp::kLt: return "lt";
+    case ScalarOp::kLe: return "le";
+    case ScalarOp::kGt: return "gt";
+    case ScalarOp::kGe: return "ge";
+    case ScalarOp::kLogicalAnd: return "and";
+    case ScalarOp::kLogicalOr: return "or";
+    case ScalarOp::kTruth: return "truth";
+    case ScalarOp::kSelect: return "select";
+    case ScalarOp::kMaximum: return "maximum";
+    case ScalarOp::kMinimum: return "minimum";
+    case ScalarOp::kMath: return "math";
+  }
+  return "?";
+}
+
+std::string value_text(const ConstantValue &value) {
+  return std::visit([](auto v) { return absl::StrCat(v); }, value);
+}
+}  // namespace
+
+std::string to_string(const NodeRef &root) {
+  std::function<std::string(const NodeRef &)> render = [&](const NodeRef &node) -> std::string {
+    std::string type = type_name(node->type);
+    switch (node->op) {
+      case ScalarOp::kParam: return absl::StrCat("p", node->param_index, ":", type);
+      case ScalarOp::kConstant: return absl::StrCat(value_text(node->value), ":", type);
+      default: break;
+    }
+    std::vector<std::string> parts;
+    for (const auto &operand : node->operands) parts.push_back(render(operand));
+    std::string name = node->op == ScalarOp::kMath ? math_fn_name(node->math_fn) : op_name(node->op);
+    return absl::StrCat(name, "(", absl::StrJoin(parts, ", "), "):", type);
+  };
+  return render(root);
+}
+
+}  // namespace sejits::specializers

@@ -1,0 +1,68 @@
+// The scalar expression IR shared by the element-wise and stencil
+// specializers: an immutable DAG of typed nodes. Every operand already has
+// the type its operation computes in (the front end inserts the casts), so
+// lowering prints each node without deciding anything.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "specializers/common/dtype.h"
+
+namespace sejits::specializers {
+
+enum class ScalarOp {
+  kParam,     // a kernel parameter's element (param_index)
+  kConstant,  // value
+  kCast,      // operand converted to `type`
+  kNeg, kNot, kAbs,
+  kAdd, kSub, kMul, kTrueDiv, kFloorDiv, kMod, kPow,
+  kEq, kNe, kLt, kLe, kGt, kGe,
+  kLogicalAnd, kLogicalOr,  // on bool operands
+  kTruth,                   // x != 0, as bool
+  kSelect,                  // operands: condition (bool), if_true, if_false
+  kMaximum, kMinimum,
+  kMath,                    // math_fn over operands
+};
+
+enum class MathFn {
+  kSin, kCos, kTan, kAsin, kAcos, kAtan, kAtan2, kSinh, kCosh, kTanh, kExp, kExpm1, kLog, kLog1p,
+  kLog2, kLog10, kSqrt, kFabs, kFloor, kCeil, kTrunc, kHypot, kCopysign,
+};
+
+using ConstantValue = std::variant<bool, int64_t, uint64_t, double>;
+
+struct ScalarNode;
+using NodeRef = std::shared_ptr<const ScalarNode>;
+
+struct ScalarNode {
+  ScalarOp op;
+  ScalarType type;
+  std::vector<NodeRef> operands;
+  int param_index = -1;
+  ConstantValue value = false;
+  MathFn math_fn = MathFn::kSin;
+  int line = 0;  // the user's source line, for messages
+};
+
+NodeRef make_param(int index, ScalarType type, int line);
+NodeRef make_constant(ConstantValue value, ScalarType type, int line);
+NodeRef make_node(ScalarOp op, ScalarType type, std::vector<NodeRef> operands, int line);
+NodeRef make_math(MathFn fn, ScalarType type, std::vector<NodeRef> operands, int line);
+// A cast to `type`, or `node` itself when it already has that type.
+NodeRef cast_to(const NodeRef &node, ScalarType type);
+// `node` with new operands; the same node when they did not change.
+NodeRef with_operands(const NodeRef &node, std::vector<NodeRef> operands);
+
+// Nodes reachable from `root`, each once, operands before users.
+std::vector<NodeRef> topological_order(const NodeRef &root);
+int64_t count_nodes(const NodeRef &root);
+// A readable one-line rendering, for logs, explain and tests.
+std::string to_string(const NodeRef &root);
+std::string math_fn_name(MathFn fn);
+bool is_comparison(ScalarOp op);
+
+}  // namespace sejits::specializers

@@ -1,0 +1,40 @@
+#include "specializers/elementwise/factory.h"
+
+#include "specializers/elementwise/frontend.h"
+#include "specializers/elementwise/lower.h"
+#include "specializers/elementwise/optimize.h"
+
+namespace sejits::specializers {
+namespace {
+
+class ElementwiseSpecializer : public Specializer {
+ public:
+  std::string name() const override { return "elementwise"; }
+  std::string version() const override { return "elementwise-1"; }
+
+  absl::StatusOr<std::unique_ptr<DomainIr>> front_end(const SpecializationRequest &request) const override {
+    auto ir = elementwise::build_elementwise_ir(request);
+    if (!ir.ok()) return ir.status();
+    return std::unique_ptr<DomainIr>(std::move(*ir));
+  }
+
+  std::unique_ptr<DomainIr> optimize(std::unique_ptr<DomainIr> ir, std::vector<std::string> &notes) const override {
+    elementwise::optimize_elementwise(static_cast<elementwise::ElementwiseIr &>(*ir), notes);
+    return ir;
+  }
+
+  absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const SpecializationRequest &,
+                                                 std::vector<std::string> &notes) const override {
+    return elementwise::lower_elementwise(static_cast<const elementwise::ElementwiseIr &>(ir), notes);
+  }
+
+  KernelInterface kernel_interface(const DomainIr &ir) const override {
+    return {elementwise::kEntrySymbol, static_cast<const elementwise::ElementwiseIr &>(ir).result.dtype};
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Specializer> make_elementwise_specializer() { return std::make_unique<ElementwiseSpecializer>(); }
+
+}  // namespace sejits::specializers

@@ -1,0 +1,72 @@
+#include "specializers/elementwise/frontend.h"
+
+#include "absl/strings/str_cat.h"
+#include "codegen/include/sejits/kernel_abi.h"
+#include "specializers/common/expr_frontend.h"
+
+namespace sejits::specializers::elementwise {
+
+std::string ElementwiseIr::describe() const {
+  return absl::StrCat(parameters.size(), " parameters -> ", type_name(result), ": ", to_string(value));
+}
+
+namespace {
+
+absl::StatusOr<Parameter> describe_parameter(const SourceContext &context, const v1::Argument &argument,
+                                             const ArgSpec &spec) {
+  const int line = argument.pos().line();
+  if (!is_supported_dtype(spec.dtype_code)) {
+    return user_error(context, line,
+                      absl::StrCat("argument '", argument.name(), "' has a dtype sejits does not support (",
+                                   v1::DType_IsValid(spec.dtype_code) ? v1::DType_Name(static_cast<v1::DType>(spec.dtype_code))
+                                                                       : absl::StrCat("code ", spec.dtype_code),
+                                   "); supported: bool, int8..int64, uint8..uint64, float32, float64"));
+  }
+  DType dtype = static_cast<DType>(spec.dtype_code);
+  if (spec.kind == ArgKind::kScalar) {
+    if (spec.weak && dtype != DType::kBool && dtype != DType::kInt64 && dtype != DType::kFloat64) {
+      return user_error(context, line, absl::StrCat("argument '", argument.name(), "': a Python scalar must be described as bool, int64 or float64"));
+    }
+    return Parameter{ArgKind::kScalar, ScalarType{dtype, spec.weak}};
+  }
+  if (spec.kind != ArgKind::kArray) {
+    return user_error(context, line, absl::StrCat("argument '", argument.name(), "' has no kind (array or scalar)"));
+  }
+  if (spec.rank < 0 || spec.rank > SEJITS_MAX_RANK) {
+    return user_error(context, line, absl::StrCat("argument '", argument.name(), "' has rank ", spec.rank,
+                                                  "; element-wise kernels take ranks 0 to ", SEJITS_MAX_RANK));
+  }
+  return Parameter{ArgKind::kArray, ScalarType{dtype, false}};
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ElementwiseIr>> build_elementwise_ir(const SpecializationRequest &request) {
+  if (!request.function) return absl::InvalidArgumentError("an element-wise request needs the function's AST");
+  const v1::FunctionAst &function = *request.function;
+  SourceContext context{function.filename(), absl::StrCat("element-wise kernel '", function.name().substr(0, 64), "'")};
+  if (function.args_size() != static_cast<int>(request.args.size())) {
+    return user_error(context, function.pos().line(),
+                      absl::StrCat(context.kernel_name, " takes ", function.args_size(), " arguments, called with ",
+                                   request.args.size()));
+  }
+  if (function.args_size() > 64) {
+    return user_error(context, function.pos().line(), "element-wise kernels take at most 64 arguments");
+  }
+  auto ir = std::make_unique<ElementwiseIr>();
+  Environment environment;
+  for (int k = 0; k < function.args_size(); ++k) {
+    auto parameter = describe_parameter(context, function.args(k), request.args[k]);
+    if (!parameter.ok()) return parameter.status();
+    ir->parameters.push_back(*parameter);
+    environment[function.args(k).name()] = make_param(k, parameter->type, function.args(k).pos().line());
+  }
+  ExprFrontend frontend(context);
+  auto value = frontend.translate_body(function.body(), environment, function.pos().line());
+  if (!value.ok()) return value.status();
+  ir->result = strengthen((*value)->type);
+  ir->value = cast_to(*value, ir->result);
+  return ir;
+}
+
+}  // namespace sejits::specializers::elementwise

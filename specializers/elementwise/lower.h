@@ -1,0 +1,23 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "codegen/target_ast.h"
+#include "specializers/elementwise/ir.h"
+
+namespace sejits::specializers::elementwise {
+
+inline constexpr char kEntrySymbol[] = "sejits_elementwise";
+// Below this many elements the loop runs on the calling thread: starting the
+// OpenMP team costs more than it saves.
+inline constexpr int64_t kParallelThreshold = 32768;
+// Elements per task on the strided path, so that one long strided row still
+// spreads over every thread.
+inline constexpr int64_t kStridedBlock = 4096;
+
+// Element-wise IR -> C++/OpenMP target AST: a dense path (one flat loop,
+// restrict pointers, parallel simd) and a strided/broadcasting path.
+codegen::TranslationUnit lower_elementwise(const ElementwiseIr &ir, std::vector<std::string> &notes);
+
+}  // namespace sejits::specializers::elementwise

@@ -1,0 +1,51 @@
+// The phases of a specialization request, in order. Compiling and storing the
+// generated source is the back end's job (server/core), not the pipeline's.
+#include "specializers/pipeline.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "codegen/cpp_printer.h"
+#include "specializers/registry.h"
+#include "spdlog/spdlog.h"
+
+namespace sejits::specializers {
+
+absl::StatusOr<GeneratedKernel> run_pipeline(const SpecializationRequest &request) {
+  // 1. Choose the specializer by name.
+  const Specializer *specializer = find_specializer(request.specializer);
+  if (specializer == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown specializer '", request.specializer.substr(0, 64),
+                                                   "' (known: ", absl::StrJoin(specializer_names(), ", "), ")"));
+  }
+  if (request.platform != "cpu-openmp") {
+    return absl::InvalidArgumentError(absl::StrCat("unknown target platform '", request.platform.substr(0, 64),
+                                                   "' (known: cpu-openmp)"));
+  }
+  std::vector<std::string> notes;
+
+  // 2. Front end: Python AST -> domain IR.
+  auto domain_ir = specializer->front_end(request);
+  if (!domain_ir.ok()) return domain_ir.status();
+  spdlog::debug("pipeline: front end: {}", (*domain_ir)->describe());
+
+  // 3. Domain optimizations on the domain IR.
+  const DomainIr *before = domain_ir->get();
+  std::unique_ptr<DomainIr> optimized = specializer->optimize(std::move(*domain_ir), notes);
+  if (optimized.get() != before) spdlog::debug("pipeline: optimized: {}", optimized->describe());
+
+  // 4. Lowering to the platform IR (loops, parallel regions, vector hints).
+  auto unit = specializer->lower(*optimized, request, notes);
+  if (!unit.ok()) return unit.status();
+
+  // 5. Back end: print the platform IR as source.
+  KernelInterface interface = specializer->kernel_interface(*optimized);
+  GeneratedKernel kernel;
+  kernel.source = codegen::print_cpp(*unit);
+  kernel.entry_symbol = interface.entry_symbol;
+  kernel.result_dtype = interface.result_dtype;
+  kernel.specializer_version = specializer->version();
+  kernel.notes = std::move(notes);
+  return kernel;
+}
+
+}  // namespace sejits::specializers

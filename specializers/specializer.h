@@ -1,0 +1,44 @@
+// The interface every domain specializer implements: one method per phase of
+// the pipeline (see pipeline.cc for the order).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "codegen/target_ast.h"
+#include "specializers/request.h"
+
+namespace sejits::specializers {
+
+// A specializer's domain IR (DSIR); each domain defines its own.
+class DomainIr {
+ public:
+  virtual ~DomainIr() = default;
+  virtual std::string describe() const = 0;  // one line, for debug logs
+};
+
+struct KernelInterface {
+  std::string entry_symbol;
+  DType result_dtype = DType::kFloat64;
+};
+
+class Specializer {
+ public:
+  virtual ~Specializer() = default;
+  virtual std::string name() const = 0;
+  // Bumped whenever generated code changes for the same request: part of the key.
+  virtual std::string version() const = 0;
+
+  // Python AST (proto) -> domain IR. Rejections name the construct and line.
+  virtual absl::StatusOr<std::unique_ptr<DomainIr>> front_end(const SpecializationRequest &request) const = 0;
+  // Domain optimizations; returns the same object when nothing changed.
+  virtual std::unique_ptr<DomainIr> optimize(std::unique_ptr<DomainIr> ir, std::vector<std::string> &notes) const = 0;
+  // Domain IR -> platform IR (the target AST), for request.platform.
+  virtual absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const SpecializationRequest &request,
+                                                         std::vector<std::string> &notes) const = 0;
+  virtual KernelInterface kernel_interface(const DomainIr &ir) const = 0;
+};
+
+}  // namespace sejits::specializers
