@@ -268,7 +268,11 @@ std::string print_cpp_literal(const Literal &literal) {
   if (const auto *u = std::get_if<uint64_t>(&literal.value)) return std::to_string(*u) + "ULL";
   if (const auto *i = std::get_if<int64_t>(&literal.value)) {
     if (*i == std::numeric_limits<int64_t>::min()) return "(-9223372036854775807LL - 1)";
-    return "(" + std::to_string(*i) + "LL)";
+    std::string digits = std::to_string(*i);
+    if (*i >= std::numeric_limits<int32_t>::min() && *i <= std::numeric_limits<int32_t>::max()) {
+      return *i < 0 ? "(" + digits + ")" : digits;  // fits `int`: no suffix needed
+    }
+    return "(" + digits + "LL)";
   }
   double value = std::get<double>(literal.value);
   bool single = literal.type == CType::kFloat32;

@@ -121,19 +121,19 @@ class ElementwiseLowering {
   }
 
   // The loop body for one element: load the parameters' elements, compute, store.
-  std::vector<cg::StmtPtr> element_body(const std::function<cg::ExprPtr(int operand, cg::CType type)> &address) {
+  // `element(operand, type)` is the lvalue of the operand's current element.
+  std::vector<cg::StmtPtr> element_body(const std::function<cg::ExprPtr(int operand, cg::CType type)> &element) {
     std::vector<cg::StmtPtr> statements;
     ScalarLoweringContext context;
     context.error_flag = "error_flag";
     context.param = [&](int index) -> cg::ExprPtr {
       if (ir_.parameters[index].kind == ArgKind::kScalar) return cg::var(absl::StrCat("s", index));
       int operand = operand_of_param_.at(index);
-      return cg::unary(cg::UnaryOp::kDeref, address(operand, ctype_of(operand_dtype(operand))));
+      return element(operand, ctype_of(operand_dtype(operand)));
     };
     LoweredScalar lowered = lower_scalar(ir_.value, context);
     statements = lowered.statements;
-    statements.push_back(cg::assign(cg::unary(cg::UnaryOp::kDeref, address(output_operand_, ctype_of(ir_.result.dtype))),
-                                    lowered.value));
+    statements.push_back(cg::assign(element(output_operand_, ctype_of(ir_.result.dtype)), lowered.value));
     return statements;
   }
 
@@ -146,10 +146,8 @@ class ElementwiseLowering {
                                        cg::index(cg::member(cg::var("it"), "base"), cg::int_literal(j)))));
     }
     path.push_back(cg::decl(cg::scalar_type(cg::CType::kInt64, true), "n", cg::member(cg::var("it"), "size")));
-    auto address = [](int operand, cg::CType) {
-      return cg::unary(cg::UnaryOp::kAddressOf, cg::index(cg::var(absl::StrCat("p", operand)), cg::var("i")));
-    };
-    path.push_back(cg::for_loop("i", cg::int_literal(0), cg::var("n"), element_body(address),
+    auto element = [](int operand, cg::CType) { return cg::index(cg::var(absl::StrCat("p", operand)), cg::var("i")); };
+    path.push_back(cg::for_loop("i", cg::int_literal(0), cg::var("n"), element_body(element),
                                 cg::OmpParallelFor{true, "parallel"}));
     return path;
   }
@@ -180,12 +178,12 @@ class ElementwiseLowering {
                                         cg::binary(cg::BinaryOp::kAdd, cg::var("begin"), cg::int_literal(kStridedBlock)), cg::var("inner"))));
     task.push_back(cg::decl(cg::pointer_type(cg::CType::kChar, false), "row_base", nullptr, output_operand_ + 1));
     task.push_back(cg::expr_stmt(cg::call(cg::Callee::kIterRow, {cg::unary(cg::UnaryOp::kAddressOf, cg::var("it")), cg::var("row"), cg::var("row_base")})));
-    auto address = [](int operand, cg::CType type) {
+    auto element = [](int operand, cg::CType type) {
       cg::ExprPtr byte_address = cg::binary(cg::BinaryOp::kAdd, cg::index(cg::var("row_base"), cg::int_literal(operand)),
                                             cg::binary(cg::BinaryOp::kMul, cg::var("i"), cg::var(absl::StrCat("step", operand))));
-      return cg::cast(cg::pointer_type(type, false), byte_address);
+      return cg::unary(cg::UnaryOp::kDeref, cg::cast(cg::pointer_type(type, false), byte_address));
     };
-    task.push_back(cg::for_loop("i", cg::var("begin"), cg::var("end"), element_body(address)));
+    task.push_back(cg::for_loop("i", cg::var("begin"), cg::var("end"), element_body(element)));
     path.push_back(cg::for_loop("task", cg::int_literal(0), cg::var("tasks"), task, cg::OmpParallelFor{false, "parallel"}));
     return path;
   }

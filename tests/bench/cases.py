@@ -43,3 +43,9 @@ ELEMENTWISE_CASES = [
 ]
 
 CASE_E1 = ELEMENTWISE_CASES[0]
+
+
+def random_inputs(arity, n, seed):
+    """`arity` arrays of `n` float64 drawn uniformly from [0, 1), never zeros."""
+    rng = np.random.default_rng(seed)
+    return [rng.random(n) for _ in range(arity)]

@@ -8,6 +8,23 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+WARMUP_CALLS = 3
+
+
+class BenchFailure(Exception):
+    """An implementation could not be measured: the reason goes in its result."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    elements: int  # array length of the element-wise cases
+    stream_triad_gbs: float
+    repeats: int | None  # overrides every case's default when set
+
+    def repeats_or(self, default):
+        return self.repeats or default
+
+
 @dataclass
 class Result:
     """One implementation of one case: its timings or the reason it has none."""
@@ -26,13 +43,21 @@ class Result:
     def median_s(self):
         return statistics.median(self.samples) if self.samples else None
 
+    @property
+    def min_s(self):
+        return min(self.samples, default=None)
+
+    @property
+    def max_s(self):
+        return max(self.samples, default=None)
+
     def to_json(self):
         record = {
             "case": self.case,
             "impl": self.impl,
             "median_s": self.median_s,
-            "min_s": min(self.samples, default=None),
-            "max_s": max(self.samples, default=None),
+            "min_s": self.min_s,
+            "max_s": self.max_s,
             "repeats": len(self.samples),
             "limit_s": self.limit_s,
             "ok": self.ok,
@@ -77,3 +102,19 @@ def time_calls(case, impl, call, repeats):
         call()
         samples.append(time.perf_counter() - start)
     return samples
+
+
+def measure_kernel(case, impl, build, reference, rtol, repeats, limit_s=None):
+    """Build `impl`, check each warm-up call against `reference`, then time it."""
+    result = Result(case, impl, limit_s=limit_s)
+    try:
+        call = build()
+        for warmup in range(1, WARMUP_CALLS + 1):
+            progress(case, impl, f"warm-up {warmup}/{WARMUP_CALLS}")
+            result.error = mismatch(call(), reference, rtol)
+            if result.error:
+                return result
+        result.samples = time_calls(case, impl, call, repeats)
+    except Exception as exc:  # any failure of the implementation is a result
+        result.error = describe(exc)
+    return result

@@ -1,0 +1,38 @@
+"""sejits: selective embedded just-in-time specialization for Python.
+
+    @sejits.elementwise
+    def blend(a, x, y):
+        return a * x + (1 - a) * y
+
+compiles `blend` (through the sejitsd daemon) into a multi-threaded native
+kernel for the dtypes it is called with, and calls it on the arrays' memory.
+"""
+
+from sejits._config import config
+from sejits._errors import SpecializationError, SpecializationWarning
+
+__version__ = "0.1.0"
+__all__ = ["elementwise", "config", "stats", "SpecializationError", "SpecializationWarning"]
+
+
+def elementwise(fn=None, **options):
+    """Decorator (with or without arguments) that specializes an element-wise
+    function: every argument is an array (broadcast together) or a scalar, and
+    the body computes one output element."""
+    from sejits._dispatch import ElementwiseDispatcher
+
+    if options:
+        raise TypeError(f"sejits.elementwise() got unexpected options {sorted(options)}")
+    if fn is None:
+        return lambda f: ElementwiseDispatcher(f)
+    return ElementwiseDispatcher(fn)
+
+
+def stats():
+    """The daemon's counters, as a dict."""
+    from sejits import _daemon
+    from sejits.v1 import specializer_pb2 as pb
+
+    reply = _daemon.call("GetStats", pb.GetStatsRequest())
+    return {field.name: (list(getattr(reply, field.name)) if field.label == field.LABEL_REPEATED
+                         else getattr(reply, field.name)) for field in reply.DESCRIPTOR.fields}

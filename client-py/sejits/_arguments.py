@@ -1,0 +1,80 @@
+"""Describing call arguments: the signature that keys the in-memory dispatch
+map, and the descriptors sent to the daemon."""
+
+import numpy as np
+
+from sejits._errors import SpecializationError
+
+# What each Python scalar type is, as a signature element and as a weak dtype.
+PYTHON_SCALARS = {bool: ("b", np.dtype(np.bool_)), int: ("i", np.dtype(np.int64)), float: ("f", np.dtype(np.float64))}
+SUPPORTED_DTYPES = frozenset(np.dtype(t) for t in (
+    np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.float32, np.float64))
+
+
+def signature_element(value):
+    """Hashable and cheap: the dtype number for arrays, a letter for Python
+    scalars, ("s", number) for NumPy scalars, None for anything else."""
+    kind = type(value)
+    if kind is np.ndarray:
+        return value.dtype.num
+    scalar = PYTHON_SCALARS.get(kind)
+    if scalar is not None:
+        return scalar[0]
+    if isinstance(value, np.generic):
+        return ("s", value.dtype.num)
+    return None
+
+
+def normalize(value, position):
+    """Lists, tuples and other array-likes become arrays; unsupported types raise."""
+    if type(value) is np.ndarray or type(value) in PYTHON_SCALARS or isinstance(value, np.generic):
+        result = value
+    elif isinstance(value, np.ndarray):
+        result = np.asarray(value)  # subclasses are computed on as plain arrays
+    elif isinstance(value, complex):
+        raise SpecializationError(f"argument {position} is a complex number; sejits supports bool, int and float")
+    else:
+        try:
+            result = np.asarray(value)
+        except Exception as error:  # noqa: BLE001 - any conversion failure is the user's input
+            raise SpecializationError(f"argument {position} ({type(value).__name__}) is not array-like: {error}") from None
+    dtype = result.dtype if isinstance(result, (np.ndarray, np.generic)) else None
+    if dtype is not None and dtype not in SUPPORTED_DTYPES:
+        if not dtype.isnative and dtype.newbyteorder("=") in SUPPORTED_DTYPES:
+            return result.astype(dtype.newbyteorder("="))
+        raise SpecializationError(f"argument {position} has dtype {dtype}, which sejits does not support "
+                                  "(bool, int8..int64, uint8..uint64, float32, float64)")
+    return result
+
+
+def describe(value, pb, dtype_code):
+    """An ArgDescriptor message for one (normalized) argument."""
+    if type(value) in PYTHON_SCALARS:
+        return pb.ArgDescriptor(kind=pb.SCALAR, dtype=dtype_code(PYTHON_SCALARS[type(value)][1]), weak=True)
+    if isinstance(value, np.generic):
+        return pb.ArgDescriptor(kind=pb.SCALAR, dtype=dtype_code(value.dtype), weak=False)
+    return pb.ArgDescriptor(kind=pb.ARRAY, dtype=dtype_code(value.dtype), rank=value.ndim, shape=value.shape,
+                            strides=value.strides, c_contiguous=value.flags.c_contiguous, access=pb.READ)
+
+
+def scalar_code(value, dtype_code):
+    """How the native layer passes an argument: 0 for arrays, else the dtype code."""
+    if type(value) in PYTHON_SCALARS:
+        return dtype_code(PYTHON_SCALARS[type(value)][1])
+    if isinstance(value, np.generic):
+        return dtype_code(value.dtype)
+    return 0
+
+
+def describe_signature(args):
+    """Readable: (python float, float64[2-D], ...)."""
+    parts = []
+    for value in args:
+        if type(value) in PYTHON_SCALARS:
+            parts.append(f"python {type(value).__name__}")
+        elif isinstance(value, np.generic):
+            parts.append(f"{value.dtype} scalar")
+        else:
+            layout = "" if value.flags.c_contiguous else ", strided"
+            parts.append(f"{value.dtype}[{value.ndim}-D{layout}]")
+    return "(" + ", ".join(parts) + ")"

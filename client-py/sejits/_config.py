@@ -1,0 +1,57 @@
+"""Process-wide settings: sejits.config(...) and the SEJITS_* environment."""
+
+import os
+from dataclasses import dataclass, field
+
+FALLBACK_MODES = ("warn", "error", "silent")
+
+
+@dataclass
+class Config:
+    daemon: str = field(default_factory=lambda: os.environ.get("SEJITS_DAEMON", ""))
+    fallback: str = field(default_factory=lambda: os.environ.get("SEJITS_FALLBACK", "warn"))
+    autostart: bool = field(default_factory=lambda: os.environ.get("SEJITS_AUTOSTART", "1") != "0")
+    rpc_timeout_s: float = 300.0
+
+
+settings = Config()
+
+
+def config(**options):
+    """Changes settings: daemon="unix:/path" | "tcp://host:port",
+    fallback="warn" | "error" | "silent", autostart=True | False.
+    Returns the current settings."""
+    for name, value in options.items():
+        if not hasattr(settings, name):
+            raise TypeError(f"sejits.config() got an unknown option {name!r}")
+        if name == "fallback" and value not in FALLBACK_MODES:
+            raise ValueError(f"fallback must be one of {FALLBACK_MODES}, not {value!r}")
+        setattr(settings, name, value)
+    if "daemon" in options:
+        from sejits import _daemon
+
+        _daemon.reset_connection()
+    return settings
+
+
+def runtime_dir():
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    if base:
+        return os.path.join(base, "sejits")
+    return f"/tmp/sejits-{os.getuid()}"
+
+
+def cache_dir():
+    explicit = os.environ.get("SEJITS_CACHE_DIR")
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "sejits")
+
+
+def daemon_address():
+    """The configured address as "unix:/path" or "tcp://host:port"."""
+    address = settings.daemon or os.path.join(runtime_dir(), "sejitsd.sock")
+    if address.startswith(("unix:", "tcp://")):
+        return address
+    return "unix:" + address

@@ -1,0 +1,235 @@
+"""The dispatcher a decorator returns: an in-memory map from argument
+signature to loaded kernel; only a miss talks to the daemon."""
+
+import threading
+import time
+import warnings
+
+import numpy as np
+
+from sejits import _arguments, _artifacts, _config, _daemon, _handle_cache
+from sejits._errors import SpecializationError, SpecializationWarning
+
+
+class _Kernel:
+    """A loaded entry point and what explain() tells about it."""
+
+    __slots__ = ("call", "result_dtype", "info")
+
+    def __init__(self, call, result_dtype, info):
+        self.call = call
+        self.result_dtype = result_dtype
+        self.info = info
+
+
+class _Fallback:
+    __slots__ = ("reason",)
+
+    def __init__(self, reason):
+        self.reason = reason
+
+
+class ElementwiseDispatcher:
+    specializer = "elementwise"
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.__name__ = getattr(fn, "__name__", "kernel")
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.__wrapped__ = fn
+        self._kernels = {}
+        self._captured = None
+        self._warned = False
+        self._lock = threading.Lock()
+
+    def __repr__(self):
+        return f"<sejits.elementwise {self.__name__}: {len(self._kernels)} signatures>"
+
+    # ---- the hot path ----------------------------------------------------
+
+    def __call__(self, *args, out=None):
+        try:
+            signature = tuple(map(_arguments.signature_element, args))
+            kernel = self._kernels.get(signature)
+        except TypeError:
+            kernel = None
+        if kernel is None:
+            args, signature, kernel = self._resolve(args)
+        if type(kernel) is _Fallback:
+            return self._run_fallback(kernel, args, out)
+        arrays = [a for a in args if type(a) is np.ndarray]
+        shape = arrays[0].shape if arrays else ()
+        for a in arrays:
+            if a.shape != shape:
+                shape = np.broadcast_shapes(*(a.shape for a in arrays))
+                break
+        if out is None:
+            result = np.empty(shape, kernel.result_dtype)
+            kernel.call(args + (result,))
+            if result.ndim == 0 and all(a.ndim == 0 for a in arrays):
+                return result[()]
+            return result
+        return self._call_into(kernel, args, arrays, shape, out)
+
+    def _call_into(self, kernel, args, arrays, shape, out):
+        if not isinstance(out, np.ndarray):
+            raise TypeError(f"{self.__name__}: out must be a NumPy array, not {type(out).__name__}")
+        if out.shape != shape and np.broadcast_shapes(shape, out.shape) != out.shape:
+            raise ValueError(f"{self.__name__}: out has shape {out.shape}, the result has shape {shape}")
+        if not out.flags.writeable:
+            raise ValueError(f"{self.__name__}: out is read-only")
+        target = out
+        if out.dtype != kernel.result_dtype:
+            if not np.can_cast(kernel.result_dtype, out.dtype, casting="same_kind"):
+                raise TypeError(f"{self.__name__}: cannot cast the result from {kernel.result_dtype} to out's {out.dtype}")
+            target = np.empty(out.shape, kernel.result_dtype)
+        # An input that overlaps the output without being the very same view
+        # is read from a copy, as NumPy's ufuncs do.
+        args = tuple(
+            a.copy() if type(a) is np.ndarray and _overlaps_differently(a, target) else a for a in args
+        )
+        kernel.call(args + (target,))
+        if target is not out:
+            np.copyto(out, target, casting="same_kind")
+        return out
+
+    # ---- misses ------------------------------------------------------------
+
+    def _resolve(self, args):
+        """Normalizes the arguments and finds (or builds) their kernel."""
+        try:
+            args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
+        except SpecializationError as error:
+            return args, None, self._fall_back(str(error), remember=None)
+        signature = tuple(map(_arguments.signature_element, args))
+        with self._lock:
+            kernel = self._kernels.get(signature)
+            if kernel is None:
+                kernel = self._specialize(args, signature)
+                self._kernels[signature] = kernel
+        return args, signature, kernel
+
+    def _capture(self):
+        from sejits import _capture
+
+        if self._captured is None:
+            self._captured = _capture.capture(self.fn)
+        return self._captured
+
+    def _specialize(self, args, signature):
+        start = time.perf_counter()
+        try:
+            captured = self._capture()
+            handle = _handle_cache.lookup(captured.fingerprint, signature)
+            origin = "handle cache (no RPC)"
+            if handle is None:
+                handle = self._request(args, captured)
+                origin = f"daemon at {_config.daemon_address()}"
+                _handle_cache.remember(captured.fingerprint, signature, handle)
+            return self._load(handle, args, origin, start)
+        except Exception as error:  # noqa: BLE001 - every failure becomes a fallback with its reason
+            return self._fall_back(_describe_failure(error), remember=signature)
+
+    def _request(self, args, captured, want_source=False):
+        from sejits import _encode
+        from sejits.v1 import specializer_pb2 as pb
+
+        request = pb.SpecializeRequest(specializer=self.specializer, function=_encode.encode_function(captured))
+        request.options.want_source = want_source
+        for value in args:
+            request.args.append(_arguments.describe(value, pb, _encode.dtype_code))
+        rpc_start = time.perf_counter()
+        response = _daemon.call("Specialize", request)
+        outcome = pb.CacheOutcome.Name(response.outcome).lower()
+        return {
+            "key": response.key,
+            "artifact_path": response.artifact_path,
+            "artifact_digest": response.artifact_digest,
+            "entry_symbol": response.entry_symbol,
+            "result_dtype": _dtype_name(response.result.dtype),
+            "outcome": outcome,
+            "compile_seconds": response.compile_seconds,
+            "rpc_seconds": time.perf_counter() - rpc_start,
+            "notes": list(response.notes),
+            "source": response.source,
+        }
+
+    def _load(self, handle, args, origin, start):
+        from sejits import _encode
+
+        path = _artifacts.local_path(handle["artifact_path"], handle["artifact_digest"])
+        library = _artifacts.load(path, handle["artifact_digest"])
+        codes = tuple(_arguments.scalar_code(a, _encode.dtype_code) for a in args) + (0,)
+        call = library.entry(handle["entry_symbol"], codes)
+        info = dict(handle, origin=origin, signature=_arguments.describe_signature(args),
+                    load_seconds=time.perf_counter() - start)
+        info.pop("source", None)
+        return _Kernel(call, np.dtype(handle["result_dtype"]), info)
+
+    def _fall_back(self, reason, remember):
+        if _config.settings.fallback == "error":
+            raise SpecializationError(f"{self.__name__}: {reason}")
+        if _config.settings.fallback == "warn" and not self._warned:
+            self._warned = True
+            warnings.warn(f"sejits: {self.__name__} runs as plain Python/NumPy: {reason}", SpecializationWarning,
+                          stacklevel=4)
+        return _Fallback(reason)
+
+    def _run_fallback(self, fallback, args, out):
+        from sejits import _fallback
+
+        return _fallback.run_python(self.fn, args, out)
+
+    # ---- introspection -------------------------------------------------------
+
+    def explain(self, *args):
+        """Whether these arguments get a specialized kernel, and why; the key,
+        the cache outcome and the timings."""
+        args, signature, kernel = self._resolve(args)
+        if type(kernel) is _Fallback:
+            return f"{self.__name__}: NOT specialized; runs as plain Python/NumPy.\n  reason: {kernel.reason}"
+        info = kernel.info
+        lines = [
+            f"{self.__name__}: specialized ({self.specializer}), via {info['origin']}",
+            f"  signature:   {info['signature']} -> {info['result_dtype']}",
+            f"  key:         {info['key']}",
+            f"  cache:       {info['outcome']}"
+            + (f" (compiled in {info['compile_seconds']:.3f} s)" if info["outcome"] == "compiled" else ""),
+            f"  artifact:    {info['artifact_path']} (sha256 {info['artifact_digest'][:16]}...)",
+            f"  first call:  {1000 * info['load_seconds']:.1f} ms to specialize and load"
+            + (f" (RPC {1000 * info['rpc_seconds']:.1f} ms)" if "rpc_seconds" in info else ""),
+        ]
+        lines += [f"  note:        {note}" for note in info.get("notes", [])]
+        return "\n".join(lines)
+
+    def source(self, *args):
+        """The generated C++ for these arguments."""
+        args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
+        return self._request(args, self._capture(), want_source=True)["source"]
+
+
+def _overlaps_differently(a, out):
+    if not np.may_share_memory(a, out):
+        return False
+    same_view = (a.__array_interface__["data"][0] == out.__array_interface__["data"][0]
+                 and a.strides == out.strides and a.shape == out.shape)
+    return not same_view
+
+
+def _dtype_name(code):
+    from sejits.v1 import ast_pb2
+
+    return ast_pb2.DType.Name(code).lower()
+
+
+def _describe_failure(error):
+    try:
+        import grpc
+
+        if isinstance(error, grpc.RpcError):
+            return f"the daemon answered {error.code().name}: {error.details()}"
+    except ImportError:
+        pass
+    if isinstance(error, _daemon.DaemonUnavailable):
+        return f"no daemon: {error}"
+    return f"{type(error).__name__}: {error}" if not isinstance(error, SpecializationError) else str(error)

@@ -1,0 +1,193 @@
+"""CapturedFunction -> sejits.v1.FunctionAst: Python's ast mirrored node for
+node, free names replaced by what they resolved to."""
+
+import ast
+
+import numpy as np
+
+from sejits.v1 import ast_pb2 as pb
+
+# The daemon's protobuf parser refuses messages nested deeper than 100 levels;
+# an expression level costs two (Expr and its operation).
+MAX_MESSAGE_DEPTH = 96
+
+_BINOPS = {
+    ast.Add: pb.ADD, ast.Sub: pb.SUB, ast.Mult: pb.MULT, ast.Div: pb.DIV, ast.FloorDiv: pb.FLOOR_DIV,
+    ast.Mod: pb.MOD, ast.Pow: pb.POW, ast.MatMult: pb.MAT_MULT, ast.LShift: pb.LSHIFT, ast.RShift: pb.RSHIFT,
+    ast.BitOr: pb.BIT_OR, ast.BitXor: pb.BIT_XOR, ast.BitAnd: pb.BIT_AND,
+}
+_UNARYOPS = {ast.UAdd: pb.UADD, ast.USub: pb.USUB, ast.Not: pb.NOT, ast.Invert: pb.INVERT}
+_CMPOPS = {
+    ast.Eq: pb.EQ, ast.NotEq: pb.NOT_EQ, ast.Lt: pb.LT, ast.LtE: pb.LT_E, ast.Gt: pb.GT, ast.GtE: pb.GT_E,
+    ast.Is: pb.IS, ast.IsNot: pb.IS_NOT, ast.In: pb.IN, ast.NotIn: pb.NOT_IN,
+}
+_DTYPES = {
+    np.dtype(np.bool_): pb.BOOL, np.dtype(np.int8): pb.INT8, np.dtype(np.int16): pb.INT16,
+    np.dtype(np.int32): pb.INT32, np.dtype(np.int64): pb.INT64, np.dtype(np.uint8): pb.UINT8,
+    np.dtype(np.uint16): pb.UINT16, np.dtype(np.uint32): pb.UINT32, np.dtype(np.uint64): pb.UINT64,
+    np.dtype(np.float32): pb.FLOAT32, np.dtype(np.float64): pb.FLOAT64, np.dtype(np.float16): pb.FLOAT16,
+}
+
+_UNSUPPORTED_NAMES = {
+    ast.ListComp: "a list comprehension", ast.SetComp: "a set comprehension", ast.DictComp: "a dict comprehension",
+    ast.GeneratorExp: "a generator expression", ast.Lambda: "a nested lambda", ast.Dict: "a dict display",
+    ast.Set: "a set display", ast.List: "a list display", ast.Starred: "a starred expression",
+    ast.JoinedStr: "an f-string", ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield from",
+    ast.NamedExpr: "an assignment expression (:=)", ast.Slice: "a slice",
+    ast.While: "a 'while' loop", ast.With: "a 'with' block", ast.Try: "a 'try' block", ast.Raise: "'raise'",
+    ast.FunctionDef: "a nested function", ast.ClassDef: "a class definition", ast.Import: "'import'",
+    ast.ImportFrom: "'import'", ast.Global: "'global'", ast.Nonlocal: "'nonlocal'", ast.Delete: "'del'",
+    ast.Assert: "'assert'", ast.Break: "'break'", ast.Continue: "'continue'", ast.AnnAssign: "an annotated assignment",
+}
+
+
+class EncodeError(Exception):
+    pass
+
+
+def dtype_code(dtype):
+    return _DTYPES.get(np.dtype(dtype), pb.OTHER)
+
+
+def _position(message, node):
+    message.pos.line = getattr(node, "lineno", 0)
+    message.pos.col = getattr(node, "col_offset", 0)
+
+
+def _constant(message, value):
+    if isinstance(value, (bool, np.bool_)):
+        message.bool_value = bool(value)
+    elif isinstance(value, (int, np.integer)):
+        if isinstance(value, np.unsignedinteger) and int(value) > 2**63 - 1:
+            message.uint_value = int(value)
+        elif -(2**63) <= int(value) < 2**63:
+            message.int_value = int(value)
+        else:
+            message.big_int_value = str(int(value))
+    elif isinstance(value, (float, np.floating)):
+        message.float_value = float(value)
+    elif isinstance(value, str):
+        message.str_value = value[:200]
+    elif value is None:
+        message.none_value = True
+    else:
+        raise EncodeError(f"unsupported constant of type {type(value).__name__}")
+    if isinstance(value, np.generic):
+        message.dtype = dtype_code(value.dtype)
+
+
+class _Encoder:
+    def __init__(self, captured):
+        self.names = captured.names
+
+    def expr(self, node, out, depth):
+        if depth > MAX_MESSAGE_DEPTH:
+            raise EncodeError(f"line {node.lineno}: the expression nests too deeply for sejits "
+                              f"(more than {MAX_MESSAGE_DEPTH // 2} levels)")
+        _position(out, node)
+        d = depth + 2
+        if isinstance(node, ast.Name):
+            resolved = self.names.get(node.id)
+            if resolved is None:
+                out.name.id = node.id
+            elif resolved.kind == "constant":
+                _constant(out.constant, resolved.value)
+            elif resolved.kind == "ref":
+                out.global_ref.qualified_name = resolved.value
+            else:
+                out.unsupported.what = f"the name '{node.id}' (bound to {resolved.value})"
+        elif isinstance(node, ast.Constant):
+            _constant(out.constant, node.value)
+        elif isinstance(node, ast.BinOp):
+            out.bin_op.op = _BINOPS[type(node.op)]
+            self.expr(node.left, out.bin_op.left, d)
+            self.expr(node.right, out.bin_op.right, d)
+        elif isinstance(node, ast.UnaryOp):
+            out.unary_op.op = _UNARYOPS[type(node.op)]
+            self.expr(node.operand, out.unary_op.operand, d)
+        elif isinstance(node, ast.BoolOp):
+            out.bool_op.op = pb.AND if isinstance(node.op, ast.And) else pb.OR
+            for value in node.values:
+                self.expr(value, out.bool_op.values.add(), d)
+        elif isinstance(node, ast.Compare):
+            self.expr(node.left, out.compare.left, d)
+            for op, comparator in zip(node.ops, node.comparators):
+                out.compare.ops.append(_CMPOPS[type(op)])
+                self.expr(comparator, out.compare.comparators.add(), d)
+        elif isinstance(node, ast.IfExp):
+            self.expr(node.test, out.if_exp.test, d)
+            self.expr(node.body, out.if_exp.body, d)
+            self.expr(node.orelse, out.if_exp.orelse, d)
+        elif isinstance(node, ast.Call):
+            self.expr(node.func, out.call.func, d)
+            for arg in node.args:
+                self.expr(arg, out.call.args.add(), d)
+            for keyword in node.keywords:
+                k = out.call.keywords.add()
+                k.arg = keyword.arg or "**"
+                self.expr(keyword.value, k.value, d)
+        elif isinstance(node, ast.Attribute):
+            out.attribute.attr = node.attr
+            self.expr(node.value, out.attribute.value, d)
+        elif isinstance(node, ast.Subscript):
+            self.expr(node.value, out.subscript.value, d)
+            self.expr(node.slice, out.subscript.slice, d)
+        elif isinstance(node, ast.Tuple):
+            for element in node.elts:
+                self.expr(element, out.tuple.elts.add(), d)
+        else:
+            out.unsupported.what = _UNSUPPORTED_NAMES.get(type(node), f"the construct '{type(node).__name__}'")
+
+    def stmts(self, nodes, out, depth):
+        for node in nodes:
+            self.stmt(node, out.add(), depth)
+
+    def stmt(self, node, out, depth):
+        _position(out, node)
+        d = depth + 2
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                self.expr(target, out.assign.targets.add(), d)
+            self.expr(node.value, out.assign.value, d)
+        elif isinstance(node, ast.AugAssign):
+            self.expr(node.target, out.aug_assign.target, d)
+            out.aug_assign.op = _BINOPS[type(node.op)]
+            self.expr(node.value, out.aug_assign.value, d)
+        elif isinstance(node, ast.Return):
+            out.return_stmt.SetInParent()
+            if node.value is not None:
+                self.expr(node.value, out.return_stmt.value, d)
+        elif isinstance(node, ast.If):
+            self.expr(node.test, out.if_stmt.test, d)
+            self.stmts(node.body, out.if_stmt.body, d)
+            self.stmts(node.orelse, out.if_stmt.orelse, d)
+        elif isinstance(node, ast.For):
+            self.expr(node.target, out.for_stmt.target, d)
+            self.expr(node.iter, out.for_stmt.iter, d)
+            self.stmts(node.body, out.for_stmt.body, d)
+            self.stmts(node.orelse, out.for_stmt.orelse, d)
+        elif isinstance(node, ast.Expr):
+            self.expr(node.value, out.expr.value, d)
+        elif isinstance(node, ast.Pass):
+            out.pass_stmt.SetInParent()
+        else:
+            out.unsupported.what = _UNSUPPORTED_NAMES.get(type(node), f"the statement '{type(node).__name__}'")
+
+
+def encode_function(captured):
+    """The FunctionAst message for a captured kernel."""
+    message = pb.FunctionAst(name=captured.name, filename=captured.filename)
+    node = captured.tree
+    _position(message, node)
+    message.is_lambda = isinstance(node, ast.Lambda)
+    for arg in node.args.args:
+        argument = message.args.add(name=arg.arg)
+        _position(argument, arg)
+    encoder = _Encoder(captured)
+    if isinstance(node, ast.Lambda):
+        stmt = message.body.add()
+        _position(stmt, node)
+        encoder.expr(node.body, stmt.return_stmt.value, 4)
+    else:
+        encoder.stmts(node.body, message.body, 2)
+    return message

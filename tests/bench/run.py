@@ -1,0 +1,66 @@
+"""The benchmark runner: sejits against its peers and the machine's limit.
+
+    python3 tests/bench/run.py [--suite NAME|all] [--size small|full]
+                               [--json FILE] [--plot FILE.png] [--repeats N]
+
+See BENCHMARKS.md. Progress goes to stderr, the table to stdout; the exit
+status is non-zero if any implementation failed or gave a wrong result.
+"""
+
+import argparse
+import sys
+from dataclasses import dataclass
+
+from elementwise import run_elementwise
+from machine import describe_machine
+from measure import Settings
+from overhead import run_first_calls, run_import, run_per_call
+from report import plot, print_table, write_json
+
+SUITES = {
+    "elementwise": [run_elementwise],
+    "overhead": [run_per_call, run_first_calls, run_import],
+}
+
+STREAM_RUNS = 10
+
+
+@dataclass(frozen=True)
+class Size:
+    elements: int  # element-wise cases
+    stream_elements: int  # per STREAM array: large enough to defeat the caches
+
+
+SIZES = {"small": Size(2**20, 2**23), "full": Size(2**24, 2**25)}
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--suite", choices=[*SUITES, "all"], default="all")
+    parser.add_argument("--size", choices=list(SIZES), default="small")
+    parser.add_argument("--json", metavar="FILE", help="write one JSON object per line")
+    parser.add_argument("--plot", metavar="FILE.png", help="draw each case's times relative to its limit")
+    parser.add_argument("--repeats", type=int, metavar="N", help="timed repeats per implementation (default: per case)")
+    args = parser.parse_args(argv)
+    if args.repeats is not None and args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    size = SIZES[args.size]
+    machine = describe_machine(size.stream_elements, STREAM_RUNS)
+    settings = Settings(size.elements, machine["stream_triad_gbs"], args.repeats)
+    suites = [suite for name, suites in SUITES.items() if args.suite in (name, "all") for suite in suites]
+    results = [result for suite in suites for result in suite(settings)]
+    print_table(machine, results)
+    if args.json:
+        write_json(args.json, machine, results)
+    if args.plot:
+        plot(args.plot, machine, results)
+    return 0 if all(result.ok for result in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
