@@ -6,8 +6,10 @@ import ast
 import builtins
 import hashlib
 import inspect
+import io
 import math
 import textwrap
+import tokenize
 import types
 from dataclasses import dataclass, field
 
@@ -77,9 +79,48 @@ def _resolve(value):
     return Resolved("unsupported", f"a {type(value).__name__}")
 
 
-def _lambda_node(tree, fn):
-    """The ast.Lambda in `tree` that compiled to `fn` (a line may hold several)."""
-    lambdas = [node for node in ast.walk(tree) if isinstance(node, ast.Lambda)]
+def _lambda_fragments(source):
+    """Every lambda expression in `source`, parsed on its own: the source of a
+    lambda is the line(s) around it, often not a statement by itself
+    (`"add": lambda a, b: a + b,`)."""
+    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    lines = source.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+
+    def offset(position):
+        return offsets[position[0] - 1] + position[1]
+
+    ends = sorted({offset(t.end) for t in tokens if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.ENDMARKER)},
+                  reverse=True)
+    for token in tokens:
+        if token.type != tokenize.NAME or token.string != "lambda":
+            continue
+        start = offset(token.start)
+        for end in ends:
+            if end <= start:
+                break
+            try:
+                expression = ast.parse(source[start:end].replace("\n", " "), mode="eval")
+            except SyntaxError:
+                continue
+            if isinstance(expression.body, ast.Lambda):
+                node = expression.body
+                ast.increment_lineno(node, token.start[0] - 1)
+                yield node
+                break
+
+
+def _lambda_node(fn):
+    """The lambda expression that compiled to `fn` (a line may hold several)."""
+    try:
+        lines, first_line = inspect.getsourcelines(fn)
+    except (OSError, TypeError) as error:
+        raise CaptureError(f"the source of the lambda is not available ({error})") from None
+    lambdas = list(_lambda_fragments(textwrap.dedent("".join(lines))))
+    for node in lambdas:
+        ast.increment_lineno(node, first_line - 1)
     if len(lambdas) == 1:
         return lambdas[0]
     target = fn.__code__.co_code
@@ -93,7 +134,7 @@ def _lambda_node(tree, fn):
             return node
     if lambdas:
         return lambdas[0]
-    raise CaptureError("no lambda found in its source line")
+    raise CaptureError("no lambda expression found in its source")
 
 
 def _parse_source(fn):
@@ -101,15 +142,10 @@ def _parse_source(fn):
         lines, first_line = inspect.getsourcelines(fn)
     except (OSError, TypeError) as error:
         raise CaptureError(f"the source of {getattr(fn, '__qualname__', fn)!r} is not available ({error})") from None
-    source = textwrap.dedent("".join(lines))
     try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        # A lambda inside a larger expression: parse the line as an expression fragment.
-        try:
-            tree = ast.parse("(" + source.strip().rstrip(",") + ")")
-        except SyntaxError as error:
-            raise CaptureError(f"cannot parse the source of {fn.__qualname__}: {error}") from None
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except SyntaxError as error:
+        raise CaptureError(f"cannot parse the source of {fn.__qualname__}: {error}") from None
     ast.increment_lineno(tree, first_line - 1)
     return tree
 
@@ -129,10 +165,10 @@ def _free_names(node, arg_names):
 
 def capture(fn):
     """Parses `fn` and resolves its free names."""
-    tree = _parse_source(fn)
     if fn.__name__ == "<lambda>":
-        node = _lambda_node(tree, fn)
+        node = _lambda_node(fn)
     else:
+        tree = _parse_source(fn)
         node = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
         if node is None:
             raise CaptureError(f"no function definition found in the source of {fn.__qualname__}")

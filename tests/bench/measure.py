@@ -90,7 +90,7 @@ def mismatch(result, reference, rtol):
     if np.allclose(result, reference, rtol=rtol, atol=atol):
         return None
     worst = int(np.argmax(np.abs(result - reference)))
-    return f"wrong result: element {worst} is {result[worst]!r}, expected {reference[worst]!r}"
+    return f"wrong result: element {worst} is {float(result[worst])!r}, expected {float(reference[worst])!r}"
 
 
 def time_calls(case, impl, call, repeats):

@@ -80,9 +80,21 @@ def _grouped_bars(axes, results, value, colors):
     axes.legend(handles_by_label.values(), handles_by_label.keys(), fontsize="small")
 
 
+def _draw_limited(axes, results, colors):
+    _grouped_bars(axes, results, lambda r: r.median_s / r.limit_s, colors)
+    axes.axhline(1.0, color="black", linewidth=1, linestyle="--")
+    axes.set_ylabel("median / limit_s (1 = physical limit)")
+
+
+def _draw_unlimited(axes, results, colors):
+    _grouped_bars(axes, results, lambda r: r.median_s, colors)
+    axes.set_yscale("log")
+    axes.set_ylabel("median seconds")
+
+
 def plot(path, machine, results):
-    """Per case, each implementation's median relative to limit_s (cases
-    without a limit are drawn apart, in seconds, on a log scale)."""
+    """Per case, each implementation's median relative to limit_s; cases
+    without a limit are drawn below, in seconds on a log scale."""
     try:
         import matplotlib
 
@@ -92,24 +104,22 @@ def plot(path, machine, results):
         progress("matplotlib is not installed (pip install matplotlib): skipping --plot")
         return
     measured = [result for result in results if result.ok]
-    limited = [result for result in measured if result.limit_s]
-    unlimited = [result for result in measured if not result.limit_s]
-    panels = [panel for panel in (limited, unlimited) if panel]
+    panels = [
+        (draw, rows)
+        for draw, rows in (
+            (_draw_limited, [result for result in measured if result.limit_s]),
+            (_draw_unlimited, [result for result in measured if not result.limit_s]),
+        )
+        if rows
+    ]
     if not panels:
         progress("nothing was measured: skipping --plot")
         return
     impls = dict.fromkeys(result.impl for result in measured)
     colors = {impl: f"C{index}" for index, impl in enumerate(impls)}
     figure, axes_list = plt.subplots(len(panels), 1, figsize=(10, 4.5 * len(panels)), squeeze=False)
-    for axes, panel in zip(axes_list[:, 0], panels):
-        if panel is limited:
-            _grouped_bars(axes, panel, lambda r: r.median_s / r.limit_s, colors)
-            axes.axhline(1.0, color="black", linewidth=1, linestyle="--")
-            axes.set_ylabel("median / limit_s (1 = physical limit)")
-        else:
-            _grouped_bars(axes, panel, lambda r: r.median_s, colors)
-            axes.set_yscale("log")
-            axes.set_ylabel("median seconds")
+    for axes, (draw, rows) in zip(axes_list[:, 0], panels):
+        draw(axes, rows, colors)
     axes_list[0, 0].set_title(
         f"{machine['cpu']}, {machine['cores']} cores, STREAM triad {machine['stream_triad_gbs']:.1f} GB/s"
     )

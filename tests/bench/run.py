@@ -8,12 +8,16 @@ status is non-zero if any implementation failed or gave a wrong result.
 """
 
 import argparse
+import contextlib
+import os
 import sys
+import tempfile
 from dataclasses import dataclass
 
+from daemon import fresh_daemon
 from elementwise import run_elementwise
 from machine import describe_machine
-from measure import Settings
+from measure import BenchFailure, Settings, progress
 from overhead import run_first_calls, run_import, run_per_call
 from report import plot, print_table, write_json
 
@@ -47,13 +51,27 @@ def parse_args(argv):
     return args
 
 
+def use_private_daemon(stack):
+    """Point sejits (this process and its children) at a sejitsd of this
+    checkout with an empty cache, not at a per-user daemon left running."""
+    workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="sejits-bench-"))
+    try:
+        os.environ.update(stack.enter_context(fresh_daemon(workdir)))
+    except BenchFailure as exc:
+        progress(f"no private sejitsd for this run ({exc}); sejits uses its default daemon")
+
+
 def main(argv=None):
     args = parse_args(argv)
     size = SIZES[args.size]
-    machine = describe_machine(size.stream_elements, STREAM_RUNS)
-    settings = Settings(size.elements, machine["stream_triad_gbs"], args.repeats)
-    suites = [suite for name, suites in SUITES.items() if args.suite in (name, "all") for suite in suites]
-    results = [result for suite in suites for result in suite(settings)]
+    # A kernel sejits cannot specialize must fail here, not run as NumPy.
+    os.environ["SEJITS_FALLBACK"] = "error"
+    with contextlib.ExitStack() as stack:
+        use_private_daemon(stack)
+        machine = describe_machine(size.stream_elements, STREAM_RUNS)
+        settings = Settings(size.elements, machine["stream_triad_gbs"], args.repeats)
+        suites = [suite for name, suites in SUITES.items() if args.suite in (name, "all") for suite in suites]
+        results = [result for suite in suites for result in suite(settings)]
     print_table(machine, results)
     if args.json:
         write_json(args.json, machine, results)
