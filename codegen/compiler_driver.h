@@ -15,7 +15,7 @@ namespace sejits::codegen {
 struct CompilerConfig {
   std::string compiler = "g++";
   std::vector<std::string> flags = {"-O3", "-march=native", "-fopenmp", "-fPIC", "-shared",
-                                    "-fno-math-errno", "-fwrapv", "-fvisibility=hidden"};
+                                    "-fno-math-errno", "-ffp-contract=off", "-fwrapv", "-fvisibility=hidden"};
   std::vector<std::string> link_flags = {"-lmvec", "-lm"};
   std::filesystem::path include_dir;  // holds sejits/kernel_runtime.h
   absl::Duration timeout = absl::Seconds(120);

@@ -79,6 +79,7 @@ def daemon(tmp_path_factory):
     os.environ["SEJITS_CACHE_DIR"] = str(root / "client-cache")
     os.environ["SEJITS_DAEMON"] = f"unix:{root / 'sejitsd.sock'}"
     os.environ["SEJITS_AUTOSTART"] = "0"
+    os.environ["SEJITS_DAEMON_BIN"] = daemon_binary()
     instance = Daemon(root).start()
     import sejits
 

@@ -34,5 +34,8 @@ def stats():
     from sejits.v1 import specializer_pb2 as pb
 
     reply = _daemon.call("GetStats", pb.GetStatsRequest())
-    return {field.name: (list(getattr(reply, field.name)) if field.label == field.LABEL_REPEATED
-                         else getattr(reply, field.name)) for field in reply.DESCRIPTOR.fields}
+    stats = {}
+    for field in reply.DESCRIPTOR.fields:
+        value = getattr(reply, field.name)
+        stats[field.name] = value if isinstance(value, (int, float, str)) else list(value)
+    return stats

@@ -15,11 +15,14 @@
 #include "specializers/pipeline.h"
 #include "tests/unit/ast_builders.h"
 
-namespace sejits::codegen {
 namespace {
 
+// The AST builders are used unqualified; codegen has names of its own (add, assign).
 using namespace sejits::testing;
-using specializers::DType;
+using sejits::codegen::CType;
+using sejits::codegen::Literal;
+using sejits::codegen::print_cpp_literal;
+using sejits::specializers::DType;
 
 // "(0.1)" -> "0.1", "(1.5f)" -> "1.5", "(-5LL)" -> "-5", "7ULL" -> "7".
 std::string strip_literal_decoration(std::string text) {
@@ -41,8 +44,6 @@ std::string read_text(const std::string &path) {
   contents << in.rdbuf();
   return contents.str();
 }
-
-}  // namespace
 
 TEST_CASE("double literals read back bit-exact", "[cpp_printer]") {
   const double value = GENERATE(0.1, 1e300, 5e-324, -0.0, 0.0, 1.0 / 3.0, -2.5, 1e22, 123456789012345680000.0,
@@ -102,7 +103,7 @@ TEST_CASE("the element-wise blend kernel prints as its golden file", "[cpp_print
           {assign(2, "t", add(mul(name("a"), name("x")), mul(sub(integer(1), name("a")), name("y")))),
            return_value(3, if_exp(greater(name("t"), integer(0)), name("t"), number(0.0)))},
           "blend");
-  auto generated = specializers::run_pipeline(
+  auto generated = sejits::specializers::run_pipeline(
       elementwise_request(function, {python_float(), array_of(DType::kFloat64), array_of(DType::kFloat64)}));
   REQUIRE(generated.ok());
 
@@ -121,7 +122,7 @@ TEST_CASE("the generated source holds no text from the request", "[cpp_printer]"
                             {return_value(2, mul(add(name("evil_name_x"), number(0.25)), name("evil_name_y")))},
                             "evil_function");
   auto request = elementwise_request(function, {array_of(DType::kFloat64), array_of(DType::kFloat32)});
-  auto generated = specializers::run_pipeline(request);
+  auto generated = sejits::specializers::run_pipeline(request);
   REQUIRE(generated.ok());
   for (const char *identifier : {"evil_name_x", "evil_name_y", "evil_function", "evil", kKernelFile}) {
     INFO(identifier);
@@ -129,4 +130,4 @@ TEST_CASE("the generated source holds no text from the request", "[cpp_printer]"
   }
 }
 
-}  // namespace sejits::codegen
+}  // namespace

@@ -1,0 +1,147 @@
+"""Math functions, control flow and captured constants against NumPy."""
+
+import math
+
+import numpy as np
+import pytest
+
+import sejits
+from reference import assert_same, random_array, tolerance
+
+UNARY_FUNCTIONS = ["sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "exp", "expm1", "log",
+                   "log1p", "log2", "log10", "sqrt", "fabs", "floor", "ceil", "trunc", "abs"]
+DOMAIN = {"arcsin": (-1, 1), "arccos": (-1, 1), "log": (0, 10), "log2": (0, 10), "log10": (0, 10),
+          "log1p": (-0.9, 10), "sqrt": (0, 10), "cosh": (-5, 5), "sinh": (-5, 5), "exp": (-5, 5), "expm1": (-5, 5)}
+
+
+def numpy_kernel(name):
+    function = getattr(np, name)
+    return sejits.elementwise(lambda x: function(x))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", UNARY_FUNCTIONS)
+def test_numpy_unary_function(daemon, name, dtype):
+    low, high = DOMAIN.get(name, (-10, 10))
+    x = random_array(dtype, (5, 11), np.random.default_rng(1), low=low, high=high)
+    expected = getattr(np, name)(x)
+    assert_same(numpy_kernel(name)(x), expected, tolerance(expected.dtype))
+
+
+@pytest.mark.parametrize("name", ["arctan2", "hypot", "copysign", "maximum", "minimum"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_numpy_binary_function(daemon, name, dtype):
+    rng = np.random.default_rng(2)
+    x, y = random_array(dtype, (9, 7), rng), random_array(dtype, (9, 7), rng)
+    x.flat[::6] = np.nan  # maximum/minimum propagate NaN
+    function = getattr(np, name)
+    kernel = sejits.elementwise(lambda a, b: function(a, b))
+    expected = function(x, y)
+    assert_same(kernel(x, y), expected, tolerance(dtype))
+
+
+def test_math_module_and_builtins(daemon):
+    @sejits.elementwise
+    def f(x, y):
+        return math.sqrt(abs(x)) + max(x, y, 0.5) - min(x, y) + math.atan2(y, x) + math.fabs(y)
+
+    x, y = random_array(np.float64, 101, np.random.default_rng(3)), random_array(np.float64, 101, np.random.default_rng(4))
+    expected = np.sqrt(np.abs(x)) + np.maximum(np.maximum(x, y), 0.5) - np.minimum(x, y) + np.arctan2(y, x) + np.fabs(y)
+    assert_same(f(x, y), expected, 1e-13)
+
+
+def test_integer_abs_min_max_keep_dtype(daemon):
+    a = np.array([-128, -5, 0, 7, 127], dtype=np.int8)
+    assert_same(sejits.elementwise(lambda v: abs(v))(a), np.abs(a))
+    assert_same(sejits.elementwise(lambda v, w: max(v, w))(a, a[::-1].copy()), np.maximum(a, a[::-1]))
+
+
+def test_sin_of_int8_is_refused_because_numpy_gives_float16(daemon):
+    with pytest.raises(sejits.SpecializationError, match="float16"):
+        sejits.elementwise(lambda v: np.sin(v))(np.arange(3, dtype=np.int8))
+
+
+def test_blend_from_the_readme(daemon):
+    @sejits.elementwise
+    def blend(a, x, y):
+        t = a * x + (1 - a) * y
+        return t if t > 0 else 0.0
+
+    rng = np.random.default_rng(5)
+    x, y = rng.random(1000) - 0.5, rng.random(1000) - 0.5
+    t = 0.3 * x + (1 - 0.3) * y
+    assert_same(blend(0.3, x, y), np.where(t > 0, t, 0.0))
+
+
+def test_if_statements_with_returns_and_fallthrough(daemon):
+    @sejits.elementwise
+    def classify(x):
+        if x < -1:
+            return -1.0
+        elif x > 1:
+            y = x * 2
+            return y
+        if x == 0:
+            return 0.5
+        return x
+
+    x = np.array([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0])
+    expected = np.select([x < -1, x > 1, x == 0], [-1.0, x * 2, 0.5], x)
+    assert_same(classify(x), expected)
+
+
+def test_if_statements_that_assign(daemon):
+    @sejits.elementwise
+    def clamp(x, low, high):
+        y = x
+        if x < low:
+            y = low
+        else:
+            if x > high:
+                y = high
+        y += 1
+        return y
+
+    x = np.linspace(-2, 2, 17)
+    assert_same(clamp(x, -1.0, 1.0), np.clip(x, -1.0, 1.0) + 1)
+
+
+def test_boolean_operators_follow_python(daemon):
+    @sejits.elementwise
+    def f(x, y):
+        return (x > 0 and y > 0) or not (x < -1)
+
+    @sejits.elementwise
+    def g(x, y):
+        return x and y  # y where x is true, else x
+
+    rng = np.random.default_rng(6)
+    x, y = rng.integers(-3, 3, 50).astype(np.float64), rng.integers(-3, 3, 50).astype(np.float64)
+    assert_same(f(x, y), ((x > 0) & (y > 0)) | ~(x < -1))
+    assert_same(g(x, y), np.where(x != 0, y, x))
+
+
+def test_chained_comparison_and_where(daemon):
+    kernel = sejits.elementwise(lambda x: np.where(0 < x < 1, x, -x))
+    x = np.linspace(-2, 2, 41)
+    assert_same(kernel(x), np.where((0 < x) & (x < 1), x, -x))
+
+
+SCALE = 2.5
+
+
+def test_closure_and_global_constants(daemon):
+    offset = np.float32(1.5)
+
+    @sejits.elementwise
+    def f(x):
+        return x * SCALE + offset
+
+    x = np.arange(10, dtype=np.float32)
+    assert_same(f(x), x * SCALE + offset)
+
+
+def test_constant_folding_keeps_numpy_semantics(daemon):
+    kernel = sejits.elementwise(lambda x: x * (2**3 - 1) + (1 / 4) - 7 // 2 + (-7) % 3)
+    x = np.arange(6, dtype=np.float32)
+    assert_same(kernel(x), x * (2**3 - 1) + (1 / 4) - 7 // 2 + (-7) % 3)
