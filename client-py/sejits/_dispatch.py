@@ -8,18 +8,9 @@ import warnings
 import numpy as np
 
 from sejits import _arguments, _artifacts, _config, _daemon, _handle_cache
+from sejits._native import Dispatcher as _NativeDispatcher
+from sejits._native import empty as _native_empty
 from sejits._errors import SpecializationError, SpecializationWarning
-
-
-class _Kernel:
-    """A loaded entry point and what explain() tells about it."""
-
-    __slots__ = ("call", "result_dtype", "info")
-
-    def __init__(self, call, result_dtype, info):
-        self.call = call
-        self.result_dtype = result_dtype
-        self.info = info
 
 
 class _Fallback:
@@ -29,7 +20,11 @@ class _Fallback:
         self.reason = reason
 
 
-class ElementwiseDispatcher:
+class ElementwiseDispatcher(_NativeDispatcher):
+    """Calling it runs the native fast path (sejits._native.Dispatcher): the
+    signature map lookup and the kernel call. Misses, out=, broadcasting and
+    fallbacks come back here, to _call_slow."""
+
     specializer = "elementwise"
 
     def __init__(self, fn):
@@ -45,9 +40,9 @@ class ElementwiseDispatcher:
     def __repr__(self):
         return f"<sejits.elementwise {self.__name__}: {len(self._kernels)} signatures>"
 
-    # ---- the hot path ----------------------------------------------------
+    # ---- everything the native fast path does not handle -------------------
 
-    def __call__(self, *args, out=None):
+    def _call_slow(self, *args, out=None):
         try:
             signature = tuple(map(_arguments.signature_element, args))
             kernel = self._kernels.get(signature)
@@ -64,8 +59,8 @@ class ElementwiseDispatcher:
                 shape = np.broadcast_shapes(*(a.shape for a in arrays))
                 break
         if out is None:
-            result = np.empty(shape, kernel.result_dtype)
-            kernel.call(args + (result,))
+            result = _native_empty(shape, kernel.result_dtype)
+            kernel(args, result)
             if result.ndim == 0 and all(a.ndim == 0 for a in arrays):
                 return result[()]
             return result
@@ -88,7 +83,7 @@ class ElementwiseDispatcher:
         args = tuple(
             a.copy() if type(a) is np.ndarray and _overlaps_differently(a, target) else a for a in args
         )
-        kernel.call(args + (target,))
+        kernel(args, target)
         if target is not out:
             np.copyto(out, target, casting="same_kind")
         return out
@@ -160,11 +155,10 @@ class ElementwiseDispatcher:
         path = _artifacts.local_path(handle["artifact_path"], handle["artifact_digest"])
         library = _artifacts.load(path, handle["artifact_digest"])
         codes = tuple(_arguments.scalar_code(a, _encode.dtype_code) for a in args) + (0,)
-        call = library.entry(handle["entry_symbol"], codes)
         info = dict(handle, origin=origin, signature=_arguments.describe_signature(args),
                     load_seconds=time.perf_counter() - start)
         info.pop("source", None)
-        return _Kernel(call, np.dtype(handle["result_dtype"]), info)
+        return library.entry(handle["entry_symbol"], codes, np.dtype(handle["result_dtype"]), info)
 
     def _fall_back(self, reason, remember):
         if _config.settings.fallback == "error":

@@ -4,11 +4,14 @@
  * cannot do fast. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/arrayobject.h>
 
 #include <dlfcn.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "sejits/kernel_abi.h"
 
@@ -63,27 +66,39 @@ typedef struct {
   PyObject *library; /* keeps the Library alive */
   sejits_entry_fn entry;
   Py_ssize_t nargs;
+  PyArray_Descr *result_dtype; /* of the output the dispatcher allocates */
+  PyObject *info;              /* what explain() reports, owned by Python code */
   int32_t scalar_codes[MAX_ARGS]; /* per argument: 0 for arrays, the dtype of a scalar */
 } Kernel;
 
 static PyObject *Library_entry(Library *self, PyObject *args) {
   const char *symbol;
-  PyObject *codes;
-  if (!PyArg_ParseTuple(args, "sO!", &symbol, &PyTuple_Type, &codes)) return NULL;
+  PyObject *codes, *info;
+  PyArray_Descr *result_dtype;
+  if (!PyArg_ParseTuple(args, "sO!O&O", &symbol, &PyTuple_Type, &codes, PyArray_DescrConverter, &result_dtype, &info))
+    return NULL;
   Py_ssize_t n = PyTuple_GET_SIZE(codes);
   if (n > MAX_ARGS) {
+    Py_DECREF(result_dtype);
     PyErr_Format(PyExc_ValueError, "at most %d arguments", MAX_ARGS);
     return NULL;
   }
   void *entry = dlsym(self->handle, symbol);
   if (!entry) {
+    Py_DECREF(result_dtype);
     PyErr_Format(PyExc_ImportError, "artifact has no entry point '%s'", symbol);
     return NULL;
   }
   Kernel *kernel = PyObject_New(Kernel, &KernelType);
-  if (!kernel) return NULL;
+  if (!kernel) {
+    Py_DECREF(result_dtype);
+    return NULL;
+  }
   Py_INCREF(self);
   kernel->library = (PyObject *)self;
+  kernel->result_dtype = result_dtype;
+  Py_INCREF(info);
+  kernel->info = info;
   kernel->entry = (sejits_entry_fn)entry;
   kernel->nargs = n;
   for (Py_ssize_t k = 0; k < n; ++k) {
@@ -98,8 +113,8 @@ static PyObject *Library_entry(Library *self, PyObject *args) {
 
 static PyMethodDef Library_methods[] = {
     {"entry", (PyCFunction)Library_entry, METH_VARARGS,
-     "entry(symbol, scalar_codes) -> Kernel. scalar_codes[k] is 0 for an array argument, "
-     "else the dtype code the k-th (scalar) argument is passed as."},
+     "entry(symbol, scalar_codes, result_dtype, info) -> Kernel. scalar_codes[k] is 0 for an array "
+     "argument, else the dtype code the k-th (scalar) argument is passed as."},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject LibraryType = {
@@ -138,6 +153,8 @@ static PyObject *load(PyObject *module, PyObject *args) {
 
 static void Kernel_dealloc(Kernel *self) {
   Py_XDECREF(self->library);
+  Py_XDECREF(self->result_dtype);
+  Py_XDECREF(self->info);
   PyObject_Free(self);
 }
 
@@ -196,45 +213,77 @@ static int describe_scalar(PyObject *value, int32_t code, sejits_arg *arg) {
   return PyErr_Occurred() ? -1 : 0;
 }
 
-/* kernel(args): args is a tuple of the inputs and the output array, in the
- * order of the entry point's signature. */
-static PyObject *Kernel_call(Kernel *self, PyObject *call_args, PyObject *kwargs) {
-  PyObject *args;
-  if (kwargs && PyDict_Size(kwargs) != 0) {
-    PyErr_SetString(PyExc_TypeError, "kernels take no keyword arguments");
-    return NULL;
-  }
-  if (!PyArg_ParseTuple(call_args, "O!", &PyTuple_Type, &args)) return NULL;
-  Py_ssize_t n = PyTuple_GET_SIZE(args);
+/* Below this many output elements the GIL is kept: releasing and taking it
+ * back costs more than the call. */
+#define GIL_RELEASE_ELEMENTS 16384
+
+/* Calls the entry point on inputs[0..ninputs) and `out`. Returns 0, or -1
+ * with a Python exception set. */
+static int run_kernel(Kernel *self, PyObject *const *inputs, Py_ssize_t ninputs, PyArrayObject *out) {
+  Py_ssize_t n = ninputs + 1;
   if (n != self->nargs) {
-    PyErr_Format(PyExc_TypeError, "kernel takes %zd arguments, got %zd", self->nargs, n);
-    return NULL;
+    PyErr_Format(PyExc_TypeError, "kernel takes %zd arguments, got %zd", self->nargs - 1, ninputs);
+    return -1;
   }
   sejits_arg descriptors[MAX_ARGS];
   for (Py_ssize_t k = 0; k < n; ++k) {
-    PyObject *value = PyTuple_GET_ITEM(args, k);
+    PyObject *value = k < ninputs ? inputs[k] : (PyObject *)out;
     int rc;
     if (self->scalar_codes[k] == 0) {
       if (!PyArray_Check(value)) {
         PyErr_Format(PyExc_TypeError, "argument %zd must be a NumPy array", k);
-        return NULL;
+        return -1;
       }
       rc = describe_array((PyArrayObject *)value, &descriptors[k]);
     } else {
       rc = describe_scalar(value, self->scalar_codes[k], &descriptors[k]);
     }
-    if (rc != 0) return NULL;
+    if (rc != 0) return -1;
   }
   char error[ERROR_BYTES];
   error[0] = '\0';
   int32_t status;
-  Py_BEGIN_ALLOW_THREADS status = self->entry(descriptors, (int32_t)n, error, ERROR_BYTES);
-  Py_END_ALLOW_THREADS if (status != 0) {
+  if (PyArray_SIZE(out) >= GIL_RELEASE_ELEMENTS) {
+    Py_BEGIN_ALLOW_THREADS status = self->entry(descriptors, (int32_t)n, error, ERROR_BYTES);
+    Py_END_ALLOW_THREADS
+  } else {
+    status = self->entry(descriptors, (int32_t)n, error, ERROR_BYTES);
+  }
+  if (status != 0) {
     PyErr_SetString(PyExc_ValueError, error[0] ? error : "kernel failed");
+    return -1;
+  }
+  return 0;
+}
+
+/* kernel(inputs, out): inputs is a tuple in the order of the entry point's
+ * signature, out the output array. */
+static PyObject *Kernel_call(Kernel *self, PyObject *call_args, PyObject *kwargs) {
+  PyObject *inputs;
+  PyArrayObject *out;
+  if (kwargs && PyDict_Size(kwargs) != 0) {
+    PyErr_SetString(PyExc_TypeError, "kernels take no keyword arguments");
     return NULL;
   }
+  if (!PyArg_ParseTuple(call_args, "O!O!", &PyTuple_Type, &inputs, &PyArray_Type, &out)) return NULL;
+  if (run_kernel(self, &PyTuple_GET_ITEM(inputs, 0), PyTuple_GET_SIZE(inputs), out) != 0) return NULL;
   Py_RETURN_NONE;
 }
+
+static PyObject *Kernel_get_result_dtype(Kernel *self, void *closure) {
+  Py_INCREF(self->result_dtype);
+  return (PyObject *)self->result_dtype;
+}
+
+static PyObject *Kernel_get_info(Kernel *self, void *closure) {
+  Py_INCREF(self->info);
+  return self->info;
+}
+
+static PyGetSetDef Kernel_getset[] = {
+    {"result_dtype", (getter)Kernel_get_result_dtype, NULL, "dtype of the output", NULL},
+    {"info", (getter)Kernel_get_info, NULL, "what explain() reports", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
 
 static PyTypeObject KernelType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sejits._native.Kernel",
@@ -242,11 +291,252 @@ static PyTypeObject KernelType = {
     .tp_dealloc = (destructor)Kernel_dealloc,
     .tp_call = (ternaryfunc)Kernel_call,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "An entry point of a loaded artifact: call it with a tuple of arguments.",
+    .tp_doc = "An entry point of a loaded artifact: kernel(inputs, out).",
+    .tp_getset = Kernel_getset,
+};
+
+
+/* ---- output buffers ------------------------------------------------------
+ * Large outputs come from a small pool of recycled, already-faulted buffers:
+ * a fresh allocation costs the kernel zeroing every page, as much memory
+ * traffic as a third of an a*x+b kernel. A freed buffer returns to the pool
+ * (at most POOL_SLOTS buffers, POOL_MAX_BYTES in all); the rest go back to
+ * the system. */
+
+#define POOL_MIN_BYTES (1 << 20)
+#define POOL_ALIGN (2 << 20)
+#define POOL_SLOTS 8
+#define POOL_MAX_BYTES ((size_t)1 << 30)
+
+static struct {
+  void *data[POOL_SLOTS];
+  size_t bytes[POOL_SLOTS];
+  int count;
+  size_t total;
+} pool;
+
+typedef struct {
+  PyObject_HEAD
+  void *data;
+  size_t bytes;
+} PooledBuffer;
+
+static size_t pool_size_class(size_t bytes) { return (bytes + POOL_ALIGN - 1) / POOL_ALIGN * POOL_ALIGN; }
+
+static void *pool_take(size_t bytes) {
+  for (int k = 0; k < pool.count; ++k) {
+    if (pool.bytes[k] == bytes) {
+      void *data = pool.data[k];
+      pool.total -= bytes;
+      pool.data[k] = pool.data[pool.count - 1];
+      pool.bytes[k] = pool.bytes[pool.count - 1];
+      --pool.count;
+      return data;
+    }
+  }
+  void *data = NULL;
+  if (posix_memalign(&data, POOL_ALIGN, bytes) != 0) return NULL;
+  madvise(data, bytes, MADV_HUGEPAGE);
+  return data;
+}
+
+static void pool_give(void *data, size_t bytes) {
+  if (pool.count < POOL_SLOTS && pool.total + bytes <= POOL_MAX_BYTES) {
+    pool.data[pool.count] = data;
+    pool.bytes[pool.count] = bytes;
+    ++pool.count;
+    pool.total += bytes;
+  } else {
+    free(data);
+  }
+}
+
+static void PooledBuffer_dealloc(PooledBuffer *self) {
+  pool_give(self->data, self->bytes);
+  PyObject_Free(self);
+}
+
+static PyTypeObject PooledBufferType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sejits._native.PooledBuffer",
+    .tp_basicsize = sizeof(PooledBuffer),
+    .tp_dealloc = (destructor)PooledBuffer_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Memory of an output array, returned to sejits' buffer pool when the array dies.",
+};
+
+/* A C-contiguous array of `descr` (a reference it steals), like numpy.empty;
+ * large ones come from the pool. */
+static PyObject *allocate_array(int rank, npy_intp *dims, PyArray_Descr *descr) {
+  size_t bytes = (size_t)PyDataType_ELSIZE(descr);
+  for (int d = 0; d < rank; ++d) bytes *= (size_t)(dims[d] > 0 ? dims[d] : 0);
+  if (bytes < POOL_MIN_BYTES) return PyArray_Empty(rank, dims, descr, 0);
+  size_t size_class = pool_size_class(bytes);
+  void *data = pool_take(size_class);
+  if (!data) {
+    Py_DECREF(descr);
+    return PyErr_NoMemory();
+  }
+  PooledBuffer *owner = PyObject_New(PooledBuffer, &PooledBufferType);
+  if (!owner) {
+    pool_give(data, size_class);
+    Py_DECREF(descr);
+    return NULL;
+  }
+  owner->data = data;
+  owner->bytes = size_class;
+  PyObject *array = PyArray_NewFromDescr(&PyArray_Type, descr, rank, dims, NULL, data, NPY_ARRAY_CARRAY, NULL);
+  if (!array) {
+    Py_DECREF(owner);
+    return NULL;
+  }
+  if (PyArray_SetBaseObject((PyArrayObject *)array, (PyObject *)owner) < 0) {
+    Py_DECREF(array);
+    return NULL;
+  }
+  return array;
+}
+
+/* empty(shape, dtype) -> a C-contiguous array, like numpy.empty. */
+static PyObject *empty(PyObject *module, PyObject *args) {
+  PyObject *shape_object;
+  PyArray_Descr *descr;
+  if (!PyArg_ParseTuple(args, "O!O&", &PyTuple_Type, &shape_object, PyArray_DescrConverter, &descr)) return NULL;
+  Py_ssize_t rank = PyTuple_GET_SIZE(shape_object);
+  if (rank > NPY_MAXDIMS) {
+    Py_DECREF(descr);
+    PyErr_SetString(PyExc_ValueError, "too many dimensions");
+    return NULL;
+  }
+  npy_intp dims[NPY_MAXDIMS];
+  for (Py_ssize_t d = 0; d < rank; ++d) dims[d] = PyLong_AsSsize_t(PyTuple_GET_ITEM(shape_object, d));
+  if (PyErr_Occurred()) {
+    Py_DECREF(descr);
+    return NULL;
+  }
+  return allocate_array((int)rank, dims, descr);
+}
+
+/* ---- Dispatcher: the hot path of a decorated kernel ---------------------
+ * A base type for the Python dispatcher: calling it looks the arguments'
+ * signature up in `_kernels` and runs the kernel, all in C. Anything off the
+ * common path (a miss, out=, broadcasting, NumPy scalars, a fallback) goes
+ * to the Python method `_call_slow`. Signatures are built exactly as
+ * sejits._arguments.signature_element builds them. */
+
+typedef struct {
+  PyObject_HEAD
+  PyObject *kernels; /* dict: signature tuple -> Kernel (or a fallback marker) */
+  PyObject *dict;    /* instance __dict__ for the Python subclass */
+} Dispatcher;
+
+static PyObject *signature_bool, *signature_int, *signature_float, *slow_call_name;
+
+/* The signature element of one argument, borrowed; NULL when the fast path
+ * does not handle this kind of argument. */
+static PyObject *fast_signature_element(PyObject *value) {
+  if (PyArray_CheckExact(value)) return PyLong_FromLong(PyArray_DESCR((PyArrayObject *)value)->type_num);
+  PyTypeObject *type = Py_TYPE(value);
+  PyObject *element = type == &PyFloat_Type  ? signature_float
+                      : type == &PyLong_Type ? signature_int
+                      : type == &PyBool_Type ? signature_bool
+                                             : NULL;
+  Py_XINCREF(element);
+  return element;
+}
+
+static PyObject *call_slow(Dispatcher *self, PyObject *args, PyObject *kwargs) {
+  PyObject *method = PyObject_GetAttr((PyObject *)self, slow_call_name);
+  if (!method) return NULL;
+  PyObject *result = PyObject_Call(method, args, kwargs);
+  Py_DECREF(method);
+  return result;
+}
+
+static PyObject *Dispatcher_call(Dispatcher *self, PyObject *args, PyObject *kwargs) {
+  Py_ssize_t n = PyTuple_GET_SIZE(args);
+  if ((kwargs && PyDict_GET_SIZE(kwargs) != 0) || !self->kernels || n + 1 > MAX_ARGS) return call_slow(self, args, kwargs);
+  PyObject *signature = PyTuple_New(n);
+  if (!signature) return NULL;
+  PyArrayObject *first_array = NULL;
+  int all_zero_rank = 1;
+  for (Py_ssize_t k = 0; k < n; ++k) {
+    PyObject *value = PyTuple_GET_ITEM(args, k);
+    PyObject *element = fast_signature_element(value);
+    if (!element) {
+      Py_DECREF(signature);
+      return call_slow(self, args, kwargs);
+    }
+    PyTuple_SET_ITEM(signature, k, element);
+    if (PyArray_CheckExact(value)) {
+      PyArrayObject *array = (PyArrayObject *)value;
+      if (PyArray_NDIM(array) != 0) all_zero_rank = 0;
+      if (!first_array) {
+        first_array = array;
+      } else if (PyArray_NDIM(array) != PyArray_NDIM(first_array) ||
+                 !PyArray_CompareLists(PyArray_SHAPE(array), PyArray_SHAPE(first_array), PyArray_NDIM(array))) {
+        Py_DECREF(signature);
+        return call_slow(self, args, kwargs); /* broadcasting */
+      }
+    }
+  }
+  PyObject *kernel = PyDict_GetItemWithError(self->kernels, signature);
+  Py_DECREF(signature);
+  if (!kernel || Py_TYPE(kernel) != &KernelType) {
+    if (PyErr_Occurred()) return NULL;
+    return call_slow(self, args, kwargs);
+  }
+  Kernel *entry = (Kernel *)kernel;
+  Py_INCREF(entry->result_dtype);
+  PyObject *out = first_array ? allocate_array(PyArray_NDIM(first_array), PyArray_SHAPE(first_array), entry->result_dtype)
+                              : allocate_array(0, NULL, entry->result_dtype);
+  if (!out) return NULL;
+  if (run_kernel(entry, &PyTuple_GET_ITEM(args, 0), n, (PyArrayObject *)out) != 0) {
+    Py_DECREF(out);
+    return NULL;
+  }
+  if (all_zero_rank) return PyArray_Return((PyArrayObject *)out); /* a NumPy scalar, as ufuncs give */
+  return out;
+}
+
+static int Dispatcher_traverse(Dispatcher *self, visitproc visit, void *arg) {
+  Py_VISIT(self->kernels);
+  Py_VISIT(self->dict);
+  return 0;
+}
+
+static int Dispatcher_clear(Dispatcher *self) {
+  Py_CLEAR(self->kernels);
+  Py_CLEAR(self->dict);
+  return 0;
+}
+
+static void Dispatcher_dealloc(Dispatcher *self) {
+  PyObject_GC_UnTrack(self);
+  Dispatcher_clear(self);
+  Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMemberDef Dispatcher_members[] = {
+    {"_kernels", T_OBJECT, offsetof(Dispatcher, kernels), 0, "signature -> kernel"},
+    {NULL, 0, 0, 0, NULL}};
+
+static PyTypeObject DispatcherType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sejits._native.Dispatcher",
+    .tp_basicsize = sizeof(Dispatcher),
+    .tp_dealloc = (destructor)Dispatcher_dealloc,
+    .tp_call = (ternaryfunc)Dispatcher_call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Base of the kernel dispatchers: the in-memory signature map and its fast path.",
+    .tp_traverse = (traverseproc)Dispatcher_traverse,
+    .tp_clear = (inquiry)Dispatcher_clear,
+    .tp_members = Dispatcher_members,
+    .tp_dictoffset = offsetof(Dispatcher, dict),
+    .tp_new = PyType_GenericNew,
 };
 
 static PyMethodDef module_methods[] = {
     {"load", load, METH_VARARGS, "load(path) -> Library: dlopen an artifact and check its ABI version."},
+    {"empty", empty, METH_VARARGS, "empty(shape, dtype) -> a C-contiguous array; large ones from the buffer pool."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "sejits._native",
@@ -254,9 +544,17 @@ static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "sejits._native",
 
 PyMODINIT_FUNC PyInit__native(void) {
   import_array();
-  if (PyType_Ready(&LibraryType) < 0 || PyType_Ready(&KernelType) < 0) return NULL;
+  if (PyType_Ready(&LibraryType) < 0 || PyType_Ready(&KernelType) < 0 || PyType_Ready(&PooledBufferType) < 0 ||
+      PyType_Ready(&DispatcherType) < 0)
+    return NULL;
+  signature_bool = PyUnicode_InternFromString("b");
+  signature_int = PyUnicode_InternFromString("i");
+  signature_float = PyUnicode_InternFromString("f");
+  slow_call_name = PyUnicode_InternFromString("_call_slow");
   PyObject *module = PyModule_Create(&module_def);
   if (!module) return NULL;
+  Py_INCREF(&DispatcherType);
+  PyModule_AddObject(module, "Dispatcher", (PyObject *)&DispatcherType);
   PyModule_AddIntConstant(module, "ABI_VERSION", SEJITS_ABI_VERSION);
   return module;
 }

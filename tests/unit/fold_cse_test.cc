@@ -41,9 +41,25 @@ TEST_CASE("2 + 3 folds to the int64 constant 5", "[fold_cse]") {
   CHECK(folded_value(sum) == ConstantValue(int64_t{5}));
 }
 
-TEST_CASE("int8 folding wraps as the generated code does", "[fold_cse]") {
-  const NodeRef sum = node(ScalarOp::kAdd, kInt8, {constant(int64_t{100}, kInt8), constant(int64_t{100}, kInt8)});
-  CHECK(folded_value(sum) == ConstantValue(int64_t{-56}));
+TEST_CASE("integer folding wraps as the generated code does (-fwrapv)", "[fold_cse]") {
+  constexpr ScalarType kInt32{DType::kInt32, false};
+  constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max(), kInt32Min = std::numeric_limits<int32_t>::min();
+  constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max(), kInt64Min = std::numeric_limits<int64_t>::min();
+  struct Wrap {
+    ScalarOp op;
+    ScalarType type;
+    int64_t left, right, expected;
+  };
+  const Wrap wrap = GENERATE(values<Wrap>({
+      {ScalarOp::kAdd, kInt8, 100, 100, -56},
+      {ScalarOp::kAdd, kInt32, kInt32Max, 1, kInt32Min},
+      {ScalarOp::kAdd, kInt64, kInt64Max, 1, kInt64Min},
+      {ScalarOp::kSub, kInt64, kInt64Min, 1, kInt64Max},
+      {ScalarOp::kMul, kInt64, kInt64Min, -1, kInt64Min},
+  }));
+  INFO(wrap.left << " op " << wrap.right << " in " << dtype_name(wrap.type.dtype));
+  const NodeRef result = node(wrap.op, wrap.type, {constant(wrap.left, wrap.type), constant(wrap.right, wrap.type)});
+  CHECK(folded_value(result) == ConstantValue(wrap.expected));
 }
 
 TEST_CASE("float32 folding rounds in float, not in double", "[fold_cse]") {
