@@ -71,11 +71,11 @@ absl::StatusOr<BlobInfo> ArtifactStore::put_file(const fs::path &file) {
   fs::create_directories(target.parent_path(), error);
   if (error) return absl::InternalError(absl::StrCat("cannot create ", target.parent_path().string()));
   int64_t bytes = static_cast<int64_t>(fs::file_size(file, error));
+  std::lock_guard lock(mutex_);  // the exists check and the counters move together
   bool existed = fs::exists(target, error);
   if (absl::Status published = publish_file_atomically(file, target); !published.ok()) return published;
   chmod(target.c_str(), 0644);
   if (!existed) {
-    std::lock_guard lock(mutex_);
     ++counters_.entries;
     counters_.bytes += bytes;
   }
@@ -93,11 +93,12 @@ absl::StatusOr<BlobInfo> ArtifactStore::get(const std::string &digest, VerifyDig
     if (!actual.ok() || *actual != digest) {
       spdlog::warn("store: artifact {} is corrupt (content digest {}); removing it", digest,
                    actual.ok() ? *actual : actual.status().ToString());
-      fs::remove(path, error);
       std::lock_guard lock(mutex_);
-      ++counters_.corrupt_removed;
-      --counters_.entries;
-      counters_.bytes -= bytes;
+      if (fs::remove(path, error)) {  // only the caller that removed it counts it
+        ++counters_.corrupt_removed;
+        --counters_.entries;
+        counters_.bytes -= bytes;
+      }
       return absl::NotFoundError(absl::StrCat("artifact ", digest, " was corrupt and has been removed"));
     }
   }
@@ -112,10 +113,11 @@ absl::Status ArtifactStore::remove(const std::string &digest) {
   fs::path path = blob_path(digest);
   int64_t bytes = static_cast<int64_t>(fs::file_size(path, error));
   if (error) return absl::NotFoundError(absl::StrCat("no artifact ", digest));
-  fs::remove(path, error);
   std::lock_guard lock(mutex_);
-  --counters_.entries;
-  counters_.bytes -= bytes;
+  if (fs::remove(path, error)) {
+    --counters_.entries;
+    counters_.bytes -= bytes;
+  }
   return absl::OkStatus();
 }
 

@@ -33,15 +33,25 @@ class SingleFlight {
       flights_[key] = flight;
     }
     role = FlightRole::kLeader;
-    Result result = work();
-    {
-      std::lock_guard lock(mutex_);
-      flight->result = std::make_unique<Result>(result);
-      flight->done = true;
-      flights_.erase(key);
-    }
-    flight->done_signal.notify_all();
-    return result;
+    // Joined callers are released even if `work` throws (they see a
+    // default-constructed Result then).
+    struct Landing {
+      SingleFlight *self;
+      const std::string &key;
+      std::shared_ptr<Flight> flight;
+      std::unique_ptr<Result> result = std::make_unique<Result>();
+      ~Landing() {
+        {
+          std::lock_guard lock(self->mutex_);
+          flight->result = std::move(result);
+          flight->done = true;
+          self->flights_.erase(key);
+        }
+        flight->done_signal.notify_all();
+      }
+    } landing{this, key, flight};
+    *landing.result = work();
+    return *landing.result;
   }
 
  private:

@@ -96,7 +96,15 @@ absl::StatusOr<SpecializeResult> SpecializerCore::specialize(const specializers:
   } else {
     ++stats_.cache_misses;
     FlightRole role;
-    Build build = flights_.run(key, [&] { return this->build(request, key); }, role);
+    Build build = flights_.run(
+        key,
+        [&] {
+          // A build of this key may have finished between the lookup above and
+          // this flight: look again before compiling.
+          if (auto stored = serve_from_store(key)) return Build{absl::OkStatus(), *stored};
+          return this->build(request, key);
+        },
+        role);
     if (role == FlightRole::kJoined) {
       ++stats_.joined_in_flight;
       build.result.outcome = CacheOutcome::kJoined;

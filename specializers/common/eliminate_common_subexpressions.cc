@@ -10,7 +10,9 @@ namespace {
 
 // Everything that makes two nodes compute the same value.
 // Constants compare by bit pattern (NaN equals itself, -0.0 differs from 0.0).
-using NodeKey = std::tuple<int, int32_t, bool, std::vector<const ScalarNode *>, int, int, size_t, uint64_t>;
+// Weakness is left out: a Python scalar and its NumPy-typed copy of the same
+// dtype are the same value in the generated code.
+using NodeKey = std::tuple<int, int32_t, std::vector<const ScalarNode *>, int, int, size_t, uint64_t>;
 
 uint64_t constant_bits(const ConstantValue &value) {
   return std::visit(
@@ -25,7 +27,7 @@ NodeKey key_of(const ScalarNode &node, const std::vector<NodeRef> &operands) {
   std::vector<const ScalarNode *> operand_ids;
   for (const auto &operand : operands) operand_ids.push_back(operand.get());
   bool constant = node.op == ScalarOp::kConstant;
-  return {static_cast<int>(node.op), static_cast<int32_t>(node.type.dtype), node.type.weak, operand_ids,
+  return {static_cast<int>(node.op), static_cast<int32_t>(node.type.dtype), operand_ids,
           node.param_index, static_cast<int>(node.math_fn), constant ? node.value.index() : 0,
           constant ? constant_bits(node.value) : 0};
 }

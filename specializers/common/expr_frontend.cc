@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "specializers/common/fold_constants.h"
 #include "specializers/common/type_rules.h"
 
 namespace sejits::specializers {
@@ -126,6 +127,15 @@ std::string describe_expr_kind(const v1::Expr &expr) {
     case v1::Expr::NODE_NOT_SET: return "an empty expression";
     default: return "this expression";
   }
+}
+
+// The value of a weak (Python) int operand known at specialization time,
+// folded first so that `-1000` and `500 + 500` are seen as the numbers they are.
+std::optional<int64_t> weak_int_value(const NodeRef &node) {
+  if (!node->type.weak || !is_integer(node->type.dtype)) return std::nullopt;
+  NodeRef folded = node->op == ScalarOp::kConstant ? node : fold_constants(node);
+  if (folded->op != ScalarOp::kConstant || !std::holds_alternative<int64_t>(folded->value)) return std::nullopt;
+  return std::get<int64_t>(folded->value);
 }
 
 bool is_docstring(const v1::Stmt &stmt) {
@@ -292,18 +302,21 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_constant(const v1::Constant &con
 
 absl::StatusOr<NodeRef> ExprFrontend::binary(ScalarOp op, NodeRef left, NodeRef right, int line, bool numpy_function) {
   if (absl::Status size = check_size(line); !size.ok()) return size;
-  auto resolved = resolve_operator(op, {left->type, right->type},
-                                   numpy_function ? WeakResult::kMakeStrong : WeakResult::kKeepWeak);
+  const WeakResult weak_result = numpy_function ? WeakResult::kMakeStrong : WeakResult::kKeepWeak;
+  auto resolved = resolve_operator(op, {left->type, right->type}, weak_result);
   if (!resolved.ok()) return error(line, std::string(resolved.status().message()));
-  // NumPy 2 refuses a Python int that does not fit the dtype it meets.
-  for (const NodeRef *operand : {&left, &right}) {
-    const auto &node = **operand;
-    if (node.op == ScalarOp::kConstant && node.type.weak && is_integer(resolved->operands.dtype) &&
-        std::holds_alternative<int64_t>(node.value) &&
-        !int_fits(resolved->operands.dtype, std::get<int64_t>(node.value))) {
-      return error(line, absl::StrCat("Python integer ", std::get<int64_t>(node.value), " out of bounds for ",
-                                      dtype_name(resolved->operands.dtype)));
+  // NumPy 2 refuses a Python int that does not fit the integer dtype it
+  // meets, except in comparisons, which it answers exactly.
+  for (NodeRef *operand : {&left, &right}) {
+    auto value = weak_int_value(*operand);
+    if (!value || !is_integer(resolved->operands.dtype) || int_fits(resolved->operands.dtype, *value)) continue;
+    if (!is_comparison(op)) {
+      return error(line, absl::StrCat("Python integer ", *value, " out of bounds for ", dtype_name(resolved->operands.dtype)));
     }
+    *operand = cast_to(*operand, ScalarType{DType::kInt64, false});  // compare in a type that holds both
+    resolved = resolve_operator(op, {left->type, right->type}, weak_result);
+    if (!resolved.ok()) return error(line, std::string(resolved.status().message()));
+    break;
   }
   return make_node(op, resolved->result,
                    {cast_to(left, resolved->operands), cast_to(right, resolved->operands)}, line);

@@ -43,21 +43,34 @@ bool is_float_constant_out_of_integer_range(const ConstantValue &value, DType dt
   return !std::isfinite(v) || v < -9.3e18 || v > 1.8e19;  // C's conversion would be undefined
 }
 
+// Integer arithmetic wraps as in the generated code (compiled -fwrapv): done
+// in the unsigned type, where wrapping is defined, and converted back.
+template <typename T>
+T wrapping(auto op, T a, T b) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(op(static_cast<uint64_t>(static_cast<U>(a)), static_cast<uint64_t>(static_cast<U>(b)))));
+  } else {
+    return static_cast<T>(op(a, b));
+  }
+}
+
 template <typename T>
 std::optional<ConstantValue> fold_typed(const ScalarNode &node, const std::vector<ConstantValue> &in) {
   auto a = [&] { return value_as<T>(in[0]); };
   auto b = [&] { return value_as<T>(in[1]); };
+  auto minus = [](auto x, auto y) { return x - y; };
   switch (node.op) {
     case ScalarOp::kNeg:
       if constexpr (std::is_same_v<T, bool>) return std::nullopt;
-      else return store(static_cast<T>(0 - a()));
+      else return store(wrapping<T>(minus, T{0}, a()));
     case ScalarOp::kAbs:
       if constexpr (std::is_floating_point_v<T>) return store(static_cast<T>(std::fabs(a())));
       else if constexpr (std::is_same_v<T, bool>) return store(a());
-      else return store(static_cast<T>(a() < 0 ? 0 - a() : a()));
-    case ScalarOp::kAdd: return store(static_cast<T>(a() + b()));
-    case ScalarOp::kSub: return store(static_cast<T>(a() - b()));
-    case ScalarOp::kMul: return store(static_cast<T>(a() * b()));
+      else return store(a() < 0 ? wrapping<T>(minus, T{0}, a()) : a());
+    case ScalarOp::kAdd: return store(wrapping<T>([](auto x, auto y) { return x + y; }, a(), b()));
+    case ScalarOp::kSub: return store(wrapping<T>(minus, a(), b()));
+    case ScalarOp::kMul: return store(wrapping<T>([](auto x, auto y) { return x * y; }, a(), b()));
     case ScalarOp::kTrueDiv:
       if constexpr (std::is_floating_point_v<T>) return store(static_cast<T>(a() / b()));
       else return std::nullopt;
@@ -123,7 +136,6 @@ NodeRef fold_constants(const NodeRef &root) {
     if (all_constant) {
       std::vector<ConstantValue> values;
       for (const auto &operand : operands) values.push_back(operand->value);
-      // Signed overflow wraps as in the generated code (compiled -fwrapv).
       if (auto folded = fold(*result, values)) result = make_constant(*folded, result->type, result->line);
     } else if (result->op == ScalarOp::kSelect && result->operands[0]->op == ScalarOp::kConstant) {
       result = std::get<bool>(convert(result->operands[0]->value, DType::kBool)) ? result->operands[1]

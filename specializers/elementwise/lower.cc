@@ -109,9 +109,9 @@ class ElementwiseLowering {
       ArgKind kind = is_output ? ArgKind::kArray : ir_.parameters[k].kind;
       DType dtype = is_output ? ir_.result.dtype : ir_.parameters[k].type.dtype;
       cg::ExprPtr wrong = cg::binary(cg::BinaryOp::kNe, arg_field(k, "kind"), cg::int_literal(static_cast<int>(kind)));
+      wrong = cg::binary(cg::BinaryOp::kLogicalOr, wrong,
+                         cg::binary(cg::BinaryOp::kNe, arg_field(k, "dtype"), cg::int_literal(static_cast<int>(dtype))));
       if (kind == ArgKind::kArray) {
-        wrong = cg::binary(cg::BinaryOp::kLogicalOr, wrong,
-                           cg::binary(cg::BinaryOp::kNe, arg_field(k, "dtype"), cg::int_literal(static_cast<int>(dtype))));
         wrong = cg::binary(cg::BinaryOp::kLogicalOr, wrong,
                            cg::binary(cg::BinaryOp::kGt, arg_field(k, "rank"), cg::int_literal(8)));
       }

@@ -8,7 +8,7 @@ SEJITS_EXPORT int32_t sejits_elementwise(const sejits_arg * args, int32_t nargs,
   if ((nargs != 4)) {
     return sejits_fail(error, error_len, "expected 4 arguments (inputs and the output)");
   }
-  if ((args[0].kind != 2)) {
+  if (((args[0].kind != 2) || (args[0].dtype != 11))) {
     return sejits_fail(error, error_len, "argument 0 does not match the specialized signature (scalar float64)");
   }
   if ((((args[1].kind != 1) || (args[1].dtype != 11)) || (args[1].rank > 8))) {
@@ -40,10 +40,9 @@ SEJITS_EXPORT int32_t sejits_elementwise(const sejits_arg * args, int32_t nargs,
     for (int64_t i = 0; i < n; ++i) {
       const double t0 = s0;
       const double t1 = p0[i];
-      const double t2 = s0;
-      const double t3 = p1[i];
-      const double t4 = ((double)(((double)(t0 * t1)) + ((double)(((double)((1.0) - t2)) * t3))));
-      p2[i] = ((t4 > (0.0)) ? t4 : (0.0));
+      const double t2 = p1[i];
+      const double t3 = ((double)(((double)(t0 * t1)) + ((double)(((double)((1.0) - t0)) * t2))));
+      p2[i] = ((t3 > (0.0)) ? t3 : (0.0));
     }
   } else {
     const int64_t inner = it.shape[(it.rank - 1)];
@@ -62,10 +61,9 @@ SEJITS_EXPORT int32_t sejits_elementwise(const sejits_arg * args, int32_t nargs,
       for (int64_t i = begin; i < end; ++i) {
         const double t0 = s0;
         const double t1 = (*((double *)(row_base[0] + (i * step0))));
-        const double t2 = s0;
-        const double t3 = (*((double *)(row_base[1] + (i * step1))));
-        const double t4 = ((double)(((double)(t0 * t1)) + ((double)(((double)((1.0) - t2)) * t3))));
-        (*((double *)(row_base[2] + (i * step2)))) = ((t4 > (0.0)) ? t4 : (0.0));
+        const double t2 = (*((double *)(row_base[1] + (i * step1))));
+        const double t3 = ((double)(((double)(t0 * t1)) + ((double)(((double)((1.0) - t0)) * t2))));
+        (*((double *)(row_base[2] + (i * step2)))) = ((t3 > (0.0)) ? t3 : (0.0));
       }
     }
   }

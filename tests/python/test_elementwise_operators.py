@@ -134,3 +134,19 @@ def test_unary_operators(daemon, dtype):
     else:
         assert_same(negate(a), numpy_result(operator.neg, a))
     assert_same(logical_not(a), np.logical_not(a))
+
+
+def test_folded_python_int_out_of_bounds_is_refused(daemon):
+    a = np.arange(5, dtype=np.int8)
+    with pytest.raises(sejits.SpecializationError, match="-1000 out of bounds for int8"):
+        sejits.elementwise(lambda x: x + -1000)(a)
+    with pytest.raises(sejits.SpecializationError, match="1000 out of bounds for int8"):
+        sejits.elementwise(lambda x: x * (500 + 500))(a)
+
+
+def test_comparison_with_out_of_range_python_int_is_exact(daemon):
+    a = np.array([-128, -1, 0, 127], dtype=np.int8)
+    u = np.array([0, 1, 255], dtype=np.uint8)
+    assert_same(sejits.elementwise(lambda x: x < 1000)(a), a < 1000)
+    assert_same(sejits.elementwise(lambda x: x > -1000)(a), a > -1000)
+    assert_same(sejits.elementwise(lambda x: x == -1)(u), u == -1)
