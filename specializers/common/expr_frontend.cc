@@ -89,9 +89,7 @@ std::optional<std::pair<FunctionSpec, bool>> resolve_function(const std::string 
     if (name == "maximum") return std::pair{FunctionSpec{Builtin::kMaximum, MathFn::kSin, 2}, true};
     if (name == "minimum") return std::pair{FunctionSpec{Builtin::kMinimum, MathFn::kSin, 2}, true};
     if (name == "where") return std::pair{FunctionSpec{Builtin::kWhere, MathFn::kSin, 3}, true};
-    if (name == "asin" || name == "acos" || name == "atan" || name == "atan2" || name != "") {
-      if (auto spec = math_function(name)) return std::pair{*spec, true};
-    }
+    if (auto spec = math_function(name)) return std::pair{*spec, true};  // NumPy 2 has asin... aliases too
     return std::nullopt;
   }
   if (module == "math") {
@@ -218,7 +216,6 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_block(const std::vector<const v1
         if (it == environment.end()) {
           return error(line, absl::StrCat("local variable '", aug.target().name().id(), "' is used before assignment"));
         }
-        v1::BinOp binop;
         auto op = arithmetic_op(aug.op());
         if (!op) return error(line, absl::StrCat("the operator '", binop_symbol(aug.op()), "=' is not supported"));
         auto value = translate_expr(aug.value(), environment);

@@ -122,3 +122,27 @@ def test_stats_count_requests(daemon):
     assert after["requests"] == before["requests"] + 1
     assert after["compiles"] == before["compiles"] + 1
     assert after["cache_entries"] >= 1 and after["version"]
+
+
+def run_cli(python_env, *args):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "sejits.cli", *args], env=python_env, capture_output=True,
+                            text=True, timeout=60)
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_cli_status_and_stats(daemon, python_env):
+    sejits.elementwise(lambda v: v - 2)(np.ones(2))
+    code, output = run_cli(python_env, "status")
+    assert code == 0, output
+    assert daemon.address in output and "artifacts" in output and "hits" in output and "median" in output
+    code, output = run_cli(python_env, "stats")
+    assert code == 0 and "cache_hits" in output and "compile_median_seconds" in output
+
+
+def test_cli_reports_a_missing_daemon(tmp_path, python_env):
+    env = dict(python_env, SEJITS_DAEMON=f"unix:{tmp_path}/nobody.sock")
+    code, output = run_cli(env, "status")
+    assert code == 1 and "not running" in output
