@@ -27,7 +27,11 @@ class Connection:
 
         self.address = address
         target = address[len("tcp://"):] if address.startswith("tcp://") else address
-        options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.enable_retries", 0)]
+        # Short reconnect backoff: a daemon that was just started (or restarted)
+        # is seen within milliseconds, not after gRPC's default one second.
+        options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.enable_retries", 0),
+                   ("grpc.initial_reconnect_backoff_ms", 20), ("grpc.min_reconnect_backoff_ms", 20),
+                   ("grpc.max_reconnect_backoff_ms", 500)]
         self.channel = grpc.insecure_channel(target, options=options)
         self.stub = specializer_pb2_grpc.SpecializerStub(self.channel)
         self._health = self.channel.unary_unary("/grpc.health.v1.Health/Check")

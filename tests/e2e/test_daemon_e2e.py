@@ -16,7 +16,7 @@ from sejits import _config, _daemon
 from sejits.v1 import ast_pb2, specializer_pb2
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from conftest import Daemon  # noqa: E402
+from conftest import Daemon, daemon_binary  # noqa: E402
 
 CHILD = textwrap.dedent("""
     import sys, numpy as np, sejits
@@ -130,3 +130,46 @@ def test_undecodable_bytes_are_refused_and_the_daemon_keeps_serving(daemon):
     assert error.value.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.INTERNAL)
     assert daemon.healthy()
     assert sejits.elementwise(lambda v: v * 3)(np.ones(2)).tolist() == [3.0, 3.0]
+
+
+def test_sigterm_shuts_down_cleanly(tmp_path, daemon):
+    instance = Daemon(tmp_path / "term").start()
+    assert instance.socket.exists()
+    assert instance.stop(signal.SIGTERM) == 0
+    assert not instance.socket.exists()
+    assert "sejitsd stopped" in instance.log_text()
+
+
+def test_a_second_daemon_on_the_same_socket_refuses_to_start(tmp_path, daemon):
+    first = Daemon(tmp_path / "one").start()
+    try:
+        second = subprocess.run([daemon_binary(), f"--listen_unix={first.socket}", f"--cache_dir={tmp_path / 'c2'}"],
+                                capture_output=True, text=True, timeout=30)
+        assert second.returncode != 0 and "already serving" in second.stderr
+        assert first.healthy()
+    finally:
+        first.stop()
+
+
+def test_tcp_listens_on_loopback_and_refuses_other_addresses(tmp_path, daemon):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    refused = subprocess.run([daemon_binary(), "--listen_unix=none", f"--listen_tcp=0.0.0.0:{port}",
+                              f"--cache_dir={tmp_path / 'c'}"], capture_output=True, text=True, timeout=30)
+    assert refused.returncode != 0 and "not a loopback address" in refused.stderr
+    process = subprocess.Popen([daemon_binary(), "--listen_unix=none", f"--listen_tcp=127.0.0.1:{port}",
+                                f"--cache_dir={tmp_path / 'c'}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        grpc.channel_ready_future(channel).result(timeout=20)
+        from sejits.v1 import specializer_pb2_grpc
+
+        stats = specializer_pb2_grpc.SpecializerStub(channel).GetStats(specializer_pb2.GetStatsRequest(), timeout=10)
+        assert f"tcp://127.0.0.1:{port}" in stats.listen_addresses
+        channel.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
