@@ -81,6 +81,8 @@ std::string callee_name(Callee callee) {
     case Callee::kIterRow: return "sejits_iter_row";
     case Callee::kIterDense: return "sejits_iter_dense";
     case Callee::kFail: return "sejits_fail";
+    case Callee::kStreamCopy: return "sejits_stream_copy";
+    case Callee::kStreamFence: return "sejits_stream_fence";
   }
   return "";
 }
@@ -193,6 +195,7 @@ class StmtPrinter {
 
   void print_node(const Decl &d, int depth) {
     indent(depth);
+    if (d.alignment > 0) out_ << "alignas(" << d.alignment << ") ";
     out_ << type_name(d.type) << " " << d.name;
     if (d.array_length > 0) out_ << "[" << d.array_length << "]";
     if (d.init) out_ << " = " << print_expr(d.init);
@@ -211,6 +214,9 @@ class StmtPrinter {
     } else if (std::holds_alternative<OmpSimd>(f.annotation)) {
       indent(depth);
       out_ << "#pragma omp simd\n";
+    } else if (std::holds_alternative<OmpFor>(f.annotation)) {
+      indent(depth);
+      out_ << "#pragma omp for schedule(static) nowait\n";
     }
     indent(depth);
     out_ << "for (int64_t " << f.index << " = " << print_expr(f.begin) << "; " << f.index << " < "
@@ -250,6 +256,12 @@ class StmtPrinter {
     out_ << "// " << text << "\n";
   }
   void print_node(const Block &b, int depth) {
+    if (b.parallel) {
+      indent(depth);
+      out_ << "#pragma omp parallel";
+      if (!b.parallel->if_threshold_var.empty()) out_ << " if(" << b.parallel->if_threshold_var << ")";
+      out_ << "\n";
+    }
     indent(depth);
     out_ << "{\n";
     print_body(b.body, depth + 1);

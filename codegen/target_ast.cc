@@ -34,14 +34,14 @@ ExprPtr member(ExprPtr base, std::string field, bool via_pointer) {
 }
 ExprPtr size_of(Type type) { return make(SizeOf{type}); }
 
-StmtPtr decl(Type type, std::string name, ExprPtr init, int64_t array_length) {
-  return make_stmt(Decl{type, std::move(name), std::move(init), array_length});
+StmtPtr decl(Type type, std::string name, ExprPtr init, int64_t array_length, int alignment) {
+  return make_stmt(Decl{type, std::move(name), std::move(init), array_length, alignment});
 }
 StmtPtr assign(ExprPtr target, ExprPtr value) {
   return make_stmt(AssignStmt{std::move(target), std::move(value)});
 }
 StmtPtr for_loop(std::string index_name, ExprPtr begin, ExprPtr end, std::vector<StmtPtr> body,
-                 std::variant<std::monostate, OmpParallelFor, OmpSimd> annotation) {
+                 std::variant<std::monostate, OmpParallelFor, OmpSimd, OmpFor> annotation) {
   return make_stmt(ForStmt{std::move(index_name), std::move(begin), std::move(end),
                            std::move(body), std::move(annotation)});
 }
@@ -51,7 +51,10 @@ StmtPtr if_stmt(ExprPtr condition, std::vector<StmtPtr> then_body, std::vector<S
 StmtPtr return_stmt(ExprPtr value) { return make_stmt(ReturnStmt{std::move(value)}); }
 StmtPtr expr_stmt(ExprPtr value) { return make_stmt(ExprStmt{std::move(value)}); }
 StmtPtr comment(std::string text) { return make_stmt(Comment{std::move(text)}); }
-StmtPtr block(std::vector<StmtPtr> body) { return make_stmt(Block{std::move(body)}); }
+StmtPtr block(std::vector<StmtPtr> body) { return make_stmt(Block{std::move(body), std::nullopt}); }
+StmtPtr parallel_region(std::string if_threshold_var, std::vector<StmtPtr> body) {
+  return make_stmt(Block{std::move(body), OmpParallelRegion{std::move(if_threshold_var)}});
+}
 
 Type scalar_type(CType scalar, bool is_const) { return Type{scalar, 0, is_const, false}; }
 Type pointer_type(CType scalar, bool to_const, bool restrict_pointer, int depth) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -34,7 +35,7 @@ enum class Callee {
   kSin, kCos, kTan, kAsin, kAcos, kAtan, kAtan2, kSinh, kCosh, kTanh, kExp, kExpm1, kLog, kLog1p,
   kLog2, kLog10, kSqrt, kFabs, kFloor, kCeil, kTrunc, kHypot, kCopysign, kPow,
   kFloorDivInt, kModInt, kFloorDivFloat, kModFloat, kPowInt, kMaximum, kMinimum, kAbs,
-  kIterInit, kIterRow, kIterDense, kFail,
+  kIterInit, kIterRow, kIterDense, kFail, kStreamCopy, kStreamFence,
 };
 
 struct Variable { std::string name; };  // a generated identifier
@@ -65,20 +66,24 @@ struct OmpParallelFor {
   std::string if_threshold_var;  // parallel only when this variable is true; empty: always
 };
 struct OmpSimd {};
+struct OmpParallelRegion {  // `#pragma omp parallel` around a block
+  std::string if_threshold_var;
+};
+struct OmpFor {};  // `#pragma omp for schedule(static) nowait` inside a parallel region
 
-struct Decl { Type type; std::string name; ExprPtr init; int64_t array_length = 0; };
+struct Decl { Type type; std::string name; ExprPtr init; int64_t array_length = 0; int alignment = 0; };
 struct AssignStmt { ExprPtr target, value; };
 struct ForStmt {
   std::string index;
   ExprPtr begin, end;
   std::vector<StmtPtr> body;
-  std::variant<std::monostate, OmpParallelFor, OmpSimd> annotation;
+  std::variant<std::monostate, OmpParallelFor, OmpSimd, OmpFor> annotation;
 };
 struct IfStmt { ExprPtr condition; std::vector<StmtPtr> then_body, else_body; };
 struct ReturnStmt { ExprPtr value; };
 struct ExprStmt { ExprPtr value; };
 struct Comment { std::string text; };  // generated text only
-struct Block { std::vector<StmtPtr> body; };
+struct Block { std::vector<StmtPtr> body; std::optional<OmpParallelRegion> parallel; };
 
 struct Stmt {
   std::variant<Decl, AssignStmt, ForStmt, IfStmt, ReturnStmt, ExprStmt, Comment, Block> node;
@@ -114,16 +119,17 @@ ExprPtr index(ExprPtr base, ExprPtr idx);
 ExprPtr member(ExprPtr base, std::string field, bool via_pointer = false);
 ExprPtr size_of(Type type);
 
-StmtPtr decl(Type type, std::string name, ExprPtr init = nullptr, int64_t array_length = 0);
+StmtPtr decl(Type type, std::string name, ExprPtr init = nullptr, int64_t array_length = 0, int alignment = 0);
 StmtPtr assign(ExprPtr target, ExprPtr value);
 StmtPtr for_loop(std::string index, ExprPtr begin, ExprPtr end, std::vector<StmtPtr> body,
-                 std::variant<std::monostate, OmpParallelFor, OmpSimd> annotation = {});
+                 std::variant<std::monostate, OmpParallelFor, OmpSimd, OmpFor> annotation = {});
 StmtPtr if_stmt(ExprPtr condition, std::vector<StmtPtr> then_body,
                 std::vector<StmtPtr> else_body = {});
 StmtPtr return_stmt(ExprPtr value);
 StmtPtr expr_stmt(ExprPtr value);
 StmtPtr comment(std::string text);
 StmtPtr block(std::vector<StmtPtr> body);
+StmtPtr parallel_region(std::string if_threshold_var, std::vector<StmtPtr> body);
 
 Type scalar_type(CType scalar, bool is_const = false);
 Type pointer_type(CType scalar, bool to_const, bool restrict_pointer = false, int depth = 1);

@@ -64,7 +64,14 @@ class ElementwiseLowering {
                                                             cg::size_of(cg::scalar_type(ctype_of(operand_dtype(j))))});
       all_dense = all_dense ? cg::binary(cg::BinaryOp::kLogicalAnd, all_dense, dense) : dense;
     }
-    body.push_back(cg::if_stmt(all_dense, dense_path(), strided_path()));
+    const int64_t out_itemsize = itemsize(ir_.result.dtype);
+    body.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "streaming",
+                            cg::binary(cg::BinaryOp::kGe,
+                                       cg::binary(cg::BinaryOp::kMul, cg::member(cg::var("it"), "size"), cg::int_literal(out_itemsize)),
+                                       cg::int_literal(kStreamingOutputBytes))));
+    std::vector<cg::StmtPtr> dense = dense_pointers();
+    dense.push_back(cg::if_stmt(cg::var("streaming"), streaming_loop(), {dense_loop()}));
+    body.push_back(cg::if_stmt(all_dense, dense, strided_path()));
     if (may_set_error_flag(ir_.value)) {
       body.push_back(cg::if_stmt(cg::var("error_flag"),
                                  {cg::return_stmt(cg::call(cg::Callee::kFail, {cg::var("error"), cg::var("error_len"),
@@ -73,7 +80,8 @@ class ElementwiseLowering {
     body.push_back(cg::return_stmt(cg::int_literal(0)));
 
     notes.push_back(absl::StrCat("C++/OpenMP: dense path (one flat loop, parallel simd above ", kParallelThreshold,
-                                 " elements) and strided path (broadcasting, dimensions merged where strides allow)"));
+                                 " elements; streaming stores for outputs of ", kStreamingOutputBytes >> 20,
+                                 " MiB or more) and strided path (broadcasting, dimensions merged where strides allow)"));
     cg::Function entry;
     entry.return_type = cg::scalar_type(cg::CType::kInt32);
     entry.name = kEntrySymbol;
@@ -137,19 +145,51 @@ class ElementwiseLowering {
     return statements;
   }
 
-  std::vector<cg::StmtPtr> dense_path() {
-    std::vector<cg::StmtPtr> path;
+  std::vector<cg::StmtPtr> dense_pointers() {
+    std::vector<cg::StmtPtr> pointers;
     for (int j = 0; j <= output_operand_; ++j) {
       bool is_output = j == output_operand_;
-      path.push_back(cg::decl(cg::pointer_type(ctype_of(operand_dtype(j)), !is_output, true), absl::StrCat("p", j),
-                              cg::cast(cg::pointer_type(ctype_of(operand_dtype(j)), !is_output),
-                                       cg::index(cg::member(cg::var("it"), "base"), cg::int_literal(j)))));
+      pointers.push_back(cg::decl(cg::pointer_type(ctype_of(operand_dtype(j)), !is_output, true), absl::StrCat("p", j),
+                                  cg::cast(cg::pointer_type(ctype_of(operand_dtype(j)), !is_output),
+                                           cg::index(cg::member(cg::var("it"), "base"), cg::int_literal(j)))));
     }
-    path.push_back(cg::decl(cg::scalar_type(cg::CType::kInt64, true), "n", cg::member(cg::var("it"), "size")));
-    auto element = [](int operand, cg::CType) { return cg::index(cg::var(absl::StrCat("p", operand)), cg::var("i")); };
-    path.push_back(cg::for_loop("i", cg::int_literal(0), cg::var("n"), element_body(element),
-                                cg::OmpParallelFor{true, "parallel"}));
-    return path;
+    pointers.push_back(cg::decl(cg::scalar_type(cg::CType::kInt64, true), "n", cg::member(cg::var("it"), "size")));
+    return pointers;
+  }
+
+  static cg::ExprPtr dense_element(int operand, cg::CType) {
+    return cg::index(cg::var(absl::StrCat("p", operand)), cg::var("i"));
+  }
+
+  cg::StmtPtr dense_loop() {
+    return cg::for_loop("i", cg::int_literal(0), cg::var("n"), element_body(dense_element), cg::OmpParallelFor{true, "parallel"});
+  }
+
+  // Blocks of the output computed into aligned scratch, then streamed out.
+  std::vector<cg::StmtPtr> streaming_loop() {
+    const cg::CType out_type = ctype_of(ir_.result.dtype);
+    const int64_t block = kStreamingBlockBytes / itemsize(ir_.result.dtype);
+    auto element = [this](int operand, cg::CType type) {
+      if (operand != output_operand_) return dense_element(operand, type);
+      return cg::index(cg::var("scratch"), cg::binary(cg::BinaryOp::kSub, cg::var("i"), cg::var("begin")));
+    };
+    std::vector<cg::StmtPtr> task;
+    task.push_back(cg::decl(cg::scalar_type(cg::CType::kInt64, true), "begin",
+                            cg::binary(cg::BinaryOp::kMul, cg::var("block"), cg::int_literal(block))));
+    task.push_back(cg::decl(cg::scalar_type(cg::CType::kInt64, true), "end",
+                            cg::ternary(cg::binary(cg::BinaryOp::kLt, cg::binary(cg::BinaryOp::kAdd, cg::var("begin"), cg::int_literal(block)), cg::var("n")),
+                                        cg::binary(cg::BinaryOp::kAdd, cg::var("begin"), cg::int_literal(block)), cg::var("n"))));
+    task.push_back(cg::decl(cg::scalar_type(out_type), "scratch", nullptr, block, 64));
+    task.push_back(cg::for_loop("i", cg::var("begin"), cg::var("end"), element_body(element), cg::OmpSimd{}));
+    cg::ExprPtr out_block = cg::unary(cg::UnaryOp::kAddressOf, cg::index(cg::var(absl::StrCat("p", output_operand_)), cg::var("begin")));
+    task.push_back(cg::expr_stmt(cg::call(
+        cg::Callee::kStreamCopy,
+        {out_block, cg::var("scratch"),
+         cg::binary(cg::BinaryOp::kMul, cg::binary(cg::BinaryOp::kSub, cg::var("end"), cg::var("begin")), cg::size_of(cg::scalar_type(out_type)))})));
+    cg::ExprPtr blocks = cg::binary(cg::BinaryOp::kDiv, cg::binary(cg::BinaryOp::kAdd, cg::var("n"), cg::int_literal(block - 1)),
+                                    cg::int_literal(block));
+    return {cg::parallel_region("parallel", {cg::for_loop("block", cg::int_literal(0), blocks, task, cg::OmpFor{}),
+                                             cg::expr_stmt(cg::call(cg::Callee::kStreamFence, {}))})};
   }
 
   std::vector<cg::StmtPtr> strided_path() {

@@ -31,18 +31,41 @@ SEJITS_EXPORT int32_t sejits_elementwise(const sejits_arg * args, int32_t nargs,
   const double s0 = ((double)args[0].scalar.f);
   int error_flag = 0;
   const bool parallel = (it.size >= 32768);
+  const bool streaming = ((it.size * 8) >= 16777216);
   if (((sejits_iter_dense((&it), 0, ((int64_t)sizeof(double))) && sejits_iter_dense((&it), 1, ((int64_t)sizeof(double)))) && sejits_iter_dense((&it), 2, ((int64_t)sizeof(double))))) {
     const double * __restrict__ p0 = ((const double *)it.base[0]);
     const double * __restrict__ p1 = ((const double *)it.base[1]);
     double * __restrict__ p2 = ((double *)it.base[2]);
     const int64_t n = it.size;
-    #pragma omp parallel for simd schedule(static) if(parallel)
-    for (int64_t i = 0; i < n; ++i) {
-      const double t0 = s0;
-      const double t1 = p0[i];
-      const double t2 = p1[i];
-      const double t3 = ((double)(((double)(t0 * t1)) + ((double)(((double)((1.0) - t0)) * t2))));
-      p2[i] = ((t3 > (0.0)) ? t3 : (0.0));
+    if (streaming) {
+      #pragma omp parallel if(parallel)
+      {
+        #pragma omp for schedule(static) nowait
+        for (int64_t block = 0; block < ((n + 511) / 512); ++block) {
+          const int64_t begin = (block * 512);
+          const int64_t end = (((begin + 512) < n) ? (begin + 512) : n);
+          alignas(64) double scratch[512];
+          #pragma omp simd
+          for (int64_t i = begin; i < end; ++i) {
+            const double t0 = s0;
+            const double t1 = p0[i];
+            const double t2 = p1[i];
+            const double t3 = ((double)(((double)(t0 * t1)) + ((double)(((double)((1.0) - t0)) * t2))));
+            scratch[(i - begin)] = ((t3 > (0.0)) ? t3 : (0.0));
+          }
+          sejits_stream_copy((&p2[begin]), scratch, ((end - begin) * ((int64_t)sizeof(double))));
+        }
+        sejits_stream_fence();
+      }
+    } else {
+      #pragma omp parallel for simd schedule(static) if(parallel)
+      for (int64_t i = 0; i < n; ++i) {
+        const double t0 = s0;
+        const double t1 = p0[i];
+        const double t2 = p1[i];
+        const double t3 = ((double)(((double)(t0 * t1)) + ((double)(((double)((1.0) - t0)) * t2))));
+        p2[i] = ((t3 > (0.0)) ? t3 : (0.0));
+      }
     }
   } else {
     const int64_t inner = it.shape[(it.rank - 1)];

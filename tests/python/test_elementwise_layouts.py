@@ -106,3 +106,17 @@ def test_byte_swapped_and_other_dtypes(daemon, dtype):
     swapped = x.astype(x.dtype.newbyteorder(">"))
     expected = x * x
     assert_same(square(swapped), expected)
+
+
+@pytest.mark.parametrize("offset", [0, 1, 3])
+def test_streaming_stores_for_large_outputs(daemon, offset):
+    # Outputs of 16 MiB or more take the streaming-store path: check misaligned
+    # starts, a ragged last block, and an output that is also an input.
+    n = (16 << 20) // 8 + 1001
+    x = rng().random(n + offset)[offset:]
+    out = np.empty(n + offset)[offset:]
+    axpy(2.0, x, 0.5, out=out)
+    assert_same(out, 2.0 * x + 0.5)
+    expected = x * x
+    square(x, out=x)
+    assert_same(x, expected)

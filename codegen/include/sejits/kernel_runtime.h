@@ -12,6 +12,10 @@
 
 #include "sejits/kernel_abi.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 // glibc's libmvec has SIMD versions of these; declaring them lets the
 // vectorizer call them (glibc only declares them under -ffast-math, which
 // would also change NaN and signed-zero semantics, so we do not use it).
@@ -151,6 +155,43 @@ static inline T sejits_abs(T a) {
 static inline float sejits_abs(float a) { return fabsf(a); }
 static inline double sejits_abs(double a) { return fabs(a); }
 static inline bool sejits_abs(bool a) { return a; }
+
+// ---- streaming stores --------------------------------------------------
+
+// Copies a block computed in L1-resident scratch to its place in a large
+// output with non-temporal stores: whole cache lines are written without
+// being read first, so an output stream costs its size in memory traffic,
+// not twice that. Edges that are not whole aligned lines use plain stores.
+static inline void sejits_stream_copy(void *destination, const void *source, int64_t bytes) {
+  char *d = (char *)destination;
+  const char *s = (const char *)source;
+#if defined(__x86_64__) && defined(__SSE2__)
+  int64_t head = (int64_t)((64 - ((uintptr_t)d & 63)) & 63);
+  if (head > bytes) head = bytes;
+  memcpy(d, s, (size_t)head);
+  d += head;
+  s += head;
+  bytes -= head;
+  for (; bytes >= 64; bytes -= 64, d += 64, s += 64) {
+#if defined(__AVX512F__)
+    _mm512_stream_si512((__m512i *)d, _mm512_loadu_si512((const void *)s));
+#elif defined(__AVX__)
+    _mm256_stream_si256((__m256i *)d, _mm256_loadu_si256((const __m256i *)s));
+    _mm256_stream_si256((__m256i *)(d + 32), _mm256_loadu_si256((const __m256i *)(s + 32)));
+#else
+    for (int k = 0; k < 64; k += 16) _mm_stream_si128((__m128i *)(d + k), _mm_loadu_si128((const __m128i *)(s + k)));
+#endif
+  }
+#endif
+  memcpy(d, s, (size_t)bytes);
+}
+
+// Orders this thread's streaming stores before whatever follows.
+static inline void sejits_stream_fence(void) {
+#if defined(__x86_64__) && defined(__SSE2__)
+  _mm_sfence();
+#endif
+}
 
 // ---- broadcasting iteration ----------------------------------------------
 
