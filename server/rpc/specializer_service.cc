@@ -1,6 +1,8 @@
 #include "server/rpc/specializer_service.h"
 
 #include <fstream>
+#include <memory>
+#include <vector>
 
 #include "server/rpc/convert.h"
 #include "server/rpc/status.h"
@@ -10,13 +12,45 @@ namespace {
 constexpr size_t kChunkBytes = 256 * 1024;
 }
 
-grpc::Status SpecializerService::Specialize(grpc::ServerContext *, const v1::SpecializeRequest *request,
-                                            v1::SpecializeResponse *response) {
-  auto core_request = from_proto(*request);
+namespace {
+
+bool parse(const grpc::ByteBuffer &bytes, google::protobuf::Message &message) {
+  std::vector<grpc::Slice> slices;
+  if (!bytes.Dump(&slices).ok()) return false;
+  std::string data;
+  for (const auto &slice : slices) data.append(reinterpret_cast<const char *>(slice.begin()), slice.size());
+  return message.ParseFromString(data);
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor *SpecializerService::Specialize(grpc::CallbackServerContext *context,
+                                                         const grpc::ByteBuffer *request, grpc::ByteBuffer *response) {
+  grpc::ServerUnaryReactor *reactor = context->DefaultReactor();
+  auto parsed = std::make_shared<v1::SpecializeRequest>();
+  if (!parse(*request, *parsed)) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "the request is not a valid sejits.v1.SpecializeRequest (truncated or corrupt bytes)"));
+    return reactor;
+  }
+  workers_.submit([this, parsed, response, reactor] {
+    v1::SpecializeResponse reply;
+    grpc::Status status = specialize(*parsed, reply);
+    if (status.ok()) {
+      bool own_buffer = false;
+      status = grpc::SerializationTraits<v1::SpecializeResponse>::Serialize(reply, response, &own_buffer);
+    }
+    reactor->Finish(status);
+  });
+  return reactor;
+}
+
+grpc::Status SpecializerService::specialize(const v1::SpecializeRequest &request, v1::SpecializeResponse &response) {
+  auto core_request = from_proto(request);
   if (!core_request.ok()) return to_grpc_status(core_request.status());
-  auto result = core_.specialize(*core_request, SpecializeOptions{request->options().want_source()});
+  auto result = core_.specialize(*core_request, SpecializeOptions{request.options().want_source()});
   if (!result.ok()) return to_grpc_status(result.status());
-  to_proto(*result, *response);
+  to_proto(*result, response);
   return grpc::Status::OK;
 }
 

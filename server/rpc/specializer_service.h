@@ -1,23 +1,30 @@
 // The sejits.v1.Specializer gRPC service: thin handlers over SpecializerCore.
+// Specialize takes its request as raw bytes so that a request that is not a
+// valid protobuf message gets INVALID_ARGUMENT (gRPC's own parser would answer
+// INTERNAL), and runs on a worker pool because it may wait for a compile.
 #pragma once
 
 #include "sejits/v1/specializer.grpc.pb.h"
 #include "server/core/specializer_core.h"
+#include "server/core/worker_pool.h"
 
 namespace sejits::server::rpc {
 
-class SpecializerService final : public v1::Specializer::Service {
+class SpecializerService final : public v1::Specializer::WithRawCallbackMethod_Specialize<v1::Specializer::Service> {
  public:
-  explicit SpecializerService(SpecializerCore &core) : core_(core) {}
+  explicit SpecializerService(SpecializerCore &core, int workers = 32) : core_(core), workers_(workers) {}
 
-  grpc::Status Specialize(grpc::ServerContext *context, const v1::SpecializeRequest *request,
-                          v1::SpecializeResponse *response) override;
+  grpc::ServerUnaryReactor *Specialize(grpc::CallbackServerContext *context, const grpc::ByteBuffer *request,
+                                       grpc::ByteBuffer *response) override;
   grpc::Status FetchArtifact(grpc::ServerContext *context, const v1::FetchArtifactRequest *request,
                              grpc::ServerWriter<v1::ArtifactChunk> *writer) override;
   grpc::Status GetStats(grpc::ServerContext *context, const v1::GetStatsRequest *request, v1::Stats *response) override;
 
  private:
+  grpc::Status specialize(const v1::SpecializeRequest &request, v1::SpecializeResponse &response);
+
   SpecializerCore &core_;
+  WorkerPool workers_;
 };
 
 }  // namespace sejits::server::rpc
