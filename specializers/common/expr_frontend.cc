@@ -136,6 +136,16 @@ std::optional<int64_t> weak_int_value(const NodeRef &node) {
   return std::get<int64_t>(folded->value);
 }
 
+bool contains_return(const google::protobuf::RepeatedPtrField<v1::Stmt> &body) {
+  for (const auto &stmt : body) {
+    if (stmt.has_return_stmt()) return true;
+    if (stmt.has_if_stmt() && (contains_return(stmt.if_stmt().body()) || contains_return(stmt.if_stmt().orelse()))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool is_docstring(const v1::Stmt &stmt) {
   return stmt.has_expr() && stmt.expr().value().has_constant() &&
          stmt.expr().value().constant().value_case() == v1::Constant::kStrValue;
@@ -232,6 +242,13 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_block(const std::vector<const v1
         const auto &if_stmt = stmt.if_stmt();
         auto condition = translate_expr(if_stmt.test(), environment);
         if (!condition.ok()) return condition.status();
+        if (!contains_return(if_stmt.body()) && !contains_return(if_stmt.orelse())) {
+          // Only assignments: merge the two branches' variables and go on.
+          auto merged = merge_branches(*condition, if_stmt, environment, depth, line);
+          if (!merged.ok()) return merged.status();
+          environment = std::move(*merged);
+          continue;
+        }
         std::vector<const v1::Stmt *> then_path, else_path;
         for (const auto &s : if_stmt.body()) then_path.push_back(&s);
         for (const auto &s : if_stmt.orelse()) else_path.push_back(&s);
@@ -254,8 +271,56 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_block(const std::vector<const v1
         return error(line, "empty statement in the request");
     }
   }
+  if (capture_environment_ != nullptr) {  // an assignment-only block ends here
+    *capture_environment_ = std::move(environment);
+    return make_constant(false, ScalarType{DType::kBool, true}, function_line);
+  }
   return error(stmts.empty() ? function_line : stmts.back()->pos().line(),
                "the kernel can reach its end without returning a value; every path must end in 'return'");
+}
+
+// The environment after an if-statement whose branches only assign: each
+// variable a branch changed becomes a select between the branches' values.
+absl::StatusOr<Environment> ExprFrontend::merge_branches(const NodeRef &condition, const v1::If &if_stmt,
+                                                        const Environment &before, int depth, int line) {
+  auto then_environment = translate_assignments(if_stmt.body(), before, depth + 1);
+  if (!then_environment.ok()) return then_environment.status();
+  auto else_environment = translate_assignments(if_stmt.orelse(), before, depth + 1);
+  if (!else_environment.ok()) return else_environment.status();
+  Environment merged = before;
+  for (const auto &[name, then_value] : *then_environment) {
+    auto other = else_environment->find(name);
+    if (other == else_environment->end()) continue;  // assigned in one branch only: undefined after the if
+    if (other->second == then_value) {
+      merged[name] = then_value;
+      continue;
+    }
+    auto value = select(condition, then_value, other->second, line);
+    if (!value.ok()) return value.status();
+    merged[name] = *value;
+  }
+  for (auto it = merged.begin(); it != merged.end();) {
+    bool in_both = then_environment->count(it->first) && else_environment->count(it->first);
+    it = in_both ? std::next(it) : merged.erase(it);
+  }
+  return merged;
+}
+
+// Runs a block of assignments (and nested assignment-only ifs) and returns the
+// environment it leaves.
+absl::StatusOr<Environment> ExprFrontend::translate_assignments(
+    const google::protobuf::RepeatedPtrField<v1::Stmt> &body, Environment environment, int depth) {
+  // A sentinel return of a constant lets translate_block run the statements;
+  // the environment is captured through `capture_environment_`.
+  std::vector<const v1::Stmt *> stmts;
+  for (const auto &stmt : body) stmts.push_back(&stmt);
+  Environment *saved = capture_environment_;
+  Environment captured;
+  capture_environment_ = &captured;
+  auto result = translate_block(stmts, 0, std::move(environment), depth, body.empty() ? 0 : body[0].pos().line());
+  capture_environment_ = saved;
+  if (!result.ok()) return result.status();
+  return captured;
 }
 
 absl::StatusOr<NodeRef> ExprFrontend::translate_constant(const v1::Constant &constant, int line) {

@@ -38,6 +38,10 @@ class ExprFrontend {
  private:
   absl::StatusOr<NodeRef> translate_block(const std::vector<const v1::Stmt *> &stmts, size_t start,
                                           Environment environment, int depth, int function_line);
+  absl::StatusOr<Environment> merge_branches(const NodeRef &condition, const v1::If &if_stmt,
+                                            const Environment &before, int depth, int line);
+  absl::StatusOr<Environment> translate_assignments(const google::protobuf::RepeatedPtrField<v1::Stmt> &body,
+                                                    Environment environment, int depth);
   absl::StatusOr<NodeRef> translate_binop(const v1::BinOp &binop, const Environment &environment, int line);
   absl::StatusOr<NodeRef> translate_compare(const v1::Compare &compare, const Environment &environment, int line);
   absl::StatusOr<NodeRef> translate_call(const v1::Call &call, const Environment &environment, int line);
@@ -49,6 +53,8 @@ class ExprFrontend {
 
   SourceContext context_;
   int64_t nodes_built_ = 0;
+  // Where an assignment-only block leaves its environment (see translate_assignments).
+  Environment *capture_environment_ = nullptr;
 };
 
 }  // namespace sejits::specializers

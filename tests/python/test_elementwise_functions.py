@@ -145,3 +145,46 @@ def test_constant_folding_keeps_numpy_semantics(daemon):
     kernel = sejits.elementwise(lambda x: x * (2**3 - 1) + (1 / 4) - 7 // 2 + (-7) % 3)
     x = np.arange(6, dtype=np.float32)
     assert_same(kernel(x), x * (2**3 - 1) + (1 / 4) - 7 // 2 + (-7) % 3)
+
+
+def test_many_sequential_if_statements_do_not_blow_up(daemon):
+    @sejits.elementwise
+    def count_thresholds(x):
+        n = 0
+        if x > 0.05: n += 1
+        if x > 0.10: n += 1
+        if x > 0.15: n += 1
+        if x > 0.20: n += 1
+        if x > 0.25: n += 1
+        if x > 0.30: n += 1
+        if x > 0.35: n += 1
+        if x > 0.40: n += 1
+        if x > 0.45: n += 1
+        if x > 0.50: n += 1
+        if x > 0.55: n += 1
+        if x > 0.60: n += 1
+        if x > 0.65: n += 1
+        if x > 0.70: n += 1
+        if x > 0.75: n += 1
+        if x > 0.80: n += 1
+        if x > 0.85: n += 1
+        if x > 0.90: n += 1
+        if x > 0.95:
+            n += 1
+        else:
+            n -= 0
+        return n
+
+    x = np.random.default_rng(8).random(1000)
+    thresholds = np.round(np.arange(1, 20) * 0.05, 2)  # the literals above
+    assert_same(count_thresholds(x), (x[:, None] > thresholds).sum(axis=1).astype(np.int64))
+
+
+def test_variable_assigned_on_one_path_only_is_reported(daemon):
+    def kernel(x):
+        if x > 0:
+            y = x
+        return y
+
+    with pytest.raises(sejits.SpecializationError, match="'y' is not defined here"):
+        sejits.elementwise(kernel)(np.ones(2))
