@@ -174,3 +174,27 @@ def test_tcp_listens_on_loopback_and_refuses_other_addresses(tmp_path, daemon):
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def thirteen_minus_one(v):
+    return v * 13.0 - 1.0
+
+
+def test_a_corrupted_artifact_is_detected_removed_and_rebuilt(daemon):
+    kernel = sejits.elementwise(thirteen_minus_one)
+    kernel(np.ones(4))
+    path = next(iter(kernel._kernels.values())).info["artifact_path"]
+    before = sejits.stats()
+    with open(path, "r+b") as artifact:
+        artifact.seek(200)
+        byte = artifact.read(1)
+        artifact.seek(200)
+        artifact.write(bytes([byte[0] ^ 0xFF]))
+    fresh = sejits.elementwise(thirteen_minus_one)  # a new dispatcher: the client checks the digest, then asks the daemon
+    np.testing.assert_array_equal(fresh(np.ones(4)), np.full(4, 12.0))
+    after = sejits.stats()
+    assert after["corrupt_artifacts"] == before["corrupt_artifacts"] + 1
+    assert after["compiles"] == before["compiles"] + 1
+    from sejits import _handle_cache
+
+    assert _handle_cache.file_digest(path) == next(iter(fresh._kernels.values())).info["artifact_digest"]
