@@ -13,7 +13,9 @@ _VERSION = "1"
 
 
 def _path(fingerprint, signature):
-    text = json.dumps([_VERSION, fingerprint, repr(signature), _config.daemon_address()])
+    from sejits import __version__  # a new client may generate other code: its own handles
+
+    text = json.dumps([_VERSION, __version__, fingerprint, repr(signature), _config.daemon_address()])
     digest = hashlib.sha256(text.encode()).hexdigest()
     return os.path.join(_config.cache_dir(), "client", "handles", digest[:2], digest[2:] + ".json")
 
