@@ -83,6 +83,11 @@ std::string callee_name(Callee callee) {
     case Callee::kFail: return "sejits_fail";
     case Callee::kStreamCopy: return "sejits_stream_copy";
     case Callee::kStreamFence: return "sejits_stream_fence";
+    case Callee::kPythonAdd: return "sejits_python_add";
+    case Callee::kPythonSub: return "sejits_python_sub";
+    case Callee::kPythonMul: return "sejits_python_mul";
+    case Callee::kPythonPow: return "sejits_python_pow";
+    case Callee::kFailOutOfBounds: return "sejits_fail_out_of_bounds";
   }
   return "";
 }

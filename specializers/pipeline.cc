@@ -26,12 +26,12 @@ absl::StatusOr<GeneratedKernel> run_pipeline(const SpecializationRequest &reques
   // 2. Front end: Python AST -> domain IR.
   auto domain_ir = specializer->front_end(request);
   if (!domain_ir.ok()) return domain_ir.status();
-  spdlog::debug("pipeline: front end: {}", (*domain_ir)->describe());
+  if (spdlog::should_log(spdlog::level::debug)) spdlog::debug("pipeline: front end: {}", (*domain_ir)->describe());
 
   // 3. Domain optimizations on the domain IR.
   const DomainIr *before = domain_ir->get();
   std::unique_ptr<DomainIr> optimized = specializer->optimize(std::move(*domain_ir), notes);
-  if (optimized.get() != before) spdlog::debug("pipeline: optimized: {}", optimized->describe());
+  if (optimized.get() != before && spdlog::should_log(spdlog::level::debug)) spdlog::debug("pipeline: optimized: {}", optimized->describe());
 
   // 4. Lowering to the platform IR (loops, parallel regions, vector hints).
   auto unit = specializer->lower(*optimized, request, notes);

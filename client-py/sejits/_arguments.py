@@ -7,6 +7,7 @@ from sejits._errors import SpecializationError
 
 # What each Python scalar type is, as a signature element and as a weak dtype.
 PYTHON_SCALARS = {bool: ("b", np.dtype(np.bool_)), int: ("i", np.dtype(np.int64)), float: ("f", np.dtype(np.float64))}
+MAX_RANK = 8  # the kernel ABI's SEJITS_MAX_RANK
 SUPPORTED_DTYPES = frozenset(np.dtype(t) for t in (
     np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.float32, np.float64))
 
@@ -16,6 +17,8 @@ def signature_element(value):
     scalars, ("s", number) for NumPy scalars, None for anything else."""
     kind = type(value)
     if kind is np.ndarray:
+        if not value.dtype.isnative or value.ndim > MAX_RANK:
+            return None  # normalize() converts or refuses it
         return value.dtype.num
     scalar = PYTHON_SCALARS.get(kind)
     if scalar is not None:
@@ -38,6 +41,8 @@ def normalize(value, position):
             result = np.asarray(value)
         except Exception as error:  # noqa: BLE001 - any conversion failure is the user's input
             raise SpecializationError(f"argument {position} ({type(value).__name__}) is not array-like: {error}") from None
+    if isinstance(result, np.ndarray) and result.ndim > MAX_RANK:
+        raise SpecializationError(f"argument {position} has rank {result.ndim}; sejits kernels take ranks up to {MAX_RANK}")
     dtype = result.dtype if isinstance(result, (np.ndarray, np.generic)) else None
     if dtype is not None and dtype not in SUPPORTED_DTYPES:
         if not dtype.isnative and dtype.newbyteorder("=") in SUPPORTED_DTYPES:

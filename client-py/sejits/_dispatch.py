@@ -1,6 +1,7 @@
 """The dispatcher a decorator returns: an in-memory map from argument
 signature to loaded kernel; only a miss talks to the daemon."""
 
+import os
 import threading
 import time
 import warnings
@@ -8,8 +9,14 @@ import warnings
 import numpy as np
 
 from sejits import _arguments, _artifacts, _config, _daemon, _handle_cache
+from sejits import _native
 from sejits._native import Dispatcher as _NativeDispatcher
+from sejits._native import FallbackRequested as _FallbackRequested
 from sejits._native import empty as _native_empty
+
+# OpenMP cannot start threads in a child forked after it ran (libgomp hangs):
+# kernels called there run on one thread.
+os.register_at_fork(after_in_child=_native.mark_forked)
 from sejits._errors import SpecializationError, SpecializationWarning
 
 
@@ -18,6 +25,15 @@ class _Fallback:
 
     def __init__(self, reason):
         self.reason = reason
+
+
+class _Retry:
+    """A fallback for this call only: the failure may pass (daemon restarted)."""
+
+    __slots__ = ("fallback",)
+
+    def __init__(self, fallback):
+        self.fallback = fallback
 
 
 class ElementwiseDispatcher(_NativeDispatcher):
@@ -58,13 +74,18 @@ class ElementwiseDispatcher(_NativeDispatcher):
             if a.shape != shape:
                 shape = np.broadcast_shapes(*(a.shape for a in arrays))
                 break
-        if out is None:
+        try:
+            if out is not None:
+                return self._call_into(kernel, args, arrays, shape, out)
             result = _native_empty(shape, kernel.result_dtype)
             kernel(args, result)
-            if result.ndim == 0 and all(a.ndim == 0 for a in arrays):
-                return result[()]
-            return result
-        return self._call_into(kernel, args, arrays, shape, out)
+        except _FallbackRequested:  # e.g. Python int arithmetic beyond 64 bits: Python computes it exactly
+            from sejits import _fallback
+
+            return _fallback.run_python(self.fn, args, out)
+        if result.ndim == 0 and all(a.ndim == 0 for a in arrays):
+            return result[()]
+        return result
 
     def _call_into(self, kernel, args, arrays, shape, out):
         if not isinstance(out, np.ndarray):
@@ -95,12 +116,14 @@ class ElementwiseDispatcher(_NativeDispatcher):
         try:
             args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
         except SpecializationError as error:
-            return args, None, self._fall_back(str(error), remember=None)
+            return args, None, self._fall_back(str(error))
         signature = tuple(map(_arguments.signature_element, args))
         with self._lock:
             kernel = self._kernels.get(signature)
             if kernel is None:
                 kernel = self._specialize(args, signature)
+                if type(kernel) is _Retry:
+                    return args, signature, kernel.fallback
                 self._kernels[signature] = kernel
         return args, signature, kernel
 
@@ -123,7 +146,10 @@ class ElementwiseDispatcher(_NativeDispatcher):
                 _handle_cache.remember(captured.fingerprint, signature, handle)
             return self._load(handle, args, origin, start)
         except Exception as error:  # noqa: BLE001 - every failure becomes a fallback with its reason
-            return self._fall_back(_describe_failure(error), remember=signature)
+            fallback = self._fall_back(_describe_failure(error))
+            # Only a rejection of the kernel itself is final; a daemon that is
+            # down or an artifact that went missing is tried again next call.
+            return fallback if _is_final(error) else _Retry(fallback)
 
     def _request(self, args, captured, want_source=False):
         from sejits import _encode
@@ -160,7 +186,7 @@ class ElementwiseDispatcher(_NativeDispatcher):
         info.pop("source", None)
         return library.entry(handle["entry_symbol"], codes, np.dtype(handle["result_dtype"]), info)
 
-    def _fall_back(self, reason, remember):
+    def _fall_back(self, reason):
         if _config.settings.fallback == "error":
             raise SpecializationError(f"{self.__name__}: {reason}")
         if _config.settings.fallback == "warn" and not self._warned:
@@ -214,6 +240,20 @@ def _dtype_name(code):
     from sejits.v1 import ast_pb2
 
     return ast_pb2.DType.Name(code).lower()
+
+
+def _is_final(error):
+    """Whether a failure to specialize will repeat for the same kernel and signature."""
+    from sejits import _capture, _encode
+
+    if isinstance(error, (SpecializationError, _capture.CaptureError, _encode.EncodeError)):
+        return True
+    try:
+        import grpc
+    except ImportError:
+        return False
+    final_codes = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.FAILED_PRECONDITION)
+    return isinstance(error, grpc.RpcError) and error.code() in final_codes
 
 
 def _describe_failure(error):

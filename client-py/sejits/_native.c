@@ -168,7 +168,7 @@ static int describe_array(PyArrayObject *array, sejits_arg *arg) {
   arg->kind = SEJITS_ARG_ARRAY;
   arg->dtype = PyArray_ISNOTSWAPPED(array) ? dtype_code(PyArray_TYPE(array)) : 0;
   arg->rank = rank;
-  arg->reserved = 0;
+  arg->flags = 0;
   npy_intp *shape = PyArray_SHAPE(array), *strides = PyArray_STRIDES(array);
   for (int d = 0; d < rank; ++d) {
     arg->shape[d] = shape[d];
@@ -182,8 +182,14 @@ static int describe_scalar(PyObject *value, int32_t code, sejits_arg *arg) {
   arg->kind = SEJITS_ARG_SCALAR;
   arg->dtype = code;
   arg->rank = 0;
-  arg->reserved = 0;
+  arg->flags = 0;
   switch (code) {
+    case SEJITS_BOOL: {
+      int truth = PyObject_IsTrue(value);
+      if (truth < 0) return -1;
+      arg->scalar.i = truth;
+      return 0;
+    }
     case SEJITS_FLOAT32:
     case SEJITS_FLOAT64:
       arg->scalar.f = PyFloat_AsDouble(value);
@@ -213,6 +219,31 @@ static int describe_scalar(PyObject *value, int32_t code, sejits_arg *arg) {
   return PyErr_Occurred() ? -1 : 0;
 }
 
+/* Set in a child process after fork: OpenMP (libgomp) cannot start threads
+ * there, so kernels are asked to run serially. */
+static int forked = 0;
+
+static PyObject *FallbackRequested; /* the kernel asks for the Python code to run instead */
+
+/* A kernel's message becomes the exception NumPy would raise: "OverflowError:
+ * ..." an OverflowError, "sejits-fallback: ..." a FallbackRequested, anything
+ * else a ValueError. */
+static void raise_kernel_error(const char *message) {
+  static const char overflow_prefix[] = "OverflowError: ", fallback_prefix[] = "sejits-fallback: ";
+  if (strncmp(message, overflow_prefix, sizeof overflow_prefix - 1) == 0) {
+    PyErr_SetString(PyExc_OverflowError, message + sizeof overflow_prefix - 1);
+  } else if (strncmp(message, fallback_prefix, sizeof fallback_prefix - 1) == 0) {
+    PyErr_SetString(FallbackRequested, message + sizeof fallback_prefix - 1);
+  } else {
+    PyErr_SetString(PyExc_ValueError, message);
+  }
+}
+
+static PyObject *mark_forked(PyObject *module, PyObject *unused) {
+  forked = 1;
+  Py_RETURN_NONE;
+}
+
 /* Below this many output elements the GIL is kept: releasing and taking it
  * back costs more than the call. */
 #define GIL_RELEASE_ELEMENTS 16384
@@ -240,6 +271,7 @@ static int run_kernel(Kernel *self, PyObject *const *inputs, Py_ssize_t ninputs,
     }
     if (rc != 0) return -1;
   }
+  if (forked) descriptors[n - 1].flags |= SEJITS_CALL_SERIAL;
   char error[ERROR_BYTES];
   error[0] = '\0';
   int32_t status;
@@ -250,7 +282,7 @@ static int run_kernel(Kernel *self, PyObject *const *inputs, Py_ssize_t ninputs,
     status = self->entry(descriptors, (int32_t)n, error, ERROR_BYTES);
   }
   if (status != 0) {
-    PyErr_SetString(PyExc_ValueError, error[0] ? error : "kernel failed");
+    raise_kernel_error(error[0] ? error : "kernel failed");
     return -1;
   }
   return 0;
@@ -469,6 +501,10 @@ static PyObject *Dispatcher_call(Dispatcher *self, PyObject *args, PyObject *kwa
     PyTuple_SET_ITEM(signature, k, element);
     if (PyArray_CheckExact(value)) {
       PyArrayObject *array = (PyArrayObject *)value;
+      if (!PyArray_ISNBO(PyArray_DESCR(array)->byteorder) || PyArray_NDIM(array) > SEJITS_MAX_RANK) {
+        Py_DECREF(signature);
+        return call_slow(self, args, kwargs); /* normalized (or refused) there */
+      }
       if (PyArray_NDIM(array) != 0) all_zero_rank = 0;
       if (!first_array) {
         first_array = array;
@@ -486,12 +522,18 @@ static PyObject *Dispatcher_call(Dispatcher *self, PyObject *args, PyObject *kwa
     return call_slow(self, args, kwargs);
   }
   Kernel *entry = (Kernel *)kernel;
+  Py_INCREF(entry); /* the map may change while the GIL is released */
   Py_INCREF(entry->result_dtype);
   PyObject *out = first_array ? allocate_array(PyArray_NDIM(first_array), PyArray_SHAPE(first_array), entry->result_dtype)
                               : allocate_array(0, NULL, entry->result_dtype);
-  if (!out) return NULL;
-  if (run_kernel(entry, &PyTuple_GET_ITEM(args, 0), n, (PyArrayObject *)out) != 0) {
-    Py_DECREF(out);
+  int failed = !out || run_kernel(entry, &PyTuple_GET_ITEM(args, 0), n, (PyArrayObject *)out) != 0;
+  Py_DECREF(entry);
+  if (failed) {
+    Py_XDECREF(out);
+    if (out && PyErr_ExceptionMatches(FallbackRequested)) {
+      PyErr_Clear();
+      return call_slow(self, args, kwargs); /* which runs the Python code */
+    }
     return NULL;
   }
   if (all_zero_rank) return PyArray_Return((PyArrayObject *)out); /* a NumPy scalar, as ufuncs give */
@@ -537,6 +579,7 @@ static PyTypeObject DispatcherType = {
 static PyMethodDef module_methods[] = {
     {"load", load, METH_VARARGS, "load(path) -> Library: dlopen an artifact and check its ABI version."},
     {"empty", empty, METH_VARARGS, "empty(shape, dtype) -> a C-contiguous array; large ones from the buffer pool."},
+    {"mark_forked", mark_forked, METH_NOARGS, "Called in a forked child: kernels run on the calling thread from now on."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "sejits._native",
@@ -555,6 +598,10 @@ PyMODINIT_FUNC PyInit__native(void) {
   if (!module) return NULL;
   Py_INCREF(&DispatcherType);
   PyModule_AddObject(module, "Dispatcher", (PyObject *)&DispatcherType);
+  FallbackRequested = PyErr_NewException("sejits._native.FallbackRequested", NULL, NULL);
+  if (!FallbackRequested) return NULL;
+  Py_INCREF(FallbackRequested);
+  PyModule_AddObject(module, "FallbackRequested", FallbackRequested);
   PyModule_AddIntConstant(module, "ABI_VERSION", SEJITS_ABI_VERSION);
   return module;
 }

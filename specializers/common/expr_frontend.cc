@@ -1,9 +1,9 @@
 #include "specializers/common/expr_frontend.h"
 
 #include <cmath>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
-#include "specializers/common/fold_constants.h"
 #include "specializers/common/type_rules.h"
 
 namespace sejits::specializers {
@@ -127,13 +127,31 @@ std::string describe_expr_kind(const v1::Expr &expr) {
   }
 }
 
-// The value of a weak (Python) int operand known at specialization time,
-// folded first so that `-1000` and `500 + 500` are seen as the numbers they are.
-std::optional<int64_t> weak_int_value(const NodeRef &node) {
-  if (!node->type.weak || !is_integer(node->type.dtype)) return std::nullopt;
-  NodeRef folded = node->op == ScalarOp::kConstant ? node : fold_constants(node);
-  if (folded->op != ScalarOp::kConstant || !std::holds_alternative<int64_t>(folded->value)) return std::nullopt;
-  return std::get<int64_t>(folded->value);
+// The Python int constants a weak operand can take: itself, or the
+// branches of selects between constants (`y = 1000 if c else 1`).
+std::vector<int64_t> weak_int_constants(const NodeRef &node) {
+  std::vector<int64_t> values;
+  std::vector<const ScalarNode *> pending = {node.get()};
+  while (!pending.empty()) {
+    const ScalarNode *current = pending.back();
+    pending.pop_back();
+    if (current->op == ScalarOp::kConstant && std::holds_alternative<int64_t>(current->value)) {
+      values.push_back(std::get<int64_t>(current->value));
+    } else if (current->op == ScalarOp::kSelect) {
+      pending.push_back(current->operands[1].get());
+      pending.push_back(current->operands[2].get());
+    } else if (current->op == ScalarOp::kCast && current->operands[0]->type.weak) {
+      pending.push_back(current->operands[0].get());
+    }
+  }
+  return values;
+}
+
+// Whether every value the operand can take is a constant.
+bool is_known_constant(const NodeRef &node) {
+  if (node->op == ScalarOp::kConstant) return true;
+  if (node->op == ScalarOp::kSelect) return is_known_constant(node->operands[1]) && is_known_constant(node->operands[2]);
+  return false;
 }
 
 bool contains_return(const google::protobuf::RepeatedPtrField<v1::Stmt> &body) {
@@ -170,127 +188,144 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_body(const google::protobuf::Rep
                                                      const Environment &environment, int function_line) {
   std::vector<const v1::Stmt *> stmts;
   for (const auto &stmt : body) stmts.push_back(&stmt);
-  return translate_block(stmts, 0, environment, 0, function_line);
+  return translate_block(stmts, environment, 0, function_line);
 }
 
-// Statements run in order; an `if` continues with the rest of the block in
-// both branches (tail duplication), so every path ends in its own return and
-// the value is one select tree. Common subexpression elimination later
-// merges the duplicated tails.
+// Statements run in order. An `if` whose branches only assign merges the
+// branches' variables and goes on; an `if` with a return in it continues
+// with the rest of the block in both branches (tail duplication), so every
+// path ends in its own return and the value is one select tree. Common
+// subexpression elimination later merges the duplicated tails.
 absl::StatusOr<NodeRef> ExprFrontend::translate_block(const std::vector<const v1::Stmt *> &stmts,
-                                                      size_t start, Environment environment, int depth,
-                                                      int function_line) {
+                                                      Environment environment, int depth, int function_line) {
   if (depth > kMaxStatementNesting) {
     return error(function_line, absl::StrCat(context_.kernel_name, " nests if-statements too deeply"));
   }
-  for (size_t i = start; i < stmts.size(); ++i) {
+  for (size_t i = 0; i < stmts.size(); ++i) {
     const v1::Stmt &stmt = *stmts[i];
     const int line = stmt.pos().line();
-    switch (stmt.node_case()) {
-      case v1::Stmt::kPassStmt:
-        continue;
-      case v1::Stmt::kExpr:
-        if (is_docstring(stmt)) continue;
-        return error(line, "an expression statement has no effect in a kernel; assign or return its value");
-      case v1::Stmt::kAssign: {
-        const auto &assign = stmt.assign();
-        if (assign.targets_size() != 1) return error(line, "chained assignment (a = b = ...) is not supported");
-        const v1::Expr &target = assign.targets(0);
-        if (target.has_name()) {
-          auto value = translate_expr(assign.value(), environment);
-          if (!value.ok()) return value.status();
-          environment[target.name().id()] = *value;
-        } else if (target.has_tuple() && assign.value().has_tuple() &&
-                   target.tuple().elts_size() == assign.value().tuple().elts_size()) {
-          std::vector<NodeRef> values;
-          for (const auto &element : assign.value().tuple().elts()) {
-            auto value = translate_expr(element, environment);
-            if (!value.ok()) return value.status();
-            values.push_back(*value);
-          }
-          for (int k = 0; k < target.tuple().elts_size(); ++k) {
-            if (!target.tuple().elts(k).has_name()) return error(line, "only names can be assigned to");
-            environment[target.tuple().elts(k).name().id()] = values[k];
-          }
-        } else if (target.has_subscript()) {
-          return error(line, "assignment to an element (a[...] = ...) is not supported; return the value instead");
-        } else {
-          return error(line, "only names (or a tuple of names from a tuple) can be assigned to");
-        }
-        continue;
-      }
-      case v1::Stmt::kAugAssign: {
-        const auto &aug = stmt.aug_assign();
-        if (!aug.target().has_name()) return error(line, "only names can be updated with an augmented assignment");
-        auto it = environment.find(aug.target().name().id());
-        if (it == environment.end()) {
-          return error(line, absl::StrCat("local variable '", aug.target().name().id(), "' is used before assignment"));
-        }
-        auto op = arithmetic_op(aug.op());
-        if (!op) return error(line, absl::StrCat("the operator '", binop_symbol(aug.op()), "=' is not supported"));
-        auto value = translate_expr(aug.value(), environment);
-        if (!value.ok()) return value.status();
-        auto updated = binary(*op, it->second, *value, line);
-        if (!updated.ok()) return updated.status();
-        environment[aug.target().name().id()] = *updated;
-        continue;
-      }
-      case v1::Stmt::kReturnStmt:
-        if (!stmt.return_stmt().has_value()) return error(line, "a kernel must return a value");
-        return translate_expr(stmt.return_stmt().value(), environment);
-      case v1::Stmt::kIfStmt: {
-        const auto &if_stmt = stmt.if_stmt();
-        auto condition = translate_expr(if_stmt.test(), environment);
-        if (!condition.ok()) return condition.status();
-        if (!contains_return(if_stmt.body()) && !contains_return(if_stmt.orelse())) {
-          // Only assignments: merge the two branches' variables and go on.
-          auto merged = merge_branches(*condition, if_stmt, environment, depth, line);
-          if (!merged.ok()) return merged.status();
-          environment = std::move(*merged);
-          continue;
-        }
-        std::vector<const v1::Stmt *> then_path, else_path;
-        for (const auto &s : if_stmt.body()) then_path.push_back(&s);
-        for (const auto &s : if_stmt.orelse()) else_path.push_back(&s);
-        for (size_t k = i + 1; k < stmts.size(); ++k) {
-          then_path.push_back(stmts[k]);
-          else_path.push_back(stmts[k]);
-        }
-        auto then_value = translate_block(then_path, 0, environment, depth + 1, line);
-        if (!then_value.ok()) return then_value.status();
-        auto else_value = translate_block(else_path, 0, environment, depth + 1, line);
-        if (!else_value.ok()) return else_value.status();
-        return select(*condition, *then_value, *else_value, line);
-      }
-      case v1::Stmt::kForStmt:
-        return error(line, absl::StrCat("'for' loops are not supported in an ", context_.kernel_name,
-                                        " (it computes one element at a time)"));
-      case v1::Stmt::kUnsupported:
-        return error(line, absl::StrCat(stmt.unsupported().what(), " is not supported in a kernel"));
-      case v1::Stmt::NODE_NOT_SET:
-        return error(line, "empty statement in the request");
+    if (stmt.has_return_stmt()) {
+      if (!stmt.return_stmt().has_value()) return error(line, "a kernel must return a value");
+      return translate_expr(stmt.return_stmt().value(), environment);
     }
-  }
-  if (capture_environment_ != nullptr) {  // an assignment-only block ends here
-    *capture_environment_ = std::move(environment);
-    return make_constant(false, ScalarType{DType::kBool, true}, function_line);
+    if (stmt.has_if_stmt() && (contains_return(stmt.if_stmt().body()) || contains_return(stmt.if_stmt().orelse()))) {
+      const auto &if_stmt = stmt.if_stmt();
+      auto condition = translate_expr(if_stmt.test(), environment);
+      if (!condition.ok()) return condition.status();
+      std::vector<const v1::Stmt *> then_path, else_path;
+      for (const auto &s : if_stmt.body()) then_path.push_back(&s);
+      for (const auto &s : if_stmt.orelse()) else_path.push_back(&s);
+      then_path.insert(then_path.end(), stmts.begin() + static_cast<std::ptrdiff_t>(i) + 1, stmts.end());
+      else_path.insert(else_path.end(), stmts.begin() + static_cast<std::ptrdiff_t>(i) + 1, stmts.end());
+      auto then_value = translate_block(then_path, environment, depth + 1, line);
+      if (!then_value.ok()) return then_value.status();
+      auto else_value = translate_block(else_path, environment, depth + 1, line);
+      if (!else_value.ok()) return else_value.status();
+      return select(*condition, *then_value, *else_value, line);
+    }
+    if (absl::Status applied = apply_statement(stmt, environment, depth); !applied.ok()) return applied;
   }
   return error(stmts.empty() ? function_line : stmts.back()->pos().line(),
                "the kernel can reach its end without returning a value; every path must end in 'return'");
 }
 
+// A statement that changes only the environment: an assignment, a pass, a
+// docstring, or an if-statement whose branches only assign.
+absl::Status ExprFrontend::apply_statement(const v1::Stmt &stmt, Environment &environment, int depth) {
+  const int line = stmt.pos().line();
+  switch (stmt.node_case()) {
+    case v1::Stmt::kPassStmt:
+      return absl::OkStatus();
+    case v1::Stmt::kExpr:
+      if (is_docstring(stmt)) return absl::OkStatus();
+      return error(line, "an expression statement has no effect in a kernel; assign or return its value");
+    case v1::Stmt::kAssign:
+      return apply_assignment(stmt.assign(), environment, line);
+    case v1::Stmt::kAugAssign: {
+      const auto &aug = stmt.aug_assign();
+      if (!aug.target().has_name()) return error(line, "only names can be updated with an augmented assignment");
+      auto it = environment.find(aug.target().name().id());
+      if (it == environment.end()) {
+        return error(line, absl::StrCat("local variable '", aug.target().name().id(), "' is used before assignment"));
+      }
+      auto op = arithmetic_op(aug.op());
+      if (!op) return error(line, absl::StrCat("the operator '", binop_symbol(aug.op()), "=' is not supported"));
+      auto value = translate_expr(aug.value(), environment);
+      if (!value.ok()) return value.status();
+      auto updated = binary(*op, it->second, *value, line);
+      if (!updated.ok()) return updated.status();
+      environment[aug.target().name().id()] = *updated;
+      return absl::OkStatus();
+    }
+    case v1::Stmt::kIfStmt: {
+      auto condition = translate_expr(stmt.if_stmt().test(), environment);
+      if (!condition.ok()) return condition.status();
+      auto merged = merge_branches(*condition, stmt.if_stmt(), environment, depth, line);
+      if (!merged.ok()) return merged.status();
+      environment = std::move(*merged);
+      return absl::OkStatus();
+    }
+    case v1::Stmt::kReturnStmt:
+      return error(line, "internal: return reached apply_statement");
+    case v1::Stmt::kForStmt:
+      return error(line, absl::StrCat("'for' loops are not supported in an ", context_.kernel_name,
+                                      " (it computes one element at a time)"));
+    case v1::Stmt::kUnsupported:
+      return error(line, absl::StrCat(stmt.unsupported().what(), " is not supported in a kernel"));
+    case v1::Stmt::NODE_NOT_SET:
+      break;
+  }
+  return error(line, "empty statement in the request");
+}
+
+absl::Status ExprFrontend::apply_assignment(const v1::Assign &assign, Environment &environment, int line) {
+  if (assign.targets_size() != 1) return error(line, "chained assignment (a = b = ...) is not supported");
+  const v1::Expr &target = assign.targets(0);
+  if (target.has_name()) {
+    auto value = translate_expr(assign.value(), environment);
+    if (!value.ok()) return value.status();
+    environment[target.name().id()] = *value;
+    return absl::OkStatus();
+  }
+  if (target.has_tuple() && assign.value().has_tuple() &&
+      target.tuple().elts_size() == assign.value().tuple().elts_size()) {
+    std::vector<NodeRef> values;
+    for (const auto &element : assign.value().tuple().elts()) {
+      auto value = translate_expr(element, environment);
+      if (!value.ok()) return value.status();
+      values.push_back(*value);
+    }
+    for (int k = 0; k < target.tuple().elts_size(); ++k) {
+      if (!target.tuple().elts(k).has_name()) return error(line, "only names can be assigned to");
+      environment[target.tuple().elts(k).name().id()] = values[k];
+    }
+    return absl::OkStatus();
+  }
+  if (target.has_subscript()) {
+    return error(line, "assignment to an element (a[...] = ...) is not supported; return the value instead");
+  }
+  return error(line, "only names (or a tuple of names from a tuple) can be assigned to");
+}
+
 // The environment after an if-statement whose branches only assign: each
-// variable a branch changed becomes a select between the branches' values.
+// variable a branch changed becomes a select between the branches' values;
+// one assigned in a single branch is undefined afterwards.
 absl::StatusOr<Environment> ExprFrontend::merge_branches(const NodeRef &condition, const v1::If &if_stmt,
                                                         const Environment &before, int depth, int line) {
-  auto then_environment = translate_assignments(if_stmt.body(), before, depth + 1);
-  if (!then_environment.ok()) return then_environment.status();
-  auto else_environment = translate_assignments(if_stmt.orelse(), before, depth + 1);
-  if (!else_environment.ok()) return else_environment.status();
-  Environment merged = before;
-  for (const auto &[name, then_value] : *then_environment) {
-    auto other = else_environment->find(name);
-    if (other == else_environment->end()) continue;  // assigned in one branch only: undefined after the if
+  if (depth > kMaxStatementNesting) {
+    return error(line, absl::StrCat(context_.kernel_name, " nests if-statements too deeply"));
+  }
+  Environment branches[2] = {before, before};
+  const google::protobuf::RepeatedPtrField<v1::Stmt> *bodies[2] = {&if_stmt.body(), &if_stmt.orelse()};
+  for (int b = 0; b < 2; ++b) {
+    for (const auto &stmt : *bodies[b]) {
+      if (absl::Status applied = apply_statement(stmt, branches[b], depth + 1); !applied.ok()) return applied;
+    }
+  }
+  Environment merged;
+  for (const auto &[name, then_value] : branches[0]) {
+    auto other = branches[1].find(name);
+    if (other == branches[1].end()) continue;
     if (other->second == then_value) {
       merged[name] = then_value;
       continue;
@@ -299,28 +334,7 @@ absl::StatusOr<Environment> ExprFrontend::merge_branches(const NodeRef &conditio
     if (!value.ok()) return value.status();
     merged[name] = *value;
   }
-  for (auto it = merged.begin(); it != merged.end();) {
-    bool in_both = then_environment->count(it->first) && else_environment->count(it->first);
-    it = in_both ? std::next(it) : merged.erase(it);
-  }
   return merged;
-}
-
-// Runs a block of assignments (and nested assignment-only ifs) and returns the
-// environment it leaves.
-absl::StatusOr<Environment> ExprFrontend::translate_assignments(
-    const google::protobuf::RepeatedPtrField<v1::Stmt> &body, Environment environment, int depth) {
-  // A sentinel return of a constant lets translate_block run the statements;
-  // the environment is captured through `capture_environment_`.
-  std::vector<const v1::Stmt *> stmts;
-  for (const auto &stmt : body) stmts.push_back(&stmt);
-  Environment *saved = capture_environment_;
-  Environment captured;
-  capture_environment_ = &captured;
-  auto result = translate_block(stmts, 0, std::move(environment), depth, body.empty() ? 0 : body[0].pos().line());
-  capture_environment_ = saved;
-  if (!result.ok()) return result.status();
-  return captured;
 }
 
 absl::StatusOr<NodeRef> ExprFrontend::translate_constant(const v1::Constant &constant, int line) {
@@ -364,24 +378,83 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_constant(const v1::Constant &con
 
 absl::StatusOr<NodeRef> ExprFrontend::binary(ScalarOp op, NodeRef left, NodeRef right, int line, bool numpy_function) {
   if (absl::Status size = check_size(line); !size.ok()) return size;
+  if (auto folded = fold_python_ints(op, left, right, line); !folded.ok() || *folded) {
+    if (!folded.ok()) return folded.status();
+    return *folded;
+  }
   const WeakResult weak_result = numpy_function ? WeakResult::kMakeStrong : WeakResult::kKeepWeak;
   auto resolved = resolve_operator(op, {left->type, right->type}, weak_result);
   if (!resolved.ok()) return error(line, std::string(resolved.status().message()));
-  // NumPy 2 refuses a Python int that does not fit the integer dtype it
-  // meets, except in comparisons, which it answers exactly.
-  for (NodeRef *operand : {&left, &right}) {
-    auto value = weak_int_value(*operand);
-    if (!value || !is_integer(resolved->operands.dtype) || int_fits(resolved->operands.dtype, *value)) continue;
-    if (!is_comparison(op)) {
-      return error(line, absl::StrCat("Python integer ", *value, " out of bounds for ", dtype_name(resolved->operands.dtype)));
+  // A Python int meeting a narrower integer dtype: NumPy compares exactly,
+  // and refuses arithmetic with a value that does not fit. Constants are
+  // checked here; Python int arguments by the kernel when it is called.
+  if (is_integer(resolved->operands.dtype) && resolved->operands.dtype != DType::kInt64) {
+    for (NodeRef *operand : {&left, &right}) {
+      if (!(*operand)->type.weak || !is_integer((*operand)->type.dtype)) continue;
+      bool fits = true;
+      for (int64_t value : weak_int_constants(*operand)) fits = fits && int_fits(resolved->operands.dtype, value);
+      bool known = is_known_constant(*operand);
+      if (is_comparison(op) && (!fits || !known)) {
+        *operand = cast_to(*operand, ScalarType{DType::kInt64, false});  // compare in a type that holds both
+        resolved = resolve_operator(op, {left->type, right->type}, weak_result);
+        if (!resolved.ok()) return error(line, std::string(resolved.status().message()));
+        break;
+      }
+      if (!fits) {
+        for (int64_t value : weak_int_constants(*operand)) {
+          if (!int_fits(resolved->operands.dtype, value)) {
+            return error(line, absl::StrCat("Python integer ", value, " out of bounds for ", dtype_name(resolved->operands.dtype)));
+          }
+        }
+      }
     }
-    *operand = cast_to(*operand, ScalarType{DType::kInt64, false});  // compare in a type that holds both
-    resolved = resolve_operator(op, {left->type, right->type}, weak_result);
-    if (!resolved.ok()) return error(line, std::string(resolved.status().message()));
-    break;
   }
   return make_node(op, resolved->result,
                    {cast_to(left, resolved->operands), cast_to(right, resolved->operands)}, line);
+}
+
+// Arithmetic between two Python int constants is done here, as Python does
+// it: exactly, or refused when the result leaves 64 bits (the kernel then runs
+// as Python); a negative power gives a float; division by zero is an error.
+absl::StatusOr<NodeRef> ExprFrontend::fold_python_ints(ScalarOp op, const NodeRef &left, const NodeRef &right, int line) {
+  auto is_python_int = [](const NodeRef &node) {
+    return node->op == ScalarOp::kConstant && node->type.weak && node->type.dtype == DType::kInt64 &&
+           std::holds_alternative<int64_t>(node->value);
+  };
+  if (!is_python_int(left) || !is_python_int(right)) return NodeRef();
+  const int64_t a = std::get<int64_t>(left->value), b = std::get<int64_t>(right->value);
+  const ScalarType python_int{DType::kInt64, true};
+  int64_t result = 0;
+  bool overflow = false;
+  switch (op) {
+    case ScalarOp::kAdd: overflow = __builtin_add_overflow(a, b, &result); break;
+    case ScalarOp::kSub: overflow = __builtin_sub_overflow(a, b, &result); break;
+    case ScalarOp::kMul: overflow = __builtin_mul_overflow(a, b, &result); break;
+    case ScalarOp::kFloorDiv:
+    case ScalarOp::kMod:
+      if (b == 0) return error(line, "integer division or modulo by zero");
+      if (a == std::numeric_limits<int64_t>::min() && b == -1) {
+        overflow = op == ScalarOp::kFloorDiv;
+        break;
+      }
+      result = op == ScalarOp::kFloorDiv ? a / b - ((a % b != 0) && ((a < 0) != (b < 0))) : ((a % b) + b) % b;
+      break;
+    case ScalarOp::kPow:
+      if (b < 0) return make_constant(std::pow(static_cast<double>(a), static_cast<double>(b)), ScalarType{DType::kFloat64, true}, line);
+      result = 1;
+      for (int64_t base = a, exponent = b; exponent > 0 && !overflow;) {  // by squaring
+        if (exponent & 1) overflow = __builtin_mul_overflow(result, base, &result);
+        exponent >>= 1;
+        if (exponent > 0 && !overflow) overflow = __builtin_mul_overflow(base, base, &base);
+      }
+      break;
+    default:
+      return NodeRef();
+  }
+  if (overflow) {
+    return error(line, "arithmetic on Python ints here exceeds 64 bits; sejits computes in 64 bits, so the kernel runs as Python");
+  }
+  return make_constant(result, python_int, line);
 }
 
 absl::StatusOr<NodeRef> ExprFrontend::select(NodeRef condition, NodeRef if_true, NodeRef if_false, int line,
@@ -472,10 +545,17 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_call(const v1::Call &call, const
       return select(args[0], args[1], args[2], line, true);
     case Builtin::kMaximum:
     case Builtin::kMinimum: {
+      const bool maximum = spec.builtin == Builtin::kMaximum;
       NodeRef value = args[0];
       for (size_t k = 1; k < args.size(); ++k) {
-        auto next = binary(spec.builtin == Builtin::kMaximum ? ScalarOp::kMaximum : ScalarOp::kMinimum, value,
-                           args[k], line, numpy_function);
+        absl::StatusOr<NodeRef> next;
+        if (numpy_function) {  // np.maximum/np.minimum: NaN propagates
+          next = binary(maximum ? ScalarOp::kMaximum : ScalarOp::kMinimum, value, args[k], line, true);
+        } else {  // Python's max/min: a later argument replaces the current one only if it compares greater (less)
+          auto better = binary(maximum ? ScalarOp::kGt : ScalarOp::kLt, args[k], value, line);
+          if (!better.ok()) return better.status();
+          next = select(*better, args[k], value, line);
+        }
         if (!next.ok()) return next.status();
         value = *next;
       }
@@ -523,6 +603,13 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_expr(const v1::Expr &expr, const
           return cast_to(*operand, ScalarType{DType::kInt64, true});
         }
         case v1::USUB: {
+          const ScalarNode &value = **operand;
+          if (value.op == ScalarOp::kConstant && value.type.weak) {  // a negative literal: -1000, -0.5
+            if (const auto *i = std::get_if<int64_t>(&value.value); i && *i != std::numeric_limits<int64_t>::min()) {
+              return make_constant(-*i, value.type, line);
+            }
+            if (const auto *d = std::get_if<double>(&value.value)) return make_constant(-*d, value.type, line);
+          }
           auto types = resolve_operator(ScalarOp::kNeg, {(*operand)->type});
           if (!types.ok()) return error(line, std::string(types.status().message()));
           return make_node(ScalarOp::kNeg, types->result, {cast_to(*operand, types->operands)}, line);

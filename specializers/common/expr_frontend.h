@@ -36,16 +36,17 @@ class ExprFrontend {
   absl::StatusOr<NodeRef> translate_expr(const v1::Expr &expr, const Environment &environment);
 
  private:
-  absl::StatusOr<NodeRef> translate_block(const std::vector<const v1::Stmt *> &stmts, size_t start,
-                                          Environment environment, int depth, int function_line);
+  absl::StatusOr<NodeRef> translate_block(const std::vector<const v1::Stmt *> &stmts, Environment environment,
+                                          int depth, int function_line);
+  absl::Status apply_statement(const v1::Stmt &stmt, Environment &environment, int depth);
+  absl::Status apply_assignment(const v1::Assign &assign, Environment &environment, int line);
   absl::StatusOr<Environment> merge_branches(const NodeRef &condition, const v1::If &if_stmt,
                                             const Environment &before, int depth, int line);
-  absl::StatusOr<Environment> translate_assignments(const google::protobuf::RepeatedPtrField<v1::Stmt> &body,
-                                                    Environment environment, int depth);
   absl::StatusOr<NodeRef> translate_binop(const v1::BinOp &binop, const Environment &environment, int line);
   absl::StatusOr<NodeRef> translate_compare(const v1::Compare &compare, const Environment &environment, int line);
   absl::StatusOr<NodeRef> translate_call(const v1::Call &call, const Environment &environment, int line);
   absl::StatusOr<NodeRef> translate_constant(const v1::Constant &constant, int line);
+  absl::StatusOr<NodeRef> fold_python_ints(ScalarOp op, const NodeRef &left, const NodeRef &right, int line);
   absl::StatusOr<NodeRef> binary(ScalarOp op, NodeRef left, NodeRef right, int line, bool numpy_function = false);
   absl::StatusOr<NodeRef> select(NodeRef condition, NodeRef if_true, NodeRef if_false, int line, bool numpy_function = false);
   absl::Status error(int line, const std::string &message) const { return user_error(context_, line, message); }
@@ -53,8 +54,6 @@ class ExprFrontend {
 
   SourceContext context_;
   int64_t nodes_built_ = 0;
-  // Where an assignment-only block leaves its environment (see translate_assignments).
-  Environment *capture_environment_ = nullptr;
 };
 
 }  // namespace sejits::specializers

@@ -1,5 +1,6 @@
 #include "specializers/common/lower_scalar.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "absl/strings/str_cat.h"
@@ -84,8 +85,13 @@ class ScalarLowering {
     LoweredScalar lowered;
     for (const auto &node : order) {
       bool leaf = node->op == ScalarOp::kConstant;
-      bool shared = uses_[node.get()] > 1 || node->op == ScalarOp::kParam;
+      int depth = 1;
+      for (const auto &operand : node->operands) depth = std::max(depth, depth_.at(operand.get()) + 1);
+      // Shared values and deep chains become temporaries: the printed
+      // expressions stay shallow whatever the kernel's length.
+      bool shared = uses_[node.get()] > 1 || node->op == ScalarOp::kParam || depth > kMaxInlineDepth;
       cg::ExprPtr expr = emit(*node);
+      depth_[node.get()] = shared && !leaf ? 0 : depth;
       if (shared && !leaf) {
         std::string name = absl::StrCat(context_.temporary_prefix, temporaries_++);
         lowered.statements.push_back(cg::decl(cg::scalar_type(ctype_of(node->type.dtype), true), name, expr));
@@ -99,6 +105,14 @@ class ScalarLowering {
 
  private:
   cg::ExprPtr operand(const ScalarNode &node, size_t k) { return lowered_.at(node.operands[k].get()); }
+
+  // Arithmetic between Python ints that are not both constants: exact in
+  // 64 bits or flagged, never wrapped.
+  static bool is_python_int(const ScalarNode &node) { return node.type.weak && node.type.dtype == DType::kInt64; }
+
+  cg::ExprPtr python_int_call(cg::Callee callee, const ScalarNode &node) {
+    return cg::call(callee, {operand(node, 0), operand(node, 1), cg::unary(cg::UnaryOp::kAddressOf, cg::var(context_.error_flag))});
+  }
 
   cg::ExprPtr typed(const ScalarNode &node, cg::ExprPtr expr) {
     return cg::cast(cg::scalar_type(ctype_of(node.type.dtype)), std::move(expr));
@@ -117,9 +131,15 @@ class ScalarLowering {
       case ScalarOp::kNot: return cg::unary(cg::UnaryOp::kNot, operand(node, 0));
       case ScalarOp::kTruth: return cg::binary(cg::BinaryOp::kNe, operand(node, 0), cg::literal(cg::CType::kInt64, int64_t{0}));
       case ScalarOp::kAbs: return cg::call(cg::Callee::kAbs, {operand(node, 0)});
-      case ScalarOp::kAdd: return typed(node, bin(cg::BinaryOp::kAdd));
-      case ScalarOp::kSub: return typed(node, bin(cg::BinaryOp::kSub));
-      case ScalarOp::kMul: return typed(node, bin(cg::BinaryOp::kMul));
+      case ScalarOp::kAdd:
+        if (is_python_int(node)) return python_int_call(cg::Callee::kPythonAdd, node);
+        return typed(node, bin(cg::BinaryOp::kAdd));
+      case ScalarOp::kSub:
+        if (is_python_int(node)) return python_int_call(cg::Callee::kPythonSub, node);
+        return typed(node, bin(cg::BinaryOp::kSub));
+      case ScalarOp::kMul:
+        if (is_python_int(node)) return python_int_call(cg::Callee::kPythonMul, node);
+        return typed(node, bin(cg::BinaryOp::kMul));
       case ScalarOp::kTrueDiv: return typed(node, bin(cg::BinaryOp::kDiv));
       case ScalarOp::kFloorDiv:
         return cg::call_templated(float_operands ? cg::Callee::kFloorDivFloat : cg::Callee::kFloorDivInt, type,
@@ -130,6 +150,10 @@ class ScalarLowering {
       case ScalarOp::kPow:
         if (is_constant_equal(node.operands[1], 2.0)) {  // NumPy's own fast path for x**2
           return typed(node, cg::binary(cg::BinaryOp::kMul, operand(node, 0), operand(node, 0)));
+        }
+        if (is_python_int(node)) return python_int_call(cg::Callee::kPythonPow, node);
+        if (float_operands && is_constant_equal(node.operands[1], 0.5)) {  // and for x**0.5
+          return typed(node, cg::call(cg::Callee::kSqrt, {operand(node, 0)}));
         }
         if (float_operands) return typed(node, cg::call(cg::Callee::kPow, {operand(node, 0), operand(node, 1)}));
         return cg::call_templated(cg::Callee::kPowInt, type,
@@ -157,8 +181,10 @@ class ScalarLowering {
     return cg::literal(cg::CType::kInt64, int64_t{0});
   }
 
+  static constexpr int kMaxInlineDepth = 24;
   const ScalarLoweringContext &context_;
   std::unordered_map<const ScalarNode *, int> uses_;
+  std::unordered_map<const ScalarNode *, int> depth_;
   std::unordered_map<const ScalarNode *, cg::ExprPtr> lowered_;
   int temporaries_ = 0;
 };
@@ -171,12 +197,28 @@ LoweredScalar lower_scalar(const NodeRef &root, const ScalarLoweringContext &con
 
 bool may_set_error_flag(const NodeRef &root) {
   for (const auto &node : topological_order(root)) {
+    bool python_int = node->type.weak && node->type.dtype == DType::kInt64;
+    if (python_int && (node->op == ScalarOp::kAdd || node->op == ScalarOp::kSub || node->op == ScalarOp::kMul)) {
+      return true;
+    }
     if (node->op == ScalarOp::kPow && !is_float(node->operands[0]->type.dtype) &&
         !is_constant_equal(node->operands[1], 2.0)) {
       return true;
     }
   }
   return false;
+}
+
+std::vector<std::pair<int, DType>> python_int_params_narrowed(const NodeRef &root) {
+  std::vector<std::pair<int, DType>> narrowed;
+  for (const auto &node : topological_order(root)) {
+    if (node->op != ScalarOp::kCast || !is_integer(node->type.dtype) || node->type.dtype == DType::kInt64) continue;
+    const NodeRef &source = node->operands[0];
+    if (source->op == ScalarOp::kParam && source->type.weak && source->type.dtype == DType::kInt64) {
+      narrowed.emplace_back(source->param_index, node->type.dtype);
+    }
+  }
+  return narrowed;
 }
 
 }  // namespace sejits::specializers

@@ -30,7 +30,12 @@ struct ScalarLoweringContext {
 
 LoweredScalar lower_scalar(const NodeRef &root, const ScalarLoweringContext &context);
 
-// Whether the tree raises NumPy errors at run time (integer power).
+// Whether the tree may set the error flag at run time (integer power,
+// Python int arithmetic).
 bool may_set_error_flag(const NodeRef &root);
+
+// Python int parameters converted to a narrower integer dtype (param index,
+// dtype): NumPy refuses values that do not fit, so the kernel checks them.
+std::vector<std::pair<int, DType>> python_int_params_narrowed(const NodeRef &root);
 
 }  // namespace sejits::specializers

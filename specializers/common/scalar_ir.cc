@@ -1,6 +1,6 @@
 #include "specializers/common/scalar_ir.h"
 
-#include <functional>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "absl/strings/str_cat.h"
@@ -156,20 +156,35 @@ std::string value_text(const ConstantValue &value) {
 }
 }  // namespace
 
+// Each node once, in dependence order: "%3 = add(%1, %2):float64". Bounded
+// in length, since a kernel's DAG can be large.
 std::string to_string(const NodeRef &root) {
-  std::function<std::string(const NodeRef &)> render = [&](const NodeRef &node) -> std::string {
-    std::string type = type_name(node->type);
+  constexpr size_t kMaxChars = 4000;
+  std::unordered_map<const ScalarNode *, size_t> ids;
+  std::vector<std::string> lines;
+  size_t chars = 0;
+  for (const NodeRef &node : topological_order(root)) {
+    std::string text;
     switch (node->op) {
-      case ScalarOp::kParam: return absl::StrCat("p", node->param_index, ":", type);
-      case ScalarOp::kConstant: return absl::StrCat(value_text(node->value), ":", type);
-      default: break;
+      case ScalarOp::kParam: text = absl::StrCat("p", node->param_index); break;
+      case ScalarOp::kConstant: text = value_text(node->value); break;
+      default: {
+        std::vector<std::string> parts;
+        for (const auto &operand : node->operands) parts.push_back(absl::StrCat("%", ids.at(operand.get())));
+        std::string name = node->op == ScalarOp::kMath ? math_fn_name(node->math_fn) : op_name(node->op);
+        text = absl::StrCat(name, "(", absl::StrJoin(parts, ", "), ")");
+      }
     }
-    std::vector<std::string> parts;
-    for (const auto &operand : node->operands) parts.push_back(render(operand));
-    std::string name = node->op == ScalarOp::kMath ? math_fn_name(node->math_fn) : op_name(node->op);
-    return absl::StrCat(name, "(", absl::StrJoin(parts, ", "), "):", type);
-  };
-  return render(root);
+    ids[node.get()] = ids.size();
+    std::string line = absl::StrCat("%", ids[node.get()], " = ", text, ":", type_name(node->type));
+    chars += line.size() + 2;
+    if (chars > kMaxChars) {
+      lines.push_back("...");
+      break;
+    }
+    lines.push_back(std::move(line));
+  }
+  return absl::StrJoin(lines, "; ");
 }
 
 }  // namespace sejits::specializers

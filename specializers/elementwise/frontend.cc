@@ -53,6 +53,13 @@ absl::StatusOr<std::unique_ptr<ElementwiseIr>> build_elementwise_ir(const Specia
   if (function.args_size() > 64) {
     return user_error(context, function.pos().line(), "element-wise kernels take at most 64 arguments");
   }
+  int arrays = 0;
+  for (const auto &arg : request.args) arrays += arg.kind == ArgKind::kArray;
+  if (arrays > SEJITS_MAX_RANK) {  // the broadcasting iterator holds the arrays and the output
+    return user_error(context, function.pos().line(),
+                      absl::StrCat(context.kernel_name, " is called with ", arrays, " arrays; at most ", SEJITS_MAX_RANK,
+                                   " array arguments are supported (scalars do not count)"));
+  }
   auto ir = std::make_unique<ElementwiseIr>();
   Environment environment;
   for (int k = 0; k < function.args_size(); ++k) {

@@ -54,9 +54,17 @@ class ElementwiseLowering {
       body.push_back(cg::decl(cg::scalar_type(ctype_of(dtype), true), absl::StrCat("s", k),
                               cg::cast(cg::scalar_type(ctype_of(dtype)), cg::member(arg_field(static_cast<int>(k), "scalar"), scalar_field(dtype)))));
     }
+    check_python_int_ranges(body);
     body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt), "error_flag", cg::literal(cg::CType::kInt64, int64_t{0})));
+    // A process forked from one that ran OpenMP cannot start threads again
+    // (libgomp): the client marks such calls serial.
+    cg::ExprPtr serial = cg::binary(cg::BinaryOp::kNe,
+                                    cg::binary(cg::BinaryOp::kMod, arg_field(output_arg(), "flags"), cg::int_literal(2)),
+                                    cg::int_literal(0));
     body.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "parallel",
-                            cg::binary(cg::BinaryOp::kGe, cg::member(cg::var("it"), "size"), cg::int_literal(kParallelThreshold))));
+                            cg::binary(cg::BinaryOp::kLogicalAnd,
+                                       cg::binary(cg::BinaryOp::kGe, cg::member(cg::var("it"), "size"), cg::int_literal(kParallelThreshold)),
+                                       cg::unary(cg::UnaryOp::kNot, serial))));
 
     cg::ExprPtr all_dense;
     for (int j = 0; j < noperands; ++j) {
@@ -73,9 +81,12 @@ class ElementwiseLowering {
     dense.push_back(cg::if_stmt(cg::var("streaming"), streaming_loop(), {dense_loop()}));
     body.push_back(cg::if_stmt(all_dense, dense, strided_path()));
     if (may_set_error_flag(ir_.value)) {
-      body.push_back(cg::if_stmt(cg::var("error_flag"),
-                                 {cg::return_stmt(cg::call(cg::Callee::kFail, {cg::var("error"), cg::var("error_len"),
-                                                                               cg::literal(cg::CType::kChar, std::string("Integers to negative integer powers are not allowed."))}))}));
+      // "sejits-fallback:" asks the client to run the Python code for this call.
+      for (auto [flag, message] : {std::pair{1, "Integers to negative integer powers are not allowed."},
+                                   std::pair{2, "sejits-fallback: Python int arithmetic exceeds 64 bits"}}) {
+        body.push_back(cg::if_stmt(cg::binary(cg::BinaryOp::kEq, cg::var("error_flag"), cg::int_literal(flag)),
+                                   {fail_statement(message)}));
+      }
     }
     body.push_back(cg::return_stmt(cg::int_literal(0)));
 
@@ -103,6 +114,27 @@ class ElementwiseLowering {
   DType operand_dtype(int operand) const {
     if (operand == output_operand_) return ir_.result.dtype;
     return ir_.parameters[array_params_[operand]].type.dtype;
+  }
+
+  static cg::StmtPtr fail_statement(std::string message) {
+    return cg::return_stmt(cg::call(cg::Callee::kFail, {cg::var("error"), cg::var("error_len"),
+                                                         cg::literal(cg::CType::kChar, std::move(message))}));
+  }
+
+  // NumPy refuses a Python int that does not fit the integer dtype it meets.
+  void check_python_int_ranges(std::vector<cg::StmtPtr> &body) {
+    for (auto [param, dtype] : python_int_params_narrowed(ir_.value)) {
+      cg::ExprPtr value = cg::var(absl::StrCat("s", param));
+      cg::ExprPtr as_target = cg::cast(cg::scalar_type(ctype_of(dtype)), value);
+      cg::ExprPtr back = cg::cast(cg::scalar_type(cg::CType::kInt64), as_target);
+      cg::ExprPtr outside = cg::binary(cg::BinaryOp::kNe, back, value);
+      if (kind_of(dtype) == Kind::kUnsigned) {
+        outside = cg::binary(cg::BinaryOp::kLogicalOr, cg::binary(cg::BinaryOp::kLt, value, cg::int_literal(0)), outside);
+      }
+      body.push_back(cg::if_stmt(outside, {cg::return_stmt(cg::call(cg::Callee::kFailOutOfBounds,
+                                                                    {cg::var("error"), cg::var("error_len"), value,
+                                                                     cg::literal(cg::CType::kChar, dtype_name(dtype))}))}));
+    }
   }
 
   void check_arguments(std::vector<cg::StmtPtr> &body) {

@@ -10,9 +10,9 @@ namespace sejits::specializers::elementwise {
 void optimize_elementwise(ElementwiseIr &ir, std::vector<std::string> &notes) {
   int64_t before = count_nodes(ir.value);
   NodeRef folded = fold_constants(ir.value);
-  if (folded != ir.value) spdlog::debug("elementwise: fold_constants: {}", to_string(folded));
+  if (folded != ir.value && spdlog::should_log(spdlog::level::debug)) spdlog::debug("elementwise: fold_constants: {}", to_string(folded));
   NodeRef merged = eliminate_common_subexpressions(folded);
-  if (merged != folded) spdlog::debug("elementwise: eliminate_common_subexpressions: {}", to_string(merged));
+  if (merged != folded && spdlog::should_log(spdlog::level::debug)) spdlog::debug("elementwise: eliminate_common_subexpressions: {}", to_string(merged));
   int64_t after = count_nodes(merged);
   notes.push_back(absl::StrCat("optimized the expression from ", before, " to ", after,
                                " operations (constant folding, common subexpressions)"));

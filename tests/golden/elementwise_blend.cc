@@ -30,7 +30,7 @@ SEJITS_EXPORT int32_t sejits_elementwise(const sejits_arg * args, int32_t nargs,
   }
   const double s0 = ((double)args[0].scalar.f);
   int error_flag = 0;
-  const bool parallel = (it.size >= 32768);
+  const bool parallel = ((it.size >= 32768) && (!((args[3].flags % 2) != 0)));
   const bool streaming = ((it.size * 8) >= 16777216);
   if (((sejits_iter_dense((&it), 0, ((int64_t)sizeof(double))) && sejits_iter_dense((&it), 1, ((int64_t)sizeof(double)))) && sejits_iter_dense((&it), 2, ((int64_t)sizeof(double))))) {
     const double * __restrict__ p0 = ((const double *)it.base[0]);

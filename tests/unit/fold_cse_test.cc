@@ -94,7 +94,7 @@ TEST_CASE("x*y computed twice becomes one node", "[fold_cse]") {
   const NodeRef merged = eliminate_common_subexpressions(sum);
   CHECK(count_nodes(merged) == 4);
   CHECK(merged->operands[0] == merged->operands[1]);
-  CHECK(to_string(merged) == to_string(sum));
+  CHECK(to_string(merged) == "%0 = p0:float64; %1 = p1:float64; %2 = mul(%0, %1):float64; %3 = add(%2, %2):float64");
 }
 
 TEST_CASE("equal parameters and constants merge too", "[fold_cse]") {

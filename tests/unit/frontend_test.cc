@@ -56,9 +56,11 @@ std::vector<AcceptCase> accept_cases() {
       {"np.sin of a Python float is a (strong) float64", lambda({"x"}, call(global_ref("numpy.sin"), {name("x")})),
        {python_float()}, DType::kFloat64, ScalarOp::kMath},
       {"builtin max over three operands", lambda({"a", "b"}, call(global_ref("builtins.max"), {a(), b(), integer(0)})),
-       {array_of(DType::kInt8), array_of(DType::kInt16)}, DType::kInt16, ScalarOp::kMaximum},
+       {array_of(DType::kInt8), array_of(DType::kInt16)}, DType::kInt16, ScalarOp::kSelect},  // Python's max: b > a ? b : a
       {"builtin min with a Python float", lambda({"a"}, call(global_ref("builtins.min"), {a(), number(1.0)})),
-       {array_of(DType::kInt32)}, DType::kFloat64, ScalarOp::kMinimum},
+       {array_of(DType::kInt32)}, DType::kFloat64, ScalarOp::kSelect},
+      {"np.maximum propagates NaN", lambda({"a", "b"}, call(global_ref("numpy.maximum"), {a(), b()})),
+       {array_of(DType::kFloat32), array_of(DType::kFloat32)}, DType::kFloat32, ScalarOp::kMaximum},
   };
 }
 

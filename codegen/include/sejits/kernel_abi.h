@@ -26,6 +26,9 @@ enum sejits_dtype {
 
 enum sejits_arg_kind { SEJITS_ARG_ARRAY = 1, SEJITS_ARG_SCALAR = 2 };
 
+/* Bits of sejits_arg.flags. On the output argument: */
+#define SEJITS_CALL_SERIAL 1 /* run on the calling thread only (e.g. in a forked child) */
+
 /* One argument. Arrays: data points at element [0,...,0], strides are in
  * bytes and may be zero or negative. Scalars: the value sits in `scalar`
  * (i for signed ints and bool, u for unsigned, f for floats). */
@@ -34,7 +37,7 @@ typedef struct sejits_arg {
   int32_t kind;
   int32_t dtype;
   int32_t rank;
-  int32_t reserved;
+  int32_t flags;
   int64_t shape[SEJITS_MAX_RANK];
   int64_t strides[SEJITS_MAX_RANK];
   union {

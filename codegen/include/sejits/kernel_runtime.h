@@ -68,6 +68,15 @@ static inline int32_t sejits_fail(char *error, int64_t error_len, const char *me
   return 1;
 }
 
+// NumPy's OverflowError for a Python int that does not fit the dtype it
+// meets; the client raises it as OverflowError.
+static inline int32_t sejits_fail_out_of_bounds(char *error, int64_t error_len, int64_t value, const char *dtype) {
+  if (error && error_len > 0) {
+    snprintf(error, (size_t)error_len, "OverflowError: Python integer %lld out of bounds for %s", (long long)value, dtype);
+  }
+  return 1;
+}
+
 // ---- NumPy arithmetic semantics ------------------------------------------
 
 template <typename T>
@@ -116,12 +125,50 @@ static inline T sejits_floor_div_float(T a, T b) {
   return floordiv;
 }
 
+// Error flags a kernel's loop may raise; the entry point turns them into a
+// message once the loop is done.
+enum sejits_error_flag {
+  SEJITS_NEGATIVE_INTEGER_POWER = 1,  // NumPy raises ValueError
+  SEJITS_PYTHON_INT_OVERFLOW = 2,     // Python would compute with big ints: the client runs the Python code
+};
+
+// Python int arithmetic (both operands Python ints): exact, or flagged.
+static inline int64_t sejits_python_add(int64_t a, int64_t b, int *error_flag) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) *error_flag = SEJITS_PYTHON_INT_OVERFLOW;
+  return r;
+}
+static inline int64_t sejits_python_sub(int64_t a, int64_t b, int *error_flag) {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) *error_flag = SEJITS_PYTHON_INT_OVERFLOW;
+  return r;
+}
+static inline int64_t sejits_python_mul(int64_t a, int64_t b, int *error_flag) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) *error_flag = SEJITS_PYTHON_INT_OVERFLOW;
+  return r;
+}
+// A negative exponent gives a Python float, which an int result cannot hold.
+static inline int64_t sejits_python_pow(int64_t base, int64_t exponent, int *error_flag) {
+  if (exponent < 0) {
+    *error_flag = SEJITS_PYTHON_INT_OVERFLOW;
+    return 0;
+  }
+  int64_t result = 1;
+  while (exponent > 0) {
+    if ((exponent & 1) && __builtin_mul_overflow(result, base, &result)) *error_flag = SEJITS_PYTHON_INT_OVERFLOW;
+    exponent >>= 1;
+    if (exponent > 0 && __builtin_mul_overflow(base, base, &base)) *error_flag = SEJITS_PYTHON_INT_OVERFLOW;
+  }
+  return result;
+}
+
 // Integer power by squaring; a negative exponent raises in NumPy, so the
 // caller's error flag is set (and 0 returned).
 template <typename T>
 static inline T sejits_pow_int(T base, T exponent, int *error_flag) {
   if ((T)-1 < 0 && exponent < 0) {
-    *error_flag = 1;
+    *error_flag = SEJITS_NEGATIVE_INTEGER_POWER;
     return 0;
   }
   uint64_t result = 1, b = (uint64_t)base, e = (uint64_t)exponent;
