@@ -173,19 +173,20 @@ void ArtifactStore::evict_to_limit() {
   // A process that already loaded an evicted artifact keeps its mapping: the
   // file is unlinked, not overwritten. Index entries that point at evicted
   // blobs become misses and are rebuilt on demand.
-  int64_t evicted = 0;
+  int64_t evicted = 0, evicted_bytes = 0;
   for (const auto &blob : blobs) {
     if (total <= max_bytes_ * 9 / 10) break;
     if (fs::remove(blob.path, error)) {
       total -= blob.bytes;
+      evicted_bytes += blob.bytes;
       ++evicted;
       spdlog::info("store: evicted {} ({} bytes, least recently used)", blob.path.filename().string(), blob.bytes);
     }
   }
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(mutex_);  // deltas: puts may have happened meanwhile
   counters_.evictions += evicted;
-  counters_.entries = static_cast<int64_t>(blobs.size()) - evicted;
-  counters_.bytes = total;
+  counters_.entries -= evicted;
+  counters_.bytes -= evicted_bytes;
 }
 
 StoreCounters ArtifactStore::counters() {

@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${SEJITS_BUILD_DIR:-$ROOT/build}
-PYTHON=${PYTHON:-python3}
+source "$ROOT/deploy/python_env.sh"
 JOBS=${JOBS:-2}
 
 if [[ ! -f "$BUILD/CMakeCache.txt" ]]; then
@@ -13,6 +13,6 @@ fi
 echo "==> building (cmake --build, -j$JOBS)"
 cmake --build "$BUILD" -j "$JOBS" "$@"
 
-echo "==> installing the Python client (pip install ./client-py)"
-"$PYTHON" -m pip install -q --no-build-isolation "$ROOT/client-py" 2>&1 | grep -v "Running pip as the 'root' user" || true
+echo "==> installing the Python client (pip install ./client-py) into $PYTHON"
+PIP_ROOT_USER_ACTION=ignore "$PYTHON" -m pip install -q --no-build-isolation "$ROOT/client-py"
 "$PYTHON" -c "import sejits._native" || { echo "error: the Python client did not install" >&2; exit 1; }

@@ -5,6 +5,7 @@ set -euo pipefail
 
 WITH_TEST=0
 [[ "${1:-}" == "--test" ]] && WITH_TEST=1
+source "$(dirname "$0")/python_env.sh"
 
 APT_PACKAGES=(
   build-essential cmake pkg-config
@@ -13,6 +14,10 @@ APT_PACKAGES=(
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
 )
 [[ $WITH_TEST == 1 ]] && APT_PACKAGES+=(catch2)
+# Debian's own Python needs its headers (for the C extension) and venv.
+if ! command -v python3 >/dev/null || [[ "$(command -v python3)" == /usr/bin/python3 ]]; then
+  APT_PACKAGES+=(python3 python3-dev python3-venv python3-pip)
+fi
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
@@ -31,7 +36,7 @@ else
   echo "==> Debian packages: all present"
 fi
 
-PYTHON=${PYTHON:-python3}
+create_venv_if_needed
 PY_MODULES=(numpy grpc google.protobuf grpc_tools setuptools wheel)
 PY_PACKAGES=(numpy grpcio protobuf grpcio-tools setuptools wheel)
 if [[ $WITH_TEST == 1 ]]; then

@@ -4,7 +4,7 @@
 # first use (the embedded default).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PYTHON=${PYTHON:-python3}
+source "$ROOT/deploy/python_env.sh"
 
 "$ROOT/deploy/install_deps.sh"
 "$ROOT/deploy/build.sh" --target sejitsd

@@ -5,7 +5,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${SEJITS_BUILD_DIR:-$ROOT/build}
-PYTHON=${PYTHON:-python3}
+source "$ROOT/deploy/python_env.sh"
 
 "$ROOT/deploy/install_deps.sh" --test
 "$ROOT/deploy/build.sh"

@@ -63,24 +63,34 @@ fs::path default_cache_dir() {
   return fs::path(cache) / "sejits" / "daemon";
 }
 
-// The socket's directory is private to the user (0700); a lock file beside the
-// socket keeps a second daemon from taking over the address of a live one.
+// The socket's directory is private to the user (0700) when the daemon
+// creates it; a lock file beside the socket keeps a second daemon from taking
+// over the address of a live one.
 bool prepare_unix_socket(const fs::path &socket_path, int &lock_fd) {
   fs::path dir = socket_path.parent_path();
   std::error_code error;
-  fs::create_directories(dir, error);
-  if (error) {
-    spdlog::critical("cannot create {}: {}", dir.string(), error.message());
-    return false;
+  if (!fs::exists(dir, error)) {
+    fs::create_directories(dir, error);
+    if (error) {
+      spdlog::critical("cannot create {}: {}", dir.string(), error.message());
+      return false;
+    }
+    chmod(dir.c_str(), 0700);
   }
-  chmod(dir.c_str(), 0700);
   fs::path lock_path = socket_path.string() + ".lock";
   lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     spdlog::critical("another sejitsd is already serving {}", socket_path.string());
     return false;
   }
-  fs::remove(socket_path, error);  // stale: its daemon no longer holds the lock
+  struct stat existing;
+  if (lstat(socket_path.c_str(), &existing) == 0) {
+    if (!S_ISSOCK(existing.st_mode)) {
+      spdlog::critical("{} exists and is not a socket; not replacing it", socket_path.string());
+      return false;
+    }
+    fs::remove(socket_path, error);  // stale: its daemon no longer holds the lock
+  }
   return true;
 }
 
