@@ -88,6 +88,9 @@ std::string callee_name(Callee callee) {
     case Callee::kPythonMul: return "sejits_python_mul";
     case Callee::kPythonPow: return "sejits_python_pow";
     case Callee::kFailOutOfBounds: return "sejits_fail_out_of_bounds";
+    case Callee::kBoundaryIndex: return "sejits_boundary_index";
+    case Callee::kMin: return "sejits_min_index";
+    case Callee::kMax: return "sejits_max_index";
   }
   return "";
 }

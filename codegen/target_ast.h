@@ -36,7 +36,7 @@ enum class Callee {
   kLog2, kLog10, kSqrt, kFabs, kFloor, kCeil, kTrunc, kHypot, kCopysign, kPow,
   kFloorDivInt, kModInt, kFloorDivFloat, kModFloat, kPowInt, kMaximum, kMinimum, kAbs,
   kIterInit, kIterRow, kIterDense, kFail, kStreamCopy, kStreamFence,
-  kPythonAdd, kPythonSub, kPythonMul, kPythonPow, kFailOutOfBounds,
+  kPythonAdd, kPythonSub, kPythonMul, kPythonPow, kFailOutOfBounds, kBoundaryIndex, kMin, kMax,
 };
 
 struct Variable { std::string name; };  // a generated identifier

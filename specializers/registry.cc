@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "specializers/elementwise/factory.h"
+#include "specializers/stencil/factory.h"
 
 namespace sejits::specializers {
 namespace {
@@ -11,7 +12,7 @@ namespace {
 const std::map<std::string, std::unique_ptr<Specializer>> &registry() {
   static const auto *specializers = [] {
     auto *map = new std::map<std::string, std::unique_ptr<Specializer>>;
-    for (auto factory : {make_elementwise_specializer}) {
+    for (auto factory : {make_elementwise_specializer, make_stencil_specializer}) {
       auto specializer = factory();
       std::string name = specializer->name();
       map->emplace(name, std::move(specializer));

@@ -12,7 +12,7 @@ from sejits._config import config
 from sejits._errors import SpecializationError, SpecializationWarning
 
 __version__ = "0.1.0"
-__all__ = ["elementwise", "config", "stats", "SpecializationError", "SpecializationWarning"]
+__all__ = ["elementwise", "stencil", "config", "stats", "SpecializationError", "SpecializationWarning"]
 
 
 def elementwise(fn=None, **options):
@@ -26,6 +26,18 @@ def elementwise(fn=None, **options):
     if fn is None:
         return lambda f: ElementwiseDispatcher(f)
     return ElementwiseDispatcher(fn)
+
+
+def stencil(fn=None, *, boundary="constant", cval=0.0, **options):
+    """Decorator (with or without arguments) for stencils written with relative
+    indexing: the function returns the output's value at the current point,
+    reading the grid (its first argument) and other same-shape arrays at
+    constant offsets, `a[0, 1]`. boundary: "constant" (default; points whose
+    neighbourhood leaves the grid get cval), "nearest", "reflect", "mirror",
+    "wrap" (as scipy.ndimage), or "skip" (border points left untouched)."""
+    from sejits import _stencil
+
+    return _stencil.stencil(fn, boundary=boundary, cval=cval, **options)
 
 
 def stats():

@@ -36,12 +36,11 @@ class _Retry:
         self.fallback = fallback
 
 
-class ElementwiseDispatcher(_NativeDispatcher):
-    """Calling it runs the native fast path (sejits._native.Dispatcher): the
-    signature map lookup and the kernel call. Misses, out=, broadcasting and
-    fallbacks come back here, to _call_slow."""
+class KernelDispatcher:
+    """What every decorated kernel shares: the signature map, capture,
+    specialization through the daemon, loading, fallback, explain()."""
 
-    specializer = "elementwise"
+    specializer = None
 
     def __init__(self, fn):
         self.fn = fn
@@ -54,60 +53,21 @@ class ElementwiseDispatcher(_NativeDispatcher):
         self._lock = threading.Lock()
 
     def __repr__(self):
-        return f"<sejits.elementwise {self.__name__}: {len(self._kernels)} signatures>"
+        return f"<sejits.{self.specializer} {self.__name__}: {len(self._kernels)} signatures>"
 
-    # ---- everything the native fast path does not handle -------------------
+    # ---- what each kind of kernel defines ------------------------------------
 
-    def _call_slow(self, *args, out=None):
-        try:
-            signature = tuple(map(_arguments.signature_element, args))
-            kernel = self._kernels.get(signature)
-        except TypeError:
-            kernel = None
-        if kernel is None:
-            args, signature, kernel = self._resolve(args)
-        if type(kernel) is _Fallback:
-            return self._run_fallback(kernel, args, out)
-        arrays = [a for a in args if type(a) is np.ndarray]
-        shape = arrays[0].shape if arrays else ()
-        for a in arrays:
-            if a.shape != shape:
-                shape = np.broadcast_shapes(*(a.shape for a in arrays))
-                break
-        try:
-            if out is not None:
-                return self._call_into(kernel, args, arrays, shape, out)
-            result = _native_empty(shape, kernel.result_dtype)
-            kernel(args, result)
-        except _FallbackRequested:  # e.g. Python int arithmetic beyond 64 bits: Python computes it exactly
-            from sejits import _fallback
+    def _signature(self, args):
+        """The in-memory map's key for these (normalized) arguments."""
+        return tuple(map(_arguments.signature_element, args))
 
-            return _fallback.run_python(self.fn, args, out)
-        if result.ndim == 0 and all(a.ndim == 0 for a in arrays):
-            return result[()]
-        return result
+    def _params(self):
+        """Options sent with the request (they are part of the cache key)."""
+        return {}
 
-    def _call_into(self, kernel, args, arrays, shape, out):
-        if not isinstance(out, np.ndarray):
-            raise TypeError(f"{self.__name__}: out must be a NumPy array, not {type(out).__name__}")
-        if out.shape != shape and np.broadcast_shapes(shape, out.shape) != out.shape:
-            raise ValueError(f"{self.__name__}: out has shape {out.shape}, the result has shape {shape}")
-        if not out.flags.writeable:
-            raise ValueError(f"{self.__name__}: out is read-only")
-        target = out
-        if out.dtype != kernel.result_dtype:
-            if not np.can_cast(kernel.result_dtype, out.dtype, casting="same_kind"):
-                raise TypeError(f"{self.__name__}: cannot cast the result from {kernel.result_dtype} to out's {out.dtype}")
-            target = np.empty(out.shape, kernel.result_dtype)
-        # An input that overlaps the output without being the very same view
-        # is read from a copy, as NumPy's ufuncs do.
-        args = tuple(
-            a.copy() if type(a) is np.ndarray and _overlaps_differently(a, target) else a for a in args
-        )
-        kernel(args, target)
-        if target is not out:
-            np.copyto(out, target, casting="same_kind")
-        return out
+    def _run_python(self, args, out):
+        """The fallback: the function as plain Python/NumPy."""
+        raise NotImplementedError
 
     # ---- misses ------------------------------------------------------------
 
@@ -117,7 +77,7 @@ class ElementwiseDispatcher(_NativeDispatcher):
             args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
         except SpecializationError as error:
             return args, None, self._fall_back(str(error))
-        signature = tuple(map(_arguments.signature_element, args))
+        signature = self._signature(args)
         with self._lock:
             kernel = self._kernels.get(signature)
             if kernel is None:
@@ -155,7 +115,8 @@ class ElementwiseDispatcher(_NativeDispatcher):
         from sejits import _encode
         from sejits.v1 import specializer_pb2 as pb
 
-        request = pb.SpecializeRequest(specializer=self.specializer, function=_encode.encode_function(captured))
+        request = pb.SpecializeRequest(specializer=self.specializer, function=_encode.encode_function(captured),
+                                       params=self._params())
         request.options.want_source = want_source
         for value in args:
             request.args.append(_arguments.describe(value, pb, _encode.dtype_code))
@@ -196,9 +157,7 @@ class ElementwiseDispatcher(_NativeDispatcher):
         return _Fallback(reason)
 
     def _run_fallback(self, fallback, args, out):
-        from sejits import _fallback
-
-        return _fallback.run_python(self.fn, args, out)
+        return self._run_python(args, out)
 
     # ---- introspection -------------------------------------------------------
 
@@ -226,6 +185,74 @@ class ElementwiseDispatcher(_NativeDispatcher):
         """The generated C++ for these arguments."""
         args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
         return self._request(args, self._capture(), want_source=True)["source"]
+
+
+
+class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
+    """Calling it runs the native fast path (sejits._native.Dispatcher): the
+    signature map lookup and the kernel call. Misses, out=, broadcasting and
+    fallbacks come back here, to _call_slow."""
+
+    specializer = "elementwise"
+
+    def __init__(self, fn):
+        KernelDispatcher.__init__(self, fn)
+
+    # ---- everything the native fast path does not handle -------------------
+
+    def _call_slow(self, *args, out=None):
+        try:
+            signature = tuple(map(_arguments.signature_element, args))
+            kernel = self._kernels.get(signature)
+        except TypeError:
+            kernel = None
+        if kernel is None:
+            args, signature, kernel = self._resolve(args)
+        if type(kernel) is _Fallback:
+            return self._run_fallback(kernel, args, out)
+        arrays = [a for a in args if type(a) is np.ndarray]
+        shape = arrays[0].shape if arrays else ()
+        for a in arrays:
+            if a.shape != shape:
+                shape = np.broadcast_shapes(*(a.shape for a in arrays))
+                break
+        try:
+            if out is not None:
+                return self._call_into(kernel, args, arrays, shape, out)
+            result = _native_empty(shape, kernel.result_dtype)
+            kernel(args, result)
+        except _FallbackRequested:  # e.g. Python int arithmetic beyond 64 bits: Python computes it exactly
+            return self._run_python(args, out)
+        if result.ndim == 0 and all(a.ndim == 0 for a in arrays):
+            return result[()]
+        return result
+
+    def _call_into(self, kernel, args, arrays, shape, out):
+        if not isinstance(out, np.ndarray):
+            raise TypeError(f"{self.__name__}: out must be a NumPy array, not {type(out).__name__}")
+        if out.shape != shape and np.broadcast_shapes(shape, out.shape) != out.shape:
+            raise ValueError(f"{self.__name__}: out has shape {out.shape}, the result has shape {shape}")
+        if not out.flags.writeable:
+            raise ValueError(f"{self.__name__}: out is read-only")
+        target = out
+        if out.dtype != kernel.result_dtype:
+            if not np.can_cast(kernel.result_dtype, out.dtype, casting="same_kind"):
+                raise TypeError(f"{self.__name__}: cannot cast the result from {kernel.result_dtype} to out's {out.dtype}")
+            target = np.empty(out.shape, kernel.result_dtype)
+        # An input that overlaps the output without being the very same view
+        # is read from a copy, as NumPy's ufuncs do.
+        args = tuple(
+            a.copy() if type(a) is np.ndarray and _overlaps_differently(a, target) else a for a in args
+        )
+        kernel(args, target)
+        if target is not out:
+            np.copyto(out, target, casting="same_kind")
+        return out
+
+    def _run_python(self, args, out):
+        from sejits import _fallback
+
+        return _fallback.run_python(self.fn, args, out)
 
 
 def _overlaps_differently(a, out):

@@ -12,7 +12,8 @@ namespace {
 // Constants compare by bit pattern (NaN equals itself, -0.0 differs from 0.0).
 // Weakness is left out: a Python scalar and its NumPy-typed copy of the same
 // dtype are the same value in the generated code.
-using NodeKey = std::tuple<int, int32_t, std::vector<const ScalarNode *>, int, int, size_t, uint64_t>;
+using NodeKey =
+    std::tuple<int, int32_t, std::vector<const ScalarNode *>, int, std::vector<int64_t>, int, size_t, uint64_t>;
 
 uint64_t constant_bits(const ConstantValue &value) {
   return std::visit(
@@ -28,7 +29,7 @@ NodeKey key_of(const ScalarNode &node, const std::vector<NodeRef> &operands) {
   for (const auto &operand : operands) operand_ids.push_back(operand.get());
   bool constant = node.op == ScalarOp::kConstant;
   return {static_cast<int>(node.op), static_cast<int32_t>(node.type.dtype), operand_ids,
-          node.param_index, static_cast<int>(node.math_fn), constant ? node.value.index() : 0,
+          node.param_index, node.offsets, static_cast<int>(node.math_fn), constant ? node.value.index() : 0,
           constant ? constant_bits(node.value) : 0};
 }
 

@@ -4,6 +4,7 @@
 // subset is rejected with a message that names the construct and the line.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -28,7 +29,12 @@ absl::Status user_error(const SourceContext &context, int line, const std::strin
 
 class ExprFrontend {
  public:
-  explicit ExprFrontend(SourceContext context) : context_(std::move(context)) {}
+  // Translates `a[...]`; without one, indexing is rejected.
+  using SubscriptHandler =
+      std::function<absl::StatusOr<NodeRef>(const v1::Subscript &subscript, const Environment &environment, int line)>;
+
+  explicit ExprFrontend(SourceContext context, SubscriptHandler subscript_handler = nullptr)
+      : context_(std::move(context)), subscript_handler_(std::move(subscript_handler)) {}
 
   // The value the statements return, given the parameters in `environment`.
   absl::StatusOr<NodeRef> translate_body(const google::protobuf::RepeatedPtrField<v1::Stmt> &body,
@@ -53,6 +59,7 @@ class ExprFrontend {
   absl::Status check_size(int line);
 
   SourceContext context_;
+  SubscriptHandler subscript_handler_;
   int64_t nodes_built_ = 0;
 };
 

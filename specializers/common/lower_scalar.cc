@@ -124,7 +124,7 @@ class ScalarLowering {
     const bool float_operands = is_float(operand_dtype);
     auto bin = [&](cg::BinaryOp op) { return cg::binary(op, operand(node, 0), operand(node, 1)); };
     switch (node.op) {
-      case ScalarOp::kParam: return context_.param(node.param_index);
+      case ScalarOp::kParam: return context_.param(node.param_index, node.offsets);
       case ScalarOp::kConstant: return constant_literal(node);
       case ScalarOp::kCast: return cg::cast(type, operand(node, 0));
       case ScalarOp::kNeg: return typed(node, cg::unary(cg::UnaryOp::kNeg, operand(node, 0)));

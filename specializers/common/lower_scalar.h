@@ -20,8 +20,9 @@ struct LoweredScalar {
 };
 
 struct ScalarLoweringContext {
-  // The expression that reads parameter `index`'s element.
-  std::function<codegen::ExprPtr(int index)> param;
+  // The expression that reads parameter `index`'s element (at `offsets` from
+  // the current point, for stencils; empty offsets: the point itself).
+  std::function<codegen::ExprPtr(int index, const std::vector<int64_t> &offsets)> param;
   // Name of an `int` flag set when an integer power meets a negative exponent.
   std::string error_flag;
   // Prefix for temporaries, unique per loop body.

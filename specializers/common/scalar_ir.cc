@@ -17,6 +17,16 @@ NodeRef make_param(int index, ScalarType type, int line) {
   return node;
 }
 
+NodeRef make_relative_read(int index, ScalarType type, std::vector<int64_t> offsets, int line) {
+  auto node = std::make_shared<ScalarNode>();
+  node->op = ScalarOp::kParam;
+  node->type = type;
+  node->param_index = index;
+  node->offsets = std::move(offsets);
+  node->line = line;
+  return node;
+}
+
 NodeRef make_constant(ConstantValue value, ScalarType type, int line) {
   auto node = std::make_shared<ScalarNode>();
   node->op = ScalarOp::kConstant;
@@ -166,7 +176,10 @@ std::string to_string(const NodeRef &root) {
   for (const NodeRef &node : topological_order(root)) {
     std::string text;
     switch (node->op) {
-      case ScalarOp::kParam: text = absl::StrCat("p", node->param_index); break;
+      case ScalarOp::kParam:
+        text = absl::StrCat("p", node->param_index);
+        if (!node->offsets.empty()) text += absl::StrCat("[", absl::StrJoin(node->offsets, ","), "]");
+        break;
       case ScalarOp::kConstant: text = value_text(node->value); break;
       default: {
         std::vector<std::string> parts;

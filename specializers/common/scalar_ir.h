@@ -15,7 +15,7 @@
 namespace sejits::specializers {
 
 enum class ScalarOp {
-  kParam,     // a kernel parameter's element (param_index)
+  kParam,     // a kernel parameter's element (param_index), at `offsets` from the current point (stencils)
   kConstant,  // value
   kCast,      // operand converted to `type`
   kNeg, kNot, kAbs,
@@ -43,12 +43,14 @@ struct ScalarNode {
   ScalarType type;
   std::vector<NodeRef> operands;
   int param_index = -1;
+  std::vector<int64_t> offsets;  // kParam of a stencil: relative index per axis; empty: the current point
   ConstantValue value = false;
   MathFn math_fn = MathFn::kSin;
   int line = 0;  // the user's source line, for messages
 };
 
 NodeRef make_param(int index, ScalarType type, int line);
+NodeRef make_relative_read(int index, ScalarType type, std::vector<int64_t> offsets, int line);
 NodeRef make_constant(ConstantValue value, ScalarType type, int line);
 NodeRef make_node(ScalarOp op, ScalarType type, std::vector<NodeRef> operands, int line);
 NodeRef make_math(MathFn fn, ScalarType type, std::vector<NodeRef> operands, int line);

@@ -166,7 +166,7 @@ class ElementwiseLowering {
     std::vector<cg::StmtPtr> statements;
     ScalarLoweringContext context;
     context.error_flag = "error_flag";
-    context.param = [&](int index) -> cg::ExprPtr {
+    context.param = [&](int index, const std::vector<int64_t> &) -> cg::ExprPtr {
       if (ir_.parameters[index].kind == ArgKind::kScalar) return cg::var(absl::StrCat("s", index));
       int operand = operand_of_param_.at(index);
       return element(operand, ctype_of(operand_dtype(operand)));

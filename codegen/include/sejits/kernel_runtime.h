@@ -240,6 +240,42 @@ static inline void sejits_stream_fence(void) {
 #endif
 }
 
+// ---- stencil boundaries --------------------------------------------------
+
+// How a read outside [0, n) is resolved, as scipy.ndimage names the modes.
+enum sejits_boundary_mode {
+  SEJITS_BOUNDARY_NEAREST = 1,  // a a | a b c d | d d
+  SEJITS_BOUNDARY_REFLECT = 2,  // b a | a b c d | d c
+  SEJITS_BOUNDARY_MIRROR = 3,   // c b | a b c d | c b
+  SEJITS_BOUNDARY_WRAP = 4,     // c d | a b c d | a b
+};
+
+static inline int64_t sejits_min_index(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t sejits_max_index(int64_t a, int64_t b) { return a > b ? a : b; }
+
+static inline int64_t sejits_boundary_index(int64_t i, int64_t n, int mode) {
+  if (i >= 0 && i < n) return i;
+  switch (mode) {
+    case SEJITS_BOUNDARY_NEAREST:
+      return i < 0 ? 0 : n - 1;
+    case SEJITS_BOUNDARY_REFLECT: {
+      int64_t period = 2 * n, r = i % period;
+      if (r < 0) r += period;
+      return r < n ? r : period - 1 - r;
+    }
+    case SEJITS_BOUNDARY_MIRROR: {
+      if (n == 1) return 0;
+      int64_t period = 2 * n - 2, r = i % period;
+      if (r < 0) r += period;
+      return r < n ? r : period - r;
+    }
+    default: {
+      int64_t r = i % n;
+      return r < 0 ? r + n : r;
+    }
+  }
+}
+
 // ---- broadcasting iteration ----------------------------------------------
 
 // The operands of an element-wise kernel seen as [outer..., inner]: shapes

@@ -1,0 +1,40 @@
+#include "specializers/stencil/factory.h"
+
+#include "specializers/stencil/frontend.h"
+#include "specializers/stencil/lower.h"
+#include "specializers/stencil/optimize.h"
+
+namespace sejits::specializers {
+namespace {
+
+class StencilSpecializer : public Specializer {
+ public:
+  std::string name() const override { return "stencil"; }
+  std::string version() const override { return "stencil-1"; }
+
+  absl::StatusOr<std::unique_ptr<DomainIr>> front_end(const SpecializationRequest &request) const override {
+    auto ir = stencil::build_stencil_ir(request);
+    if (!ir.ok()) return ir.status();
+    return std::unique_ptr<DomainIr>(std::move(*ir));
+  }
+
+  std::unique_ptr<DomainIr> optimize(std::unique_ptr<DomainIr> ir, std::vector<std::string> &notes) const override {
+    stencil::optimize_stencil(static_cast<stencil::StencilIr &>(*ir), notes);
+    return ir;
+  }
+
+  absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const SpecializationRequest &,
+                                                 std::vector<std::string> &notes) const override {
+    return stencil::lower_stencil(static_cast<const stencil::StencilIr &>(ir), notes);
+  }
+
+  KernelInterface kernel_interface(const DomainIr &ir) const override {
+    return {stencil::kEntrySymbol, static_cast<const stencil::StencilIr &>(ir).result.dtype};
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Specializer> make_stencil_specializer() { return std::make_unique<StencilSpecializer>(); }
+
+}  // namespace sejits::specializers

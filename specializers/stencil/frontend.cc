@@ -1,0 +1,186 @@
+#include "specializers/stencil/frontend.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "specializers/common/expr_frontend.h"
+
+namespace sejits::specializers::stencil {
+
+std::string boundary_name(Boundary boundary) {
+  switch (boundary) {
+    case Boundary::kConstant: return "constant";
+    case Boundary::kNearest: return "nearest";
+    case Boundary::kReflect: return "reflect";
+    case Boundary::kMirror: return "mirror";
+    case Boundary::kWrap: return "wrap";
+    case Boundary::kSkip: return "skip";
+  }
+  return "?";
+}
+
+std::string StencilIr::describe() const {
+  return absl::StrCat("rank ", rank, ", boundary ", boundary_name(boundary), ", halo -[", absl::StrJoin(low, ","), "] +[",
+                      absl::StrJoin(high, ","), "] -> ", type_name(result), ": ", to_string(value));
+}
+
+namespace {
+
+absl::StatusOr<Boundary> parse_boundary(const SourceContext &context, int line, const std::map<std::string, std::string> &params) {
+  auto it = params.find("boundary");
+  if (it == params.end()) return Boundary::kConstant;
+  for (Boundary mode : {Boundary::kConstant, Boundary::kNearest, Boundary::kReflect, Boundary::kMirror, Boundary::kWrap,
+                        Boundary::kSkip}) {
+    if (it->second == boundary_name(mode)) return mode;
+  }
+  return user_error(context, line,
+                    absl::StrCat("unknown boundary '", it->second.substr(0, 32),
+                                 "' (constant, nearest, reflect, mirror, wrap or skip)"));
+}
+
+absl::StatusOr<double> parse_cval(const SourceContext &context, int line, const std::map<std::string, std::string> &params) {
+  auto it = params.find("cval");
+  if (it == params.end()) return 0.0;
+  errno = 0;
+  char *end = nullptr;
+  double value = std::strtod(it->second.c_str(), &end);
+  if (it->second.empty() || *end != '\0' || errno == ERANGE) {
+    return user_error(context, line, absl::StrCat("cval must be a number, got '", it->second.substr(0, 32), "'"));
+  }
+  return value;
+}
+
+// Reads of `a[i, j]` at constant offsets from the current point.
+class RelativeIndexing {
+ public:
+  RelativeIndexing(const SourceContext &context, int rank, const std::map<int, std::string> &array_names)
+      : context_(context), rank_(rank), array_names_(array_names) {}
+
+  absl::StatusOr<NodeRef> operator()(ExprFrontend &frontend, const v1::Subscript &subscript,
+                                     const Environment &environment, int line) const {
+    if (!subscript.value().has_name()) {
+      return user_error(context_, line, "only a kernel argument can be indexed, as a[offset, ...]");
+    }
+    const std::string &name = subscript.value().name().id();
+    auto it = environment.find(name);
+    bool is_array = it != environment.end() && it->second->op == ScalarOp::kParam && it->second->offsets.empty() &&
+                    array_names_.count(it->second->param_index);
+    if (!is_array) return user_error(context_, line, absl::StrCat("'", name.substr(0, 64), "' is not an array argument and cannot be indexed"));
+    std::vector<const v1::Expr *> indices;
+    if (subscript.slice().has_tuple()) {
+      for (const auto &element : subscript.slice().tuple().elts()) indices.push_back(&element);
+    } else {
+      indices.push_back(&subscript.slice());
+    }
+    if (static_cast<int>(indices.size()) != rank_) {
+      return user_error(context_, line, absl::StrCat("'", name, "' is indexed with ", indices.size(), " relative indices; the grid has rank ",
+                                                     rank_, ", so write one per axis"));
+    }
+    std::vector<int64_t> offsets;
+    for (const v1::Expr *index : indices) {
+      auto value = frontend.translate_expr(*index, environment);
+      if (!value.ok()) return value.status();
+      const ScalarNode &node = **value;
+      if (node.op != ScalarOp::kConstant || !std::holds_alternative<int64_t>(node.value) || !node.type.weak) {
+        return user_error(context_, line, absl::StrCat("the relative indices of '", name,
+                                                       "' must be integer constants (like a[0, -1]); a value computed at run "
+                                                       "time would need a neighborhood="));
+      }
+      int64_t offset = std::get<int64_t>(node.value);
+      if (offset < -1024 || offset > 1024) return user_error(context_, line, "relative indices are limited to -1024..1024");
+      offsets.push_back(offset);
+    }
+    return make_relative_read(it->second->param_index, it->second->type, std::move(offsets), line);
+  }
+
+ private:
+  const SourceContext &context_;
+  int rank_;
+  const std::map<int, std::string> &array_names_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<StencilIr>> build_stencil_ir(const SpecializationRequest &request) {
+  if (!request.function) return absl::InvalidArgumentError("a stencil request needs the function's AST");
+  const v1::FunctionAst &function = *request.function;
+  SourceContext context{function.filename(), absl::StrCat("stencil kernel '", function.name().substr(0, 64), "'")};
+  const int line = function.pos().line();
+  if (function.args_size() != static_cast<int>(request.args.size())) {
+    return user_error(context, line, absl::StrCat(context.kernel_name, " takes ", function.args_size(),
+                                                  " arguments, called with ", request.args.size()));
+  }
+  if (request.args.empty() || request.args[0].kind != ArgKind::kArray) {
+    return user_error(context, line, "the first argument of a stencil is the grid: an array");
+  }
+  auto ir = std::make_unique<StencilIr>();
+  ir->rank = request.args[0].rank;
+  if (ir->rank < 1 || ir->rank > kMaxStencilRank) {
+    return user_error(context, line, absl::StrCat("stencil grids have rank 1 to ", kMaxStencilRank, ", got ", ir->rank));
+  }
+  auto boundary = parse_boundary(context, line, request.params);
+  if (!boundary.ok()) return boundary.status();
+  ir->boundary = *boundary;
+  auto cval = parse_cval(context, line, request.params);
+  if (!cval.ok()) return cval.status();
+  ir->cval = *cval;
+  for (const auto &[name, value] : request.params) {
+    if (name != "boundary" && name != "cval") return user_error(context, line, absl::StrCat("unknown stencil option '", name.substr(0, 32), "'"));
+  }
+
+  Environment environment;
+  std::map<int, std::string> array_names;
+  for (int k = 0; k < function.args_size(); ++k) {
+    const ArgSpec &spec = request.args[k];
+    const std::string &name = function.args(k).name();
+    if (name == "out") return user_error(context, line, "a stencil parameter cannot be named 'out' (it is the output keyword)");
+    if (!is_supported_dtype(spec.dtype_code)) {
+      return user_error(context, line, absl::StrCat("argument '", name, "' has a dtype sejits does not support"));
+    }
+    DType dtype = static_cast<DType>(spec.dtype_code);
+    if (spec.kind == ArgKind::kArray) {
+      if (spec.rank != ir->rank || spec.shape != request.args[0].shape) {
+        return user_error(context, line, absl::StrCat("argument '", name, "' must have the grid's shape"));
+      }
+      array_names[k] = name;
+      ir->parameters.push_back({ArgKind::kArray, ScalarType{dtype, false}});
+    } else {
+      ir->parameters.push_back({ArgKind::kScalar, ScalarType{dtype, spec.weak}});
+    }
+    environment[name] = make_param(k, ir->parameters.back().type, line);
+  }
+
+  RelativeIndexing indexing(context, ir->rank, array_names);
+  ExprFrontend *frontend_pointer = nullptr;
+  ExprFrontend frontend(context, [&](const v1::Subscript &subscript, const Environment &env, int at) {
+    return indexing(*frontend_pointer, subscript, env, at);
+  });
+  frontend_pointer = &frontend;
+  auto value = frontend.translate_body(function.body(), environment, line);
+  if (!value.ok()) return value.status();
+
+  ir->low.assign(ir->rank, 0);
+  ir->high.assign(ir->rank, 0);
+  for (const NodeRef &node : topological_order(*value)) {
+    if (node->op != ScalarOp::kParam || !array_names.count(node->param_index)) continue;
+    if (node->offsets.empty()) {
+      std::vector<std::string> zeros(ir->rank, "0");
+      return user_error(context, node->line, absl::StrCat("the array '", array_names[node->param_index],
+                                                          "' is used without a relative index; write ",
+                                                          array_names[node->param_index], "[", absl::StrJoin(zeros, ", "),
+                                                          "] for the current point"));
+    }
+    for (int d = 0; d < ir->rank; ++d) {
+      ir->low[d] = std::max(ir->low[d], -node->offsets[d]);
+      ir->high[d] = std::max(ir->high[d], node->offsets[d]);
+    }
+  }
+  ir->result = strengthen((*value)->type);
+  ir->value = cast_to(*value, ir->result);
+  return ir;
+}
+
+}  // namespace sejits::specializers::stencil

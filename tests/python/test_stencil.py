@@ -1,0 +1,178 @@
+"""Relative-index stencils against their own Python execution and against
+scipy.ndimage, for every boundary mode, several dtypes and ranks."""
+
+import numpy as np
+import pytest
+import scipy.ndimage
+
+import sejits
+from reference import assert_same
+from sejits import _stencil_python
+
+MODES = ["constant", "nearest", "reflect", "mirror", "wrap", "skip"]
+
+
+def laplace_2d(a, k):
+    return k * (a[0, 1] + a[0, -1] + a[1, 0] + a[-1, 0] - 4 * a[0, 0])
+
+
+def smooth_1d(a):
+    return 0.25 * a[-1] + 0.5 * a[0] + 0.25 * a[1]
+
+
+def asymmetric_3d(a, b):
+    return a[0, 0, 0] * 2 + a[-1, 0, 2] - b[0, 1, 0] + np.sqrt(abs(a[1, -1, 0]))
+
+
+def rank_4(a):
+    return a[1, 0, 0, 0] + a[0, -1, 0, 0] + a[0, 0, 1, 0] - a[0, 0, 0, -1]
+
+
+def reference(kernel, args, boundary, cval=0.0, out=None):
+    return _stencil_python.run_python(kernel, args, boundary, cval, out)
+
+
+def random_grid(shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    if np.dtype(dtype).kind == "f":
+        return (rng.random(shape) * 4 - 2).astype(dtype)
+    return rng.integers(-50, 50, size=shape).astype(dtype)
+
+
+@pytest.mark.parametrize("boundary", MODES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64], ids=lambda d: np.dtype(d).name)
+def test_laplace_2d_against_python(daemon, boundary, dtype):
+    grid = random_grid((7, 13), dtype)
+    kernel = sejits.stencil(boundary=boundary, cval=1.5)(laplace_2d)
+    expected = reference(laplace_2d, (grid, 0.25), boundary, 1.5)
+    assert_same(kernel(grid, 0.25), expected.astype(kernel(grid, 0.25).dtype), 1e-6 if dtype == np.float32 else 1e-14)
+
+
+@pytest.mark.parametrize("boundary", MODES)
+@pytest.mark.parametrize("case", [
+    (smooth_1d, [(1,), (2,), (17,)]),
+    (asymmetric_3d, [(3, 5, 7), (1, 2, 2)]),
+    (rank_4, [(3, 4, 2, 5)]),
+], ids=["rank1", "rank3", "rank4"])
+def test_ranks_and_small_grids_against_python(daemon, boundary, case):
+    function, shapes = case
+    kernel = sejits.stencil(boundary=boundary)(function)
+    for shape in shapes:  # including grids smaller than the neighbourhood
+        arrays = [random_grid(shape, np.float64, seed) for seed in range(function.__code__.co_argcount)]
+        expected = reference(function, tuple(arrays), boundary)
+        assert_same(kernel(*arrays), expected, 1e-14)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "reflect", "mirror", "wrap"])
+def test_boundary_modes_match_scipy_ndimage(daemon, mode):
+    grid = random_grid((9, 11), np.float64)
+    weights = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+    kernel = sejits.stencil(boundary=mode)(laplace_2d)
+    expected = scipy.ndimage.correlate(grid, weights, mode=mode)
+    np.testing.assert_allclose(kernel(grid, 1.0), expected, rtol=1e-13, atol=1e-13)
+
+
+def test_five_point_average_with_constant_border(daemon):
+    @sejits.stencil
+    def average(a):
+        return 0.25 * (a[0, 1] + a[1, 0] + a[0, -1] + a[-1, 0])
+
+    grid = np.arange(100).reshape(10, 10)
+    expected = np.zeros((10, 10))
+    expected[1:-1, 1:-1] = 0.25 * (grid[1:-1, 2:] + grid[2:, 1:-1] + grid[1:-1, :-2] + grid[:-2, 1:-1])
+    assert_same(average(grid), expected)
+
+
+def test_cval_with_out(daemon):
+    kernel = sejits.stencil(cval=-7.0)(laplace_2d)
+    grid = random_grid((6, 6), np.float64)
+    out = np.full((6, 6), 99.0)
+    returned = kernel(grid, 2.0, out=out)
+    assert returned is out
+    assert_same(out, reference(laplace_2d, (grid, 2.0), "constant", -7.0))
+
+
+def test_skip_leaves_the_border_of_out_untouched(daemon):
+    kernel = sejits.stencil(boundary="skip")(laplace_2d)
+    grid = random_grid((5, 8), np.float64)
+    out = np.full((5, 8), 42.0)
+    kernel(grid, 1.0, out=out)
+    assert (out[0] == 42).all() and (out[-1] == 42).all() and (out[:, 0] == 42).all() and (out[:, -1] == 42).all()
+    assert_same(out[1:-1, 1:-1], reference(laplace_2d, (grid, 1.0), "skip")[1:-1, 1:-1], 1e-14)
+
+
+def test_mask_selects_between_two_arrays(daemon):
+    @sejits.stencil(boundary="nearest")
+    def choose(mask, a, b):
+        return a[0, 1] if mask[0, 0] > 0 else b[-1, 0]
+
+    mask = random_grid((8, 9), np.int32, 1)
+    a, b = random_grid((8, 9), np.float64, 2), random_grid((8, 9), np.float64, 3)
+    assert_same(choose(mask, a, b), reference(choose.fn, (mask, a, b), "nearest"))
+
+
+def test_non_contiguous_grids(daemon):
+    kernel = sejits.stencil(boundary="reflect")(laplace_2d)
+    base = random_grid((20, 30), np.float64)
+    for view in (base[::2, 1::3], base.T, base[::-1, ::-2]):
+        assert_same(kernel(view, 0.5), reference(laplace_2d, (view, 0.5), "reflect"), 1e-14)
+
+
+@pytest.mark.parametrize("boundary", ["constant", "wrap", "skip"])
+def test_iterate_equals_repeated_single_sweeps(daemon, boundary):
+    kernel = sejits.stencil(boundary=boundary)(laplace_2d)
+    grid = random_grid((12, 10), np.float64)
+    expected = grid
+    for _ in range(5):
+        step = kernel(expected, 0.1)
+        if boundary == "skip":
+            step = np.where(np.pad(np.ones((10, 8), bool), 1), step, expected)
+        expected = step
+    assert_same(kernel.iterate(grid, 0.1, steps=5), expected)
+
+
+def test_large_grid_parallel_path(daemon):
+    kernel = sejits.stencil(boundary="wrap")(laplace_2d)
+    grid = random_grid((700, 900), np.float64)
+    weights = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+    np.testing.assert_allclose(kernel(grid, 1.0), scipy.ndimage.correlate(grid, weights, mode="wrap"), rtol=1e-12, atol=1e-12)
+
+
+def wrong_rank(a):
+    return a[0] + a[1, 0]
+
+
+def computed_index(a, i):
+    return a[i, 0]
+
+
+def out_parameter(a, out):
+    return a[0, 0] + out[0, 0]
+
+
+@pytest.mark.parametrize("function, message, line_in_function", [
+    (wrong_rank, "indexed with 1 relative indices; the grid has rank 2", 1),
+    (computed_index, "must be integer constants", 1),
+    (out_parameter, "cannot be named 'out'", 0),  # the def line, where the parameter is
+])
+def test_errors_name_the_problem_and_line(daemon, function, message, line_in_function):
+    import inspect
+
+    kernel = sejits.stencil(function)
+    args = [random_grid((4, 4), np.float64)] + [1] * (function.__code__.co_argcount - 1)
+    if function is out_parameter:
+        args[1] = random_grid((4, 4), np.float64)
+    with pytest.raises(sejits.SpecializationError) as error:
+        kernel(*args)
+    line = inspect.getsourcelines(function)[1] + line_in_function
+    assert message in str(error.value) and f"test_stencil.py:{line}" in str(error.value)
+
+
+def test_option_and_shape_errors(daemon):
+    with pytest.raises(TypeError, match="unexpected options"):
+        sejits.stencil(laplace_2d, halo=2)
+    with pytest.raises(ValueError, match="boundary must be one of"):
+        sejits.stencil(laplace_2d, boundary="periodic")
+    kernel = sejits.stencil(lambda a, b: a[0, 0] + b[0, 1])
+    with pytest.raises(ValueError, match="has shape"):
+        kernel(np.ones((3, 3)), np.ones((3, 4)))
