@@ -40,8 +40,8 @@ create_venv_if_needed
 PY_MODULES=(numpy grpc google.protobuf grpc_tools setuptools wheel)
 PY_PACKAGES=(numpy grpcio protobuf grpcio-tools setuptools wheel)
 if [[ $WITH_TEST == 1 ]]; then
-  PY_MODULES+=(pytest numexpr numba)
-  PY_PACKAGES+=(pytest numexpr numba)
+  PY_MODULES+=(pytest numexpr numba scipy)
+  PY_PACKAGES+=(pytest numexpr numba scipy)
 fi
 missing=()
 for i in "${!PY_MODULES[@]}"; do
