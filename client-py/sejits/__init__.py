@@ -12,7 +12,7 @@ from sejits._config import config
 from sejits._errors import SpecializationError, SpecializationWarning
 
 __version__ = "0.1.0"
-__all__ = ["elementwise", "stencil", "config", "stats", "SpecializationError", "SpecializationWarning"]
+__all__ = ["elementwise", "stencil", "StencilGrid", "StencilKernel", "config", "stats", "SpecializationError", "SpecializationWarning"]
 
 
 def elementwise(fn=None, **options):
@@ -38,6 +38,15 @@ def stencil(fn=None, *, boundary="constant", cval=0.0, **options):
     from sejits import _stencil
 
     return _stencil.stencil(fn, boundary=boundary, cval=cval, **options)
+
+
+def __getattr__(name):
+    # StencilGrid and StencilKernel load on first use: `import sejits` stays light.
+    if name in ("StencilGrid", "StencilKernel"):
+        from sejits import _stencil_class
+
+        return getattr(_stencil_class, name)
+    raise AttributeError(f"module 'sejits' has no attribute {name!r}")
 
 
 def stats():

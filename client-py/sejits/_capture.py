@@ -37,6 +37,9 @@ class CapturedFunction:
     arg_names: list
     names: dict = field(default_factory=dict)  # free name -> Resolved
     fingerprint: str = ""
+    # (object name, attribute) -> number, e.g. ("self", "center") -> -4.0 for
+    # class-based stencils: attributes read as constants.
+    attributes: dict = field(default_factory=dict)
 
     @property
     def line(self):

@@ -69,6 +69,10 @@ class KernelDispatcher:
         """The fallback: the function as plain Python/NumPy."""
         raise NotImplementedError
 
+    def _entry_codes(self, args, dtype_code):
+        """How the entry point takes its arguments: the inputs, then the output."""
+        return tuple(_arguments.scalar_code(a, dtype_code) for a in args) + (0,)
+
     # ---- misses ------------------------------------------------------------
 
     def _resolve(self, args):
@@ -141,7 +145,7 @@ class KernelDispatcher:
 
         path = _artifacts.local_path(handle["artifact_path"], handle["artifact_digest"])
         library = _artifacts.load(path, handle["artifact_digest"])
-        codes = tuple(_arguments.scalar_code(a, _encode.dtype_code) for a in args) + (0,)
+        codes = self._entry_codes(args, _encode.dtype_code)
         info = dict(handle, origin=origin, signature=_arguments.describe_signature(args),
                     load_seconds=time.perf_counter() - start)
         info.pop("source", None)

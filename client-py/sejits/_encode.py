@@ -79,6 +79,7 @@ def _constant(message, value):
 class _Encoder:
     def __init__(self, captured):
         self.names = captured.names
+        self.attributes = captured.attributes
 
     def expr(self, node, out, depth):
         if depth > MAX_MESSAGE_DEPTH:
@@ -126,6 +127,9 @@ class _Encoder:
                 k = out.call.keywords.add()
                 k.arg = keyword.arg or "**"
                 self.expr(keyword.value, k.value, d)
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and (
+                (node.value.id, node.attr) in self.attributes):
+            _constant(out.constant, self.attributes[(node.value.id, node.attr)])
         elif isinstance(node, ast.Attribute):
             out.attribute.attr = node.attr
             self.expr(node.value, out.attribute.value, d)

@@ -1,5 +1,6 @@
 #include "specializers/stencil/factory.h"
 
+#include "specializers/stencil/class_frontend.h"
 #include "specializers/stencil/frontend.h"
 #include "specializers/stencil/lower.h"
 #include "specializers/stencil/optimize.h"
@@ -13,7 +14,9 @@ class StencilSpecializer : public Specializer {
   std::string version() const override { return "stencil-1"; }
 
   absl::StatusOr<std::unique_ptr<DomainIr>> front_end(const SpecializationRequest &request) const override {
-    auto ir = stencil::build_stencil_ir(request);
+    auto style = request.params.find("style");
+    auto ir = style != request.params.end() && style->second == "class" ? stencil::build_class_stencil_ir(request)
+                                                                         : stencil::build_stencil_ir(request);
     if (!ir.ok()) return ir.status();
     return std::unique_ptr<DomainIr>(std::move(*ir));
   }
