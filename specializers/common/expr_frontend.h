@@ -46,6 +46,7 @@ class ExprFrontend {
                                           int depth, int function_line);
   absl::Status apply_statement(const v1::Stmt &stmt, Environment &environment, int depth);
   absl::Status apply_assignment(const v1::Assign &assign, Environment &environment, int line);
+  absl::Status unroll_for(const v1::For &loop, Environment &environment, int depth, int line);
   absl::StatusOr<Environment> merge_branches(const NodeRef &condition, const v1::If &if_stmt,
                                             const Environment &before, int depth, int line);
   absl::StatusOr<NodeRef> translate_binop(const v1::BinOp &binop, const Environment &environment, int line);

@@ -188,3 +188,15 @@ def test_variable_assigned_on_one_path_only_is_reported(daemon):
 
     with pytest.raises(sejits.SpecializationError, match="'y' is not defined here"):
         sejits.elementwise(kernel)(np.ones(2))
+
+
+def test_loops_over_constant_ranges_are_unrolled(daemon):
+    @sejits.elementwise
+    def horner(x):
+        y = 0.0
+        for coefficient in range(5, 0, -1):
+            y = y * x + coefficient
+        return y
+
+    x = np.linspace(-2, 2, 9)
+    assert_same(horner(x), (((5.0 * x + 4) * x + 3) * x + 2) * x + 1)

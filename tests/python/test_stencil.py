@@ -176,3 +176,32 @@ def test_option_and_shape_errors(daemon):
     kernel = sejits.stencil(lambda a, b: a[0, 0] + b[0, 1])
     with pytest.raises(ValueError, match="has shape"):
         kernel(np.ones((3, 3)), np.ones((3, 4)))
+
+
+def test_27_point_laplacian_weighted_by_manhattan_distance(daemon):
+    @sejits.stencil(boundary="nearest")
+    def laplacian_27(a):
+        total = 0.0
+        for i in range(-1, 2):
+            for j in range(-1, 2):
+                for k in range(-1, 2):
+                    total += a[i, j, k] / (1 + abs(i) + abs(j) + abs(k))
+        return total - a[0, 0, 0] * 27
+
+    grid = random_grid((5, 6, 7), np.float64)
+    weights = np.array([[[1 / (1 + abs(i) + abs(j) + abs(k)) for k in (-1, 0, 1)] for j in (-1, 0, 1)] for i in (-1, 0, 1)])
+    weights[1, 1, 1] -= 27
+    expected = scipy.ndimage.correlate(grid, weights, mode="nearest")
+    np.testing.assert_allclose(laplacian_27(grid), expected, rtol=1e-12, atol=1e-12)
+    assert_same(laplacian_27(grid), reference(laplacian_27.fn, (grid,), "nearest"), 1e-13)
+
+
+def test_loops_that_cannot_be_unrolled_are_errors(daemon):
+    def loop_over_data(a, n):
+        total = 0.0
+        for i in range(n):
+            total += a[0, 0]
+        return total
+
+    with pytest.raises(sejits.SpecializationError, match="range\\(\\) bounds must be integer constants"):
+        sejits.stencil(loop_over_data)(np.ones((3, 3)), 4)
