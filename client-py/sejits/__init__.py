@@ -28,16 +28,17 @@ def elementwise(fn=None, **options):
     return ElementwiseDispatcher(fn)
 
 
-def stencil(fn=None, *, boundary="constant", cval=0.0, **options):
+def stencil(fn=None, *, boundary="constant", cval=0.0, neighborhood=None, **options):
     """Decorator (with or without arguments) for stencils written with relative
     indexing: the function returns the output's value at the current point,
     reading the grid (its first argument) and other same-shape arrays at
     constant offsets, `a[0, 1]`. boundary: "constant" (default; points whose
     neighbourhood leaves the grid get cval), "nearest", "reflect", "mirror",
-    "wrap" (as scipy.ndimage), or "skip" (border points left untouched)."""
+    "wrap" (as scipy.ndimage), or "skip" (border points left untouched).
+    neighborhood=((low, high), ...) declares the extent per axis."""
     from sejits import _stencil
 
-    return _stencil.stencil(fn, boundary=boundary, cval=cval, **options)
+    return _stencil.stencil(fn, boundary=boundary, cval=cval, neighborhood=neighborhood, **options)
 
 
 def __getattr__(name):

@@ -11,7 +11,7 @@ BOUNDARIES = ("constant", "nearest", "reflect", "mirror", "wrap", "skip")
 class StencilDispatcher(KernelDispatcher):
     specializer = "stencil"
 
-    def __init__(self, fn, boundary="constant", cval=0.0):
+    def __init__(self, fn, boundary="constant", cval=0.0, neighborhood=None):
         if boundary not in BOUNDARIES:
             raise ValueError(f"sejits.stencil: boundary must be one of {BOUNDARIES}, not {boundary!r}")
         if not isinstance(cval, (int, float, np.integer, np.floating)) or isinstance(cval, bool):
@@ -19,19 +19,23 @@ class StencilDispatcher(KernelDispatcher):
         super().__init__(fn)
         self.boundary = boundary
         self.cval = float(cval)
+        self.neighborhood = _check_neighborhood(neighborhood)
 
     def _signature(self, args):
         # The options are in it too: the signature also keys the client's
         # on-disk handle cache, shared by every dispatcher of this function.
-        return super()._signature(args) + (np.ndim(args[0]), self.boundary, self.cval)
+        return super()._signature(args) + (np.ndim(args[0]), self.boundary, self.cval, self.neighborhood)
 
     def _params(self):
-        return {"boundary": self.boundary, "cval": repr(self.cval)}
+        params = {"boundary": self.boundary, "cval": repr(self.cval)}
+        if self.neighborhood is not None:
+            params["neighborhood"] = ";".join(f"{low},{high}" for low, high in self.neighborhood)
+        return params
 
     def _run_python(self, args, out):
         from sejits import _stencil_python
 
-        return _stencil_python.run_python(self.fn, args, self.boundary, self.cval, out)
+        return _stencil_python.run_python(self.fn, args, self.boundary, self.cval, out, self.neighborhood)
 
     def __call__(self, *args, out=None):
         if not args or np.ndim(args[0]) == 0:
@@ -83,10 +87,21 @@ class StencilDispatcher(KernelDispatcher):
             f" (cval {self.cval})" if self.boundary == "constant" else "")
 
 
-def stencil(fn=None, *, boundary="constant", cval=0.0, **options):
+def _check_neighborhood(neighborhood):
+    if neighborhood is None:
+        return None
+    try:
+        extent = tuple((int(low), int(high)) for low, high in neighborhood)
+    except (TypeError, ValueError):
+        raise TypeError("sejits.stencil: neighborhood is ((low, high), ...) per axis") from None
+    if any(low > 0 or high < 0 for low, high in extent):
+        raise ValueError("sejits.stencil: each neighborhood axis needs low <= 0 <= high")
+    return extent
+
+
+def stencil(fn=None, *, boundary="constant", cval=0.0, neighborhood=None, **options):
     """Decorator (with or without arguments) for relative-index stencils."""
     if options:
         raise TypeError(f"sejits.stencil() got unexpected options {sorted(options)}")
-    if fn is None:
-        return lambda f: StencilDispatcher(f, boundary=boundary, cval=cval)
-    return StencilDispatcher(fn, boundary=boundary, cval=cval)
+    make = lambda f: StencilDispatcher(f, boundary=boundary, cval=cval, neighborhood=neighborhood)  # noqa: E731
+    return make if fn is None else make(fn)

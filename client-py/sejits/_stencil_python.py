@@ -44,10 +44,13 @@ class _Relative:
         return self.array[index]
 
 
-def run_python(fn, args, boundary, cval, out):
+def run_python(fn, args, boundary, cval, out, neighborhood=None):
     grid = np.asarray(args[0])
     values = {}
     for point in itertools.product(*(range(n) for n in grid.shape)):
+        if neighborhood is not None and boundary in ("constant", "skip") and any(
+                p + low < 0 or p + high >= n for p, (low, high), n in zip(point, neighborhood, grid.shape)):
+            continue  # the declared neighbourhood leaves the grid
         call_args = [_Relative(a, point, boundary) if isinstance(a, np.ndarray) else a for a in args]
         try:
             values[point] = fn(*call_args)

@@ -5,7 +5,9 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "specializers/common/expr_frontend.h"
 
 namespace sejits::specializers::stencil {
@@ -51,6 +53,29 @@ absl::StatusOr<double> parse_cval(const SourceContext &context, int line, const 
     return user_error(context, line, absl::StrCat("cval must be a number, got '", it->second.substr(0, 32), "'"));
   }
   return value;
+}
+
+// neighborhood=((lo, hi), ...): the stencil's declared extent per axis, as
+// "lo,hi;lo,hi". Empty when not given.
+absl::StatusOr<std::vector<std::pair<int64_t, int64_t>>> parse_neighborhood(const SourceContext &context, int line,
+                                                                            const std::map<std::string, std::string> &params,
+                                                                            int rank) {
+  std::vector<std::pair<int64_t, int64_t>> extent;
+  auto it = params.find("neighborhood");
+  if (it == params.end()) return extent;
+  for (absl::string_view axis : absl::StrSplit(it->second, ';')) {
+    std::pair<std::string, std::string> bounds = absl::StrSplit(axis, absl::MaxSplits(',', 1));
+    int64_t low = 0, high = 0;
+    if (!absl::SimpleAtoi(bounds.first, &low) || !absl::SimpleAtoi(bounds.second, &high) || low > 0 || high < 0 ||
+        low < -1024 || high > 1024) {
+      return user_error(context, line, "neighborhood must give (low, high) per axis with low <= 0 <= high, within 1024");
+    }
+    extent.emplace_back(low, high);
+  }
+  if (static_cast<int>(extent.size()) != rank) {
+    return user_error(context, line, absl::StrCat("neighborhood gives ", extent.size(), " axes; the grid has rank ", rank));
+  }
+  return extent;
 }
 
 // Reads of `a[i, j]` at constant offsets from the current point.
@@ -128,8 +153,12 @@ absl::StatusOr<std::unique_ptr<StencilIr>> build_stencil_ir(const Specialization
   if (!cval.ok()) return cval.status();
   ir->cval = *cval;
   for (const auto &[name, value] : request.params) {
-    if (name != "boundary" && name != "cval") return user_error(context, line, absl::StrCat("unknown stencil option '", name.substr(0, 32), "'"));
+    if (name != "boundary" && name != "cval" && name != "neighborhood") {
+      return user_error(context, line, absl::StrCat("unknown stencil option '", name.substr(0, 32), "'"));
+    }
   }
+  auto neighborhood = parse_neighborhood(context, line, request.params, ir->rank);
+  if (!neighborhood.ok()) return neighborhood.status();
 
   Environment environment;
   std::map<int, std::string> array_names;
@@ -164,6 +193,10 @@ absl::StatusOr<std::unique_ptr<StencilIr>> build_stencil_ir(const Specialization
 
   ir->low.assign(ir->rank, 0);
   ir->high.assign(ir->rank, 0);
+  for (int d = 0; d < ir->rank && !neighborhood->empty(); ++d) {  // declared extent: the halo at least
+    ir->low[d] = -(*neighborhood)[d].first;
+    ir->high[d] = (*neighborhood)[d].second;
+  }
   for (const NodeRef &node : topological_order(*value)) {
     if (node->op != ScalarOp::kParam || !array_names.count(node->param_index)) continue;
     if (node->offsets.empty()) {
@@ -174,6 +207,12 @@ absl::StatusOr<std::unique_ptr<StencilIr>> build_stencil_ir(const Specialization
                                                           "] for the current point"));
     }
     for (int d = 0; d < ir->rank; ++d) {
+      if (!neighborhood->empty() &&
+          (node->offsets[d] < (*neighborhood)[d].first || node->offsets[d] > (*neighborhood)[d].second)) {
+        return user_error(context, node->line,
+                          absl::StrCat("relative index ", node->offsets[d], " along axis ", d, " is outside neighborhood (",
+                                       (*neighborhood)[d].first, ", ", (*neighborhood)[d].second, ")"));
+      }
       ir->low[d] = std::max(ir->low[d], -node->offsets[d]);
       ir->high[d] = std::max(ir->high[d], node->offsets[d]);
     }

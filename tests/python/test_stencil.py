@@ -205,3 +205,32 @@ def test_loops_that_cannot_be_unrolled_are_errors(daemon):
 
     with pytest.raises(sejits.SpecializationError, match="range\\(\\) bounds must be integer constants"):
         sejits.stencil(loop_over_data)(np.ones((3, 3)), 4)
+
+
+def test_trailing_window_with_neighborhood(daemon):
+    @sejits.stencil(neighborhood=((-5, 0),))
+    def trailing_mean(a):
+        total = 0.0
+        for i in range(-5, 1):
+            total += a[i]
+        return total / 6
+
+    x = random_grid((40,), np.float64)
+    expected = np.zeros(40)
+    expected[5:] = np.convolve(x, np.ones(6) / 6, mode="valid")
+    np.testing.assert_allclose(trailing_mean(x), expected, rtol=1e-14, atol=1e-14)
+    assert_same(trailing_mean(x), reference(trailing_mean.fn, (x,), "constant"), 1e-14)
+
+
+def test_neighborhood_larger_than_the_reads_widens_the_border(daemon):
+    kernel = sejits.stencil(neighborhood=((-2, 2), (-1, 1)))(laplace_2d)
+    grid = random_grid((8, 8), np.float64)
+    result = kernel(grid, 1.0)
+    assert (result[:2] == 0).all() and (result[-2:] == 0).all()
+    assert_same(result, _stencil_python.run_python(laplace_2d, (grid, 1.0), "constant", 0.0, None, ((-2, 2), (-1, 1))), 1e-14)
+
+
+def test_reads_outside_the_neighborhood_are_errors(daemon):
+    kernel = sejits.stencil(neighborhood=((0, 1), (-1, 1)))(laplace_2d)
+    with pytest.raises(sejits.SpecializationError, match="outside neighborhood"):
+        kernel(np.ones((4, 4)), 1.0)
