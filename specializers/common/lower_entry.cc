@@ -1,0 +1,56 @@
+#include "specializers/common/lower_entry.h"
+
+#include "specializers/common/lower_scalar.h"
+
+namespace sejits::specializers {
+namespace cg = codegen;
+
+cg::TranslationUnit entry_point_unit(const std::string &symbol, std::vector<cg::StmtPtr> body,
+                                     std::vector<std::string> header_comment) {
+  cg::Function entry;
+  entry.return_type = cg::scalar_type(cg::CType::kInt32);
+  entry.name = symbol;
+  entry.params = {{cg::pointer_type(cg::CType::kSejitsArg, true), "args"},
+                  {cg::scalar_type(cg::CType::kInt32), "nargs"},
+                  {cg::pointer_type(cg::CType::kChar, false), "error"},
+                  {cg::scalar_type(cg::CType::kInt64), "error_len"}};
+  entry.body = std::move(body);
+  entry.exported = true;
+  cg::TranslationUnit unit;
+  unit.header_comment = std::move(header_comment);
+  unit.functions.push_back(std::move(entry));
+  return unit;
+}
+
+cg::ExprPtr arg_field(int index, const std::string &field) {
+  return cg::member(cg::index(cg::var("args"), cg::int_literal(index)), field);
+}
+
+std::string scalar_field(DType dtype) {
+  if (is_float(dtype)) return "f";
+  if (kind_of(dtype) == Kind::kUnsigned) return "u";
+  return "i";
+}
+
+cg::StmtPtr fail_statement(std::string message) {
+  return cg::return_stmt(cg::call(cg::Callee::kFail, {cg::var("error"), cg::var("error_len"),
+                                                       cg::literal(cg::CType::kChar, std::move(message))}));
+}
+
+cg::ExprPtr serial_call(int output_arg) {
+  // flags & SEJITS_CALL_SERIAL, written with the operators the target AST has
+  return cg::binary(cg::BinaryOp::kNe, cg::binary(cg::BinaryOp::kMod, arg_field(output_arg, "flags"), cg::int_literal(2)),
+                    cg::int_literal(0));
+}
+
+void append_error_flag_checks(const NodeRef &value, std::vector<cg::StmtPtr> &body) {
+  if (!may_set_error_flag(value)) return;
+  // "sejits-fallback:" asks the client to run the Python code for this call.
+  for (auto [flag, message] : {std::pair{1, "Integers to negative integer powers are not allowed."},
+                               std::pair{2, "sejits-fallback: Python int arithmetic exceeds 64 bits"}}) {
+    body.push_back(cg::if_stmt(cg::binary(cg::BinaryOp::kEq, cg::var("error_flag"), cg::int_literal(flag)),
+                               {fail_statement(message)}));
+  }
+}
+
+}  // namespace sejits::specializers

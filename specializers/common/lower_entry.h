@@ -1,0 +1,30 @@
+// Pieces every specializer's lowering shares: the ABI entry point around a
+// body, reading argument descriptors, failing with a message, turning the
+// loop's error flag into NumPy's errors.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "codegen/target_ast.h"
+#include "specializers/common/scalar_ir.h"
+
+namespace sejits::specializers {
+
+// A translation unit with one exported entry point of the kernel ABI
+// signature (args, nargs, error, error_len) and the given body.
+codegen::TranslationUnit entry_point_unit(const std::string &symbol, std::vector<codegen::StmtPtr> body,
+                                          std::vector<std::string> header_comment);
+
+// args[index].field
+codegen::ExprPtr arg_field(int index, const std::string &field);
+// The member of sejits_arg.scalar a scalar of this dtype is passed in.
+std::string scalar_field(DType dtype);
+// `return sejits_fail(error, error_len, message);`
+codegen::StmtPtr fail_statement(std::string message);
+// True when the caller asked for a serial call (a forked child, see the ABI).
+codegen::ExprPtr serial_call(int output_arg);
+// After the loops: fail with NumPy's message for each error flag `value` may set.
+void append_error_flag_checks(const NodeRef &value, std::vector<codegen::StmtPtr> &body);
+
+}  // namespace sejits::specializers
