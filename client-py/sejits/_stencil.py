@@ -3,6 +3,7 @@ is the value of the output at the current point, reading the grid around it."""
 
 import numpy as np
 
+from sejits import _native
 from sejits._dispatch import KernelDispatcher, _Fallback
 
 BOUNDARIES = ("constant", "nearest", "reflect", "mirror", "wrap", "skip")
@@ -70,13 +71,20 @@ class StencilDispatcher(KernelDispatcher):
         if steps < 1:
             raise ValueError(f"{self.__name__}.iterate: steps must be at least 1")
         grid, rest = np.asarray(args[0]), args[1:]
-        current = self(grid, *rest)
-        if self.boundary == "skip":  # the border keeps the grid's values in every step
-            current = grid.astype(current.dtype)
-            self(grid, *rest, out=current)
-        if steps == 1:
+        _, _, kernel = self._resolve((grid, *rest))
+        if type(kernel) is _Fallback:
+            current = grid
+            for _ in range(steps):
+                keep = current.copy() if self.boundary == "skip" else None
+                current = self._run_python((current, *rest), keep)
             return current
-        spare = current.copy()
+        # Recycled buffers (no page faults on repeated calls); the one not
+        # returned goes back to the pool.
+        current, spare = (_native.empty(grid.shape, kernel.result_dtype) for _ in range(2))
+        if self.boundary == "skip":  # the border keeps the grid's values in every step
+            np.copyto(current, grid)
+            np.copyto(spare, grid)
+        self(grid, *rest, out=current)
         for _ in range(steps - 1):
             self(current, *rest, out=spare)
             current, spare = spare, current

@@ -15,15 +15,16 @@ STOP_TIMEOUT_S = 10
 
 
 def daemon_binary():
+    # This checkout's build before one on PATH: an installed sejitsd may be older.
     candidates = [
         os.environ.get("SEJITS_DAEMON_BIN"),
-        shutil.which("sejitsd"),
         str(REPO / "build" / "server" / "sejitsd"),
+        shutil.which("sejitsd"),
     ]
     for candidate in candidates:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
-    raise BenchFailure("sejitsd not found: set SEJITS_DAEMON_BIN, put it on PATH or build build/server/sejitsd")
+    raise BenchFailure("sejitsd not found: set SEJITS_DAEMON_BIN, build build/server/sejitsd or put it on PATH")
 
 
 def _wait_for_socket(process, socket_path, log_path):

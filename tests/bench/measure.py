@@ -20,6 +20,7 @@ class Settings:
     elements: int  # array length of the element-wise cases
     stream_triad_gbs: float
     repeats: int | None  # overrides every case's default when set
+    grid_edges: dict  # rank -> edge of the stencil cases' grids
 
     def repeats_or(self, default):
         return self.repeats or default
@@ -90,7 +91,8 @@ def mismatch(result, reference, rtol):
     if np.allclose(result, reference, rtol=rtol, atol=atol):
         return None
     worst = int(np.argmax(np.abs(result - reference)))
-    return f"wrong result: element {worst} is {float(result[worst])!r}, expected {float(reference[worst])!r}"
+    where = worst if result.ndim == 1 else tuple(map(int, np.unravel_index(worst, result.shape)))
+    return f"wrong result: element {where} is {float(result.flat[worst])!r}, expected {float(reference.flat[worst])!r}"
 
 
 def time_calls(case, impl, call, repeats):

@@ -20,10 +20,12 @@ from machine import describe_machine
 from measure import BenchFailure, Settings, progress
 from overhead import run_first_calls, run_import, run_per_call
 from report import plot, print_table, write_json
+from stencil import run_stencil
 
 SUITES = {
     "elementwise": [run_elementwise],
     "overhead": [run_per_call, run_first_calls, run_import],
+    "stencil": [run_stencil],
 }
 
 STREAM_RUNS = 10
@@ -33,9 +35,13 @@ STREAM_RUNS = 10
 class Size:
     elements: int  # element-wise cases
     stream_elements: int  # per STREAM array: large enough to defeat the caches
+    grid_edges: dict  # rank -> edge of the stencil cases' grids
 
 
-SIZES = {"small": Size(2**20, 2**23), "full": Size(2**24, 2**25)}
+SIZES = {
+    "small": Size(2**20, 2**23, {2: 512, 3: 64}),
+    "full": Size(2**24, 2**25, {2: 4096, 3: 256}),
+}
 
 
 def parse_args(argv):
@@ -69,7 +75,7 @@ def main(argv=None):
     with contextlib.ExitStack() as stack:
         use_private_daemon(stack)
         machine = describe_machine(size.stream_elements, STREAM_RUNS)
-        settings = Settings(size.elements, machine["stream_triad_gbs"], args.repeats)
+        settings = Settings(size.elements, machine["stream_triad_gbs"], args.repeats, size.grid_edges)
         suites = [suite for name, suites in SUITES.items() if args.suite in (name, "all") for suite in suites]
         results = [result for suite in suites for result in suite(settings)]
     print_table(machine, results)
