@@ -26,6 +26,9 @@ struct Range {
   cg::ExprPtr begin, end;
 };
 
+// Where a loop nest runs: reads need boundary handling only on the border.
+enum class Region { kInterior, kInteriorUnitStride, kBorder };
+
 class StencilLowering {
  public:
   explicit StencilLowering(const StencilIr &ir) : ir_(ir), out_(static_cast<int>(ir.parameters.size())) {}
@@ -51,8 +54,18 @@ class StencilLowering {
     }
     std::vector<Range> interior;
     for (int d = 0; d < ir_.rank; ++d) interior.push_back({cg::var(absl::StrCat("a", d)), cg::var(absl::StrCat("b", d))});
+    // Interior: every read inside the grid. When every operand is contiguous
+    // along the last axis, the inner index needs no stride: unit-stride loads
+    // the compiler vectorizes without gathers.
+    cg::ExprPtr unit_inner;
+    for (int k = 0; k <= out_; ++k) {
+      if (!is_array(k)) continue;
+      cg::ExprPtr unit = cg::binary(cg::BinaryOp::kEq, cg::var(absl::StrCat("st", k, "_", ir_.rank - 1)), cg::int_literal(1));
+      unit_inner = unit_inner ? cg::binary(cg::BinaryOp::kLogicalAnd, unit_inner, unit) : unit;
+    }
     body.push_back(cg::comment("interior: every read inside the grid"));
-    body.push_back(loop_nest(interior, point_body(/*border=*/false)));
+    body.push_back(cg::if_stmt(unit_inner, {loop_nest(interior, point_body(Region::kInteriorUnitStride))},
+                               {loop_nest(interior, point_body(Region::kInterior))}));
     if (ir_.boundary != Boundary::kSkip) {
       for (int d = 0; d < ir_.rank; ++d) {
         for (bool low_side : {true, false}) {
@@ -65,7 +78,7 @@ class StencilLowering {
             else slab.push_back({cg::var("b" + axis), cg::var("n" + axis)});
           }
           body.push_back(cg::comment(absl::StrCat("border: axis ", d, low_side ? ", low side" : ", high side")));
-          body.push_back(loop_nest(slab, point_body(/*border=*/true)));
+          body.push_back(loop_nest(slab, point_body(Region::kBorder)));
         }
       }
     }
@@ -136,22 +149,24 @@ class StencilLowering {
 
   // The element of operand k at the current point plus `offsets`; on the
   // border, each axis index goes through the boundary mode.
-  cg::ExprPtr element(int k, const std::vector<int64_t> &offsets, bool border) const {
+  cg::ExprPtr element(int k, const std::vector<int64_t> &offsets, Region region) const {
     cg::ExprPtr flat;
     for (int d = 0; d < ir_.rank; ++d) {
       cg::ExprPtr i = cg::var(absl::StrCat("i", d));
       if (!offsets.empty() && offsets[d] != 0) i = add(i, cg::int_literal(offsets[d]));
-      if (border && !offsets.empty() && offsets[d] != 0) {
+      if (region == Region::kBorder && !offsets.empty() && offsets[d] != 0) {
         i = cg::call(cg::Callee::kBoundaryIndex, {i, cg::var(absl::StrCat("n", d)), cg::int_literal(boundary_mode_code(ir_.boundary))});
       }
-      cg::ExprPtr term = mul(i, cg::var(absl::StrCat("st", k, "_", d)));
+      bool unit = region == Region::kInteriorUnitStride && d == ir_.rank - 1;
+      cg::ExprPtr term = unit ? i : mul(i, cg::var(absl::StrCat("st", k, "_", d)));
       flat = flat ? add(flat, term) : term;
     }
     return cg::index(cg::var(absl::StrCat("q", k)), flat);
   }
 
-  std::vector<cg::StmtPtr> point_body(bool border) const {
-    cg::ExprPtr target = element(out_, {}, false);
+  std::vector<cg::StmtPtr> point_body(Region region) const {
+    const bool border = region == Region::kBorder;
+    cg::ExprPtr target = element(out_, {}, region);
     if (border && ir_.boundary == Boundary::kConstant) {
       DType dtype = ir_.result.dtype;
       cg::ExprPtr cval = is_float(dtype) ? cg::literal(ctype_of(dtype), ir_.cval)
@@ -162,7 +177,7 @@ class StencilLowering {
     context.error_flag = "error_flag";
     context.param = [&](int index, const std::vector<int64_t> &offsets) -> cg::ExprPtr {
       if (!is_array(index)) return cg::var(absl::StrCat("s", index));
-      return element(index, offsets, border);
+      return element(index, offsets, region);
     };
     LoweredScalar lowered = lower_scalar(ir_.value, context);
     std::vector<cg::StmtPtr> statements = lowered.statements;
