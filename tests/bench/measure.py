@@ -35,6 +35,7 @@ class Result:
     samples: list = field(default_factory=list)
     limit_s: float | None = None
     error: str | None = None
+    extra: dict = field(default_factory=dict)  # case-specific figures (D1: calls/s, p99)
 
     @property
     def ok(self):
@@ -65,6 +66,7 @@ class Result:
         }
         if self.error is not None:
             record["error"] = self.error
+        record.update(self.extra)
         return record
 
 

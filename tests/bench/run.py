@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 
 from daemon import fresh_daemon
+from daemon_throughput import run_daemon_throughput
 from elementwise import run_elementwise
 from machine import describe_machine
 from measure import BenchFailure, Settings, progress
@@ -26,6 +27,7 @@ SUITES = {
     "elementwise": [run_elementwise],
     "overhead": [run_per_call, run_first_calls, run_import],
     "stencil": [run_stencil],
+    "daemon": [run_daemon_throughput],
 }
 
 STREAM_RUNS = 10
