@@ -78,25 +78,35 @@ class ClassStencilDispatcher(KernelDispatcher):
     def __init__(self, fn):
         super().__init__(fn)
         self._call_context = None  # set for the duration of one call
+        self._method_facts = None  # (grids written, self attributes read): from the AST, found once
+
+    def _facts(self):
+        if self._method_facts is None:
+            captured = super()._capture()
+            self_name = captured.arg_names[0]
+            attributes, targets = set(), set()
+            for node in ast.walk(captured.tree):
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == self_name:
+                    attributes.add(node.attr)
+                if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name):
+                    targets.add(node.value.id)
+            written = [k for k, name in enumerate(captured.arg_names[1:]) if name in targets]
+            self._method_facts = (written, sorted(attributes))
+        return self._method_facts
 
     # The method's AST with this instance's attribute values substituted.
     def _capture(self):
         captured = super()._capture()
         instance, _ = self._call_context
         attributes = {}
-        for node in ast.walk(captured.tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == captured.arg_names[0]:
-                value = getattr(instance, node.attr, None)
-                if isinstance(value, (bool, int, float, np.number)):
-                    attributes[(node.value.id, node.attr)] = value
+        for name in self._facts()[1]:
+            value = getattr(instance, name, None)
+            if isinstance(value, (bool, int, float, np.number)):
+                attributes[(captured.arg_names[0], name)] = value
         return dataclasses.replace(captured, attributes=attributes)
 
     def _output_index(self):
-        captured = super()._capture()
-        targets = {node.value.id for node in ast.walk(captured.tree)
-                   if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name)}
-        grids = captured.arg_names[1:]
-        written = [k for k, name in enumerate(grids) if name in targets]
+        written = self._facts()[0]
         if len(written) != 1:
             raise SpecializationError(f"{self.__name__}: the kernel must assign to exactly one grid")
         return written[0]
@@ -111,7 +121,6 @@ class ClassStencilDispatcher(KernelDispatcher):
         return params
 
     def _signature(self, args):
-        instance, grids = self._call_context
         attributes = tuple(sorted((k[1], repr(v)) for k, v in self._capture().attributes.items()))
         return super()._signature(args) + (np.ndim(args[0]), tuple(sorted(self._params().items())), attributes)
 

@@ -691,7 +691,7 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_expr(const v1::Expr &expr, const
     case v1::Expr::kCall:
       return translate_call(expr.call(), environment, line);
     case v1::Expr::kSubscript:
-      if (subscript_handler_) return subscript_handler_(expr.subscript(), environment, line);
+      if (subscript_handler_) return subscript_handler_(*this, expr.subscript(), environment, line);
       return error(line, absl::StrCat("indexing (a[...]) is not supported in an ", context_.kernel_name,
                                       "; use sejits.stencil for neighbour access"));
     default:

@@ -30,8 +30,8 @@ absl::Status user_error(const SourceContext &context, int line, const std::strin
 class ExprFrontend {
  public:
   // Translates `a[...]`; without one, indexing is rejected.
-  using SubscriptHandler =
-      std::function<absl::StatusOr<NodeRef>(const v1::Subscript &subscript, const Environment &environment, int line)>;
+  using SubscriptHandler = std::function<absl::StatusOr<NodeRef>(ExprFrontend &frontend, const v1::Subscript &subscript,
+                                                                  const Environment &environment, int line)>;
 
   explicit ExprFrontend(SourceContext context, SubscriptHandler subscript_handler = nullptr)
       : context_(std::move(context)), subscript_handler_(std::move(subscript_handler)) {}

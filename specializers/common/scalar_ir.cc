@@ -8,14 +8,7 @@
 
 namespace sejits::specializers {
 
-NodeRef make_param(int index, ScalarType type, int line) {
-  auto node = std::make_shared<ScalarNode>();
-  node->op = ScalarOp::kParam;
-  node->type = type;
-  node->param_index = index;
-  node->line = line;
-  return node;
-}
+NodeRef make_param(int index, ScalarType type, int line) { return make_relative_read(index, type, {}, line); }
 
 NodeRef make_relative_read(int index, ScalarType type, std::vector<int64_t> offsets, int line) {
   auto node = std::make_shared<ScalarNode>();

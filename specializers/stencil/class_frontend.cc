@@ -23,7 +23,9 @@ class ClassKernelTranslator {
         grids_(std::move(grids)),
         output_(std::move(output)),
         neighbor_sets_(std::move(neighbor_sets)),
-        frontend_(context, [this](const v1::Subscript &s, const Environment &e, int line) { return read(s, e, line); }) {}
+        frontend_(context, [this](ExprFrontend &, const v1::Subscript &s, const Environment &e, int line) {
+          return read(s, e, line);
+        }) {}
 
   absl::Status translate(const v1::FunctionAst &function) {
     for (const auto &stmt : function.body()) {

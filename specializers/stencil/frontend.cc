@@ -182,12 +182,7 @@ absl::StatusOr<std::unique_ptr<StencilIr>> build_stencil_ir(const Specialization
     environment[name] = make_param(k, ir->parameters.back().type, line);
   }
 
-  RelativeIndexing indexing(context, ir->rank, array_names);
-  ExprFrontend *frontend_pointer = nullptr;
-  ExprFrontend frontend(context, [&](const v1::Subscript &subscript, const Environment &env, int at) {
-    return indexing(*frontend_pointer, subscript, env, at);
-  });
-  frontend_pointer = &frontend;
+  ExprFrontend frontend(context, RelativeIndexing(context, ir->rank, array_names));
   auto value = frontend.translate_body(function.body(), environment, line);
   if (!value.ok()) return value.status();
 
