@@ -91,6 +91,8 @@ std::string callee_name(Callee callee) {
     case Callee::kBoundaryIndex: return "sejits_boundary_index";
     case Callee::kMin: return "sejits_min_index";
     case Callee::kMax: return "sejits_max_index";
+    case Callee::kCacheBytes: return "sejits_cache_bytes";
+    case Callee::kMaxThreads: return "sejits_max_threads";
   }
   return "";
 }
@@ -222,9 +224,9 @@ class StmtPrinter {
     } else if (std::holds_alternative<OmpSimd>(f.annotation)) {
       indent(depth);
       out_ << "#pragma omp simd\n";
-    } else if (std::holds_alternative<OmpFor>(f.annotation)) {
+    } else if (const auto *omp = std::get_if<OmpFor>(&f.annotation)) {
       indent(depth);
-      out_ << "#pragma omp for schedule(static) nowait\n";
+      out_ << "#pragma omp for schedule(static)" << (omp->nowait ? " nowait" : "") << "\n";
     }
     indent(depth);
     out_ << "for (int64_t " << f.index << " = " << print_expr(f.begin) << "; " << f.index << " < "

@@ -37,6 +37,7 @@ enum class Callee {
   kFloorDivInt, kModInt, kFloorDivFloat, kModFloat, kPowInt, kMaximum, kMinimum, kAbs,
   kIterInit, kIterRow, kIterDense, kFail, kStreamCopy, kStreamFence,
   kPythonAdd, kPythonSub, kPythonMul, kPythonPow, kFailOutOfBounds, kBoundaryIndex, kMin, kMax,
+  kCacheBytes, kMaxThreads,
 };
 
 struct Variable { std::string name; };  // a generated identifier
@@ -70,7 +71,11 @@ struct OmpSimd {};
 struct OmpParallelRegion {  // `#pragma omp parallel` around a block
   std::string if_threshold_var;
 };
-struct OmpFor {};  // `#pragma omp for schedule(static) nowait` inside a parallel region
+// `#pragma omp for schedule(static)` inside a parallel region; without
+// `nowait`, threads wait for each other at the end of the loop.
+struct OmpFor {
+  bool nowait = true;
+};
 
 struct Decl { Type type; std::string name; ExprPtr init; int64_t array_length = 0; int alignment = 0; };
 struct AssignStmt { ExprPtr target, value; };

@@ -102,12 +102,14 @@ class KernelDispatcher:
         start = time.perf_counter()
         try:
             captured = self._capture()
-            handle = _handle_cache.lookup(captured.fingerprint, signature)
+            # The options are part of the daemon's key, so of the handle's too.
+            handle_key = (signature, sorted(self._params().items()))
+            handle = _handle_cache.lookup(captured.fingerprint, handle_key)
             origin = "handle cache (no RPC)"
             if handle is None:
                 handle = self._request(args, captured)
                 origin = f"daemon at {_config.daemon_address()}"
-                _handle_cache.remember(captured.fingerprint, signature, handle)
+                _handle_cache.remember(captured.fingerprint, handle_key, handle)
             return self._load(handle, args, origin, start)
         except Exception as error:  # noqa: BLE001 - every failure becomes a fallback with its reason
             fallback = self._fall_back(_describe_failure(error))

@@ -312,7 +312,13 @@ static PyObject *Kernel_get_info(Kernel *self, void *closure) {
   return self->info;
 }
 
+static PyObject *Kernel_get_library(Kernel *self, void *closure) {
+  Py_INCREF(self->library);
+  return self->library;
+}
+
 static PyGetSetDef Kernel_getset[] = {
+    {"library", (getter)Kernel_get_library, NULL, "the loaded artifact (its other entry points)", NULL},
     {"result_dtype", (getter)Kernel_get_result_dtype, NULL, "dtype of the output", NULL},
     {"info", (getter)Kernel_get_info, NULL, "what explain() reports", NULL},
     {NULL, NULL, NULL, NULL, NULL}};

@@ -5,8 +5,10 @@ import numpy as np
 
 from sejits import _native
 from sejits._dispatch import KernelDispatcher, _Fallback
+from sejits._native import FallbackRequested
 
 BOUNDARIES = ("constant", "nearest", "reflect", "mirror", "wrap", "skip")
+ITERATE_SYMBOL = "sejits_stencil_iterate"  # the artifact's temporally blocked sweeps, when it has them
 
 
 class StencilDispatcher(KernelDispatcher):
@@ -21,6 +23,7 @@ class StencilDispatcher(KernelDispatcher):
         self.boundary = boundary
         self.cval = float(cval)
         self.neighborhood = _check_neighborhood(neighborhood)
+        self._iterate_kernels = {}  # signature -> the artifact's iterate entry point, or None
 
     def _signature(self, args):
         # The options are in it too: the signature also keys the client's
@@ -49,6 +52,13 @@ class StencilDispatcher(KernelDispatcher):
         grid = args[0]
         if type(kernel) is _Fallback:
             return self._run_python(args, out)
+        try:
+            return self._call_kernel(kernel, args, out)
+        except FallbackRequested:  # e.g. Python int arithmetic beyond 64 bits: Python computes it exactly
+            return self._run_python(args, out)
+
+    def _call_kernel(self, kernel, args, out):
+        grid = args[0]
         if out is None:
             result = np.zeros(grid.shape, kernel.result_dtype)  # "skip" leaves the border as zeros
             kernel(args, result)
@@ -66,20 +76,32 @@ class StencilDispatcher(KernelDispatcher):
         return out
 
     def iterate(self, *args, steps):
-        """`steps` sweeps, the result of each feeding the next as the grid;
-        two buffers are reused (ping-pong)."""
-        if steps < 1:
-            raise ValueError(f"{self.__name__}.iterate: steps must be at least 1")
+        """`steps` sweeps, the result of each feeding the next as the grid.
+        Where the artifact has temporally blocked sweeps, they run in one call;
+        otherwise two buffers are reused (ping-pong). Results are the same."""
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise ValueError(f"{self.__name__}.iterate: steps must be an integer of at least 1, not {steps!r}")
         grid, rest = np.asarray(args[0]), args[1:]
-        _, _, kernel = self._resolve((grid, *rest))
+        resolved, signature, kernel = self._resolve((grid, *rest))
         if type(kernel) is _Fallback:
-            current = grid
-            for _ in range(steps):
-                keep = current.copy() if self.boundary == "skip" else None
-                current = self._run_python((current, *rest), keep)
-            return current
-        # Recycled buffers (no page faults on repeated calls); the one not
-        # returned goes back to the pool.
+            return self._iterate_python(grid, rest, steps)
+        if kernel.result_dtype != grid.dtype:
+            # Sweeps after the first read the result's dtype: another kernel.
+            first = self._iterate_sweeps(kernel, grid, rest, 1)
+            return first if steps == 1 else self.iterate(first, *rest, steps=steps - 1)
+        blocked = self._iterate_entry(kernel, signature, resolved) if steps > 1 else None
+        try:
+            if blocked is None:
+                return self._iterate_sweeps(kernel, grid, rest, steps)
+            # Recycled buffers: no page faults on repeated calls.
+            out, spare = (_native.empty(grid.shape, kernel.result_dtype) for _ in range(2))
+            blocked((*resolved, spare, steps), out)
+            return out
+        except FallbackRequested:
+            return self._iterate_python(grid, rest, steps)
+
+    def _iterate_sweeps(self, kernel, grid, rest, steps):
+        """One kernel call per sweep, ping-ponging between two buffers."""
         current, spare = (_native.empty(grid.shape, kernel.result_dtype) for _ in range(2))
         if self.boundary == "skip":  # the border keeps the grid's values in every step
             np.copyto(current, grid)
@@ -89,6 +111,28 @@ class StencilDispatcher(KernelDispatcher):
             self(current, *rest, out=spare)
             current, spare = spare, current
         return current
+
+    def _iterate_python(self, grid, rest, steps):
+        current = grid
+        for _ in range(steps):
+            keep = current.copy() if self.boundary == "skip" else None
+            current = self._run_python((current, *rest), keep)
+        return current
+
+    def _iterate_entry(self, kernel, signature, args):
+        """The artifact's temporally blocked sweeps for this signature, or None
+        when it has none (the daemon's notes say why)."""
+        if signature in self._iterate_kernels:
+            return self._iterate_kernels[signature]
+        from sejits import _encode
+
+        codes = self._entry_codes(args, _encode.dtype_code)[:-1] + (0, _encode.dtype_code(np.int64), 0)
+        try:
+            entry = kernel.library.entry(ITERATE_SYMBOL, codes, kernel.result_dtype, kernel.info)
+        except (ImportError, ValueError):
+            entry = None
+        self._iterate_kernels[signature] = entry
+        return entry
 
     def explain(self, *args):
         return super().explain(*args) + f"\n  boundary:    {self.boundary}" + (

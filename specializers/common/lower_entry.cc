@@ -5,8 +5,7 @@
 namespace sejits::specializers {
 namespace cg = codegen;
 
-cg::TranslationUnit entry_point_unit(const std::string &symbol, std::vector<cg::StmtPtr> body,
-                                     std::vector<std::string> header_comment) {
+cg::Function entry_point(const std::string &symbol, std::vector<cg::StmtPtr> body) {
   cg::Function entry;
   entry.return_type = cg::scalar_type(cg::CType::kInt32);
   entry.name = symbol;
@@ -16,9 +15,14 @@ cg::TranslationUnit entry_point_unit(const std::string &symbol, std::vector<cg::
                   {cg::scalar_type(cg::CType::kInt64), "error_len"}};
   entry.body = std::move(body);
   entry.exported = true;
+  return entry;
+}
+
+cg::TranslationUnit entry_point_unit(const std::string &symbol, std::vector<cg::StmtPtr> body,
+                                     std::vector<std::string> header_comment) {
   cg::TranslationUnit unit;
   unit.header_comment = std::move(header_comment);
-  unit.functions.push_back(std::move(entry));
+  unit.functions.push_back(entry_point(symbol, std::move(body)));
   return unit;
 }
 

@@ -11,6 +11,9 @@
 
 namespace sejits::specializers {
 
+// An exported entry point of the kernel ABI signature (args, nargs, error,
+// error_len) with the given body.
+codegen::Function entry_point(const std::string &symbol, std::vector<codegen::StmtPtr> body);
 // A translation unit with one exported entry point of the kernel ABI
 // signature (args, nargs, error, error_len) and the given body.
 codegen::TranslationUnit entry_point_unit(const std::string &symbol, std::vector<codegen::StmtPtr> body,

@@ -4,6 +4,7 @@
 #include "specializers/stencil/frontend.h"
 #include "specializers/stencil/lower.h"
 #include "specializers/stencil/optimize.h"
+#include "specializers/stencil/plan.h"
 
 namespace sejits::specializers {
 namespace {
@@ -11,7 +12,7 @@ namespace {
 class StencilSpecializer : public Specializer {
  public:
   std::string name() const override { return "stencil"; }
-  std::string version() const override { return "stencil-1"; }
+  std::string version() const override { return "stencil-2"; }
 
   absl::StatusOr<std::unique_ptr<DomainIr>> front_end(const SpecializationRequest &request) const override {
     auto style = request.params.find("style");
@@ -26,9 +27,11 @@ class StencilSpecializer : public Specializer {
     return ir;
   }
 
-  absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const SpecializationRequest &,
+  absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const SpecializationRequest &request,
                                                  std::vector<std::string> &notes) const override {
-    return stencil::lower_stencil(static_cast<const stencil::StencilIr &>(ir), notes);
+    absl::StatusOr<stencil::StencilPlan> plan = stencil::parse_plan(request.params);
+    if (!plan.ok()) return plan.status();
+    return stencil::lower_stencil(static_cast<const stencil::StencilIr &>(ir), *plan, notes);
   }
 
   KernelInterface kernel_interface(const DomainIr &ir) const override {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "specializers/common/expr_frontend.h"
+#include "specializers/stencil/plan.h"
 
 namespace sejits::specializers::stencil {
 
@@ -153,7 +154,7 @@ absl::StatusOr<std::unique_ptr<StencilIr>> build_stencil_ir(const Specialization
   if (!cval.ok()) return cval.status();
   ir->cval = *cval;
   for (const auto &[name, value] : request.params) {
-    if (name != "boundary" && name != "cval" && name != "neighborhood") {
+    if (name != "boundary" && name != "cval" && name != "neighborhood" && !is_variant_param(name)) {
       return user_error(context, line, absl::StrCat("unknown stencil option '", name.substr(0, 32), "'"));
     }
   }

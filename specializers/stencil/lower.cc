@@ -2,210 +2,75 @@
 
 #include "absl/strings/str_cat.h"
 #include "specializers/common/lower_entry.h"
-#include "specializers/common/lower_scalar.h"
+#include "specializers/stencil/sweep.h"
+#include "specializers/stencil/temporal.h"
 
 namespace sejits::specializers::stencil {
 namespace cg = codegen;
 
 namespace {
 
-cg::ExprPtr add(cg::ExprPtr a, cg::ExprPtr b) { return cg::binary(cg::BinaryOp::kAdd, std::move(a), std::move(b)); }
-cg::ExprPtr mul(cg::ExprPtr a, cg::ExprPtr b) { return cg::binary(cg::BinaryOp::kMul, std::move(a), std::move(b)); }
-cg::ExprPtr sub(cg::ExprPtr a, cg::ExprPtr b) { return cg::binary(cg::BinaryOp::kSub, std::move(a), std::move(b)); }
-
-int boundary_mode_code(Boundary boundary) {
-  switch (boundary) {
-    case Boundary::kNearest: return 1;
-    case Boundary::kReflect: return 2;
-    case Boundary::kMirror: return 3;
-    default: return 4;  // wrap
+// One sweep: args are the stencil's inputs (the grid first), then the output.
+std::vector<cg::StmtPtr> single_sweep_body(const StencilIr &ir, const StencilPlan &plan) {
+  SweepLowering sweep(ir);
+  const int out = sweep.output();
+  std::vector<cg::StmtPtr> body;
+  body.push_back(cg::if_stmt(cg::binary(cg::BinaryOp::kNe, cg::var("nargs"), cg::int_literal(out + 1)),
+                             {fail_statement(absl::StrCat("expected ", out + 1, " arguments (inputs and the output)"))}));
+  for (int k = 0; k <= out; ++k) sweep.check_operand(k, k, body);
+  for (int k = 0; k < out; ++k) {
+    if (sweep.is_array(k)) sweep.check_shape(k, out, body);
   }
+  sweep.declare_extents(out, body);
+  std::vector<std::string> arrays;
+  for (int k = 0; k <= out; ++k) {
+    if (!sweep.is_array(k)) {
+      sweep.declare_scalar(k, k, body);
+      continue;
+    }
+    arrays.push_back(k == out ? "qout" : absl::StrCat("q", k));
+    sweep.declare_array(k, k, arrays.back(), body);
+  }
+  cg::ExprPtr points = cg::var("n0");
+  for (int d = 1; d < ir.rank; ++d) points = cg::binary(cg::BinaryOp::kMul, points, cg::var(absl::StrCat("n", d)));
+  body.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "parallel",
+                          cg::binary(cg::BinaryOp::kLogicalAnd, cg::binary(cg::BinaryOp::kGe, points, cg::int_literal(kParallelThreshold)),
+                                     cg::unary(cg::UnaryOp::kNot, serial_call(out)))));
+  body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt), "error_flag", cg::int_literal(0)));
+  cg::ExprPtr streaming;
+  if (plan.streaming_stores) {
+    // An output larger than the cache is not read again before it leaves it.
+    cg::ExprPtr bytes = cg::binary(cg::BinaryOp::kMul, points, cg::int_literal(itemsize(ir.result.dtype)));
+    body.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "streaming",
+                            cg::binary(cg::BinaryOp::kGe, bytes, cg::call(cg::Callee::kCacheBytes, {}))));
+    streaming = cg::var("streaming");
+  }
+  for (cg::StmtPtr &statement : sweep.sweep({}, sweep.unit_inner(arrays), true, streaming)) body.push_back(statement);
+  append_error_flag_checks(ir.value, body);
+  body.push_back(cg::return_stmt(cg::int_literal(0)));
+  return body;
 }
-
-struct Range {
-  cg::ExprPtr begin, end;
-};
-
-// Where a loop nest runs: reads need boundary handling only on the border.
-enum class Region { kInterior, kInteriorUnitStride, kBorder };
-
-class StencilLowering {
- public:
-  explicit StencilLowering(const StencilIr &ir) : ir_(ir), out_(static_cast<int>(ir.parameters.size())) {}
-
-  cg::TranslationUnit run(std::vector<std::string> &notes) {
-    std::vector<cg::StmtPtr> body;
-    check_arguments(body);
-    declare_operands(body);
-    cg::ExprPtr points = cg::var("n0");
-    for (int d = 1; d < ir_.rank; ++d) points = mul(points, cg::var(absl::StrCat("n", d)));
-    cg::ExprPtr serial = serial_call(out_);
-    body.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "parallel",
-                            cg::binary(cg::BinaryOp::kLogicalAnd, cg::binary(cg::BinaryOp::kGe, points, cg::int_literal(kParallelThreshold)),
-                                       cg::unary(cg::UnaryOp::kNot, serial))));
-    body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt), "error_flag", cg::int_literal(0)));
-    // Axis d splits into [0, a_d) [a_d, b_d) [b_d, n_d): low border, interior, high border.
-    for (int d = 0; d < ir_.rank; ++d) {
-      cg::ExprPtr n = cg::var(absl::StrCat("n", d));
-      body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt64, true), absl::StrCat("a", d),
-                              cg::call(cg::Callee::kMin, {cg::int_literal(ir_.low[d]), n})));
-      body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt64, true), absl::StrCat("b", d),
-                              cg::call(cg::Callee::kMax, {sub(n, cg::int_literal(ir_.high[d])), cg::var(absl::StrCat("a", d))})));
-    }
-    std::vector<Range> interior;
-    for (int d = 0; d < ir_.rank; ++d) interior.push_back({cg::var(absl::StrCat("a", d)), cg::var(absl::StrCat("b", d))});
-    // Interior: every read inside the grid. When every operand is contiguous
-    // along the last axis, the inner index needs no stride: unit-stride loads
-    // the compiler vectorizes without gathers.
-    cg::ExprPtr unit_inner;
-    for (int k = 0; k <= out_; ++k) {
-      if (!is_array(k)) continue;
-      cg::ExprPtr unit = cg::binary(cg::BinaryOp::kEq, cg::var(absl::StrCat("st", k, "_", ir_.rank - 1)), cg::int_literal(1));
-      unit_inner = unit_inner ? cg::binary(cg::BinaryOp::kLogicalAnd, unit_inner, unit) : unit;
-    }
-    body.push_back(cg::comment("interior: every read inside the grid"));
-    body.push_back(cg::if_stmt(unit_inner, {loop_nest(interior, point_body(Region::kInteriorUnitStride))},
-                               {loop_nest(interior, point_body(Region::kInterior))}));
-    if (ir_.boundary != Boundary::kSkip) {
-      for (int d = 0; d < ir_.rank; ++d) {
-        for (bool low_side : {true, false}) {
-          std::vector<Range> slab;
-          for (int e = 0; e < ir_.rank; ++e) {
-            std::string axis = absl::StrCat(e);
-            if (e < d) slab.push_back(interior[e]);
-            else if (e > d) slab.push_back({cg::int_literal(0), cg::var("n" + axis)});
-            else if (low_side) slab.push_back({cg::int_literal(0), cg::var("a" + axis)});
-            else slab.push_back({cg::var("b" + axis), cg::var("n" + axis)});
-          }
-          body.push_back(cg::comment(absl::StrCat("border: axis ", d, low_side ? ", low side" : ", high side")));
-          body.push_back(loop_nest(slab, point_body(Region::kBorder)));
-        }
-      }
-    }
-    append_error_flag_checks(ir_.value, body);
-    body.push_back(cg::return_stmt(cg::int_literal(0)));
-
-    notes.push_back(absl::StrCat("C++/OpenMP stencil, rank ", ir_.rank, ", boundary ", boundary_name(ir_.boundary),
-                                 ": branch-free interior loop nest (parallel outer axis, simd inner axis), border slabs ",
-                                 ir_.boundary == Boundary::kSkip ? "left untouched" : "computed separately"));
-    return entry_point_unit(kEntrySymbol, std::move(body),
-                            {"Generated by sejits: stencil kernel.", absl::StrCat("Result dtype: ", dtype_name(ir_.result.dtype))});
-  }
-
- private:
-  bool is_array(int k) const { return k == out_ || ir_.parameters[k].kind == ArgKind::kArray; }
-  DType dtype_of(int k) const { return k == out_ ? ir_.result.dtype : ir_.parameters[k].type.dtype; }
-
-  void check_arguments(std::vector<cg::StmtPtr> &body) {
-    body.push_back(cg::if_stmt(cg::binary(cg::BinaryOp::kNe, cg::var("nargs"), cg::int_literal(out_ + 1)),
-                               {fail_statement(absl::StrCat("expected ", out_ + 1, " arguments (inputs and the output)"))}));
-    for (int k = 0; k <= out_; ++k) {
-      ArgKind kind = is_array(k) ? ArgKind::kArray : ArgKind::kScalar;
-      cg::ExprPtr wrong = cg::binary(cg::BinaryOp::kLogicalOr,
-                                     cg::binary(cg::BinaryOp::kNe, arg_field(k, "kind"), cg::int_literal(static_cast<int>(kind))),
-                                     cg::binary(cg::BinaryOp::kNe, arg_field(k, "dtype"), cg::int_literal(static_cast<int>(dtype_of(k)))));
-      if (kind == ArgKind::kArray) {
-        wrong = cg::binary(cg::BinaryOp::kLogicalOr, wrong,
-                           cg::binary(cg::BinaryOp::kNe, arg_field(k, "rank"), cg::int_literal(ir_.rank)));
-      }
-      body.push_back(cg::if_stmt(wrong, {fail_statement(absl::StrCat("argument ", k, " does not match the specialized signature"))}));
-    }
-    for (int k = 0; k < out_; ++k) {
-      if (!is_array(k)) continue;
-      for (int d = 0; d < ir_.rank; ++d) {
-        cg::ExprPtr extent = cg::index(arg_field(k, "shape"), cg::int_literal(d));
-        body.push_back(cg::if_stmt(cg::binary(cg::BinaryOp::kNe, extent, cg::index(arg_field(out_, "shape"), cg::int_literal(d))),
-                                   {fail_statement(absl::StrCat("argument ", k, " does not have the grid's shape"))}));
-      }
-    }
-  }
-
-  // Data pointers, extents, strides in elements, scalar values.
-  void declare_operands(std::vector<cg::StmtPtr> &body) {
-    for (int d = 0; d < ir_.rank; ++d) {
-      body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt64, true), absl::StrCat("n", d),
-                              cg::index(arg_field(out_, "shape"), cg::int_literal(d))));
-    }
-    for (int k = 0; k <= out_; ++k) {
-      DType dtype = dtype_of(k);
-      if (!is_array(k)) {
-        body.push_back(cg::decl(cg::scalar_type(ctype_of(dtype), true), absl::StrCat("s", k),
-                                cg::cast(cg::scalar_type(ctype_of(dtype)), cg::member(arg_field(k, "scalar"), scalar_field(dtype)))));
-        continue;
-      }
-      cg::ExprPtr item = cg::size_of(cg::scalar_type(ctype_of(dtype)));
-      for (int d = 0; d < ir_.rank; ++d) {
-        cg::ExprPtr stride = cg::index(arg_field(k, "strides"), cg::int_literal(d));
-        body.push_back(cg::if_stmt(cg::binary(cg::BinaryOp::kNe, cg::binary(cg::BinaryOp::kMod, stride, item), cg::int_literal(0)),
-                                   {fail_statement(absl::StrCat("argument ", k, " is not aligned to its element size"))}));
-        body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt64, true), absl::StrCat("st", k, "_", d),
-                                cg::binary(cg::BinaryOp::kDiv, stride, item)));
-      }
-      bool output = k == out_;
-      body.push_back(cg::decl(cg::pointer_type(ctype_of(dtype), !output, !output), absl::StrCat("q", k),
-                              cg::cast(cg::pointer_type(ctype_of(dtype), !output), arg_field(k, "data"))));
-    }
-  }
-
-  // The element of operand k at the current point plus `offsets`; on the
-  // border, each axis index goes through the boundary mode.
-  cg::ExprPtr element(int k, const std::vector<int64_t> &offsets, Region region) const {
-    cg::ExprPtr flat;
-    for (int d = 0; d < ir_.rank; ++d) {
-      cg::ExprPtr i = cg::var(absl::StrCat("i", d));
-      if (!offsets.empty() && offsets[d] != 0) i = add(i, cg::int_literal(offsets[d]));
-      if (region == Region::kBorder && !offsets.empty() && offsets[d] != 0) {
-        i = cg::call(cg::Callee::kBoundaryIndex, {i, cg::var(absl::StrCat("n", d)), cg::int_literal(boundary_mode_code(ir_.boundary))});
-      }
-      bool unit = region == Region::kInteriorUnitStride && d == ir_.rank - 1;
-      cg::ExprPtr term = unit ? i : mul(i, cg::var(absl::StrCat("st", k, "_", d)));
-      flat = flat ? add(flat, term) : term;
-    }
-    return cg::index(cg::var(absl::StrCat("q", k)), flat);
-  }
-
-  std::vector<cg::StmtPtr> point_body(Region region) const {
-    const bool border = region == Region::kBorder;
-    cg::ExprPtr target = element(out_, {}, region);
-    if (border && ir_.boundary == Boundary::kConstant) {
-      DType dtype = ir_.result.dtype;
-      cg::ExprPtr cval = is_float(dtype) ? cg::literal(ctype_of(dtype), ir_.cval)
-                                         : cg::cast(cg::scalar_type(ctype_of(dtype)), cg::literal(cg::CType::kFloat64, ir_.cval));
-      return {cg::assign(target, cval)};
-    }
-    ScalarLoweringContext context;
-    context.error_flag = "error_flag";
-    context.param = [&](int index, const std::vector<int64_t> &offsets) -> cg::ExprPtr {
-      if (!is_array(index)) return cg::var(absl::StrCat("s", index));
-      return element(index, offsets, region);
-    };
-    LoweredScalar lowered = lower_scalar(ir_.value, context);
-    std::vector<cg::StmtPtr> statements = lowered.statements;
-    statements.push_back(cg::assign(target, lowered.value));
-    return statements;
-  }
-
-  // Nested loops over `ranges` (outermost first): OpenMP over the outer axis,
-  // simd over the inner one.
-  cg::StmtPtr loop_nest(const std::vector<Range> &ranges, std::vector<cg::StmtPtr> body) const {
-    const int rank = static_cast<int>(ranges.size());
-    for (int d = rank - 1; d >= 0; --d) {
-      std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> annotation;
-      if (d == 0) annotation = cg::OmpParallelFor{rank == 1, "parallel"};
-      else if (d == rank - 1) annotation = cg::OmpSimd{};
-      body = {cg::for_loop(absl::StrCat("i", d), ranges[d].begin, ranges[d].end, std::move(body), annotation)};
-    }
-    return cg::block(std::move(body));
-  }
-
-  const StencilIr &ir_;
-  int out_;
-};
 
 }  // namespace
 
-cg::TranslationUnit lower_stencil(const StencilIr &ir, std::vector<std::string> &notes) {
-  return StencilLowering(ir).run(notes);
+cg::TranslationUnit lower_stencil(const StencilIr &ir, const StencilPlan &plan, std::vector<std::string> &notes) {
+  cg::TranslationUnit unit = entry_point_unit(kEntrySymbol, single_sweep_body(ir, plan),
+                                              {"Generated by sejits: stencil kernel.", absl::StrCat("Result dtype: ", dtype_name(ir.result.dtype))});
+  notes.push_back(absl::StrCat("C++/OpenMP stencil, rank ", ir.rank, ", boundary ", boundary_name(ir.boundary),
+                               ": branch-free interior loop nest (parallel outer axis, simd inner axis), border slabs ",
+                               ir.boundary == Boundary::kSkip ? "left untouched" : "computed separately",
+                               plan.streaming_stores ? "; outputs larger than the cache written with non-temporal stores" : ""));
+  std::string obstacle = temporal_blocking_obstacle(ir);
+  if (!plan.temporal_blocking) {
+    notes.push_back("iterate: one sweep at a time (temporal blocking not in this variant)");
+  } else if (!obstacle.empty()) {
+    notes.push_back("iterate: one sweep at a time, no temporal blocking: " + obstacle);
+  } else {
+    unit.functions.push_back(iterate_entry(ir, plan));
+    notes.push_back(absl::StrCat("iterate: temporal blocking (", kIterateSymbol,
+                                 "): sweeps advance together in a wavefront along axis 0, as many as keep their planes in the cache"));
+  }
+  return unit;
 }
 
 }  // namespace sejits::specializers::stencil

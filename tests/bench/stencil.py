@@ -1,5 +1,6 @@
 """Suite "stencil": S2/S3 Jacobi sweeps against numpy slicing, scipy.ndimage
-and numba; S3t repeats sejits' S3 time against the same single-sweep bound.
+and numba; S3t repeats sejits' S3 `iterate` time (temporally blocked) against
+the same single-sweep bound, which only reuse across sweeps can beat.
 
 Every implementation has boundary="skip" semantics: interior points get the
 average of their neighbours, the border keeps the input grid's values, and
@@ -93,9 +94,8 @@ def reference_sweeps(case, grid, steps):
 
 
 def temporal_results(case, results, limit_s):
-    """The S3t row: the same measurement of sejits' `iterate` on `case`, against
-    the same single-sweep bound. sejits has no temporal blocking yet, so the
-    row shows how far it is from the bound that blocking could beat."""
+    """The S3t row: the same measurement of sejits' `iterate` on `case` (its
+    temporally blocked sweeps), against the same single-sweep bound."""
     return [
         Result(case.temporal_case, result.impl, list(result.samples), limit_s, result.error)
         for result in results

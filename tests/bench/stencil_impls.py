@@ -3,8 +3,9 @@
 Each builder takes (case, grid, steps) and returns a call that runs `steps`
 sweeps from `grid` and returns the final array. Peers ping-pong between two
 buffers allocated once, copies of the grid, so their border already holds
-the grid's; sejits is timed as a user calls `iterate`, allocating its
-buffers, and again as a loop of `kernel(a, out=b)` on preallocated ones.
+the grid's; sejits is timed as a user calls `iterate` (temporally blocked
+sweeps in one call), and again as a loop of single sweeps `kernel(a, out=b)`
+on preallocated buffers, as the peers run.
 """
 
 from measure import BenchFailure

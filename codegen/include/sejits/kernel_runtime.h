@@ -9,6 +9,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "sejits/kernel_abi.h"
 
@@ -237,6 +241,29 @@ static inline void sejits_stream_copy(void *destination, const void *source, int
 static inline void sejits_stream_fence(void) {
 #if defined(__x86_64__) && defined(__SSE2__)
   _mm_sfence();
+#endif
+}
+
+// ---- caches ----------------------------------------------------------------
+
+// The size of the largest cache level the kernel's data can live in (L3,
+// else L2), as the C library reports it; 8 MiB when it does not.
+static inline int64_t sejits_cache_bytes(void) {
+#if defined(_SC_LEVEL3_CACHE_SIZE)
+  long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  if (l3 > 0) return l3;
+  long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  if (l2 > 0) return l2;
+#endif
+  return (int64_t)8 << 20;
+}
+
+// The threads a parallel region of this call would get.
+static inline int64_t sejits_max_threads(void) {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
 #endif
 }
 

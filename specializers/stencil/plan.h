@@ -1,0 +1,26 @@
+// The code variant of a stencil: choices that change speed, never results.
+// Requests select one with "variant.<name>" params (part of the cache key);
+// without them lowering uses the defaults below.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace sejits::specializers::stencil {
+
+struct StencilPlan {
+  bool streaming_stores = true;   // a single sweep writes an output larger than the cache with non-temporal stores
+  bool temporal_blocking = true;  // emit the `iterate` entry point (wavefront over the outer axis)
+  int64_t temporal_depth = 0;     // sweeps per wavefront; 0: as many as the cache holds
+};
+
+inline bool is_variant_param(const std::string &name) { return name.rfind("variant.", 0) == 0; }
+
+// The plan the request's "variant.*" params select; an unknown name or a bad
+// value is INVALID_ARGUMENT.
+absl::StatusOr<StencilPlan> parse_plan(const std::map<std::string, std::string> &params);
+
+}  // namespace sejits::specializers::stencil
