@@ -8,6 +8,7 @@ namespace sejits::specializers::stencil {
 namespace {
 
 constexpr int64_t kMaxTemporalDepth = 1024;
+constexpr int64_t kMaxTileRows = 1 << 20;
 
 absl::Status bad_value(const std::string &name, const std::string &value, const std::string &expected) {
   return absl::InvalidArgumentError(absl::StrCat("stencil variant ", name, "=", value.substr(0, 32), ": expected ", expected));
@@ -32,6 +33,10 @@ absl::StatusOr<StencilPlan> parse_plan(const std::map<std::string, std::string> 
     } else if (name == "variant.temporal_depth") {
       if (!absl::SimpleAtoi(value, &plan.temporal_depth) || plan.temporal_depth < 0 || plan.temporal_depth > kMaxTemporalDepth) {
         return bad_value(name, value, absl::StrCat("an integer from 0 (automatic) to ", kMaxTemporalDepth));
+      }
+    } else if (name == "variant.tile_rows") {
+      if (!absl::SimpleAtoi(value, &plan.tile_rows) || plan.tile_rows < 0 || plan.tile_rows > kMaxTileRows) {
+        return bad_value(name, value, absl::StrCat("an integer from 0 (untiled) to ", kMaxTileRows));
       }
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown stencil variant parameter '", name.substr(0, 48), "'"));

@@ -15,6 +15,7 @@ struct StencilPlan {
   bool streaming_stores = true;   // a single sweep writes an output larger than the cache with non-temporal stores
   bool temporal_blocking = true;  // emit the `iterate` entry point (wavefront over the outer axis)
   int64_t temporal_depth = 0;     // sweeps per wavefront; 0: as many as the cache holds
+  int64_t tile_rows = 0;          // rank >= 3, single sweeps: axis 1 in tiles of this many rows; 0: untiled
 };
 
 inline bool is_variant_param(const std::string &name) { return name.rfind("variant.", 0) == 0; }

@@ -186,23 +186,47 @@ std::vector<std::vector<AxisRange>> SweepLowering::border_slabs(const AxisRange 
   return slabs;
 }
 
-// Nested loops over `ranges` (outermost first): threads over the outer axis
-// when `parallel`, simd over the inner one.
-cg::StmtPtr SweepLowering::loop_nest(const std::vector<AxisRange> &ranges, std::vector<cg::StmtPtr> body, bool parallel) const {
-  const int rank = static_cast<int>(ranges.size());
-  for (int d = rank - 1; d >= 0; --d) {
+// Loops over axes [0, first) of `ranges` around `body`: threads over axis 0
+// when `parallel`. With `tile_rows`, axis 1 goes in tiles of that many rows,
+// the threads share the tiles and walk axis 0 within each: the planes a
+// point reads stay in the core's own cache (spatial blocking).
+cg::StmtPtr SweepLowering::outer_loops(const std::vector<AxisRange> &ranges, int first, std::vector<cg::StmtPtr> body, bool parallel,
+                                       int64_t tile_rows) const {
+  const bool tiled = tile_rows > 0 && first >= 2;
+  cg::ExprPtr tile = cg::var("tile"), rows = cg::int_literal(tile_rows);
+  for (int d = first - 1; d >= 0; --d) {
+    AxisRange range = ranges[d];
+    if (tiled && d == 1) {
+      cg::ExprPtr begin = add(ranges[1].begin, mul(tile, rows));
+      range = {begin, cg::call(cg::Callee::kMin, {add(begin, rows), ranges[1].end})};
+    }
     std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> annotation;
-    if (d == 0 && parallel) annotation = cg::OmpParallelFor{rank == 1, "parallel"};
-    else if (d == rank - 1) annotation = cg::OmpSimd{};
-    body = {cg::for_loop(absl::StrCat("i", d), ranges[d].begin, ranges[d].end, std::move(body), annotation)};
+    if (d == 0 && parallel && !tiled) annotation = cg::OmpParallelFor{false, "parallel"};
+    body = {cg::for_loop(absl::StrCat("i", d), range.begin, range.end, std::move(body), annotation)};
+  }
+  if (tiled) {
+    cg::ExprPtr tiles = cg::binary(cg::BinaryOp::kDiv, add(sub(ranges[1].end, ranges[1].begin), cg::int_literal(tile_rows - 1)), rows);
+    std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> annotation;
+    if (parallel) annotation = cg::OmpParallelFor{false, "parallel"};
+    body = {cg::for_loop("tile", cg::int_literal(0), tiles, std::move(body), annotation)};
   }
   return cg::block(std::move(body));
+}
+
+// Nested loops over `ranges` (outermost first), simd over the inner axis.
+cg::StmtPtr SweepLowering::loop_nest(const std::vector<AxisRange> &ranges, std::vector<cg::StmtPtr> body, bool parallel,
+                                     int64_t tile_rows) const {
+  const int last = static_cast<int>(ranges.size()) - 1;
+  std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> annotation = cg::OmpSimd{};
+  if (last == 0 && parallel) annotation = cg::OmpParallelFor{true, "parallel"};
+  cg::StmtPtr inner = cg::for_loop(absl::StrCat("i", last), ranges[last].begin, ranges[last].end, std::move(body), annotation);
+  return outer_loops(ranges, last, {inner}, parallel, tile_rows);
 }
 
 // The unit-stride interior with each row computed in chunks into L1 scratch
 // and copied out with non-temporal stores: the output's cache lines are not
 // read before they are written, and do not push the grid out of the cache.
-cg::StmtPtr SweepLowering::streaming_nest(const std::vector<AxisRange> &ranges, bool parallel) const {
+cg::StmtPtr SweepLowering::streaming_nest(const std::vector<AxisRange> &ranges, bool parallel, int64_t tile_rows) const {
   const int last = ir_.rank - 1;
   const cg::CType type = ctype_of(ir_.result.dtype);
   const int64_t chunk = kStreamingChunkBytes / itemsize(ir_.result.dtype);
@@ -226,22 +250,20 @@ cg::StmtPtr SweepLowering::streaming_nest(const std::vector<AxisRange> &ranges, 
                                   cg::int_literal(chunk));
   std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> chunk_annotation;
   if (last == 0 && parallel) chunk_annotation = cg::OmpParallelFor{false, "parallel"};
-  std::vector<cg::StmtPtr> body = {cg::for_loop("chunk", cg::int_literal(0), chunks, std::move(chunk_body), chunk_annotation)};
-  for (int d = last - 1; d >= 0; --d) {
-    std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> annotation;
-    if (d == 0 && parallel) annotation = cg::OmpParallelFor{false, "parallel"};
-    body = {cg::for_loop(absl::StrCat("i", d), ranges[d].begin, ranges[d].end, std::move(body), annotation)};
-  }
-  return cg::block(std::move(body));
+  cg::StmtPtr chunk_loop = cg::for_loop("chunk", cg::int_literal(0), chunks, std::move(chunk_body), chunk_annotation);
+  return outer_loops(ranges, last, {chunk_loop}, parallel, tile_rows);
 }
 
-std::vector<cg::StmtPtr> SweepLowering::sweep(const AxisRange &window, cg::ExprPtr unit, bool parallel, cg::ExprPtr streaming) const {
+std::vector<cg::StmtPtr> SweepLowering::sweep(const AxisRange &window, cg::ExprPtr unit, bool parallel, cg::ExprPtr streaming,
+                                              int64_t tile_rows) const {
   std::vector<cg::StmtPtr> body;
   std::vector<AxisRange> inner = interior(window);
   body.push_back(cg::comment("interior: every read inside the grid"));
-  cg::StmtPtr unit_nest = loop_nest(inner, point_body(Region::kInteriorUnitStride, element(out_, {}, Region::kInteriorUnitStride)), parallel);
-  if (streaming) unit_nest = cg::if_stmt(streaming, {streaming_nest(inner, parallel)}, {unit_nest});
-  body.push_back(cg::if_stmt(unit, {unit_nest}, {loop_nest(inner, point_body(Region::kInterior, element(out_, {}, Region::kInterior)), parallel)}));
+  cg::StmtPtr unit_nest =
+      loop_nest(inner, point_body(Region::kInteriorUnitStride, element(out_, {}, Region::kInteriorUnitStride)), parallel, tile_rows);
+  if (streaming) unit_nest = cg::if_stmt(streaming, {streaming_nest(inner, parallel, tile_rows)}, {unit_nest});
+  body.push_back(cg::if_stmt(unit, {unit_nest},
+                             {loop_nest(inner, point_body(Region::kInterior, element(out_, {}, Region::kInterior)), parallel, tile_rows)}));
   if (ir_.boundary == Boundary::kSkip) return body;
   std::vector<std::vector<AxisRange>> slabs = border_slabs(window);
   for (size_t s = 0; s < slabs.size(); ++s) {

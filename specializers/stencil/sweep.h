@@ -50,9 +50,10 @@ class SweepLowering {
   // unit-stride when `unit` holds, then the border slabs. `parallel`: threads
   // over the outer axis (false inside a parallel region). `streaming`: when
   // non-null, the interior writes rows through scratch and non-temporal
-  // stores while it holds.
+  // stores while it holds. `tile_rows`: spatial blocking of the interior
+  // (rank 3 and up), see outer_loops.
   std::vector<codegen::StmtPtr> sweep(const AxisRange &window, codegen::ExprPtr unit, bool parallel,
-                                      codegen::ExprPtr streaming = nullptr) const;
+                                      codegen::ExprPtr streaming = nullptr, int64_t tile_rows = 0) const;
   // Copies the border (every point outside the interior) from `from` to `to`.
   std::vector<codegen::StmtPtr> copy_border(const std::string &from, const std::string &to) const;
 
@@ -64,9 +65,11 @@ class SweepLowering {
   codegen::ExprPtr element(int operand, const std::vector<int64_t> &offsets, Region region) const;
   std::vector<codegen::StmtPtr> point_body(Region region, codegen::ExprPtr target) const;
   std::vector<AxisRange> interior(const AxisRange &window) const;
-  codegen::StmtPtr loop_nest(const std::vector<AxisRange> &ranges, std::vector<codegen::StmtPtr> body,
-                             bool parallel) const;
-  codegen::StmtPtr streaming_nest(const std::vector<AxisRange> &ranges, bool parallel) const;
+  codegen::StmtPtr outer_loops(const std::vector<AxisRange> &ranges, int first, std::vector<codegen::StmtPtr> body,
+                               bool parallel, int64_t tile_rows) const;
+  codegen::StmtPtr loop_nest(const std::vector<AxisRange> &ranges, std::vector<codegen::StmtPtr> body, bool parallel,
+                             int64_t tile_rows = 0) const;
+  codegen::StmtPtr streaming_nest(const std::vector<AxisRange> &ranges, bool parallel, int64_t tile_rows) const;
   std::vector<std::vector<AxisRange>> border_slabs(const AxisRange &window) const;
 
   const StencilIr &ir_;

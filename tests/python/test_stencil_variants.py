@@ -1,6 +1,9 @@
-"""`iterate`: temporally blocked sweeps give exactly the results of n single
-sweeps, for every boundary mode, dtype, rank and wavefront depth; variants
+"""Code variants never change results. `iterate`: temporally blocked sweeps
+give exactly the results of n single sweeps, for every boundary mode, dtype,
+rank and wavefront depth; spatial tiles give the untiled results; variants
 are part of the key; kernels that cannot be blocked say why."""
+
+import functools
 
 import numpy as np
 import pytest
@@ -101,6 +104,21 @@ def test_large_grid_default_depth_and_non_contiguous_grid(daemon):
     assert_same(kernel.iterate(view, steps=4), single_sweeps(kernel, view, (), 4))
 
 
+def asymmetric_4d(a, b):
+    return a[1, 0, -1, 0] * 0.5 + a[0, -2, 0, 1] - b[0, 0, 1, 0]
+
+
+@pytest.mark.parametrize("boundary, tile_rows", [(mode, 3) for mode in MODES] + [("nearest", 1), ("mirror", 16)])
+def test_spatial_tiles_equal_the_untiled_sweep(daemon, boundary, tile_rows):
+    plain = sejits.stencil(boundary=boundary, cval=2.0)
+    tiled = functools.partial(Variant, variant={"tile_rows": tile_rows}, boundary=boundary, cval=2.0)
+    for seed, shape in enumerate([(3, 1, 4), (13, 29, 7), (40, 37, 41)]):
+        grid = random_grid(shape, np.float64, seed)
+        assert_same(tiled(jacobi_3d)(grid), plain(jacobi_3d)(grid))
+    grid, other = random_grid((5, 7, 11, 6), np.float32, 1), random_grid((5, 7, 11, 6), np.float32, 2)
+    assert_same(tiled(asymmetric_4d)(grid, other), plain(asymmetric_4d)(grid, other))
+
+
 def test_iterate_when_the_result_dtype_differs_from_the_grid(daemon):
     kernel = sejits.stencil(boundary="mirror")(heat_2d)
     grid = random_grid((20, 30), np.int32, 7)
@@ -129,6 +147,7 @@ def test_variant_options_are_part_of_the_key(daemon):
 @pytest.mark.parametrize("variant, message", [
     ({"temporal_depth": -1}, "temporal_depth=-1: expected an integer from 0"),
     ({"streaming_stores": "maybe"}, "streaming_stores=maybe: expected 0 or 1"),
+    ({"tile_rows": "many"}, "tile_rows=many: expected an integer from 0"),
     ({"loop_order": 2}, "unknown stencil variant parameter 'variant.loop_order'"),
 ])
 def test_bad_variant_options_are_errors(daemon, variant, message):
