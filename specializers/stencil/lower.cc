@@ -69,7 +69,8 @@ cg::TranslationUnit lower_stencil(const StencilIr &ir, const StencilPlan &plan, 
   } else {
     unit.functions.push_back(iterate_entry(ir, plan));
     notes.push_back(absl::StrCat("iterate: temporal blocking (", kIterateSymbol,
-                                 "): sweeps advance together in a wavefront along axis 0, as many as keep their planes in the cache"));
+                                 "): for grids larger than a quarter of the cache, sweeps advance together in a wavefront along axis 0, "
+                                 "as many as keep their planes in the cache; smaller grids sweep after sweep in one call"));
   }
   return unit;
 }

@@ -61,8 +61,19 @@ class IterateLowering {
     for (const std::string &name : sweep_.extra_arrays()) arrays.push_back(name);
     arrays.insert(arrays.end(), {"qspare", "qout"});
     body.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "unit", sweep_.unit_inner(arrays)));
-    plan_wavefront(body);
-    body.push_back(cg::for_loop("group", cg::int_literal(0), ceil_div(v("steps"), v("depth_cap")), group_body()));
+    std::vector<cg::StmtPtr> waves;
+    plan_wavefront(waves);
+    waves.push_back(cg::for_loop("group", cg::int_literal(0), ceil_div(v("steps"), v("depth_cap")), group_body()));
+    if (plan_.temporal_depth > 0) {  // the variant asks for the wavefront
+      for (cg::StmtPtr &statement : waves) body.push_back(statement);
+    } else {
+      // Both buffers fit in the cache: sweeps read them from there anyway, and
+      // a wavefront would only add its ramp; one parallel sweep after another.
+      cg::ExprPtr grid_bytes = mul(points, cg::int_literal(itemsize(ir_.result.dtype)));
+      body.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "in_cache",
+                              cg::binary(cg::BinaryOp::kLe, mul(cg::int_literal(4), grid_bytes), cg::call(cg::Callee::kCacheBytes, {}))));
+      body.push_back(cg::if_stmt(v("in_cache"), {cg::for_loop("level0", cg::int_literal(0), v("steps"), sweep_after_sweep())}, waves));
+    }
     append_error_flag_checks(ir_.value, body);
     body.push_back(cg::return_stmt(cg::int_literal(0)));
     return body;
@@ -120,6 +131,14 @@ class IterateLowering {
     return group;
   }
 
+  // One whole sweep per level, each parallel over the outer axis.
+  std::vector<cg::StmtPtr> sweep_after_sweep() {
+    std::vector<cg::StmtPtr> level = {let("level", add(v("level0"), cg::int_literal(1)))};
+    select_buffers(level);
+    for (cg::StmtPtr &statement : sweep_.sweep({}, v("unit"), true)) level.push_back(statement);
+    return level;
+  }
+
   // Sweep s (of the group) on its item of the wave: block wave - 2s.
   std::vector<cg::StmtPtr> item_body() {
     std::vector<cg::StmtPtr> item;
@@ -128,6 +147,18 @@ class IterateLowering {
                                  mul(sub(v("item"), mul(v("s"), v("block_items"))), v("item_length")))));
     std::vector<cg::StmtPtr> compute;
     compute.push_back(let("level", add(add(v("t0"), v("s")), cg::int_literal(1))));
+    select_buffers(compute);
+    for (cg::StmtPtr &statement : sweep_.sweep({v("lo"), min(add(v("lo"), v("item_length")), v("n0"))}, v("unit"), false)) {
+      compute.push_back(statement);
+    }
+    cg::ExprPtr inside = cg::binary(cg::BinaryOp::kLogicalAnd, cg::binary(cg::BinaryOp::kGe, v("lo"), cg::int_literal(0)),
+                                    cg::binary(cg::BinaryOp::kLt, v("lo"), v("n0")));
+    item.push_back(cg::if_stmt(inside, compute));
+    return item;
+  }
+
+  // src/dst (and their strides): where sweep `level` reads and writes.
+  void select_buffers(std::vector<cg::StmtPtr> &compute) {
     // The last sweep writes qout: level l lives in qout when steps - l is even.
     compute.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "from_out",
                                cg::binary(cg::BinaryOp::kEq, cg::binary(cg::BinaryOp::kMod, sub(add(v("steps"), cg::int_literal(1)), v("level")), cg::int_literal(2)),
@@ -142,13 +173,6 @@ class IterateLowering {
     compute.push_back(cg::decl(cg::pointer_type(type, true, true), "src", cg::ternary(first, v("q0"), cg::ternary(v("from_out"), v("qout"), v("qspare")))));
     compute.push_back(cg::decl(cg::pointer_type(type, false, true), "dst", cg::ternary(v("from_out"), v("qspare"), v("qout"))));
     sweep_.set_grid_names("src", "dst");
-    for (cg::StmtPtr &statement : sweep_.sweep({v("lo"), min(add(v("lo"), v("item_length")), v("n0"))}, v("unit"), false)) {
-      compute.push_back(statement);
-    }
-    cg::ExprPtr inside = cg::binary(cg::BinaryOp::kLogicalAnd, cg::binary(cg::BinaryOp::kGe, v("lo"), cg::int_literal(0)),
-                                    cg::binary(cg::BinaryOp::kLt, v("lo"), v("n0")));
-    item.push_back(cg::if_stmt(inside, compute));
-    return item;
   }
 
   const StencilIr &ir_;
