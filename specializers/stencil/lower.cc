@@ -31,18 +31,12 @@ std::vector<cg::StmtPtr> single_sweep_body(const StencilIr &ir, const StencilPla
     arrays.push_back(k == out ? "qout" : absl::StrCat("q", k));
     sweep.declare_array(k, k, arrays.back(), body);
   }
-  cg::ExprPtr points = cg::var("n0");
-  for (int d = 1; d < ir.rank; ++d) points = cg::binary(cg::BinaryOp::kMul, points, cg::var(absl::StrCat("n", d)));
-  body.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "parallel",
-                          cg::binary(cg::BinaryOp::kLogicalAnd, cg::binary(cg::BinaryOp::kGe, points, cg::int_literal(kParallelThreshold)),
-                                     cg::unary(cg::UnaryOp::kNot, serial_call(out)))));
-  body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt), "error_flag", cg::int_literal(0)));
+  sweep.declare_work(out, body);
   cg::ExprPtr streaming;
   if (plan.streaming_stores) {
     // An output larger than the cache is not read again before it leaves it.
-    cg::ExprPtr bytes = cg::binary(cg::BinaryOp::kMul, points, cg::int_literal(itemsize(ir.result.dtype)));
     body.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "streaming",
-                            cg::binary(cg::BinaryOp::kGe, bytes, cg::call(cg::Callee::kCacheBytes, {}))));
+                            cg::binary(cg::BinaryOp::kGe, cg::var("grid_bytes"), cg::call(cg::Callee::kCacheBytes, {}))));
     streaming = cg::var("streaming");
   }
   for (cg::StmtPtr &statement : sweep.sweep({}, sweep.unit_inner(arrays), true, streaming, plan.tile_rows)) body.push_back(statement);

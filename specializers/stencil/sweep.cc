@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "specializers/common/lower_entry.h"
 #include "specializers/common/lower_scalar.h"
+#include "specializers/stencil/lower.h"
 
 namespace sejits::specializers::stencil {
 namespace cg = codegen;
@@ -79,6 +80,16 @@ void SweepLowering::declare_extents(int arg, std::vector<cg::StmtPtr> &body) con
     body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt64, true), absl::StrCat("b", d),
                             cg::call(cg::Callee::kMax, {sub(n, cg::int_literal(ir_.high[d])), axis_var("a", d)})));
   }
+}
+
+void SweepLowering::declare_work(int out_arg, std::vector<cg::StmtPtr> &body) const {
+  cg::ExprPtr points = axis_var("n", 0);
+  for (int d = 1; d < ir_.rank; ++d) points = mul(points, axis_var("n", d));
+  body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt64, true), "grid_bytes", mul(points, cg::int_literal(itemsize(ir_.result.dtype)))));
+  body.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "parallel",
+                          cg::binary(cg::BinaryOp::kLogicalAnd, cg::binary(cg::BinaryOp::kGe, points, cg::int_literal(kParallelThreshold)),
+                                     cg::unary(cg::UnaryOp::kNot, serial_call(out_arg)))));
+  body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt), "error_flag", cg::int_literal(0)));
 }
 
 cg::ExprPtr SweepLowering::unit_inner(const std::vector<std::string> &arrays) const {

@@ -36,8 +36,11 @@ class SweepLowering {
   // s<operand>: a scalar parameter's value.
   void declare_scalar(int arg, int operand, std::vector<codegen::StmtPtr> &body) const;
   // n<d>: the grid's extents, from args[arg]; a<d>, b<d>: where the interior
-  // (every read inside the grid) starts and ends; `parallel`: worth threads.
+  // (every read inside the grid) starts and ends.
   void declare_extents(int arg, std::vector<codegen::StmtPtr> &body) const;
+  // grid_bytes: the output's size; parallel: worth threads (large enough, and
+  // the caller, args[out_arg], did not ask for a serial call); error_flag.
+  void declare_work(int out_arg, std::vector<codegen::StmtPtr> &body) const;
   // True when every named array is contiguous along the last axis.
   codegen::ExprPtr unit_inner(const std::vector<std::string> &arrays) const;
   // The pointer names of the array parameters other than the grid.

@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "specializers/common/lower_entry.h"
 #include "specializers/common/lower_scalar.h"
-#include "specializers/stencil/lower.h"
 
 namespace sejits::specializers::stencil {
 namespace cg = codegen;
@@ -45,12 +44,7 @@ class IterateLowering {
     sweep_.declare_array(out_arg, out, "qout", body);
     body.push_back(let("steps", cg::member(arg_field(steps_arg, "scalar"), "i")));
     body.push_back(cg::if_stmt(cg::binary(cg::BinaryOp::kLt, v("steps"), cg::int_literal(1)), {fail_statement("steps must be at least 1")}));
-    cg::ExprPtr points = v("n0");
-    for (int d = 1; d < ir_.rank; ++d) points = mul(points, v(absl::StrCat("n", d)));
-    body.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "parallel",
-                            cg::binary(cg::BinaryOp::kLogicalAnd, cg::binary(cg::BinaryOp::kGe, points, cg::int_literal(kParallelThreshold)),
-                                       cg::unary(cg::UnaryOp::kNot, serial_call(out_arg)))));
-    body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt), "error_flag", cg::int_literal(0)));
+    sweep_.declare_work(out_arg, body);
     if (ir_.boundary == Boundary::kSkip) {
       body.push_back(cg::comment("boundary skip: both buffers keep the grid's border in every sweep"));
       for (const char *buffer : {"qout", "qspare"}) {
@@ -69,9 +63,8 @@ class IterateLowering {
     } else {
       // Both buffers fit in the cache: sweeps read them from there anyway, and
       // a wavefront would only add its ramp; one parallel sweep after another.
-      cg::ExprPtr grid_bytes = mul(points, cg::int_literal(itemsize(ir_.result.dtype)));
       body.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "in_cache",
-                              cg::binary(cg::BinaryOp::kLe, mul(cg::int_literal(4), grid_bytes), cg::call(cg::Callee::kCacheBytes, {}))));
+                              cg::binary(cg::BinaryOp::kLe, mul(cg::int_literal(4), v("grid_bytes")), cg::call(cg::Callee::kCacheBytes, {}))));
       body.push_back(cg::if_stmt(v("in_cache"), {cg::for_loop("level0", cg::int_literal(0), v("steps"), sweep_after_sweep())}, waves));
     }
     append_error_flag_checks(ir_.value, body);
