@@ -21,7 +21,7 @@ class BuildWithProtos(build_py):
 
         well_known = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
         out_dir = HERE  # "sejits/v1/ast.proto" lands in sejits/v1/ast_pb2.py
-        for name in ("ast", "specializer"):
+        for name in ("ast", "tuning", "specializer"):
             proto = os.path.join(PROTO_ROOT, "sejits", "v1", name + ".proto")
             args = ["protoc", f"-I{PROTO_ROOT}", f"-I{well_known}", f"--python_out={out_dir}"]
             if name == "specializer":

@@ -93,6 +93,7 @@ std::string callee_name(Callee callee) {
     case Callee::kMax: return "sejits_max_index";
     case Callee::kCacheBytes: return "sejits_cache_bytes";
     case Callee::kMaxThreads: return "sejits_max_threads";
+    case Callee::kSpinMicroseconds: return "sejits_spin_microseconds";
   }
   return "";
 }
@@ -215,18 +216,22 @@ class StmtPrinter {
     indent(depth);
     out_ << print_expr(a.target) << " = " << print_expr(a.value) << ";\n";
   }
+  static std::string schedule(int64_t chunk) {
+    return chunk > 0 ? " schedule(static, " + std::to_string(chunk) + ")" : " schedule(static)";
+  }
   void print_node(const ForStmt &f, int depth) {
     if (const auto *omp = std::get_if<OmpParallelFor>(&f.annotation)) {
       indent(depth);
-      out_ << "#pragma omp parallel for" << (omp->simd ? " simd" : "") << " schedule(static)";
+      out_ << "#pragma omp parallel for" << (omp->simd ? " simd" : "") << schedule(omp->chunk);
       if (!omp->if_threshold_var.empty()) out_ << " if(" << omp->if_threshold_var << ")";
+      if (!omp->num_threads_var.empty()) out_ << " num_threads(" << omp->num_threads_var << ")";
       out_ << "\n";
     } else if (std::holds_alternative<OmpSimd>(f.annotation)) {
       indent(depth);
       out_ << "#pragma omp simd\n";
     } else if (const auto *omp = std::get_if<OmpFor>(&f.annotation)) {
       indent(depth);
-      out_ << "#pragma omp for schedule(static)" << (omp->nowait ? " nowait" : "") << "\n";
+      out_ << "#pragma omp for" << schedule(omp->chunk) << (omp->nowait ? " nowait" : "") << "\n";
     }
     indent(depth);
     out_ << "for (int64_t " << f.index << " = " << print_expr(f.begin) << "; " << f.index << " < "
@@ -270,6 +275,7 @@ class StmtPrinter {
       indent(depth);
       out_ << "#pragma omp parallel";
       if (!b.parallel->if_threshold_var.empty()) out_ << " if(" << b.parallel->if_threshold_var << ")";
+      if (!b.parallel->num_threads_var.empty()) out_ << " num_threads(" << b.parallel->num_threads_var << ")";
       out_ << "\n";
     }
     indent(depth);

@@ -52,8 +52,8 @@ StmtPtr return_stmt(ExprPtr value) { return make_stmt(ReturnStmt{std::move(value
 StmtPtr expr_stmt(ExprPtr value) { return make_stmt(ExprStmt{std::move(value)}); }
 StmtPtr comment(std::string text) { return make_stmt(Comment{std::move(text)}); }
 StmtPtr block(std::vector<StmtPtr> body) { return make_stmt(Block{std::move(body), std::nullopt}); }
-StmtPtr parallel_region(std::string if_threshold_var, std::vector<StmtPtr> body) {
-  return make_stmt(Block{std::move(body), OmpParallelRegion{std::move(if_threshold_var)}});
+StmtPtr parallel_region(std::string if_threshold_var, std::vector<StmtPtr> body, std::string num_threads_var) {
+  return make_stmt(Block{std::move(body), OmpParallelRegion{std::move(if_threshold_var), std::move(num_threads_var)}});
 }
 
 Type scalar_type(CType scalar, bool is_const) { return Type{scalar, 0, is_const, false}; }

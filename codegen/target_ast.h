@@ -37,7 +37,7 @@ enum class Callee {
   kFloorDivInt, kModInt, kFloorDivFloat, kModFloat, kPowInt, kMaximum, kMinimum, kAbs,
   kIterInit, kIterRow, kIterDense, kFail, kStreamCopy, kStreamFence,
   kPythonAdd, kPythonSub, kPythonMul, kPythonPow, kFailOutOfBounds, kBoundaryIndex, kMin, kMax,
-  kCacheBytes, kMaxThreads,
+  kCacheBytes, kMaxThreads, kSpinMicroseconds,
 };
 
 struct Variable { std::string name; };  // a generated identifier
@@ -66,15 +66,19 @@ using StmtPtr = std::shared_ptr<const Stmt>;
 struct OmpParallelFor {
   bool simd = false;
   std::string if_threshold_var;  // parallel only when this variable is true; empty: always
+  std::string num_threads_var;   // a team of this many threads; empty: OpenMP's default
+  int64_t chunk = 0;             // schedule(static, chunk); 0: one even share per thread
 };
 struct OmpSimd {};
 struct OmpParallelRegion {  // `#pragma omp parallel` around a block
   std::string if_threshold_var;
+  std::string num_threads_var;
 };
 // `#pragma omp for schedule(static)` inside a parallel region; without
 // `nowait`, threads wait for each other at the end of the loop.
 struct OmpFor {
   bool nowait = true;
+  int64_t chunk = 0;
 };
 
 struct Decl { Type type; std::string name; ExprPtr init; int64_t array_length = 0; int alignment = 0; };
@@ -135,7 +139,7 @@ StmtPtr return_stmt(ExprPtr value);
 StmtPtr expr_stmt(ExprPtr value);
 StmtPtr comment(std::string text);
 StmtPtr block(std::vector<StmtPtr> body);
-StmtPtr parallel_region(std::string if_threshold_var, std::vector<StmtPtr> body);
+StmtPtr parallel_region(std::string if_threshold_var, std::vector<StmtPtr> body, std::string num_threads_var = "");
 
 Type scalar_type(CType scalar, bool is_const = false);
 Type pointer_type(CType scalar, bool to_const, bool restrict_pointer = false, int depth = 1);

@@ -41,6 +41,9 @@ ABSL_FLAG(std::string, log_file, "", "also log to this file");
 ABSL_FLAG(std::string, compiler, "g++", "the C++ compiler to run");
 ABSL_FLAG(int, compile_timeout_s, 120, "a compile running longer is killed");
 ABSL_FLAG(int64_t, compile_memory_bytes, int64_t{4} << 30, "address-space limit of a compiler process");
+ABSL_FLAG(std::string, tuning_mode, "client", "who times code variants: 'client' (on the users' calls) or 'offline' (the daemon, in a child process, on synthetic inputs)");
+ABSL_FLAG(std::string, tuning_db, "", "the tuning database (default: <cache_dir>/tuning.db)");
+ABSL_FLAG(std::string, tune_runner, "", "the offline timing child (default: sejits-tune-runner beside sejitsd)");
 
 namespace {
 
@@ -55,6 +58,17 @@ fs::path default_socket_path() {
   std::string runtime = env_or("XDG_RUNTIME_DIR", "");
   if (!runtime.empty()) return fs::path(runtime) / "sejits" / "sejitsd.sock";
   return fs::path(absl::StrCat("/tmp/sejits-", getuid())) / "sejitsd.sock";
+}
+
+// sejits-tune-runner is installed beside sejitsd; in a build tree it sits
+// in tune_runner/ below it.
+fs::path default_tune_runner() {
+  std::error_code error;
+  fs::path self = fs::read_symlink("/proc/self/exe", error).parent_path();
+  for (fs::path candidate : {self / "sejits-tune-runner", self / "tune_runner" / "sejits-tune-runner"}) {
+    if (fs::exists(candidate, error)) return candidate;
+  }
+  return self / "sejits-tune-runner";
 }
 
 fs::path default_cache_dir() {
@@ -134,6 +148,15 @@ int main(int argc, char **argv) {
   config.compiler.compiler = absl::GetFlag(FLAGS_compiler);
   config.compiler.timeout = absl::Seconds(absl::GetFlag(FLAGS_compile_timeout_s));
   config.compiler.memory_limit_bytes = static_cast<uint64_t>(absl::GetFlag(FLAGS_compile_memory_bytes));
+  std::string tuning_mode = absl::GetFlag(FLAGS_tuning_mode);
+  if (tuning_mode != "client" && tuning_mode != "offline") {
+    spdlog::critical("--tuning_mode={}: expected 'client' or 'offline'", tuning_mode);
+    return 2;
+  }
+  config.timing_site = tuning_mode == "offline" ? sejits::server::TimingSite::kOffline : sejits::server::TimingSite::kClient;
+  config.tuning_db = absl::GetFlag(FLAGS_tuning_db);
+  std::string runner = absl::GetFlag(FLAGS_tune_runner);
+  config.tune_runner = runner.empty() ? default_tune_runner() : fs::path(runner);
 
   grpc::ServerBuilder builder;
   int lock_fd = -1;

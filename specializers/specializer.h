@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "codegen/target_ast.h"
 #include "specializers/request.h"
+#include "tuner-db/variant.h"
 
 namespace sejits::specializers {
 
@@ -39,6 +40,12 @@ class Specializer {
   virtual absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const SpecializationRequest &request,
                                                          std::vector<std::string> &notes) const = 0;
   virtual KernelInterface kernel_interface(const DomainIr &ir) const = 0;
+  // The code variants worth timing for this request and shape class (as the
+  // client computes it: "<entry>:<size buckets>:<layout>"); empty when there
+  // is nothing to tune. Each parameter is a "variant.<name>" request param.
+  virtual tuner::TuningSpace tuning_space(const SpecializationRequest &, const std::string & /*shape_class*/) const {
+    return {};
+  }
 };
 
 }  // namespace sejits::specializers

@@ -12,6 +12,14 @@ class Config:
     fallback: str = field(default_factory=lambda: os.environ.get("SEJITS_FALLBACK", "warn"))
     autostart: bool = field(default_factory=lambda: os.environ.get("SEJITS_AUTOSTART", "1") != "0")
     rpc_timeout_s: float = 300.0
+    # "online": the known best variant, else time candidates on the first
+    # calls; "exhaustive": every variant; "off": the default variant.
+    tuning: str = field(default_factory=lambda: os.environ.get("SEJITS_TUNING", "online"))
+    tuning_budget: int = field(default_factory=lambda: _int_or_none(os.environ.get("SEJITS_TUNING_BUDGET")))
+
+
+def _int_or_none(text):
+    return int(text) if text else None
 
 
 settings = Config()
@@ -19,13 +27,18 @@ settings = Config()
 
 def config(**options):
     """Changes settings: daemon="unix:/path" | "tcp://host:port",
-    fallback="warn" | "error" | "silent", autostart=True | False.
-    Returns the current settings."""
+    fallback="warn" | "error" | "silent", autostart=True | False,
+    tuning="online" | "exhaustive" | "off", tuning_budget=calls (None: 100
+    online, unlimited exhaustive). Returns the current settings."""
     for name, value in options.items():
         if not hasattr(settings, name):
             raise TypeError(f"sejits.config() got an unknown option {name!r}")
         if name == "fallback" and value not in FALLBACK_MODES:
             raise ValueError(f"fallback must be one of {FALLBACK_MODES}, not {value!r}")
+        if name == "tuning" and value not in ("online", "exhaustive", "off"):
+            raise ValueError(f"tuning must be 'online', 'exhaustive' or 'off', not {value!r}")
+        if name == "tuning_budget" and value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"tuning_budget must be a number of calls (at least 1) or None, not {value!r}")
         setattr(settings, name, value)
     if "daemon" in options:
         from sejits import _daemon

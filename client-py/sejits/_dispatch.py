@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from sejits import _arguments, _artifacts, _config, _daemon, _handle_cache
+from sejits import _arguments, _artifacts, _config, _daemon, _handle_cache, _tuning
 from sejits import _native
 from sejits._native import Dispatcher as _NativeDispatcher
 from sejits._native import FallbackRequested as _FallbackRequested
@@ -98,26 +98,82 @@ class KernelDispatcher:
             self._captured = _capture.capture(self.fn)
         return self._captured
 
-    def _specialize(self, args, signature):
+    def _specialize(self, args, signature, entry="call", install=None, adapt=lambda kernel: kernel):
+        """The loaded kernel for a signature's miss, or a TuningSession while
+        its variants are being timed; `install` puts a session's outcome in
+        place (default: the signature map); `adapt` turns a loaded artifact
+        into what `entry`'s calls run."""
         start = time.perf_counter()
         try:
             captured = self._capture()
-            # The options are part of the daemon's key, so of the handle's too.
+            mode = _config.settings.tuning
+            shape_class = _tuning.shape_class(entry, [a for a in args if isinstance(a, np.ndarray)])
+            # The options are part of the daemon's key, so of the handle's too;
+            # with tuning, so are the mode and the shape class.
             handle_key = (signature, sorted(self._params().items()))
+            if mode != "off":
+                handle_key += (mode, shape_class)
             handle = _handle_cache.lookup(captured.fingerprint, handle_key)
             origin = "handle cache (no RPC)"
             if handle is None:
-                handle = self._request(args, captured)
+                request = self._build_request(args, captured, tuning=(mode, shape_class))
+                handle = self._send(request)
                 origin = f"daemon at {_config.daemon_address()}"
-                _handle_cache.remember(captured.fingerprint, handle_key, handle)
-            return self._load(handle, args, origin, start)
+                # A plan still in progress is the daemon's to update: only settled handles are kept.
+                if handle["tuning"].get("state", "untuned") in ("untuned", "chosen"):
+                    _handle_cache.remember(captured.fingerprint, handle_key, handle)
+            kernel = adapt(self._load(handle, args, origin, start))
+            if kernel is not None and handle["tuning"].get("state") in ("trying", "offline_pending"):
+                return self._tuning_session(request, handle["tuning"], kernel, args, install or self._installer(signature), adapt)
+            return kernel
         except Exception as error:  # noqa: BLE001 - every failure becomes a fallback with its reason
             fallback = self._fall_back(_describe_failure(error))
             # Only a rejection of the kernel itself is final; a daemon that is
             # down or an artifact that went missing is tried again next call.
             return fallback if _is_final(error) else _Retry(fallback)
 
-    def _request(self, args, captured, want_source=False):
+    # ---- tuning ------------------------------------------------------------
+
+    def _installer(self, signature, kernels=None):
+        """Puts a finished session's kernel in `kernels` (default: the signature map)."""
+        kernels = self._kernels if kernels is None else kernels
+
+        def install(kernel, summary):
+            kernel.info["tuning"] = summary
+            kernels[signature] = kernel
+        return install
+
+    def _tuning_session(self, request, summary, served, args, install, adapt=lambda kernel: kernel):
+        """A session timing the plan's candidates on the next calls; `adapt`
+        turns a variant's loaded kernel into what the calls run (e.g. its
+        iterate entry point)."""
+        from sejits.v1 import specializer_pb2 as pb
+
+        def load(label):
+            variant = pb.SpecializeRequest()
+            variant.CopyFrom(request)
+            variant.ClearField("tuning")
+            for name, value in _tuning.variant_params(summary, label).items():
+                variant.params[name] = value
+            return adapt(self._load(self._send(variant), args, f"tuning candidate {label}", time.perf_counter()))
+
+        def report(reports, finish):
+            message = pb.ReportTimingsRequest(request=request, finish=finish)
+            for label, samples, error in reports:
+                message.reports.add(variant=label, samples=samples, error=error)
+            return _tuning.plan_summary(_daemon.call("ReportTimings", message))
+
+        def refresh():
+            return self._send(request)["tuning"]
+
+        budget = _config.settings.tuning_budget
+        if budget is None and _config.settings.tuning == "online":
+            budget = _tuning.DEFAULT_BUDGET
+        served.info["tuning"] = summary
+        return _tuning.TuningSession(summary, served, load=load, report=report, refresh=refresh, install=install,
+                                     budget=budget)
+
+    def _build_request(self, args, captured, tuning=None, want_source=False):
         from sejits import _encode
         from sejits.v1 import specializer_pb2 as pb
 
@@ -126,6 +182,19 @@ class KernelDispatcher:
         request.options.want_source = want_source
         for value in args:
             request.args.append(_arguments.describe(value, pb, _encode.dtype_code))
+        if tuning is not None and tuning[0] != "off":
+            mode, shape_class = tuning
+            request.tuning.mode = pb.TUNING_EXHAUSTIVE if mode == "exhaustive" else pb.TUNING_ONLINE
+            request.tuning.shape_class = shape_class
+            request.tuning.kernel_name = getattr(self.fn, "__qualname__", self.__name__)
+        return request
+
+    def _request(self, args, captured, want_source=False):
+        return self._send(self._build_request(args, captured, want_source=want_source))
+
+    def _send(self, request):
+        from sejits.v1 import specializer_pb2 as pb
+
         rpc_start = time.perf_counter()
         response = _daemon.call("Specialize", request)
         outcome = pb.CacheOutcome.Name(response.outcome).lower()
@@ -140,6 +209,7 @@ class KernelDispatcher:
             "rpc_seconds": time.perf_counter() - rpc_start,
             "notes": list(response.notes),
             "source": response.source,
+            "tuning": _tuning.plan_summary(response.tuning) if response.HasField("tuning") else {},
         }
 
     def _load(self, handle, args, origin, start):
@@ -185,6 +255,7 @@ class KernelDispatcher:
             + (f" (RPC {1000 * info['rpc_seconds']:.1f} ms)" if "rpc_seconds" in info else ""),
         ]
         lines += [f"  note:        {note}" for note in info.get("notes", [])]
+        lines += _tuning.describe(kernel.summary if type(kernel) is _tuning.TuningSession else info.get("tuning"))
         return "\n".join(lines)
 
     def source(self, *args):
@@ -216,6 +287,11 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
             args, signature, kernel = self._resolve(args)
         if type(kernel) is _Fallback:
             return self._run_fallback(kernel, args, out)
+        if type(kernel) is _tuning.TuningSession:
+            return _timed(kernel, lambda native: self._call_kernel(native, args, out))
+        return self._call_kernel(kernel, args, out)
+
+    def _call_kernel(self, kernel, args, out):
         arrays = [a for a in args if type(a) is np.ndarray]
         shape = arrays[0].shape if arrays else ()
         for a in arrays:
@@ -259,6 +335,16 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
         from sejits import _fallback
 
         return _fallback.run_python(self.fn, args, out)
+
+
+def _timed(session, call, units=1):
+    """call(kernel) with the kernel the tuning session picks, timed (per
+    unit of work: iterate's sweeps)."""
+    kernel, label = session.next()
+    start = time.perf_counter()
+    result = call(kernel)
+    session.record(label, (time.perf_counter() - start) / units)
+    return result
 
 
 def _overlaps_differently(a, out):

@@ -3,8 +3,8 @@ is the value of the output at the current point, reading the grid around it."""
 
 import numpy as np
 
-from sejits import _native
-from sejits._dispatch import KernelDispatcher, _Fallback
+from sejits import _config, _native, _tuning
+from sejits._dispatch import KernelDispatcher, _Fallback, _Retry, _timed
 from sejits._native import FallbackRequested
 
 BOUNDARIES = ("constant", "nearest", "reflect", "mirror", "wrap", "skip")
@@ -53,6 +53,8 @@ class StencilDispatcher(KernelDispatcher):
         if type(kernel) is _Fallback:
             return self._run_python(args, out)
         try:
+            if type(kernel) is _tuning.TuningSession:
+                return _timed(kernel, lambda native: self._call_kernel(native, args, out))
             return self._call_kernel(kernel, args, out)
         except FallbackRequested:  # e.g. Python int arithmetic beyond 64 bits: Python computes it exactly
             return self._run_python(args, out)
@@ -95,7 +97,10 @@ class StencilDispatcher(KernelDispatcher):
                 return self._iterate_sweeps(kernel, grid, rest, steps)
             # Recycled buffers: no page faults on repeated calls.
             out, spare = (_native.empty(grid.shape, kernel.result_dtype) for _ in range(2))
-            blocked((*resolved, spare, steps), out)
+            if type(blocked) is _tuning.TuningSession:
+                _timed(blocked, lambda native: native((*resolved, spare, steps), out), units=steps)
+            else:
+                blocked((*resolved, spare, steps), out)
             return out
         except FallbackRequested:
             return self._iterate_python(grid, rest, steps)
@@ -120,19 +125,31 @@ class StencilDispatcher(KernelDispatcher):
         return current
 
     def _iterate_entry(self, kernel, signature, args):
-        """The artifact's temporally blocked sweeps for this signature, or None
-        when it has none (the daemon's notes say why)."""
+        """The artifact's temporally blocked sweeps for this signature (a
+        TuningSession while their variants are timed), or None when it has
+        none (the daemon's notes say why)."""
         if signature in self._iterate_kernels:
             return self._iterate_kernels[signature]
         from sejits import _encode
 
         codes = self._entry_codes(args, _encode.dtype_code)[:-1] + (0, _encode.dtype_code(np.int64), 0)
-        try:
-            entry = kernel.library.entry(ITERATE_SYMBOL, codes, kernel.result_dtype, kernel.info)
-        except (ImportError, ValueError):
-            entry = None
-        self._iterate_kernels[signature] = entry
-        return entry
+
+        def iterate_of(loaded):
+            try:
+                return loaded.library.entry(ITERATE_SYMBOL, codes, loaded.result_dtype, dict(loaded.info))
+            except (ImportError, ValueError):
+                return None
+
+        entry = iterate_of(kernel)
+        if entry is not None and _config.settings.tuning != "off":
+            # iterate's sweeps have variants of their own (temporal depth): a plan of their own.
+            with self._lock:
+                tuned = self._specialize(args, signature, entry="iterate", adapt=iterate_of,
+                                         install=self._installer(signature, self._iterate_kernels))
+            if type(tuned) not in (_Fallback, _Retry) and tuned is not None:
+                entry = tuned
+        self._iterate_kernels.setdefault(signature, entry)
+        return self._iterate_kernels[signature]
 
     def explain(self, *args):
         return super().explain(*args) + f"\n  boundary:    {self.boundary}" + (

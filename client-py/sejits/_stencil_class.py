@@ -9,7 +9,8 @@ import itertools
 
 import numpy as np
 
-from sejits._dispatch import KernelDispatcher, _Fallback
+from sejits import _tuning
+from sejits._dispatch import KernelDispatcher, _Fallback, _timed
 from sejits._errors import SpecializationError
 
 
@@ -154,5 +155,8 @@ class ClassStencilDispatcher(KernelDispatcher):
         _, _, kernel = self._resolve(tuple(g.data for g in grids))
         if type(kernel) is _Fallback:
             return self.fn(instance, *grids)
-        kernel(inputs, out)
+        if type(kernel) is _tuning.TuningSession:
+            _timed(kernel, lambda native: native(inputs, out))
+        else:
+            kernel(inputs, out)
         return None

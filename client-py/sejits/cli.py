@@ -1,4 +1,4 @@
-"""The `sejits` command: status, stats, daemon start|stop."""
+"""The `sejits` command: status, stats, daemon start|stop, tune show|export|import|reset."""
 
 import argparse
 import os
@@ -7,7 +7,7 @@ import sys
 import time
 
 import sejits
-from sejits import _config, _daemon
+from sejits import _config, _daemon, _tune_cli
 
 
 def _status(_args):
@@ -86,8 +86,11 @@ def main(argv=None):
     daemon_commands = daemon.add_subparsers(dest="action", required=True)
     daemon_commands.add_parser("start").set_defaults(run=_daemon_start)
     daemon_commands.add_parser("stop").set_defaults(run=_daemon_stop)
+    _tune_cli.add_commands(commands)
     args = parser.parse_args(argv)
     _config.settings.autostart = False  # only `daemon start` starts one
+    if args.command == "tune":
+        return _tune_cli.run_guarded(args.run, args)
     return args.run(args)
 
 

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "server/core/offline_tuning.h"
 #include "server/core/request_key.h"
 #include "server/version.h"
 #include "specializers/pipeline.h"
@@ -46,6 +47,8 @@ bool decode_metadata(const std::string &text, SpecializeResult &result) {
 
 SpecializerCore::SpecializerCore(CoreConfig config) : config_(std::move(config)), pool_(config_.compile_jobs) {}
 
+SpecializerCore::~SpecializerCore() = default;
+
 absl::StatusOr<std::unique_ptr<SpecializerCore>> SpecializerCore::create(CoreConfig config) {
   std::unique_ptr<SpecializerCore> core(new SpecializerCore(std::move(config)));
   auto store = codegen::ArtifactStore::open(core->config_.cache_dir / "store", core->config_.max_cache_bytes);
@@ -58,6 +61,13 @@ absl::StatusOr<std::unique_ptr<SpecializerCore>> SpecializerCore::create(CoreCon
   core->compiler_identity_ = codegen::compiler_identity(core->config_.compiler);
   spdlog::info("core: cache {} ({} artifacts, {} bytes), compiler {}", core->config_.cache_dir.string(),
                core->store_->counters().entries, core->store_->counters().bytes, core->compiler_identity_.substr(0, 120));
+  std::filesystem::path tuning_db = core->config_.tuning_db.empty() ? core->config_.cache_dir / "tuning.db" : core->config_.tuning_db;
+  core->tuning_ = std::make_unique<TuningCoordinator>(tuning_db, tuner::local_platform(core->compiler_identity_),
+                                                      core->config_.timing_site);
+  SpecializerCore *self = core.get();
+  core->offline_ = std::make_unique<OfflineTuner>(
+      *core->tuning_, core->config_.tune_runner,
+      [self](const specializers::SpecializationRequest &request) { return self->serve(request, {}); });
   return core;
 }
 
@@ -81,13 +91,38 @@ std::optional<SpecializeResult> SpecializerCore::serve_from_store(const std::str
   return result;
 }
 
+std::string SpecializerCore::key_of(const specializers::SpecializationRequest &request) const {
+  const specializers::Specializer *specializer = specializers::find_specializer(request.specializer);
+  return request_key(request, KeyContext{specializer ? specializer->version() : "", compiler_identity_, runtime_digest_});
+}
+
 absl::StatusOr<SpecializeResult> SpecializerCore::specialize(const specializers::SpecializationRequest &request,
                                                              const SpecializeOptions &options) {
+  const specializers::Specializer *specializer = specializers::find_specializer(request.specializer);
+  if (!specializer || options.tuning.mode == TuningMode::kOff || has_variant_params(request)) return serve(request, options);
+  TuningPlan plan = tuning_->plan(*specializer, request, options.tuning, key_of(request));
+  specializers::SpecializationRequest variant = request;
+  variant.params.insert(plan.variant_params.begin(), plan.variant_params.end());
+  absl::StatusOr<SpecializeResult> result = serve(variant, options);
+  if (!result.ok()) return result;
+  if (plan.state == PlanState::kOfflinePending) offline_->start(request, options.tuning, key_of(request));
+  result->tuning = std::move(plan);
+  return result;
+}
+
+absl::StatusOr<TuningPlan> SpecializerCore::report_timings(const specializers::SpecializationRequest &request,
+                                                           const TuningAsk &ask, const std::vector<VariantTiming> &timings,
+                                                           bool finish) {
+  const specializers::Specializer *specializer = specializers::find_specializer(request.specializer);
+  if (!specializer) return absl::InvalidArgumentError(absl::StrCat("unknown specializer '", request.specializer.substr(0, 40), "'"));
+  return tuning_->report(*specializer, request, ask, key_of(request), timings, finish);
+}
+
+absl::StatusOr<SpecializeResult> SpecializerCore::serve(const specializers::SpecializationRequest &request,
+                                                        const SpecializeOptions &options) {
   absl::Time start = absl::Now();
   ++stats_.requests;
-  const specializers::Specializer *specializer = specializers::find_specializer(request.specializer);
-  KeyContext key_context{specializer ? specializer->version() : "", compiler_identity_, runtime_digest_};
-  std::string key = request_key(request, key_context);
+  std::string key = key_of(request);
 
   std::optional<SpecializeResult> result = serve_from_store(key);
   if (result) {

@@ -14,6 +14,7 @@
 #include "server/core/compile_pool.h"
 #include "server/core/single_flight.h"
 #include "server/core/stats.h"
+#include "server/core/tuning.h"
 #include "specializers/request.h"
 
 namespace sejits::server {
@@ -24,12 +25,16 @@ struct CoreConfig {
   int compile_jobs = 2;
   codegen::CompilerConfig compiler;
   std::vector<std::string> listen_addresses;  // for stats only
+  std::filesystem::path tuning_db;            // default: <cache_dir>/tuning.db
+  TimingSite timing_site = TimingSite::kClient;
+  std::filesystem::path tune_runner;          // the offline timing child (sejits-tune-runner)
 };
 
 enum class CacheOutcome { kHit = 1, kCompiled = 2, kJoined = 3 };
 
 struct SpecializeOptions {
   bool want_source = false;
+  TuningAsk tuning;
 };
 
 struct SpecializeResult {
@@ -43,6 +48,7 @@ struct SpecializeResult {
   std::string source;
   std::vector<std::string> notes;
   std::string specializer_version;
+  TuningPlan tuning;
 };
 
 struct DaemonStats {
@@ -57,9 +63,15 @@ struct DaemonStats {
 class SpecializerCore {
  public:
   static absl::StatusOr<std::unique_ptr<SpecializerCore>> create(CoreConfig config);
+  ~SpecializerCore();
 
   absl::StatusOr<SpecializeResult> specialize(const specializers::SpecializationRequest &request,
                                               const SpecializeOptions &options);
+  // Records a client's timings for the kernel of `request` and answers the
+  // next plan (see TuningCoordinator::report).
+  absl::StatusOr<TuningPlan> report_timings(const specializers::SpecializationRequest &request, const TuningAsk &ask,
+                                            const std::vector<VariantTiming> &timings, bool finish);
+  TuningCoordinator &tuning() { return *tuning_; }
   // The artifact with this digest, verified; for FetchArtifact.
   absl::StatusOr<codegen::BlobInfo> artifact(const std::string &digest);
   DaemonStats stats();
@@ -75,6 +87,10 @@ class SpecializerCore {
     SpecializeResult result;
   };
   Build build(const specializers::SpecializationRequest &request, const std::string &key);
+  // The artifact of exactly this request (variant params included).
+  absl::StatusOr<SpecializeResult> serve(const specializers::SpecializationRequest &request, const SpecializeOptions &options);
+  std::string key_of(const specializers::SpecializationRequest &request) const;
+
   std::optional<SpecializeResult> serve_from_store(const std::string &key);
 
   CoreConfig config_;
@@ -85,6 +101,8 @@ class SpecializerCore {
   SingleFlight<Build> flights_;
   Stats stats_;
   absl::Time started_ = absl::Now();
+  std::unique_ptr<TuningCoordinator> tuning_;
+  std::unique_ptr<class OfflineTuner> offline_;  // last: its jobs use the members above
 };
 
 }  // namespace sejits::server

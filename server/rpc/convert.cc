@@ -4,12 +4,63 @@
 #include <unistd.h>
 
 #include "codegen/include/sejits/kernel_abi.h"
+#include "tuner-db/record_proto.h"
 
 namespace sejits::server::rpc {
 namespace {
 constexpr int kMaxArguments = 256;
 constexpr size_t kMaxNameBytes = 256;
+constexpr int kMaxReports = 256;
+constexpr int kMaxSamplesPerReport = 1024;
+
+v1::TuningPlan::State state_of(PlanState state) {
+  switch (state) {
+    case PlanState::kUntuned: return v1::TuningPlan::UNTUNED;
+    case PlanState::kChosen: return v1::TuningPlan::CHOSEN;
+    case PlanState::kTrying: return v1::TuningPlan::TRYING;
+    case PlanState::kOfflinePending: return v1::TuningPlan::OFFLINE_PENDING;
+  }
+  return v1::TuningPlan::UNTUNED;
+}
 }  // namespace
+
+TuningAsk from_proto(const v1::TuningRequest &tuning) {
+  TuningAsk ask;
+  ask.mode = tuning.mode() == v1::TUNING_ONLINE       ? TuningMode::kOnline
+             : tuning.mode() == v1::TUNING_EXHAUSTIVE ? TuningMode::kExhaustive
+                                                      : TuningMode::kOff;
+  ask.shape_class = tuning.shape_class();
+  ask.kernel_name = tuning.kernel_name().substr(0, kMaxNameBytes);
+  return ask;
+}
+
+absl::StatusOr<std::vector<VariantTiming>> from_proto(const google::protobuf::RepeatedPtrField<v1::VariantReport> &reports) {
+  if (reports.size() > kMaxReports) return absl::InvalidArgumentError(absl::StrCat("too many variant reports (at most ", kMaxReports, ")"));
+  std::vector<VariantTiming> timings;
+  for (const v1::VariantReport &report : reports) {
+    if (report.samples_size() > kMaxSamplesPerReport) {
+      return absl::InvalidArgumentError(absl::StrCat("too many samples in one report (at most ", kMaxSamplesPerReport, ")"));
+    }
+    timings.push_back({report.variant(), {report.samples().begin(), report.samples().end()}, report.error().substr(0, 1000)});
+  }
+  return timings;
+}
+
+void to_proto(const TuningPlan &plan, v1::TuningPlan &response) {
+  response.set_state(state_of(plan.state));
+  response.set_variant(plan.label);
+  response.mutable_variant_params()->insert(plan.variant_params.begin(), plan.variant_params.end());
+  for (const std::string &candidate : plan.candidates) response.add_candidates(candidate);
+  response.set_samples_per_variant(plan.samples_per_variant);
+  response.set_reason(plan.reason);
+  for (const tuner::TuningParameter &parameter : plan.space.parameters) {
+    v1::TuningParameter *out = response.add_space();
+    out->set_name(parameter.name);
+    for (const std::string &value : parameter.values) out->add_values(value);
+    out->set_default_value(parameter.default_value);
+  }
+  if (plan.record) *response.mutable_record() = tuner::record_to_proto(*plan.record);
+}
 
 absl::StatusOr<specializers::SpecializationRequest> from_proto(const v1::SpecializeRequest &request) {
   if (request.specializer().empty()) return absl::InvalidArgumentError("request names no specializer");
@@ -64,6 +115,7 @@ void to_proto(const SpecializeResult &result, v1::SpecializeResponse &response) 
   response.mutable_result()->set_dtype(static_cast<v1::DType>(result.result_dtype));
   for (const auto &note : result.notes) response.add_notes(note);
   response.set_specializer_version(result.specializer_version);
+  to_proto(result.tuning, *response.mutable_tuning());
 }
 
 void to_proto(const DaemonStats &stats, v1::Stats &response) {

@@ -12,4 +12,8 @@ absl::StatusOr<specializers::SpecializationRequest> from_proto(const v1::Special
 void to_proto(const SpecializeResult &result, v1::SpecializeResponse &response);
 void to_proto(const DaemonStats &stats, v1::Stats &response);
 
+TuningAsk from_proto(const v1::TuningRequest &tuning);
+absl::StatusOr<std::vector<VariantTiming>> from_proto(const google::protobuf::RepeatedPtrField<v1::VariantReport> &reports);
+void to_proto(const TuningPlan &plan, v1::TuningPlan &response);
+
 }  // namespace sejits::server::rpc

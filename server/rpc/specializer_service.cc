@@ -4,8 +4,10 @@
 #include <memory>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "server/rpc/convert.h"
 #include "server/rpc/status.h"
+#include "tuner-db/record_proto.h"
 
 namespace sejits::server::rpc {
 namespace {
@@ -48,7 +50,7 @@ grpc::ServerUnaryReactor *SpecializerService::Specialize(grpc::CallbackServerCon
 grpc::Status SpecializerService::specialize(const v1::SpecializeRequest &request, v1::SpecializeResponse &response) {
   auto core_request = from_proto(request);
   if (!core_request.ok()) return to_grpc_status(core_request.status());
-  auto result = core_.specialize(*core_request, SpecializeOptions{request.options().want_source()});
+  auto result = core_.specialize(*core_request, SpecializeOptions{request.options().want_source(), from_proto(request.tuning())});
   if (!result.ok()) return to_grpc_status(result.status());
   to_proto(*result, response);
   return grpc::Status::OK;
@@ -74,6 +76,58 @@ grpc::Status SpecializerService::FetchArtifact(grpc::ServerContext *context, con
 
 grpc::Status SpecializerService::GetStats(grpc::ServerContext *, const v1::GetStatsRequest *, v1::Stats *response) {
   to_proto(core_.stats(), *response);
+  return grpc::Status::OK;
+}
+
+grpc::Status SpecializerService::ReportTimings(grpc::ServerContext *, const v1::ReportTimingsRequest *request,
+                                               v1::TuningPlan *response) {
+  auto core_request = from_proto(request->request());
+  if (!core_request.ok()) return to_grpc_status(core_request.status());
+  auto timings = from_proto(request->reports());
+  if (!timings.ok()) return to_grpc_status(timings.status());
+  auto plan = core_.report_timings(*core_request, from_proto(request->request().tuning()), *timings, request->finish());
+  if (!plan.ok()) return to_grpc_status(plan.status());
+  to_proto(*plan, *response);
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<tuner::TuningDb *> SpecializerService::tuning_db() {
+  TuningCoordinator &tuning = core_.tuning();
+  if (!tuning.available()) return absl::FailedPreconditionError(absl::StrCat("no tuning database: ", tuning.unavailable_reason()));
+  return tuning.database();
+}
+
+grpc::Status SpecializerService::ListTuning(grpc::ServerContext *, const v1::TuningQuery *request, v1::TuningRecords *response) {
+  auto db = tuning_db();
+  if (!db.ok()) return to_grpc_status(db.status());
+  auto records = (*db)->list(request->kernel());
+  if (!records.ok()) return to_grpc_status(records.status());
+  for (const tuner::TuningRecord &record : *records) *response->add_records() = tuner::record_to_proto(record);
+  response->set_database((*db)->path().string());
+  response->set_platform(core_.tuning().platform().fingerprint);
+  response->set_platform_description(core_.tuning().platform().description);
+  return grpc::Status::OK;
+}
+
+grpc::Status SpecializerService::ImportTuning(grpc::ServerContext *, const v1::ImportTuningRequest *request,
+                                              v1::ImportTuningResponse *response) {
+  auto db = tuning_db();
+  if (!db.ok()) return to_grpc_status(db.status());
+  auto summary = (*db)->import_jsonl(request->jsonl(), request->source_name().substr(0, 200));
+  if (!summary.ok()) return to_grpc_status(summary.status());
+  response->set_imported(summary->imported);
+  response->set_kept_existing(summary->kept_existing);
+  response->set_malformed(summary->malformed);
+  return grpc::Status::OK;
+}
+
+grpc::Status SpecializerService::ResetTuning(grpc::ServerContext *, const v1::TuningQuery *request,
+                                             v1::ResetTuningResponse *response) {
+  auto db = tuning_db();
+  if (!db.ok()) return to_grpc_status(db.status());
+  auto deleted = (*db)->reset(request->kernel());
+  if (!deleted.ok()) return to_grpc_status(deleted.status());
+  response->set_deleted(*deleted);
   return grpc::Status::OK;
 }
 

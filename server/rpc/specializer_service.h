@@ -19,9 +19,18 @@ class SpecializerService final : public v1::Specializer::WithRawCallbackMethod_S
   grpc::Status FetchArtifact(grpc::ServerContext *context, const v1::FetchArtifactRequest *request,
                              grpc::ServerWriter<v1::ArtifactChunk> *writer) override;
   grpc::Status GetStats(grpc::ServerContext *context, const v1::GetStatsRequest *request, v1::Stats *response) override;
+  grpc::Status ReportTimings(grpc::ServerContext *context, const v1::ReportTimingsRequest *request,
+                             v1::TuningPlan *response) override;
+  grpc::Status ListTuning(grpc::ServerContext *context, const v1::TuningQuery *request, v1::TuningRecords *response) override;
+  grpc::Status ImportTuning(grpc::ServerContext *context, const v1::ImportTuningRequest *request,
+                            v1::ImportTuningResponse *response) override;
+  grpc::Status ResetTuning(grpc::ServerContext *context, const v1::TuningQuery *request,
+                           v1::ResetTuningResponse *response) override;
 
  private:
   grpc::Status specialize(const v1::SpecializeRequest &request, v1::SpecializeResponse &response);
+  // The tuning database, or FAILED_PRECONDITION saying why there is none.
+  absl::StatusOr<tuner::TuningDb *> tuning_db();
 
   SpecializerCore &core_;
   WorkerPool workers_;

@@ -3,6 +3,7 @@
 #include "specializers/elementwise/frontend.h"
 #include "specializers/elementwise/lower.h"
 #include "specializers/elementwise/optimize.h"
+#include "specializers/elementwise/plan.h"
 
 namespace sejits::specializers {
 namespace {
@@ -10,7 +11,7 @@ namespace {
 class ElementwiseSpecializer : public Specializer {
  public:
   std::string name() const override { return "elementwise"; }
-  std::string version() const override { return "elementwise-1"; }
+  std::string version() const override { return "elementwise-2"; }
 
   absl::StatusOr<std::unique_ptr<DomainIr>> front_end(const SpecializationRequest &request) const override {
     auto ir = elementwise::build_elementwise_ir(request);
@@ -23,9 +24,15 @@ class ElementwiseSpecializer : public Specializer {
     return ir;
   }
 
-  absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const SpecializationRequest &,
+  absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const SpecializationRequest &request,
                                                  std::vector<std::string> &notes) const override {
-    return elementwise::lower_elementwise(static_cast<const elementwise::ElementwiseIr &>(ir), notes);
+    absl::StatusOr<elementwise::ElementwisePlan> plan = elementwise::parse_plan(request.params);
+    if (!plan.ok()) return plan.status();
+    return elementwise::lower_elementwise(static_cast<const elementwise::ElementwiseIr &>(ir), *plan, notes);
+  }
+
+  tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &) const override {
+    return elementwise::tuning_space(request);
   }
 
   KernelInterface kernel_interface(const DomainIr &ir) const override {

@@ -25,6 +25,8 @@ inline constexpr int64_t kStreamingBlockBytes = 4096;
 // Element-wise IR -> C++/OpenMP target AST: a dense path (one flat loop,
 // restrict pointers, parallel simd), its streaming-store variant for large
 // outputs, and a strided/broadcasting path.
-codegen::TranslationUnit lower_elementwise(const ElementwiseIr &ir, std::vector<std::string> &notes);
+struct ElementwisePlan;
+// `plan` selects the variant (threads, chunk, unroll, ...; see plan.h).
+codegen::TranslationUnit lower_elementwise(const ElementwiseIr &ir, const ElementwisePlan &plan, std::vector<std::string> &notes);
 
 }  // namespace sejits::specializers::elementwise

@@ -12,7 +12,7 @@ namespace {
 class StencilSpecializer : public Specializer {
  public:
   std::string name() const override { return "stencil"; }
-  std::string version() const override { return "stencil-2"; }
+  std::string version() const override { return "stencil-3"; }
 
   absl::StatusOr<std::unique_ptr<DomainIr>> front_end(const SpecializationRequest &request) const override {
     auto style = request.params.find("style");
@@ -36,6 +36,10 @@ class StencilSpecializer : public Specializer {
 
   KernelInterface kernel_interface(const DomainIr &ir) const override {
     return {stencil::kEntrySymbol, static_cast<const stencil::StencilIr &>(ir).result.dtype};
+  }
+
+  tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &shape_class) const override {
+    return stencil::tuning_space(request, shape_class);
   }
 };
 

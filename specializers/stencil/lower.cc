@@ -31,7 +31,7 @@ std::vector<cg::StmtPtr> single_sweep_body(const StencilIr &ir, const StencilPla
     arrays.push_back(k == out ? "qout" : absl::StrCat("q", k));
     sweep.declare_array(k, k, arrays.back(), body);
   }
-  sweep.declare_work(out, body);
+  sweep.declare_work(out, plan.threads, body);
   cg::ExprPtr streaming;
   if (plan.streaming_stores) {
     // An output larger than the cache is not read again before it leaves it.

@@ -1,6 +1,7 @@
 // The code variant of a stencil: choices that change speed, never results.
 // Requests select one with "variant.<name>" params (part of the cache key);
-// without them lowering uses the defaults below.
+// without them lowering uses the defaults below. The tuner searches the
+// space that tuning_space() offers.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "specializers/common/variant_params.h"
+#include "specializers/request.h"
+#include "tuner-db/variant.h"
 
 namespace sejits::specializers::stencil {
 
@@ -16,12 +20,15 @@ struct StencilPlan {
   bool temporal_blocking = true;  // emit the `iterate` entry point (wavefront over the outer axis)
   int64_t temporal_depth = 0;     // sweeps per wavefront; 0: as many as the cache holds
   int64_t tile_rows = 0;          // rank >= 3, single sweeps: axis 1 in tiles of this many rows; 0: untiled
+  ThreadCount threads = ThreadCount::kAll;
 };
-
-inline bool is_variant_param(const std::string &name) { return name.rfind("variant.", 0) == 0; }
 
 // The plan the request's "variant.*" params select; an unknown name or a bad
 // value is INVALID_ARGUMENT.
 absl::StatusOr<StencilPlan> parse_plan(const std::map<std::string, std::string> &params);
+
+// The variants worth timing for the entry the shape class names ("call" or
+// "iterate") and the grid's rank.
+tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &shape_class);
 
 }  // namespace sejits::specializers::stencil

@@ -82,13 +82,15 @@ void SweepLowering::declare_extents(int arg, std::vector<cg::StmtPtr> &body) con
   }
 }
 
-void SweepLowering::declare_work(int out_arg, std::vector<cg::StmtPtr> &body) const {
+void SweepLowering::declare_work(int out_arg, ThreadCount threads, std::vector<cg::StmtPtr> &body) const {
   cg::ExprPtr points = axis_var("n", 0);
   for (int d = 1; d < ir_.rank; ++d) points = mul(points, axis_var("n", d));
   body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt64, true), "grid_bytes", mul(points, cg::int_literal(itemsize(ir_.result.dtype)))));
-  body.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "parallel",
-                          cg::binary(cg::BinaryOp::kLogicalAnd, cg::binary(cg::BinaryOp::kGe, points, cg::int_literal(kParallelThreshold)),
-                                     cg::unary(cg::UnaryOp::kNot, serial_call(out_arg)))));
+  cg::ExprPtr parallel = cg::binary(cg::BinaryOp::kLogicalAnd, cg::binary(cg::BinaryOp::kGe, points, cg::int_literal(kParallelThreshold)),
+                                    cg::unary(cg::UnaryOp::kNot, serial_call(out_arg)));
+  if (threads == ThreadCount::kOne) parallel = cg::literal(cg::CType::kBool, false);
+  body.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "parallel", parallel));
+  body.push_back(declare_thread_count(threads));
   body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt), "error_flag", cg::int_literal(0)));
 }
 
@@ -212,13 +214,13 @@ cg::StmtPtr SweepLowering::outer_loops(const std::vector<AxisRange> &ranges, int
       range = {begin, cg::call(cg::Callee::kMin, {add(begin, rows), ranges[1].end})};
     }
     std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> annotation;
-    if (d == 0 && parallel && !tiled) annotation = cg::OmpParallelFor{false, "parallel"};
+    if (d == 0 && parallel && !tiled) annotation = cg::OmpParallelFor{false, "parallel", kThreadCountVar};
     body = {cg::for_loop(absl::StrCat("i", d), range.begin, range.end, std::move(body), annotation)};
   }
   if (tiled) {
     cg::ExprPtr tiles = cg::binary(cg::BinaryOp::kDiv, add(sub(ranges[1].end, ranges[1].begin), cg::int_literal(tile_rows - 1)), rows);
     std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> annotation;
-    if (parallel) annotation = cg::OmpParallelFor{false, "parallel"};
+    if (parallel) annotation = cg::OmpParallelFor{false, "parallel", kThreadCountVar};
     body = {cg::for_loop("tile", cg::int_literal(0), tiles, std::move(body), annotation)};
   }
   return cg::block(std::move(body));
@@ -229,7 +231,7 @@ cg::StmtPtr SweepLowering::loop_nest(const std::vector<AxisRange> &ranges, std::
                                      int64_t tile_rows) const {
   const int last = static_cast<int>(ranges.size()) - 1;
   std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> annotation = cg::OmpSimd{};
-  if (last == 0 && parallel) annotation = cg::OmpParallelFor{true, "parallel"};
+  if (last == 0 && parallel) annotation = cg::OmpParallelFor{true, "parallel", kThreadCountVar};
   cg::StmtPtr inner = cg::for_loop(absl::StrCat("i", last), ranges[last].begin, ranges[last].end, std::move(body), annotation);
   return outer_loops(ranges, last, {inner}, parallel, tile_rows);
 }
@@ -260,7 +262,7 @@ cg::StmtPtr SweepLowering::streaming_nest(const std::vector<AxisRange> &ranges, 
   cg::ExprPtr chunks = cg::binary(cg::BinaryOp::kDiv, add(sub(ranges[last].end, ranges[last].begin), cg::int_literal(chunk - 1)),
                                   cg::int_literal(chunk));
   std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> chunk_annotation;
-  if (last == 0 && parallel) chunk_annotation = cg::OmpParallelFor{false, "parallel"};
+  if (last == 0 && parallel) chunk_annotation = cg::OmpParallelFor{false, "parallel", kThreadCountVar};
   cg::StmtPtr chunk_loop = cg::for_loop("chunk", cg::int_literal(0), chunks, std::move(chunk_body), chunk_annotation);
   return outer_loops(ranges, last, {chunk_loop}, parallel, tile_rows);
 }

@@ -39,8 +39,9 @@ class SweepLowering {
   // (every read inside the grid) starts and ends.
   void declare_extents(int arg, std::vector<codegen::StmtPtr> &body) const;
   // grid_bytes: the output's size; parallel: worth threads (large enough, and
-  // the caller, args[out_arg], did not ask for a serial call); error_flag.
-  void declare_work(int out_arg, std::vector<codegen::StmtPtr> &body) const;
+  // the caller, args[out_arg], did not ask for a serial call); nthreads: the
+  // team size of the variant; error_flag.
+  void declare_work(int out_arg, ThreadCount threads, std::vector<codegen::StmtPtr> &body) const;
   // True when every named array is contiguous along the last axis.
   codegen::ExprPtr unit_inner(const std::vector<std::string> &arrays) const;
   // The pointer names of the array parameters other than the grid.

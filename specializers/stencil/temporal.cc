@@ -44,7 +44,7 @@ class IterateLowering {
     sweep_.declare_array(out_arg, out, "qout", body);
     body.push_back(let("steps", cg::member(arg_field(steps_arg, "scalar"), "i")));
     body.push_back(cg::if_stmt(cg::binary(cg::BinaryOp::kLt, v("steps"), cg::int_literal(1)), {fail_statement("steps must be at least 1")}));
-    sweep_.declare_work(out_arg, body);
+    sweep_.declare_work(out_arg, plan_.threads, body);
     if (ir_.boundary == Boundary::kSkip) {
       body.push_back(cg::comment("boundary skip: both buffers keep the grid's border in every sweep"));
       for (const char *buffer : {"qout", "qspare"}) {
@@ -108,7 +108,7 @@ class IterateLowering {
     cg::ExprPtr depth = plan_.temporal_depth > 0 ? cg::int_literal(plan_.temporal_depth) : max(fitting, cg::int_literal(2));
     body.push_back(let("depth_cap", min(depth, v("steps"))));
     // Enough items in a wave for every thread.
-    body.push_back(let("block_items", max(v("work_items"), ceil_div(mul(cg::int_literal(2), cg::call(cg::Callee::kMaxThreads, {})), v("depth_cap")))));
+    body.push_back(let("block_items", max(v("work_items"), ceil_div(mul(cg::int_literal(2), v(kThreadCountVar)), v("depth_cap")))));
     body.push_back(let("block", mul(v("block_items"), v("item_length"))));
     body.push_back(let("blocks", ceil_div(v("n0"), v("block"))));
   }
@@ -120,7 +120,7 @@ class IterateLowering {
     group.push_back(let("depth", min(v("depth_cap"), sub(v("steps"), v("t0")))));
     group.push_back(let("waves", add(v("blocks"), mul(cg::int_literal(2), sub(v("depth"), cg::int_literal(1))))));
     cg::StmtPtr items = cg::for_loop("item", cg::int_literal(0), mul(v("depth"), v("block_items")), item_body(), cg::OmpFor{false});
-    group.push_back(cg::parallel_region("parallel", {cg::for_loop("wave", cg::int_literal(0), v("waves"), {items})}));
+    group.push_back(cg::parallel_region("parallel", {cg::for_loop("wave", cg::int_literal(0), v("waves"), {items})}, kThreadCountVar));
     return group;
   }
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -265,6 +266,16 @@ static inline int64_t sejits_max_threads(void) {
 #else
   return 1;
 #endif
+}
+
+/* Busy-waits: the test-only slow variant of the tuner's tests (see the
+ * element-wise variant spin_us). */
+static inline void sejits_spin_microseconds(int64_t microseconds) {
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  do {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  } while ((now.tv_sec - start.tv_sec) * 1000000 + (now.tv_nsec - start.tv_nsec) / 1000 < microseconds);
 }
 
 // ---- stencil boundaries --------------------------------------------------

@@ -1,0 +1,147 @@
+#include "server/core/offline_tuning.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "codegen/subprocess.h"
+#include "server/core/specializer_core.h"
+#include "specializers/registry.h"
+#include "spdlog/spdlog.h"
+
+namespace sejits::server {
+namespace {
+
+constexpr int kMaxRounds = 64;           // a search pass needs far fewer
+constexpr int kWarmupCalls = 2;
+constexpr double kMaxSecondsPerVariant = 5;
+constexpr int64_t kMaxSyntheticBytes = int64_t{4} << 30;
+
+// Seconds from the runner's one line of JSON: {"samples":[...]} or {"error":"..."}.
+absl::StatusOr<std::vector<double>> parse_runner_output(const codegen::ProcessResult &result) {
+  const std::string &text = result.output;
+  size_t samples = text.find("\"samples\":[");
+  if (result.exit_code != 0 || samples == std::string::npos) {
+    size_t error = text.find("\"error\":\"");
+    std::string message = error == std::string::npos ? text.substr(0, 300)
+                                                     : text.substr(error + 9, text.find('"', error + 9) - error - 9);
+    return absl::InternalError(absl::StrCat("the timing child exited with ", result.exit_code, ": ", message));
+  }
+  size_t begin = samples + 11, end = text.find(']', begin);
+  std::vector<double> seconds;
+  for (absl::string_view field : absl::StrSplit(text.substr(begin, end - begin), ',', absl::SkipEmpty())) {
+    double value = 0;
+    if (!absl::SimpleAtod(field, &value)) return absl::InternalError("the timing child printed an unreadable sample");
+    seconds.push_back(value);
+  }
+  if (seconds.empty()) return absl::InternalError("the timing child printed no samples");
+  return seconds;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> synthetic_arguments(const std::vector<specializers::ArgSpec> &args,
+                                                             specializers::DType result_dtype) {
+  std::vector<std::string> out;
+  std::vector<int64_t> broadcast;
+  int64_t total_bytes = 0;
+  auto array = [&](specializers::DType dtype, const std::vector<int64_t> &shape) {
+    int64_t elements = 1;
+    for (int64_t extent : shape) elements *= extent;
+    total_bytes += elements * specializers::itemsize(dtype);
+    return absl::StrCat("array:", specializers::dtype_name(dtype), ":", absl::StrJoin(shape, "x"));
+  };
+  for (const specializers::ArgSpec &arg : args) {
+    if (!specializers::is_supported_dtype(arg.dtype_code)) return absl::InvalidArgumentError("an argument of an unsupported dtype");
+    auto dtype = static_cast<specializers::DType>(arg.dtype_code);
+    if (arg.kind == specializers::ArgKind::kScalar) {
+      out.push_back(absl::StrCat("scalar:", specializers::dtype_name(dtype), ":1"));
+      continue;
+    }
+    if (static_cast<int32_t>(arg.shape.size()) != arg.rank) return absl::InvalidArgumentError("an array without its shape");
+    for (int64_t extent : arg.shape) {
+      if (extent < 0 || extent > (int64_t{1} << 40)) return absl::InvalidArgumentError("an array extent out of range");
+    }
+    // NumPy broadcasting, aligned at the last axis.
+    if (arg.shape.size() > broadcast.size()) broadcast.insert(broadcast.begin(), arg.shape.size() - broadcast.size(), 1);
+    for (size_t k = 0; k < arg.shape.size(); ++k) {
+      int64_t &target = broadcast[broadcast.size() - arg.shape.size() + k];
+      target = std::max(target, arg.shape[k]);
+    }
+    out.push_back(array(dtype, arg.shape));
+  }
+  out.push_back(array(result_dtype, broadcast));
+  if (total_bytes > kMaxSyntheticBytes) return absl::ResourceExhaustedError("the synthetic inputs would exceed 4 GiB");
+  return out;
+}
+
+OfflineTuner::OfflineTuner(TuningCoordinator &coordinator, std::filesystem::path runner, BuildFn build)
+    : coordinator_(coordinator), runner_(std::move(runner)), build_(std::move(build)) {}
+
+void OfflineTuner::start(const specializers::SpecializationRequest &request, const TuningAsk &ask,
+                         const std::string &kernel_key) {
+  const std::string job = kernel_key + "|" + ask.shape_class;
+  {
+    std::lock_guard lock(mutex_);
+    if (!running_.insert(job).second) return;
+  }
+  jobs_.submit([this, request, ask, kernel_key, job] {
+    run(request, ask, kernel_key);
+    std::lock_guard lock(mutex_);
+    running_.erase(job);
+  });
+}
+
+void OfflineTuner::run(const specializers::SpecializationRequest &request, const TuningAsk &ask,
+                       const std::string &kernel_key) {
+  const specializers::Specializer *specializer = specializers::find_specializer(request.specializer);
+  if (!specializer) return;
+  std::vector<VariantTiming> timings;
+  for (int round = 0; round < kMaxRounds; ++round) {
+    absl::StatusOr<TuningPlan> plan = coordinator_.report(*specializer, request, ask, kernel_key, timings, false);
+    if (!plan.ok()) {
+      spdlog::warn("offline tuning of {} [{}] stopped: {}", ask.kernel_name, ask.shape_class, std::string(plan.status().message()));
+      return;
+    }
+    if (plan->state != PlanState::kOfflinePending) return;
+    timings.clear();
+    for (const std::string &label : plan->candidates) timings.push_back(time_variant(request, label, *plan));
+  }
+}
+
+VariantTiming OfflineTuner::time_variant(const specializers::SpecializationRequest &request, const std::string &label,
+                                         const TuningPlan &plan) {
+  VariantTiming timing{label, {}, ""};
+  std::optional<tuner::Variant> variant = tuner::parse_variant_label(label);
+  specializers::SpecializationRequest candidate = request;
+  if (variant) {
+    for (const auto &[name, value] : TuningCoordinator::variant_params(plan.space, *variant)) candidate.params[name] = value;
+  }
+  absl::StatusOr<SpecializeResult> built = build_(candidate);
+  absl::StatusOr<std::vector<std::string>> arguments =
+      built.ok() ? synthetic_arguments(request.args, built->result_dtype) : built.status();
+  if (!arguments.ok()) {
+    timing.error = std::string(arguments.status().message());
+    return timing;
+  }
+  std::vector<std::string> argv = {runner_.string(), "--artifact", built->artifact.path.string(), "--entry", built->entry_symbol,
+                                   "--warmup", absl::StrCat(kWarmupCalls), "--samples", absl::StrCat(plan.samples_per_variant),
+                                   "--max_seconds", absl::StrCat(kMaxSecondsPerVariant)};
+  argv.insert(argv.end(), arguments->begin(), arguments->end());
+  codegen::ProcessLimits limits;
+  limits.timeout = absl::Seconds(60);
+  limits.memory_bytes = uint64_t{kMaxSyntheticBytes} * 2;
+  absl::StatusOr<codegen::ProcessResult> ran = codegen::run_process(argv, limits);
+  absl::StatusOr<std::vector<double>> samples = ran.ok() ? parse_runner_output(*ran) : ran.status();
+  if (samples.ok()) {
+    timing.samples = *samples;
+  } else {
+    timing.error = std::string(samples.status().message());
+  }
+  spdlog::debug("offline tuning: {} -> {}", label, samples.ok() ? absl::StrJoin(*samples, " ") : timing.error);
+  return timing;
+}
+
+}  // namespace sejits::server

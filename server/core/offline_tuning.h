@@ -1,0 +1,52 @@
+// Offline tuning (--tuning_mode=offline): the daemon times a kernel's
+// candidate variants itself, each in a child process (sejits-tune-runner,
+// under a deadline and an address-space limit) on synthetic arrays of the
+// request's shapes, so that no user call runs a bad variant. The timings and
+// the choice land in the same database as the clients' reports.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/core/tuning.h"
+#include "server/core/worker_pool.h"
+
+namespace sejits::server {
+
+struct SpecializeResult;
+
+class OfflineTuner {
+ public:
+  // `build` compiles (or finds) the artifact of one variant's request.
+  using BuildFn = std::function<absl::StatusOr<SpecializeResult>(const specializers::SpecializationRequest &)>;
+
+  OfflineTuner(TuningCoordinator &coordinator, std::filesystem::path runner, BuildFn build);
+
+  // Starts tuning this kernel and shape class in the background, unless a
+  // job for it runs already.
+  void start(const specializers::SpecializationRequest &request, const TuningAsk &ask, const std::string &kernel_key);
+
+ private:
+  void run(const specializers::SpecializationRequest &request, const TuningAsk &ask, const std::string &kernel_key);
+  VariantTiming time_variant(const specializers::SpecializationRequest &request, const std::string &label,
+                             const TuningPlan &plan);
+
+  TuningCoordinator &coordinator_;
+  std::filesystem::path runner_;
+  BuildFn build_;
+  std::mutex mutex_;
+  std::set<std::string> running_;  // kernel key + shape class
+  WorkerPool jobs_{1};             // one child at a time: timings do not disturb each other
+};
+
+// The runner's argument list for a kernel called with `args` and an output
+// of `result_dtype` (the broadcast shape of the arrays); an error for inputs
+// the runner cannot synthesize.
+absl::StatusOr<std::vector<std::string>> synthetic_arguments(const std::vector<specializers::ArgSpec> &args,
+                                                             specializers::DType result_dtype);
+
+}  // namespace sejits::server

@@ -1,0 +1,157 @@
+#include "server/core/tuning.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "specializers/common/variant_params.h"
+#include "spdlog/spdlog.h"
+
+namespace sejits::server {
+namespace {
+
+constexpr int kSamplesPerVariant = 3;
+
+std::string now_utc() { return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()); }
+
+int64_t samples_of(const tuner::TuningRecord &record) {
+  int64_t total = 0;
+  for (const tuner::VariantStats &variant : record.variants) total += static_cast<int64_t>(variant.samples.size());
+  return total;
+}
+
+}  // namespace
+
+bool has_variant_params(const specializers::SpecializationRequest &request) {
+  for (const auto &[name, value] : request.params) {
+    if (specializers::is_variant_param(name)) return true;
+  }
+  return false;
+}
+
+TuningCoordinator::TuningCoordinator(const std::filesystem::path &database, tuner::PlatformFingerprint platform,
+                                     TimingSite site)
+    : platform_(std::move(platform)), site_(site) {
+  auto db = tuner::TuningDb::open(database);
+  if (!db.ok()) {
+    unavailable_reason_ = std::string(db.status().message());
+    spdlog::error("tuning: {}; kernels are compiled and served without tuning", unavailable_reason_);
+    return;
+  }
+  db_ = std::move(*db);
+  spdlog::info("tuning: database {} (schema {}), platform {} ({}), timings by the {}", database.string(),
+               db_->schema_version(), platform_.fingerprint, platform_.description,
+               site_ == TimingSite::kClient ? "client" : "daemon (offline)");
+}
+
+std::map<std::string, std::string> TuningCoordinator::variant_params(const tuner::TuningSpace &space,
+                                                                     const tuner::Variant &variant) {
+  std::map<std::string, std::string> params;
+  for (const tuner::TuningParameter &parameter : space.parameters) {
+    auto value = variant.find(parameter.name);
+    if (value != variant.end() && value->second != parameter.default_value) {
+      params[specializers::variant_param(parameter.name)] = value->second;
+    }
+  }
+  return params;
+}
+
+TuningPlan TuningCoordinator::plan(const specializers::Specializer &specializer,
+                                   const specializers::SpecializationRequest &request, const TuningAsk &ask,
+                                   const std::string &kernel_key) {
+  auto planned = report(specializer, request, ask, kernel_key, {}, false);
+  if (planned.ok()) return *planned;
+  TuningPlan untuned;
+  untuned.reason = std::string(planned.status().message());
+  return untuned;
+}
+
+absl::StatusOr<TuningPlan> TuningCoordinator::report(const specializers::Specializer &specializer,
+                                                     const specializers::SpecializationRequest &request,
+                                                     const TuningAsk &ask, const std::string &kernel_key,
+                                                     const std::vector<VariantTiming> &timings, bool finish) {
+  TuningPlan untuned;
+  if (ask.mode == TuningMode::kOff) {
+    untuned.reason = "tuning is off";
+    return untuned;
+  }
+  if (has_variant_params(request)) {
+    untuned.reason = "the request names its variant";
+    return untuned;
+  }
+  tuner::TuningSpace space = specializer.tuning_space(request, ask.shape_class);
+  if (space.empty()) {
+    untuned.reason = "this kernel has no variants to tune";
+    return untuned;
+  }
+  untuned.space = space;
+  untuned.label = tuner::variant_label(space.default_variant());
+  if (!db_) {
+    untuned.reason = absl::StrCat("tuning database unavailable: ", unavailable_reason_);
+    return untuned;
+  }
+  if (ask.shape_class.empty() || ask.shape_class.size() > 200) {
+    return absl::InvalidArgumentError("tuning needs a shape class (at most 200 characters)");
+  }
+  tuner::TuningKey key{kernel_key, ask.shape_class, platform_.fingerprint};
+  for (const VariantTiming &timing : timings) {
+    std::optional<tuner::Variant> variant = tuner::parse_variant_label(timing.label);
+    if (!variant || !space.contains(*variant)) {
+      return absl::InvalidArgumentError(absl::StrCat("timings for '", timing.label.substr(0, 80),
+                                                     "', which is not a variant of this kernel"));
+    }
+    absl::Status added = db_->add_samples(key, ask.kernel_name, platform_.description, timing.label, timing.samples, timing.error);
+    if (!added.ok()) return added;
+  }
+  absl::StatusOr<tuner::TuningRecord> record = db_->find(key);
+  if (!record.ok()) return record.status();
+  TuningPlan plan = plan_from(space, ask, *record, finish);
+  if (plan.state == PlanState::kChosen && !record->choice) {
+    tuner::Choice choice{plan.label, now_utc(), samples_of(*record), plan.reason};
+    if (absl::Status chosen = db_->choose(key, choice); !chosen.ok()) return chosen;
+    record->choice = choice;
+    spdlog::info("tuning: {} [{}] chose {} from {} samples ({})", ask.kernel_name, ask.shape_class, plan.label,
+                 choice.samples, plan.reason);
+  }
+  plan.record = *record;
+  return plan;
+}
+
+TuningPlan TuningCoordinator::plan_from(const tuner::TuningSpace &space, const TuningAsk &ask,
+                                        const tuner::TuningRecord &record, bool finish) const {
+  tuner::SearchOptions options;
+  options.kind = ask.mode == TuningMode::kExhaustive ? tuner::SearchKind::kExhaustive : tuner::SearchKind::kCoordinate;
+  options.samples_per_variant = kSamplesPerVariant;
+  tuner::SearchStep step = tuner::next_search_step(space, record, options);
+  TuningPlan plan;
+  plan.space = space;
+  plan.samples_per_variant = kSamplesPerVariant;
+  tuner::Variant use = step.best;
+  if (step.done) {
+    plan.state = PlanState::kChosen;
+    plan.reason = step.reason;
+  } else if (finish) {
+    use = tuner::best_measured(space, record, kSamplesPerVariant);
+    plan.state = PlanState::kChosen;
+    plan.reason = "the client's tuning budget was spent";
+  } else {
+    // The daemon's child times single calls; iterate's sweeps are timed by the client.
+    const bool offline = site_ == TimingSite::kOffline && ask.shape_class.rfind("call:", 0) == 0;
+    plan.state = offline ? PlanState::kOfflinePending : PlanState::kTrying;
+    plan.reason = step.reason;
+    for (const tuner::Variant &candidate : step.to_time) plan.candidates.push_back(tuner::variant_label(candidate));
+  }
+  if (record.choice) {
+    if (auto chosen = tuner::parse_variant_label(record.choice->label); chosen && space.contains(*chosen)) {
+      use = *chosen;
+      plan.state = PlanState::kChosen;
+      plan.candidates.clear();
+      plan.reason = absl::StrCat("chosen ", record.choice->chosen_at, " from ", record.choice->samples, " samples (",
+                                 record.choice->reason, ")");
+    }
+  }
+  plan.label = tuner::variant_label(use);
+  plan.variant_params = variant_params(space, use);
+  return plan;
+}
+
+}  // namespace sejits::server

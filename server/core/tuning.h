@@ -1,0 +1,91 @@
+// The daemon's side of autotuning: which variant serves a request, what the
+// client should time next, and what to remember. Stateless between calls:
+// everything it knows is in the tuning database, so a restarted daemon (or
+// another process on the node) continues where the last one stopped.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "specializers/request.h"
+#include "specializers/specializer.h"
+#include "tuner-db/platform.h"
+#include "tuner-db/search.h"
+#include "tuner-db/tuning_db.h"
+
+namespace sejits::server {
+
+enum class TuningMode { kOff, kOnline, kExhaustive };
+// Who times the candidates: the client on its real calls, or the daemon in a
+// child process on synthetic inputs (--tuning_mode).
+enum class TimingSite { kClient, kOffline };
+
+struct TuningAsk {
+  TuningMode mode = TuningMode::kOff;
+  std::string shape_class;
+  std::string kernel_name;
+};
+
+enum class PlanState { kUntuned, kChosen, kTrying, kOfflinePending };
+
+struct TuningPlan {
+  PlanState state = PlanState::kUntuned;
+  std::string label;                                  // the variant the served artifact is
+  std::map<std::string, std::string> variant_params;  // "variant.<name>" params selecting it (defaults omitted)
+  std::vector<std::string> candidates;                // labels to time next
+  int samples_per_variant = 0;
+  std::string reason;
+  tuner::TuningSpace space;
+  std::optional<tuner::TuningRecord> record;
+};
+
+struct VariantTiming {
+  std::string label;
+  std::vector<double> samples;
+  std::string error;
+};
+
+class TuningCoordinator {
+ public:
+  // `database`: where the records live; when it cannot be opened the reason
+  // is kept and every plan is untuned (compiling goes on).
+  TuningCoordinator(const std::filesystem::path &database, tuner::PlatformFingerprint platform, TimingSite site);
+
+  bool available() const { return db_ != nullptr; }
+  TimingSite site() const { return site_; }
+  const tuner::PlatformFingerprint &platform() const { return platform_; }
+  tuner::TuningDb *database() { return db_.get(); }
+  const std::string &unavailable_reason() const { return unavailable_reason_; }
+
+  // The plan for a request without explicit variant params; `kernel_key` is
+  // its request key (that of the default variant).
+  TuningPlan plan(const specializers::Specializer &specializer, const specializers::SpecializationRequest &request,
+                  const TuningAsk &ask, const std::string &kernel_key);
+  // Records a client's timings, then plans again; `finish`: the client's
+  // budget is spent, choose among what was timed.
+  absl::StatusOr<TuningPlan> report(const specializers::Specializer &specializer,
+                                    const specializers::SpecializationRequest &request, const TuningAsk &ask,
+                                    const std::string &kernel_key, const std::vector<VariantTiming> &timings, bool finish);
+
+  // The request params that select `variant` of `space` (defaults omitted, so
+  // the default variant has the plain request's key).
+  static std::map<std::string, std::string> variant_params(const tuner::TuningSpace &space, const tuner::Variant &variant);
+
+ private:
+  TuningPlan plan_from(const tuner::TuningSpace &space, const TuningAsk &ask, const tuner::TuningRecord &record,
+                       bool finish) const;
+
+  std::unique_ptr<tuner::TuningDb> db_;
+  std::string unavailable_reason_;
+  tuner::PlatformFingerprint platform_;
+  TimingSite site_;
+};
+
+// "variant.<name>" params already in the request: it asks for one variant
+// explicitly, and is not tuned.
+bool has_variant_params(const specializers::SpecializationRequest &request);
+
+}  // namespace sejits::server

@@ -1,0 +1,34 @@
+// "variant.<name>" request params: how a request selects a code variant.
+// Parsing shared by the specializers' plans (elementwise/plan, stencil/plan),
+// and the thread-count choice both offer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "codegen/target_ast.h"
+
+namespace sejits::specializers {
+
+inline constexpr char kVariantPrefix[] = "variant.";
+
+inline bool is_variant_param(const std::string &name) { return name.rfind(kVariantPrefix, 0) == 0; }
+inline std::string variant_param(const std::string &name) { return kVariantPrefix + name; }
+
+// INVALID_ARGUMENT: "<specializer> variant <name>=<value>: expected <expected>".
+absl::Status bad_variant_value(const std::string &specializer, const std::string &name, const std::string &value,
+                               const std::string &expected);
+absl::StatusOr<bool> parse_variant_flag(const std::string &specializer, const std::string &name, const std::string &value);
+absl::StatusOr<int64_t> parse_variant_int(const std::string &specializer, const std::string &name, const std::string &value,
+                                          int64_t min, int64_t max);
+
+// How many threads a kernel's parallel loops use.
+enum class ThreadCount { kAll, kHalf, kOne };
+absl::StatusOr<ThreadCount> parse_thread_count(const std::string &specializer, const std::string &name,
+                                               const std::string &value);
+// `const int nthreads = ...`: the team size the parallel loops ask for.
+codegen::StmtPtr declare_thread_count(ThreadCount threads);
+inline constexpr char kThreadCountVar[] = "nthreads";
+
+}  // namespace sejits::specializers
