@@ -79,11 +79,13 @@ def daemon(tmp_path_factory):
     os.environ["SEJITS_CACHE_DIR"] = str(root / "client-cache")
     os.environ["SEJITS_DAEMON"] = f"unix:{root / 'sejitsd.sock'}"
     os.environ["SEJITS_AUTOSTART"] = "0"
+    # The differential suites run the default variants; tests/e2e/test_tuning_e2e.py tunes.
+    os.environ["SEJITS_TUNING"] = "off"
     os.environ["SEJITS_DAEMON_BIN"] = daemon_binary()
     instance = Daemon(root).start()
     import sejits
 
-    sejits.config(daemon=instance.address, fallback="error", autostart=False)
+    sejits.config(daemon=instance.address, fallback="error", autostart=False, tuning="off")
     yield instance
     instance.stop()
 

@@ -343,7 +343,7 @@ def _timed(session, call, units=1):
     kernel, label = session.next()
     start = time.perf_counter()
     result = call(kernel)
-    session.record(label, (time.perf_counter() - start) / units)
+    session.record(label, time.perf_counter() - start, units)
     return result
 
 

@@ -87,6 +87,8 @@ class TuningSession:
         self._started = time.monotonic()
         self._polled = self._started
         self._lock = threading.Lock()
+        self._served_label = summary["variant"]
+        self._worth_it = None  # known after the served variant's first timed call
         self.done = False
 
     # What callers read from a kernel: the served variant's.
@@ -109,14 +111,17 @@ class TuningSession:
         with self._lock:
             if self.done or not self._queue:
                 return self._served, None
+            if self._worth_it is None:  # no candidate is built before the calls prove long enough
+                return self._served, self._served_label
             self._load_round()
             if not self._queue:
                 return self._served, None
             label = min(self._queue, key=lambda name: (name in self._warm) + self._timed.get(name, 0))
             return self._kernels[label], label
 
-    def record(self, label, seconds=None):
-        """After a call made with next()'s kernel: its wall time."""
+    def record(self, label, seconds=None, units=1):
+        """After a call made with next()'s kernel: its wall time, for
+        `units` of work (iterate's sweeps: samples are per sweep)."""
         with self._lock:
             if self.done:
                 return
@@ -127,12 +132,14 @@ class TuningSession:
             if label not in self._warm:
                 self._warm.add(label)  # the first call pays for page faults and thread start-up
             else:
-                self._pending.setdefault(label, []).append(seconds)
+                self._pending.setdefault(label, []).append(seconds / units)
                 self._timed[label] = self._timed.get(label, 0) + 1
-                if sum(self._timed.values()) == 1 and seconds < MIN_TUNABLE_SECONDS:
-                    self._finish_untuned(f"calls take {1e6 * seconds:.0f} us, under {1e6 * MIN_TUNABLE_SECONDS:.0f} us: "
-                                         "not worth tuning")
-                    return
+                if self._worth_it is None:  # the whole call's time against the call overhead
+                    self._worth_it = seconds >= MIN_TUNABLE_SECONDS
+                    if not self._worth_it:
+                        self._finish_untuned(f"calls take {1e6 * seconds:.0f} us, under {1e6 * MIN_TUNABLE_SECONDS:.0f} us: "
+                                             "not worth tuning")
+                        return
             needed = max(1, self.summary["samples_per_variant"])
             if all(self._timed.get(name, 0) >= needed for name in self._queue):
                 self._send(finish=False)
