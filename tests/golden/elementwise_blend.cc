@@ -31,6 +31,7 @@ SEJITS_EXPORT int32_t sejits_elementwise(const sejits_arg * args, int32_t nargs,
   const double s0 = ((double)args[0].scalar.f);
   int error_flag = 0;
   const bool parallel = ((it.size >= 32768) && (!((args[3].flags % 2) != 0)));
+  const int nthreads = ((int)sejits_max_threads());
   const bool streaming = ((it.size * 8) >= 16777216);
   if (((sejits_iter_dense((&it), 0, ((int64_t)sizeof(double))) && sejits_iter_dense((&it), 1, ((int64_t)sizeof(double)))) && sejits_iter_dense((&it), 2, ((int64_t)sizeof(double))))) {
     const double * __restrict__ p0 = ((const double *)it.base[0]);
@@ -38,7 +39,7 @@ SEJITS_EXPORT int32_t sejits_elementwise(const sejits_arg * args, int32_t nargs,
     double * __restrict__ p2 = ((double *)it.base[2]);
     const int64_t n = it.size;
     if (streaming) {
-      #pragma omp parallel if(parallel)
+      #pragma omp parallel if(parallel) num_threads(nthreads)
       {
         #pragma omp for schedule(static) nowait
         for (int64_t block = 0; block < ((n + 511) / 512); ++block) {
@@ -58,7 +59,7 @@ SEJITS_EXPORT int32_t sejits_elementwise(const sejits_arg * args, int32_t nargs,
         sejits_stream_fence();
       }
     } else {
-      #pragma omp parallel for simd schedule(static) if(parallel)
+      #pragma omp parallel for simd schedule(static) if(parallel) num_threads(nthreads)
       for (int64_t i = 0; i < n; ++i) {
         const double t0 = s0;
         const double t1 = p0[i];
@@ -74,7 +75,7 @@ SEJITS_EXPORT int32_t sejits_elementwise(const sejits_arg * args, int32_t nargs,
     const int64_t step2 = it.strides[2][(it.rank - 1)];
     const int64_t blocks_per_row = ((inner + 4095) / 4096);
     const int64_t tasks = (it.outer_size * blocks_per_row);
-    #pragma omp parallel for schedule(static) if(parallel)
+    #pragma omp parallel for schedule(static) if(parallel) num_threads(nthreads)
     for (int64_t task = 0; task < tasks; ++task) {
       const int64_t row = (task / blocks_per_row);
       const int64_t begin = ((task % blocks_per_row) * 4096);
