@@ -46,8 +46,8 @@ absl::StatusOr<int> migrate_schema(const Connection &connection) {
   if (*version > kSchemaVersion || *version < 0) return refuse_version(connection, *version);
   for (int from = *version; from < kSchemaVersion; ++from) {
     if (absl::Status migrated = exec(connection, kMigrations[from]); !migrated.ok()) {
-      return absl::Status(migrated.code(), absl::StrCat("migrating schema ", from, " to ", from + 1, ": ",
-                                                         migrated.message()));
+      return absl::Status(migrated.code(),
+                          absl::StrCat("migrating schema ", from, " to ", from + 1, ": ", migrated.message()));
     }
   }
   if (absl::Status committed = transaction->commit(); !committed.ok()) return committed;

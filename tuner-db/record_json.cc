@@ -7,6 +7,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "sejits/v1/tuning.pb.h"
 #include "spdlog/spdlog.h"
+#include "tuner-db/record_proto.h"
 #include "tuner-db/record_rows.h"
 #include "tuner-db/sqlite_statement.h"
 #include "tuner-db/tuning_db.h"
@@ -15,32 +16,6 @@ namespace sejits::tuner {
 namespace {
 
 using internal::Connection;
-
-v1::TuningRecord to_proto(const TuningRecord &record) {
-  v1::TuningRecord proto;
-  proto.set_kernel_key(record.key.kernel_key);
-  proto.set_kernel_name(record.kernel_name);
-  proto.set_shape_class(record.key.shape_class);
-  proto.set_platform(record.key.platform);
-  proto.set_platform_description(record.platform_description);
-  proto.set_origin(record.origin);
-  for (const VariantStats &stats : record.variants) {
-    v1::VariantTimings *timings = proto.add_variants();
-    timings->set_variant(stats.label);
-    timings->mutable_samples()->Add(stats.samples.begin(), stats.samples.end());
-    timings->set_errors(stats.errors);
-    timings->set_last_error(stats.last_error);
-    timings->set_median_seconds(stats.median);
-  }
-  if (record.choice) {
-    v1::TuningChoice *choice = proto.mutable_choice();
-    choice->set_variant(record.choice->label);
-    choice->set_chosen_at(record.choice->chosen_at);
-    choice->set_samples(record.choice->samples);
-    choice->set_reason(record.choice->reason);
-  }
-  return proto;
-}
 
 bool is_label(const std::string &label) {
   auto variant = parse_variant_label(label);
@@ -92,10 +67,10 @@ absl::StatusOr<std::string> TuningDb::export_jsonl(const std::string &kernel_fil
   std::string out;
   for (const TuningRecord &record : *records) {
     std::string line;
-    auto printed = google::protobuf::util::MessageToJsonString(to_proto(record), &line, options);
+    auto printed = google::protobuf::util::MessageToJsonString(record_to_proto(record), &line, options);
     if (!printed.ok()) {
-      return absl::InternalError(absl::StrCat("cannot export the tuning record of ", record.key.kernel_key, ": ",
-                                              printed.ToString()));
+      return absl::InternalError(
+          absl::StrCat("cannot export the tuning record of ", record.key.kernel_key, ": ", printed.ToString()));
     }
     absl::StrAppend(&out, line, "\n");
   }

@@ -53,8 +53,8 @@ absl::Status load_details(const Connection &connection, int64_t key_id, TuningRe
     record.variants.push_back(std::move(stats));
   }
 
-  auto choice = Statement::prepare(connection,
-                                   "SELECT variant, chosen_at, samples, reason FROM choices WHERE key_id = ?1");
+  auto choice =
+      Statement::prepare(connection, "SELECT variant, chosen_at, samples, reason FROM choices WHERE key_id = ?1");
   if (!choice.ok()) return choice.status();
   choice->bind(1, key_id);
   auto row = choice->step();
@@ -93,11 +93,11 @@ absl::StatusOr<std::optional<int64_t>> find_key_id(const Connection &connection,
 
 absl::StatusOr<int64_t> upsert_key(const Connection &connection, const TuningKey &key, const std::string &kernel_name,
                                    const std::string &origin) {
-  auto upsert = Statement::prepare(
-      connection,
-      "INSERT INTO tuning_keys(kernel_key, shape_class, platform, kernel_name, origin, created_at) "
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(kernel_key, shape_class, platform) "
-      "DO UPDATE SET kernel_name = excluded.kernel_name RETURNING id");
+  auto upsert =
+      Statement::prepare(connection,
+                         "INSERT INTO tuning_keys(kernel_key, shape_class, platform, kernel_name, origin, created_at) "
+                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(kernel_key, shape_class, platform) "
+                         "DO UPDATE SET kernel_name = excluded.kernel_name RETURNING id");
   if (!upsert.ok()) return upsert.status();
   upsert->bind(1, key.kernel_key).bind(2, key.shape_class).bind(3, key.platform);
   upsert->bind(4, kernel_name).bind(5, origin).bind(6, utc_now());
@@ -180,11 +180,10 @@ absl::StatusOr<TuningRecord> load_record(const Connection &connection, const Tun
   return record;
 }
 
-absl::StatusOr<std::vector<TuningRecord>> load_records(const Connection &connection,
-                                                       const std::string &kernel_filter) {
-  auto select = Statement::prepare(
-      connection, absl::StrCat(kSelectKeys, "WHERE ", kKernelFilterCondition,
-                               " ORDER BY kernel_name, shape_class, kernel_key, platform"));
+absl::StatusOr<std::vector<TuningRecord>> load_records(const Connection &connection, const std::string &kernel_filter) {
+  auto select =
+      Statement::prepare(connection, absl::StrCat(kSelectKeys, "WHERE ", kKernelFilterCondition,
+                                                  " ORDER BY kernel_name, shape_class, kernel_key, platform"));
   if (!select.ok()) return select.status();
   select->bind(1, kernel_filter);
   std::vector<std::pair<int64_t, TuningRecord>> found;

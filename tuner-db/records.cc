@@ -5,7 +5,8 @@
 namespace sejits::tuner {
 
 const VariantStats *TuningRecord::find(const std::string &label) const {
-  auto it = std::find_if(variants.begin(), variants.end(), [&](const VariantStats &stats) { return stats.label == label; });
+  auto it =
+      std::find_if(variants.begin(), variants.end(), [&](const VariantStats &stats) { return stats.label == label; });
   return it == variants.end() ? nullptr : &*it;
 }
 

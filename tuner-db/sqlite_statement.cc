@@ -8,13 +8,12 @@ namespace sejits::tuner::internal {
 
 absl::Status sqlite_status(const Connection &connection, int code, absl::string_view what) {
   const std::string path = connection.path.string();
-  const std::string detail =
-      connection.db != nullptr ? sqlite3_errmsg(connection.db) : sqlite3_errstr(code);
+  const std::string detail = connection.db != nullptr ? sqlite3_errmsg(connection.db) : sqlite3_errstr(code);
   switch (code & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return absl::UnavailableError(absl::StrCat("tuning database ", path, " is locked by another process (", what,
-                                                 ": ", detail, ")"));
+      return absl::UnavailableError(
+          absl::StrCat("tuning database ", path, " is locked by another process (", what, ": ", detail, ")"));
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT:
       return absl::DataLossError(
@@ -48,8 +47,7 @@ absl::StatusOr<std::string> query_text(const Connection &connection, const char 
 
 absl::StatusOr<Statement> Statement::prepare(const Connection &connection, absl::string_view sql) {
   sqlite3_stmt *statement = nullptr;
-  const int code =
-      sqlite3_prepare_v2(connection.db, sql.data(), static_cast<int>(sql.size()), &statement, nullptr);
+  const int code = sqlite3_prepare_v2(connection.db, sql.data(), static_cast<int>(sql.size()), &statement, nullptr);
   if (code != SQLITE_OK) {
     sqlite3_finalize(statement);
     return sqlite_status(connection, code, absl::StrCat("prepare ", sql));

@@ -70,7 +70,9 @@ class Statement {
 class Transaction {
  public:
   static absl::StatusOr<Transaction> begin(const Connection &connection);
-  Transaction(Transaction &&other) noexcept : connection_(other.connection_), open_(other.open_) { other.open_ = false; }
+  Transaction(Transaction &&other) noexcept : connection_(other.connection_), open_(other.open_) {
+    other.open_ = false;
+  }
   Transaction(const Transaction &) = delete;
   ~Transaction();
   absl::Status commit();

@@ -18,8 +18,8 @@ Variant TuningSpace::default_variant() const {
   Variant variant;
   for (const TuningParameter &parameter : parameters) {
     // A parameter declared without a default starts at its first value.
-    variant[parameter.name] =
-        parameter.default_value.empty() && !parameter.values.empty() ? parameter.values.front() : parameter.default_value;
+    variant[parameter.name] = parameter.default_value.empty() && !parameter.values.empty() ? parameter.values.front()
+                                                                                           : parameter.default_value;
   }
   return variant;
 }
@@ -61,9 +61,7 @@ bool TuningSpace::contains(const Variant &variant) const {
   });
 }
 
-std::string variant_label(const Variant &variant) {
-  return absl::StrJoin(variant, ",", absl::PairFormatter("="));
-}
+std::string variant_label(const Variant &variant) { return absl::StrJoin(variant, ",", absl::PairFormatter("=")); }
 
 std::optional<Variant> parse_variant_label(const std::string &label) {
   Variant variant;

@@ -36,6 +36,16 @@ def format_ratio(numerator, denominator):
     return f"{numerator / denominator:.3g}"
 
 
+def format_extra(extra):
+    """A result's case-specific figures as "key=value" words (seconds for *_s keys)."""
+    words = []
+    for key, value in extra.items():
+        if isinstance(value, float):
+            value = format_seconds(value).replace(" ", "") if key.endswith("_s") else f"{value:.3g}"
+        words.append(f"{key}={value}")
+    return " ".join(words)
+
+
 def _row(result, best_peer):
     if not result.ok:
         return (result.case, result.impl, f"FAILED: {result.error}")
@@ -46,17 +56,18 @@ def _row(result, best_peer):
         *(format_seconds(t) for t in times),
         format_ratio(result.median_s, result.limit_s),
         format_ratio(result.median_s, best_peer),
+        format_extra(result.extra),
     )
 
 
 def print_table(machine, results):
     print(f"machine: {machine['cpu']}, {machine['cores']} cores, STREAM triad {machine['stream_triad_gbs']:.1f} GB/s")
-    rows = [HEADER]
+    rows = [(*HEADER, "notes")]  # notes: a result's extra figures (D1's calls/s, tuning's calls and ratios)
     for case_results in by_case(results).values():
         best_peer = best_peer_s(case_results)
         rows += [_row(result, best_peer) for result in case_results]
-    full_rows = [row for row in rows if len(row) == len(HEADER)]  # failures span the columns
-    widths = [max(len(row[column]) for row in full_rows) for column in range(len(HEADER))]
+    full_rows = [row for row in rows if len(row) == len(rows[0])]  # failures span the columns
+    widths = [max(len(row[column]) for row in full_rows) for column in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
 

@@ -22,12 +22,14 @@ from measure import BenchFailure, Settings, progress
 from overhead import run_first_calls, run_import, run_per_call
 from report import plot, print_table, write_json
 from stencil import run_stencil
+from tuning import run_tuning
 
 SUITES = {
     "elementwise": [run_elementwise],
     "overhead": [run_per_call, run_first_calls, run_import],
     "stencil": [run_stencil],
     "daemon": [run_daemon_throughput],
+    "tuning": [run_tuning],  # sets its own tuning mode; every other suite measures the default variant
 }
 
 STREAM_RUNS = 10
@@ -74,6 +76,11 @@ def main(argv=None):
     size = SIZES[args.size]
     # A kernel sejits cannot specialize must fail here, not run as NumPy.
     os.environ["SEJITS_FALLBACK"] = "error"
+    # Every suite measures the default variant (and so do the processes it
+    # starts), except "tuning", which turns tuning on for its own rows.
+    os.environ["SEJITS_TUNING"] = "off"
+    if "sejits" in sys.modules:  # imported before main(): its settings are already read
+        sys.modules["sejits"].config(tuning="off")
     with contextlib.ExitStack() as stack:
         use_private_daemon(stack)
         machine = describe_machine(size.stream_elements, STREAM_RUNS)

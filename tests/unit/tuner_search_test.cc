@@ -3,13 +3,12 @@
 // earlier choice, and the fallback when the budget runs out. Also the variant
 // labels the database stores.
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <functional>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "tuner-db/search.h"
 
@@ -18,7 +17,8 @@ namespace {
 
 // threads (3 values), tile (3 values), unroll (2 values); defaults 1, 32, 1.
 TuningSpace three_parameter_space() {
-  return TuningSpace{{{"threads", {"1", "2", "4"}, "1"}, {"tile", {"16", "32", "64"}, "32"}, {"unroll", {"1", "2"}, "1"}}};
+  return TuningSpace{
+      {{"threads", {"1", "2", "4"}, "1"}, {"tile", {"16", "32", "64"}, "32"}, {"unroll", {"1", "2"}, "1"}}};
 }
 
 // Records `samples` timings of `seconds` each (and `errors` errors) for `variant`.

@@ -1,8 +1,11 @@
 // The tuning database: schema and migration, concurrent writers, pruning,
 // errors, export and import between platforms, damaged and locked files,
 // reset, and the platform fingerprint.
+#include "tuner-db/tuning_db.h"
+
 #include <sqlite3.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -12,15 +15,12 @@
 #include <thread>
 #include <vector>
 
-#include <catch2/catch.hpp>
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "codegen/sha256.h"
 #include "tests/unit/temp_dir.h"
 #include "tuner-db/platform.h"
 #include "tuner-db/schema.h"
-#include "tuner-db/tuning_db.h"
 
 namespace sejits::tuner {
 namespace {
@@ -76,7 +76,8 @@ class RawDb {
     sqlite3_stmt *statement = nullptr;
     REQUIRE(sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK);
     std::string result;
-    if (sqlite3_step(statement) == SQLITE_ROW) result = reinterpret_cast<const char *>(sqlite3_column_text(statement, 0));
+    if (sqlite3_step(statement) == SQLITE_ROW)
+      result = reinterpret_cast<const char *>(sqlite3_column_text(statement, 0));
     sqlite3_finalize(statement);
     return result;
   }
@@ -123,8 +124,8 @@ TEST_CASE("a new database has schema 2, WAL and every table", "[tuning_db]") {
   CHECK(raw.text("PRAGMA journal_mode") == "wal");
   for (const char *table : {"tuning_keys", "samples", "choices", "platforms"}) {
     INFO(table);
-    CHECK(raw.text(std::string("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '") + table +
-                   "'") == "1");
+    CHECK(raw.text(std::string("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '") + table + "'") ==
+          "1");
   }
   CHECK(raw.text("SELECT count(*) FROM pragma_table_info('tuning_keys') WHERE name = 'origin'") == "1");
   CHECK(raw.text("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'samples'") == "1");
@@ -282,8 +283,7 @@ TEST_CASE("errors are recorded and counted, bad samples and labels are refused",
   }
   for (const char *label : {"threads", "threads=1,threads=2", "tile=8,threads=1"}) {
     INFO(label);
-    CHECK(db->add_samples(key, "saxpy", kLocalDescription, label, {1.0}).code() ==
-          absl::StatusCode::kInvalidArgument);
+    CHECK(db->add_samples(key, "saxpy", kLocalDescription, label, {1.0}).code() == absl::StatusCode::kInvalidArgument);
   }
   CHECK(db->add_samples(key_of(""), "saxpy", kLocalDescription, "threads=1", {1.0}).code() ==
         absl::StatusCode::kInvalidArgument);
@@ -321,8 +321,8 @@ TEST_CASE("export then import gives the same records, once", "[tuning_db]") {
   add(*source, key_of("mod.saxpy:k1"), "threads=1", {0.125, 0.1, 0.3});
   add(*source, key_of("mod.saxpy:k1"), "threads=2", {0.0625, 1e-7}, "timeout", "saxpy");
   add(*source, key_of("mod.stencil:k2", "call:64x64:c"), "tile=8", {2.5}, "", "stencil");
-  REQUIRE(source->choose(key_of("mod.saxpy:k1"), Choice{"threads=2", "2026-03-04T05:06:07Z", 5, "search complete"})
-              .ok());
+  REQUIRE(
+      source->choose(key_of("mod.saxpy:k1"), Choice{"threads=2", "2026-03-04T05:06:07Z", 5, "search complete"}).ok());
   auto text = source->export_jsonl();
   REQUIRE(text.ok());
   const std::vector<std::string> lines = absl::StrSplit(*text, '\n', absl::SkipEmpty());

@@ -1,0 +1,215 @@
+"""Suite "tuning": what autotuning buys on E2 and S2.
+
+Per case, three rows of sejits, each measured as its own suite measures
+sejits (E2: `kernel(*inputs)`, S2: `kernel.iterate(grid, steps=STEPS)`):
+
+- `sejits-default`: tuning off, the variant used before any tuning;
+- `sejits-tuned`: online tuning (coordinate descent, the default budget)
+  from an empty tuning database, then the chosen variant;
+- `sejits-exhaustive`: every variant of the space timed, then the best.
+
+A tuned row first calls the kernel until tuning has settled (its entry in
+the dispatcher's map is a kernel, no longer a TuningSession), checking every
+call's result, and reports how many calls that took (`tuning_calls`), the
+chosen `variant`, and its median relative to the other rows' (`vs_default`,
+`vs_exhaustive`). The target: tuned within 5% of exhaustive, never slower
+than default.
+
+At --size small the exhaustive rows are left out when they would take
+longer than CI allows (see EXHAUSTIVE_AT_SMALL).
+"""
+
+import contextlib
+import functools
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+import elementwise
+import stencil
+from cases import ELEMENTWISE_CASES, random_inputs
+from impls import sejits_elementwise, sejits_impl
+from measure import Result, describe, measure_kernel, mismatch, progress
+from stencil_impls import sejits_impl as sejits_stencil_iterate_impl
+from stencil_impls import sejits_stencil
+
+MAX_TUNING_CALLS = 2000  # a search that has not settled by then is reported as an error
+PROGRESS_EVERY = 10  # tuning calls between progress lines
+EXHAUSTIVE_AT_SMALL = True  # the whole suite stays within a few minutes on 2 cores
+SMALL_ELEMENTS = 2**20  # run.py's --size small
+
+
+@dataclass
+class Target:
+    """One case as the tuning rows need it."""
+
+    name: str
+    default_build: Callable  # () -> call: the suite's own sejits implementation
+    new_call: Callable  # () -> (dispatcher, call): a fresh dispatcher, empty maps
+    map_name: str  # the dispatcher's map whose entry tuning replaces
+    reference: np.ndarray
+    rtol: float
+    repeats: int
+    limit_s: float
+
+
+def e2_target(settings):
+    """E2 as the elementwise suite measures its "sejits" row."""
+    case = next(c for c in ELEMENTWISE_CASES if c.name == "E2")
+    n = settings.elements
+    inputs = random_inputs(case.arity, n, elementwise.SEED)
+    out = np.full(n, np.nan)
+
+    def new_call():
+        kernel = sejits_elementwise(case.kernel)
+        return kernel, lambda: kernel(*inputs)  # what impls.sejits_impl times
+
+    return Target(
+        case.name,
+        functools.partial(sejits_impl, case, inputs, out),
+        new_call,
+        "_kernels",
+        case.kernel(*inputs),
+        case.rtol,
+        settings.repeats_or(elementwise.DEFAULT_REPEATS),
+        case.bytes_per_element * n / (settings.stream_triad_gbs * 1e9),
+    )
+
+
+def s2_target(settings):
+    """S2 as the stencil suite measures its "sejits" row (iterate)."""
+    case = next(c for c in stencil.STENCIL_CASES if c.name == "S2")
+    shape = (settings.grid_edges[case.ndim],) * case.ndim
+    points = int(np.prod(shape))
+    grid = stencil.random_grid(shape, stencil.SEED)
+    steps = stencil.STEPS
+
+    def new_call():
+        kernel = sejits_stencil(case.point)
+        return kernel, lambda: kernel.iterate(grid, steps=steps)  # what stencil_impls.sejits_impl times
+
+    small = points <= stencil.SMALL_GRID_POINTS
+    return Target(
+        case.name,
+        functools.partial(sejits_stencil_iterate_impl, case, grid, steps),
+        new_call,
+        "_iterate_kernels",
+        stencil.reference_sweeps(case, grid, steps),
+        case.rtol,
+        settings.repeats_or(stencil.SMALL_GRID_REPEATS if small else stencil.LARGE_GRID_REPEATS),
+        steps * stencil.BYTES_PER_POINT * points / (settings.stream_triad_gbs * 1e9),
+    )
+
+
+def reset_tuning():
+    """Empty the daemon's tuning database, so that a search starts from scratch."""
+    from sejits import _daemon
+    from sejits.v1 import specializer_pb2 as pb
+
+    _daemon.call("ResetTuning", pb.TuningQuery(kernel=""))
+
+
+def settled_kernel(dispatcher, map_name):
+    """The kernel that tuning settled on, or None while it is still timing candidates."""
+    from sejits import _tuning
+
+    entries = list(getattr(dispatcher, map_name).values())
+    if not entries or any(type(entry) is _tuning.TuningSession for entry in entries):
+        return None
+    if any(entry is None for entry in entries):
+        raise RuntimeError(f"the dispatcher's {map_name} holds no kernel (no entry point to tune)")
+    return entries[0]
+
+
+def tuned_row(target, impl, mode, stack):
+    """Tune from scratch in `mode`, checking every call, then measure the chosen kernel."""
+    import sejits
+
+    result = Result(target.name, impl, limit_s=target.limit_s)
+    try:
+        reset_tuning()
+        # The client's handle cache keeps settled choices: a fresh one makes it ask the daemon.
+        os.environ["SEJITS_CACHE_DIR"] = stack.enter_context(tempfile.TemporaryDirectory(prefix="sejits-tuning-"))
+        sejits.config(tuning=mode, tuning_budget=None)
+        dispatcher, call = target.new_call()
+        kernel = None
+        calls = 0
+        while kernel is None:
+            if calls >= MAX_TUNING_CALLS:
+                result.error = f"{mode} tuning did not settle within {MAX_TUNING_CALLS} calls"
+                return result
+            calls += 1
+            if calls % PROGRESS_EVERY == 1:
+                progress(target.name, impl, f"tuning call {calls}")
+            result.error = mismatch(call(), target.reference, target.rtol)
+            if result.error:
+                result.error = f"tuning call {calls}: {result.error}"
+                return result
+            kernel = settled_kernel(dispatcher, target.map_name)
+        summary = kernel.info.get("tuning") or {}
+        result.extra = {"tuning_calls": calls, "variant": summary.get("variant", ""), "state": summary.get("state", "")}
+        progress(target.name, impl, f"settled after {calls} calls: {result.extra['state']} {result.extra['variant']}"
+                 + (f" ({summary['reason']})" if summary.get("reason") else ""))
+    except Exception as exc:  # any failure of the implementation is a result
+        result.error = describe(exc)
+        return result
+    measured = measure_kernel(target.name, impl, lambda: call, target.reference, target.rtol, target.repeats,
+                              target.limit_s)
+    measured.extra = result.extra
+    return measured
+
+
+def add_ratios(rows):
+    """vs_default and vs_exhaustive: a tuned row's median over theirs."""
+    base = {impl: row.median_s for impl, row in rows.items() if row.ok and row.median_s}
+    for impl in ("sejits-tuned", "sejits-exhaustive"):
+        row = rows.get(impl)
+        if row is None or not row.ok:
+            continue
+        for key, other in (("vs_default", "sejits-default"), ("vs_exhaustive", "sejits-exhaustive")):
+            if other != impl and other in base:
+                row.extra[key] = row.median_s / base[other]
+
+
+def target_rows(target, exhaustive, stack):
+    import sejits
+
+    progress(target.name, "sejits-default: tuning off")
+    sejits.config(tuning="off")
+    rows = {"sejits-default": measure_kernel(target.name, "sejits-default", target.default_build, target.reference,
+                                             target.rtol, target.repeats, target.limit_s)}
+    rows["sejits-tuned"] = tuned_row(target, "sejits-tuned", "online", stack)
+    if exhaustive:
+        rows["sejits-exhaustive"] = tuned_row(target, "sejits-exhaustive", "exhaustive", stack)
+    else:
+        progress(target.name, "sejits-exhaustive: skipped at --size small (the full size runs it)")
+    add_ratios(rows)
+    for impl, row in rows.items():
+        ratios = ", ".join(f"{key} {row.extra[key]:.3f}" for key in ("vs_default", "vs_exhaustive") if key in row.extra)
+        if ratios:
+            progress(target.name, impl, ratios)
+    return list(rows.values())
+
+
+def run_tuning(settings):
+    import sejits
+
+    exhaustive = EXHAUSTIVE_AT_SMALL or settings.elements > SMALL_ELEMENTS
+    saved = (sejits.config().tuning, sejits.config().tuning_budget, os.environ.get("SEJITS_CACHE_DIR"))
+    results = []
+    with contextlib.ExitStack() as stack:
+        try:
+            for make_target in (e2_target, s2_target):
+                target = make_target(settings)
+                results += target_rows(target, exhaustive, stack)
+        finally:
+            # The suites after this one measure the default variant, on the run's caches.
+            sejits.config(tuning=saved[0], tuning_budget=saved[1])
+            if saved[2] is None:
+                os.environ.pop("SEJITS_CACHE_DIR", None)
+            else:
+                os.environ["SEJITS_CACHE_DIR"] = saved[2]
+    return results
