@@ -143,7 +143,7 @@ absl::Status TuningDb::choose(const TuningKey &key, const Choice &choice) {
   }
   if (absl::Status stored = internal::store_choice(connection, **key_id, choice); !stored.ok()) return stored;
   if (absl::Status committed = transaction->commit(); !committed.ok()) return committed;
-  spdlog::info("tuning db: chose [{}] for {} {} ({})", choice.label, key.kernel_key, key.shape_class, choice.reason);
+  spdlog::debug("tuning db: chose [{}] for {} {} ({})", choice.label, key.kernel_key, key.shape_class, choice.reason);
   return absl::OkStatus();
 }
 
