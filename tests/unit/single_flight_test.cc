@@ -14,6 +14,7 @@
 #include "server/core/single_flight.h"
 #include "server/core/specializer_core.h"
 #include "tests/unit/ast_builders.h"
+#include "tests/unit/core_fixture.h"
 #include "tests/unit/temp_dir.h"
 
 namespace sejits::server {
@@ -39,15 +40,6 @@ void run_concurrently(int n, Body body) {
 specializers::SpecializationRequest add_two_float64_arrays() {
   return elementwise_request(lambda({"a", "b"}, add(name("a"), name("b"))),
                              {array_of(specializers::DType::kFloat64), array_of(specializers::DType::kFloat64)});
-}
-
-std::unique_ptr<SpecializerCore> create_core(const std::filesystem::path &cache_dir) {
-  CoreConfig config;
-  config.cache_dir = cache_dir;
-  config.compile_jobs = 2;
-  auto core = SpecializerCore::create(config);
-  REQUIRE(core.ok());
-  return std::move(*core);
 }
 
 }  // namespace

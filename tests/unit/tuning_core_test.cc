@@ -11,6 +11,7 @@
 
 #include "server/core/specializer_core.h"
 #include "tests/unit/ast_builders.h"
+#include "tests/unit/core_fixture.h"
 #include "tests/unit/temp_dir.h"
 
 namespace sejits::server {
@@ -26,15 +27,6 @@ specializers::SpecializationRequest add_arrays() {
     arg.strides = {8};
   }
   return request;
-}
-
-std::unique_ptr<SpecializerCore> create_core(const std::filesystem::path &cache_dir) {
-  CoreConfig config;
-  config.cache_dir = cache_dir;
-  config.compile_jobs = 2;
-  auto core = SpecializerCore::create(config);
-  REQUIRE(core.ok());
-  return std::move(*core);
 }
 
 const TuningAsk kOnline{TuningMode::kOnline, "call:10:c", "add"};
