@@ -231,8 +231,8 @@ class TuningSession:
 
 def describe(summary, calls_note=""):
     """explain()'s lines about tuning."""
-    if not summary:
-        return []
+    if not summary or not (summary.get("variant") or summary.get("reason")):
+        return []  # tuning off, or nothing to tune
     lines = [f"  tuning:      {summary['state']}: variant {summary['variant'] or 'default'}"
              + (f" [{summary['shape_class']}]" if summary.get("shape_class") else "")]
     if summary.get("reason"):

@@ -85,30 +85,39 @@ void OfflineTuner::start(const specializers::SpecializationRequest &request, con
   const std::string job = kernel_key + "|" + ask.shape_class;
   {
     std::lock_guard lock(mutex_);
-    if (!running_.insert(job).second) return;
+    if (failures_.count(job) || !running_.insert(job).second) return;
   }
   jobs_.submit([this, request, ask, kernel_key, job] {
-    run(request, ask, kernel_key);
+    std::string failure = run(request, ask, kernel_key);
     std::lock_guard lock(mutex_);
     running_.erase(job);
+    if (!failure.empty()) failures_[job] = failure;
   });
 }
 
-void OfflineTuner::run(const specializers::SpecializationRequest &request, const TuningAsk &ask,
-                       const std::string &kernel_key) {
+std::optional<std::string> OfflineTuner::failure(const TuningAsk &ask, const std::string &kernel_key) {
+  std::lock_guard lock(mutex_);
+  auto found = failures_.find(kernel_key + "|" + ask.shape_class);
+  if (found == failures_.end()) return std::nullopt;
+  return found->second;
+}
+
+std::string OfflineTuner::run(const specializers::SpecializationRequest &request, const TuningAsk &ask,
+                              const std::string &kernel_key) {
   const specializers::Specializer *specializer = specializers::find_specializer(request.specializer);
-  if (!specializer) return;
+  if (!specializer) return "unknown specializer";
   std::vector<VariantTiming> timings;
   for (int round = 0; round < kMaxRounds; ++round) {
     absl::StatusOr<TuningPlan> plan = coordinator_.report(*specializer, request, ask, kernel_key, timings, false);
     if (!plan.ok()) {
       spdlog::warn("offline tuning of {} [{}] stopped: {}", ask.kernel_name, ask.shape_class, std::string(plan.status().message()));
-      return;
+      return std::string(plan.status().message());
     }
-    if (plan->state != PlanState::kOfflinePending) return;
+    if (plan->state != PlanState::kOfflinePending) return "";
     timings.clear();
     for (const std::string &label : plan->candidates) timings.push_back(time_variant(request, label, *plan));
   }
+  return "the search did not finish in its rounds";
 }
 
 VariantTiming OfflineTuner::time_variant(const specializers::SpecializationRequest &request, const std::string &label,

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -29,9 +31,12 @@ class OfflineTuner {
   // Starts tuning this kernel and shape class in the background, unless a
   // job for it runs already.
   void start(const specializers::SpecializationRequest &request, const TuningAsk &ask, const std::string &kernel_key);
+  // Why the job of this kernel and shape class stopped without a choice, if it did.
+  std::optional<std::string> failure(const TuningAsk &ask, const std::string &kernel_key);
 
  private:
-  void run(const specializers::SpecializationRequest &request, const TuningAsk &ask, const std::string &kernel_key);
+  // Empty when the search ended with a choice; else why it stopped.
+  std::string run(const specializers::SpecializationRequest &request, const TuningAsk &ask, const std::string &kernel_key);
   VariantTiming time_variant(const specializers::SpecializationRequest &request, const std::string &label,
                              const TuningPlan &plan);
 
@@ -39,7 +44,8 @@ class OfflineTuner {
   std::filesystem::path runner_;
   BuildFn build_;
   std::mutex mutex_;
-  std::set<std::string> running_;  // kernel key + shape class
+  std::set<std::string> running_;               // kernel key + shape class
+  std::map<std::string, std::string> failures_;  // the same -> why it stopped
   WorkerPool jobs_{1};             // one child at a time: timings do not disturb each other
 };
 

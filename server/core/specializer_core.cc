@@ -105,7 +105,15 @@ absl::StatusOr<SpecializeResult> SpecializerCore::specialize(const specializers:
   variant.params.insert(plan.variant_params.begin(), plan.variant_params.end());
   absl::StatusOr<SpecializeResult> result = serve(variant, options);
   if (!result.ok()) return result;
-  if (plan.state == PlanState::kOfflinePending) offline_->start(request, options.tuning, key_of(request));
+  if (plan.state == PlanState::kOfflinePending) {
+    if (std::optional<std::string> failed = offline_->failure(options.tuning, key_of(request))) {
+      plan.state = PlanState::kUntuned;
+      plan.candidates.clear();
+      plan.reason = absl::StrCat("offline tuning failed: ", *failed);
+    } else {
+      offline_->start(request, options.tuning, key_of(request));
+    }
+  }
   result->tuning = std::move(plan);
   return result;
 }
