@@ -124,7 +124,14 @@ class KernelDispatcher:
                     _handle_cache.remember(captured.fingerprint, handle_key, handle)
             kernel = adapt(self._load(handle, args, origin, start))
             if kernel is not None and handle["tuning"].get("state") in ("trying", "offline_pending"):
-                return self._tuning_session(request, handle["tuning"], kernel, args, install or self._installer(signature), adapt)
+                install = install or self._installer(signature)
+
+                def settle(kernel, summary):
+                    install(kernel, summary)
+                    if summary.get("too_short"):  # the next process need not ask
+                        _handle_cache.remember(captured.fingerprint, handle_key, dict(handle, tuning=summary))
+
+                return self._tuning_session(request, handle["tuning"], kernel, args, settle, adapt)
             return kernel
         except Exception as error:  # noqa: BLE001 - every failure becomes a fallback with its reason
             fallback = self._fall_back(_describe_failure(error))

@@ -138,7 +138,7 @@ class TuningSession:
                     self._worth_it = seconds >= MIN_TUNABLE_SECONDS
                     if not self._worth_it:
                         self._finish_untuned(f"calls take {1e6 * seconds:.0f} us, under {1e6 * MIN_TUNABLE_SECONDS:.0f} us: "
-                                             "not worth tuning")
+                                             "not worth tuning", too_short=True)
                         return
             needed = max(1, self.summary["samples_per_variant"])
             if all(self._timed.get(name, 0) >= needed for name in self._queue):
@@ -209,8 +209,8 @@ class TuningSession:
         self.summary = summary
         self._install(kernel, summary)
 
-    def _finish_untuned(self, reason):
-        self.summary = dict(self.summary, state="untuned", reason=reason, candidates=[])
+    def _finish_untuned(self, reason, too_short=False):
+        self.summary = dict(self.summary, state="untuned", reason=reason, candidates=[], too_short=too_short)
         self.done = True
         self._install(self._served, self.summary)
 

@@ -15,8 +15,9 @@ chosen `variant`, and its median relative to the other rows' (`vs_default`,
 `vs_exhaustive`). The target: tuned within 5% of exhaustive, never slower
 than default.
 
-At --size small the exhaustive rows are left out when they would take
-longer than CI allows (see EXHAUSTIVE_AT_SMALL).
+Each tuned row starts from scratch: the daemon's tuning records of the
+kernel are deleted (only that kernel's: with no private daemon, the run
+shares the user's) and the client's handle cache is a new, empty one.
 """
 
 import contextlib
@@ -32,14 +33,12 @@ import elementwise
 import stencil
 from cases import ELEMENTWISE_CASES, random_inputs
 from impls import sejits_elementwise, sejits_impl
-from measure import Result, describe, measure_kernel, mismatch, progress
+from measure import BenchFailure, Result, describe, measure_kernel, mismatch, progress
 from stencil_impls import sejits_impl as sejits_stencil_iterate_impl
 from stencil_impls import sejits_stencil
 
 MAX_TUNING_CALLS = 2000  # a search that has not settled by then is reported as an error
 PROGRESS_EVERY = 10  # tuning calls between progress lines
-EXHAUSTIVE_AT_SMALL = True  # the whole suite stays within a few minutes on 2 cores
-SMALL_ELEMENTS = 2**20  # run.py's --size small
 
 
 @dataclass
@@ -47,6 +46,7 @@ class Target:
     """One case as the tuning rows need it."""
 
     name: str
+    kernel_name: str  # the Python function's name: the daemon's tuning records are filed under it
     default_build: Callable  # () -> call: the suite's own sejits implementation
     new_call: Callable  # () -> (dispatcher, call): a fresh dispatcher, empty maps
     map_name: str  # the dispatcher's map whose entry tuning replaces
@@ -69,6 +69,7 @@ def e2_target(settings):
 
     return Target(
         case.name,
+        case.kernel.__qualname__,
         functools.partial(sejits_impl, case, inputs, out),
         new_call,
         "_kernels",
@@ -94,6 +95,7 @@ def s2_target(settings):
     small = points <= stencil.SMALL_GRID_POINTS
     return Target(
         case.name,
+        case.point.__qualname__,
         functools.partial(sejits_stencil_iterate_impl, case, grid, steps),
         new_call,
         "_iterate_kernels",
@@ -104,12 +106,16 @@ def s2_target(settings):
     )
 
 
-def reset_tuning():
-    """Empty the daemon's tuning database, so that a search starts from scratch."""
+def reset_tuning(kernel_name):
+    """Delete the daemon's tuning records of `kernel_name`, so that its search starts from scratch."""
     from sejits import _daemon
     from sejits.v1 import specializer_pb2 as pb
 
-    _daemon.call("ResetTuning", pb.TuningQuery(kernel=""))
+    # The daemon's filter also matches key prefixes ("e2" would match keys
+    # "e2..."): delete by the full keys of the records filed under this name.
+    records = _daemon.call("ListTuning", pb.TuningQuery(kernel=kernel_name)).records
+    keys = {record.kernel_key for record in records if record.kernel_name == kernel_name and record.kernel_key}
+    return sum(_daemon.call("ResetTuning", pb.TuningQuery(kernel=key)).deleted for key in sorted(keys))
 
 
 def settled_kernel(dispatcher, map_name):
@@ -120,46 +126,46 @@ def settled_kernel(dispatcher, map_name):
     if not entries or any(type(entry) is _tuning.TuningSession for entry in entries):
         return None
     if any(entry is None for entry in entries):
-        raise RuntimeError(f"the dispatcher's {map_name} holds no kernel (no entry point to tune)")
+        raise BenchFailure(f"the dispatcher's {map_name} holds no kernel (no entry point to tune)")
     return entries[0]
 
 
+def settle(target, impl, dispatcher, call):
+    """Call until tuning has settled, checking every result: (kernel, calls)."""
+    for calls in range(1, MAX_TUNING_CALLS + 1):
+        if calls % PROGRESS_EVERY == 1:
+            progress(target.name, impl, f"tuning call {calls}")
+        wrong = mismatch(call(), target.reference, target.rtol)
+        if wrong:
+            raise BenchFailure(f"tuning call {calls}: {wrong}")
+        kernel = settled_kernel(dispatcher, target.map_name)
+        if kernel is not None:
+            return kernel, calls
+    raise BenchFailure(f"tuning did not settle within {MAX_TUNING_CALLS} calls")
+
+
 def tuned_row(target, impl, mode, stack):
-    """Tune from scratch in `mode`, checking every call, then measure the chosen kernel."""
+    """Tune from scratch in `mode`, then measure the kernel it chose."""
     import sejits
 
-    result = Result(target.name, impl, limit_s=target.limit_s)
     try:
-        reset_tuning()
+        deleted = reset_tuning(target.kernel_name)
+        progress(target.name, impl, f"{mode} tuning from scratch ({deleted} records of {target.kernel_name} deleted)")
         # The client's handle cache keeps settled choices: a fresh one makes it ask the daemon.
         os.environ["SEJITS_CACHE_DIR"] = stack.enter_context(tempfile.TemporaryDirectory(prefix="sejits-tuning-"))
         sejits.config(tuning=mode, tuning_budget=None)
         dispatcher, call = target.new_call()
-        kernel = None
-        calls = 0
-        while kernel is None:
-            if calls >= MAX_TUNING_CALLS:
-                result.error = f"{mode} tuning did not settle within {MAX_TUNING_CALLS} calls"
-                return result
-            calls += 1
-            if calls % PROGRESS_EVERY == 1:
-                progress(target.name, impl, f"tuning call {calls}")
-            result.error = mismatch(call(), target.reference, target.rtol)
-            if result.error:
-                result.error = f"tuning call {calls}: {result.error}"
-                return result
-            kernel = settled_kernel(dispatcher, target.map_name)
-        summary = kernel.info.get("tuning") or {}
-        result.extra = {"tuning_calls": calls, "variant": summary.get("variant", ""), "state": summary.get("state", "")}
-        progress(target.name, impl, f"settled after {calls} calls: {result.extra['state']} {result.extra['variant']}"
-                 + (f" ({summary['reason']})" if summary.get("reason") else ""))
+        kernel, calls = settle(target, impl, dispatcher, call)
     except Exception as exc:  # any failure of the implementation is a result
-        result.error = describe(exc)
-        return result
-    measured = measure_kernel(target.name, impl, lambda: call, target.reference, target.rtol, target.repeats,
-                              target.limit_s)
-    measured.extra = result.extra
-    return measured
+        return Result(target.name, impl, limit_s=target.limit_s, error=describe(exc))
+    summary = kernel.info.get("tuning") or {}
+    extra = {"tuning_calls": calls, "variant": summary.get("variant", ""), "state": summary.get("state", "")}
+    progress(target.name, impl, f"settled after {calls} calls: {extra['state']} {extra['variant']}"
+             + (f" ({summary['reason']})" if summary.get("reason") else ""))
+    result = measure_kernel(target.name, impl, lambda: call, target.reference, target.rtol, target.repeats,
+                            target.limit_s)
+    result.extra = extra
+    return result
 
 
 def add_ratios(rows):
@@ -174,7 +180,7 @@ def add_ratios(rows):
                 row.extra[key] = row.median_s / base[other]
 
 
-def target_rows(target, exhaustive, stack):
+def target_rows(target, stack):
     import sejits
 
     progress(target.name, "sejits-default: tuning off")
@@ -182,10 +188,7 @@ def target_rows(target, exhaustive, stack):
     rows = {"sejits-default": measure_kernel(target.name, "sejits-default", target.default_build, target.reference,
                                              target.rtol, target.repeats, target.limit_s)}
     rows["sejits-tuned"] = tuned_row(target, "sejits-tuned", "online", stack)
-    if exhaustive:
-        rows["sejits-exhaustive"] = tuned_row(target, "sejits-exhaustive", "exhaustive", stack)
-    else:
-        progress(target.name, "sejits-exhaustive: skipped at --size small (the full size runs it)")
+    rows["sejits-exhaustive"] = tuned_row(target, "sejits-exhaustive", "exhaustive", stack)
     add_ratios(rows)
     for impl, row in rows.items():
         ratios = ", ".join(f"{key} {row.extra[key]:.3f}" for key in ("vs_default", "vs_exhaustive") if key in row.extra)
@@ -197,14 +200,13 @@ def target_rows(target, exhaustive, stack):
 def run_tuning(settings):
     import sejits
 
-    exhaustive = EXHAUSTIVE_AT_SMALL or settings.elements > SMALL_ELEMENTS
     saved = (sejits.config().tuning, sejits.config().tuning_budget, os.environ.get("SEJITS_CACHE_DIR"))
     results = []
     with contextlib.ExitStack() as stack:
         try:
             for make_target in (e2_target, s2_target):
                 target = make_target(settings)
-                results += target_rows(target, exhaustive, stack)
+                results += target_rows(target, stack)
         finally:
             # The suites after this one measure the default variant, on the run's caches.
             sejits.config(tuning=saved[0], tuning_budget=saved[1])

@@ -153,6 +153,10 @@ def test_short_calls_are_not_tuned(tuning_daemon):
     calls, summary = tune_until_settled(kernel, (0.5, x, y), np.full(100, 0.5), 3)
     assert calls == 2  # the warm-up call, then one timed call under the threshold
     assert summary["state"] == "untuned" and "not worth tuning" in summary["reason"]
+    again = sejits.elementwise(blend)  # a new dispatcher, as in a new process: the client remembers the outcome
+    np.testing.assert_array_equal(again(0.5, x, y), np.full(100, 0.5))
+    explained = again.explain(0.5, x, y)
+    assert "handle cache (no RPC)" in explained and "not worth tuning" in explained
 
 
 def test_offline_mode_times_variants_in_the_daemon(tmp_path, daemon):
@@ -236,7 +240,7 @@ def diffuse(a):
 
 
 def test_stencil_call_and_iterate_are_tuned_with_identical_results(tuning_daemon):
-    grid = np.random.default_rng(3).random((300, 256))
+    grid = np.random.default_rng(3).random((600, 512))  # calls well above the 100 us worth tuning
     reference = grid
     for _ in range(4):
         reference = diffuse._run_python((reference,), None)
