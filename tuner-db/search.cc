@@ -57,8 +57,11 @@ std::optional<Variant> earlier_choice(const TuningSpace &space, const TuningReco
   return variant;
 }
 
-SearchStep coordinate_pass(const TuningSpace &space, const TuningRecord &record, const SearchOptions &options) {
-  Variant best = space.default_variant();
+// One coordinate-descent pass from `start`: each parameter in turn, its
+// values timed with the others at the best so far.
+SearchStep coordinate_pass(const TuningSpace &space, const TuningRecord &record, const SearchOptions &options,
+                           Variant start) {
+  Variant best = std::move(start);
   for (const TuningParameter &parameter : space.parameters) {
     std::vector<Variant> candidates;
     std::set<std::string> seen;  // a value listed twice is one candidate
@@ -84,6 +87,34 @@ SearchStep coordinate_pass(const TuningSpace &space, const TuningRecord &record,
   return SearchStep{true, best, {}, "search complete"};
 }
 
+// Passes until one changes nothing (at most kMaxPasses: a choice made while
+// another parameter was still at its default gets a second look), then the
+// winner is timed again beside the default, and kept only if it still beats
+// it: noise in a few samples must not leave the user slower than untuned.
+SearchStep coordinate_search(const TuningSpace &space, const TuningRecord &record, const SearchOptions &options) {
+  constexpr int kMaxPasses = 2;
+  const Variant fallback = space.default_variant();
+  Variant best = fallback;
+  for (int pass = 0; pass < kMaxPasses; ++pass) {
+    SearchStep step = coordinate_pass(space, record, options, best);
+    if (!step.done) return step;
+    const bool changed = step.best != best;
+    best = step.best;
+    if (!changed) break;
+  }
+  if (best == fallback) return SearchStep{true, best, {}, "search complete: the default is fastest"};
+  const int confirming = 2 * std::max(options.samples_per_variant, 1);
+  std::vector<Variant> to_time;
+  for (const Variant &variant : {fallback, best}) {
+    if (!is_timed(stats_of(record, variant), confirming)) to_time.push_back(variant);
+  }
+  if (!to_time.empty()) return SearchStep{false, best, std::move(to_time), "confirming the winner against the default"};
+  if (!replaces(stats_of(record, best), stats_of(record, fallback), options.min_improvement)) {
+    return SearchStep{true, fallback, {}, "search complete: the winner did not beat the default when timed again"};
+  }
+  return SearchStep{true, best, {}, "search complete"};
+}
+
 SearchStep exhaustive(const TuningSpace &space, const TuningRecord &record, const SearchOptions &options) {
   const std::vector<Variant> variants = space.all_variants();
   std::vector<Variant> to_time;
@@ -105,7 +136,7 @@ SearchStep next_search_step(const TuningSpace &space, const TuningRecord &record
   if (options.kind == SearchKind::kExhaustive && space.size() <= kMaxExhaustivePoints) {
     return exhaustive(space, record, options);
   }
-  return coordinate_pass(space, record, options);
+  return coordinate_search(space, record, options);
 }
 
 Variant best_measured(const TuningSpace &space, const TuningRecord &record, int min_samples) {

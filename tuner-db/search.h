@@ -1,6 +1,7 @@
-// Which variant to use next: a coordinate-descent pass over the space. The
-// search is stateless: it reads the samples recorded so far and answers the
-// variants still to time, or the choice.
+// Which variant to use next: coordinate descent over the space (up to two
+// passes, then the winner re-timed beside the default). The search is
+// stateless: it reads the samples recorded so far and answers the variants
+// still to time, or the choice.
 #pragma once
 
 #include <string>
@@ -12,7 +13,7 @@
 namespace sejits::tuner {
 
 enum class SearchKind {
-  kCoordinate,  // one parameter at a time from the default, keeping the best
+  kCoordinate,  // one parameter at a time from the default, keeping the best; confirmed against the default
   kExhaustive,  // every point of the space
 };
 

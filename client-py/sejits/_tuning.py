@@ -82,7 +82,7 @@ class TuningSession:
         self._calls = 0
         self._warm = set()
         self._pending = {}  # label -> [seconds] not reported yet
-        self._timed = {}  # label -> number of samples taken in this process
+        self._timed = {}  # label -> samples taken in this round
         self._errors = {}
         self._started = time.monotonic()
         self._polled = self._started
@@ -189,6 +189,7 @@ class TuningSession:
             self._finish(summary)
         elif summary["state"] == "trying":
             self._queue = list(summary["candidates"])
+            self._timed = {}  # each round takes its own samples (a confirmation round re-times known variants)
             if not self._queue:
                 self._finish_untuned("the daemon's plan has no candidates left")
         elif summary["state"] == "untuned":

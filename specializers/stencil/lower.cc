@@ -39,7 +39,7 @@ std::vector<cg::StmtPtr> single_sweep_body(const StencilIr &ir, const StencilPla
                             cg::binary(cg::BinaryOp::kGe, cg::var("grid_bytes"), cg::call(cg::Callee::kCacheBytes, {}))));
     streaming = cg::var("streaming");
   }
-  for (cg::StmtPtr &statement : sweep.sweep({}, sweep.unit_inner(arrays), true, streaming, plan.tile_rows)) body.push_back(statement);
+  for (cg::StmtPtr &statement : sweep.sweep({}, sweep.unit_inner(arrays), true, streaming, {plan.tile_rows, plan.tile_cols})) body.push_back(statement);
   append_error_flag_checks(ir.value, body);
   body.push_back(cg::return_stmt(cg::int_literal(0)));
   return body;
@@ -54,7 +54,8 @@ cg::TranslationUnit lower_stencil(const StencilIr &ir, const StencilPlan &plan, 
                                ": branch-free interior loop nest (parallel outer axis, simd inner axis), border slabs ",
                                ir.boundary == Boundary::kSkip ? "left untouched" : "computed separately",
                                plan.streaming_stores ? "; outputs larger than the cache written with non-temporal stores" : "",
-                               plan.tile_rows > 0 && ir.rank >= 3 ? absl::StrCat("; interior tiled along axis 1 by ", plan.tile_rows, " rows") : ""));
+                               plan.tile_rows > 0 && ir.rank >= 3 ? absl::StrCat("; interior tiled along axis 1 by ", plan.tile_rows, " rows") : "",
+                               plan.tile_cols > 0 && ir.rank >= 2 ? absl::StrCat("; interior tiled along the last axis by ", plan.tile_cols, " columns") : ""));
   std::string obstacle = temporal_blocking_obstacle(ir);
   if (!plan.temporal_blocking) {
     notes.push_back("iterate: one sweep at a time (temporal blocking not in this variant)");

@@ -29,10 +29,10 @@ absl::StatusOr<StencilPlan> parse_plan(const std::map<std::string, std::string> 
       absl::StatusOr<bool> flag = parse_variant_flag(kName, name, value);
       if (flag.ok()) (field == "streaming_stores" ? plan.streaming_stores : plan.temporal_blocking) = *flag;
       status = flag.status();
-    } else if (field == "temporal_depth" || field == "tile_rows") {
+    } else if (field == "temporal_depth" || field == "tile_rows" || field == "tile_cols") {
       const bool depth = field == "temporal_depth";
       absl::StatusOr<int64_t> parsed = parse_variant_int(kName, name, value, 0, depth ? kMaxTemporalDepth : kMaxTileRows);
-      if (parsed.ok()) (depth ? plan.temporal_depth : plan.tile_rows) = *parsed;
+      if (parsed.ok()) (depth ? plan.temporal_depth : field == "tile_rows" ? plan.tile_rows : plan.tile_cols) = *parsed;
       status = parsed.status();
     } else if (field == "threads") {
       absl::StatusOr<ThreadCount> threads = parse_thread_count(kName, name, value);
@@ -61,6 +61,7 @@ tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std:
   space.parameters.push_back({"threads", {"all", "half", "1"}, "all"});
   space.parameters.push_back({"streaming_stores", {"1", "0"}, "1"});
   if (rank >= 3) space.parameters.push_back({"tile_rows", {"0", "4", "16", "64"}, "0"});
+  if (rank >= 2) space.parameters.push_back({"tile_cols", {"0", "256", "2048"}, "0"});
   return space;
 }
 

@@ -20,6 +20,7 @@ struct StencilPlan {
   bool temporal_blocking = true;  // emit the `iterate` entry point (wavefront over the outer axis)
   int64_t temporal_depth = 0;     // sweeps per wavefront; 0: as many as the cache holds
   int64_t tile_rows = 0;          // rank >= 3, single sweeps: axis 1 in tiles of this many rows; 0: untiled
+  int64_t tile_cols = 0;          // rank >= 2, single sweeps: the last axis in tiles of this many columns; 0: untiled
   ThreadCount threads = ThreadCount::kAll;
 };
 

@@ -200,46 +200,64 @@ std::vector<std::vector<AxisRange>> SweepLowering::border_slabs(const AxisRange 
 }
 
 // Loops over axes [0, first) of `ranges` around `body`: threads over axis 0
-// when `parallel`. With `tile_rows`, axis 1 goes in tiles of that many rows,
-// the threads share the tiles and walk axis 0 within each: the planes a
-// point reads stay in the core's own cache (spatial blocking).
+// when `parallel`. With tiles (see Tiling), axis 1 goes in tiles of `rows`
+// and the last axis in tiles of `cols` (the caller's inner loop reads the
+// tile's column range from `tile_c`): the threads share the tiles and walk
+// axis 0 within each, so the planes a point reads stay in the core's own
+// cache (spatial blocking).
 cg::StmtPtr SweepLowering::outer_loops(const std::vector<AxisRange> &ranges, int first, std::vector<cg::StmtPtr> body, bool parallel,
-                                       int64_t tile_rows) const {
-  const bool tiled = tile_rows > 0 && first >= 2;
-  cg::ExprPtr tile = cg::var("tile"), rows = cg::int_literal(tile_rows);
+                                       Tiling tiling) const {
+  const bool row_tiles = tiling.rows > 0 && first >= 2;
+  const bool col_tiles = tiling.cols > 0 && first >= 1;
+  cg::ExprPtr rows = cg::int_literal(tiling.rows);
   for (int d = first - 1; d >= 0; --d) {
     AxisRange range = ranges[d];
-    if (tiled && d == 1) {
-      cg::ExprPtr begin = add(ranges[1].begin, mul(tile, rows));
+    if (row_tiles && d == 1) {
+      cg::ExprPtr begin = add(ranges[1].begin, mul(cg::var("tile_r"), rows));
       range = {begin, cg::call(cg::Callee::kMin, {add(begin, rows), ranges[1].end})};
     }
     std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> annotation;
-    if (d == 0 && parallel && !tiled) annotation = cg::OmpParallelFor{false, "parallel", kThreadCountVar};
+    if (d == 0 && parallel && !row_tiles && !col_tiles) annotation = cg::OmpParallelFor{false, "parallel", kThreadCountVar};
     body = {cg::for_loop(absl::StrCat("i", d), range.begin, range.end, std::move(body), annotation)};
   }
-  if (tiled) {
-    cg::ExprPtr tiles = cg::binary(cg::BinaryOp::kDiv, add(sub(ranges[1].end, ranges[1].begin), cg::int_literal(tile_rows - 1)), rows);
+  if (row_tiles || col_tiles) {
+    auto count = [](const AxisRange &range, int64_t size) {
+      return cg::binary(cg::BinaryOp::kDiv, add(sub(range.end, range.begin), cg::int_literal(size - 1)), cg::int_literal(size));
+    };
+    cg::ExprPtr across = col_tiles ? count(ranges[first], tiling.cols) : cg::int_literal(1);
+    std::vector<cg::StmtPtr> tile = {
+        cg::decl(cg::scalar_type(cg::CType::kInt64, true), "tile_r", cg::binary(cg::BinaryOp::kDiv, cg::var("tile"), across)),
+        cg::decl(cg::scalar_type(cg::CType::kInt64, true), "tile_c", cg::binary(cg::BinaryOp::kMod, cg::var("tile"), across))};
+    tile.insert(tile.end(), body.begin(), body.end());
+    cg::ExprPtr tiles = mul(row_tiles ? count(ranges[1], tiling.rows) : cg::int_literal(1), across);
     std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> annotation;
     if (parallel) annotation = cg::OmpParallelFor{false, "parallel", kThreadCountVar};
-    body = {cg::for_loop("tile", cg::int_literal(0), tiles, std::move(body), annotation)};
+    body = {cg::for_loop("tile", cg::int_literal(0), tiles, std::move(tile), annotation)};
   }
   return cg::block(std::move(body));
 }
 
 // Nested loops over `ranges` (outermost first), simd over the inner axis.
 cg::StmtPtr SweepLowering::loop_nest(const std::vector<AxisRange> &ranges, std::vector<cg::StmtPtr> body, bool parallel,
-                                     int64_t tile_rows) const {
+                                     Tiling tiling) const {
   const int last = static_cast<int>(ranges.size()) - 1;
+  if (last == 0) tiling.cols = 0;  // rank 1: nothing to walk within a tile
+  AxisRange inner_range = ranges[last];
+  if (tiling.cols > 0) {
+    cg::ExprPtr cols = cg::int_literal(tiling.cols);
+    cg::ExprPtr begin = add(ranges[last].begin, mul(cg::var("tile_c"), cols));
+    inner_range = {begin, cg::call(cg::Callee::kMin, {add(begin, cols), ranges[last].end})};
+  }
   std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> annotation = cg::OmpSimd{};
   if (last == 0 && parallel) annotation = cg::OmpParallelFor{true, "parallel", kThreadCountVar};
-  cg::StmtPtr inner = cg::for_loop(absl::StrCat("i", last), ranges[last].begin, ranges[last].end, std::move(body), annotation);
-  return outer_loops(ranges, last, {inner}, parallel, tile_rows);
+  cg::StmtPtr inner = cg::for_loop(absl::StrCat("i", last), inner_range.begin, inner_range.end, std::move(body), annotation);
+  return outer_loops(ranges, last, {inner}, parallel, tiling);
 }
 
 // The unit-stride interior with each row computed in chunks into L1 scratch
 // and copied out with non-temporal stores: the output's cache lines are not
 // read before they are written, and do not push the grid out of the cache.
-cg::StmtPtr SweepLowering::streaming_nest(const std::vector<AxisRange> &ranges, bool parallel, int64_t tile_rows) const {
+cg::StmtPtr SweepLowering::streaming_nest(const std::vector<AxisRange> &ranges, bool parallel, Tiling tiling) const {
   const int last = ir_.rank - 1;
   const cg::CType type = ctype_of(ir_.result.dtype);
   const int64_t chunk = kStreamingChunkBytes / itemsize(ir_.result.dtype);
@@ -264,19 +282,20 @@ cg::StmtPtr SweepLowering::streaming_nest(const std::vector<AxisRange> &ranges, 
   std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> chunk_annotation;
   if (last == 0 && parallel) chunk_annotation = cg::OmpParallelFor{false, "parallel", kThreadCountVar};
   cg::StmtPtr chunk_loop = cg::for_loop("chunk", cg::int_literal(0), chunks, std::move(chunk_body), chunk_annotation);
-  return outer_loops(ranges, last, {chunk_loop}, parallel, tile_rows);
+  tiling.cols = 0;  // rows are already written chunk by chunk
+  return outer_loops(ranges, last, {chunk_loop}, parallel, tiling);
 }
 
 std::vector<cg::StmtPtr> SweepLowering::sweep(const AxisRange &window, cg::ExprPtr unit, bool parallel, cg::ExprPtr streaming,
-                                              int64_t tile_rows) const {
+                                              Tiling tiling) const {
   std::vector<cg::StmtPtr> body;
   std::vector<AxisRange> inner = interior(window);
   body.push_back(cg::comment("interior: every read inside the grid"));
   cg::StmtPtr unit_nest =
-      loop_nest(inner, point_body(Region::kInteriorUnitStride, element(out_, {}, Region::kInteriorUnitStride)), parallel, tile_rows);
-  if (streaming) unit_nest = cg::if_stmt(streaming, {streaming_nest(inner, parallel, tile_rows)}, {unit_nest});
+      loop_nest(inner, point_body(Region::kInteriorUnitStride, element(out_, {}, Region::kInteriorUnitStride)), parallel, tiling);
+  if (streaming) unit_nest = cg::if_stmt(streaming, {streaming_nest(inner, parallel, tiling)}, {unit_nest});
   body.push_back(cg::if_stmt(unit, {unit_nest},
-                             {loop_nest(inner, point_body(Region::kInterior, element(out_, {}, Region::kInterior)), parallel, tile_rows)}));
+                             {loop_nest(inner, point_body(Region::kInterior, element(out_, {}, Region::kInterior)), parallel, tiling)}));
   if (ir_.boundary == Boundary::kSkip) return body;
   std::vector<std::vector<AxisRange>> slabs = border_slabs(window);
   for (size_t s = 0; s < slabs.size(); ++s) {

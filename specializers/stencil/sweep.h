@@ -18,6 +18,13 @@ struct AxisRange {
   codegen::ExprPtr begin, end;
 };
 
+// Spatial blocking of a sweep's interior: tiles of `rows` along axis 1 (rank
+// 3 and up) by `cols` along the last axis (rank 2 and up); 0: that axis whole.
+struct Tiling {
+  int64_t rows = 0;
+  int64_t cols = 0;
+};
+
 class SweepLowering {
  public:
   explicit SweepLowering(const StencilIr &ir) : ir_(ir), out_(static_cast<int>(ir.parameters.size())) {}
@@ -54,10 +61,10 @@ class SweepLowering {
   // unit-stride when `unit` holds, then the border slabs. `parallel`: threads
   // over the outer axis (false inside a parallel region). `streaming`: when
   // non-null, the interior writes rows through scratch and non-temporal
-  // stores while it holds. `tile_rows`: spatial blocking of the interior
-  // (rank 3 and up), see outer_loops.
+  // stores while it holds. `tiling`: spatial blocking of the interior
+  // (see Tiling and outer_loops).
   std::vector<codegen::StmtPtr> sweep(const AxisRange &window, codegen::ExprPtr unit, bool parallel,
-                                      codegen::ExprPtr streaming = nullptr, int64_t tile_rows = 0) const;
+                                      codegen::ExprPtr streaming = nullptr, Tiling tiling = {}) const;
   // Copies the border (every point outside the interior) from `from` to `to`.
   std::vector<codegen::StmtPtr> copy_border(const std::string &from, const std::string &to) const;
 
@@ -70,10 +77,10 @@ class SweepLowering {
   std::vector<codegen::StmtPtr> point_body(Region region, codegen::ExprPtr target) const;
   std::vector<AxisRange> interior(const AxisRange &window) const;
   codegen::StmtPtr outer_loops(const std::vector<AxisRange> &ranges, int first, std::vector<codegen::StmtPtr> body,
-                               bool parallel, int64_t tile_rows) const;
+                               bool parallel, Tiling tiling) const;
   codegen::StmtPtr loop_nest(const std::vector<AxisRange> &ranges, std::vector<codegen::StmtPtr> body, bool parallel,
-                             int64_t tile_rows = 0) const;
-  codegen::StmtPtr streaming_nest(const std::vector<AxisRange> &ranges, bool parallel, int64_t tile_rows) const;
+                             Tiling tiling = {}) const;
+  codegen::StmtPtr streaming_nest(const std::vector<AxisRange> &ranges, bool parallel, Tiling tiling) const;
   std::vector<std::vector<AxisRange>> border_slabs(const AxisRange &window) const;
 
   const StencilIr &ir_;

@@ -37,11 +37,12 @@ def format_ratio(numerator, denominator):
 
 
 def format_extra(extra):
-    """A result's case-specific figures as "key=value" words (seconds for *_s keys)."""
+    """A result's case-specific figures as "key=value" words (*_s keys are seconds, *_per_s rates)."""
     words = []
     for key, value in extra.items():
         if isinstance(value, float):
-            value = format_seconds(value).replace(" ", "") if key.endswith("_s") else f"{value:.3g}"
+            seconds = key.endswith("_s") and not key.endswith("_per_s")
+            value = format_seconds(value).replace(" ", "") if seconds else f"{value:.3g}"
         words.append(f"{key}={value}")
     return " ".join(words)
 

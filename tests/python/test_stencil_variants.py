@@ -108,15 +108,40 @@ def asymmetric_4d(a, b):
     return a[1, 0, -1, 0] * 0.5 + a[0, -2, 0, 1] - b[0, 0, 1, 0]
 
 
-@pytest.mark.parametrize("boundary, tile_rows", [(mode, 3) for mode in MODES] + [("nearest", 1), ("mirror", 16)])
-def test_spatial_tiles_equal_the_untiled_sweep(daemon, boundary, tile_rows):
+TILINGS = ([({"tile_rows": 3}, mode) for mode in MODES] + [({"tile_rows": 1}, "nearest"), ({"tile_rows": 16}, "mirror")]
+           + [({"tile_cols": 5}, mode) for mode in MODES] + [({"tile_rows": 4, "tile_cols": 3}, "reflect"),
+                                                             ({"tile_rows": 2, "tile_cols": 64}, "skip")])
+
+
+@pytest.mark.parametrize("variant, boundary", TILINGS, ids=lambda v: str(v))
+def test_spatial_tiles_equal_the_untiled_sweep(daemon, variant, boundary):
     plain = sejits.stencil(boundary=boundary, cval=2.0)
-    tiled = functools.partial(Variant, variant={"tile_rows": tile_rows}, boundary=boundary, cval=2.0)
+    tiled = functools.partial(Variant, variant=variant, boundary=boundary, cval=2.0)
     for seed, shape in enumerate([(3, 1, 4), (13, 29, 7), (40, 37, 41)]):
         grid = random_grid(shape, np.float64, seed)
         assert_same(tiled(jacobi_3d)(grid), plain(jacobi_3d)(grid))
+        view = random_grid(shape, np.float64, seed + 10)[:, ::-1]
+        assert_same(tiled(jacobi_3d)(view), plain(jacobi_3d)(view))
     grid, other = random_grid((5, 7, 11, 6), np.float32, 1), random_grid((5, 7, 11, 6), np.float32, 2)
     assert_same(tiled(asymmetric_4d)(grid, other), plain(asymmetric_4d)(grid, other))
+    if "tile_cols" in variant:  # rank 2: column tiles only; rank 1: nothing to tile
+        grid = random_grid((37, 101), np.float64, 3)
+        assert_same(tiled(heat_2d)(grid, 0.25), plain(heat_2d)(grid, 0.25))
+        line = random_grid((29,), np.float64, 4)
+        assert_same(tiled(line_1d)(line), plain(line_1d)(line))
+
+
+def line_1d(a):
+    return a[-1] - 2 * a[0] + a[1]
+
+
+@pytest.mark.parametrize("threads", ["half", "1"])
+def test_thread_counts_give_the_same_results(daemon, threads):
+    plain = sejits.stencil(boundary="nearest")
+    fewer = functools.partial(Variant, variant={"threads": threads}, boundary="nearest")
+    grid = random_grid((300, 310), np.float64, 8)
+    assert_same(fewer(heat_2d)(grid, 0.25), plain(heat_2d)(grid, 0.25))
+    assert_same(fewer(heat_2d).iterate(grid, 0.25, steps=5), plain(heat_2d).iterate(grid, 0.25, steps=5))
 
 
 def test_iterate_when_the_result_dtype_differs_from_the_grid(daemon):

@@ -1,7 +1,8 @@
 // The variant search, fed timings by hand: coordinate descent one parameter at
-// a time, the improvement margin, failing variants, the exhaustive search, an
-// earlier choice, and the fallback when the budget runs out. Also the variant
-// labels the database stores.
+// a time (a second pass when the first changed something, then the winner
+// re-timed beside the default), the improvement margin, failing variants, the
+// exhaustive search, an earlier choice, and the fallback when the budget runs
+// out. Also the variant labels the database stores.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <functional>
@@ -21,15 +22,19 @@ TuningSpace three_parameter_space() {
       {{"threads", {"1", "2", "4"}, "1"}, {"tile", {"16", "32", "64"}, "32"}, {"unroll", {"1", "2"}, "1"}}};
 }
 
-// Records `samples` timings of `seconds` each (and `errors` errors) for `variant`.
+// Records `samples` more timings of `seconds` each (and `errors` errors) for `variant`.
 void record_timing(TuningRecord &record, const Variant &variant, double seconds, int samples = 3, int errors = 0) {
-  VariantStats stats;
-  stats.label = variant_label(variant);
-  stats.samples.assign(samples, seconds);
-  stats.errors = errors;
-  if (errors > 0) stats.last_error = "compile failed";
-  stats.median = stats.min = stats.mean = samples > 0 ? seconds : 0;
-  record.variants.push_back(stats);
+  const std::string label = variant_label(variant);
+  auto known = std::find_if(record.variants.begin(), record.variants.end(),
+                            [&](const VariantStats &stats) { return stats.label == label; });
+  if (known == record.variants.end()) {
+    record.variants.push_back(VariantStats{label});
+    known = record.variants.end() - 1;
+  }
+  known->samples.insert(known->samples.end(), samples, seconds);
+  known->errors += errors;
+  if (errors > 0) known->last_error = "compile failed";
+  if (!known->samples.empty()) known->median = known->min = known->mean = seconds;
   std::sort(record.variants.begin(), record.variants.end(),
             [](const VariantStats &a, const VariantStats &b) { return a.label < b.label; });
 }
@@ -41,8 +46,7 @@ struct SearchRun {
 
 // Drives the search to the end, timing each variant it asks for with `seconds_of`.
 SearchRun run_search(const TuningSpace &space, const SearchOptions &options,
-                     const std::function<double(const Variant &)> &seconds_of) {
-  TuningRecord record;
+                     const std::function<double(const Variant &)> &seconds_of, TuningRecord record = {}) {
   SearchRun run;
   for (int step = 0; step < 100; ++step) {
     run.final_step = next_search_step(space, record, options);
@@ -141,10 +145,43 @@ TEST_CASE("coordinate descent walks the parameters in order, keeping each winner
 
   record_timing(record, with(small_tiles, "unroll", "2"), 0.3);
   step = next_search_step(space, record, options);
+  const Variant winner = with(small_tiles, "unroll", "2");
+  // The first pass changed the variant: a second pass from the winner.
+  CHECK_FALSE(step.done);
+  CHECK(step.reason == "parameter threads");
+  CHECK(step.best == winner);
+  REQUIRE(step.to_time.size() == 2);
+  CHECK(step.to_time[0] == with(winner, "threads", "1"));
+  CHECK(step.to_time[1] == with(winner, "threads", "2"));
+
+  // Slower elsewhere: the second pass keeps the winner, which is then timed
+  // again beside the default before it is chosen.
+  const SearchRun rest = run_search(space, options, [&](const Variant &variant) {
+    return variant == winner ? 0.3 : variant == start ? 1.0 : 0.45;
+  }, record);
+  CHECK(rest.final_step.done);
+  CHECK(rest.final_step.reason == "search complete");
+  CHECK(rest.final_step.best == winner);
+  REQUIRE(rest.timed.size() >= 2);
+  CHECK(std::set<Variant>(rest.timed.end() - 2, rest.timed.end()) == std::set<Variant>{start, winner});
+}
+
+TEST_CASE("a winner that does not beat the default when timed again is dropped", "[tuner_search]") {
+  const TuningSpace space{{{"threads", {"1", "2"}, "1"}}};
+  const SearchOptions options;
+  TuningRecord record;
+  record_timing(record, {{"threads", "1"}}, 1.00);
+  record_timing(record, {{"threads", "2"}}, 0.50);  // a lucky first measurement
+  SearchStep step = next_search_step(space, record, options);
+  CHECK_FALSE(step.done);
+  CHECK(step.reason == "confirming the winner against the default");
+  CHECK(step.to_time.size() == 2);
+  record_timing(record, {{"threads", "1"}}, 1.00);
+  record_timing(record, {{"threads", "2"}}, 1.10);  // the median of all six samples is now 1.1 (record_timing keeps the last value as the median)
+  step = next_search_step(space, record, options);
   CHECK(step.done);
-  CHECK(step.reason == "search complete");
-  CHECK(step.to_time.empty());
-  CHECK(variant_label(step.best) == "threads=4,tile=16,unroll=2");
+  CHECK(step.best == Variant{{"threads", "1"}});
+  CHECK(step.reason.find("default") != std::string::npos);
 }
 
 TEST_CASE("a rival only 1% faster does not replace the default", "[tuner_search]") {
@@ -157,10 +194,10 @@ TEST_CASE("a rival only 1% faster does not replace the default", "[tuner_search]
   CHECK(step.done);
   CHECK(step.best == Variant{{"threads", "1"}});
 
-  // 5% faster is beyond the margin.
+  // 5% faster is beyond the margin (and stays so when timed again).
   record.variants.clear();
-  record_timing(record, {{"threads", "1"}}, 1.00);
-  record_timing(record, {{"threads", "2"}}, 0.95);
+  record_timing(record, {{"threads", "1"}}, 1.00, 6);
+  record_timing(record, {{"threads", "2"}}, 0.95, 6);
   step = next_search_step(space, record, options);
   CHECK(step.done);
   CHECK(step.best == Variant{{"threads", "2"}});
@@ -172,8 +209,8 @@ TEST_CASE("a variant with an error is never chosen", "[tuner_search]") {
 
   SECTION("the fastest rival failed once") {
     TuningRecord record;
-    record_timing(record, {{"threads", "1"}}, 1.0);
-    record_timing(record, {{"threads", "2"}}, 0.8);
+    record_timing(record, {{"threads", "1"}}, 1.0, 6);
+    record_timing(record, {{"threads", "2"}}, 0.8, 6);
     record_timing(record, {{"threads", "4"}}, 0.1, 3, 1);
     const SearchStep step = next_search_step(space, record, options);
     CHECK(step.done);
@@ -183,7 +220,7 @@ TEST_CASE("a variant with an error is never chosen", "[tuner_search]") {
   SECTION("a failing variant counts as timed, and a failing default loses to any working rival") {
     TuningRecord record;
     record_timing(record, {{"threads", "1"}}, 0, 0, 1);  // no samples, one error
-    record_timing(record, {{"threads", "2"}}, 0.99);
+    record_timing(record, {{"threads", "2"}}, 0.99, 6);
     record_timing(record, {{"threads", "4"}}, 1.2);
     const SearchStep step = next_search_step(space, record, options);
     CHECK(step.done);
@@ -206,8 +243,10 @@ TEST_CASE("the exhaustive search times every point and finds the global best", "
   CHECK(everything.timed.size() == 6);
   CHECK(variant_label(everything.final_step.best) == "a=y,b=3");
 
+  // Coordinates: a (x, y), then b (1, 2, 3) with a=x; a second pass from b=2
+  // finds a=y,b=2 slower; then x,2 and the default are timed again.
   const SearchRun coordinates = run_search(space, SearchOptions{}, seconds_of);
-  CHECK(coordinates.timed.size() == 4);
+  CHECK(coordinates.timed.size() == 4 + 1 + 2);
   CHECK(variant_label(coordinates.final_step.best) == "a=x,b=2");
 
   // Only the points still missing are asked for.
@@ -248,7 +287,7 @@ TEST_CASE("best_measured needs enough samples and otherwise keeps the default", 
   CHECK(best_measured(space, record, 2) == with(space.default_variant(), "threads", "4"));
 }
 
-TEST_CASE("one coordinate pass times 1 + sum(|values| - 1) variants", "[tuner_search]") {
+TEST_CASE("a coordinate search times 1 + sum(|values| - 1) variants per pass, and confirms", "[tuner_search]") {
   const TuningSpace space{{{"p0", {"0", "1", "2"}, "0"},
                            {"p1", {"0", "1", "2", "3"}, "0"},
                            {"p2", {"0", "1"}, "0"},
@@ -264,8 +303,12 @@ TEST_CASE("one coordinate pass times 1 + sum(|values| - 1) variants", "[tuner_se
   };
   const SearchRun run = run_search(space, SearchOptions{}, seconds_of);
   CHECK(run.final_step.done);
-  CHECK(run.timed.size() == 1 + 2 + 3 + 1 + 4);
-  CHECK(std::set<Variant>(run.timed.begin(), run.timed.end()).size() == run.timed.size());  // none twice
+  // First pass: 1 + 2 + 3 + 1 + 4; second pass from the winner: the other
+  // values of p0, p1 and p2 (those of p3, the last, were timed beside the
+  // winner already): 2 + 3 + 1; then the default and the winner again.
+  CHECK(run.timed.size() == (1 + 2 + 3 + 1 + 4) + (2 + 3 + 1) + 2);
+  const std::vector<Variant> searched(run.timed.begin(), run.timed.end() - 2);
+  CHECK(std::set<Variant>(searched.begin(), searched.end()).size() == searched.size());  // none twice before confirming
   CHECK(variant_label(run.final_step.best) == "p0=2,p1=3,p2=1,p3=4");
 }
 
