@@ -20,7 +20,7 @@ enum class SearchKind {
 struct SearchOptions {
   SearchKind kind = SearchKind::kCoordinate;
   int samples_per_variant = 3;     // timed calls a variant needs before it is compared
-  double min_improvement = 0.03;   // a variant must beat the incumbent's median by this fraction
+  double min_improvement = 0.02;   // a variant must beat the incumbent's median by this fraction
 };
 
 struct SearchStep {

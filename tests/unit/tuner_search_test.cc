@@ -186,7 +186,7 @@ TEST_CASE("a winner that does not beat the default when timed again is dropped",
 
 TEST_CASE("a rival only 1% faster does not replace the default", "[tuner_search]") {
   const TuningSpace space{{{"threads", {"1", "2"}, "1"}}};
-  const SearchOptions options;  // min_improvement 3%
+  const SearchOptions options;  // min_improvement 2%
   TuningRecord record;
   record_timing(record, {{"threads", "1"}}, 1.00);
   record_timing(record, {{"threads", "2"}}, 0.99);
