@@ -27,7 +27,7 @@ bool is_label(const std::string &label) {
 bool is_valid(const v1::TuningRecord &record) {
   if (record.kernel_key().empty() || record.shape_class().empty() || record.platform().empty()) return false;
   for (const v1::VariantTimings &timings : record.variants()) {
-    if (!is_label(timings.variant()) || timings.errors() < 0) return false;
+    if (!is_label(timings.variant()) || timings.errors() < 0 || timings.errors() > kMaxSamplesPerVariant) return false;
     for (double seconds : timings.samples()) {
       if (!std::isfinite(seconds) || seconds < 0) return false;
     }

@@ -120,10 +120,10 @@ class KernelDispatcher:
                 handle = self._send(request)
                 origin = f"daemon at {_config.daemon_address()}"
                 # A plan still in progress is the daemon's to update: only settled handles are kept.
-                if handle["tuning"].get("state", "untuned") in ("untuned", "chosen"):
+                if handle.get("tuning", {}).get("state", "untuned") in ("untuned", "chosen"):
                     _handle_cache.remember(captured.fingerprint, handle_key, handle)
             kernel = adapt(self._load(handle, args, origin, start))
-            if kernel is not None and handle["tuning"].get("state") in ("trying", "offline_pending"):
+            if kernel is not None and handle.get("tuning", {}).get("state") in ("trying", "offline_pending"):
                 install = install or self._installer(signature)
 
                 def settle(kernel, summary):
@@ -349,7 +349,11 @@ def _timed(session, call, units=1):
     unit of work: iterate's sweeps)."""
     kernel, label = session.next()
     start = time.perf_counter()
-    result = call(kernel)
+    try:
+        result = call(kernel)
+    except Exception as error:
+        session.fail(label, f"{type(error).__name__}: {error}")
+        raise
     session.record(label, time.perf_counter() - start, units)
     return result
 

@@ -9,7 +9,7 @@ import os
 
 from sejits import _config
 
-_VERSION = "1"
+_VERSION = "2"  # 2: handles carry the tuning plan
 
 
 def _path(fingerprint, signature):

@@ -5,6 +5,11 @@ import sys
 from sejits import _daemon
 
 
+def _printable(text):
+    """Imported records may carry any text: no terminal control sequences reach the screen."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 def _records(kernel):
     from sejits.v1 import specializer_pb2 as pb
 
@@ -13,21 +18,23 @@ def _records(kernel):
 
 def show(args):
     reply = _records(args.kernel)
-    print(f"tuning database {reply.database}; this platform {reply.platform}: {reply.platform_description}")
+    print(f"tuning database {reply.database}; this platform {reply.platform}: {_printable(reply.platform_description)}")
     if not reply.records:
         print("no records" + (f" for {args.kernel!r}" if args.kernel else ""))
         return 0
     for record in reply.records:
         chosen = record.choice.variant if record.HasField("choice") else None
         here = "" if record.platform == reply.platform else f" (platform {record.platform})"
-        print(f"\n{record.kernel_name or '?'} [{record.shape_class}] key {record.kernel_key[:16]}{here}, {record.origin}")
+        print()
+        print(_printable(f"{record.kernel_name or '?'} [{record.shape_class}] key {record.kernel_key[:16]}{here}, "
+                         f"{record.origin}"))
         if chosen is not None:
-            print(f"  chosen {record.choice.chosen_at} from {record.choice.samples} samples: {record.choice.reason}")
+            print(_printable(f"  chosen {record.choice.chosen_at} from {record.choice.samples} samples: {record.choice.reason}"))
         width = max([len(v.variant) for v in record.variants] + [7])
         print(f"  {'variant':<{width}}  {'samples':>7}  {'median ms':>10}  {'errors':>6}  chosen")
         for variant in record.variants:
             mark = "*" if variant.variant == chosen else ""
-            print(f"  {variant.variant:<{width}}  {len(variant.samples):>7}  {1e3 * variant.median_seconds:>10.4f}"
+            print(f"  {_printable(variant.variant):<{width}}  {len(variant.samples):>7}  {1e3 * variant.median_seconds:>10.4f}"
                   f"  {variant.errors:>6}  {mark}")
     return 0
 

@@ -76,7 +76,8 @@ class TuningSession:
         self.summary = summary
         self._served = served
         self._kernels = {summary["variant"]: served}
-        self._queue = list(summary["candidates"])
+        # Offline, the daemon times the candidates: user calls run the served variant only.
+        self._queue = list(summary["candidates"]) if summary["state"] == "trying" else []
         self._load, self._report, self._refresh, self._install = load, report, refresh, install
         self._budget = budget
         self._calls = 0
@@ -146,6 +147,19 @@ class TuningSession:
             elif self._budget is not None and self._calls >= self._budget:
                 self._send(finish=True)
 
+    def fail(self, label, error):
+        """A call made with next()'s kernel raised: that variant is reported as failing and not run again."""
+        with self._lock:
+            if self.done or label is None:
+                return
+            self._calls += 1
+            self._errors[label] = error
+            if label in self._queue:
+                self._queue.remove(label)
+            self._pending.pop(label, None)
+            if not self._queue:
+                self._send(finish=False)
+
     # ---- under the lock ------------------------------------------------------
 
     def _load_round(self):
@@ -192,6 +206,8 @@ class TuningSession:
             self._timed = {}  # each round takes its own samples (a confirmation round re-times known variants)
             if not self._queue:
                 self._finish_untuned("the daemon's plan has no candidates left")
+        elif summary["state"] == "offline_pending":
+            self._queue = []
         elif summary["state"] == "untuned":
             self._finish_untuned(summary["reason"])
 

@@ -107,7 +107,7 @@ std::string OfflineTuner::run(const specializers::SpecializationRequest &request
   const specializers::Specializer *specializer = specializers::find_specializer(request.specializer);
   if (!specializer) return "unknown specializer";
   std::vector<VariantTiming> timings;
-  for (int round = 0; round < kMaxRounds; ++round) {
+  for (int round = 0; round < kMaxRounds && !stopping_; ++round) {
     absl::StatusOr<TuningPlan> plan = coordinator_.report(*specializer, request, ask, kernel_key, timings, false);
     if (!plan.ok()) {
       spdlog::warn("offline tuning of {} [{}] stopped: {}", ask.kernel_name, ask.shape_class, std::string(plan.status().message()));
@@ -115,9 +115,12 @@ std::string OfflineTuner::run(const specializers::SpecializationRequest &request
     }
     if (plan->state != PlanState::kOfflinePending) return "";
     timings.clear();
-    for (const std::string &label : plan->candidates) timings.push_back(time_variant(request, label, *plan));
+    for (const std::string &label : plan->candidates) {
+      if (stopping_) return "the daemon stopped";
+      timings.push_back(time_variant(request, label, *plan));
+    }
   }
-  return "the search did not finish in its rounds";
+  return stopping_ ? "the daemon stopped" : "the search did not finish in its rounds";
 }
 
 VariantTiming OfflineTuner::time_variant(const specializers::SpecializationRequest &request, const std::string &label,

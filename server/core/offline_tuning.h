@@ -5,6 +5,7 @@
 // the choice land in the same database as the clients' reports.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -27,6 +28,8 @@ class OfflineTuner {
   using BuildFn = std::function<absl::StatusOr<SpecializeResult>(const specializers::SpecializationRequest &)>;
 
   OfflineTuner(TuningCoordinator &coordinator, std::filesystem::path runner, BuildFn build);
+  // Stops at the next candidate: a shutting-down daemon does not finish searches.
+  ~OfflineTuner() { stopping_ = true; }
 
   // Starts tuning this kernel and shape class in the background, unless a
   // job for it runs already.
@@ -46,7 +49,8 @@ class OfflineTuner {
   std::mutex mutex_;
   std::set<std::string> running_;               // kernel key + shape class
   std::map<std::string, std::string> failures_;  // the same -> why it stopped
-  WorkerPool jobs_{1};             // one child at a time: timings do not disturb each other
+  std::atomic<bool> stopping_{false};
+  WorkerPool jobs_{1};  // one child at a time, so timings do not disturb each other; last: its jobs use the above
 };
 
 // The runner's argument list for a kernel called with `args` and an output

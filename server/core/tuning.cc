@@ -136,8 +136,14 @@ TuningPlan TuningCoordinator::plan_from(const tuner::TuningSpace &space, const T
     plan.reason = step.reason;
   } else if (finish) {
     use = tuner::best_measured(space, record, kMinSamplesWhenOutOfBudget);
-    plan.state = PlanState::kChosen;
-    plan.reason = "the client's tuning budget was spent";
+    const tuner::VariantStats *stats = record.find(tuner::variant_label(use));
+    if (stats != nullptr && static_cast<int>(stats->samples.size()) >= kMinSamplesWhenOutOfBudget) {
+      plan.state = PlanState::kChosen;
+      plan.reason = "the client's tuning budget was spent";
+    } else {  // nothing timed enough to be remembered for everyone
+      plan.state = PlanState::kUntuned;
+      plan.reason = "the client's tuning budget was spent before any variant was timed twice";
+    }
   } else {
     // The daemon's child times single calls; iterate's sweeps are timed by the client.
     const bool offline = site_ == TimingSite::kOffline && ask.shape_class.rfind("call:", 0) == 0;

@@ -100,6 +100,21 @@ TEST_CASE("a spent budget chooses the fastest variant timed so far", "[tuning_co
   CHECK(plan->reason.find("budget") != std::string::npos);
 }
 
+TEST_CASE("a budget spent before any variant was timed twice chooses nothing for everyone", "[tuning_core]") {
+  TempDir dir;
+  auto core = create_core(dir.path());
+  const auto request = add_arrays();
+  auto first = core->specialize(request, {false, kOnline});
+  REQUIRE(first.ok());
+  auto plan = core->report_timings(request, kOnline, {{first->tuning.label, {1e-3}, ""}}, true);
+  REQUIRE(plan.ok());
+  CHECK(plan->state == PlanState::kUntuned);
+  CHECK(plan->reason.find("before any variant was timed twice") != std::string::npos);
+  auto again = core->specialize(request, {false, kOnline});
+  REQUIRE(again.ok());
+  CHECK(again->tuning.state == PlanState::kTrying);  // nothing was remembered
+}
+
 TEST_CASE("concurrent reports from many RPCs all land", "[tuning_core]") {
   TempDir dir;
   auto core = create_core(dir.path());
