@@ -31,8 +31,8 @@ class ElementwiseSpecializer : public Specializer {
     return elementwise::lower_elementwise(static_cast<const elementwise::ElementwiseIr &>(ir), *plan, notes);
   }
 
-  tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &) const override {
-    return elementwise::tuning_space(request);
+  tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &shape_class) const override {
+    return elementwise::tuning_space(request, shape_class);
   }
 
   KernelInterface kernel_interface(const DomainIr &ir) const override {

@@ -1,8 +1,11 @@
 #include "specializers/elementwise/plan.h"
 
-#include <algorithm>
+#include <string>
+#include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace sejits::specializers::elementwise {
 namespace {
@@ -11,17 +14,22 @@ constexpr char kName[] = "elementwise";
 constexpr int64_t kMaxUnroll = 16;
 constexpr int64_t kMaxChunk = int64_t{1} << 30;
 constexpr int64_t kMaxSpinMicroseconds = 1000000;
+constexpr int64_t kHugeSize = int64_t{1} << 62;
 
-// Elements of the largest array argument: the size of the call's loop.
-int64_t largest_array(const SpecializationRequest &request) {
-  int64_t largest = 0;
-  for (const ArgSpec &arg : request.args) {
-    if (arg.kind != ArgKind::kArray) continue;
-    int64_t elements = 1;
-    for (int64_t extent : arg.shape) elements *= std::max<int64_t>(extent, 0);
-    largest = std::max(largest, elements);
+// The size of the call's loop as the shape class buckets it
+// ("call:<bits of each extent>:<layout>"): every call of one class, hence one
+// tuning record, gets the same space. The smallest size of the bucket.
+int64_t bucketed_elements(const std::string &shape_class) {
+  std::vector<std::string> fields = absl::StrSplit(shape_class, ':');
+  if (fields.size() != 3) return 0;
+  int64_t elements = 1;
+  for (absl::string_view bits : absl::StrSplit(fields[1], 'x')) {
+    int exponent = 0;
+    if (!absl::SimpleAtoi(bits, &exponent) || exponent < 1 || exponent > 62) return 0;  // 0: an empty axis
+    const int64_t extent = int64_t{1} << (exponent - 1);
+    elements = elements > kHugeSize / extent ? kHugeSize : elements * extent;
   }
-  return largest;
+  return elements;
 }
 
 }  // namespace
@@ -65,12 +73,12 @@ absl::StatusOr<ElementwisePlan> parse_plan(const std::map<std::string, std::stri
   return plan;
 }
 
-tuner::TuningSpace tuning_space(const SpecializationRequest &request) {
+tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &shape_class) {
   tuner::TuningSpace space;
   if (auto slow = request.params.find(kTestSlowDefaultParam); slow != request.params.end()) {
     space.parameters.push_back({"spin_us", {slow->second, "0"}, slow->second});
   }
-  const int64_t elements = largest_array(request);
+  const int64_t elements = bucketed_elements(shape_class);
   space.parameters.push_back({"threads", {"all", "half", "1"}, "all"});
   // Only outputs near the streaming size are written either way.
   if (elements * 8 >= kStreamingOutputBytes / 2) space.parameters.push_back({"streaming_stores", {"1", "0"}, "1"});

@@ -33,7 +33,7 @@ inline constexpr char kTestSlowDefaultParam[] = "test.slow_default_us";
 // value is INVALID_ARGUMENT.
 absl::StatusOr<ElementwisePlan> parse_plan(const std::map<std::string, std::string> &params);
 
-// The variants worth timing for this request's sizes.
-tuner::TuningSpace tuning_space(const SpecializationRequest &request);
+// The variants worth timing for calls of this shape class (their sizes).
+tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &shape_class);
 
 }  // namespace sejits::specializers::elementwise
