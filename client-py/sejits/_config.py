@@ -28,7 +28,7 @@ settings = Config()
 def config(**options):
     """Changes settings: daemon="unix:/path" | "tcp://host:port",
     fallback="warn" | "error" | "silent", autostart=True | False,
-    tuning="online" | "exhaustive" | "off", tuning_budget=calls (None: 150
+    tuning="online" | "exhaustive" | "off", tuning_budget=calls (None: 200
     online, unlimited exhaustive). Returns the current settings."""
     for name, value in options.items():
         if not hasattr(settings, name):

@@ -17,7 +17,7 @@ import time
 # Calls shorter than this are not worth tuning: the variants cannot differ
 # by more than the call overhead.
 MIN_TUNABLE_SECONDS = 100e-6
-DEFAULT_BUDGET = 150  # calls, in "online" mode: two coordinate passes and the confirmation fit
+DEFAULT_BUDGET = 200  # calls, in "online" mode: two coordinate passes and the confirmation fit
 OFFLINE_POLL_SECONDS = 1.0
 OFFLINE_PATIENCE_SECONDS = 300.0
 MODES = ("online", "exhaustive", "off")

@@ -109,7 +109,7 @@ def run_child(tmp_path, address, name):
 
 
 def test_a_slow_default_is_tuned_away_within_the_budget_and_remembered(tuning_daemon, tmp_path):
-    budget = 150  # a full search: two coordinate passes and the confirmation against the default
+    budget = 300  # a full search: two coordinate passes and the confirmation against the default (~150 calls)
     sejits.config(tuning_budget=budget)
     kernel = SlowDefault(blend)
     x, y = inputs()
@@ -190,7 +190,7 @@ def test_offline_mode_times_variants_in_the_daemon(tmp_path, daemon):
 def test_tune_cli_show_export_reset_import(tuning_daemon, tmp_path):
     kernel = SlowDefault(blend)
     x, y = inputs()
-    tune_until_settled(kernel, (0.25, x, y), 0.25 * x + 0.75 * y, 100)
+    tune_until_settled(kernel, (0.25, x, y), 0.25 * x + 0.75 * y, 400)
     env = dict(os.environ, SEJITS_DAEMON=tuning_daemon.address, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
 
     def cli(*args):
