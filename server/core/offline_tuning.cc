@@ -102,6 +102,11 @@ std::optional<std::string> OfflineTuner::failure(const TuningAsk &ask, const std
   return found->second;
 }
 
+void OfflineTuner::forget_failures() {
+  std::lock_guard lock(mutex_);
+  failures_.clear();
+}
+
 std::string OfflineTuner::run(const specializers::SpecializationRequest &request, const TuningAsk &ask,
                               const std::string &kernel_key) {
   const specializers::Specializer *specializer = specializers::find_specializer(request.specializer);

@@ -36,6 +36,8 @@ class OfflineTuner {
   void start(const specializers::SpecializationRequest &request, const TuningAsk &ask, const std::string &kernel_key);
   // Why the job of this kernel and shape class stopped without a choice, if it did.
   std::optional<std::string> failure(const TuningAsk &ask, const std::string &kernel_key);
+  // Forgets failed jobs (after `sejits tune reset`): they may run again.
+  void forget_failures();
 
  private:
   // Empty when the search ended with a choice; else why it stopped.

@@ -126,6 +126,12 @@ absl::StatusOr<TuningPlan> SpecializerCore::report_timings(const specializers::S
   return tuning_->report(*specializer, request, ask, key_of(request), timings, finish);
 }
 
+absl::StatusOr<int64_t> SpecializerCore::reset_tuning(const std::string &kernel_filter) {
+  if (!tuning_->available()) return absl::FailedPreconditionError(absl::StrCat("no tuning database: ", tuning_->unavailable_reason()));
+  offline_->forget_failures();
+  return tuning_->database()->reset(kernel_filter);
+}
+
 absl::StatusOr<SpecializeResult> SpecializerCore::serve(const specializers::SpecializationRequest &request,
                                                         const SpecializeOptions &options) {
   absl::Time start = absl::Now();

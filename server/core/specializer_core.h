@@ -72,6 +72,9 @@ class SpecializerCore {
   absl::StatusOr<TuningPlan> report_timings(const specializers::SpecializationRequest &request, const TuningAsk &ask,
                                             const std::vector<VariantTiming> &timings, bool finish);
   TuningCoordinator &tuning() { return *tuning_; }
+  // Deletes the matching tuning records (all when empty); offline searches
+  // that failed may run again.
+  absl::StatusOr<int64_t> reset_tuning(const std::string &kernel_filter);
   // The artifact with this digest, verified; for FetchArtifact.
   absl::StatusOr<codegen::BlobInfo> artifact(const std::string &digest);
   DaemonStats stats();

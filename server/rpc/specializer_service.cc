@@ -123,9 +123,7 @@ grpc::Status SpecializerService::ImportTuning(grpc::ServerContext *, const v1::I
 
 grpc::Status SpecializerService::ResetTuning(grpc::ServerContext *, const v1::TuningQuery *request,
                                              v1::ResetTuningResponse *response) {
-  auto db = tuning_db();
-  if (!db.ok()) return to_grpc_status(db.status());
-  auto deleted = (*db)->reset(request->kernel());
+  auto deleted = core_.reset_tuning(request->kernel());
   if (!deleted.ok()) return to_grpc_status(deleted.status());
   response->set_deleted(*deleted);
   return grpc::Status::OK;
