@@ -294,9 +294,7 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
             args, signature, kernel = self._resolve(args)
         if type(kernel) is _Fallback:
             return self._run_fallback(kernel, args, out)
-        if type(kernel) is _tuning.TuningSession:
-            return _timed(kernel, lambda native: self._call_kernel(native, args, out))
-        return self._call_kernel(kernel, args, out)
+        return _run(kernel, lambda native: self._call_kernel(native, args, out))
 
     def _call_kernel(self, kernel, args, out):
         arrays = [a for a in args if type(a) is np.ndarray]
@@ -344,9 +342,12 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
         return _fallback.run_python(self.fn, args, out)
 
 
-def _timed(session, call, units=1):
-    """call(kernel) with the kernel the tuning session picks, timed (per
-    unit of work: iterate's sweeps)."""
+def _run(kernel, call, units=1):
+    """call(kernel); for a tuning session, with the kernel it picks, timed
+    (per unit of work: iterate's sweeps)."""
+    if type(kernel) is not _tuning.TuningSession:
+        return call(kernel)
+    session = kernel
     kernel, label = session.next()
     start = time.perf_counter()
     try:

@@ -3,8 +3,8 @@ is the value of the output at the current point, reading the grid around it."""
 
 import numpy as np
 
-from sejits import _config, _native, _tuning
-from sejits._dispatch import KernelDispatcher, _Fallback, _Retry, _timed
+from sejits import _config, _native
+from sejits._dispatch import KernelDispatcher, _Fallback, _Retry, _run
 from sejits._native import FallbackRequested
 
 BOUNDARIES = ("constant", "nearest", "reflect", "mirror", "wrap", "skip")
@@ -53,9 +53,7 @@ class StencilDispatcher(KernelDispatcher):
         if type(kernel) is _Fallback:
             return self._run_python(args, out)
         try:
-            if type(kernel) is _tuning.TuningSession:
-                return _timed(kernel, lambda native: self._call_kernel(native, args, out))
-            return self._call_kernel(kernel, args, out)
+            return _run(kernel, lambda native: self._call_kernel(native, args, out))
         except FallbackRequested:  # e.g. Python int arithmetic beyond 64 bits: Python computes it exactly
             return self._run_python(args, out)
 
@@ -97,10 +95,7 @@ class StencilDispatcher(KernelDispatcher):
                 return self._iterate_sweeps(kernel, grid, rest, steps)
             # Recycled buffers: no page faults on repeated calls.
             out, spare = (_native.empty(grid.shape, kernel.result_dtype) for _ in range(2))
-            if type(blocked) is _tuning.TuningSession:
-                _timed(blocked, lambda native: native((*resolved, spare, steps), out), units=steps)
-            else:
-                blocked((*resolved, spare, steps), out)
+            _run(blocked, lambda native: native((*resolved, spare, steps), out), units=steps)
             return out
         except FallbackRequested:
             return self._iterate_python(grid, rest, steps)

@@ -9,8 +9,7 @@ import itertools
 
 import numpy as np
 
-from sejits import _tuning
-from sejits._dispatch import KernelDispatcher, _Fallback, _timed
+from sejits._dispatch import KernelDispatcher, _Fallback, _run
 from sejits._errors import SpecializationError
 
 
@@ -155,8 +154,5 @@ class ClassStencilDispatcher(KernelDispatcher):
         _, _, kernel = self._resolve(tuple(g.data for g in grids))
         if type(kernel) is _Fallback:
             return self.fn(instance, *grids)
-        if type(kernel) is _tuning.TuningSession:
-            _timed(kernel, lambda native: native(inputs, out))
-        else:
-            kernel(inputs, out)
+        _run(kernel, lambda native: native(inputs, out))
         return None

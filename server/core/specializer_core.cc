@@ -100,18 +100,19 @@ absl::StatusOr<SpecializeResult> SpecializerCore::specialize(const specializers:
                                                              const SpecializeOptions &options) {
   const specializers::Specializer *specializer = specializers::find_specializer(request.specializer);
   if (!specializer || options.tuning.mode == TuningMode::kOff || has_variant_params(request)) return serve(request, options);
-  TuningPlan plan = tuning_->plan(*specializer, request, options.tuning, key_of(request));
+  const std::string kernel_key = key_of(request);
+  TuningPlan plan = tuning_->plan(*specializer, request, options.tuning, kernel_key);
   specializers::SpecializationRequest variant = request;
   variant.params.insert(plan.variant_params.begin(), plan.variant_params.end());
   absl::StatusOr<SpecializeResult> result = serve(variant, options);
   if (!result.ok()) return result;
   if (plan.state == PlanState::kOfflinePending) {
-    if (std::optional<std::string> failed = offline_->failure(options.tuning, key_of(request))) {
+    if (std::optional<std::string> failed = offline_->failure(options.tuning, kernel_key)) {
       plan.state = PlanState::kUntuned;
       plan.candidates.clear();
       plan.reason = absl::StrCat("offline tuning failed: ", *failed);
     } else {
-      offline_->start(request, options.tuning, key_of(request));
+      offline_->start(request, options.tuning, kernel_key);
     }
   }
   result->tuning = std::move(plan);
@@ -126,10 +127,16 @@ absl::StatusOr<TuningPlan> SpecializerCore::report_timings(const specializers::S
   return tuning_->report(*specializer, request, ask, key_of(request), timings, finish);
 }
 
-absl::StatusOr<int64_t> SpecializerCore::reset_tuning(const std::string &kernel_filter) {
+absl::StatusOr<tuner::TuningDb *> SpecializerCore::tuning_database() {
   if (!tuning_->available()) return absl::FailedPreconditionError(absl::StrCat("no tuning database: ", tuning_->unavailable_reason()));
+  return tuning_->database();
+}
+
+absl::StatusOr<int64_t> SpecializerCore::reset_tuning(const std::string &kernel_filter) {
+  absl::StatusOr<tuner::TuningDb *> db = tuning_database();
+  if (!db.ok()) return db.status();
   offline_->forget_failures();
-  return tuning_->database()->reset(kernel_filter);
+  return (*db)->reset(kernel_filter);
 }
 
 absl::StatusOr<SpecializeResult> SpecializerCore::serve(const specializers::SpecializationRequest &request,

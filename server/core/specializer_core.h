@@ -72,6 +72,8 @@ class SpecializerCore {
   absl::StatusOr<TuningPlan> report_timings(const specializers::SpecializationRequest &request, const TuningAsk &ask,
                                             const std::vector<VariantTiming> &timings, bool finish);
   TuningCoordinator &tuning() { return *tuning_; }
+  // The tuning database, or FAILED_PRECONDITION saying why there is none.
+  absl::StatusOr<tuner::TuningDb *> tuning_database();
   // Deletes the matching tuning records (all when empty); offline searches
   // that failed may run again.
   absl::StatusOr<int64_t> reset_tuning(const std::string &kernel_filter);

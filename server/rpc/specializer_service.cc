@@ -4,7 +4,6 @@
 #include <memory>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "server/rpc/convert.h"
 #include "server/rpc/status.h"
 #include "tuner-db/record_proto.h"
@@ -91,14 +90,8 @@ grpc::Status SpecializerService::ReportTimings(grpc::ServerContext *, const v1::
   return grpc::Status::OK;
 }
 
-absl::StatusOr<tuner::TuningDb *> SpecializerService::tuning_db() {
-  TuningCoordinator &tuning = core_.tuning();
-  if (!tuning.available()) return absl::FailedPreconditionError(absl::StrCat("no tuning database: ", tuning.unavailable_reason()));
-  return tuning.database();
-}
-
 grpc::Status SpecializerService::ListTuning(grpc::ServerContext *, const v1::TuningQuery *request, v1::TuningRecords *response) {
-  auto db = tuning_db();
+  auto db = core_.tuning_database();
   if (!db.ok()) return to_grpc_status(db.status());
   auto records = (*db)->list(request->kernel());
   if (!records.ok()) return to_grpc_status(records.status());
@@ -111,7 +104,7 @@ grpc::Status SpecializerService::ListTuning(grpc::ServerContext *, const v1::Tun
 
 grpc::Status SpecializerService::ImportTuning(grpc::ServerContext *, const v1::ImportTuningRequest *request,
                                               v1::ImportTuningResponse *response) {
-  auto db = tuning_db();
+  auto db = core_.tuning_database();
   if (!db.ok()) return to_grpc_status(db.status());
   auto summary = (*db)->import_jsonl(request->jsonl(), request->source_name().substr(0, 200));
   if (!summary.ok()) return to_grpc_status(summary.status());

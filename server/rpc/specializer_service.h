@@ -29,8 +29,6 @@ class SpecializerService final : public v1::Specializer::WithRawCallbackMethod_S
 
  private:
   grpc::Status specialize(const v1::SpecializeRequest &request, v1::SpecializeResponse &response);
-  // The tuning database, or FAILED_PRECONDITION saying why there is none.
-  absl::StatusOr<tuner::TuningDb *> tuning_db();
 
   SpecializerCore &core_;
   WorkerPool workers_;
