@@ -31,15 +31,47 @@ class BuildWithProtos(build_py):
         super().run()
 
 
+def opencl_include_dir():
+    """The first directory holding CL/cl.h, or None. Only headers are needed:
+    the ICD loader is opened at run time, so no -lOpenCL."""
+    cuda_home = os.environ.get("CUDA_HOME")
+    candidates = [
+        os.environ.get("SEJITS_OPENCL_INCLUDE"),
+        "/usr/include",
+        "/usr/local/include",
+        cuda_home and os.path.join(cuda_home, "include"),
+        "/usr/local/cuda/include",
+    ]
+    for directory in candidates:
+        if directory and os.path.exists(os.path.join(directory, "CL", "cl.h")):
+            return directory
+    return None
+
+
 def native_extension():
     import numpy
 
     if not os.path.exists(os.path.join(ABI_INCLUDE, "sejits", "kernel_abi.h")):
         sys.exit(f"kernel_abi.h not found under {ABI_INCLUDE}: build from the sejits repository")
+    include_dirs = [ABI_INCLUDE, numpy.get_include()]
+    define_macros = []
+    opencl_include = opencl_include_dir()
+    if opencl_include:
+        # The compiler searches the system directories anyway; naming them
+        # with -I would reorder its search.
+        if opencl_include not in ("/usr/include", "/usr/local/include"):
+            include_dirs.append(opencl_include)
+        define_macros = [("SEJITS_HAVE_OPENCL_HEADERS", "1"), ("CL_TARGET_OPENCL_VERSION", "120")]
+    else:
+        print("sejits: CL/cl.h not found (set SEJITS_OPENCL_INCLUDE): building without OpenCL", file=sys.stderr)
+    opencl_sources = ["sejits/_opencl.c", "sejits/_opencl_device.c", "sejits/_opencl_platforms.c",
+                      "sejits/_opencl_loader.c"]
     return Extension(
         "sejits._native",
-        sources=["sejits/_native.c"],
-        include_dirs=[ABI_INCLUDE, numpy.get_include()],
+        sources=["sejits/_native.c", *opencl_sources],
+        depends=["sejits/_opencl.h", "sejits/_opencl_device.h", "sejits/_opencl_loader.h"],
+        include_dirs=include_dirs,
+        define_macros=define_macros,
         extra_compile_args=["-O2", "-std=c11"],
         libraries=["dl"],
     )

@@ -28,7 +28,8 @@ std::string host_cpu_identity() {
 
 absl::StatusOr<CompiledObject> compile_shared_object(const CompilerConfig &config,
                                                      const std::string &source,
-                                                     const std::filesystem::path &work_dir) {
+                                                     const std::filesystem::path &work_dir,
+                                                     const std::vector<std::string> &libraries) {
   std::filesystem::path source_path = work_dir / "kernel.cc";
   std::filesystem::path object_path = work_dir / "kernel.so";
   {
@@ -43,6 +44,7 @@ absl::StatusOr<CompiledObject> compile_shared_object(const CompilerConfig &confi
   argv.push_back("-o");
   argv.push_back(object_path.string());
   argv.insert(argv.end(), config.link_flags.begin(), config.link_flags.end());
+  argv.insert(argv.end(), libraries.begin(), libraries.end());
 
   absl::Time start = absl::Now();
   auto result = run_process(argv, ProcessLimits{config.timeout, config.memory_limit_bytes});

@@ -31,9 +31,12 @@ struct CompiledObject {
 // Compiles `source` into a shared object under `work_dir` (created, owned by
 // the caller). A compiler failure returns INTERNAL with the diagnostics, a
 // timeout DEADLINE_EXCEEDED.
+// `libraries`: what this kernel links beyond the config's link flags
+// (e.g. -lOpenCL).
 absl::StatusOr<CompiledObject> compile_shared_object(const CompilerConfig &config,
                                                      const std::string &source,
-                                                     const std::filesystem::path &work_dir);
+                                                     const std::filesystem::path &work_dir,
+                                                     const std::vector<std::string> &libraries = {});
 
 // What identifies the compiler for cache keys: its path, its version banner,
 // the flags, and the host CPU that -march=native resolves to.

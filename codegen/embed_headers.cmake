@@ -1,13 +1,17 @@
-# Writes a C++ file that holds the runtime headers as raw string literals.
-file(READ ${ABI_HEADER} ABI_TEXT)
-file(READ ${RUNTIME_HEADER} RUNTIME_TEXT)
+# Writes a C++ file that holds the runtime headers (HEADERS: files separated
+# by "|") as raw string literals, each under its file name.
+string(REPLACE "|" ";" HEADERS "${HEADERS}")
+set(ENTRIES "")
+foreach(header ${HEADERS})
+  file(READ ${header} TEXT)
+  get_filename_component(NAME ${header} NAME)
+  string(APPEND ENTRIES "    {\"${NAME}\", R\"SEJITS_EMBED(${TEXT})SEJITS_EMBED\"},\n")
+endforeach()
 file(WRITE ${OUTPUT} "#include \"codegen/runtime_headers.h\"\n
 namespace sejits::codegen {
 const std::vector<EmbeddedHeader> &runtime_headers() {
   static const std::vector<EmbeddedHeader> headers = {
-    {\"kernel_abi.h\", R\"SEJITS_EMBED(${ABI_TEXT})SEJITS_EMBED\"},
-    {\"kernel_runtime.h\", R\"SEJITS_EMBED(${RUNTIME_TEXT})SEJITS_EMBED\"},
-  };
+${ENTRIES}  };
   return headers;
 }
 }  // namespace sejits::codegen

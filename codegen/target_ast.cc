@@ -42,8 +42,11 @@ StmtPtr assign(ExprPtr target, ExprPtr value) {
 }
 StmtPtr for_loop(std::string index_name, ExprPtr begin, ExprPtr end, std::vector<StmtPtr> body,
                  std::variant<std::monostate, OmpParallelFor, OmpSimd, OmpFor> annotation) {
-  return make_stmt(ForStmt{std::move(index_name), std::move(begin), std::move(end),
+  return make_stmt(ForStmt{std::move(index_name), std::move(begin), std::move(end), nullptr,
                            std::move(body), std::move(annotation)});
+}
+StmtPtr for_loop_step(std::string index_name, ExprPtr begin, ExprPtr end, ExprPtr step, std::vector<StmtPtr> body) {
+  return make_stmt(ForStmt{std::move(index_name), std::move(begin), std::move(end), std::move(step), std::move(body), {}});
 }
 StmtPtr if_stmt(ExprPtr condition, std::vector<StmtPtr> then_body, std::vector<StmtPtr> else_body) {
   return make_stmt(IfStmt{std::move(condition), std::move(then_body), std::move(else_body)});
@@ -59,6 +62,9 @@ StmtPtr parallel_region(std::string if_threshold_var, std::vector<StmtPtr> body,
 Type scalar_type(CType scalar, bool is_const) { return Type{scalar, 0, is_const, false}; }
 Type pointer_type(CType scalar, bool to_const, bool restrict_pointer, int depth) {
   return Type{scalar, depth, to_const, restrict_pointer};
+}
+Type global_pointer_type(CType scalar, bool to_const) {
+  return Type{scalar, 1, to_const, !to_const, AddressSpace::kGlobal};
 }
 
 }  // namespace sejits::codegen

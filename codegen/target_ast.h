@@ -14,13 +14,17 @@ namespace sejits::codegen {
 
 // Scalar C types the kernels compute in.
 enum class CType { kVoid, kBool, kInt8, kInt16, kInt32, kInt64, kUInt8, kUInt16, kUInt32, kUInt64,
-                   kFloat32, kFloat64, kChar, kSejitsArg, kSejitsIter, kInt };
+                   kFloat32, kFloat64, kChar, kSejitsArg, kSejitsIter, kInt, kSejitsClLaunch };
+
+// Where an OpenCL pointer points (C++ ignores it).
+enum class AddressSpace { kPrivate, kGlobal };
 
 struct Type {
   CType scalar = CType::kVoid;
   int pointer_depth = 0;  // 1: T*, ...
   bool is_const = false;  // const T (or pointer to const T)
   bool restrict_pointer = false;
+  AddressSpace address_space = AddressSpace::kPrivate;  // of the pointee
 };
 
 struct Expr;
@@ -38,6 +42,12 @@ enum class Callee {
   kIterInit, kIterRow, kIterDense, kFail, kStreamCopy, kStreamFence,
   kPythonAdd, kPythonSub, kPythonMul, kPythonPow, kFailOutOfBounds, kBoundaryIndex, kMin, kMax,
   kCacheBytes, kMaxThreads, kSpinMicroseconds,
+  // OpenCL C work-item functions (argument: the dimension).
+  kGlobalId, kGlobalSize,
+  // The OpenCL host runtime (sejits/opencl_runtime.h), called by the host part
+  // of an OpenCL artifact.
+  kClBegin, kClArgBuffer, kClArgValue, kClArgErrorFlag, kClRun, kClErrorFlag, kClAllDense, kClCopy,
+  kClElementStride,
 };
 
 struct Variable { std::string name; };  // a generated identifier
@@ -86,6 +96,7 @@ struct AssignStmt { ExprPtr target, value; };
 struct ForStmt {
   std::string index;
   ExprPtr begin, end;
+  ExprPtr step;  // null: 1
   std::vector<StmtPtr> body;
   std::variant<std::monostate, OmpParallelFor, OmpSimd, OmpFor> annotation;
 };
@@ -107,11 +118,15 @@ struct Function {
   std::vector<Param> params;
   std::vector<StmtPtr> body;
   bool exported = false;  // extern "C", default visibility
+  bool device_kernel = false;  // an OpenCL `__kernel` (in TranslationUnit::device_functions)
 };
 
 struct TranslationUnit {
   std::vector<std::string> header_comment;  // generated text only
   std::vector<Function> functions;
+  // OpenCL C kernels. The C++ printer embeds them, printed by the OpenCL
+  // printer, as the source string the host part builds for its device.
+  std::vector<Function> device_functions;
 };
 
 // ---- builders -------------------------------------------------------------
@@ -133,6 +148,7 @@ StmtPtr decl(Type type, std::string name, ExprPtr init = nullptr, int64_t array_
 StmtPtr assign(ExprPtr target, ExprPtr value);
 StmtPtr for_loop(std::string index, ExprPtr begin, ExprPtr end, std::vector<StmtPtr> body,
                  std::variant<std::monostate, OmpParallelFor, OmpSimd, OmpFor> annotation = {});
+StmtPtr for_loop_step(std::string index, ExprPtr begin, ExprPtr end, ExprPtr step, std::vector<StmtPtr> body);
 StmtPtr if_stmt(ExprPtr condition, std::vector<StmtPtr> then_body,
                 std::vector<StmtPtr> else_body = {});
 StmtPtr return_stmt(ExprPtr value);
@@ -143,5 +159,6 @@ StmtPtr parallel_region(std::string if_threshold_var, std::vector<StmtPtr> body,
 
 Type scalar_type(CType scalar, bool is_const = false);
 Type pointer_type(CType scalar, bool to_const, bool restrict_pointer = false, int depth = 1);
+Type global_pointer_type(CType scalar, bool to_const);  // OpenCL: __global T *
 
 }  // namespace sejits::codegen

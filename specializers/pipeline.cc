@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "codegen/cpp_printer.h"
+#include "specializers/common/opencl_lowering.h"
 #include "specializers/registry.h"
 #include "spdlog/spdlog.h"
 
@@ -17,9 +18,10 @@ absl::StatusOr<GeneratedKernel> run_pipeline(const SpecializationRequest &reques
     return absl::InvalidArgumentError(absl::StrCat("unknown specializer '", request.specializer.substr(0, 64),
                                                    "' (known: ", absl::StrJoin(specializer_names(), ", "), ")"));
   }
-  if (request.platform != "cpu-openmp") {
+  const bool opencl = request.platform == kOpenClPlatform;
+  if (request.platform != "cpu-openmp" && !opencl) {
     return absl::InvalidArgumentError(absl::StrCat("unknown target platform '", request.platform.substr(0, 64),
-                                                   "' (known: cpu-openmp)"));
+                                                   "' (known: cpu-openmp, opencl)"));
   }
   std::vector<std::string> notes;
 
@@ -37,7 +39,8 @@ absl::StatusOr<GeneratedKernel> run_pipeline(const SpecializationRequest &reques
   auto unit = specializer->lower(*optimized, request, notes);
   if (!unit.ok()) return unit.status();
 
-  // 5. Back end: print the platform IR as source.
+  // 5. Back end: print the platform IR as source (OpenCL kernels are printed
+  // as OpenCL C and embedded in the C++ host part).
   KernelInterface interface = specializer->kernel_interface(*optimized);
   GeneratedKernel kernel;
   kernel.source = codegen::print_cpp(*unit);
@@ -45,6 +48,7 @@ absl::StatusOr<GeneratedKernel> run_pipeline(const SpecializationRequest &reques
   kernel.result_dtype = interface.result_dtype;
   kernel.specializer_version = specializer->version();
   kernel.notes = std::move(notes);
+  if (opencl) kernel.libraries = {"-lOpenCL"};
   return kernel;
 }
 

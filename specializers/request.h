@@ -29,7 +29,7 @@ struct SpecializationRequest {
   std::string specializer;
   std::shared_ptr<const v1::FunctionAst> function;  // absent for library specializers
   std::vector<ArgSpec> args;
-  std::string platform = "cpu-openmp";
+  std::string platform = "cpu-openmp";  // or "opencl"
   std::map<std::string, std::string> params;
 };
 
@@ -39,6 +39,7 @@ struct GeneratedKernel {
   std::string entry_symbol;
   DType result_dtype = DType::kFloat64;
   std::string specializer_version;
+  std::vector<std::string> libraries;  // linked beyond the defaults, e.g. "-lOpenCL"
   std::vector<std::string> notes;  // what the pipeline decided, for explain()
 };
 

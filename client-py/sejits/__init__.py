@@ -8,11 +8,14 @@ compiles `blend` (through the sejitsd daemon) into a multi-threaded native
 kernel for the dtypes it is called with, and calls it on the arrays' memory.
 """
 
+import contextlib
+
 from sejits._config import config
 from sejits._errors import SpecializationError, SpecializationWarning
 
 __version__ = "0.1.0"
-__all__ = ["elementwise", "stencil", "StencilGrid", "StencilKernel", "config", "stats", "SpecializationError", "SpecializationWarning"]
+__all__ = ["elementwise", "stencil", "StencilGrid", "StencilKernel", "config", "target", "stats", "opencl",
+           "SpecializationError", "SpecializationWarning"]
 
 
 def elementwise(fn=None, **options):
@@ -41,12 +44,31 @@ def stencil(fn=None, *, boundary="constant", cval=0.0, neighborhood=None, **opti
     return _stencil.stencil(fn, boundary=boundary, cval=cval, neighborhood=neighborhood, **options)
 
 
+@contextlib.contextmanager
+def target(name, device=None):
+    """Runs the kernels called inside the block on `name` ("cpu" or
+    "opencl"; `device` as sejits.config takes it), then restores the previous
+    target. The setting is process-wide, not per thread."""
+    from sejits import _config
+
+    previous = (_config.settings.target, _config.settings.device)
+    config(target=name, device=device if device is not None or name == "cpu" else previous[1])
+    try:
+        yield
+    finally:
+        config(target=previous[0], device=previous[1])
+
+
 def __getattr__(name):
-    # StencilGrid and StencilKernel load on first use: `import sejits` stays light.
+    # StencilGrid, StencilKernel and sejits.opencl load on first use: `import sejits` stays light.
     if name in ("StencilGrid", "StencilKernel"):
         from sejits import _stencil_class
 
         return getattr(_stencil_class, name)
+    if name == "opencl":
+        import importlib
+
+        return importlib.import_module("sejits.opencl")
     raise AttributeError(f"module 'sejits' has no attribute {name!r}")
 
 

@@ -3,6 +3,7 @@ map, and the descriptors sent to the daemon."""
 
 import numpy as np
 
+from sejits import _device_calls
 from sejits._errors import SpecializationError
 
 # What each Python scalar type is, as a signature element and as a weak dtype.
@@ -25,6 +26,8 @@ def signature_element(value):
         return scalar[0]
     if isinstance(value, np.generic):
         return ("s", value.dtype.num)
+    if _device_calls.is_device_array(value):
+        return ("d", value.dtype.num, value.ndim)
     return None
 
 
@@ -58,6 +61,9 @@ def describe(value, pb, dtype_code):
         return pb.ArgDescriptor(kind=pb.SCALAR, dtype=dtype_code(PYTHON_SCALARS[type(value)][1]), weak=True)
     if isinstance(value, np.generic):
         return pb.ArgDescriptor(kind=pb.SCALAR, dtype=dtype_code(value.dtype), weak=False)
+    if _device_calls.is_device_array(value):  # views of device arrays are C-contiguous
+        return pb.ArgDescriptor(kind=pb.ARRAY, dtype=dtype_code(value.dtype), rank=value.ndim, shape=value.shape,
+                                strides=value.strides, c_contiguous=True, access=pb.READ)
     return pb.ArgDescriptor(kind=pb.ARRAY, dtype=dtype_code(value.dtype), rank=value.ndim, shape=value.shape,
                             strides=value.strides, c_contiguous=value.flags.c_contiguous, access=pb.READ)
 
@@ -79,6 +85,8 @@ def describe_signature(args):
             parts.append(f"python {type(value).__name__}")
         elif isinstance(value, np.generic):
             parts.append(f"{value.dtype} scalar")
+        elif _device_calls.is_device_array(value):
+            parts.append(f"{value.dtype}[{value.ndim}-D, on {value.context.name}]")
         else:
             layout = "" if value.flags.c_contiguous else ", strided"
             parts.append(f"{value.dtype}[{value.ndim}-D{layout}]")

@@ -4,6 +4,7 @@ import os
 from dataclasses import dataclass, field
 
 FALLBACK_MODES = ("warn", "error", "silent")
+TARGETS = ("cpu", "opencl")
 
 
 @dataclass
@@ -16,10 +17,21 @@ class Config:
     # calls; "exhaustive": every variant; "off": the default variant.
     tuning: str = field(default_factory=lambda: os.environ.get("SEJITS_TUNING", "online"))
     tuning_budget: int = field(default_factory=lambda: _int_or_none(os.environ.get("SEJITS_TUNING_BUDGET")))
+    # Where kernels called with NumPy arrays run: "cpu" (C++/OpenMP) or
+    # "opencl" (on `device`; see sejits.opencl.select_device). Calls with
+    # device arrays always run on their device.
+    target: str = field(default_factory=lambda: os.environ.get("SEJITS_TARGET", "cpu"))
+    device: object = field(default_factory=lambda: _int_or_text(os.environ.get("SEJITS_OPENCL_DEVICE")))
 
 
 def _int_or_none(text):
     return int(text) if text else None
+
+
+def _int_or_text(text):
+    if not text:
+        return None
+    return int(text) if text.isdigit() else text
 
 
 settings = Config()
@@ -29,7 +41,8 @@ def config(**options):
     """Changes settings: daemon="unix:/path" | "tcp://host:port",
     fallback="warn" | "error" | "silent", autostart=True | False,
     tuning="online" | "exhaustive" | "off", tuning_budget=calls (None: 200
-    online, unlimited exhaustive). Returns the current settings."""
+    online, unlimited exhaustive), target="cpu" | "opencl", device="gpu" |
+    "cpu" | a name | an index (the OpenCL device). Returns the current settings."""
     for name, value in options.items():
         if not hasattr(settings, name):
             raise TypeError(f"sejits.config() got an unknown option {name!r}")
@@ -39,7 +52,11 @@ def config(**options):
             raise ValueError(f"tuning must be 'online', 'exhaustive' or 'off', not {value!r}")
         if name == "tuning_budget" and value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"tuning_budget must be a number of calls (at least 1) or None, not {value!r}")
+        if name == "target" and value not in TARGETS:
+            raise ValueError(f"target must be one of {TARGETS}, not {value!r}")
         setattr(settings, name, value)
+    if "target" in options:
+        _native_fast_path()
     if "daemon" in options:
         from sejits import _daemon
 
@@ -68,3 +85,11 @@ def daemon_address():
     if address.startswith(("unix:", "tcp://")):
         return address
     return "unix:" + address
+
+
+def _native_fast_path():
+    """The native dispatch fast path runs CPU kernels on NumPy arrays: only
+    while the target is the CPU."""
+    from sejits import _native
+
+    _native.set_host_fast_path(settings.target == "cpu")

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from sejits import _arguments, _artifacts, _config, _daemon, _handle_cache, _tuning
+from sejits import _arguments, _artifacts, _config, _daemon, _device_calls, _handle_cache, _tuning
 from sejits import _native
 from sejits._native import Dispatcher as _NativeDispatcher
 from sejits._native import FallbackRequested as _FallbackRequested
@@ -17,6 +17,7 @@ from sejits._native import empty as _native_empty
 # OpenMP cannot start threads in a child forked after it ran (libgomp hangs):
 # kernels called there run on one thread.
 os.register_at_fork(after_in_child=_native.mark_forked)
+_native.set_host_fast_path(_config.settings.target == "cpu")
 from sejits._errors import SpecializationError, SpecializationWarning
 
 
@@ -91,6 +92,31 @@ class KernelDispatcher:
                 self._kernels[signature] = kernel
         return args, signature, kernel
 
+    def _resolve_device(self, context, args):
+        """The OpenCL kernel for these (device-resident) arguments in `context`."""
+        signature = _device_calls.signature(context, args) + self._signature(args)
+        with self._lock:
+            kernel = self._kernels.get(signature)
+            if kernel is None:
+                kernel = self._specialize(args, signature, platform=_device_calls.OPENCL)
+                if type(kernel) is _Retry:
+                    return signature, kernel.fallback
+                self._kernels[signature] = kernel
+        return signature, kernel
+
+    def _device_fallback(self, context, kernel, args, out, on_device):
+        """The Python code on host copies of the arguments; the result goes
+        where the device call's would have."""
+        host_args = tuple(a.get() if _device_calls.is_device_array(a) else a for a in args)
+        result = self._run_fallback(kernel, host_args, None)
+        if _device_calls.is_device_array(out):
+            out.context._device.write(out._buffer, out._offset, np.ascontiguousarray(result, out.dtype))
+            return out
+        if out is not None:
+            np.copyto(out, result, casting="same_kind")
+            return out
+        return context.asarray(result) if on_device else result
+
     def _capture(self):
         from sejits import _capture
 
@@ -98,7 +124,7 @@ class KernelDispatcher:
             self._captured = _capture.capture(self.fn)
         return self._captured
 
-    def _specialize(self, args, signature, entry="call", install=None, adapt=lambda kernel: kernel):
+    def _specialize(self, args, signature, entry="call", install=None, adapt=lambda kernel: kernel, platform="cpu-openmp"):
         """The loaded kernel for a signature's miss, or a TuningSession while
         its variants are being timed; `install` puts a session's outcome in
         place (default: the signature map); `adapt` turns a loaded artifact
@@ -106,7 +132,8 @@ class KernelDispatcher:
         start = time.perf_counter()
         try:
             captured = self._capture()
-            mode = _config.settings.tuning
+            # OpenCL variants are not tuned yet: the default work-groups.
+            mode = _config.settings.tuning if platform == "cpu-openmp" else "off"
             shape_class = _tuning.shape_class(entry, [a for a in args if isinstance(a, np.ndarray)])
             # The options are part of the daemon's key, so of the handle's too;
             # with tuning, so are the mode and the shape class.
@@ -116,7 +143,7 @@ class KernelDispatcher:
             handle = _handle_cache.lookup(captured.fingerprint, handle_key)
             origin = "handle cache (no RPC)"
             if handle is None:
-                request = self._build_request(args, captured, tuning=(mode, shape_class))
+                request = self._build_request(args, captured, tuning=(mode, shape_class), platform=platform)
                 handle = self._send(request)
                 origin = f"daemon at {_config.daemon_address()}"
                 # A plan still in progress is the daemon's to update: only settled handles are kept.
@@ -180,13 +207,14 @@ class KernelDispatcher:
         return _tuning.TuningSession(summary, served, load=load, report=report, refresh=refresh, install=install,
                                      budget=budget)
 
-    def _build_request(self, args, captured, tuning=None, want_source=False):
+    def _build_request(self, args, captured, tuning=None, want_source=False, platform="cpu-openmp"):
         from sejits import _encode
         from sejits.v1 import specializer_pb2 as pb
 
         request = pb.SpecializeRequest(specializer=self.specializer, function=_encode.encode_function(captured),
                                        params=self._params())
         request.options.want_source = want_source
+        request.target.platform = platform
         for value in args:
             request.args.append(_arguments.describe(value, pb, _encode.dtype_code))
         if tuning is not None and tuning[0] != "off":
@@ -196,8 +224,8 @@ class KernelDispatcher:
             request.tuning.kernel_name = getattr(self.fn, "__qualname__", self.__name__)
         return request
 
-    def _request(self, args, captured, want_source=False):
-        return self._send(self._build_request(args, captured, want_source=want_source))
+    def _request(self, args, captured, want_source=False, platform="cpu-openmp"):
+        return self._send(self._build_request(args, captured, want_source=want_source, platform=platform))
 
     def _send(self, request):
         from sejits.v1 import specializer_pb2 as pb
@@ -247,7 +275,13 @@ class KernelDispatcher:
     def explain(self, *args):
         """Whether these arguments get a specialized kernel, and why; the key,
         the cache outcome and the timings."""
-        args, signature, kernel = self._resolve(args)
+        notes = set()
+        context = _device_calls.context_for(args)
+        if context is not None:
+            args = _device_calls.to_device(context, args, notes)
+            signature, kernel = self._resolve_device(context, args)
+        else:
+            args, signature, kernel = self._resolve(args)
         if type(kernel) is _Fallback:
             return f"{self.__name__}: NOT specialized; runs as plain Python/NumPy.\n  reason: {kernel.reason}"
         info = kernel.info
@@ -261,12 +295,19 @@ class KernelDispatcher:
             f"  first call:  {1000 * info['load_seconds']:.1f} ms to specialize and load"
             + (f" (RPC {1000 * info['rpc_seconds']:.1f} ms)" if "rpc_seconds" in info else ""),
         ]
-        lines += [f"  note:        {note}" for note in info.get("notes", [])]
+        if context is not None:
+            lines.insert(1, f"  target:      OpenCL on {context.name}")
+        lines += [f"  note:        {note}" for note in [*info.get("notes", []), *sorted(notes)]]
         lines += _tuning.describe(kernel.summary if type(kernel) is _tuning.TuningSession else info.get("tuning"))
         return "\n".join(lines)
 
     def source(self, *args):
-        """The generated C++ for these arguments."""
+        """The generated source for these arguments: C++, and for an OpenCL
+        target the host part with the OpenCL C kernels it builds."""
+        context = _device_calls.context_for(args)
+        if context is not None:
+            args = _device_calls.to_device(context, args, set())
+            return self._request(args, self._capture(), want_source=True, platform=_device_calls.OPENCL)["source"]
         args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
         return self._request(args, self._capture(), want_source=True)["source"]
 
@@ -285,6 +326,9 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
     # ---- everything the native fast path does not handle -------------------
 
     def _call_slow(self, *args, out=None):
+        context = _device_calls.context_for(args, out)
+        if context is not None:
+            return self._call_device(context, args, out)
         try:
             signature = tuple(map(_arguments.signature_element, args))
             kernel = self._kernels.get(signature)
@@ -295,6 +339,25 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
         if type(kernel) is _Fallback:
             return self._run_fallback(kernel, args, out)
         return _run(kernel, lambda native: self._call_kernel(native, args, out))
+
+    def _call_device(self, context, args, out):
+        notes = set()
+        on_device = any(_device_calls.is_device_array(a) for a in args)
+        args = _device_calls.to_device(context, args, notes)
+        signature, kernel = self._resolve_device(context, args)
+        if type(kernel) is _Fallback:
+            return self._device_fallback(context, kernel, args, out, on_device)
+        shape = _device_calls.broadcast_shape(args)
+        if _device_calls.is_device_array(out):
+            _device_calls.check_out(self.__name__, out, context, shape, kernel.result_dtype)
+            result = out
+        else:
+            result = context.empty(shape, kernel.result_dtype)
+        try:
+            kernel.call_device(context._device, _device_calls.call_items(args, shape), result._descriptor())
+        except _FallbackRequested:
+            return self._device_fallback(context, _Fallback("the kernel asked for Python"), args, out, on_device)
+        return _device_calls.finish_result(result, out, on_device, zero_rank=not shape)
 
     def _call_kernel(self, kernel, args, out):
         arrays = [a for a in args if type(a) is np.ndarray]

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "_opencl.h"
 #include "sejits/kernel_abi.h"
 
 #define MAX_ARGS 256
@@ -177,7 +178,7 @@ static int describe_array(PyArrayObject *array, sejits_arg *arg) {
   return 0;
 }
 
-static int describe_scalar(PyObject *value, int32_t code, sejits_arg *arg) {
+int describe_scalar(PyObject *value, int32_t code, sejits_arg *arg) {
   arg->data = NULL;
   arg->kind = SEJITS_ARG_SCALAR;
   arg->dtype = code;
@@ -228,7 +229,7 @@ static PyObject *FallbackRequested; /* the kernel asks for the Python code to ru
 /* A kernel's message becomes the exception NumPy would raise: "OverflowError:
  * ..." an OverflowError, "sejits-fallback: ..." a FallbackRequested, anything
  * else a ValueError. */
-static void raise_kernel_error(const char *message) {
+void raise_kernel_error(const char *message) {
   static const char overflow_prefix[] = "OverflowError: ", fallback_prefix[] = "sejits-fallback: ";
   if (strncmp(message, overflow_prefix, sizeof overflow_prefix - 1) == 0) {
     PyErr_SetString(PyExc_OverflowError, message + sizeof overflow_prefix - 1);
@@ -317,6 +318,18 @@ static PyObject *Kernel_get_library(Kernel *self, void *closure) {
   return self->library;
 }
 
+/* kernel.call_device(device, inputs, out): the same call on OpenCL device
+ * arrays; see _opencl.c. */
+static PyObject *Kernel_call_device(Kernel *self, PyObject *args) {
+  return sejits_opencl_call_device(self->entry, self->nargs, self->scalar_codes, args);
+}
+
+static PyMethodDef Kernel_methods[] = {
+    {"call_device", (PyCFunction)Kernel_call_device, METH_VARARGS,
+     "call_device(device, inputs, out): runs an OpenCL entry point; each array is a (DeviceBuffer, offset, shape, "
+     "strides, dtype_code) tuple. Returns once the work is enqueued on the device's queue."},
+    {NULL, NULL, 0, NULL}};
+
 static PyGetSetDef Kernel_getset[] = {
     {"library", (getter)Kernel_get_library, NULL, "the loaded artifact (its other entry points)", NULL},
     {"result_dtype", (getter)Kernel_get_result_dtype, NULL, "dtype of the output", NULL},
@@ -331,6 +344,7 @@ static PyTypeObject KernelType = {
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "An entry point of a loaded artifact: kernel(inputs, out).",
     .tp_getset = Kernel_getset,
+    .tp_methods = Kernel_methods,
 };
 
 
@@ -490,9 +504,20 @@ static PyObject *call_slow(Dispatcher *self, PyObject *args, PyObject *kwargs) {
   return result;
 }
 
+/* Off while NumPy calls are meant for an OpenCL device (sejits.config(target=...)). */
+static int host_fast_path = 1;
+
+static PyObject *set_host_fast_path(PyObject *module, PyObject *arg) {
+  int enabled = PyObject_IsTrue(arg);
+  if (enabled < 0) return NULL;
+  host_fast_path = enabled;
+  Py_RETURN_NONE;
+}
+
 static PyObject *Dispatcher_call(Dispatcher *self, PyObject *args, PyObject *kwargs) {
   Py_ssize_t n = PyTuple_GET_SIZE(args);
-  if ((kwargs && PyDict_GET_SIZE(kwargs) != 0) || !self->kernels || n + 1 > MAX_ARGS) return call_slow(self, args, kwargs);
+  if (!host_fast_path || (kwargs && PyDict_GET_SIZE(kwargs) != 0) || !self->kernels || n + 1 > MAX_ARGS)
+    return call_slow(self, args, kwargs);
   PyObject *signature = PyTuple_New(n);
   if (!signature) return NULL;
   PyArrayObject *first_array = NULL;
@@ -585,6 +610,8 @@ static PyTypeObject DispatcherType = {
 static PyMethodDef module_methods[] = {
     {"load", load, METH_VARARGS, "load(path) -> Library: dlopen an artifact and check its ABI version."},
     {"empty", empty, METH_VARARGS, "empty(shape, dtype) -> a C-contiguous array; large ones from the buffer pool."},
+    {"set_host_fast_path", set_host_fast_path, METH_O,
+     "set_host_fast_path(enabled): whether dispatchers run CPU kernels on NumPy calls without Python."},
     {"mark_forked", mark_forked, METH_NOARGS, "Called in a forked child: kernels run on the calling thread from now on."},
     {NULL, NULL, 0, NULL}};
 
@@ -604,10 +631,13 @@ PyMODINIT_FUNC PyInit__native(void) {
   if (!module) return NULL;
   Py_INCREF(&DispatcherType);
   PyModule_AddObject(module, "Dispatcher", (PyObject *)&DispatcherType);
+  Py_INCREF(&KernelType); /* not constructible from Python; exposed for introspection */
+  PyModule_AddObject(module, "Kernel", (PyObject *)&KernelType);
   FallbackRequested = PyErr_NewException("sejits._native.FallbackRequested", NULL, NULL);
   if (!FallbackRequested) return NULL;
   Py_INCREF(FallbackRequested);
   PyModule_AddObject(module, "FallbackRequested", FallbackRequested);
   PyModule_AddIntConstant(module, "ABI_VERSION", SEJITS_ABI_VERSION);
+  if (sejits_opencl_init(module) < 0) return NULL;
   return module;
 }

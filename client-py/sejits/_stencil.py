@@ -3,7 +3,7 @@ is the value of the output at the current point, reading the grid around it."""
 
 import numpy as np
 
-from sejits import _config, _native
+from sejits import _config, _device_calls, _native
 from sejits._dispatch import KernelDispatcher, _Fallback, _Retry, _run
 from sejits._native import FallbackRequested
 
@@ -48,6 +48,9 @@ class StencilDispatcher(KernelDispatcher):
         for position, value in enumerate(args):
             if np.ndim(value) > 0 and np.shape(value) != grid_shape:
                 raise ValueError(f"{self.__name__}: argument {position} has shape {np.shape(value)}, the grid {grid_shape}")
+        context = _device_calls.context_for(args, out)
+        if context is not None:
+            return self._call_device(context, args, out)
         args, _, kernel = self._resolve(args)
         grid = args[0]
         if type(kernel) is _Fallback:
@@ -75,12 +78,67 @@ class StencilDispatcher(KernelDispatcher):
             kernel(args, out)
         return out
 
+    def _call_device(self, context, args, out):
+        on_device = any(_device_calls.is_device_array(a) for a in args)
+        args = _device_calls.to_device(context, args, set())
+        signature, kernel = self._resolve_device(context, args)
+        if type(kernel) is _Fallback:
+            return self._device_fallback(context, kernel, args, out, on_device)
+        shape = tuple(args[0].shape)
+        if _device_calls.is_device_array(out):
+            _device_calls.check_out(self.__name__, out, context, shape, kernel.result_dtype)
+        # Neighbours must be read before a point is written: an output that
+        # shares memory with an input is computed into a new buffer first.
+        shares = _device_calls.is_device_array(out) and any(
+            _device_calls.is_device_array(a) and a._buffer is out._buffer for a in args)
+        result = out if _device_calls.is_device_array(out) and not shares else context.zeros(shape, kernel.result_dtype)
+        try:
+            kernel.call_device(context._device, _device_calls.call_items(args, shape), result._descriptor())
+        except FallbackRequested:
+            return self._device_fallback(context, _Fallback("the kernel asked for Python"), args, out, on_device)
+        if shares:
+            context._device.copy(result._buffer, result._offset, out._buffer, out._offset, out.nbytes)
+            result = out
+        return _device_calls.finish_result(result, out, on_device, zero_rank=False)
+
+    def _iterate_device(self, context, args, steps):
+        """`steps` sweeps enqueued by the artifact's iterate entry point on two
+        device buffers: the grid never leaves the device between sweeps."""
+        on_device = any(_device_calls.is_device_array(a) for a in args)
+        args = _device_calls.to_device(context, args, set())
+        grid, rest = args[0], args[1:]
+        signature, kernel = self._resolve_device(context, args)
+        if type(kernel) is _Fallback:
+            result = self._iterate_python(grid.get() if on_device else np.asarray(grid), tuple(
+                a.get() if _device_calls.is_device_array(a) else a for a in rest), steps)
+            return context.asarray(result) if on_device else result
+        if kernel.result_dtype != grid.dtype:
+            first = self._call_device(context, args, None)  # later sweeps read the result's dtype
+            if steps == 1:
+                return first if on_device else first.get()
+            result = self._iterate_device(context, (first, *rest), steps - 1)
+            return result if on_device else result.get()
+        entry = self._iterate_kernels.get(signature)
+        if entry is None:
+            from sejits import _encode
+
+            codes = self._entry_codes(args, _encode.dtype_code)[:-1] + (0, _encode.dtype_code(np.int64), 0)
+            entry = kernel.library.entry(ITERATE_SYMBOL, codes, kernel.result_dtype, dict(kernel.info))
+            self._iterate_kernels[signature] = entry
+        out, spare = context.empty(grid.shape, kernel.result_dtype), context.empty(grid.shape, kernel.result_dtype)
+        items = _device_calls.call_items(args, grid.shape) + (spare._descriptor(), int(steps))
+        entry.call_device(context._device, items, out._descriptor())
+        return out if on_device else out.get()
+
     def iterate(self, *args, steps):
         """`steps` sweeps, the result of each feeding the next as the grid.
         Where the artifact has temporally blocked sweeps, they run in one call;
         otherwise two buffers are reused (ping-pong). Results are the same."""
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
             raise ValueError(f"{self.__name__}.iterate: steps must be an integer of at least 1, not {steps!r}")
+        context = _device_calls.context_for(args)
+        if context is not None:
+            return self._iterate_device(context, args, steps)
         grid, rest = np.asarray(args[0]), args[1:]
         resolved, signature, kernel = self._resolve((grid, *rest))
         if type(kernel) is _Fallback:

@@ -1,4 +1,4 @@
-"""The `sejits` command: status, stats, daemon start|stop, tune show|export|import|reset."""
+"""The `sejits` command: status, stats, daemon start|stop, tune show|export|import|reset, devices."""
 
 import argparse
 import os
@@ -77,6 +77,35 @@ def _daemon_stop(_args):
     return 1
 
 
+def _devices(_args):
+    from sejits import opencl
+
+    try:
+        found = opencl.devices()
+    except opencl.OpenCLUnavailable as error:
+        print(f"OpenCL: {error}")
+        return 0
+    if not found:
+        print("no OpenCL devices found (install a driver, e.g. `apt-get install pocl-opencl-icd` for the CPU)")
+        return 0
+    header = ("#", "platform", "device", "type", "memory", "CUs", "OpenCL", "fp64")
+    rows = [header] + [
+        (str(info.index), info.platform, info.name, info.type, f"{info.global_mem_bytes / 2**30:.1f} GiB",
+         str(info.compute_units), _opencl_version_number(info.opencl_version), "yes" if info.fp64 else "no")
+        for info in found
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return 0
+
+
+def _opencl_version_number(version):
+    # CL_DEVICE_VERSION reads "OpenCL <major>.<minor> <vendor text>".
+    words = version.split()
+    return words[1] if len(words) > 1 and words[0] == "OpenCL" else version
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="sejits", description="sejits: talk to the sejitsd daemon")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -86,6 +115,8 @@ def main(argv=None):
     daemon_commands = daemon.add_subparsers(dest="action", required=True)
     daemon_commands.add_parser("start").set_defaults(run=_daemon_start)
     daemon_commands.add_parser("stop").set_defaults(run=_daemon_stop)
+    devices = commands.add_parser("devices", help="the OpenCL devices sejits can run kernels on")
+    devices.set_defaults(run=_devices)
     _tune_cli.add_commands(commands)
     args = parser.parse_args(argv)
     _config.settings.autostart = False  # only `daemon start` starts one

@@ -195,7 +195,7 @@ SpecializerCore::Build SpecializerCore::build(const specializers::Specialization
     build.status = work_dir.status();
     return build;
   }
-  auto compiled = pool_.run([&] { return codegen::compile_shared_object(config_.compiler, kernel->source, *work_dir); });
+  auto compiled = pool_.run([&] { return codegen::compile_shared_object(config_.compiler, kernel->source, *work_dir, kernel->libraries); });
   absl::StatusOr<codegen::BlobInfo> blob = compiled.ok() ? store_->put_file(compiled->path) : compiled.status();
   std::error_code ignored;
   std::filesystem::remove_all(*work_dir, ignored);

@@ -1,5 +1,6 @@
 #include "specializers/common/lower_entry.h"
 
+#include "absl/strings/str_cat.h"
 #include "specializers/common/lower_scalar.h"
 
 namespace sejits::specializers {
@@ -45,6 +46,21 @@ cg::ExprPtr serial_call(int output_arg) {
   // flags & SEJITS_CALL_SERIAL, written with the operators the target AST has
   return cg::binary(cg::BinaryOp::kNe, cg::binary(cg::BinaryOp::kMod, arg_field(output_arg, "flags"), cg::int_literal(2)),
                     cg::int_literal(0));
+}
+
+void append_python_int_range_checks(const NodeRef &root, std::vector<cg::StmtPtr> &body) {
+  for (auto [param, dtype] : python_int_params_narrowed(root)) {
+    cg::ExprPtr value = cg::var(absl::StrCat("s", param));
+    cg::ExprPtr as_target = cg::cast(cg::scalar_type(ctype_of(dtype)), value);
+    cg::ExprPtr back = cg::cast(cg::scalar_type(cg::CType::kInt64), as_target);
+    cg::ExprPtr outside = cg::binary(cg::BinaryOp::kNe, back, value);
+    if (kind_of(dtype) == Kind::kUnsigned) {
+      outside = cg::binary(cg::BinaryOp::kLogicalOr, cg::binary(cg::BinaryOp::kLt, value, cg::int_literal(0)), outside);
+    }
+    body.push_back(cg::if_stmt(outside, {cg::return_stmt(cg::call(cg::Callee::kFailOutOfBounds,
+                                                                  {cg::var("error"), cg::var("error_len"), value,
+                                                                   cg::literal(cg::CType::kChar, dtype_name(dtype))}))}));
+  }
 }
 
 void append_error_flag_checks(const NodeRef &value, std::vector<cg::StmtPtr> &body) {

@@ -27,6 +27,9 @@ std::string scalar_field(DType dtype);
 codegen::StmtPtr fail_statement(std::string message);
 // True when the caller asked for a serial call (a forked child, see the ABI).
 codegen::ExprPtr serial_call(int output_arg);
+// Before the loops: NumPy's OverflowError for a Python int scalar (`s<param>`)
+// that does not fit the integer dtype it meets in `value`.
+void append_python_int_range_checks(const NodeRef &value, std::vector<codegen::StmtPtr> &body);
 // After the loops: fail with NumPy's message for each error flag `value` may set.
 void append_error_flag_checks(const NodeRef &value, std::vector<codegen::StmtPtr> &body);
 

@@ -2,6 +2,7 @@
 
 #include "specializers/elementwise/frontend.h"
 #include "specializers/elementwise/lower.h"
+#include "specializers/elementwise/lower_opencl.h"
 #include "specializers/elementwise/optimize.h"
 #include "specializers/elementwise/plan.h"
 
@@ -26,9 +27,19 @@ class ElementwiseSpecializer : public Specializer {
 
   absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const SpecializationRequest &request,
                                                  std::vector<std::string> &notes) const override {
+    const auto &elementwise_ir = static_cast<const elementwise::ElementwiseIr &>(ir);
+    if (request.platform == kOpenClPlatform) {
+      absl::StatusOr<OpenClPlan> plan = parse_opencl_plan(name(), request.params, OpenClPlan{});
+      if (!plan.ok()) return plan.status();
+      int rank = 0;  // of the output: the arrays broadcast together
+      for (const ArgSpec &arg : request.args) {
+        if (arg.kind == ArgKind::kArray) rank = std::max(rank, arg.rank);
+      }
+      return elementwise::lower_elementwise_opencl(elementwise_ir, *plan, rank, notes);
+    }
     absl::StatusOr<elementwise::ElementwisePlan> plan = elementwise::parse_plan(request.params);
     if (!plan.ok()) return plan.status();
-    return elementwise::lower_elementwise(static_cast<const elementwise::ElementwiseIr &>(ir), *plan, notes);
+    return elementwise::lower_elementwise(elementwise_ir, *plan, notes);
   }
 
   tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &shape_class) const override {

@@ -47,7 +47,7 @@ class ElementwiseLowering {
       body.push_back(cg::decl(cg::scalar_type(ctype_of(dtype), true), absl::StrCat("s", k),
                               cg::cast(cg::scalar_type(ctype_of(dtype)), cg::member(arg_field(static_cast<int>(k), "scalar"), scalar_field(dtype)))));
     }
-    check_python_int_ranges(body);
+    append_python_int_range_checks(ir_.value, body);
     body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt), "error_flag", cg::literal(cg::CType::kInt64, int64_t{0})));
     // A process forked from one that ran OpenMP cannot start threads again
     // (libgomp): the client marks such calls serial.
@@ -94,22 +94,6 @@ class ElementwiseLowering {
   DType operand_dtype(int operand) const {
     if (operand == output_operand_) return ir_.result.dtype;
     return ir_.parameters[array_params_[operand]].type.dtype;
-  }
-
-  // NumPy refuses a Python int that does not fit the integer dtype it meets.
-  void check_python_int_ranges(std::vector<cg::StmtPtr> &body) {
-    for (auto [param, dtype] : python_int_params_narrowed(ir_.value)) {
-      cg::ExprPtr value = cg::var(absl::StrCat("s", param));
-      cg::ExprPtr as_target = cg::cast(cg::scalar_type(ctype_of(dtype)), value);
-      cg::ExprPtr back = cg::cast(cg::scalar_type(cg::CType::kInt64), as_target);
-      cg::ExprPtr outside = cg::binary(cg::BinaryOp::kNe, back, value);
-      if (kind_of(dtype) == Kind::kUnsigned) {
-        outside = cg::binary(cg::BinaryOp::kLogicalOr, cg::binary(cg::BinaryOp::kLt, value, cg::int_literal(0)), outside);
-      }
-      body.push_back(cg::if_stmt(outside, {cg::return_stmt(cg::call(cg::Callee::kFailOutOfBounds,
-                                                                    {cg::var("error"), cg::var("error_len"), value,
-                                                                     cg::literal(cg::CType::kChar, dtype_name(dtype))}))}));
-    }
   }
 
   void check_arguments(std::vector<cg::StmtPtr> &body) {

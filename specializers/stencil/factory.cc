@@ -3,6 +3,7 @@
 #include "specializers/stencil/class_frontend.h"
 #include "specializers/stencil/frontend.h"
 #include "specializers/stencil/lower.h"
+#include "specializers/stencil/lower_opencl.h"
 #include "specializers/stencil/optimize.h"
 #include "specializers/stencil/plan.h"
 
@@ -29,9 +30,15 @@ class StencilSpecializer : public Specializer {
 
   absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const SpecializationRequest &request,
                                                  std::vector<std::string> &notes) const override {
+    const auto &stencil_ir = static_cast<const stencil::StencilIr &>(ir);
+    if (request.platform == kOpenClPlatform) {
+      absl::StatusOr<OpenClPlan> plan = parse_opencl_plan(name(), request.params, stencil::default_stencil_opencl_plan(stencil_ir.rank));
+      if (!plan.ok()) return plan.status();
+      return stencil::lower_stencil_opencl(stencil_ir, *plan, notes);
+    }
     absl::StatusOr<stencil::StencilPlan> plan = stencil::parse_plan(request.params);
     if (!plan.ok()) return plan.status();
-    return stencil::lower_stencil(static_cast<const stencil::StencilIr &>(ir), *plan, notes);
+    return stencil::lower_stencil(stencil_ir, *plan, notes);
   }
 
   KernelInterface kernel_interface(const DomainIr &ir) const override {

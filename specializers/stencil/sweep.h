@@ -68,13 +68,17 @@ class SweepLowering {
   // Copies the border (every point outside the interior) from `from` to `to`.
   std::vector<codegen::StmtPtr> copy_border(const std::string &from, const std::string &to) const;
 
- private:
+  // Where a point lies: reads of the interior stay inside the grid; border
+  // reads go through the boundary mode.
   enum class Region { kInterior, kInteriorUnitStride, kBorder };
+  // The statements that compute the point (i0, ..., i<rank-1>) and assign it
+  // to `target`; element(output(), {}, region) is the output's point.
+  std::vector<codegen::StmtPtr> point_body(Region region, codegen::ExprPtr target) const;
+  codegen::ExprPtr element(int operand, const std::vector<int64_t> &offsets, Region region) const;
 
+ private:
   std::string name_of(int operand) const;
   codegen::ExprPtr flat_index(const std::string &array, const std::vector<int64_t> &offsets, Region region) const;
-  codegen::ExprPtr element(int operand, const std::vector<int64_t> &offsets, Region region) const;
-  std::vector<codegen::StmtPtr> point_body(Region region, codegen::ExprPtr target) const;
   std::vector<AxisRange> interior(const AxisRange &window) const;
   codegen::StmtPtr outer_loops(const std::vector<AxisRange> &ranges, int first, std::vector<codegen::StmtPtr> body,
                                bool parallel, Tiling tiling) const;

@@ -24,7 +24,12 @@ enum sejits_dtype {
   SEJITS_FLOAT64 = 11
 };
 
-enum sejits_arg_kind { SEJITS_ARG_ARRAY = 1, SEJITS_ARG_SCALAR = 2 };
+enum sejits_arg_kind {
+  SEJITS_ARG_ARRAY = 1,
+  SEJITS_ARG_SCALAR = 2,
+  SEJITS_ARG_DEVICE_ARRAY = 3, /* OpenCL: data points at a sejits_device_buffer */
+  SEJITS_ARG_DEVICE = 4        /* OpenCL: the last argument; data points at a sejits_device */
+};
 
 /* Bits of sejits_arg.flags. On the output argument: */
 #define SEJITS_CALL_SERIAL 1 /* run on the calling thread only (e.g. in a forked child) */
@@ -46,6 +51,25 @@ typedef struct sejits_arg {
     double f;
   } scalar;
 } sejits_arg;
+
+/* OpenCL entry points take the same arguments as the CPU ones, with device
+ * arrays in place of host arrays, plus one SEJITS_ARG_DEVICE argument at the
+ * end. A device array's shape is in `shape` and its strides (bytes; zero on
+ * broadcast axes) in `strides`, as for host arrays. The entry point returns
+ * once its kernels are enqueued on the device's in-order queue. */
+typedef struct sejits_device_buffer {
+  void *mem;      /* cl_mem */
+  int64_t offset; /* bytes from the start of mem to element [0,...,0] */
+} sejits_device_buffer;
+
+typedef struct sejits_device {
+  void *platform; /* cl_platform_id */
+  void *device;   /* cl_device_id */
+  void *context;  /* cl_context: one per process and device, alive until exit */
+  void *queue;    /* cl_command_queue, in order */
+  const char *binary_cache_dir; /* built programs are kept here; NULL or "": not kept */
+  const char *device_key;       /* platform, device and driver version: part of the binary's key */
+} sejits_device;
 
 /* Every entry point has this signature. Returns 0 on success; otherwise a
  * message (NUL-terminated, at most error_len bytes) is left in `error`. */

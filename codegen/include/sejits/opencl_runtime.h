@@ -1,0 +1,294 @@
+// The host part of an OpenCL artifact: builds the artifact's program for the
+// caller's device (the binary kept on disk per device, driver and source
+// digest), sets kernel arguments from the entry point's sejits_args and
+// enqueues the kernels. The generated entry points call these helpers in
+// order: sejits_cl_begin, sejits_cl_arg_* per argument, sejits_cl_run.
+// Contexts and queues belong to the client (one per process and device, see
+// kernel_abi.h); the programs built for them live as long as the process.
+#pragma once
+
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+struct sejits_cl_launch {
+  char *error = nullptr;
+  int64_t error_len = 0;
+  cl_command_queue queue = nullptr;
+  cl_kernel kernel = nullptr;
+  cl_uint next_arg = 0;
+  cl_int status = CL_SUCCESS;   // the first failure of an argument
+  const char *kernel_name = "";
+  cl_mem error_flag = nullptr;  // a device int the kernel sets on NumPy errors
+  std::unique_lock<std::mutex> lock;
+  ~sejits_cl_launch() {
+    if (error_flag) clReleaseMemObject(error_flag);
+  }
+};
+
+// ---- programs, one per context, built once per process ------------------
+
+struct sejits_cl_program {
+  cl_program program = nullptr;
+  std::map<std::string, cl_kernel> kernels;
+};
+
+static std::mutex sejits_cl_mutex;  // serializes this artifact's launches (kernel objects hold their arguments)
+static std::map<cl_context, sejits_cl_program> sejits_cl_programs;
+
+// The build options: NumPy's results, not the device's fastest approximations.
+static const char sejits_cl_build_options[] = "-cl-fp32-correctly-rounded-divide-sqrt";
+
+static inline std::string sejits_cl_device_string(cl_device_id device, cl_device_info what) {
+  size_t size = 0;
+  if (clGetDeviceInfo(device, what, 0, nullptr, &size) != CL_SUCCESS) return "";
+  std::string text(size, '\0');
+  clGetDeviceInfo(device, what, size, text.data(), nullptr);
+  while (!text.empty() && text.back() == '\0') text.pop_back();
+  return text;
+}
+
+// FNV-1a: names the binary of one device and driver (the device key), next
+// to the source's SHA-256 that the daemon printed into the artifact.
+static inline uint64_t sejits_cl_fnv1a(const std::string &text) {
+  uint64_t hash = 1469598103934665603ull;
+  for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
+  return hash;
+}
+
+static inline std::string sejits_cl_binary_path(const sejits_device *device, const char *digest) {
+  if (!device->binary_cache_dir || !device->binary_cache_dir[0]) return "";
+  char name[64];
+  std::string key = std::string(device->device_key ? device->device_key : "") + "|" + sejits_cl_build_options;
+  snprintf(name, sizeof name, "-%016llx.bin", (unsigned long long)sejits_cl_fnv1a(key));
+  return std::string(device->binary_cache_dir) + "/" + std::string(digest).substr(0, 32) + name;
+}
+
+static inline cl_program sejits_cl_program_from_binary(const sejits_device *device, const std::string &path) {
+  FILE *file = path.empty() ? nullptr : fopen(path.c_str(), "rb");
+  if (!file) return nullptr;
+  std::vector<unsigned char> bytes;
+  unsigned char chunk[65536];
+  size_t got;
+  while ((got = fread(chunk, 1, sizeof chunk, file)) > 0) bytes.insert(bytes.end(), chunk, chunk + got);
+  fclose(file);
+  cl_device_id id = (cl_device_id)device->device;
+  const unsigned char *data = bytes.data();
+  size_t size = bytes.size();
+  cl_int status, binary_status;
+  cl_program program = clCreateProgramWithBinary((cl_context)device->context, 1, &id, &size, &data, &binary_status, &status);
+  if (status != CL_SUCCESS) return nullptr;
+  if (binary_status != CL_SUCCESS || clBuildProgram(program, 1, &id, sejits_cl_build_options, nullptr, nullptr) != CL_SUCCESS) {
+    clReleaseProgram(program);  // a stale or foreign binary: build from source instead
+    return nullptr;
+  }
+  return program;
+}
+
+// Written to a temporary name and renamed: readers never see half a binary.
+static inline void sejits_cl_keep_binary(cl_program program, const std::string &path, const char *directory) {
+  if (path.empty()) return;
+  size_t size = 0;
+  if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, nullptr) != CL_SUCCESS || size == 0) return;
+  std::vector<unsigned char> bytes(size);
+  unsigned char *data = bytes.data();
+  if (clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof data, &data, nullptr) != CL_SUCCESS) return;
+  mkdir(directory, 0700);
+  std::string temporary = path + "." + std::to_string(getpid()) + ".tmp";
+  FILE *file = fopen(temporary.c_str(), "wb");
+  if (!file) return;
+  bool written = fwrite(data, 1, size, file) == size;
+  if (fclose(file) != 0 || !written || rename(temporary.c_str(), path.c_str()) != 0) unlink(temporary.c_str());
+}
+
+static inline cl_program sejits_cl_build(const sejits_device *device, const char *source, const char *digest,
+                                         const char *kernel_name, char *error, int64_t error_len) {
+  std::string path = sejits_cl_binary_path(device, digest);
+  if (cl_program cached = sejits_cl_program_from_binary(device, path)) return cached;
+  cl_device_id id = (cl_device_id)device->device;
+  cl_int status;
+  cl_program program = clCreateProgramWithSource((cl_context)device->context, 1, &source, nullptr, &status);
+  if (status != CL_SUCCESS) {
+    snprintf(error, (size_t)error_len, "OpenCL: clCreateProgramWithSource failed (%d) for kernel %s", status, kernel_name);
+    return nullptr;
+  }
+  if (clBuildProgram(program, 1, &id, sejits_cl_build_options, nullptr, nullptr) != CL_SUCCESS) {
+    size_t size = 0;
+    clGetProgramBuildInfo(program, id, CL_PROGRAM_BUILD_LOG, 0, nullptr, &size);
+    std::string log(size, '\0');
+    clGetProgramBuildInfo(program, id, CL_PROGRAM_BUILD_LOG, size, log.data(), nullptr);
+    snprintf(error, (size_t)error_len, "OpenCL program of kernel %s failed to build for %s; build log:\n%s", kernel_name,
+             sejits_cl_device_string(id, CL_DEVICE_NAME).c_str(), log.c_str());
+    clReleaseProgram(program);
+    return nullptr;
+  }
+  sejits_cl_keep_binary(program, path, device->binary_cache_dir);
+  return program;
+}
+
+// ---- one call of an entry point -------------------------------------------
+
+static inline int64_t sejits_cl_itemsize(int32_t dtype) {
+  switch (dtype) {
+    case SEJITS_INT16: case SEJITS_UINT16: return 2;
+    case SEJITS_INT32: case SEJITS_UINT32: case SEJITS_FLOAT32: return 4;
+    case SEJITS_INT64: case SEJITS_UINT64: case SEJITS_FLOAT64: return 8;
+    default: return 1;
+  }
+}
+
+// Takes the artifact's lock and the kernel `kernel_name` of the program built
+// for the device of `device_arg` (the entry point's last argument).
+static inline int32_t sejits_cl_begin(sejits_cl_launch *launch, const sejits_arg *device_arg, const char *source,
+                                      const char *digest, const char *kernel_name, bool needs_fp64, char *error,
+                                      int64_t error_len) {
+  launch->error = error;
+  launch->error_len = error_len;
+  launch->kernel_name = kernel_name;
+  if (device_arg->kind != SEJITS_ARG_DEVICE || !device_arg->data) {
+    return sejits_fail(error, error_len, "an OpenCL kernel needs a device (the last argument)");
+  }
+  const sejits_device *device = (const sejits_device *)device_arg->data;
+  cl_device_id id = (cl_device_id)device->device;
+  if (needs_fp64 && sejits_cl_device_string(id, CL_DEVICE_EXTENSIONS).find("cl_khr_fp64") == std::string::npos) {
+    snprintf(error, (size_t)error_len, "this kernel computes in float64, which the OpenCL device %s does not support; "
+             "call it with float32 arrays", sejits_cl_device_string(id, CL_DEVICE_NAME).c_str());
+    return 1;
+  }
+  launch->lock = std::unique_lock<std::mutex>(sejits_cl_mutex);
+  sejits_cl_program &built = sejits_cl_programs[(cl_context)device->context];
+  if (!built.program) {
+    built.program = sejits_cl_build(device, source, digest, kernel_name, error, error_len);
+    if (!built.program) return 1;
+  }
+  cl_kernel &kernel = built.kernels[kernel_name];
+  if (!kernel) {
+    cl_int status;
+    kernel = clCreateKernel(built.program, kernel_name, &status);
+    if (status != CL_SUCCESS) {
+      kernel = nullptr;
+      snprintf(error, (size_t)error_len, "OpenCL: clCreateKernel(%s) failed (%d)", kernel_name, status);
+      return 1;
+    }
+  }
+  launch->kernel = kernel;
+  launch->queue = (cl_command_queue)device->queue;
+  launch->next_arg = 0;
+  return 0;
+}
+
+template <typename T>
+static inline void sejits_cl_arg_value(sejits_cl_launch *launch, T value) {
+  cl_int status = clSetKernelArg(launch->kernel, launch->next_arg++, sizeof(T), &value);
+  if (launch->status == CL_SUCCESS) launch->status = status;
+}
+
+// A device array: its buffer, then its offset in elements.
+static inline void sejits_cl_arg_buffer(sejits_cl_launch *launch, const sejits_arg *arg) {
+  const sejits_device_buffer *buffer = (const sejits_device_buffer *)arg->data;
+  cl_int status = clSetKernelArg(launch->kernel, launch->next_arg++, sizeof(cl_mem), &buffer->mem);
+  if (launch->status == CL_SUCCESS) launch->status = status;
+  sejits_cl_arg_value<cl_long>(launch, (cl_long)(buffer->offset / sejits_cl_itemsize(arg->dtype)));
+}
+
+// The flag the kernels set on NumPy errors: one buffer per call, shared by
+// every launch of the call.
+static inline void sejits_cl_arg_error_flag(sejits_cl_launch *launch) {
+  cl_int status;
+  if (!launch->error_flag) {
+    cl_int zero = 0;
+    cl_context context;
+    clGetCommandQueueInfo(launch->queue, CL_QUEUE_CONTEXT, sizeof context, &context, nullptr);
+    launch->error_flag = clCreateBuffer(context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof zero, &zero, &status);
+    if (launch->status == CL_SUCCESS) launch->status = status;
+  }
+  status = clSetKernelArg(launch->kernel, launch->next_arg++, sizeof(cl_mem), &launch->error_flag);
+  if (launch->status == CL_SUCCESS) launch->status = status;
+}
+
+// Enqueues the kernel over a `dims`-dimensional range of global[d] work
+// items in work-groups of local[d] (each rounded so that the group fits the
+// kernel's limit; the range rounded up to whole groups). Arguments set since
+// the last run stay set.
+static inline int32_t sejits_cl_run(sejits_cl_launch *launch, int32_t dims, int64_t g0, int64_t g1, int64_t g2, int64_t l0,
+                                    int64_t l1, int64_t l2) {
+  if (launch->status != CL_SUCCESS) {
+    snprintf(launch->error, (size_t)launch->error_len, "OpenCL: setting the arguments of kernel %s failed (%d)", launch->kernel_name,
+             launch->status);
+    return 1;
+  }
+  size_t global[3] = {(size_t)g0, (size_t)g1, (size_t)g2}, local[3] = {(size_t)l0, (size_t)l1, (size_t)l2};
+  for (int d = 0; d < dims; ++d) {
+    if (global[d] == 0) return 0;  // nothing to compute
+  }
+  cl_device_id device;
+  clGetCommandQueueInfo(launch->queue, CL_QUEUE_DEVICE, sizeof device, &device, nullptr);
+  size_t limit = 0;
+  clGetKernelWorkGroupInfo(launch->kernel, device, CL_KERNEL_WORK_GROUP_SIZE, sizeof limit, &limit, nullptr);
+  while (limit > 0 && (dims > 1 ? local[0] * local[1] * (dims > 2 ? local[2] : 1) : local[0]) > limit) {
+    int d = dims > 1 && local[1] > 1 ? 1 : 0;
+    local[d] = local[d] > 1 ? local[d] / 2 : 1;
+  }
+  for (int d = 0; d < dims; ++d) {
+    if (local[d] < 1) local[d] = 1;
+    global[d] = (global[d] + local[d] - 1) / local[d] * local[d];
+  }
+  cl_int status = clEnqueueNDRangeKernel(launch->queue, launch->kernel, (cl_uint)dims, nullptr, global, local, 0, nullptr, nullptr);
+  if (status != CL_SUCCESS) {
+    snprintf(launch->error, (size_t)launch->error_len, "OpenCL: enqueueing kernel %s failed (%d)", launch->kernel_name, status);
+    return 1;
+  }
+  return 0;
+}
+
+// The NumPy error the kernels flagged (0: none); waits for them.
+static inline int sejits_cl_error_flag(sejits_cl_launch *launch) {
+  cl_int flag = 0;
+  if (clEnqueueReadBuffer(launch->queue, launch->error_flag, CL_TRUE, 0, sizeof flag, &flag, 0, nullptr, nullptr) != CL_SUCCESS) {
+    return 0;
+  }
+  return flag;
+}
+
+// True when every device array among args[0, count) is C-contiguous with the
+// shape of args[count - 1] (the output): one flat index serves them all.
+static inline bool sejits_cl_all_dense(const sejits_arg *args, int32_t count) {
+  const sejits_arg &out = args[count - 1];
+  for (int32_t k = 0; k < count; ++k) {
+    const sejits_arg &arg = args[k];
+    if (arg.kind != SEJITS_ARG_DEVICE_ARRAY) continue;
+    if (arg.rank != out.rank) return false;
+    int64_t expected = sejits_cl_itemsize(arg.dtype);
+    for (int32_t d = arg.rank - 1; d >= 0; --d) {
+      if (arg.shape[d] != out.shape[d]) return false;
+      if (arg.shape[d] != 1 && arg.strides[d] != expected) return false;
+      expected *= arg.shape[d];
+    }
+  }
+  return true;
+}
+
+static inline int64_t sejits_cl_element_stride(const sejits_arg *arg, int32_t axis) {
+  return arg->strides[axis] / sejits_cl_itemsize(arg->dtype);
+}
+
+// Copies `bytes` from the start of one device array to another.
+static inline int32_t sejits_cl_copy(sejits_cl_launch *launch, const sejits_arg *from, const sejits_arg *to, int64_t bytes) {
+  const sejits_device_buffer *source = (const sejits_device_buffer *)from->data, *target = (const sejits_device_buffer *)to->data;
+  if (bytes <= 0) return 0;
+  cl_int status = clEnqueueCopyBuffer(launch->queue, (cl_mem)source->mem, (cl_mem)target->mem, (size_t)source->offset,
+                                      (size_t)target->offset, (size_t)bytes, 0, nullptr, nullptr);
+  if (status != CL_SUCCESS) {
+    snprintf(launch->error, (size_t)launch->error_len, "OpenCL: copying a buffer failed (%d)", status);
+    return 1;
+  }
+  return 0;
+}

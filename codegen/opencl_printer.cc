@@ -1,0 +1,99 @@
+#include "codegen/opencl_printer.h"
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "codegen/c_printer.h"
+#include "codegen/runtime_headers.h"
+
+namespace sejits::codegen {
+namespace {
+
+std::string opencl_scalar_name(CType type) {
+  switch (type) {
+    case CType::kBool: return "bool";
+    case CType::kInt8: return "char";
+    case CType::kInt16: return "short";
+    case CType::kInt32: return "int";
+    case CType::kInt64: return "long";
+    case CType::kUInt8: return "uchar";
+    case CType::kUInt16: return "ushort";
+    case CType::kUInt32: return "uint";
+    case CType::kUInt64: return "ulong";
+    case CType::kFloat32: return "float";
+    case CType::kFloat64: return "double";
+    case CType::kChar: return "char";
+    case CType::kInt: return "int";
+    default: return "void";  // host-only types never reach device code
+  }
+}
+
+class OpenClDialect : public Dialect {
+ public:
+  std::string type_name(const Type &type) const override {
+    // Buffers of NumPy bools hold one byte per element; OpenCL's bool has no
+    // defined size, so they are read and written as uchar (0 or 1).
+    CType scalar = type.pointer_depth > 0 && type.scalar == CType::kBool ? CType::kUInt8 : type.scalar;
+    std::string out;
+    if (type.pointer_depth > 0 && type.address_space == AddressSpace::kGlobal) out = "__global ";
+    out += type.is_const ? "const " + opencl_scalar_name(scalar) : opencl_scalar_name(scalar);
+    for (int i = 0; i < type.pointer_depth; ++i) out += i == 0 ? " *" : "*";
+    if (type.restrict_pointer && type.pointer_depth > 0) out += " restrict";
+    return out;
+  }
+  std::string call_name(const CallExpr &call) const override {
+    std::string name = base_callee_name(call.callee);
+    if (call.templated) name += "_" + opencl_scalar_name(call.template_type.scalar);
+    return name;
+  }
+  std::string literal(const Literal &literal) const override { return print_opencl_literal(literal); }
+  std::string loop_index_type() const override { return "long"; }
+  bool prints_openmp() const override { return false; }
+};
+
+std::string_view prelude() {
+  for (const EmbeddedHeader &header : runtime_headers()) {
+    if (header.name == "opencl_prelude.cl") return header.text;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string print_opencl_literal(const Literal &literal) {
+  if (const auto *b = std::get_if<bool>(&literal.value)) return *b ? "true" : "false";
+  if (const auto *s = std::get_if<std::string>(&literal.value)) return escape_c_string(*s);
+  if (const auto *u = std::get_if<uint64_t>(&literal.value)) return std::to_string(*u) + "UL";
+  if (const auto *i = std::get_if<int64_t>(&literal.value)) {
+    if (*i == std::numeric_limits<int64_t>::min()) return "(-9223372036854775807L - 1)";
+    std::string digits = std::to_string(*i);
+    if (*i >= std::numeric_limits<int32_t>::min() && *i <= std::numeric_limits<int32_t>::max()) {
+      return *i < 0 ? "(" + digits + ")" : digits;
+    }
+    return "(" + digits + "L)";
+  }
+  double value = std::get<double>(literal.value);
+  bool single = literal.type == CType::kFloat32;
+  if (std::isnan(value)) return single ? "NAN" : "((double)NAN)";
+  if (std::isinf(value)) {
+    std::string inf = single ? "INFINITY" : "((double)INFINITY)";
+    return value < 0 ? "(-" + inf + ")" : inf;
+  }
+  if (single) return "(" + shortest_float_text(static_cast<float>(value)) + "f)";
+  return "(" + shortest_float_text(value) + ")";
+}
+
+std::string print_opencl(const TranslationUnit &unit) {
+  std::ostringstream out;
+  OpenClDialect dialect;
+  print_header_comment(unit.header_comment, out);
+  out << prelude() << "\n";
+  for (const auto &function : unit.device_functions) {
+    out << "\n";
+    print_function(dialect, function, function.device_kernel ? "__kernel " : "inline ", out);
+  }
+  return out.str();
+}
+
+}  // namespace sejits::codegen

@@ -1,0 +1,18 @@
+// Prints the device functions of a target AST as OpenCL C: the same
+// statements and expressions as the C++ printer, with OpenCL's type names,
+// address spaces and literals, after the OpenCL runtime prelude.
+#pragma once
+
+#include <string>
+
+#include "codegen/target_ast.h"
+
+namespace sejits::codegen {
+
+// The OpenCL C program of `unit.device_functions` (prelude included).
+std::string print_opencl(const TranslationUnit &unit);
+
+// Prints a literal in OpenCL C (used by tests).
+std::string print_opencl_literal(const Literal &literal);
+
+}  // namespace sejits::codegen
