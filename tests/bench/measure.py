@@ -36,6 +36,7 @@ class Result:
     limit_s: float | None = None
     error: str | None = None
     extra: dict = field(default_factory=dict)  # case-specific figures (D1: calls/s, p99)
+    target: str | None = None  # where it ran, when not the CPU ("opencl")
 
     @property
     def ok(self):
@@ -66,6 +67,8 @@ class Result:
         }
         if self.error is not None:
             record["error"] = self.error
+        if self.target is not None:
+            record["target"] = self.target
         record.update(self.extra)
         return record
 

@@ -37,12 +37,17 @@ def format_ratio(numerator, denominator):
 
 
 def format_extra(extra):
-    """A result's case-specific figures as "key=value" words (*_s keys are seconds, *_per_s rates)."""
+    """A result's case-specific figures as "key=value" words (*_s keys are
+    seconds, *_per_s rates, gbs and *_gbs bandwidths in GB/s)."""
     words = []
     for key, value in extra.items():
         if isinstance(value, float):
             seconds = key.endswith("_s") and not key.endswith("_per_s")
-            value = format_seconds(value).replace(" ", "") if seconds else f"{value:.3g}"
+            bandwidth = key == "gbs" or key.endswith("_gbs")
+            if seconds:
+                value = format_seconds(value).replace(" ", "")
+            else:
+                value = f"{value:.1f}" if bandwidth else f"{value:.3g}"
         words.append(f"{key}={value}")
     return " ".join(words)
 
@@ -61,8 +66,25 @@ def _row(result, best_peer):
     )
 
 
+def format_gbs(gbs):
+    return "-" if gbs is None else f"{gbs:.1f}"
+
+
+def machine_headline(machine):
+    """What the limits were measured on: the CPU and its STREAM triad, or the
+    OpenCL device and its best device-to-device copy."""
+    if machine.get("target") == "opencl":
+        return (
+            f"{machine['device']} (driver {machine['driver']}) through OpenCL, "
+            f"device copy {format_gbs(machine['copy_gbs'])} GB/s "
+            f"(sejits {format_gbs(machine['copy_gbs_sejits'])}, torch {format_gbs(machine['copy_gbs_torch'])}); "
+            f"host {machine['cpu']}, {machine['cores']} cores"
+        )
+    return f"{machine['cpu']}, {machine['cores']} cores, STREAM triad {machine['stream_triad_gbs']:.1f} GB/s"
+
+
 def print_table(machine, results):
-    print(f"machine: {machine['cpu']}, {machine['cores']} cores, STREAM triad {machine['stream_triad_gbs']:.1f} GB/s")
+    print(f"machine: {machine_headline(machine)}")
     rows = [(*HEADER, "notes")]  # notes: a result's extra figures (D1's calls/s, tuning's calls and ratios)
     for case_results in by_case(results).values():
         best_peer = best_peer_s(case_results)
@@ -132,9 +154,8 @@ def plot(path, machine, results):
     figure, axes_list = plt.subplots(len(panels), 1, figsize=(10, 4.5 * len(panels)), squeeze=False)
     for axes, (draw, rows) in zip(axes_list[:, 0], panels):
         draw(axes, rows, colors)
-    axes_list[0, 0].set_title(
-        f"{machine['cpu']}, {machine['cores']} cores, STREAM triad {machine['stream_triad_gbs']:.1f} GB/s"
-    )
+    long_title = {"fontsize": "small"} if machine.get("target") == "opencl" else {}
+    axes_list[0, 0].set_title(machine_headline(machine), **long_title)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)

@@ -2,9 +2,12 @@
 
     python3 tests/bench/run.py [--suite NAME|all] [--size small|full]
                                [--json FILE] [--plot FILE.png] [--repeats N]
+                               [--target cpu|opencl] [--device SPEC]
 
 See BENCHMARKS.md. Progress goes to stderr, the table to stdout; the exit
 status is non-zero if any implementation failed or gave a wrong result.
+--target opencl runs the GPU suites of gpu.py (elementwise, stencil) on the
+OpenCL device SPEC (default "gpu") instead of the CPU suites.
 """
 
 import argparse
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from daemon import fresh_daemon
 from daemon_throughput import run_daemon_throughput
 from elementwise import run_elementwise
+from gpu import GPU_SUITES, run_opencl
 from machine import describe_machine
 from measure import BenchFailure, Settings, progress
 from overhead import run_first_calls, run_import, run_per_call
@@ -55,9 +59,16 @@ def parse_args(argv):
     parser.add_argument("--json", metavar="FILE", help="write one JSON object per line")
     parser.add_argument("--plot", metavar="FILE.png", help="draw each case's times relative to its limit")
     parser.add_argument("--repeats", type=int, metavar="N", help="timed repeats per implementation (default: per case)")
+    parser.add_argument("--target", choices=("cpu", "opencl"), default="cpu", help="where kernels run (default: cpu)")
+    parser.add_argument(
+        "--device", default="gpu", metavar="SPEC",
+        help="--target opencl: the device, as sejits.opencl.context(device=SPEC) takes it (default: gpu)",
+    )
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    if args.target == "opencl" and args.suite not in (*GPU_SUITES, "all"):
+        parser.error(f"--target opencl runs the suites {', '.join(GPU_SUITES)} or all; {args.suite!r} is CPU only")
     return args
 
 
@@ -71,9 +82,17 @@ def use_private_daemon(stack):
         progress(f"no private sejitsd for this run ({exc}); sejits uses its default daemon")
 
 
+def run_cpu(args):
+    """The machine line (STREAM triad) and the results of the CPU suites."""
+    size = SIZES[args.size]
+    machine = describe_machine(size.stream_elements, STREAM_RUNS)
+    settings = Settings(size.elements, machine["stream_triad_gbs"], args.repeats, size.grid_edges)
+    suites = [suite for name, suites in SUITES.items() if args.suite in (name, "all") for suite in suites]
+    return machine, [result for suite in suites for result in suite(settings)]
+
+
 def main(argv=None):
     args = parse_args(argv)
-    size = SIZES[args.size]
     # A kernel sejits cannot specialize must fail here, not run as NumPy.
     os.environ["SEJITS_FALLBACK"] = "error"
     # Every suite measures the default variant (and so do the processes it
@@ -83,10 +102,10 @@ def main(argv=None):
         sys.modules["sejits"].config(tuning="off")
     with contextlib.ExitStack() as stack:
         use_private_daemon(stack)
-        machine = describe_machine(size.stream_elements, STREAM_RUNS)
-        settings = Settings(size.elements, machine["stream_triad_gbs"], args.repeats, size.grid_edges)
-        suites = [suite for name, suites in SUITES.items() if args.suite in (name, "all") for suite in suites]
-        results = [result for suite in suites for result in suite(settings)]
+        if args.target == "opencl":
+            machine, results = run_opencl(args.suite, args.size, args.device, args.repeats)
+        else:
+            machine, results = run_cpu(args)
     print_table(machine, results)
     if args.json:
         write_json(args.json, machine, results)
