@@ -3,6 +3,8 @@ arrays copied in, the output allocated on the device, and NumPy results for
 NumPy callers. The kernels themselves come from the daemon like CPU ones
 (platform "opencl"); the dispatchers call in here from their slow paths."""
 
+import sys
+
 import numpy as np
 
 from sejits import _config
@@ -10,17 +12,17 @@ from sejits import _config
 OPENCL = "opencl"
 
 
-def device_array_type():
-    """sejits.opencl.DeviceArray, or None while nothing has imported it (then no device arrays exist)."""
-    import sys
-
-    module = sys.modules.get("sejits.opencl")
-    return module.DeviceArray if module is not None else None
+_device_array_type = None  # sejits.opencl.DeviceArray, once something imported sejits.opencl
 
 
 def is_device_array(value):
-    kind = device_array_type()
-    return kind is not None and isinstance(value, kind)
+    global _device_array_type
+    if _device_array_type is None:
+        module = sys.modules.get("sejits.opencl")
+        if module is None:
+            return False  # nothing imported sejits.opencl: no device arrays exist
+        _device_array_type = module.DeviceArray
+    return isinstance(value, _device_array_type)
 
 
 def context_for(args, out=None):

@@ -12,9 +12,43 @@
 
 /* ---- DeviceBuffer ------------------------------------------------------- */
 
+/* Buffers of at least this many bytes are kept for reuse when freed. */
+#define POOL_MIN_BYTES ((size_t)1 << 20)
+
+/* Takes a pooled buffer of exactly `nbytes`, or NULL. Reusing one while
+ * kernels that used it are still queued is safe: the queue is in order. */
+static cl_mem pool_take(OpenCLDevice *device, size_t nbytes) {
+  for (int k = 0; k < device->pool_count; ++k) {
+    if (device->pool_bytes[k] != nbytes) continue;
+    cl_mem mem = device->pool[k];
+    device->pool_total -= nbytes;
+    --device->pool_count;
+    device->pool[k] = device->pool[device->pool_count];
+    device->pool_bytes[k] = device->pool_bytes[device->pool_count];
+    return mem;
+  }
+  return NULL;
+}
+
+/* Keeps a freed buffer for reuse when there is room; returns 0 otherwise. */
+static int pool_give(OpenCLDevice *device, cl_mem mem, size_t nbytes) {
+  if (nbytes < POOL_MIN_BYTES || device->pool_count == DEVICE_POOL_SLOTS || device->pool_total + nbytes > device->pool_limit) return 0;
+  device->pool[device->pool_count] = mem;
+  device->pool_bytes[device->pool_count] = nbytes;
+  ++device->pool_count;
+  device->pool_total += nbytes;
+  return 1;
+}
+
+static void pool_release(OpenCLDevice *device) {
+  while (device->pool_count > 0) opencl.clReleaseMemObject(device->pool[--device->pool_count]);
+  device->pool_total = 0;
+}
+
 static void DeviceBuffer_dealloc(DeviceBuffer *self) {
   /* Safe with kernels still queued: OpenCL keeps the memory until they end. */
-  if (self->mem) opencl.clReleaseMemObject(self->mem);
+  if (self->mem && !(self->device && pool_give(self->device, self->mem, (size_t)self->nbytes)))
+    opencl.clReleaseMemObject(self->mem);
   Py_XDECREF(self->device);
   PyObject_Free(self);
 }
@@ -64,6 +98,9 @@ static PyObject *Device_new(PyTypeObject *type, PyObject *args, PyObject *kwargs
   self->abi.queue = queue;
   self->abi.binary_cache_dir = copy_string(binary_cache_dir);
   self->abi.device_key = copy_string(device_key);
+  cl_ulong memory = 0;
+  opencl.clGetDeviceInfo(device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof memory, &memory, NULL);
+  self->pool_limit = (size_t)(memory / 4);  /* pooled buffers hold at most a quarter of the device */
   if ((binary_cache_dir && !self->abi.binary_cache_dir) || (device_key && !self->abi.device_key)) {
     Py_DECREF(self);
     return PyErr_NoMemory();
@@ -108,12 +145,19 @@ static PyObject *Device_alloc(OpenCLDevice *self, PyObject *args) {
   Py_INCREF(self);
   buffer->device = self;
   buffer->nbytes = nbytes;
-  cl_int status;
+  cl_int status = CL_SUCCESS;
+  buffer->mem = pool_take(self, (size_t)nbytes);
   /* OpenCL refuses empty buffers; an empty array still needs a cl_mem to pass. */
-  Py_BEGIN_ALLOW_THREADS
-  buffer->mem = opencl.clCreateBuffer((cl_context)self->abi.context, CL_MEM_READ_WRITE, nbytes ? (size_t)nbytes : 1,
-                                      NULL, &status);
-  Py_END_ALLOW_THREADS
+  for (int attempt = 0; !buffer->mem && attempt < 2; ++attempt) {
+    if (attempt == 1) {
+      if (self->pool_count == 0) break;
+      pool_release(self);  /* the pool's buffers may be what the device is short of */
+    }
+    Py_BEGIN_ALLOW_THREADS
+    buffer->mem = opencl.clCreateBuffer((cl_context)self->abi.context, CL_MEM_READ_WRITE, nbytes ? (size_t)nbytes : 1,
+                                        NULL, &status);
+    Py_END_ALLOW_THREADS
+  }
   if (status != CL_SUCCESS) {
     buffer->mem = NULL;
     Py_DECREF(buffer);

@@ -7,11 +7,20 @@
 #include "_opencl_loader.h"
 #include "sejits/kernel_abi.h"
 
+#define DEVICE_POOL_SLOTS 8
+
 /* One context and in-order queue on one device. `abi` is what generated
- * entry points receive as their trailing SEJITS_ARG_DEVICE argument. */
+ * entry points receive as their trailing SEJITS_ARG_DEVICE argument. Freed
+ * large buffers wait in `pool` for an allocation of the same size: creating
+ * a buffer costs the device a fresh mapping of its pages on first use, as
+ * much as a whole sweep of a large stencil. */
 typedef struct {
   PyObject_HEAD
   sejits_device abi;
+  cl_mem pool[DEVICE_POOL_SLOTS];
+  size_t pool_bytes[DEVICE_POOL_SLOTS];
+  int pool_count;
+  size_t pool_total, pool_limit;
 } OpenCLDevice;
 
 /* A cl_mem of one Device, released when the last reference goes. */

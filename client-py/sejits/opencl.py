@@ -333,6 +333,8 @@ class DeviceArray:
 
     def _broadcast_descriptor(self, shape):
         """_descriptor() of this array broadcast to `shape` (NumPy's rules; stride 0 on broadcast axes)."""
+        if shape == self.shape:
+            return self._descriptor()
         shape = _normal_shape(shape)
         if len(shape) < self.ndim:
             raise ValueError(f"cannot broadcast an array of shape {self.shape} to {shape}")

@@ -217,6 +217,10 @@ except Exception as exc:
 
 run_bench() {
   local args=("$@")
+  if [[ -n ${EXPERIMENT:-} ]]; then  # a script of deploy/gpu (e.g. variants.py) before the benchmark
+    step "experiment: $EXPERIMENT"
+    PYTHONUNBUFFERED=1 timeout 300 "$PYTHON" "$EXPERIMENT" --device "$DEVICE" || warn "$EXPERIMENT exited with $?"
+  fi
   [[ ${#args[@]} -gt 0 ]] || args=(--suite all --size full)
   if [[ $SMOKE == 1 ]]; then
     step "smoke run: --size small"

@@ -26,12 +26,17 @@ absl::StatusOr<OpenClPlan> parse_opencl_plan(const std::string &specializer, con
   for (const auto &[name, value] : params) {
     if (!is_variant_param(name)) continue;
     const std::string field = name.substr(sizeof(kVariantPrefix) - 1);
-    int64_t *target = field == "wg_x" ? &plan.wg_x : field == "wg_y" ? &plan.wg_y : field == "items" ? &plan.items : nullptr;
+    int64_t *target = field == "wg_x"    ? &plan.wg_x
+                      : field == "wg_y"  ? &plan.wg_y
+                      : field == "items" ? &plan.items
+                      : field == "march" ? &plan.march
+                                         : nullptr;
     if (target == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(specializer, " on OpenCL has no variant parameter '", field.substr(0, 64),
-                                                     "' (known: wg_x, wg_y, items)"));
+                                                     "' (known: wg_x, wg_y, items, march)"));
     }
-    absl::StatusOr<int64_t> parsed = parse_variant_int(specializer, name, value, 1, field == "items" ? kMaxItems : kMaxWorkGroup);
+    const bool per_item = field == "items" || field == "march";
+    absl::StatusOr<int64_t> parsed = parse_variant_int(specializer, name, value, field == "march" ? 0 : 1, per_item ? kMaxItems : kMaxWorkGroup);
     if (!parsed.ok()) return parsed.status();
     *target = *parsed;
   }
@@ -39,7 +44,10 @@ absl::StatusOr<OpenClPlan> parse_opencl_plan(const std::string &specializer, con
 }
 
 std::string describe_opencl_plan(const OpenClPlan &plan, bool two_dimensional) {
-  if (two_dimensional) return absl::StrCat("variant: work-groups of ", plan.wg_x, "x", plan.wg_y, " work items");
+  if (two_dimensional) {
+    return absl::StrCat("variant: work-groups of ", plan.wg_x, "x", plan.wg_y, " work items",
+                        plan.march > 0 ? absl::StrCat(", each walking ", plan.march, " points along axis 0") : "");
+  }
   return absl::StrCat("variant: work-groups of ", plan.wg_x, " work items, ", plan.items, " element(s) per work item");
 }
 

@@ -22,11 +22,12 @@ namespace sejits::specializers {
 inline constexpr char kOpenClPlatform[] = "opencl";
 
 // The work-group shape and work per item of an OpenCL variant
-// ("variant.wg_x", "variant.wg_y", "variant.items").
+// ("variant.wg_x", "variant.wg_y", "variant.items", "variant.march").
 struct OpenClPlan {
   int64_t wg_x = 256;  // work items along the fastest axis
   int64_t wg_y = 1;    // along the next axis (multi-dimensional ranges)
   int64_t items = 1;   // elements per work item (flat ranges)
+  int64_t march = 0;   // stencils of rank 2 and 3: each work item walks this many points along axis 0 (0: one point)
 };
 absl::StatusOr<OpenClPlan> parse_opencl_plan(const std::string &specializer, const std::map<std::string, std::string> &params,
                                              OpenClPlan defaults);

@@ -88,23 +88,39 @@ class OpenClStencilLowering {
     using Region = SweepLowering::Region;
     std::vector<cg::StmtPtr> border;
     if (ir_.boundary != Boundary::kSkip) border = sweep_.point_body(Region::kBorder, sweep_.element(out_, {}, Region::kBorder));
-    body.push_back(cg::if_stmt(interior, sweep_.point_body(Region::kInterior, sweep_.element(out_, {}, Region::kInterior)), border));
+    cg::StmtPtr point = cg::if_stmt(interior, sweep_.point_body(Region::kInterior, sweep_.element(out_, {}, Region::kInterior)), border);
+    if (marching()) {
+      // Consecutive points along axis 0 read overlapping planes: walked by one
+      // work item, those reads come from its own cache, not memory.
+      cg::ExprPtr first = mul(v("segment"), lit(plan_.march));
+      cg::ExprPtr last = cg::call(cg::Callee::kMin, {cg::binary(cg::BinaryOp::kAdd, first, lit(plan_.march)), v("n0")});
+      point = cg::for_loop("i0", first, last, {point});
+    }
+    body.push_back(point);
     if (flags_errors_) body.push_back(report_error_flag());
     function.body = std::move(body);
     return function;
   }
 
+  // Marching variants: ranks 2 and 3, where axis 0 is not on a dimension of its own.
+  bool marching() const { return plan_.march > 0 && (ir_.rank == 2 || ir_.rank == 3); }
+
   // i<d> of the work item: the last axis on dimension 0, the one before on
   // dimension 1, the rest folded into dimension 2. Items past the grid return.
+  // Marching, axis 0 is walked in segments of plan_.march points, one
+  // segment per index of the last dimension.
   void point_indices(std::vector<cg::StmtPtr> &body) const {
     const int rank = ir_.rank;
     cg::ExprPtr outside;
     for (int dim = 0; dim < std::min(rank, 2); ++dim) {
       const int axis = rank - 1 - dim;
+      if (axis == 0 && marching()) break;
       body.push_back(let(absl::StrCat("i", axis), global_id(dim)));
       outside = either(outside, cg::binary(cg::BinaryOp::kGe, v(absl::StrCat("i", axis)), v(absl::StrCat("n", axis))));
     }
-    if (rank >= 3) {
+    if (marching()) {
+      body.push_back(let("segment", global_id(rank - 1)));
+    } else if (rank >= 3) {
       body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt64), "rest", global_id(2)));
       for (int axis = rank - 3; axis >= 0; --axis) {
         cg::ExprPtr n = v(absl::StrCat("n", axis));
@@ -169,6 +185,11 @@ class OpenClStencilLowering {
   cg::StmtPtr enqueue_sweep() const {
     const int rank = ir_.rank;
     std::vector<cg::ExprPtr> global = {v(absl::StrCat("n", rank - 1))};
+    if (marching()) {
+      if (rank == 3) global.push_back(v("n1"));
+      global.push_back(cg::binary(cg::BinaryOp::kDiv, cg::binary(cg::BinaryOp::kAdd, v("n0"), lit(plan_.march - 1)), lit(plan_.march)));
+      return run_launch(global, {plan_.wg_x, plan_.wg_y, 1});
+    }
     if (rank >= 2) global.push_back(v(absl::StrCat("n", rank - 2)));
     if (rank >= 3) {
       cg::ExprPtr rest = v("n0");

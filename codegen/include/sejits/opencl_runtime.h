@@ -24,6 +24,7 @@ struct sejits_cl_launch {
   int64_t error_len = 0;
   cl_command_queue queue = nullptr;
   cl_kernel kernel = nullptr;
+  size_t max_group = 0;         // the kernel's work-group size limit on this device (0: unknown)
   cl_uint next_arg = 0;
   cl_int status = CL_SUCCESS;   // the first failure of an argument
   const char *kernel_name = "";
@@ -36,9 +37,14 @@ struct sejits_cl_launch {
 
 // ---- programs, one per context, built once per process ------------------
 
+struct sejits_cl_kernel {
+  cl_kernel kernel = nullptr;
+  size_t max_group = 0;
+};
+
 struct sejits_cl_program {
   cl_program program = nullptr;
-  std::map<std::string, cl_kernel> kernels;
+  std::map<std::string, sejits_cl_kernel> kernels;
 };
 
 static std::mutex sejits_cl_mutex;  // serializes this artifact's launches (kernel objects hold their arguments)
@@ -169,17 +175,19 @@ static inline int32_t sejits_cl_begin(sejits_cl_launch *launch, const sejits_arg
     built.program = sejits_cl_build(device, source, digest, kernel_name, error, error_len);
     if (!built.program) return 1;
   }
-  cl_kernel &kernel = built.kernels[kernel_name];
-  if (!kernel) {
+  sejits_cl_kernel &kernel = built.kernels[kernel_name];
+  if (!kernel.kernel) {
     cl_int status;
-    kernel = clCreateKernel(built.program, kernel_name, &status);
+    kernel.kernel = clCreateKernel(built.program, kernel_name, &status);
     if (status != CL_SUCCESS) {
-      kernel = nullptr;
+      kernel.kernel = nullptr;
       snprintf(error, (size_t)error_len, "OpenCL: clCreateKernel(%s) failed (%d)", kernel_name, status);
       return 1;
     }
+    clGetKernelWorkGroupInfo(kernel.kernel, id, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel.max_group, &kernel.max_group, nullptr);
   }
-  launch->kernel = kernel;
+  launch->kernel = kernel.kernel;
+  launch->max_group = kernel.max_group;
   launch->queue = (cl_command_queue)device->queue;
   launch->next_arg = 0;
   return 0;
@@ -229,10 +237,7 @@ static inline int32_t sejits_cl_run(sejits_cl_launch *launch, int32_t dims, int6
   for (int d = 0; d < dims; ++d) {
     if (global[d] == 0) return 0;  // nothing to compute
   }
-  cl_device_id device;
-  clGetCommandQueueInfo(launch->queue, CL_QUEUE_DEVICE, sizeof device, &device, nullptr);
-  size_t limit = 0;
-  clGetKernelWorkGroupInfo(launch->kernel, device, CL_KERNEL_WORK_GROUP_SIZE, sizeof limit, &limit, nullptr);
+  const size_t limit = launch->max_group;
   while (limit > 0 && (dims > 1 ? local[0] * local[1] * (dims > 2 ? local[2] : 1) : local[0]) > limit) {
     int d = dims > 1 && local[1] > 1 ? 1 : 0;
     local[d] = local[d] > 1 ? local[d] / 2 : 1;
