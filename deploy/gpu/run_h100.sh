@@ -219,7 +219,8 @@ run_bench() {
   local args=("$@")
   if [[ -n ${EXPERIMENT:-} ]]; then  # a script of deploy/gpu (e.g. variants.py) before the benchmark
     step "experiment: $EXPERIMENT"
-    PYTHONUNBUFFERED=1 timeout 300 "$PYTHON" "$EXPERIMENT" --device "$DEVICE" || warn "$EXPERIMENT exited with $?"
+    # shellcheck disable=SC2086 # EXPERIMENT is a script and its arguments
+    PYTHONUNBUFFERED=1 timeout 300 "$PYTHON" $EXPERIMENT --device "$DEVICE" || warn "$EXPERIMENT exited with $?"
   fi
   [[ ${#args[@]} -gt 0 ]] || args=(--suite all --size full)
   if [[ $SMOKE == 1 ]]; then

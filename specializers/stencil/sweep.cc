@@ -124,6 +124,17 @@ std::string SweepLowering::name_of(int operand) const {
 // The offset of the current point plus `offsets` in `array`; on the border,
 // each moved axis index goes through the boundary mode.
 cg::ExprPtr SweepLowering::flat_index(const std::string &array, const std::vector<int64_t> &offsets, Region region) const {
+  if (region == Region::kInteriorCentered) {
+    cg::ExprPtr flat = cg::var(center_name(array));
+    for (int d = 0; d < ir_.rank; ++d) {
+      if (offsets.empty() || offsets[d] == 0) continue;
+      cg::ExprPtr stride = stride_var(array, d);
+      flat = offsets[d] == 1    ? add(flat, stride)
+             : offsets[d] == -1 ? sub(flat, stride)
+                                : add(flat, mul(cg::int_literal(offsets[d]), stride));
+    }
+    return flat;
+  }
   cg::ExprPtr flat;
   for (int d = 0; d < ir_.rank; ++d) {
     cg::ExprPtr i = axis_var("i", d);
@@ -137,6 +148,18 @@ cg::ExprPtr SweepLowering::flat_index(const std::string &array, const std::vecto
     flat = flat ? add(flat, term) : term;
   }
   return flat;
+}
+
+std::string SweepLowering::center_name(const std::string &array) { return array + "_at"; }
+
+std::vector<cg::StmtPtr> SweepLowering::declare_centers() const {
+  std::vector<cg::StmtPtr> centers;
+  for (int k = 0; k <= out_; ++k) {
+    if (!is_array(k)) continue;
+    std::string name = name_of(k);
+    centers.push_back(cg::decl(cg::scalar_type(cg::CType::kInt64, true), center_name(name), flat_index(name, {}, Region::kInterior)));
+  }
+  return centers;
 }
 
 cg::ExprPtr SweepLowering::element(int operand, const std::vector<int64_t> &offsets, Region region) const {

@@ -70,11 +70,16 @@ class SweepLowering {
 
   // Where a point lies: reads of the interior stay inside the grid; border
   // reads go through the boundary mode.
-  enum class Region { kInterior, kInteriorUnitStride, kBorder };
+  // kInteriorCentered: reads at `<array>_at` (declare_centers) plus each
+  // offset times its stride, one add per read instead of a product per axis.
+  enum class Region { kInterior, kInteriorUnitStride, kInteriorCentered, kBorder };
   // The statements that compute the point (i0, ..., i<rank-1>) and assign it
   // to `target`; element(output(), {}, region) is the output's point.
   std::vector<codegen::StmtPtr> point_body(Region region, codegen::ExprPtr target) const;
   codegen::ExprPtr element(int operand, const std::vector<int64_t> &offsets, Region region) const;
+  // `<array>_at`: the current point's offset in each array, for kInteriorCentered.
+  std::vector<codegen::StmtPtr> declare_centers() const;
+  static std::string center_name(const std::string &array);
 
  private:
   std::string name_of(int operand) const;
