@@ -108,7 +108,7 @@ class StmtPrinter {
     print_pragma(f, depth);
     indent(depth);
     std::string step = f.step ? absl::StrCat(f.index, " += ", e(f.step)) : "++" + f.index;
-    out_ << "for (" << dialect_.loop_index_type() << " " << f.index << " = " << e(f.begin) << "; " << f.index << " < "
+    out_ << "for (" << dialect_.type_name(scalar_type(f.index_type)) << " " << f.index << " = " << e(f.begin) << "; " << f.index << " < "
          << e(f.end) << "; " << step << ") {\n";
     print_body(f.body, depth + 1);
     indent(depth);

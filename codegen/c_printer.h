@@ -18,7 +18,6 @@ class Dialect {
   virtual std::string type_name(const Type &type) const = 0;
   virtual std::string call_name(const CallExpr &call) const = 0;
   virtual std::string literal(const Literal &literal) const = 0;
-  virtual std::string loop_index_type() const = 0;
   virtual bool prints_openmp() const = 0;
 };
 

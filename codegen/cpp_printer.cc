@@ -50,7 +50,6 @@ class CppDialect : public Dialect {
     return name;
   }
   std::string literal(const Literal &literal) const override { return print_cpp_literal(literal); }
-  std::string loop_index_type() const override { return "int64_t"; }
   bool prints_openmp() const override { return true; }
 };
 

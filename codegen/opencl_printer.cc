@@ -48,7 +48,6 @@ class OpenClDialect : public Dialect {
     return name;
   }
   std::string literal(const Literal &literal) const override { return print_opencl_literal(literal); }
-  std::string loop_index_type() const override { return "long"; }
   bool prints_openmp() const override { return false; }
 };
 

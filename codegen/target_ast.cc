@@ -45,8 +45,9 @@ StmtPtr for_loop(std::string index_name, ExprPtr begin, ExprPtr end, std::vector
   return make_stmt(ForStmt{std::move(index_name), std::move(begin), std::move(end), nullptr,
                            std::move(body), std::move(annotation)});
 }
-StmtPtr for_loop_step(std::string index_name, ExprPtr begin, ExprPtr end, ExprPtr step, std::vector<StmtPtr> body) {
-  return make_stmt(ForStmt{std::move(index_name), std::move(begin), std::move(end), std::move(step), std::move(body), {}});
+StmtPtr for_loop_step(std::string index_name, ExprPtr begin, ExprPtr end, ExprPtr step, std::vector<StmtPtr> body,
+                      CType index_type) {
+  return make_stmt(ForStmt{std::move(index_name), std::move(begin), std::move(end), std::move(step), std::move(body), {}, index_type});
 }
 StmtPtr if_stmt(ExprPtr condition, std::vector<StmtPtr> then_body, std::vector<StmtPtr> else_body) {
   return make_stmt(IfStmt{std::move(condition), std::move(then_body), std::move(else_body)});

@@ -99,6 +99,7 @@ struct ForStmt {
   ExprPtr step;  // null: 1
   std::vector<StmtPtr> body;
   std::variant<std::monostate, OmpParallelFor, OmpSimd, OmpFor> annotation;
+  CType index_type = CType::kInt64;
 };
 struct IfStmt { ExprPtr condition; std::vector<StmtPtr> then_body, else_body; };
 struct ReturnStmt { ExprPtr value; };
@@ -148,7 +149,8 @@ StmtPtr decl(Type type, std::string name, ExprPtr init = nullptr, int64_t array_
 StmtPtr assign(ExprPtr target, ExprPtr value);
 StmtPtr for_loop(std::string index, ExprPtr begin, ExprPtr end, std::vector<StmtPtr> body,
                  std::variant<std::monostate, OmpParallelFor, OmpSimd, OmpFor> annotation = {});
-StmtPtr for_loop_step(std::string index, ExprPtr begin, ExprPtr end, ExprPtr step, std::vector<StmtPtr> body);
+StmtPtr for_loop_step(std::string index, ExprPtr begin, ExprPtr end, ExprPtr step, std::vector<StmtPtr> body,
+                      CType index_type = CType::kInt64);
 StmtPtr if_stmt(ExprPtr condition, std::vector<StmtPtr> then_body,
                 std::vector<StmtPtr> else_body = {});
 StmtPtr return_stmt(ExprPtr value);

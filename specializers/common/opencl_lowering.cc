@@ -82,6 +82,7 @@ bool needs_fp64(const NodeRef &value, const std::vector<DType> &operand_dtypes, 
 
 void add_buffer_param(cg::Function &kernel, std::vector<cg::StmtPtr> &prologue, const std::string &name, DType dtype, bool input) {
   cg::Type pointer = cg::global_pointer_type(ctype_of(dtype), input);
+  pointer.restrict_pointer = true;  // inputs too: read-only, non-aliased loads (the device's read-only cache)
   kernel.params.push_back({pointer, name + "_base"});
   kernel.params.push_back({cg::scalar_type(cg::CType::kInt64, true), name + "_off"});
   prologue.push_back(cg::decl(pointer, name, cg::binary(cg::BinaryOp::kAdd, cg::var(name + "_base"), cg::var(name + "_off"))));
@@ -91,8 +92,8 @@ void add_scalar_param(cg::Function &kernel, const std::string &name, DType dtype
   kernel.params.push_back({cg::scalar_type(kernel_scalar_type(dtype), true), name});
 }
 
-void add_long_param(cg::Function &kernel, const std::string &name) {
-  kernel.params.push_back({cg::scalar_type(cg::CType::kInt64, true), name});
+void add_index_param(cg::Function &kernel, const std::string &name, cg::CType type) {
+  kernel.params.push_back({cg::scalar_type(type, true), name});
 }
 
 void add_error_flag_param(cg::Function &kernel) {

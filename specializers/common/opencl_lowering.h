@@ -46,7 +46,10 @@ bool needs_fp64(const NodeRef &value, const std::vector<DType> &operand_dtypes, 
 void add_buffer_param(codegen::Function &kernel, std::vector<codegen::StmtPtr> &prologue, const std::string &name,
                       DType dtype, bool input);
 void add_scalar_param(codegen::Function &kernel, const std::string &name, DType dtype);
-void add_long_param(codegen::Function &kernel, const std::string &name);
+// An index or extent: long, or int in the kernels for arrays under 2^31
+// elements (32-bit index arithmetic is about half the instructions).
+void add_index_param(codegen::Function &kernel, const std::string &name, codegen::CType type = codegen::CType::kInt64);
+inline constexpr int64_t kNarrowIndexLimit = int64_t{1} << 31;
 // `__global int *error_out`, and the statement that reports `error_flag`.
 void add_error_flag_param(codegen::Function &kernel);
 codegen::StmtPtr report_error_flag();

@@ -152,12 +152,12 @@ cg::ExprPtr SweepLowering::flat_index(const std::string &array, const std::vecto
 
 std::string SweepLowering::center_name(const std::string &array) { return array + "_at"; }
 
-std::vector<cg::StmtPtr> SweepLowering::declare_centers() const {
+std::vector<cg::StmtPtr> SweepLowering::declare_centers(cg::CType index_type) const {
   std::vector<cg::StmtPtr> centers;
   for (int k = 0; k <= out_; ++k) {
     if (!is_array(k)) continue;
     std::string name = name_of(k);
-    centers.push_back(cg::decl(cg::scalar_type(cg::CType::kInt64, true), center_name(name), flat_index(name, {}, Region::kInterior)));
+    centers.push_back(cg::decl(cg::scalar_type(index_type, true), center_name(name), flat_index(name, {}, Region::kInterior)));
   }
   return centers;
 }

@@ -78,7 +78,7 @@ class SweepLowering {
   std::vector<codegen::StmtPtr> point_body(Region region, codegen::ExprPtr target) const;
   codegen::ExprPtr element(int operand, const std::vector<int64_t> &offsets, Region region) const;
   // `<array>_at`: the current point's offset in each array, for kInteriorCentered.
-  std::vector<codegen::StmtPtr> declare_centers() const;
+  std::vector<codegen::StmtPtr> declare_centers(codegen::CType index_type = codegen::CType::kInt64) const;
   static std::string center_name(const std::string &array);
 
  private:
