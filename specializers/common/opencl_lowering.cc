@@ -21,6 +21,8 @@ cg::ExprPtr launch_address() { return cg::unary(cg::UnaryOp::kAddressOf, cg::var
 
 }  // namespace
 
+int64_t default_items(int streams) { return streams <= 3 ? 4 : 2; }
+
 absl::StatusOr<OpenClPlan> parse_opencl_plan(const std::string &specializer, const std::map<std::string, std::string> &params,
                                              OpenClPlan plan) {
   for (const auto &[name, value] : params) {

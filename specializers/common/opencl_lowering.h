@@ -26,9 +26,13 @@ inline constexpr char kOpenClPlatform[] = "opencl";
 struct OpenClPlan {
   int64_t wg_x = 256;  // work items along the fastest axis
   int64_t wg_y = 1;    // along the next axis (multi-dimensional ranges)
-  int64_t items = 4;   // elements per work item (flat ranges; 4 measured ~20% faster than 1 on an H100)
+  int64_t items = 0;   // elements per work item (flat ranges); 0: default_items()
   int64_t march = 0;   // stencils of rank 2 and 3: each work item walks this many points along axis 0 (0: one point)
 };
+// Elements per work item when the variant does not say: on an H100, 4 made a
+// kernel of 3 streams (E1) 17% faster than 1, but one of 7 streams (E2) 5%
+// slower than 2.
+int64_t default_items(int streams);
 absl::StatusOr<OpenClPlan> parse_opencl_plan(const std::string &specializer, const std::map<std::string, std::string> &params,
                                              OpenClPlan defaults);
 std::string describe_opencl_plan(const OpenClPlan &plan, bool two_dimensional);

@@ -26,6 +26,7 @@ class OpenClLowering {
       }
     }
     array_args_.push_back(output_arg());  // the output is the last operand
+    if (plan_.items == 0) plan_.items = default_items(static_cast<int>(array_args_.size()));
     narrowed_ = narrowed_scalar_params(ir.value);
     std::vector<DType> dtypes;
     for (size_t k = 0; k < ir.parameters.size(); ++k) dtypes.push_back(device_dtype(static_cast<int>(k)));
@@ -182,7 +183,7 @@ class OpenClLowering {
   }
 
   const ElementwiseIr &ir_;
-  const OpenClPlan &plan_;
+  OpenClPlan plan_;
   const int rank_;
   std::vector<int> array_args_;  // the entry point's argument of each operand
   std::map<int, int> operand_of_param_;
