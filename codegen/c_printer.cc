@@ -183,7 +183,9 @@ void print_header_comment(const std::vector<std::string> &lines, std::ostringstr
 std::string escape_c_string(const std::string &text) {
   std::string out = "\"";
   for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
+    if (c == '\n') {
+      out += "\\n";  // embedded OpenCL sources stay readable
+    } else if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
     } else if (c >= 0x20 && c < 0x7f) {
@@ -260,7 +262,6 @@ std::string base_callee_name(Callee callee) {
     case Callee::kClRun: return "sejits_cl_run";
     case Callee::kClErrorFlag: return "sejits_cl_error_flag";
     case Callee::kClAllDense: return "sejits_cl_all_dense";
-    case Callee::kClCopy: return "sejits_cl_copy";
     case Callee::kClElementStride: return "sejits_cl_element_stride";
   }
   return "";

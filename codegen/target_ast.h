@@ -46,7 +46,7 @@ enum class Callee {
   kGlobalId, kGlobalSize,
   // The OpenCL host runtime (sejits/opencl_runtime.h), called by the host part
   // of an OpenCL artifact.
-  kClBegin, kClArgBuffer, kClArgValue, kClArgErrorFlag, kClRun, kClErrorFlag, kClAllDense, kClCopy,
+  kClBegin, kClArgBuffer, kClArgValue, kClArgErrorFlag, kClRun, kClErrorFlag, kClAllDense,
   kClElementStride,
 };
 

@@ -284,16 +284,3 @@ static inline bool sejits_cl_all_dense(const sejits_arg *args, int32_t count) {
 static inline int64_t sejits_cl_element_stride(const sejits_arg *arg, int32_t axis) {
   return arg->strides[axis] / sejits_cl_itemsize(arg->dtype);
 }
-
-// Copies `bytes` from the start of one device array to another.
-static inline int32_t sejits_cl_copy(sejits_cl_launch *launch, const sejits_arg *from, const sejits_arg *to, int64_t bytes) {
-  const sejits_device_buffer *source = (const sejits_device_buffer *)from->data, *target = (const sejits_device_buffer *)to->data;
-  if (bytes <= 0) return 0;
-  cl_int status = clEnqueueCopyBuffer(launch->queue, (cl_mem)source->mem, (cl_mem)target->mem, (size_t)source->offset,
-                                      (size_t)target->offset, (size_t)bytes, 0, nullptr, nullptr);
-  if (status != CL_SUCCESS) {
-    snprintf(launch->error, (size_t)launch->error_len, "OpenCL: copying a buffer failed (%d)", status);
-    return 1;
-  }
-  return 0;
-}
