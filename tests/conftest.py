@@ -1,5 +1,6 @@
 """Shared pytest fixtures: every Python test talks to a sejitsd of its own,
-with a private socket and caches, started once per session."""
+with a private socket and caches, started once per session; the differential
+suites run on every target (`target`)."""
 
 import os
 import shutil
@@ -98,3 +99,33 @@ def python_env(daemon):
     env["SEJITS_FALLBACK"] = "error"
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     return env
+
+
+TARGETS = ["cpu", "opencl"]
+OPENCL_DEVICE = "cpu"  # PoCL's pthread device, which CI installs (deploy/install_deps.sh)
+
+
+@pytest.fixture(scope="session")
+def opencl_device():
+    """The DeviceInfo the OpenCL runs use; where there is none, the test is skipped saying why."""
+    from sejits import opencl
+
+    try:
+        return opencl.select_device(OPENCL_DEVICE)
+    except opencl.OpenCLUnavailable as error:
+        pytest.skip(f"no OpenCL {OPENCL_DEVICE} device here ({error}); install pocl-opencl-icd to run on it")
+
+
+@pytest.fixture(params=TARGETS)
+def target(request, daemon):
+    """"cpu" or "opencl": where the test's kernels run. On "opencl" the calls
+    stay NumPy in, NumPy out (sejits.target("opencl")): host arrays are copied
+    to the device and the results back."""
+    if request.param == "cpu":
+        yield "cpu"
+        return
+    request.getfixturevalue("opencl_device")
+    import sejits
+
+    with sejits.target("opencl", device=OPENCL_DEVICE):
+        yield "opencl"

@@ -108,12 +108,14 @@ class KernelDispatcher:
         """The Python code on host copies of the arguments; the result goes
         where the device call's would have."""
         host_args = tuple(a.get() if _device_calls.is_device_array(a) else a for a in args)
-        result = self._run_fallback(kernel, host_args, None)
-        if _device_calls.is_device_array(out):
+        if out is not None and not _device_calls.is_device_array(out):
+            return self._run_fallback(kernel, host_args, out)
+        # A device `out` is computed into on the host: the elements the
+        # kernel leaves (a "skip" stencil's border) keep their values.
+        host_out = out.get() if _device_calls.is_device_array(out) else None
+        result = self._run_fallback(kernel, host_args, host_out)
+        if host_out is not None:
             out.context._device.write(out._buffer, out._offset, np.ascontiguousarray(result, out.dtype))
-            return out
-        if out is not None:
-            np.copyto(out, result, casting="same_kind")
             return out
         return context.asarray(result) if on_device else result
 
@@ -352,6 +354,8 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
             _device_calls.check_out(self.__name__, out, context, shape, kernel.result_dtype)
             result = out
         else:
+            if out is not None:  # a host `out` is checked as on the CPU, before the kernel runs
+                self._check_out(out, shape, kernel.result_dtype)
             result = context.empty(shape, kernel.result_dtype)
         try:
             kernel.call_device(context._device, _device_calls.call_items(args, shape), result._descriptor())
@@ -377,17 +381,22 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
             return result[()]
         return result
 
-    def _call_into(self, kernel, args, arrays, shape, out):
+    def _check_out(self, out, shape, result_dtype):
+        """A NumPy `out=`: writable, the result broadcasts to it, and the
+        result casts to its dtype (same kind)."""
         if not isinstance(out, np.ndarray):
             raise TypeError(f"{self.__name__}: out must be a NumPy array, not {type(out).__name__}")
         if out.shape != shape and np.broadcast_shapes(shape, out.shape) != out.shape:
             raise ValueError(f"{self.__name__}: out has shape {out.shape}, the result has shape {shape}")
         if not out.flags.writeable:
             raise ValueError(f"{self.__name__}: out is read-only")
+        if out.dtype != result_dtype and not np.can_cast(result_dtype, out.dtype, casting="same_kind"):
+            raise TypeError(f"{self.__name__}: cannot cast the result from {result_dtype} to out's {out.dtype}")
+
+    def _call_into(self, kernel, args, arrays, shape, out):
+        self._check_out(out, shape, kernel.result_dtype)
         target = out
         if out.dtype != kernel.result_dtype:
-            if not np.can_cast(kernel.result_dtype, out.dtype, casting="same_kind"):
-                raise TypeError(f"{self.__name__}: cannot cast the result from {kernel.result_dtype} to out's {out.dtype}")
             target = np.empty(out.shape, kernel.result_dtype)
         # An input that overlaps the output without being the very same view
         # is read from a copy, as NumPy's ufuncs do.

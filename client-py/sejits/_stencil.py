@@ -66,10 +66,7 @@ class StencilDispatcher(KernelDispatcher):
             result = np.zeros(grid.shape, kernel.result_dtype)  # "skip" leaves the border as zeros
             kernel(args, result)
             return result
-        if not isinstance(out, np.ndarray) or out.shape != grid.shape:
-            raise ValueError(f"{self.__name__}: out must be an array of the grid's shape {grid.shape}")
-        if out.dtype != kernel.result_dtype:
-            raise TypeError(f"{self.__name__}: out has dtype {out.dtype}, the stencil computes {kernel.result_dtype}")
+        self._check_out(out, grid.shape, kernel.result_dtype)
         if any(isinstance(a, np.ndarray) and np.may_share_memory(a, out) for a in args):
             target = out.copy()  # neighbours must be read before the point is written
             kernel(args, target)
@@ -78,6 +75,13 @@ class StencilDispatcher(KernelDispatcher):
             kernel(args, out)
         return out
 
+    def _check_out(self, out, shape, result_dtype):
+        """A NumPy `out=`: the grid's shape and the stencil's dtype."""
+        if not isinstance(out, np.ndarray) or out.shape != shape:
+            raise ValueError(f"{self.__name__}: out must be an array of the grid's shape {shape}")
+        if out.dtype != result_dtype:
+            raise TypeError(f"{self.__name__}: out has dtype {out.dtype}, the stencil computes {result_dtype}")
+
     def _call_device(self, context, args, out):
         on_device = any(_device_calls.is_device_array(a) for a in args)
         args = _device_calls.to_device(context, args, set())
@@ -85,13 +89,21 @@ class StencilDispatcher(KernelDispatcher):
         if type(kernel) is _Fallback:
             return self._device_fallback(context, kernel, args, out, on_device)
         shape = tuple(args[0].shape)
-        if _device_calls.is_device_array(out):
+        out_on_device = _device_calls.is_device_array(out)
+        if out_on_device:
             _device_calls.check_out(self.__name__, out, context, shape, kernel.result_dtype)
+        elif out is not None:
+            self._check_out(out, shape, kernel.result_dtype)
         # Neighbours must be read before a point is written: an output that
         # shares memory with an input is computed into a new buffer first.
-        shares = _device_calls.is_device_array(out) and any(
-            _device_calls.is_device_array(a) and a._buffer is out._buffer for a in args)
-        result = out if _device_calls.is_device_array(out) and not shares else context.zeros(shape, kernel.result_dtype)
+        shares = out_on_device and any(_device_calls.is_device_array(a) and a._buffer is out._buffer for a in args)
+        if out_on_device and not shares:
+            result = out
+        elif out is not None and self.boundary == "skip":
+            # The new buffer starts as `out`: "skip" leaves out's border as it was.
+            result = out.copy() if out_on_device else context.asarray(out)
+        else:
+            result = context.zeros(shape, kernel.result_dtype)
         try:
             kernel.call_device(context._device, _device_calls.call_items(args, shape), result._descriptor())
         except FallbackRequested:

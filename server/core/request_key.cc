@@ -6,6 +6,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/reflection.h"
+#include "specializers/common/opencl_lowering.h"
 
 namespace sejits::server {
 namespace {
@@ -57,9 +58,14 @@ std::string request_key(const specializers::SpecializationRequest &request, cons
   hasher.add("specializer", request.specializer);
   hasher.add("specializer_version", context.specializer_version);
   hasher.add("ast", request.function ? canonical_ast_bytes(*request.function) : "");
+  // The C++ kernels take arrays of any rank; OpenCL kernels are generated for
+  // the ranks they are called with, so there the rank is part of the key.
+  const bool rank_specific = request.platform == specializers::kOpenClPlatform;
   std::string args;
   for (const auto &arg : request.args) {
-    absl::StrAppend(&args, static_cast<int>(arg.kind), ":", arg.dtype_code, ":", arg.weak ? "w" : "s", ";");
+    absl::StrAppend(&args, static_cast<int>(arg.kind), ":", arg.dtype_code, ":", arg.weak ? "w" : "s");
+    if (rank_specific && arg.kind == specializers::ArgKind::kArray) absl::StrAppend(&args, ":r", arg.rank);
+    absl::StrAppend(&args, ";");
   }
   hasher.add("args", args);
   std::string params;
