@@ -10,14 +10,14 @@
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 
+// Plain C headers only: every OpenCL artifact compiles this file, and the
+// C++ containers' headers would double its compile time.
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <map>
-#include <mutex>
-#include <string>
-#include <vector>
 
 struct sejits_cl_launch {
   char *error = nullptr;
@@ -29,68 +29,88 @@ struct sejits_cl_launch {
   cl_int status = CL_SUCCESS;   // the first failure of an argument
   const char *kernel_name = "";
   cl_mem error_flag = nullptr;  // a device int the kernel sets on NumPy errors
-  std::unique_lock<std::mutex> lock;
-  ~sejits_cl_launch() {
-    if (error_flag) clReleaseMemObject(error_flag);
-  }
+  bool locked = false;
+  ~sejits_cl_launch();
 };
 
 // ---- programs, one per context, built once per process ------------------
 
+#define SEJITS_CL_MAX_CONTEXTS 16
+#define SEJITS_CL_MAX_KERNELS 8
+
 struct sejits_cl_kernel {
-  cl_kernel kernel = nullptr;
-  size_t max_group = 0;
+  const char *name;  // a generated kernel name (a string literal)
+  cl_kernel kernel;
+  size_t max_group;
 };
 
 struct sejits_cl_program {
-  cl_program program = nullptr;
-  std::map<std::string, sejits_cl_kernel> kernels;
+  cl_context context;
+  cl_program program;
+  sejits_cl_kernel kernels[SEJITS_CL_MAX_KERNELS];
+  int kernel_count;
+  int has_fp64;  // the device has cl_khr_fp64: 1 or 0; -1 not asked yet
 };
 
-static std::mutex sejits_cl_mutex;  // serializes this artifact's launches (kernel objects hold their arguments)
-static std::map<cl_context, sejits_cl_program> sejits_cl_programs;
+// Serializes this artifact's launches: kernel objects hold their arguments.
+static pthread_mutex_t sejits_cl_mutex = PTHREAD_MUTEX_INITIALIZER;
+static sejits_cl_program sejits_cl_programs[SEJITS_CL_MAX_CONTEXTS];
+static int sejits_cl_program_count = 0;
+
+inline sejits_cl_launch::~sejits_cl_launch() {
+  if (error_flag) clReleaseMemObject(error_flag);
+  if (locked) pthread_mutex_unlock(&sejits_cl_mutex);
+}
 
 // The build options: NumPy's results, not the device's fastest approximations.
 static const char sejits_cl_build_options[] = "-cl-fp32-correctly-rounded-divide-sqrt";
 
-static inline std::string sejits_cl_device_string(cl_device_id device, cl_device_info what) {
+// A device info string, malloc'ed (the caller frees it); "" when unknown.
+static inline char *sejits_cl_device_string(cl_device_id device, cl_device_info what) {
   size_t size = 0;
-  if (clGetDeviceInfo(device, what, 0, nullptr, &size) != CL_SUCCESS) return "";
-  std::string text(size, '\0');
-  clGetDeviceInfo(device, what, size, text.data(), nullptr);
-  while (!text.empty() && text.back() == '\0') text.pop_back();
+  if (clGetDeviceInfo(device, what, 0, nullptr, &size) != CL_SUCCESS) size = 0;
+  char *text = (char *)calloc(size + 1, 1);
+  if (text && size > 0) clGetDeviceInfo(device, what, size, text, nullptr);
   return text;
 }
 
 // FNV-1a: names the binary of one device and driver (the device key), next
 // to the source's SHA-256 that the daemon printed into the artifact.
-static inline uint64_t sejits_cl_fnv1a(const std::string &text) {
-  uint64_t hash = 1469598103934665603ull;
-  for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
+static inline uint64_t sejits_cl_fnv1a(uint64_t hash, const char *text) {
+  for (const unsigned char *c = (const unsigned char *)text; *c; ++c) hash = (hash ^ *c) * 1099511628211ull;
   return hash;
 }
 
-static inline std::string sejits_cl_binary_path(const sejits_device *device, const char *digest) {
-  if (!device->binary_cache_dir || !device->binary_cache_dir[0]) return "";
-  char name[64];
-  std::string key = std::string(device->device_key ? device->device_key : "") + "|" + sejits_cl_build_options;
-  snprintf(name, sizeof name, "-%016llx.bin", (unsigned long long)sejits_cl_fnv1a(key));
-  return std::string(device->binary_cache_dir) + "/" + std::string(digest).substr(0, 32) + name;
+// Where this device's binary of the program lives; false when not kept.
+static inline bool sejits_cl_binary_path(const sejits_device *device, const char *digest, char *path, size_t size) {
+  if (!device->binary_cache_dir || !device->binary_cache_dir[0]) return false;
+  uint64_t key = sejits_cl_fnv1a(1469598103934665603ull, device->device_key ? device->device_key : "");
+  key = sejits_cl_fnv1a(sejits_cl_fnv1a(key, "|"), sejits_cl_build_options);
+  int written = snprintf(path, size, "%s/%.32s-%016llx.bin", device->binary_cache_dir, digest, (unsigned long long)key);
+  return written > 0 && (size_t)written < size;
 }
 
-static inline cl_program sejits_cl_program_from_binary(const sejits_device *device, const std::string &path) {
-  FILE *file = path.empty() ? nullptr : fopen(path.c_str(), "rb");
+static inline cl_program sejits_cl_program_from_binary(const sejits_device *device, const char *path) {
+  FILE *file = fopen(path, "rb");
   if (!file) return nullptr;
-  std::vector<unsigned char> bytes;
-  unsigned char chunk[65536];
+  size_t size = 0, capacity = 1 << 16;
+  unsigned char *bytes = (unsigned char *)malloc(capacity);
   size_t got;
-  while ((got = fread(chunk, 1, sizeof chunk, file)) > 0) bytes.insert(bytes.end(), chunk, chunk + got);
+  while (bytes && (got = fread(bytes + size, 1, capacity - size, file)) > 0) {
+    size += got;
+    if (size == capacity) {
+      unsigned char *grown = (unsigned char *)realloc(bytes, capacity *= 2);
+      if (!grown) free(bytes);
+      bytes = grown;
+    }
+  }
   fclose(file);
+  if (!bytes) return nullptr;
   cl_device_id id = (cl_device_id)device->device;
-  const unsigned char *data = bytes.data();
-  size_t size = bytes.size();
+  const unsigned char *data = bytes;
   cl_int status, binary_status;
   cl_program program = clCreateProgramWithBinary((cl_context)device->context, 1, &id, &size, &data, &binary_status, &status);
+  free(bytes);
   if (status != CL_SUCCESS) return nullptr;
   if (binary_status != CL_SUCCESS || clBuildProgram(program, 1, &id, sejits_cl_build_options, nullptr, nullptr) != CL_SUCCESS) {
     clReleaseProgram(program);  // a stale or foreign binary: build from source instead
@@ -100,25 +120,31 @@ static inline cl_program sejits_cl_program_from_binary(const sejits_device *devi
 }
 
 // Written to a temporary name and renamed: readers never see half a binary.
-static inline void sejits_cl_keep_binary(cl_program program, const std::string &path, const char *directory) {
-  if (path.empty()) return;
+static inline void sejits_cl_keep_binary(cl_program program, const char *path, const char *directory) {
   size_t size = 0;
   if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, nullptr) != CL_SUCCESS || size == 0) return;
-  std::vector<unsigned char> bytes(size);
-  unsigned char *data = bytes.data();
-  if (clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof data, &data, nullptr) != CL_SUCCESS) return;
-  mkdir(directory, 0700);
-  std::string temporary = path + "." + std::to_string(getpid()) + ".tmp";
-  FILE *file = fopen(temporary.c_str(), "wb");
-  if (!file) return;
-  bool written = fwrite(data, 1, size, file) == size;
-  if (fclose(file) != 0 || !written || rename(temporary.c_str(), path.c_str()) != 0) unlink(temporary.c_str());
+  unsigned char *data = (unsigned char *)malloc(size);
+  if (!data) return;
+  char temporary[4200];
+  if (clGetProgramInfo(program, CL_PROGRAM_BINARIES, sizeof data, &data, nullptr) == CL_SUCCESS &&
+      snprintf(temporary, sizeof temporary, "%s.%d.tmp", path, (int)getpid()) < (int)sizeof temporary) {
+    mkdir(directory, 0700);
+    FILE *file = fopen(temporary, "wb");
+    if (file) {
+      bool written = fwrite(data, 1, size, file) == size;
+      if (fclose(file) != 0 || !written || rename(temporary, path) != 0) unlink(temporary);
+    }
+  }
+  free(data);
 }
 
 static inline cl_program sejits_cl_build(const sejits_device *device, const char *source, const char *digest,
                                          const char *kernel_name, char *error, int64_t error_len) {
-  std::string path = sejits_cl_binary_path(device, digest);
-  if (cl_program cached = sejits_cl_program_from_binary(device, path)) return cached;
+  char path[4096];
+  const bool keep = sejits_cl_binary_path(device, digest, path, sizeof path);
+  if (keep) {
+    if (cl_program cached = sejits_cl_program_from_binary(device, path)) return cached;
+  }
   cl_device_id id = (cl_device_id)device->device;
   cl_int status;
   cl_program program = clCreateProgramWithSource((cl_context)device->context, 1, &source, nullptr, &status);
@@ -129,15 +155,31 @@ static inline cl_program sejits_cl_build(const sejits_device *device, const char
   if (clBuildProgram(program, 1, &id, sejits_cl_build_options, nullptr, nullptr) != CL_SUCCESS) {
     size_t size = 0;
     clGetProgramBuildInfo(program, id, CL_PROGRAM_BUILD_LOG, 0, nullptr, &size);
-    std::string log(size, '\0');
-    clGetProgramBuildInfo(program, id, CL_PROGRAM_BUILD_LOG, size, log.data(), nullptr);
+    char *log = (char *)calloc(size + 1, 1);
+    if (log) clGetProgramBuildInfo(program, id, CL_PROGRAM_BUILD_LOG, size, log, nullptr);
+    char *name = sejits_cl_device_string(id, CL_DEVICE_NAME);
     snprintf(error, (size_t)error_len, "OpenCL program of kernel %s failed to build for %s; build log:\n%s", kernel_name,
-             sejits_cl_device_string(id, CL_DEVICE_NAME).c_str(), log.c_str());
+             name ? name : "?", log ? log : "");
+    free(name);
+    free(log);
     clReleaseProgram(program);
     return nullptr;
   }
-  sejits_cl_keep_binary(program, path, device->binary_cache_dir);
+  if (keep) sejits_cl_keep_binary(program, path, device->binary_cache_dir);
   return program;
+}
+
+// The program built for `context`, or a new empty slot for it; null when
+// every slot is taken.
+static inline sejits_cl_program *sejits_cl_program_of(cl_context context) {
+  for (int k = 0; k < sejits_cl_program_count; ++k) {
+    if (sejits_cl_programs[k].context == context) return &sejits_cl_programs[k];
+  }
+  if (sejits_cl_program_count == SEJITS_CL_MAX_CONTEXTS) return nullptr;
+  sejits_cl_program *slot = &sejits_cl_programs[sejits_cl_program_count++];
+  slot->context = context;
+  slot->has_fp64 = -1;
+  return slot;
 }
 
 // ---- one call of an entry point -------------------------------------------
@@ -164,30 +206,45 @@ static inline int32_t sejits_cl_begin(sejits_cl_launch *launch, const sejits_arg
   }
   const sejits_device *device = (const sejits_device *)device_arg->data;
   cl_device_id id = (cl_device_id)device->device;
-  if (needs_fp64 && sejits_cl_device_string(id, CL_DEVICE_EXTENSIONS).find("cl_khr_fp64") == std::string::npos) {
+  pthread_mutex_lock(&sejits_cl_mutex);
+  launch->locked = true;
+  sejits_cl_program *built = sejits_cl_program_of((cl_context)device->context);
+  if (!built) return sejits_fail(error, error_len, "OpenCL: this kernel is in use in too many contexts");
+  if (built->has_fp64 < 0) {
+    char *extensions = sejits_cl_device_string(id, CL_DEVICE_EXTENSIONS);
+    built->has_fp64 = extensions && strstr(extensions, "cl_khr_fp64") ? 1 : 0;
+    free(extensions);
+  }
+  if (needs_fp64 && !built->has_fp64) {
+    char *name = sejits_cl_device_string(id, CL_DEVICE_NAME);
     snprintf(error, (size_t)error_len, "this kernel computes in float64, which the OpenCL device %s does not support; "
-             "call it with float32 arrays", sejits_cl_device_string(id, CL_DEVICE_NAME).c_str());
+             "call it with float32 arrays", name ? name : "?");
+    free(name);
     return 1;
   }
-  launch->lock = std::unique_lock<std::mutex>(sejits_cl_mutex);
-  sejits_cl_program &built = sejits_cl_programs[(cl_context)device->context];
-  if (!built.program) {
-    built.program = sejits_cl_build(device, source, digest, kernel_name, error, error_len);
-    if (!built.program) return 1;
+  if (!built->program) {
+    built->program = sejits_cl_build(device, source, digest, kernel_name, error, error_len);
+    if (!built->program) return 1;
   }
-  sejits_cl_kernel &kernel = built.kernels[kernel_name];
-  if (!kernel.kernel) {
+  sejits_cl_kernel *kernel = nullptr;
+  for (int k = 0; k < built->kernel_count && !kernel; ++k) {
+    if (strcmp(built->kernels[k].name, kernel_name) == 0) kernel = &built->kernels[k];
+  }
+  if (!kernel) {
+    if (built->kernel_count == SEJITS_CL_MAX_KERNELS) return sejits_fail(error, error_len, "OpenCL: too many kernels in one program");
     cl_int status;
-    kernel.kernel = clCreateKernel(built.program, kernel_name, &status);
+    cl_kernel created = clCreateKernel(built->program, kernel_name, &status);
     if (status != CL_SUCCESS) {
-      kernel.kernel = nullptr;
       snprintf(error, (size_t)error_len, "OpenCL: clCreateKernel(%s) failed (%d)", kernel_name, status);
       return 1;
     }
-    clGetKernelWorkGroupInfo(kernel.kernel, id, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel.max_group, &kernel.max_group, nullptr);
+    kernel = &built->kernels[built->kernel_count++];
+    kernel->name = kernel_name;
+    kernel->kernel = created;
+    clGetKernelWorkGroupInfo(created, id, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel->max_group, &kernel->max_group, nullptr);
   }
-  launch->kernel = kernel.kernel;
-  launch->max_group = kernel.max_group;
+  launch->kernel = kernel->kernel;
+  launch->max_group = kernel->max_group;
   launch->queue = (cl_command_queue)device->queue;
   launch->next_arg = 0;
   return 0;
