@@ -166,14 +166,16 @@ static PyObject *Device_alloc(OpenCLDevice *self, PyObject *args) {
   return (PyObject *)buffer;
 }
 
-/* write(buffer, offset, array): blocking copy of a C-contiguous array's bytes. */
-static PyObject *Device_write(OpenCLDevice *self, PyObject *args) {
+/* A blocking copy between a buffer and a C-contiguous host array (writable
+ * when reading into it): write(buffer, offset, array), read(buffer, offset, array). */
+static PyObject *transfer(OpenCLDevice *self, PyObject *args, int to_device) {
   DeviceBuffer *buffer;
   Py_ssize_t offset;
-  PyObject *source;
-  if (!PyArg_ParseTuple(args, "O!nO", &DeviceBufferType, &buffer, &offset, &source)) return NULL;
+  PyObject *host;
+  if (!PyArg_ParseTuple(args, "O!nO", &DeviceBufferType, &buffer, &offset, &host)) return NULL;
   Py_buffer view;
-  if (check_owner(self, buffer) != 0 || PyObject_GetBuffer(source, &view, PyBUF_C_CONTIGUOUS) != 0) return NULL;
+  int flags = to_device ? PyBUF_C_CONTIGUOUS : PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE;
+  if (check_owner(self, buffer) != 0 || PyObject_GetBuffer(host, &view, flags) != 0) return NULL;
   cl_int status = CL_SUCCESS;
   if (check_range(buffer, offset, view.len) != 0) {
     PyBuffer_Release(&view);
@@ -181,39 +183,19 @@ static PyObject *Device_write(OpenCLDevice *self, PyObject *args) {
   }
   if (view.len > 0) {
     Py_BEGIN_ALLOW_THREADS
-    status = opencl.clEnqueueWriteBuffer(queue_of(self), buffer->mem, CL_TRUE, (size_t)offset, (size_t)view.len,
-                                         view.buf, 0, NULL, NULL);
+    status = to_device ? opencl.clEnqueueWriteBuffer(queue_of(self), buffer->mem, CL_TRUE, (size_t)offset, (size_t)view.len,
+                                                     view.buf, 0, NULL, NULL)
+                       : opencl.clEnqueueReadBuffer(queue_of(self), buffer->mem, CL_TRUE, (size_t)offset, (size_t)view.len,
+                                                    view.buf, 0, NULL, NULL);
     Py_END_ALLOW_THREADS
   }
   PyBuffer_Release(&view);
-  if (status != CL_SUCCESS) return raise_opencl_error("clEnqueueWriteBuffer", status);
+  if (status != CL_SUCCESS) return raise_opencl_error(to_device ? "clEnqueueWriteBuffer" : "clEnqueueReadBuffer", status);
   Py_RETURN_NONE;
 }
 
-/* read(buffer, offset, array): blocking copy into a C-contiguous writable array. */
-static PyObject *Device_read(OpenCLDevice *self, PyObject *args) {
-  DeviceBuffer *buffer;
-  Py_ssize_t offset;
-  PyObject *target;
-  if (!PyArg_ParseTuple(args, "O!nO", &DeviceBufferType, &buffer, &offset, &target)) return NULL;
-  Py_buffer view;
-  if (check_owner(self, buffer) != 0 || PyObject_GetBuffer(target, &view, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) != 0)
-    return NULL;
-  cl_int status = CL_SUCCESS;
-  if (check_range(buffer, offset, view.len) != 0) {
-    PyBuffer_Release(&view);
-    return NULL;
-  }
-  if (view.len > 0) {
-    Py_BEGIN_ALLOW_THREADS
-    status = opencl.clEnqueueReadBuffer(queue_of(self), buffer->mem, CL_TRUE, (size_t)offset, (size_t)view.len,
-                                        view.buf, 0, NULL, NULL);
-    Py_END_ALLOW_THREADS
-  }
-  PyBuffer_Release(&view);
-  if (status != CL_SUCCESS) return raise_opencl_error("clEnqueueReadBuffer", status);
-  Py_RETURN_NONE;
-}
+static PyObject *Device_write(OpenCLDevice *self, PyObject *args) { return transfer(self, args, 1); }
+static PyObject *Device_read(OpenCLDevice *self, PyObject *args) { return transfer(self, args, 0); }
 
 /* copy(src, src_offset, dst, dst_offset, nbytes): enqueued, not waited for. */
 static PyObject *Device_copy(OpenCLDevice *self, PyObject *args) {

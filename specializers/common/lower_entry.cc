@@ -37,6 +37,11 @@ std::string scalar_field(DType dtype) {
   return "i";
 }
 
+cg::StmtPtr declare_scalar_arg(int arg, DType dtype) {
+  return cg::decl(cg::scalar_type(ctype_of(dtype), true), absl::StrCat("s", arg),
+                  cg::cast(cg::scalar_type(ctype_of(dtype)), cg::member(arg_field(arg, "scalar"), scalar_field(dtype))));
+}
+
 cg::StmtPtr fail_statement(std::string message) {
   return cg::return_stmt(cg::call(cg::Callee::kFail, {cg::var("error"), cg::var("error_len"),
                                                        cg::literal(cg::CType::kChar, std::move(message))}));

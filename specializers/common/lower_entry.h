@@ -23,6 +23,8 @@ codegen::TranslationUnit entry_point_unit(const std::string &symbol, std::vector
 codegen::ExprPtr arg_field(int index, const std::string &field);
 // The member of sejits_arg.scalar a scalar of this dtype is passed in.
 std::string scalar_field(DType dtype);
+// `const T s<arg> = (T)args[arg].scalar.<field>;`
+codegen::StmtPtr declare_scalar_arg(int arg, DType dtype);
 // `return sejits_fail(error, error_len, message);`
 codegen::StmtPtr fail_statement(std::string message);
 // True when the caller asked for a serial call (a forked child, see the ABI).

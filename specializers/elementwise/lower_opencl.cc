@@ -130,10 +130,7 @@ class OpenClLowering {
     body.push_back(check_device_array(output_arg(), ir_.result.dtype, rank_));
     body.push_back(check_device_arg(device_arg()));
     for (size_t k = 0; k < ir_.parameters.size(); ++k) {
-      if (ir_.parameters[k].kind != ArgKind::kScalar) continue;
-      DType dtype = ir_.parameters[k].type.dtype;
-      body.push_back(cg::decl(cg::scalar_type(ctype_of(dtype), true), absl::StrCat("s", k),
-                              cg::cast(cg::scalar_type(ctype_of(dtype)), cg::member(arg_field(static_cast<int>(k), "scalar"), scalar_field(dtype)))));
+      if (ir_.parameters[k].kind == ArgKind::kScalar) body.push_back(declare_scalar_arg(static_cast<int>(k), ir_.parameters[k].type.dtype));
     }
     append_python_int_range_checks(ir_.value, body);
     cg::ExprPtr n = cg::int_literal(1);

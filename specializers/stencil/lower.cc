@@ -25,7 +25,7 @@ std::vector<cg::StmtPtr> single_sweep_body(const StencilIr &ir, const StencilPla
   std::vector<std::string> arrays;
   for (int k = 0; k <= out; ++k) {
     if (!sweep.is_array(k)) {
-      sweep.declare_scalar(k, k, body);
+      sweep.declare_scalar(k, body);
       continue;
     }
     arrays.push_back(k == out ? "qout" : absl::StrCat("q", k));

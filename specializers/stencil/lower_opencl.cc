@@ -162,7 +162,7 @@ class OpenClStencilLowering {
     }
     for (int arg : extra_arrays) sweep_.check_shape(arg, out_arg, body);
     for (int k = 0; k < out_; ++k) {
-      if (!sweep_.is_array(k)) sweep_.declare_scalar(k, k, body);
+      if (!sweep_.is_array(k)) sweep_.declare_scalar(k, body);
     }
     append_python_int_range_checks(ir_.value, body);
     cg::ExprPtr points = lit(1);

@@ -63,10 +63,8 @@ void SweepLowering::declare_array(int arg, int operand, const std::string &name,
   body.push_back(cg::decl(cg::pointer_type(type, input, input), name, cg::cast(cg::pointer_type(type, input), arg_field(arg, "data"))));
 }
 
-void SweepLowering::declare_scalar(int arg, int operand, std::vector<cg::StmtPtr> &body) const {
-  DType dtype = dtype_of(operand);
-  body.push_back(cg::decl(cg::scalar_type(ctype_of(dtype), true), absl::StrCat("s", operand),
-                          cg::cast(cg::scalar_type(ctype_of(dtype)), cg::member(arg_field(arg, "scalar"), scalar_field(dtype)))));
+void SweepLowering::declare_scalar(int arg, std::vector<cg::StmtPtr> &body) const {
+  body.push_back(declare_scalar_arg(arg, dtype_of(arg)));
 }
 
 void SweepLowering::declare_extents(int arg, std::vector<cg::StmtPtr> &body) const {

@@ -40,8 +40,8 @@ class SweepLowering {
   void check_shape(int arg, int shape_arg, std::vector<codegen::StmtPtr> &body) const;
   // `name` points at args[arg]'s data; `name_s<d>` are its strides in elements.
   void declare_array(int arg, int operand, const std::string &name, std::vector<codegen::StmtPtr> &body) const;
-  // s<operand>: a scalar parameter's value.
-  void declare_scalar(int arg, int operand, std::vector<codegen::StmtPtr> &body) const;
+  // s<arg>: the value of scalar parameter `arg` (passed as args[arg]).
+  void declare_scalar(int arg, std::vector<codegen::StmtPtr> &body) const;
   // n<d>: the grid's extents, from args[arg]; a<d>, b<d>: where the interior
   // (every read inside the grid) starts and ends.
   void declare_extents(int arg, std::vector<codegen::StmtPtr> &body) const;

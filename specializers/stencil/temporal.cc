@@ -38,7 +38,7 @@ class IterateLowering {
     sweep_.declare_extents(out_arg, body);
     for (int k = 0; k < out; ++k) {
       if (sweep_.is_array(k)) sweep_.declare_array(k, k, absl::StrCat("q", k), body);
-      else sweep_.declare_scalar(k, k, body);
+      else sweep_.declare_scalar(k, body);
     }
     sweep_.declare_array(spare_arg, out, "qspare", body);
     sweep_.declare_array(out_arg, out, "qout", body);
