@@ -15,24 +15,35 @@
 /* Buffers of at least this many bytes are kept for reuse when freed. */
 #define POOL_MIN_BYTES ((size_t)1 << 20)
 
+/* Drops entry k, keeping the others oldest first. */
+static void pool_remove(OpenCLDevice *device, int k) {
+  device->pool_total -= device->pool_bytes[k];
+  --device->pool_count;
+  memmove(&device->pool[k], &device->pool[k + 1], (size_t)(device->pool_count - k) * sizeof device->pool[0]);
+  memmove(&device->pool_bytes[k], &device->pool_bytes[k + 1], (size_t)(device->pool_count - k) * sizeof device->pool_bytes[0]);
+}
+
 /* Takes a pooled buffer of exactly `nbytes`, or NULL. Reusing one while
  * kernels that used it are still queued is safe: the queue is in order. */
 static cl_mem pool_take(OpenCLDevice *device, size_t nbytes) {
   for (int k = 0; k < device->pool_count; ++k) {
     if (device->pool_bytes[k] != nbytes) continue;
     cl_mem mem = device->pool[k];
-    device->pool_total -= nbytes;
-    --device->pool_count;
-    device->pool[k] = device->pool[device->pool_count];
-    device->pool_bytes[k] = device->pool_bytes[device->pool_count];
+    pool_remove(device, k);
     return mem;
   }
   return NULL;
 }
 
-/* Keeps a freed buffer for reuse when there is room; returns 0 otherwise. */
+/* Keeps a freed buffer for reuse, releasing the oldest pooled ones to make
+ * room (buffers of earlier, other sizes must not crowd out the current
+ * ones); returns 0 when it is not kept. */
 static int pool_give(OpenCLDevice *device, cl_mem mem, size_t nbytes) {
-  if (nbytes < POOL_MIN_BYTES || device->pool_count == DEVICE_POOL_SLOTS || device->pool_total + nbytes > device->pool_limit) return 0;
+  if (nbytes < POOL_MIN_BYTES || nbytes > device->pool_limit) return 0;
+  while (device->pool_count == DEVICE_POOL_SLOTS || device->pool_total + nbytes > device->pool_limit) {
+    opencl.clReleaseMemObject(device->pool[0]);
+    pool_remove(device, 0);
+  }
   device->pool[device->pool_count] = mem;
   device->pool_bytes[device->pool_count] = nbytes;
   ++device->pool_count;

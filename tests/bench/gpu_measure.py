@@ -18,6 +18,8 @@ import numpy as np
 
 from measure import WARMUP_CALLS, Result, describe, progress
 
+WARMUP_SECONDS = 1.0
+
 TARGET = "opencl"
 CHECK_CHUNK = 1 << 22  # elements per task when a large output is checked or computed in threads
 
@@ -102,9 +104,13 @@ def measure_device(case, impl, build, reference, tolerance, repeats, limit_s, by
         del output
         if result.error:
             return result
-        for warmup in range(2, WARMUP_CALLS + 1):
-            progress(case, impl, f"warm-up {warmup}/{WARMUP_CALLS}")
-            timed_call(call)
+        # A GPU left idle (while the host computed a reference) runs at a low
+        # clock for a while: warm up for WARMUP_SECONDS of work as well.
+        warmup, warm_seconds = 1, 0.0
+        while warmup < WARMUP_CALLS or warm_seconds < WARMUP_SECONDS:
+            warmup += 1
+            progress(case, impl, f"warm-up {warmup}")
+            warm_seconds += timed_call(call)
         samples = []
         for repeat in range(1, repeats + 1):
             progress(case, impl, f"repeat {repeat}/{repeats}")
