@@ -67,7 +67,8 @@ def to_device(context, args, notes):
     return tuple(moved)
 
 
-def signature(context, args):
+def signature_prefix(context):
+    """What sets a device call's signature apart from a CPU call's and from other devices'."""
     return (OPENCL, context.device.name, context.device.index)
 
 

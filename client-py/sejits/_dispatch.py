@@ -94,7 +94,7 @@ class KernelDispatcher:
 
     def _resolve_device(self, context, args):
         """The OpenCL kernel for these (device-resident) arguments in `context`."""
-        signature = _device_calls.signature(context, args) + self._signature(args)
+        signature = _device_calls.signature_prefix(context) + self._signature(args)
         with self._lock:
             kernel = self._kernels.get(signature)
             if kernel is None:
