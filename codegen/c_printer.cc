@@ -1,7 +1,9 @@
 #include "codegen/c_printer.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -197,6 +199,29 @@ std::string escape_c_string(const std::string &text) {
     }
   }
   return out + "\"";
+}
+
+std::string print_c_literal(const Literal &literal, const LiteralSpelling &spelling) {
+  if (const auto *b = std::get_if<bool>(&literal.value)) return *b ? "true" : "false";
+  if (const auto *s = std::get_if<std::string>(&literal.value)) return escape_c_string(*s);
+  if (const auto *u = std::get_if<uint64_t>(&literal.value)) return std::to_string(*u) + spelling.uint64_suffix;
+  if (const auto *i = std::get_if<int64_t>(&literal.value)) {
+    if (*i == std::numeric_limits<int64_t>::min()) return absl::StrCat("(-9223372036854775807", spelling.int64_suffix, " - 1)");
+    std::string digits = std::to_string(*i);
+    if (*i >= std::numeric_limits<int32_t>::min() && *i <= std::numeric_limits<int32_t>::max()) {
+      return *i < 0 ? "(" + digits + ")" : digits;  // fits `int`: no suffix needed
+    }
+    return absl::StrCat("(", digits, spelling.int64_suffix, ")");
+  }
+  double value = std::get<double>(literal.value);
+  bool single = literal.type == CType::kFloat32;
+  if (std::isnan(value)) return single ? spelling.nan32 : spelling.nan64;
+  if (std::isinf(value)) {
+    std::string inf = single ? spelling.inf32 : spelling.inf64;
+    return value < 0 ? "(-" + inf + ")" : inf;
+  }
+  if (single) return "(" + shortest_float_text(static_cast<float>(value)) + "f)";
+  return "(" + shortest_float_text(value) + ")";
 }
 
 std::string shortest_float_text(double value) { return shortest_text(value); }

@@ -27,6 +27,15 @@ void print_body(const Dialect &dialect, const std::vector<StmtPtr> &body, int de
 void print_function(const Dialect &dialect, const Function &function, const std::string &prefix, std::ostringstream &out);
 void print_header_comment(const std::vector<std::string> &lines, std::ostringstream &out);
 
+// How a dialect spells what C dialects disagree on in literals.
+struct LiteralSpelling {
+  const char *int64_suffix;   // "LL" (C++), "L" (OpenCL C)
+  const char *uint64_suffix;  // "ULL", "UL"
+  const char *nan32, *nan64, *inf32, *inf64;
+};
+// A literal printed so that the compiler reads back exactly the same value.
+std::string print_c_literal(const Literal &literal, const LiteralSpelling &spelling);
+
 // Helpers both dialects share.
 std::string escape_c_string(const std::string &text);
 std::string shortest_float_text(double value);

@@ -1,7 +1,5 @@
 #include "codegen/cpp_printer.h"
 
-#include <cmath>
-#include <limits>
 #include <sstream>
 
 #include "codegen/c_printer.h"
@@ -73,26 +71,8 @@ void print_embedded_opencl(const TranslationUnit &unit, std::ostringstream &out)
 }  // namespace
 
 std::string print_cpp_literal(const Literal &literal) {
-  if (const auto *b = std::get_if<bool>(&literal.value)) return *b ? "true" : "false";
-  if (const auto *s = std::get_if<std::string>(&literal.value)) return escape_c_string(*s);
-  if (const auto *u = std::get_if<uint64_t>(&literal.value)) return std::to_string(*u) + "ULL";
-  if (const auto *i = std::get_if<int64_t>(&literal.value)) {
-    if (*i == std::numeric_limits<int64_t>::min()) return "(-9223372036854775807LL - 1)";
-    std::string digits = std::to_string(*i);
-    if (*i >= std::numeric_limits<int32_t>::min() && *i <= std::numeric_limits<int32_t>::max()) {
-      return *i < 0 ? "(" + digits + ")" : digits;  // fits `int`: no suffix needed
-    }
-    return "(" + digits + "LL)";
-  }
-  double value = std::get<double>(literal.value);
-  bool single = literal.type == CType::kFloat32;
-  if (std::isnan(value)) return single ? "__builtin_nanf(\"\")" : "__builtin_nan(\"\")";
-  if (std::isinf(value)) {
-    std::string inf = single ? "__builtin_inff()" : "__builtin_inf()";
-    return value < 0 ? "(-" + inf + ")" : inf;
-  }
-  if (single) return "(" + shortest_float_text(static_cast<float>(value)) + "f)";
-  return "(" + shortest_float_text(value) + ")";
+  static const LiteralSpelling cpp = {"LL", "ULL", "__builtin_nanf(\"\")", "__builtin_nan(\"\")", "__builtin_inff()", "__builtin_inf()"};
+  return print_c_literal(literal, cpp);
 }
 
 std::string print_cpp_expr(const ExprPtr &expr) { return print_expr(CppDialect{}, expr); }

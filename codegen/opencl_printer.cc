@@ -1,7 +1,5 @@
 #include "codegen/opencl_printer.h"
 
-#include <cmath>
-#include <limits>
 #include <sstream>
 
 #include "codegen/c_printer.h"
@@ -61,26 +59,8 @@ std::string_view prelude() {
 }  // namespace
 
 std::string print_opencl_literal(const Literal &literal) {
-  if (const auto *b = std::get_if<bool>(&literal.value)) return *b ? "true" : "false";
-  if (const auto *s = std::get_if<std::string>(&literal.value)) return escape_c_string(*s);
-  if (const auto *u = std::get_if<uint64_t>(&literal.value)) return std::to_string(*u) + "UL";
-  if (const auto *i = std::get_if<int64_t>(&literal.value)) {
-    if (*i == std::numeric_limits<int64_t>::min()) return "(-9223372036854775807L - 1)";
-    std::string digits = std::to_string(*i);
-    if (*i >= std::numeric_limits<int32_t>::min() && *i <= std::numeric_limits<int32_t>::max()) {
-      return *i < 0 ? "(" + digits + ")" : digits;
-    }
-    return "(" + digits + "L)";
-  }
-  double value = std::get<double>(literal.value);
-  bool single = literal.type == CType::kFloat32;
-  if (std::isnan(value)) return single ? "NAN" : "((double)NAN)";
-  if (std::isinf(value)) {
-    std::string inf = single ? "INFINITY" : "((double)INFINITY)";
-    return value < 0 ? "(-" + inf + ")" : inf;
-  }
-  if (single) return "(" + shortest_float_text(static_cast<float>(value)) + "f)";
-  return "(" + shortest_float_text(value) + ")";
+  static const LiteralSpelling opencl = {"L", "UL", "NAN", "((double)NAN)", "INFINITY", "((double)INFINITY)"};
+  return print_c_literal(literal, opencl);
 }
 
 std::string print_opencl(const TranslationUnit &unit) {
