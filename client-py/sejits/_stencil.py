@@ -132,10 +132,7 @@ class StencilDispatcher(KernelDispatcher):
             return result if on_device else result.get()
         entry = self._iterate_kernels.get(signature)
         if entry is None:
-            from sejits import _encode
-
-            codes = self._entry_codes(args, _encode.dtype_code)[:-1] + (0, _encode.dtype_code(np.int64), 0)
-            entry = kernel.library.entry(ITERATE_SYMBOL, codes, kernel.result_dtype, dict(kernel.info))
+            entry = kernel.library.entry(ITERATE_SYMBOL, self._iterate_codes(args), kernel.result_dtype, dict(kernel.info))
             self._iterate_kernels[signature] = entry
         out, spare = context.empty(grid.shape, kernel.result_dtype), context.empty(grid.shape, kernel.result_dtype)
         items = _device_calls.call_items(args, grid.shape) + (spare._descriptor(), int(steps))
@@ -189,15 +186,20 @@ class StencilDispatcher(KernelDispatcher):
             current = self._run_python((current, *rest), keep)
         return current
 
+    def _iterate_codes(self, args):
+        """How the iterate entry point takes its arguments: the inputs, a spare
+        buffer, steps (int64), the output."""
+        from sejits import _encode
+
+        return self._entry_codes(args, _encode.dtype_code)[:-1] + (0, _encode.dtype_code(np.int64), 0)
+
     def _iterate_entry(self, kernel, signature, args):
         """The artifact's temporally blocked sweeps for this signature (a
         TuningSession while their variants are timed), or None when it has
         none (the daemon's notes say why)."""
         if signature in self._iterate_kernels:
             return self._iterate_kernels[signature]
-        from sejits import _encode
-
-        codes = self._entry_codes(args, _encode.dtype_code)[:-1] + (0, _encode.dtype_code(np.int64), 0)
+        codes = self._iterate_codes(args)
 
         def iterate_of(loaded):
             try:
