@@ -6,25 +6,12 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "codegen/atomic_file.h"
+#include "codegen/host_platform.h"
 #include "codegen/runtime_headers.h"
 #include "codegen/sha256.h"
 #include "codegen/subprocess.h"
 
 namespace sejits::codegen {
-namespace {
-
-// The host CPU identity (model and feature flags), which -march=native targets.
-std::string host_cpu_identity() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line, model, flags;
-  while (std::getline(cpuinfo, line) && (model.empty() || flags.empty())) {
-    if (model.empty() && line.rfind("model name", 0) == 0) model = line;
-    if (flags.empty() && line.rfind("flags", 0) == 0) flags = line;
-  }
-  return absl::StrCat(model, "|", sha256_hex(flags));
-}
-
-}  // namespace
 
 absl::StatusOr<CompiledObject> compile_shared_object(const CompilerConfig &config,
                                                      const std::string &source,
@@ -58,14 +45,15 @@ absl::StatusOr<CompiledObject> compile_shared_object(const CompilerConfig &confi
 }
 
 std::string compiler_identity(const CompilerConfig &config) {
-  static const std::string cpu = host_cpu_identity();
+  const HostPlatform &host = host_platform();
   std::string banner = "unknown";
   auto version = run_process({config.compiler, "--version"}, ProcessLimits{absl::Seconds(10), 0});
   if (version.ok() && version->exit_code == 0) {
     banner = version->output.substr(0, version->output.find('\n'));
   }
   return absl::StrCat(config.compiler, "|", banner, "|", absl::StrJoin(config.flags, " "), "|",
-                      absl::StrJoin(config.link_flags, " "), "|", cpu);
+                      absl::StrJoin(config.link_flags, " "), "|", host.cpu_model, "|",
+                      host.cpu_digest);
 }
 
 absl::StatusOr<std::string> install_runtime_headers(const std::filesystem::path &include_dir) {

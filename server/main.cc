@@ -1,6 +1,7 @@
 // sejitsd: flags, logging, listeners, signals. Request handling lives in
 // core/, the gRPC surface in rpc/.
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -10,8 +11,10 @@
 
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -25,20 +28,31 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "server/core/specializer_core.h"
+#include "server/rpc/credentials.h"
 #include "server/rpc/specializer_service.h"
+#include "server/rpc/unix_listener.h"
+#include "server/rpc/upstream_client.h"
 #include "server/version.h"
 #include "spdlog/sinks/basic_file_sink.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, listen_unix, "", "Unix socket path (default: $XDG_RUNTIME_DIR/sejits/sejitsd.sock or /tmp/sejits-$UID/sejitsd.sock); 'none' to disable");
-ABSL_FLAG(std::string, listen_tcp, "", "HOST:PORT to listen on over TCP (loopback only until authentication exists)");
+ABSL_FLAG(std::string, socket_group, "", "share the Unix socket with this group (mode 0660) instead of the daemon's user alone (0600)");
+ABSL_FLAG(std::string, listen_tcp, "", "ADDR:PORT to listen on over TCP; beyond loopback it needs --token_file");
+ABSL_FLAG(std::string, token_file, "", "file holding the bearer token that TCP clients must send (SEJITS_TOKEN)");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve TCP with TLS (with --tls_key)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "", "PEM roots: require TCP clients to present a certificate they signed (mutual TLS)");
+ABSL_FLAG(std::string, upstream, "", "tcp://HOST:PORT of a daemon to forward misses to; its artifacts are verified and kept here");
+ABSL_FLAG(std::string, upstream_token_file, "", "the bearer token this daemon sends to --upstream");
+ABSL_FLAG(std::string, upstream_tls_ca, "", "PEM roots to verify --upstream's TLS certificate with (enables TLS)");
 ABSL_FLAG(std::string, cache_dir, "", "artifact cache directory (default: $XDG_CACHE_HOME/sejits/daemon or ~/.cache/sejits/daemon)");
 ABSL_FLAG(int64_t, max_cache_bytes, int64_t{2} << 30, "size bound of the artifact cache; least recently used artifacts are evicted");
 ABSL_FLAG(int, compile_jobs, 0, "compilers run at once (default: number of cores)");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
 ABSL_FLAG(std::string, log_file, "", "also log to this file");
-ABSL_FLAG(std::string, compiler, "g++", "the C++ compiler to run");
+ABSL_FLAG(std::string, compiler, "g++", "the C++ compiler to run, or 'none' (every miss goes to --upstream)");
 ABSL_FLAG(int, compile_timeout_s, 120, "a compile running longer is killed");
 ABSL_FLAG(int64_t, compile_memory_bytes, int64_t{4} << 30, "address-space limit of a compiler process");
 ABSL_FLAG(std::string, tuning_mode, "client", "who times code variants: 'client' (on the users' calls) or 'offline' (the daemon, in a child process, on synthetic inputs)");
@@ -77,10 +91,10 @@ fs::path default_cache_dir() {
   return fs::path(cache) / "sejits" / "daemon";
 }
 
-// The socket's directory is private to the user (0700) when the daemon
-// creates it; a lock file beside the socket keeps a second daemon from taking
-// over the address of a live one.
-bool prepare_unix_socket(const fs::path &socket_path, int &lock_fd) {
+// The socket's directory is private to the user (0700), or to the user and
+// the socket's group (0750), when the daemon creates it; a lock file beside
+// the socket keeps a second daemon from taking over the address of a live one.
+bool prepare_unix_socket(const fs::path &socket_path, std::optional<gid_t> group, int &lock_fd) {
   fs::path dir = socket_path.parent_path();
   std::error_code error;
   if (!fs::exists(dir, error)) {
@@ -89,7 +103,11 @@ bool prepare_unix_socket(const fs::path &socket_path, int &lock_fd) {
       spdlog::critical("cannot create {}: {}", dir.string(), error.message());
       return false;
     }
-    chmod(dir.c_str(), 0700);
+    chmod(dir.c_str(), group ? 0750 : 0700);
+    if (group && chown(dir.c_str(), static_cast<uid_t>(-1), *group) != 0) {
+      spdlog::critical("cannot give {} to group {}: {}", dir.string(), *group, std::strerror(errno));
+      return false;
+    }
   }
   fs::path lock_path = socket_path.string() + ".lock";
   lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -108,9 +126,75 @@ bool prepare_unix_socket(const fs::path &socket_path, int &lock_fd) {
   return true;
 }
 
+std::optional<gid_t> group_named(const std::string &name, bool &ok) {
+  ok = true;
+  if (name.empty()) return std::nullopt;
+  struct group entry, *found = nullptr;
+  char buffer[4096];
+  if (getgrnam_r(name.c_str(), &entry, buffer, sizeof buffer, &found) != 0 || !found) {
+    spdlog::critical("--socket_group={}: no such group", name);
+    ok = false;
+    return std::nullopt;
+  }
+  return found->gr_gid;
+}
+
 bool is_loopback(const std::string &host_port) {
   std::string host = host_port.substr(0, host_port.rfind(':'));
   return host == "127.0.0.1" || host == "localhost" || host == "[::1]" || absl::StartsWith(host, "127.");
+}
+
+// TCP beyond loopback only with a token; TLS when a certificate is given.
+bool add_tcp_listener(grpc::ServerBuilder &builder, const std::string &address, std::string &token) {
+  if (std::string file = absl::GetFlag(FLAGS_token_file); !file.empty()) {
+    auto read = sejits::server::rpc::read_token_file(file);
+    if (!read.ok()) {
+      spdlog::critical("{}", std::string(read.status().message()));
+      return false;
+    }
+    token = *read;
+  }
+  if (token.empty() && !is_loopback(address)) {
+    spdlog::critical("--listen_tcp={} accepts connections from other machines: give --token_file (and --tls_cert, "
+                     "--tls_key) so that only your clients can use this daemon, or listen on 127.0.0.1",
+                     address);
+    return false;
+  }
+  auto credentials = sejits::server::rpc::tcp_server_credentials(absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                                                                  absl::GetFlag(FLAGS_tls_client_ca));
+  if (!credentials.ok()) {
+    spdlog::critical("{}", std::string(credentials.status().message()));
+    return false;
+  }
+  const bool tls = !absl::GetFlag(FLAGS_tls_cert).empty();
+  if (!tls && !is_loopback(address)) spdlog::warn("--listen_tcp={} without TLS: the token and kernels travel in clear text", address);
+  builder.AddListeningPort(address, *credentials);
+  spdlog::info("tcp {}: {}{}", address, tls ? "TLS" : "plain", token.empty() ? ", no token (loopback)" : ", bearer token required");
+  return true;
+}
+
+std::unique_ptr<sejits::server::rpc::UpstreamClient> connect_upstream(const std::string &address) {
+  if (!absl::StartsWith(address, "tcp://") && !absl::StartsWith(address, "unix:")) {
+    spdlog::critical("--upstream={}: expected tcp://HOST:PORT", address);
+    return nullptr;
+  }
+  sejits::client::ConnectOptions options;
+  if (std::string file = absl::GetFlag(FLAGS_upstream_token_file); !file.empty()) {
+    auto token = sejits::server::rpc::read_token_file(file);
+    if (!token.ok()) {
+      spdlog::critical("--upstream_token_file: {}", std::string(token.status().message()));
+      return nullptr;
+    }
+    options.token = *token;
+  }
+  options.tls_ca_file = absl::GetFlag(FLAGS_upstream_tls_ca);
+  auto upstream = sejits::server::rpc::UpstreamClient::connect(address, options);
+  if (!upstream.ok()) {
+    spdlog::critical("--upstream={}: {}", address, std::string(upstream.status().message()));
+    return nullptr;
+  }
+  spdlog::info("upstream {}: misses are forwarded there{}", address, options.tls_ca_file.empty() ? "" : " (TLS)");
+  return std::move(*upstream);
 }
 
 void configure_logging() {
@@ -158,23 +242,39 @@ int main(int argc, char **argv) {
   std::string runner = absl::GetFlag(FLAGS_tune_runner);
   config.tune_runner = runner.empty() ? default_tune_runner() : fs::path(runner);
 
+  if (std::string compiler = absl::GetFlag(FLAGS_compiler); compiler == "none") config.has_compiler = false;
+  std::unique_ptr<sejits::server::rpc::UpstreamClient> upstream;
+  if (std::string address = absl::GetFlag(FLAGS_upstream); !address.empty()) {
+    upstream = connect_upstream(address);
+    if (!upstream) return 2;
+    config.upstream = std::shared_ptr<sejits::server::Upstream>(upstream.get(), [](auto *) {});
+  } else if (!config.has_compiler) {
+    spdlog::critical("--compiler=none needs an --upstream to build kernels");
+    return 2;
+  }
+
   grpc::ServerBuilder builder;
+  std::string token;
+  if (std::string tcp = absl::GetFlag(FLAGS_listen_tcp); !tcp.empty()) {
+    if (!add_tcp_listener(builder, tcp, token)) return 2;
+    config.listen_addresses.push_back("tcp://" + tcp);
+  }
   int lock_fd = -1;
   std::string unix_flag = absl::GetFlag(FLAGS_listen_unix);
   fs::path socket_path;
+  std::unique_ptr<sejits::server::rpc::UnixListener> unix_listener;
   if (unix_flag != "none") {
     socket_path = unix_flag.empty() ? default_socket_path() : fs::path(std::string(absl::StripPrefix(unix_flag, "unix:")));
-    if (!prepare_unix_socket(socket_path, lock_fd)) return 2;
-    builder.AddListeningPort("unix:" + socket_path.string(), grpc::InsecureServerCredentials());
-    config.listen_addresses.push_back("unix:" + socket_path.string());
-  }
-  if (std::string tcp = absl::GetFlag(FLAGS_listen_tcp); !tcp.empty()) {
-    if (!is_loopback(tcp)) {
-      spdlog::critical("--listen_tcp={} is not a loopback address; TCP without authentication is limited to 127.0.0.1/::1", tcp);
+    bool group_ok = true;
+    std::optional<gid_t> group = group_named(absl::GetFlag(FLAGS_socket_group), group_ok);
+    if (!group_ok || !prepare_unix_socket(socket_path, group, lock_fd)) return 2;
+    auto listener = sejits::server::rpc::UnixListener::bind(socket_path, group);
+    if (!listener.ok()) {
+      spdlog::critical("{}", std::string(listener.status().message()));
       return 2;
     }
-    builder.AddListeningPort(tcp, grpc::InsecureServerCredentials());
-    config.listen_addresses.push_back("tcp://" + tcp);
+    unix_listener = std::move(*listener);
+    config.listen_addresses.insert(config.listen_addresses.begin(), "unix:" + socket_path.string());
   }
   if (config.listen_addresses.empty()) {
     spdlog::critical("nothing to listen on: give --listen_unix or --listen_tcp");
@@ -186,17 +286,19 @@ int main(int argc, char **argv) {
     spdlog::critical("cannot start: {}", core.status().ToString());
     return 1;
   }
-  sejits::server::rpc::SpecializerService service(**core);
+  sejits::server::rpc::PeerRegistry peers;
+  sejits::server::rpc::TokenCheck auth(token, (*core)->counters(), peers);
+  sejits::server::rpc::SpecializerService service(**core, auth, peers, upstream.get());
   grpc::EnableDefaultHealthCheckService(true);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 4);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) {
-    spdlog::critical("cannot listen on {}", config.listen_addresses.front());
+    spdlog::critical("cannot listen on {}", absl::StrJoin(config.listen_addresses, ", "));
     return 2;
   }
-  if (!socket_path.empty()) chmod(socket_path.c_str(), 0600);
+  if (unix_listener) unix_listener->serve(*server, peers);
   spdlog::info("sejitsd {} (pid {}) listening on {}", sejits::server::kSejitsVersion, getpid(),
                absl::StrJoin(config.listen_addresses, ", "));
 
@@ -220,6 +322,7 @@ int main(int argc, char **argv) {
       stopping = true;
     }
     stop_signal.notify_all();
+    unix_listener.reset();  // no new connections while the calls in progress finish
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   });
   server->Wait();

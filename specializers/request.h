@@ -25,12 +25,19 @@ struct ArgSpec {
   bool c_contiguous = true;
 };
 
+// The machine the kernel will run on, as the client reports it (empty: the
+// daemon's own machine).
+struct WorkerPlatform {
+  std::string machine, os, libc, isa_level, cpu_digest;
+};
+
 struct SpecializationRequest {
   std::string specializer;
   std::shared_ptr<const v1::FunctionAst> function;  // absent for library specializers
   std::vector<ArgSpec> args;
   std::string platform = "cpu-openmp";  // or "opencl"
   std::map<std::string, std::string> params;
+  WorkerPlatform worker;
 };
 
 // One entry point of an artifact.

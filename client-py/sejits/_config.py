@@ -22,6 +22,13 @@ class Config:
     # device arrays always run on their device.
     target: str = field(default_factory=lambda: os.environ.get("SEJITS_TARGET", "cpu"))
     device: object = field(default_factory=lambda: _int_or_text(os.environ.get("SEJITS_OPENCL_DEVICE")))
+    # A daemon on TCP: the bearer token it requires, and the PEM roots to
+    # verify its TLS certificate with (TLS is used when set); tls_cert and
+    # tls_key are this client's certificate for mutual TLS.
+    token: str = field(default_factory=lambda: os.environ.get("SEJITS_TOKEN", ""))
+    tls_ca: str = field(default_factory=lambda: os.environ.get("SEJITS_TLS_CA", ""))
+    tls_cert: str = field(default_factory=lambda: os.environ.get("SEJITS_TLS_CERT", ""))
+    tls_key: str = field(default_factory=lambda: os.environ.get("SEJITS_TLS_KEY", ""))
 
 
 def _int_or_none(text):
@@ -42,7 +49,10 @@ def config(**options):
     fallback="warn" | "error" | "silent", autostart=True | False,
     tuning="online" | "exhaustive" | "off", tuning_budget=calls (None: 200
     online, unlimited exhaustive), target="cpu" | "opencl", device="gpu" |
-    "cpu" | a name | an index (the OpenCL device). Returns the current settings."""
+    "cpu" | a name | an index (the OpenCL device), token="..." (a TCP daemon's
+    bearer token), tls_ca="ca.pem" (verify the daemon's TLS certificate),
+    tls_cert=, tls_key= (this client's, for mutual TLS). Returns the current
+    settings."""
     for name, value in options.items():
         if not hasattr(settings, name):
             raise TypeError(f"sejits.config() got an unknown option {name!r}")
@@ -57,7 +67,7 @@ def config(**options):
         setattr(settings, name, value)
     if "target" in options:
         _native_fast_path()
-    if "daemon" in options:
+    if {"daemon", "token", "tls_ca", "tls_cert", "tls_key"} & options.keys():
         from sejits import _daemon
 
         _daemon.reset_connection()

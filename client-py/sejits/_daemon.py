@@ -32,7 +32,12 @@ class Connection:
         options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.enable_retries", 0),
                    ("grpc.initial_reconnect_backoff_ms", 20), ("grpc.min_reconnect_backoff_ms", 20),
                    ("grpc.max_reconnect_backoff_ms", 500)]
-        self.channel = grpc.insecure_channel(target, options=options)
+        settings = _config.settings
+        if settings.tls_ca:
+            self.channel = grpc.secure_channel(target, _tls_credentials(settings), options=options)
+        else:
+            self.channel = grpc.insecure_channel(target, options=options)
+        self.metadata = (("authorization", f"Bearer {settings.token}"),) if settings.token else ()
         self.stub = specializer_pb2_grpc.SpecializerStub(self.channel)
         self._health = self.channel.unary_unary("/grpc.health.v1.Health/Check")
 
@@ -41,11 +46,37 @@ class Connection:
 
         try:
             return self._health(b"", timeout=timeout) == _HEALTH_SERVING
-        except grpc.RpcError:
+        except grpc.RpcError as error:
+            self.last_error = error.details() or error.code().name
             return False
+
+    def unavailable(self):
+        """Why this daemon does not answer, with what to check."""
+        reason = f"no daemon answers at {self.address}"
+        if getattr(self, "last_error", None):
+            reason += f" ({self.last_error})"
+        if self.address.startswith("tcp://") and not _config.settings.tls_ca:
+            reason += "; if it serves TLS, give its CA with SEJITS_TLS_CA or sejits.config(tls_ca=...)"
+        return DaemonUnavailable(reason)
 
     def close(self):
         self.channel.close()
+
+
+def _tls_credentials(settings):
+    import grpc
+
+    def read(path, what):
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except OSError as error:
+            raise DaemonUnavailable(f"cannot read the {what} {path}: {error.strerror}") from None
+
+    roots = read(settings.tls_ca, "TLS CA file (SEJITS_TLS_CA)")
+    key = read(settings.tls_key, "TLS key (SEJITS_TLS_KEY)") if settings.tls_key else None
+    chain = read(settings.tls_cert, "TLS certificate (SEJITS_TLS_CERT)") if settings.tls_cert else None
+    return grpc.ssl_channel_credentials(root_certificates=roots, private_key=key, certificate_chain=chain)
 
 
 def reset_connection():
@@ -101,8 +132,8 @@ def connection(autostart=None):
             _connection = candidate
             return _connection
         candidate.close()
-        if not autostart:
-            raise DaemonUnavailable(f"no daemon answers at {address}")
+        if not autostart or not address.startswith("unix:"):
+            raise candidate.unavailable()
         _connection = start_daemon(address)
         return _connection
 
@@ -115,7 +146,7 @@ def call(method, request, timeout=None, retry=True):
     timeout = timeout or _config.settings.rpc_timeout_s
     conn = connection()
     try:
-        return getattr(conn.stub, method)(request, timeout=timeout)
+        return getattr(conn.stub, method)(request, timeout=timeout, metadata=conn.metadata)
     except grpc.RpcError as error:
         if retry and error.code() == grpc.StatusCode.UNAVAILABLE:
             reset_connection()

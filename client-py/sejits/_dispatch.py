@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from sejits import _arguments, _artifacts, _config, _daemon, _device_calls, _handle_cache, _tuning
+from sejits import _arguments, _artifacts, _config, _daemon, _device_calls, _handle_cache, _tuning, _worker_platform
 from sejits import _native
 from sejits._native import Dispatcher as _NativeDispatcher
 from sejits._native import FallbackRequested as _FallbackRequested
@@ -217,6 +217,7 @@ class KernelDispatcher:
                                        params=self._params())
         request.options.want_source = want_source
         request.target.platform = platform
+        _worker_platform.fill(request.target.worker)
         for value in args:
             request.args.append(_arguments.describe(value, pb, _encode.dtype_code))
         if tuning is not None and tuning[0] != "off":
@@ -237,7 +238,8 @@ class KernelDispatcher:
         outcome = pb.CacheOutcome.Name(response.outcome).lower()
         return {
             "key": response.key,
-            "artifact_path": response.artifact_path,
+            # Where this process reads it: fetched now if the daemon's file is not ours to read.
+            "artifact_path": _artifacts.local_path(response.artifact_path, response.artifact_digest),
             "artifact_digest": response.artifact_digest,
             "entry_symbol": response.entry_symbol,
             "result_dtype": _dtype_name(response.result.dtype),

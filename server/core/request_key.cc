@@ -73,6 +73,7 @@ std::string request_key(const specializers::SpecializationRequest &request, cons
   hasher.add("params", params);
   hasher.add("target", request.platform);
   hasher.add("compiler", context.compiler_identity);
+  hasher.add("march", context.march);
   hasher.add("abi", absl::StrCat(SEJITS_ABI_VERSION, ":", context.runtime_digest));
   return hasher.hex_digest();
 }

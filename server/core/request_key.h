@@ -12,6 +12,7 @@ struct KeyContext {
   std::string specializer_version;
   std::string compiler_identity;  // compiler, version, flags, host CPU
   std::string runtime_digest;     // kernel ABI + runtime headers
+  std::string march;              // the compile target: "native" or the worker's level
 };
 
 std::string request_key(const specializers::SpecializationRequest &request, const KeyContext &context);

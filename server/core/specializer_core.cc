@@ -7,6 +7,7 @@
 #include "server/core/offline_tuning.h"
 #include "server/core/request_key.h"
 #include "server/version.h"
+#include "codegen/host_platform.h"
 #include "specializers/pipeline.h"
 #include "specializers/registry.h"
 #include "spdlog/spdlog.h"
@@ -92,8 +93,14 @@ std::optional<SpecializeResult> SpecializerCore::serve_from_store(const std::str
 }
 
 std::string SpecializerCore::key_of(const specializers::SpecializationRequest &request) const {
+  auto target = choose_compile_target(request.worker, codegen::host_platform());
+  return key_of(request, target.ok() ? *target : CompileTarget{});
+}
+
+std::string SpecializerCore::key_of(const specializers::SpecializationRequest &request, const CompileTarget &target) const {
   const specializers::Specializer *specializer = specializers::find_specializer(request.specializer);
-  return request_key(request, KeyContext{specializer ? specializer->version() : "", compiler_identity_, runtime_digest_});
+  return request_key(request,
+                     KeyContext{specializer ? specializer->version() : "", compiler_identity_, runtime_digest_, target.march});
 }
 
 absl::StatusOr<SpecializeResult> SpecializerCore::specialize(const specializers::SpecializationRequest &request,
@@ -143,7 +150,12 @@ absl::StatusOr<SpecializeResult> SpecializerCore::serve(const specializers::Spec
                                                         const SpecializeOptions &options) {
   absl::Time start = absl::Now();
   ++stats_.requests;
-  std::string key = key_of(request);
+  absl::StatusOr<CompileTarget> target = choose_compile_target(request.worker, codegen::host_platform());
+  if (!target.ok()) {
+    ++stats_.rejected;
+    return target.status();
+  }
+  std::string key = key_of(request, *target);
 
   std::optional<SpecializeResult> result = serve_from_store(key);
   if (result) {
@@ -158,7 +170,7 @@ absl::StatusOr<SpecializeResult> SpecializerCore::serve(const specializers::Spec
           // A build of this key may have finished between the lookup above and
           // this flight: look again before compiling.
           if (auto stored = serve_from_store(key)) return Build{absl::OkStatus(), *stored};
-          return this->build(request, key);
+          return this->build(request, key, *target, options.want_source);
         },
         role);
     if (role == FlightRole::kJoined) {
@@ -180,8 +192,21 @@ absl::StatusOr<SpecializeResult> SpecializerCore::serve(const specializers::Spec
   return *result;
 }
 
-SpecializerCore::Build SpecializerCore::build(const specializers::SpecializationRequest &request,
-                                              const std::string &key) {
+SpecializerCore::Build SpecializerCore::build(const specializers::SpecializationRequest &request, const std::string &key,
+                                              const CompileTarget &target, bool want_source) {
+  if (!config_.upstream) {
+    if (config_.has_compiler) return compile_here(request, key, target);
+    return Build{absl::FailedPreconditionError("this daemon has no compiler (--compiler=none) and no --upstream to ask"), {}};
+  }
+  Build build = fetch_from_upstream(request, key, want_source);
+  if (build.status.ok() || !config_.has_compiler || build.status.code() != absl::StatusCode::kUnavailable) return build;
+  spdlog::warn("core: upstream {} unavailable ({}); compiling {} here", config_.upstream->address(),
+               std::string(build.status.message()), short_key(key));
+  return compile_here(request, key, target);
+}
+
+SpecializerCore::Build SpecializerCore::compile_here(const specializers::SpecializationRequest &request,
+                                                     const std::string &key, const CompileTarget &target) {
   Build build;
   auto kernel = specializers::run_pipeline(request);
   if (!kernel.ok()) {
@@ -195,38 +220,90 @@ SpecializerCore::Build SpecializerCore::build(const specializers::Specialization
     build.status = work_dir.status();
     return build;
   }
-  auto compiled = pool_.run([&] { return codegen::compile_shared_object(config_.compiler, kernel->source, *work_dir, kernel->libraries); });
-  absl::StatusOr<codegen::BlobInfo> blob = compiled.ok() ? store_->put_file(compiled->path) : compiled.status();
+  codegen::CompilerConfig compiler = config_.compiler;
+  compiler.flags = flags_for_target(compiler.flags, target);
+  auto compiled = pool_.run([&] { return codegen::compile_shared_object(compiler, kernel->source, *work_dir, kernel->libraries); });
+  SpecializeResult &result = build.result;
+  result.key = key;
+  result.entry_symbol = kernel->entry_symbol;
+  result.result_dtype = kernel->result_dtype;
+  result.outcome = CacheOutcome::kCompiled;
+  result.source = kernel->source;
+  result.notes = kernel->notes;
+  if (!target.note.empty()) result.notes.push_back(target.note);
+  result.specializer_version = kernel->specializer_version;
+  absl::Status published = compiled.status();
+  if (compiled.ok()) {
+    result.compile_seconds = compiled->seconds;
+    published = publish(key, compiled->path, result);
+  }
   std::error_code ignored;
   std::filesystem::remove_all(*work_dir, ignored);
-  if (!compiled.ok() || !blob.ok()) {
+  if (!published.ok()) {
     ++stats_.compile_failures;
-    absl::Status status = compiled.ok() ? blob.status() : compiled.status();
-    spdlog::error("core: build of {} failed: {}", short_key(key), std::string(status.message()));
-    build.status = absl::Status(status.code(), absl::StrCat("compiling the ", request.specializer,
-                                                            " kernel failed: ", status.message()));
+    spdlog::error("core: build of {} failed: {}", short_key(key), std::string(published.message()));
+    build.status = absl::Status(published.code(), absl::StrCat("compiling the ", request.specializer,
+                                                               " kernel failed: ", published.message()));
     return build;
   }
   ++stats_.compiles;
   stats_.record_compile_seconds(compiled->seconds);
+  spdlog::info("core: compiled {} -> {} ({} bytes) in {:.3f}s", short_key(key), result.artifact.digest.substr(0, 12),
+               result.artifact.bytes, compiled->seconds);
+  return build;
+}
+
+SpecializerCore::Build SpecializerCore::fetch_from_upstream(const specializers::SpecializationRequest &request,
+                                                            const std::string &key, bool want_source) {
+  Build build;
+  auto work_dir = store_->make_work_dir();
+  if (!work_dir.ok()) {
+    build.status = work_dir.status();
+    return build;
+  }
+  ++stats_.upstream_requests;
+  absl::StatusOr<UpstreamBuild> fetched = config_.upstream->build(request, want_source, *work_dir);
   SpecializeResult &result = build.result;
-  result.key = key;
+  absl::Status published = fetched.status();
+  if (fetched.ok()) {
+    result.key = key;
+    result.entry_symbol = fetched->entry_symbol;
+    result.result_dtype = fetched->result_dtype;
+    result.outcome = CacheOutcome::kCompiled;
+    result.compile_seconds = fetched->compile_seconds;
+    result.source = fetched->source;
+    result.notes = fetched->notes;
+    result.notes.push_back(absl::StrCat("built by the upstream daemon ", config_.upstream->address()));
+    result.specializer_version = fetched->specializer_version;
+    published = publish(key, fetched->file, result);
+    if (published.ok() && result.artifact.digest != fetched->digest) {
+      published = absl::DataLossError("the artifact changed between its verification and its storing");
+    }
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(*work_dir, ignored);
+  if (!published.ok()) {
+    ++stats_.upstream_failures;
+    spdlog::warn("core: upstream {} could not serve {}: {}", config_.upstream->address(), short_key(key),
+                 std::string(published.message()));
+    build.status = published;
+    return build;
+  }
+  spdlog::info("core: stored {} -> {} ({} bytes) from upstream {}", short_key(key), result.artifact.digest.substr(0, 12),
+               result.artifact.bytes, config_.upstream->address());
+  return build;
+}
+
+absl::Status SpecializerCore::publish(const std::string &key, const std::filesystem::path &file, SpecializeResult &result) {
+  absl::StatusOr<codegen::BlobInfo> blob = store_->put_file(file);
+  if (!blob.ok()) return blob.status();
   result.artifact = *blob;
-  result.entry_symbol = kernel->entry_symbol;
-  result.result_dtype = kernel->result_dtype;
-  result.outcome = CacheOutcome::kCompiled;
-  result.compile_seconds = compiled->seconds;
-  result.source = kernel->source;
-  result.notes = kernel->notes;
-  result.specializer_version = kernel->specializer_version;
   // The index is written last: a crash before this point leaves at most an
   // unreferenced blob, never an entry pointing at nothing.
   if (absl::Status recorded = store_->record_key(key, {blob->digest, encode_metadata(result)}); !recorded.ok()) {
     spdlog::warn("core: could not record {} in the index: {}", short_key(key), std::string(recorded.message()));
   }
-  spdlog::info("core: compiled {} -> {} ({} bytes) in {:.3f}s", short_key(key), blob->digest.substr(0, 12), blob->bytes,
-               compiled->seconds);
-  return build;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<codegen::BlobInfo> SpecializerCore::artifact(const std::string &digest) { return store_->get(digest); }
@@ -239,6 +316,8 @@ DaemonStats SpecializerCore::stats() {
   out.store = store_->counters();
   out.cache_dir = config_.cache_dir.string();
   out.listen_addresses = config_.listen_addresses;
+  out.compiler = config_.has_compiler ? config_.compiler.compiler : "none";
+  out.upstream = config_.upstream ? config_.upstream->address() : "";
   return out;
 }
 

@@ -12,9 +12,11 @@
 #include "codegen/artifact_store.h"
 #include "codegen/compiler_driver.h"
 #include "server/core/compile_pool.h"
+#include "server/core/compile_target.h"
 #include "server/core/single_flight.h"
 #include "server/core/stats.h"
 #include "server/core/tuning.h"
+#include "server/core/upstream.h"
 #include "specializers/request.h"
 
 namespace sejits::server {
@@ -28,6 +30,8 @@ struct CoreConfig {
   std::filesystem::path tuning_db;            // default: <cache_dir>/tuning.db
   TimingSite timing_site = TimingSite::kClient;
   std::filesystem::path tune_runner;          // the offline timing child (sejits-tune-runner)
+  bool has_compiler = true;                   // false: --compiler=none, misses go upstream
+  std::shared_ptr<Upstream> upstream;         // where misses go first, if set
 };
 
 enum class CacheOutcome { kHit = 1, kCompiled = 2, kJoined = 3 };
@@ -58,6 +62,8 @@ struct DaemonStats {
   codegen::StoreCounters store;
   std::string cache_dir;
   std::vector<std::string> listen_addresses;
+  std::string compiler;  // or "none"
+  std::string upstream;
 };
 
 class SpecializerCore {
@@ -80,6 +86,7 @@ class SpecializerCore {
   // The artifact with this digest, verified; for FetchArtifact.
   absl::StatusOr<codegen::BlobInfo> artifact(const std::string &digest);
   DaemonStats stats();
+  Stats &counters() { return stats_; }
   // Keeps the store under its size bound; the daemon calls it periodically.
   void maintain();
 
@@ -91,10 +98,16 @@ class SpecializerCore {
     absl::Status status;
     SpecializeResult result;
   };
-  Build build(const specializers::SpecializationRequest &request, const std::string &key);
+  Build build(const specializers::SpecializationRequest &request, const std::string &key, const CompileTarget &target,
+              bool want_source);
+  Build compile_here(const specializers::SpecializationRequest &request, const std::string &key, const CompileTarget &target);
+  Build fetch_from_upstream(const specializers::SpecializationRequest &request, const std::string &key, bool want_source);
+  // Publishes a built artifact: the blob, then the index entry naming it.
+  absl::Status publish(const std::string &key, const std::filesystem::path &file, SpecializeResult &result);
   // The artifact of exactly this request (variant params included).
   absl::StatusOr<SpecializeResult> serve(const specializers::SpecializationRequest &request, const SpecializeOptions &options);
   std::string key_of(const specializers::SpecializationRequest &request) const;
+  std::string key_of(const specializers::SpecializationRequest &request, const CompileTarget &target) const;
 
   std::optional<SpecializeResult> serve_from_store(const std::string &key);
 

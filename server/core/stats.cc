@@ -22,6 +22,9 @@ StatsSnapshot Stats::snapshot() {
   out.compile_failures = compile_failures;
   out.joined_in_flight = joined_in_flight;
   out.rejected = rejected;
+  out.unauthenticated = unauthenticated;
+  out.upstream_requests = upstream_requests;
+  out.upstream_failures = upstream_failures;
   std::lock_guard lock(mutex_);
   if (!compile_seconds_.empty()) {
     std::vector<double> sorted = compile_seconds_;

@@ -10,14 +10,14 @@ namespace sejits::server {
 
 struct StatsSnapshot {
   int64_t requests = 0, cache_hits = 0, cache_misses = 0, compiles = 0, compile_failures = 0, joined_in_flight = 0,
-          rejected = 0;
+          rejected = 0, unauthenticated = 0, upstream_requests = 0, upstream_failures = 0;
   double compile_median_seconds = 0;
 };
 
 class Stats {
  public:
   std::atomic<int64_t> requests{0}, cache_hits{0}, cache_misses{0}, compiles{0}, compile_failures{0},
-      joined_in_flight{0}, rejected{0};
+      joined_in_flight{0}, rejected{0}, unauthenticated{0}, upstream_requests{0}, upstream_failures{0};
 
   void record_compile_seconds(double seconds);
   StatsSnapshot snapshot();

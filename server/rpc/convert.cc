@@ -99,6 +99,36 @@ absl::StatusOr<specializers::SpecializationRequest> from_proto(const v1::Special
     out.args.push_back(std::move(spec));
   }
   for (const auto &[name, value] : request.params()) out.params[name] = value;
+  const v1::WorkerPlatform &worker = request.target().worker();
+  for (const std::string *field : {&worker.machine(), &worker.os(), &worker.libc(), &worker.isa_level(), &worker.cpu_digest()}) {
+    if (field->size() > kMaxNameBytes) return absl::InvalidArgumentError("a worker platform field is too long");
+  }
+  out.worker = {worker.machine(), worker.os(), worker.libc(), worker.isa_level(), worker.cpu_digest()};
+  return out;
+}
+
+v1::SpecializeRequest to_proto(const specializers::SpecializationRequest &request) {
+  v1::SpecializeRequest out;
+  out.set_specializer(request.specializer);
+  if (request.function) *out.mutable_function() = *request.function;
+  for (const specializers::ArgSpec &spec : request.args) {
+    v1::ArgDescriptor *arg = out.add_args();
+    arg->set_kind(spec.kind == specializers::ArgKind::kArray ? v1::ARRAY : v1::SCALAR);
+    arg->set_dtype(static_cast<v1::DType>(spec.dtype_code));
+    arg->set_weak(spec.weak);
+    arg->set_rank(spec.rank);
+    for (int64_t extent : spec.shape) arg->add_shape(extent);
+    for (int64_t stride : spec.strides) arg->add_strides(stride);
+    arg->set_c_contiguous(spec.c_contiguous);
+  }
+  out.mutable_target()->set_platform(request.platform);
+  v1::WorkerPlatform *worker = out.mutable_target()->mutable_worker();
+  worker->set_machine(request.worker.machine);
+  worker->set_os(request.worker.os);
+  worker->set_libc(request.worker.libc);
+  worker->set_isa_level(request.worker.isa_level);
+  worker->set_cpu_digest(request.worker.cpu_digest);
+  out.mutable_params()->insert(request.params.begin(), request.params.end());
   return out;
 }
 
@@ -136,6 +166,11 @@ void to_proto(const DaemonStats &stats, v1::Stats &response) {
   response.set_cache_dir(stats.cache_dir);
   for (const auto &address : stats.listen_addresses) response.add_listen_addresses(address);
   response.set_pid(getpid());
+  response.set_unauthenticated(stats.counters.unauthenticated);
+  response.set_upstream_requests(stats.counters.upstream_requests);
+  response.set_upstream_failures(stats.counters.upstream_failures);
+  response.set_upstream(stats.upstream);
+  response.set_compiler(stats.compiler);
 }
 
 }  // namespace sejits::server::rpc

@@ -9,6 +9,8 @@ namespace sejits::server::rpc {
 
 // Checks the request's shape (not its meaning: the front ends do that).
 absl::StatusOr<specializers::SpecializationRequest> from_proto(const v1::SpecializeRequest &request);
+// For forwarding to an upstream daemon.
+v1::SpecializeRequest to_proto(const specializers::SpecializationRequest &request);
 void to_proto(const SpecializeResult &result, v1::SpecializeResponse &response);
 void to_proto(const DaemonStats &stats, v1::Stats &response);
 

@@ -6,6 +6,7 @@
 
 #include "server/rpc/convert.h"
 #include "server/rpc/status.h"
+#include "spdlog/spdlog.h"
 #include "tuner-db/record_proto.h"
 
 namespace sejits::server::rpc {
@@ -28,13 +29,19 @@ bool parse(const grpc::ByteBuffer &bytes, google::protobuf::Message &message) {
 grpc::ServerUnaryReactor *SpecializerService::Specialize(grpc::CallbackServerContext *context,
                                                          const grpc::ByteBuffer *request, grpc::ByteBuffer *response) {
   grpc::ServerUnaryReactor *reactor = context->DefaultReactor();
+  if (grpc::Status denied = auth_.check(*context); !denied.ok()) {
+    reactor->Finish(denied);
+    return reactor;
+  }
   auto parsed = std::make_shared<v1::SpecializeRequest>();
   if (!parse(*request, *parsed)) {
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                  "the request is not a valid sejits.v1.SpecializeRequest (truncated or corrupt bytes)"));
     return reactor;
   }
-  workers_.submit([this, parsed, response, reactor] {
+  std::string client = peers_.identify(*context);
+  spdlog::trace("rpc: Specialize from {}", client);
+  workers_.submit(client, [this, parsed, response, reactor] {
     v1::SpecializeResponse reply;
     grpc::Status status = specialize(*parsed, reply);
     if (status.ok()) {
@@ -57,6 +64,7 @@ grpc::Status SpecializerService::specialize(const v1::SpecializeRequest &request
 
 grpc::Status SpecializerService::FetchArtifact(grpc::ServerContext *context, const v1::FetchArtifactRequest *request,
                                                grpc::ServerWriter<v1::ArtifactChunk> *writer) {
+  if (grpc::Status denied = auth_.check(*context); !denied.ok()) return denied;
   auto blob = core_.artifact(request->digest());
   if (!blob.ok()) return to_grpc_status(blob.status());
   std::ifstream in(blob->path, std::ios::binary);
@@ -73,24 +81,33 @@ grpc::Status SpecializerService::FetchArtifact(grpc::ServerContext *context, con
   return grpc::Status::OK;
 }
 
-grpc::Status SpecializerService::GetStats(grpc::ServerContext *, const v1::GetStatsRequest *, v1::Stats *response) {
+grpc::Status SpecializerService::GetStats(grpc::ServerContext *context, const v1::GetStatsRequest *, v1::Stats *response) {
+  if (grpc::Status denied = auth_.check(*context); !denied.ok()) return denied;
   to_proto(core_.stats(), *response);
+  response->set_clients(peers_.distinct_clients());
   return grpc::Status::OK;
 }
 
-grpc::Status SpecializerService::ReportTimings(grpc::ServerContext *, const v1::ReportTimingsRequest *request,
+grpc::Status SpecializerService::ReportTimings(grpc::ServerContext *context, const v1::ReportTimingsRequest *request,
                                                v1::TuningPlan *response) {
+  if (grpc::Status denied = auth_.check(*context); !denied.ok()) return denied;
   auto core_request = from_proto(request->request());
   if (!core_request.ok()) return to_grpc_status(core_request.status());
   auto timings = from_proto(request->reports());
   if (!timings.ok()) return to_grpc_status(timings.status());
   auto plan = core_.report_timings(*core_request, from_proto(request->request().tuning()), *timings, request->finish());
   if (!plan.ok()) return to_grpc_status(plan.status());
+  if (upstream_) {
+    if (absl::Status forwarded = upstream_->report_timings(*request); !forwarded.ok()) {
+      spdlog::warn("tuning: timings not passed on: {}", std::string(forwarded.message()));
+    }
+  }
   to_proto(*plan, *response);
   return grpc::Status::OK;
 }
 
-grpc::Status SpecializerService::ListTuning(grpc::ServerContext *, const v1::TuningQuery *request, v1::TuningRecords *response) {
+grpc::Status SpecializerService::ListTuning(grpc::ServerContext *context, const v1::TuningQuery *request, v1::TuningRecords *response) {
+  if (grpc::Status denied = auth_.check(*context); !denied.ok()) return denied;
   auto db = core_.tuning_database();
   if (!db.ok()) return to_grpc_status(db.status());
   auto records = (*db)->list(request->kernel());
@@ -102,8 +119,9 @@ grpc::Status SpecializerService::ListTuning(grpc::ServerContext *, const v1::Tun
   return grpc::Status::OK;
 }
 
-grpc::Status SpecializerService::ImportTuning(grpc::ServerContext *, const v1::ImportTuningRequest *request,
+grpc::Status SpecializerService::ImportTuning(grpc::ServerContext *context, const v1::ImportTuningRequest *request,
                                               v1::ImportTuningResponse *response) {
+  if (grpc::Status denied = auth_.check(*context); !denied.ok()) return denied;
   auto db = core_.tuning_database();
   if (!db.ok()) return to_grpc_status(db.status());
   auto summary = (*db)->import_jsonl(request->jsonl(), request->source_name().substr(0, 200));
@@ -114,8 +132,9 @@ grpc::Status SpecializerService::ImportTuning(grpc::ServerContext *, const v1::I
   return grpc::Status::OK;
 }
 
-grpc::Status SpecializerService::ResetTuning(grpc::ServerContext *, const v1::TuningQuery *request,
+grpc::Status SpecializerService::ResetTuning(grpc::ServerContext *context, const v1::TuningQuery *request,
                                              v1::ResetTuningResponse *response) {
+  if (grpc::Status denied = auth_.check(*context); !denied.ok()) return denied;
   auto deleted = core_.reset_tuning(request->kernel());
   if (!deleted.ok()) return to_grpc_status(deleted.status());
   response->set_deleted(*deleted);

@@ -1,18 +1,24 @@
 // The sejits.v1.Specializer gRPC service: thin handlers over SpecializerCore.
 // Specialize takes its request as raw bytes so that a request that is not a
 // valid protobuf message gets INVALID_ARGUMENT (gRPC's own parser would answer
-// INTERNAL), and runs on a worker pool because it may wait for a compile.
+// INTERNAL), and runs on a worker pool because it may wait for a compile;
+// the pool takes each client's requests in turn.
 #pragma once
 
 #include "sejits/v1/specializer.grpc.pb.h"
+#include "server/core/fair_worker_pool.h"
 #include "server/core/specializer_core.h"
-#include "server/core/worker_pool.h"
+#include "server/rpc/auth.h"
+#include "server/rpc/peers.h"
+#include "server/rpc/upstream_client.h"
 
 namespace sejits::server::rpc {
 
 class SpecializerService final : public v1::Specializer::WithRawCallbackMethod_Specialize<v1::Specializer::Service> {
  public:
-  explicit SpecializerService(SpecializerCore &core, int workers = 32) : core_(core), workers_(workers) {}
+  // `upstream` (may be null) also receives the clients' timing reports.
+  SpecializerService(SpecializerCore &core, const TokenCheck &auth, PeerRegistry &peers, UpstreamClient *upstream)
+      : core_(core), auth_(auth), peers_(peers), upstream_(upstream) {}
 
   grpc::ServerUnaryReactor *Specialize(grpc::CallbackServerContext *context, const grpc::ByteBuffer *request,
                                        grpc::ByteBuffer *response) override;
@@ -31,7 +37,11 @@ class SpecializerService final : public v1::Specializer::WithRawCallbackMethod_S
   grpc::Status specialize(const v1::SpecializeRequest &request, v1::SpecializeResponse &response);
 
   SpecializerCore &core_;
-  WorkerPool workers_;
+  const TokenCheck &auth_;
+  PeerRegistry &peers_;
+  UpstreamClient *upstream_;
+  FairWorkerPool workers_{kWorkers, kWorkersPerClient};
+  static constexpr int kWorkers = 32, kWorkersPerClient = 8;
 };
 
 }  // namespace sejits::server::rpc

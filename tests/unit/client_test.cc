@@ -22,6 +22,8 @@ using namespace sejits::testing;
 struct InProcessDaemon {
   TempDir dir;
   std::unique_ptr<server::SpecializerCore> core;
+  server::rpc::PeerRegistry peers;
+  std::unique_ptr<server::rpc::TokenCheck> auth;
   std::unique_ptr<server::rpc::SpecializerService> service;
   std::unique_ptr<grpc::Server> server;
   std::string address;
@@ -32,7 +34,8 @@ struct InProcessDaemon {
     auto created = server::SpecializerCore::create(config);
     REQUIRE(created.ok());
     core = std::move(*created);
-    service = std::make_unique<server::rpc::SpecializerService>(*core);
+    auth = std::make_unique<server::rpc::TokenCheck>("", core->counters(), peers);
+    service = std::make_unique<server::rpc::SpecializerService>(*core, *auth, peers, nullptr);
     address = "unix:" + (dir.path() / "sejitsd.sock").string();
     grpc::ServerBuilder builder;
     builder.AddListeningPort(address, grpc::InsecureServerCredentials());

@@ -1,0 +1,25 @@
+// The machine this process runs on, described the way clients describe the
+// machine their kernels will run on (see WorkerPlatform in the protocol).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace sejits::codegen {
+
+struct HostPlatform {
+  std::string machine;     // uname -m
+  std::string os;          // "linux"
+  std::string libc;        // "glibc 2.36"
+  std::string cpu_model;   // /proc/cpuinfo "model name"
+  std::string cpu_digest;  // sha256 of /proc/cpuinfo's "flags" line
+  std::string isa_level;   // "x86-64-v3"; empty on other machines
+};
+
+const HostPlatform &host_platform();
+
+// The highest x86-64 micro-architecture level (x86-64, -v2, -v3, -v4) whose
+// features all appear in a /proc/cpuinfo "flags" line.
+std::string x86_64_isa_level(std::string_view flags_line);
+
+}  // namespace sejits::codegen
