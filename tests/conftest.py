@@ -5,6 +5,7 @@ suites run on every target (`target`)."""
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,41 +29,78 @@ def daemon_binary():
     pytest.exit("sejitsd not found: build it (./deploy/build.sh) or set SEJITS_DAEMON_BIN", returncode=2)
 
 
-class Daemon:
-    """A sejitsd process on a private Unix socket and cache."""
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
-    def __init__(self, root):
+
+class Daemon:
+    """A sejitsd process with a private cache, on a private Unix socket
+    (`unix=True`) and/or a loopback TCP port (`tcp=True`) that requires
+    `token` if one is given. `address` is the Unix one when there is one."""
+
+    def __init__(self, root, unix=True, tcp=False, token=None):
         self.root = Path(root)
-        self.socket = self.root / "sejitsd.sock"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.socket = self.root / "sejitsd.sock" if unix else None
+        self.tcp_target = f"127.0.0.1:{free_port()}" if tcp else None
+        self.token = token
         self.cache = self.root / "cache"
         self.log = self.root / "sejitsd.log"
-        self.address = f"unix:{self.socket}"
+        self.address = f"unix:{self.socket}" if unix else f"tcp://{self.tcp_target}"
+        self.tcp_address = f"tcp://{self.tcp_target}" if tcp else None
         self.process = None
 
+    def command(self, *extra):
+        command = [daemon_binary(), f"--listen_unix={self.socket}" if self.socket else "--listen_unix=none",
+                   f"--cache_dir={self.cache}", f"--log_file={self.log}", "--log_level=debug"]
+        if self.tcp_target:
+            command.append(f"--listen_tcp={self.tcp_target}")
+        if self.token:
+            token_file = self.root / "token"
+            token_file.write_text(self.token + "\n")
+            token_file.chmod(0o600)
+            command.append(f"--token_file={token_file}")
+        return command + list(extra)
+
     def start(self, *extra):
-        command = [daemon_binary(), f"--listen_unix={self.socket}", f"--cache_dir={self.cache}",
-                   f"--log_file={self.log}", "--log_level=debug", *extra]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # stderr repeats the log: a file, never a pipe nobody reads (it would fill and block the daemon).
+        with open(self.root / "stderr", "w") as stderr:
+            self.process = subprocess.Popen(self.command(*extra), stdout=subprocess.DEVNULL, stderr=stderr)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            if self.socket.exists() and self.healthy():
+            if self.healthy():
                 return self
             if self.process.poll() is not None:
-                raise RuntimeError(f"sejitsd exited with {self.process.returncode}; log: {self.log_text()}")
+                raise RuntimeError(f"sejitsd exited with {self.process.returncode}: {(self.root / 'stderr').read_text()}")
             time.sleep(0.05)
         raise RuntimeError(f"sejitsd did not become healthy; log: {self.log_text()}")
+
+    def _channel(self):
+        import grpc
+
+        return grpc.insecure_channel(f"unix:{self.socket}" if self.socket else self.tcp_target)
 
     def healthy(self):
         import grpc
 
-        channel = grpc.insecure_channel(self.address)
-        try:
-            reply = channel.unary_unary("/grpc.health.v1.Health/Check")(b"", timeout=1)
-            return reply == b"\x08\x01"
-        except grpc.RpcError:
+        if self.socket and not self.socket.exists():
             return False
-        finally:
-            channel.close()
+        with self._channel() as channel:
+            try:
+                return channel.unary_unary("/grpc.health.v1.Health/Check")(b"", timeout=1) == b"\x08\x01"
+            except grpc.RpcError:
+                return False
+
+    def stats(self):
+        """The daemon's GetStats reply (a sejits.v1.Stats message)."""
+        from sejits.v1 import specializer_pb2, specializer_pb2_grpc
+
+        metadata = [("authorization", f"Bearer {self.token}")] if self.token else []
+        with self._channel() as channel:
+            stub = specializer_pb2_grpc.SpecializerStub(channel)
+            return stub.GetStats(specializer_pb2.GetStatsRequest(), timeout=5, metadata=metadata)
 
     def stop(self, sig=signal.SIGTERM):
         if self.process and self.process.poll() is None:
