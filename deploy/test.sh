@@ -15,7 +15,7 @@ echo "==> C++ unit tests (ctest)"
 
 export SEJITS_DAEMON_BIN="$BUILD/server/sejitsd"
 echo "==> Python tests (pytest)"
-"$PYTHON" -m pytest -q "$ROOT/tests/python" "$ROOT/tests/e2e"
+"$PYTHON" -m pytest -q "$ROOT/tests/python" "$ROOT/tests/e2e" "$ROOT/tests/cluster" "$ROOT/tests/deploy"
 
 echo "==> benchmarks, small size (correctness of every implementation; timings for information)"
 "$PYTHON" "$ROOT/tests/bench/run.py" --suite all --size small --json "$BUILD/bench-small.json"
