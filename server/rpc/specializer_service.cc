@@ -41,7 +41,12 @@ grpc::ServerUnaryReactor *SpecializerService::Specialize(grpc::CallbackServerCon
   }
   std::string client = peers_.identify(*context);
   spdlog::trace("rpc: Specialize from {}", client);
-  workers_.submit(client, [this, parsed, response, reactor] {
+  workers_.submit(client, [this, context, parsed, response, reactor] {
+    // A client that gave up (deadline, exit) or a daemon shutting down: no compile for nobody.
+    if (context->IsCancelled()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled before it ran"));
+      return;
+    }
     v1::SpecializeResponse reply;
     grpc::Status status = specialize(*parsed, reply);
     if (status.ok()) {
