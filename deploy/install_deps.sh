@@ -13,7 +13,7 @@ APT_PACKAGES=(
   libabsl-dev libspdlog-dev libssl-dev libsqlite3-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
 )
-[[ $WITH_TEST == 1 ]] && APT_PACKAGES+=(catch2)
+[[ $WITH_TEST == 1 ]] && APT_PACKAGES+=(catch2 default-jre-headless)  # Java: Spark in tests/cluster
 # Debian's own Python needs its headers (for the C extension) and venv.
 if ! command -v python3 >/dev/null || [[ "$(command -v python3)" == /usr/bin/python3 ]]; then
   APT_PACKAGES+=(python3 python3-dev python3-venv python3-pip)
@@ -40,8 +40,8 @@ create_venv_if_needed
 PY_MODULES=(numpy grpc google.protobuf grpc_tools setuptools wheel)
 PY_PACKAGES=(numpy grpcio protobuf grpcio-tools setuptools wheel)
 if [[ $WITH_TEST == 1 ]]; then
-  PY_MODULES+=(pytest numexpr numba scipy)
-  PY_PACKAGES+=(pytest numexpr numba scipy)
+  PY_MODULES+=(pytest numexpr numba scipy pyspark dask.distributed pandas pyarrow yaml)
+  PY_PACKAGES+=(pytest numexpr numba scipy pyspark "dask[distributed]" pandas pyarrow pyyaml)
 fi
 missing=()
 for i in "${!PY_MODULES[@]}"; do
