@@ -11,6 +11,7 @@ README.md in this folder.
 """
 
 import argparse
+import contextlib
 import math
 import os
 import shutil
@@ -56,18 +57,17 @@ def apply_kernels(partition):
     return [{"blended": blend(a, b), "smoothed": smooth(a), "worker": facts} for a, b in partition]
 
 
-def worker_env(environ=None):
+def worker_env():
     """The SEJITS_* settings of this process for the workers; they never start
     a daemon of their own and fail loudly rather than fall back to NumPy."""
-    environ = os.environ if environ is None else environ
     env = {"SEJITS_AUTOSTART": "0", "SEJITS_FALLBACK": "error"}
-    env.update({name: value for name, value in environ.items() if name.startswith("SEJITS_")})
+    env.update({name: value for name, value in os.environ.items() if name.startswith("SEJITS_")})
     return env
 
 
 def local_cluster(env=None, n_workers=2):
     """Worker processes (one thread each) whose environment is `env`
-    (worker_env() by default), set before they run any task."""
+    (worker_env() by default), set before they unpickle any task."""
     from distributed import LocalCluster
 
     return LocalCluster(processes=True, n_workers=n_workers, threads_per_worker=1, dashboard_address=None,
@@ -100,17 +100,21 @@ def numpy_smooth(a):
 def main(argv=None):
     from distributed import Client
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="sejits kernels on Dask workers, compiled by a central sejitsd")
     parser.add_argument("--scheduler", help="address of a running scheduler; a LocalCluster when left out")
     parser.add_argument("--partitions", type=int, default=4)
     args = parser.parse_args(argv)
     if not os.environ.get("SEJITS_DAEMON", "").startswith("tcp://"):
         sys.exit("set SEJITS_DAEMON=tcp://HOST:PORT (and SEJITS_TOKEN) to the central sejitsd")
-    cluster = None if args.scheduler else local_cluster()
-    with Client(args.scheduler or cluster) as client:
+    if args.scheduler:
+        cluster = contextlib.nullcontext(args.scheduler)
+    else:
+        # Spawned workers import this script, and sejits reads SEJITS_* on import,
+        # before LocalCluster's env= applies: they must inherit the settings.
+        os.environ.update(worker_env())
+        cluster = local_cluster()
+    with cluster as address, Client(address) as client:
         results = run(client, args.partitions)
-    if cluster is not None:
-        cluster.close()
     for r in results:
         np.testing.assert_allclose(r["blended"], numpy_blend(r["a"], r["b"]), rtol=1e-14, atol=1e-14)
         np.testing.assert_array_equal(r["smoothed"], numpy_smooth(r["a"]))

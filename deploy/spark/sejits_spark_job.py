@@ -65,12 +65,11 @@ def apply_kernels(batches):
                             "worker": facts})
 
 
-def executor_env(environ=None):
+def executor_env():
     """The driver's SEJITS_* settings for the executors; they never start a
     daemon of their own and fail loudly rather than fall back to NumPy."""
-    environ = os.environ if environ is None else environ
     env = {"SEJITS_AUTOSTART": "0", "SEJITS_FALLBACK": "error"}
-    env.update({name: value for name, value in environ.items() if name.startswith("SEJITS_")})
+    env.update({name: value for name, value in os.environ.items() if name.startswith("SEJITS_")})
     return env
 
 
@@ -113,7 +112,7 @@ def numpy_smooth(a):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="sejits kernels on Spark executors, compiled by a central sejitsd")
     parser.add_argument("--master", help="e.g. local[2]; spark-submit's --master when left out")
     parser.add_argument("--partitions", type=int, default=4)
     args = parser.parse_args(argv)
