@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <algorithm>
 #include <atomic>
 #include <vector>
@@ -15,6 +17,44 @@
 
 namespace sejits::codegen {
 namespace fs = std::filesystem;
+
+namespace {
+
+// Bounds of the in-memory maps (caches only): past them, an arbitrary entry makes room.
+constexpr size_t kMaxCheckedBlobs = size_t{1} << 16;
+constexpr size_t kMaxCachedIndexEntries = size_t{1} << 16;
+// How far a file's ctime can lag behind the clock read before the write that
+// set it: a kernel tick on file systems with sub-second timestamps, a whole
+// second on those without (their ctimes have no nanoseconds).
+constexpr int64_t kFineTimestampNs = 50'000'000, kCoarseTimestampNs = 2'000'000'000;
+
+int64_t wall_clock_ns() {
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
+std::optional<ArtifactStore::FileIdentity> identity_of(const fs::path &path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return std::nullopt;
+  return ArtifactStore::FileIdentity{info.st_dev, info.st_ino, static_cast<int64_t>(info.st_size),
+                                     static_cast<int64_t>(info.st_ctim.tv_sec) * 1'000'000'000 + info.st_ctim.tv_nsec};
+}
+
+// Whether the content read by a check that began (clock read, then stat) at
+// `check_began_ns` stays valid while the file keeps `identity`: any write after
+// the stat gets a ctime later than this one.
+bool settled(const ArtifactStore::FileIdentity &identity, int64_t check_began_ns) {
+  const int64_t granularity = identity.ctime_ns % 1'000'000'000 == 0 ? kCoarseTimestampNs : kFineTimestampNs;
+  return identity.ctime_ns < check_began_ns - granularity;
+}
+
+template <class Map>
+void make_room(Map &map, const std::string &key, size_t bound) {
+  if (map.size() >= bound && map.find(key) == map.end()) map.erase(map.begin());
+}
+
+}  // namespace
 
 bool is_hex_digest(const std::string &text) {
   return text.size() == 64 &&
@@ -85,14 +125,29 @@ absl::StatusOr<BlobInfo> ArtifactStore::put_file(const fs::path &file) {
 absl::StatusOr<BlobInfo> ArtifactStore::get(const std::string &digest, VerifyDigest verify) {
   if (!is_hex_digest(digest)) return absl::InvalidArgumentError("artifact digest must be 64 hex digits");
   fs::path path = blob_path(digest);
-  std::error_code error;
-  int64_t bytes = static_cast<int64_t>(fs::file_size(path, error));
-  if (error) return absl::NotFoundError(absl::StrCat("no artifact ", digest));
-  if (verify == VerifyDigest::kYes) {
+  const int64_t check_began = wall_clock_ns();
+  std::optional<FileIdentity> identity = identity_of(path);
+  if (!identity) {
+    forget_blob(digest);
+    return absl::NotFoundError(absl::StrCat("no artifact ", digest));
+  }
+  const int64_t bytes = identity->bytes;
+  const auto now = std::chrono::steady_clock::now();
+  bool verified = false, touch = true;
+  {
+    std::lock_guard lock(checked_mutex_);
+    if (auto checked = checked_blobs_.find(digest); checked != checked_blobs_.end()) {
+      verified = checked->second.verified == identity;
+      touch = !checked->second.touched || now - *checked->second.touched >= kTouchInterval;
+    }
+  }
+  if (verify == VerifyDigest::kYes && !verified) {
     auto actual = sha256_file_hex(path);
     if (!actual.ok() || *actual != digest) {
       spdlog::warn("store: artifact {} is corrupt (content digest {}); removing it", digest,
                    actual.ok() ? *actual : actual.status().ToString());
+      forget_blob(digest);
+      std::error_code error;
       std::lock_guard lock(mutex_);
       if (fs::remove(path, error)) {  // only the caller that removed it counts it
         ++counters_.corrupt_removed;
@@ -101,10 +156,26 @@ absl::StatusOr<BlobInfo> ArtifactStore::get(const std::string &digest, VerifyDig
       }
       return absl::NotFoundError(absl::StrCat("artifact ", digest, " was corrupt and has been removed"));
     }
+    if (settled(*identity, check_began)) {
+      std::lock_guard lock(checked_mutex_);
+      make_room(checked_blobs_, digest, kMaxCheckedBlobs);
+      checked_blobs_[digest].verified = identity;
+    }
   }
-  // The modification time doubles as the last-use time for eviction.
-  utimensat(AT_FDCWD, path.c_str(), nullptr, 0);
+  if (touch) {
+    // The modification time doubles as the last-use time for eviction. The
+    // touch changes the ctime too: the next get checks the content again.
+    utimensat(AT_FDCWD, path.c_str(), nullptr, 0);
+    std::lock_guard lock(checked_mutex_);
+    make_room(checked_blobs_, digest, kMaxCheckedBlobs);
+    checked_blobs_[digest].touched = now;
+  }
   return BlobInfo{digest, path, bytes};
+}
+
+void ArtifactStore::forget_blob(const std::string &digest) {
+  std::lock_guard lock(checked_mutex_);
+  checked_blobs_.erase(digest);
 }
 
 absl::Status ArtifactStore::remove(const std::string &digest) {
@@ -113,6 +184,7 @@ absl::Status ArtifactStore::remove(const std::string &digest) {
   fs::path path = blob_path(digest);
   int64_t bytes = static_cast<int64_t>(fs::file_size(path, error));
   if (error) return absl::NotFoundError(absl::StrCat("no artifact ", digest));
+  forget_blob(digest);
   std::lock_guard lock(mutex_);
   if (fs::remove(path, error)) {
     --counters_.entries;
@@ -123,13 +195,31 @@ absl::Status ArtifactStore::remove(const std::string &digest) {
 
 std::optional<ArtifactStore::IndexEntry> ArtifactStore::lookup_key(const std::string &key) {
   if (!is_hex_digest(key)) return std::nullopt;
-  auto contents = read_file(index_path(key));
+  const fs::path path = index_path(key);
+  const int64_t check_began = wall_clock_ns();
+  std::optional<FileIdentity> identity = identity_of(path);
+  {
+    std::lock_guard lock(checked_mutex_);
+    auto cached = index_cache_.find(key);
+    if (cached != index_cache_.end()) {
+      if (identity && cached->second.identity == *identity) return cached->second.entry;
+      index_cache_.erase(cached);
+    }
+  }
+  if (!identity) return std::nullopt;
+  auto contents = read_file(path);
   if (!contents.ok()) return std::nullopt;
   size_t newline = contents->find('\n');
   IndexEntry entry{contents->substr(0, newline), newline == std::string::npos ? "" : contents->substr(newline + 1)};
   if (!is_hex_digest(entry.digest)) {
     spdlog::warn("store: index entry {} is malformed; ignoring it", key);
     return std::nullopt;
+  }
+  // A write after the stat above changes the identity: the next lookup reads the file again.
+  if (settled(*identity, check_began)) {
+    std::lock_guard lock(checked_mutex_);
+    make_room(index_cache_, key, kMaxCachedIndexEntries);
+    index_cache_[key] = CachedIndexEntry{*identity, entry};
   }
   return entry;
 }
@@ -177,6 +267,7 @@ void ArtifactStore::evict_to_limit() {
   for (const auto &blob : blobs) {
     if (total <= max_bytes_ * 9 / 10) break;
     if (fs::remove(blob.path, error)) {
+      forget_blob(blob.path.parent_path().filename().string() + blob.path.stem().string());
       total -= blob.bytes;
       evicted_bytes += blob.bytes;
       ++evicted;

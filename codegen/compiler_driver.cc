@@ -1,17 +1,71 @@
 #include "codegen/compiler_driver.h"
 
-#include <fstream>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "codegen/atomic_file.h"
 #include "codegen/host_platform.h"
 #include "codegen/runtime_headers.h"
 #include "codegen/sha256.h"
 #include "codegen/subprocess.h"
+#include "spdlog/spdlog.h"
 
 namespace sejits::codegen {
+namespace {
+
+// What the compiler (or the tools it runs) print when the artifact does not
+// fit: the disk or quota is full, or the file size limit (RLIMIT_FSIZE) is hit.
+constexpr const char *kOutOfSpaceMessages[] = {"No space left on device", "Disk quota exceeded", "File too large",
+                                               "File size limit exceeded"};
+
+// The first line of the compiler's output that says it ran out of space, if any.
+std::optional<std::string> out_of_space_line(const ProcessResult &result) {
+  if (result.exit_code == -SIGXFSZ) return std::string("killed by SIGXFSZ (file size limit exceeded)");
+  for (absl::string_view line : absl::StrSplit(result.output, '\n')) {
+    for (const char *message : kOutOfSpaceMessages) {
+      if (absl::StrContains(line, message)) return std::string(line.substr(0, 400));
+    }
+  }
+  return std::nullopt;
+}
+
+// A compiler killed by someone else's SIGKILL (an operator, the OOM killer,
+// a test): g++ itself, or one of its programs as g++ reports it.
+bool killed_from_outside(const ProcessResult &result) {
+  return result.exit_code == -SIGKILL || absl::StrContains(result.output, "Killed signal terminated program");
+}
+
+absl::Status write_source(const std::filesystem::path &path, const std::string &source) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  size_t written = 0;
+  while (fd >= 0 && written < source.size()) {
+    ssize_t n = write(fd, source.data() + written, source.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    written += static_cast<size_t>(n);
+  }
+  if (fd >= 0 && written == source.size()) {
+    close(fd);
+    return absl::OkStatus();
+  }
+  const int error = errno;
+  if (fd >= 0) close(fd);
+  std::string message = absl::StrCat("cannot write the kernel source ", path.string(), ": ", strerror(error));
+  if (error == ENOSPC || error == EDQUOT || error == EFBIG) return absl::ResourceExhaustedError(message);
+  return absl::InternalError(message);
+}
+
+}  // namespace
 
 absl::StatusOr<CompiledObject> compile_shared_object(const CompilerConfig &config,
                                                      const std::string &source,
@@ -19,11 +73,7 @@ absl::StatusOr<CompiledObject> compile_shared_object(const CompilerConfig &confi
                                                      const std::vector<std::string> &libraries) {
   std::filesystem::path source_path = work_dir / "kernel.cc";
   std::filesystem::path object_path = work_dir / "kernel.so";
-  {
-    std::ofstream out(source_path, std::ios::binary);
-    out << source;
-    if (!out) return absl::ResourceExhaustedError(absl::StrCat("cannot write ", source_path.string()));
-  }
+  if (absl::Status written = write_source(source_path, source); !written.ok()) return written;
   std::vector<std::string> argv = {config.compiler};
   argv.insert(argv.end(), config.flags.begin(), config.flags.end());
   argv.push_back("-I" + config.include_dir.string());
@@ -35,9 +85,21 @@ absl::StatusOr<CompiledObject> compile_shared_object(const CompilerConfig &confi
 
   absl::Time start = absl::Now();
   auto result = run_process(argv, ProcessLimits{config.timeout, config.memory_limit_bytes});
+  if (result.ok() && result->exit_code != 0 && killed_from_outside(*result)) {
+    // Not the code's fault, and maybe a one-off: compile once more (a second
+    // kill is the answer). The partial output is overwritten.
+    spdlog::warn("compiler: {} was killed by SIGKILL from outside; compiling {} once more", config.compiler,
+                 source_path.string());
+    result = run_process(argv, ProcessLimits{config.timeout, config.memory_limit_bytes});
+  }
   double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   if (!result.ok()) return result.status();
   if (result->exit_code != 0) {
+    if (std::optional<std::string> line = out_of_space_line(*result)) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "out of disk space (or over the file size limit) while compiling into ", work_dir.string(), ": ",
+          *line));
+    }
     return absl::InternalError(absl::StrCat("compiler exited with ", result->exit_code, ": ",
                                             result->output.substr(0, 4000)));
   }

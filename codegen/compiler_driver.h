@@ -30,7 +30,9 @@ struct CompiledObject {
 
 // Compiles `source` into a shared object under `work_dir` (created, owned by
 // the caller). A compiler failure returns INTERNAL with the diagnostics, a
-// timeout DEADLINE_EXCEEDED.
+// timeout DEADLINE_EXCEEDED, a full disk or the file size limit (the source's
+// write, or the compiler saying so) RESOURCE_EXHAUSTED. A compiler killed by
+// someone else's SIGKILL is run once more.
 // `libraries`: what this kernel links beyond the config's link flags
 // (e.g. -lOpenCL).
 absl::StatusOr<CompiledObject> compile_shared_object(const CompilerConfig &config,

@@ -20,7 +20,10 @@ struct ProcessResult {
   std::string output;  // stdout and stderr, interleaved, capped
 };
 
-// DEADLINE_EXCEEDED when the child (and its process group) had to be killed.
+// Runs argv in a process group of its own, with the default signal setup,
+// killed (SIGKILL) if the calling process dies. Returns once the child has
+// exited; what it left running in its group is killed then. DEADLINE_EXCEEDED
+// when the child (and its process group) had to be killed at the timeout.
 absl::StatusOr<ProcessResult> run_process(const std::vector<std::string> &argv,
                                           const ProcessLimits &limits);
 

@@ -24,9 +24,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "server/core/limits.h"
 #include "server/core/specializer_core.h"
 #include "server/rpc/credentials.h"
 #include "server/rpc/specializer_service.h"
@@ -55,6 +57,15 @@ ABSL_FLAG(std::string, log_file, "", "also log to this file");
 ABSL_FLAG(std::string, compiler, "g++", "the C++ compiler to run, or 'none' (every miss goes to --upstream)");
 ABSL_FLAG(int, compile_timeout_s, 120, "a compile running longer is killed");
 ABSL_FLAG(int64_t, compile_memory_bytes, int64_t{4} << 30, "address-space limit of a compiler process");
+ABSL_FLAG(int64_t, max_request_bytes, sejits::server::RequestLimits{}.max_request_bytes, "a larger serialized request is refused (RESOURCE_EXHAUSTED)");
+ABSL_FLAG(int64_t, max_ast_nodes, sejits::server::RequestLimits{}.max_ast_nodes, "a kernel with more syntax-tree nodes is refused");
+ABSL_FLAG(int, max_ast_depth, sejits::server::RequestLimits{}.max_ast_depth, "a kernel whose expressions and statements nest deeper is refused");
+ABSL_FLAG(int, max_arguments, sejits::server::RequestLimits{}.max_arguments, "a kernel with more arguments is refused");
+ABSL_FLAG(int64_t, max_string_bytes, sejits::server::RequestLimits{}.max_string_bytes, "a request with a longer name, constant or parameter text is refused");
+ABSL_FLAG(int, max_variants, sejits::server::RequestLimits{}.max_variants, "most variants in one timing report, and variant parameters in one request");
+ABSL_FLAG(int64_t, max_artifact_bytes, sejits::server::RequestLimits{}.max_artifact_bytes, "a compiled artifact larger than this is refused (RESOURCE_EXHAUSTED)");
+ABSL_FLAG(int, max_compiles_per_client, sejits::server::RequestLimits{}.max_running_per_client, "Specialize calls of one client that run at once; more wait their turn");
+ABSL_FLAG(int, max_queued_per_client, sejits::server::RequestLimits{}.max_queued_per_client, "Specialize calls of one client that may wait; more are refused (RESOURCE_EXHAUSTED)");
 ABSL_FLAG(std::string, tuning_mode, "client", "who times code variants: 'client' (on the users' calls) or 'offline' (the daemon, in a child process, on synthetic inputs)");
 ABSL_FLAG(std::string, tuning_db, "", "the tuning database (default: <cache_dir>/tuning.db)");
 ABSL_FLAG(std::string, tune_runner, "", "the offline timing child (default: sejits-tune-runner beside sejitsd)");
@@ -197,6 +208,20 @@ std::unique_ptr<sejits::server::rpc::UpstreamClient> connect_upstream(const std:
   return std::move(*upstream);
 }
 
+sejits::server::RequestLimits request_limits() {
+  sejits::server::RequestLimits limits;
+  limits.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  limits.max_ast_nodes = absl::GetFlag(FLAGS_max_ast_nodes);
+  limits.max_ast_depth = absl::GetFlag(FLAGS_max_ast_depth);
+  limits.max_arguments = absl::GetFlag(FLAGS_max_arguments);
+  limits.max_string_bytes = absl::GetFlag(FLAGS_max_string_bytes);
+  limits.max_variants = absl::GetFlag(FLAGS_max_variants);
+  limits.max_artifact_bytes = absl::GetFlag(FLAGS_max_artifact_bytes);
+  limits.max_running_per_client = std::max(1, absl::GetFlag(FLAGS_max_compiles_per_client));
+  limits.max_queued_per_client = std::max(1, absl::GetFlag(FLAGS_max_queued_per_client));
+  return limits;
+}
+
 void configure_logging() {
   std::vector<spdlog::sink_ptr> sinks = {std::make_shared<spdlog::sinks::stderr_color_sink_mt>()};
   if (std::string file = absl::GetFlag(FLAGS_log_file); !file.empty()) {
@@ -213,6 +238,9 @@ void configure_logging() {
 int main(int argc, char **argv) {
   absl::SetProgramUsageMessage("sejitsd: the sejits specialization daemon");
   absl::ParseCommandLine(argc, argv);
+  // Debian's Abseil checks every mutex acquisition for lock-order cycles:
+  // a cost on each call, and gRPC's locks are not ours to debug.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   configure_logging();
 
   // Signals are taken by one thread with sigwait; block them everywhere else.
@@ -222,6 +250,9 @@ int main(int argc, char **argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Over RLIMIT_FSIZE a write fails with EFBIG (answered RESOURCE_EXHAUSTED)
+  // instead of killing the daemon; compilers get the default back.
+  signal(SIGXFSZ, SIG_IGN);
 
   sejits::server::CoreConfig config;
   std::string cache_dir = absl::GetFlag(FLAGS_cache_dir);
@@ -281,6 +312,13 @@ int main(int argc, char **argv) {
     return 2;
   }
 
+  // A tuning database that SQLite cannot read is moved aside (logged) and a
+  // fresh one created: never a crash loop, never a daemon left without tuning.
+  if (auto moved = sejits::tuner::quarantine_if_corrupt(
+          config.tuning_db.empty() ? config.cache_dir / "tuning.db" : fs::path(config.tuning_db));
+      !moved.ok()) {
+    spdlog::error("{}", std::string(moved.status().message()));
+  }
   auto core = sejits::server::SpecializerCore::create(config);
   if (!core.ok()) {
     spdlog::critical("cannot start: {}", core.status().ToString());
@@ -288,10 +326,11 @@ int main(int argc, char **argv) {
   }
   sejits::server::rpc::PeerRegistry peers;
   sejits::server::rpc::TokenCheck auth(token, (*core)->counters(), peers);
-  sejits::server::rpc::SpecializerService service(**core, auth, peers, upstream.get());
+  const sejits::server::RequestLimits limits = request_limits();
+  sejits::server::rpc::SpecializerService service(**core, auth, peers, upstream.get(), limits);
   grpc::EnableDefaultHealthCheckService(true);
   builder.RegisterService(&service);
-  builder.SetMaxReceiveMessageSize(64 << 20);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<int64_t>(limits.max_request_bytes, INT32_MAX)));
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 4);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) {

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "codegen/atomic_file.h"
 #include "google/protobuf/util/json_util.h"
 #include "sejits/v1/tuning.pb.h"
 #include "spdlog/spdlog.h"
@@ -112,6 +113,7 @@ absl::StatusOr<ImportSummary> TuningDb::import_jsonl(const std::string &text, co
     if (!inserted.ok()) return inserted;
     ++summary.imported;
   }
+  codegen::crash_point_for_tests("tuning-db-write", source_name);  // test-only: before the commit
   if (absl::Status committed = transaction->commit(); !committed.ok()) return committed;
   spdlog::info("tuning db: import of {}: {} records added, {} kept existing, {} malformed lines", source_name,
                summary.imported, summary.kept_existing, summary.malformed);

@@ -6,6 +6,9 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "codegen/atomic_file.h"
 #include "spdlog/spdlog.h"
 #include "tuner-db/record_rows.h"
 #include "tuner-db/schema.h"
@@ -91,6 +94,29 @@ absl::StatusOr<std::unique_ptr<TuningDb>> TuningDb::open(const fs::path &path) {
 
 TuningDb::~TuningDb() { sqlite3_close_v2(db_); }
 
+absl::StatusOr<std::optional<fs::path>> quarantine_if_corrupt(const fs::path &path) {
+  std::error_code error;
+  if (!fs::exists(path, error)) return std::nullopt;
+  absl::Status status = TuningDb::open(path).status();  // closed again at once
+  if (status.code() != absl::StatusCode::kDataLoss) return std::nullopt;
+  const fs::path quarantine =
+      path.string() + absl::FormatTime(".corrupt-%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone());
+  // The -wal and -shm files go too: a stale log replayed into a new database would corrupt it.
+  for (const char *suffix : {"", "-wal", "-shm", "-journal"}) {
+    const fs::path file = path.string() + suffix;
+    if (!fs::exists(file, error)) continue;
+    fs::rename(file, quarantine.string() + suffix, error);
+    if (error) {
+      return absl::UnavailableError(absl::StrCat("tuning database ", path.string(), " is corrupt (",
+                                                 status.message(), ") and cannot be moved aside: ", error.message()));
+    }
+  }
+  spdlog::error("tuning db: QUARANTINED corrupt tuning database {} ({}): moved to {}; starting with an empty one "
+                "(its recorded timings and choices are lost, kernels are tuned again)",
+                path.string(), std::string(status.message()), quarantine.string());
+  return quarantine;
+}
+
 int TuningDb::schema_version() const {
   // FULLMUTEX makes this one statement safe beside another thread's work.
   sqlite3_stmt *statement = nullptr;
@@ -122,6 +148,7 @@ absl::Status TuningDb::add_samples(const TuningKey &key, const std::string &kern
   if (!key_id.ok()) return key_id.status();
   stored = internal::append_samples(connection, *key_id, variant_label, seconds, error.empty() ? 0 : 1, error);
   if (!stored.ok()) return stored;
+  codegen::crash_point_for_tests("tuning-db-write", kernel_name);  // test-only: mid-transaction
   if (absl::Status committed = transaction->commit(); !committed.ok()) return committed;
   spdlog::debug("tuning db: {} {} [{}]: {} samples{}", kernel_name, key.shape_class, variant_label, seconds.size(),
                 error.empty() ? "" : ", 1 error");

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,15 @@ struct ImportSummary {
   int64_t kept_existing = 0;   // records already present for that key, shape class and platform
   int64_t malformed = 0;       // lines that were not records
 };
+
+// At daemon start: a database at `path` that SQLite cannot read (DATA_LOSS
+// from TuningDb::open: garbage, a truncated file, overwritten pages) is moved
+// aside with its -wal and -shm files to `<path>.corrupt-<UTC time>`, logged,
+// and its path returned, so that the daemon creates an empty one instead of
+// running without tuning. A readable database, a missing one, or one that is
+// only locked or newer than this build is left alone (nullopt). An error
+// only when the corrupt file cannot be moved.
+absl::StatusOr<std::optional<std::filesystem::path>> quarantine_if_corrupt(const std::filesystem::path &path);
 
 class TuningDb {
  public:

@@ -12,7 +12,13 @@ class Config:
     daemon: str = field(default_factory=lambda: os.environ.get("SEJITS_DAEMON", ""))
     fallback: str = field(default_factory=lambda: os.environ.get("SEJITS_FALLBACK", "warn"))
     autostart: bool = field(default_factory=lambda: os.environ.get("SEJITS_AUTOSTART", "1") != "0")
+    # The deadline of every call to the daemon (a Specialize may compile for
+    # minutes: the daemon's own compile timeout is 120 s).
     rpc_timeout_s: float = 300.0
+    # How long a health check waits for the daemon: when connecting, and
+    # while a call is in progress, to tell a stopped or hung daemon from a
+    # slow compile (sejits._daemon gives up after two unanswered checks).
+    health_timeout_s: float = field(default_factory=lambda: _float_or(os.environ.get("SEJITS_HEALTH_TIMEOUT_S"), 2.0))
     # "online": the known best variant, else time candidates on the first
     # calls; "exhaustive": every variant; "off": the default variant.
     tuning: str = field(default_factory=lambda: os.environ.get("SEJITS_TUNING", "online"))
@@ -29,6 +35,13 @@ class Config:
     tls_ca: str = field(default_factory=lambda: os.environ.get("SEJITS_TLS_CA", ""))
     tls_cert: str = field(default_factory=lambda: os.environ.get("SEJITS_TLS_CERT", ""))
     tls_key: str = field(default_factory=lambda: os.environ.get("SEJITS_TLS_KEY", ""))
+
+
+def _float_or(text, default):
+    try:
+        return float(text) if text else default
+    except ValueError:
+        return default
 
 
 def _int_or_none(text):
@@ -51,8 +64,9 @@ def config(**options):
     online, unlimited exhaustive), target="cpu" | "opencl", device="gpu" |
     "cpu" | a name | an index (the OpenCL device), token="..." (a TCP daemon's
     bearer token), tls_ca="ca.pem" (verify the daemon's TLS certificate),
-    tls_cert=, tls_key= (this client's, for mutual TLS). Returns the current
-    settings."""
+    tls_cert=, tls_key= (this client's, for mutual TLS), rpc_timeout_s= (every
+    call's deadline), health_timeout_s= (how long a health check of the daemon
+    waits). Returns the current settings."""
     for name, value in options.items():
         if not hasattr(settings, name):
             raise TypeError(f"sejits.config() got an unknown option {name!r}")
@@ -62,6 +76,9 @@ def config(**options):
             raise ValueError(f"tuning must be 'online', 'exhaustive' or 'off', not {value!r}")
         if name == "tuning_budget" and value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"tuning_budget must be a number of calls (at least 1) or None, not {value!r}")
+        if name in ("rpc_timeout_s", "health_timeout_s") and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
+            raise ValueError(f"{name} must be a number of seconds (more than 0), not {value!r}")
         if name == "target" and value not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, not {value!r}")
         setattr(settings, name, value)

@@ -13,6 +13,18 @@ from sejits import _config
 _lock = threading.Lock()
 _connection = None
 _HEALTH_SERVING = b"\x08\x01"  # grpc.health.v1.HealthCheckResponse{status: SERVING}
+# While a call is in progress the daemon's health is checked every
+# _PROBE_EVERY_S; _HUNG_AFTER unanswered checks in a row give the call up.
+# (Not gRPC keepalive: the daemon's server allows one ping per 5 minutes
+# during a call without data and answers more with GOAWAY, which would fail
+# every compile longer than a few pings.)
+_PROBE_EVERY_S = 5.0
+_HUNG_AFTER = 2
+# After no daemon could be reached, calls fail at once for this long: a loop
+# of fallback calls must not wait for a health check (or start a daemon) each.
+_RETRY_AFTER_S = 5.0
+_outage = None  # (why, until when) while calls fail at once
+_outage_told = False  # whether this outage was reported: one warning however many kernels fall back
 
 
 class DaemonUnavailable(Exception):
@@ -27,12 +39,16 @@ class Connection:
 
         self.address = address
         target = address[len("tcp://"):] if address.startswith("tcp://") else address
+        settings = _config.settings
         # Short reconnect backoff: a daemon that was just started (or restarted)
         # is seen within milliseconds, not after gRPC's default one second.
+        # gRPC takes "min_reconnect_backoff" as the time a connection attempt
+        # gets to complete (at least 100 ms): the health timeout, so that a
+        # busy daemon is not taken for a missing one.
         options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.enable_retries", 0),
-                   ("grpc.initial_reconnect_backoff_ms", 20), ("grpc.min_reconnect_backoff_ms", 20),
+                   ("grpc.initial_reconnect_backoff_ms", 20),
+                   ("grpc.min_reconnect_backoff_ms", int(settings.health_timeout_s * 1000)),
                    ("grpc.max_reconnect_backoff_ms", 500)]
-        settings = _config.settings
         if settings.tls_ca:
             self.channel = grpc.secure_channel(target, _tls_credentials(settings), options=options)
         else:
@@ -41,9 +57,10 @@ class Connection:
         self.stub = specializer_pb2_grpc.SpecializerStub(self.channel)
         self._health = self.channel.unary_unary("/grpc.health.v1.Health/Check")
 
-    def healthy(self, timeout=1.0):
+    def healthy(self, timeout=None):
         import grpc
 
+        timeout = timeout or _config.settings.health_timeout_s
         try:
             return self._health(b"", timeout=timeout) == _HEALTH_SERVING
         except grpc.RpcError as error:
@@ -80,11 +97,33 @@ def _tls_credentials(settings):
 
 
 def reset_connection():
-    global _connection
+    """Forgets the connection and any outage (the settings changed)."""
+    global _connection, _outage, _outage_told
     with _lock:
         if _connection is not None:
             _connection.close()
-        _connection = None
+        _connection, _outage, _outage_told = None, None, False
+
+
+def _drop(conn, why=None):
+    """Closes `conn` if it is still the connection; with `why`, calls fail at
+    once with it for _RETRY_AFTER_S."""
+    global _connection, _outage
+    with _lock:
+        if _connection is conn:
+            _connection = None
+            conn.close()
+        if why is not None:
+            _outage = (why, time.monotonic() + _RETRY_AFTER_S)
+
+
+def first_report_of_outage():
+    """True once per outage (until a daemon answers again): the warning that
+    kernels run as Python is given once, not once per kernel."""
+    global _outage_told
+    with _lock:
+        first, _outage_told = not _outage_told, True
+        return first
 
 
 def daemon_binary():
@@ -106,49 +145,96 @@ def start_daemon(address, wait_s=20.0):
     os.makedirs(log_dir, exist_ok=True)
     command = [daemon_binary(), f"--listen_unix={socket_path}", f"--log_file={os.path.join(log_dir, 'sejitsd.log')}"]
     command += shlex.split(os.environ.get("SEJITS_DAEMON_ARGS", ""))
-    subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                     start_new_session=True, close_fds=True)
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True, close_fds=True)
     connection = Connection(address)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         if connection.healthy(timeout=0.5):
             return connection
+        # It refuses at once when another sejitsd holds the socket's lock (a
+        # stopped one, or one whose socket file was removed): no use waiting.
+        if process.poll() is not None:
+            connection.close()
+            raise DaemonUnavailable(f"started {command[0]} but it exited ({process.returncode}): "
+                                    f"{_last_line(os.path.join(log_dir, 'sejitsd.log'))}")
         time.sleep(0.05)
     connection.close()
     raise DaemonUnavailable(f"started {command[0]} but it did not answer at {address} within {wait_s:.0f} s "
                             f"(see {os.path.join(log_dir, 'sejitsd.log')})")
 
 
+def _last_line(log):
+    try:
+        with open(log, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 4096))
+            lines = f.read().decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else f"{log} is empty"
+    except OSError:
+        return f"no log at {log}"
+
+
 def connection(autostart=None):
     """A healthy connection to the configured daemon, starting one if allowed."""
-    global _connection
+    global _connection, _outage, _outage_told
     autostart = _config.settings.autostart if autostart is None else autostart
     with _lock:
         if _connection is not None:
             return _connection
+        if _outage is not None and time.monotonic() < _outage[1]:
+            raise DaemonUnavailable(_outage[0])
         address = _config.daemon_address()
         candidate = Connection(address)
-        if candidate.healthy():
-            _connection = candidate
-            return _connection
-        candidate.close()
-        if not autostart or not address.startswith("unix:"):
-            raise candidate.unavailable()
-        _connection = start_daemon(address)
+        try:
+            if not candidate.healthy():
+                candidate.close()
+                if not autostart or not address.startswith("unix:"):
+                    raise candidate.unavailable()
+                candidate = start_daemon(address)
+        except DaemonUnavailable as error:
+            _outage = (str(error), time.monotonic() + _RETRY_AFTER_S)
+            raise
+        _connection, _outage, _outage_told = candidate, None, False
         return _connection
 
 
 def call(method, request, timeout=None, retry=True):
-    """Calls an RPC, reconnecting (and restarting a local daemon) once if the
-    daemon went away."""
+    """Calls an RPC under a deadline (default: rpc_timeout_s), reconnecting
+    (and restarting a local daemon) once if the daemon went away. A stream's
+    errors come while it is read."""
     import grpc
 
     timeout = timeout or _config.settings.rpc_timeout_s
     conn = connection()
+    rpc = getattr(conn.stub, method)
+    if isinstance(rpc, grpc.UnaryStreamMultiCallable):
+        return rpc(request, timeout=timeout, metadata=conn.metadata)
     try:
-        return getattr(conn.stub, method)(request, timeout=timeout, metadata=conn.metadata)
+        return _await(conn, rpc.future(request, timeout=timeout, metadata=conn.metadata), method)
     except grpc.RpcError as error:
+        # A daemon that died closes its socket: UNAVAILABLE at once, not at the deadline.
         if retry and error.code() == grpc.StatusCode.UNAVAILABLE:
-            reset_connection()
+            _drop(conn)
             return call(method, request, timeout, retry=False)
         raise
+
+
+def _await(conn, future, method):
+    """The reply of a call in progress, checking meanwhile that the daemon
+    still answers: a stopped or hung daemon fails the call within about
+    _HUNG_AFTER * (_PROBE_EVERY_S + health_timeout_s), not at its deadline."""
+    import grpc
+
+    misses = 0
+    while True:
+        try:
+            return future.result(timeout=_PROBE_EVERY_S)
+        except grpc.FutureTimeoutError:
+            pass
+        misses = 0 if conn.healthy() else misses + 1
+        if misses == _HUNG_AFTER:
+            future.cancel()
+            why = (f"the daemon at {conn.address} stopped answering during {method} ({misses} health checks "
+                   f"unanswered within {_config.settings.health_timeout_s:g} s; is it stopped or overloaded?)")
+            _drop(conn, why)
+            raise DaemonUnavailable(why)

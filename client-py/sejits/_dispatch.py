@@ -163,7 +163,7 @@ class KernelDispatcher:
                 return self._tuning_session(request, handle["tuning"], kernel, args, settle, adapt)
             return kernel
         except Exception as error:  # noqa: BLE001 - every failure becomes a fallback with its reason
-            fallback = self._fall_back(_describe_failure(error))
+            fallback = self._fall_back(_describe_failure(error), outage=isinstance(error, _daemon.DaemonUnavailable))
             # Only a rejection of the kernel itself is final; a daemon that is
             # down or an artifact that went missing is tried again next call.
             return fallback if _is_final(error) else _Retry(fallback)
@@ -194,7 +194,8 @@ class KernelDispatcher:
             return adapt(self._load(self._send(variant), args, f"tuning candidate {label}", time.perf_counter()))
 
         def report(reports, finish):
-            message = pb.ReportTimingsRequest(request=request, finish=finish)
+            message = pb.ReportTimingsRequest(finish=finish)
+            message.request.CopyFrom(request)  # not request=: that copy parses, and refuses deep trees
             for label, samples, error in reports:
                 message.reports.add(variant=label, samples=samples, error=error)
             return _tuning.plan_summary(_daemon.call("ReportTimings", message))
@@ -213,8 +214,8 @@ class KernelDispatcher:
         from sejits import _encode
         from sejits.v1 import specializer_pb2 as pb
 
-        request = pb.SpecializeRequest(specializer=self.specializer, function=_encode.encode_function(captured),
-                                       params=self._params())
+        request = pb.SpecializeRequest(specializer=self.specializer, params=self._params())
+        _encode.encode_function(captured, request.function)
         request.options.want_source = want_source
         request.target.platform = platform
         _worker_platform.fill(request.target.worker)
@@ -262,13 +263,21 @@ class KernelDispatcher:
         info.pop("source", None)
         return library.entry(handle["entry_symbol"], codes, np.dtype(handle["result_dtype"]), info)
 
-    def _fall_back(self, reason):
+    def _fall_back(self, reason, outage=False):
         if _config.settings.fallback == "error":
             raise SpecializationError(f"{self.__name__}: {reason}")
-        if _config.settings.fallback == "warn" and not self._warned:
-            self._warned = True
-            warnings.warn(f"sejits: {self.__name__} runs as plain Python/NumPy: {reason}", SpecializationWarning,
-                          stacklevel=4)
+        if _config.settings.fallback == "warn":
+            # A daemon that cannot be reached is told once per outage, by the
+            # kernel that meets it first; a kernel's own reason once per kernel.
+            if outage:
+                first = _daemon.first_report_of_outage()
+                more = "; so do other kernels that need the daemon until it answers, without another warning"
+            else:
+                first, more = not self._warned, ""
+                self._warned = True
+            if first:
+                warnings.warn(f"sejits: {self.__name__} runs as plain Python/NumPy: {reason}{more}",
+                              SpecializationWarning, stacklevel=4)
         return _Fallback(reason)
 
     def _run_fallback(self, fallback, args, out):

@@ -7,9 +7,10 @@ import numpy as np
 
 from sejits.v1 import ast_pb2 as pb
 
-# The daemon's protobuf parser refuses messages nested deeper than 100 levels;
-# an expression level costs two (Expr and its operation).
-MAX_MESSAGE_DEPTH = 96
+# Expressions and statements nested deeper than this are not sent: the
+# encoder recurses once per level, within Python's recursion limit (1000). The
+# daemon accepts up to its --max_ast_depth (1000 by default).
+MAX_AST_DEPTH = 400
 
 _BINOPS = {
     ast.Add: pb.ADD, ast.Sub: pb.SUB, ast.Mult: pb.MULT, ast.Div: pb.DIV, ast.FloorDiv: pb.FLOOR_DIV,
@@ -82,11 +83,11 @@ class _Encoder:
         self.attributes = captured.attributes
 
     def expr(self, node, out, depth):
-        if depth > MAX_MESSAGE_DEPTH:
+        if depth > MAX_AST_DEPTH:
             raise EncodeError(f"line {node.lineno}: the expression nests too deeply for sejits "
-                              f"(more than {MAX_MESSAGE_DEPTH // 2} levels)")
+                              f"(more than {MAX_AST_DEPTH} levels)")
         _position(out, node)
-        d = depth + 2
+        d = depth + 1
         if isinstance(node, ast.Name):
             resolved = self.names.get(node.id)
             if resolved is None:
@@ -147,8 +148,11 @@ class _Encoder:
             self.stmt(node, out.add(), depth)
 
     def stmt(self, node, out, depth):
+        if depth > MAX_AST_DEPTH:
+            raise EncodeError(f"line {node.lineno}: the statements nest too deeply for sejits "
+                              f"(more than {MAX_AST_DEPTH} levels)")
         _position(out, node)
-        d = depth + 2
+        d = depth + 1
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 self.expr(target, out.assign.targets.add(), d)
@@ -178,9 +182,14 @@ class _Encoder:
             out.unsupported.what = _UNSUPPORTED_NAMES.get(type(node), f"the statement '{type(node).__name__}'")
 
 
-def encode_function(captured):
-    """The FunctionAst message for a captured kernel."""
-    message = pb.FunctionAst(name=captured.name, filename=captured.filename)
+def encode_function(captured, message=None):
+    """The FunctionAst message for a captured kernel, written into `message`
+    when given (e.g. `request.function`): assigning a built message copies it
+    through protobuf's parser, which refuses trees over 100 levels deep."""
+    if message is None:
+        message = pb.FunctionAst()
+    message.name = captured.name
+    message.filename = captured.filename
     node = captured.tree
     _position(message, node)
     message.is_lambda = isinstance(node, ast.Lambda)

@@ -2,7 +2,8 @@
 // own queue, the threads take from the clients in turn, and one client runs
 // at most `max_running_per_client` tasks at once. A client that sends a storm
 // of compiles therefore holds a bounded share of the threads, and another
-// client's cache hits still find a free one.
+// client's cache hits still find a free one. A client with
+// `max_queued_per_client` tasks waiting is refused more.
 #pragma once
 
 #include <condition_variable>
@@ -19,7 +20,8 @@ namespace sejits::server {
 
 class FairWorkerPool {
  public:
-  FairWorkerPool(int threads, int max_running_per_client) : max_running_per_client_(max_running_per_client) {
+  FairWorkerPool(int threads, int max_running_per_client, int max_queued_per_client = 1 << 30)
+      : max_running_per_client_(max_running_per_client), max_queued_per_client_(max_queued_per_client) {
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
   }
   ~FairWorkerPool() {
@@ -33,14 +35,17 @@ class FairWorkerPool {
   FairWorkerPool(const FairWorkerPool &) = delete;
   FairWorkerPool &operator=(const FairWorkerPool &) = delete;
 
-  void submit(const std::string &client, std::function<void()> task) {
+  // False (and the task dropped) when the client already has its maximum waiting.
+  [[nodiscard]] bool submit(const std::string &client, std::function<void()> task) {
     {
       std::lock_guard lock(mutex_);
       ClientQueue &queue = queues_[client];
+      if (static_cast<int>(queue.tasks.size()) >= max_queued_per_client_) return false;
       if (queue.tasks.empty()) turns_.push_back(client);
       queue.tasks.push_back(std::move(task));
     }
     wake_.notify_one();
+    return true;
   }
 
  private:
@@ -77,13 +82,19 @@ class FairWorkerPool {
       task();
       lock.lock();
       ClientQueue &queue = queues_[client];
-      --queue.running;
-      if (queue.running == 0 && queue.tasks.empty()) queues_.erase(client);
-      wake_.notify_all();  // this client may be below its share again
+      const bool was_at_share = queue.running-- == max_running_per_client_;
+      const bool has_waiting = !queue.tasks.empty();
+      if (queue.running == 0 && !has_waiting) queues_.erase(client);
+      if (stopping_ && turns_.empty()) {
+        wake_.notify_all();  // nothing left: the sleeping threads may exit
+      } else if (was_at_share && has_waiting) {
+        wake_.notify_one();  // a thread that found this client at its share went back to sleep
+      }
     }
   }
 
   const int max_running_per_client_;
+  const int max_queued_per_client_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::map<std::string, ClientQueue> queues_;

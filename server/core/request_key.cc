@@ -1,5 +1,8 @@
 #include "server/core/request_key.h"
 
+#include <mutex>
+#include <unordered_map>
+
 #include "absl/strings/str_cat.h"
 #include "codegen/include/sejits/kernel_abi.h"
 #include "codegen/sha256.h"
@@ -37,6 +40,36 @@ void clear_positions(google::protobuf::Message *root) {
   }
 }
 
+// canonical_ast_bytes copies the AST and walks it by reflection; a cached
+// kernel arrives with the same AST on every call, so its canonical bytes are
+// remembered by its wire bytes (which determine them).
+class CanonicalAstMemo {
+ public:
+  std::string canonical(const v1::FunctionAst &function) {
+    std::string wire;
+    if (!function.SerializeToString(&wire) || wire.size() > kMaxAstBytes) return canonical_ast_bytes(function);
+    {
+      std::lock_guard lock(mutex_);
+      if (auto found = memo_.find(wire); found != memo_.end()) return found->second;
+    }
+    std::string bytes = canonical_ast_bytes(function);
+    std::lock_guard lock(mutex_);
+    if (held_bytes_ + wire.size() + bytes.size() > kMaxHeldBytes) {
+      memo_.clear();
+      held_bytes_ = 0;
+    }
+    held_bytes_ += wire.size() + bytes.size();
+    memo_.emplace(std::move(wire), bytes);
+    return bytes;
+  }
+
+ private:
+  static constexpr size_t kMaxAstBytes = 64 << 10, kMaxHeldBytes = 8 << 20;
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::string> memo_;  // wire bytes -> canonical bytes
+  size_t held_bytes_ = 0;
+};
+
 }  // namespace
 
 std::string canonical_ast_bytes(const v1::FunctionAst &function) {
@@ -57,10 +90,12 @@ std::string request_key(const specializers::SpecializationRequest &request, cons
   codegen::TaggedHasher hasher;
   hasher.add("specializer", request.specializer);
   hasher.add("specializer_version", context.specializer_version);
-  hasher.add("ast", request.function ? canonical_ast_bytes(*request.function) : "");
-  // The C++ kernels take arrays of any rank; OpenCL kernels are generated for
-  // the ranks they are called with, so there the rank is part of the key.
-  const bool rank_specific = request.platform == specializers::kOpenClPlatform;
+  static CanonicalAstMemo *const memo = new CanonicalAstMemo;  // never destroyed: used until exit
+  hasher.add("ast", request.function ? memo->canonical(*request.function) : "");
+  // The C++ element-wise kernels take arrays of any rank; OpenCL kernels and
+  // stencils are generated for the ranks they are called with, so there the
+  // rank is part of the key (and a request of another rank meets the front end).
+  const bool rank_specific = request.platform == specializers::kOpenClPlatform || request.specializer == "stencil";
   std::string args;
   for (const auto &arg : request.args) {
     absl::StrAppend(&args, static_cast<int>(arg.kind), ":", arg.dtype_code, ":", arg.weak ? "w" : "s");

@@ -126,6 +126,23 @@ absl::StatusOr<SpecializeResult> SpecializerCore::specialize(const specializers:
   return result;
 }
 
+std::optional<SpecializeResult> SpecializerCore::serve_if_cached(const specializers::SpecializationRequest &request,
+                                                                const SpecializeOptions &options) {
+  if (options.want_source || (options.tuning.mode != TuningMode::kOff && !has_variant_params(request))) return std::nullopt;
+  if (!specializers::find_specializer(request.specializer)) return std::nullopt;
+  absl::Time start = absl::Now();
+  absl::StatusOr<CompileTarget> target = choose_compile_target(request.worker, codegen::host_platform());
+  if (!target.ok()) return std::nullopt;
+  std::string key = key_of(request, *target);
+  std::optional<SpecializeResult> result = serve_from_store(key);
+  if (!result) return std::nullopt;
+  ++stats_.requests;
+  ++stats_.cache_hits;
+  spdlog::debug("core: hit {} -> {}", short_key(key), result->artifact.digest.substr(0, 12));
+  result->elapsed_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  return result;
+}
+
 absl::StatusOr<TuningPlan> SpecializerCore::report_timings(const specializers::SpecializationRequest &request,
                                                            const TuningAsk &ask, const std::vector<VariantTiming> &timings,
                                                            bool finish) {
@@ -241,9 +258,12 @@ SpecializerCore::Build SpecializerCore::compile_here(const specializers::Special
   std::filesystem::remove_all(*work_dir, ignored);
   if (!published.ok()) {
     ++stats_.compile_failures;
-    spdlog::error("core: build of {} failed: {}", short_key(key), std::string(published.message()));
-    build.status = absl::Status(published.code(), absl::StrCat("compiling the ", request.specializer,
-                                                               " kernel failed: ", published.message()));
+    // The kernel's name (the Python function's) tells the user which call failed.
+    const std::string kernel_name = request.function ? request.function->name().substr(0, 80) : "";
+    const std::string what = kernel_name.empty() ? absl::StrCat(request.specializer, " kernel")
+                                                 : absl::StrCat(request.specializer, " kernel '", kernel_name, "'");
+    spdlog::error("core: build of {} ({}) failed: {}", short_key(key), what, std::string(published.message()));
+    build.status = absl::Status(published.code(), absl::StrCat("compiling the ", what, " failed: ", published.message()));
     return build;
   }
   ++stats_.compiles;
@@ -303,6 +323,11 @@ absl::Status SpecializerCore::publish(const std::string &key, const std::filesys
   if (absl::Status recorded = store_->record_key(key, {blob->digest, encode_metadata(result)}); !recorded.ok()) {
     spdlog::warn("core: could not record {} in the index: {}", short_key(key), std::string(recorded.message()));
   }
+  // The store stays under its bound at every publish, not only at the next
+  // maintenance pass. The blob just published was written last (its mtime is
+  // the compiler's write), so it is the last to go; a process that loaded an
+  // evicted blob keeps its mapping.
+  store_->evict_to_limit();
   return absl::OkStatus();
 }
 

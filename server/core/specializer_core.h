@@ -73,6 +73,11 @@ class SpecializerCore {
 
   absl::StatusOr<SpecializeResult> specialize(const specializers::SpecializationRequest &request,
                                               const SpecializeOptions &options);
+  // The answer to `request` when it is a plain cache hit (no tuning plan, no
+  // source wanted): a key and a store lookup, cheap enough for the RPC
+  // thread. nullopt: call specialize().
+  std::optional<SpecializeResult> serve_if_cached(const specializers::SpecializationRequest &request,
+                                                  const SpecializeOptions &options);
   // Records a client's timings for the kernel of `request` and answers the
   // next plan (see TuningCoordinator::report).
   absl::StatusOr<TuningPlan> report_timings(const specializers::SpecializationRequest &request, const TuningAsk &ask,

@@ -1,16 +1,19 @@
 #include "server/rpc/convert.h"
 
-#include "absl/strings/str_cat.h"
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
 #include "codegen/include/sejits/kernel_abi.h"
+#include "specializers/common/dtype.h"
 #include "tuner-db/record_proto.h"
 
 namespace sejits::server::rpc {
 namespace {
-constexpr int kMaxArguments = 256;
 constexpr size_t kMaxNameBytes = 256;
-constexpr int kMaxReports = 256;
 constexpr int kMaxSamplesPerReport = 1024;
 
 v1::TuningPlan::State state_of(PlanState state) {
@@ -22,6 +25,61 @@ v1::TuningPlan::State state_of(PlanState state) {
   }
   return v1::TuningPlan::UNTUNED;
 }
+// An array's extents and strides must describe memory that 63-bit byte
+// offsets can address: the element count, and each axis's stride times its
+// last index, are bounded, and their sum too.
+absl::Status check_extents(const v1::ArgDescriptor &arg, int k) {
+  constexpr int64_t kMaxBytes = int64_t{1} << 62;
+  const int64_t item = std::max(1, specializers::is_supported_dtype(arg.dtype())
+                                       ? specializers::itemsize(static_cast<specializers::DType>(arg.dtype()))
+                                       : 1);
+  int64_t elements = 1;
+  for (int64_t extent : arg.shape()) {
+    if (extent < 0) return absl::InvalidArgumentError(absl::StrCat("argument ", k, ": negative extent ", extent));
+    if (extent > 0 && elements > kMaxBytes / item / extent) {
+      return absl::InvalidArgumentError(absl::StrCat("argument ", k, ": its extents multiply to more than 2^62 bytes"));
+    }
+    elements *= extent;
+  }
+  if (elements == 0) return absl::OkStatus();  // an empty array touches no memory
+  int64_t span = 0;
+  for (int d = 0; d < arg.strides_size(); ++d) {
+    int64_t stride = arg.strides(d), last = arg.shape(d) - 1;
+    if (stride == INT64_MIN || (last > 0 && std::abs(stride) > (kMaxBytes - span) / last)) {
+      return absl::InvalidArgumentError(absl::StrCat("argument ", k, ": stride ", stride, " of axis ", d,
+                                                     " reaches beyond 2^62 bytes"));
+    }
+    span += std::abs(stride) * last;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<specializers::ArgSpec> arg_from_proto(const v1::ArgDescriptor &arg, int k) {
+  specializers::ArgSpec spec;
+  if (arg.kind() != v1::ARRAY && arg.kind() != v1::SCALAR) {
+    return absl::InvalidArgumentError(absl::StrCat("argument ", k, ": kind must be ARRAY or SCALAR"));
+  }
+  spec.kind = arg.kind() == v1::ARRAY ? specializers::ArgKind::kArray : specializers::ArgKind::kScalar;
+  spec.dtype_code = arg.dtype();
+  spec.weak = arg.weak();
+  spec.rank = arg.rank();
+  if (spec.kind == specializers::ArgKind::kArray) {
+    if (arg.rank() < 0 || arg.rank() > SEJITS_MAX_RANK) {
+      return absl::InvalidArgumentError(absl::StrCat("argument ", k, ": rank ", arg.rank(), " outside 0..", SEJITS_MAX_RANK));
+    }
+    if (arg.shape_size() != arg.rank() || (arg.strides_size() != 0 && arg.strides_size() != arg.rank())) {
+      return absl::InvalidArgumentError(absl::StrCat("argument ", k, ": shape and strides must have rank entries"));
+    }
+    if (absl::Status extents = check_extents(arg, k); !extents.ok()) return extents;
+  } else if (arg.rank() != 0 || arg.shape_size() != 0 || arg.strides_size() != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("argument ", k, ": a scalar has no rank, shape or strides"));
+  }
+  spec.shape.assign(arg.shape().begin(), arg.shape().end());
+  spec.strides.assign(arg.strides().begin(), arg.strides().end());
+  spec.c_contiguous = arg.c_contiguous();
+  return spec;
+}
+
 }  // namespace
 
 TuningAsk from_proto(const v1::TuningRequest &tuning) {
@@ -34,8 +92,12 @@ TuningAsk from_proto(const v1::TuningRequest &tuning) {
   return ask;
 }
 
-absl::StatusOr<std::vector<VariantTiming>> from_proto(const google::protobuf::RepeatedPtrField<v1::VariantReport> &reports) {
-  if (reports.size() > kMaxReports) return absl::InvalidArgumentError(absl::StrCat("too many variant reports (at most ", kMaxReports, ")"));
+absl::StatusOr<std::vector<VariantTiming>> from_proto(const google::protobuf::RepeatedPtrField<v1::VariantReport> &reports,
+                                                      const RequestLimits &limits) {
+  if (reports.size() > limits.max_variants) {
+    return absl::InvalidArgumentError(absl::StrCat("the report times ", reports.size(), " variants (at most ", limits.max_variants,
+                                                   ": --max_variants)"));
+  }
   std::vector<VariantTiming> timings;
   for (const v1::VariantReport &report : reports) {
     if (report.samples_size() > kMaxSamplesPerReport) {
@@ -62,41 +124,26 @@ void to_proto(const TuningPlan &plan, v1::TuningPlan &response) {
   if (plan.record) *response.mutable_record() = tuner::record_to_proto(*plan.record);
 }
 
-absl::StatusOr<specializers::SpecializationRequest> from_proto(const v1::SpecializeRequest &request) {
+absl::StatusOr<specializers::SpecializationRequest> from_proto(const v1::SpecializeRequest &request,
+                                                               const RequestLimits &limits) {
   if (request.specializer().empty()) return absl::InvalidArgumentError("request names no specializer");
   if (request.specializer().size() > kMaxNameBytes) return absl::InvalidArgumentError("specializer name too long");
-  if (request.args_size() > kMaxArguments) {
-    return absl::InvalidArgumentError(absl::StrCat("too many arguments (", request.args_size(), ", at most ", kMaxArguments, ")"));
+  if (request.args_size() > limits.max_arguments) {
+    return absl::InvalidArgumentError(absl::StrCat("too many arguments (", request.args_size(), ", at most ",
+                                                   limits.max_arguments, ": --max_arguments)"));
+  }
+  if (request.params_size() > limits.max_variants) {
+    return absl::InvalidArgumentError(absl::StrCat("too many parameters (", request.params_size(), ", at most ",
+                                                   limits.max_variants, ": --max_variants)"));
   }
   specializers::SpecializationRequest out;
   out.specializer = request.specializer();
   if (request.has_function()) out.function = std::make_shared<v1::FunctionAst>(request.function());
   out.platform = request.target().platform().empty() ? "cpu-openmp" : request.target().platform();
   for (int k = 0; k < request.args_size(); ++k) {
-    const v1::ArgDescriptor &arg = request.args(k);
-    specializers::ArgSpec spec;
-    if (arg.kind() != v1::ARRAY && arg.kind() != v1::SCALAR) {
-      return absl::InvalidArgumentError(absl::StrCat("argument ", k, ": kind must be ARRAY or SCALAR"));
-    }
-    spec.kind = arg.kind() == v1::ARRAY ? specializers::ArgKind::kArray : specializers::ArgKind::kScalar;
-    spec.dtype_code = arg.dtype();
-    spec.weak = arg.weak();
-    spec.rank = arg.rank();
-    if (spec.kind == specializers::ArgKind::kArray) {
-      if (arg.rank() < 0 || arg.rank() > SEJITS_MAX_RANK) {
-        return absl::InvalidArgumentError(absl::StrCat("argument ", k, ": rank ", arg.rank(), " outside 0..", SEJITS_MAX_RANK));
-      }
-      if (arg.shape_size() != arg.rank() || (arg.strides_size() != 0 && arg.strides_size() != arg.rank())) {
-        return absl::InvalidArgumentError(absl::StrCat("argument ", k, ": shape and strides must have rank entries"));
-      }
-      for (int64_t extent : arg.shape()) {
-        if (extent < 0) return absl::InvalidArgumentError(absl::StrCat("argument ", k, ": negative extent ", extent));
-      }
-    }
-    spec.shape.assign(arg.shape().begin(), arg.shape().end());
-    spec.strides.assign(arg.strides().begin(), arg.strides().end());
-    spec.c_contiguous = arg.c_contiguous();
-    out.args.push_back(std::move(spec));
+    auto spec = arg_from_proto(request.args(k), k);
+    if (!spec.ok()) return spec.status();
+    out.args.push_back(std::move(*spec));
   }
   for (const auto &[name, value] : request.params()) out.params[name] = value;
   const v1::WorkerPlatform &worker = request.target().worker();
@@ -104,6 +151,15 @@ absl::StatusOr<specializers::SpecializationRequest> from_proto(const v1::Special
     if (field->size() > kMaxNameBytes) return absl::InvalidArgumentError("a worker platform field is too long");
   }
   out.worker = {worker.machine(), worker.os(), worker.libc(), worker.isa_level(), worker.cpu_digest()};
+  return out;
+}
+
+absl::StatusOr<specializers::SpecializationRequest> from_proto(v1::SpecializeRequest &&request, const RequestLimits &limits) {
+  std::shared_ptr<const v1::FunctionAst> function;
+  if (request.has_function()) function = std::make_shared<v1::FunctionAst>(std::move(*request.mutable_function()));
+  request.clear_function();
+  auto out = from_proto(request, limits);
+  if (out.ok()) out->function = std::move(function);
   return out;
 }
 

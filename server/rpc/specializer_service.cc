@@ -4,24 +4,48 @@
 #include <memory>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "server/rpc/convert.h"
+#include "server/rpc/request_shape.h"
 #include "server/rpc/status.h"
 #include "spdlog/spdlog.h"
 #include "tuner-db/record_proto.h"
 
 namespace sejits::server::rpc {
 namespace {
+
 constexpr size_t kChunkBytes = 256 * 1024;
-}
 
-namespace {
-
-bool parse(const grpc::ByteBuffer &bytes, google::protobuf::Message &message) {
+// The request's bytes, checked against the limits before protobuf's
+// recursive parser sees them, then parsed with a recursion limit that just
+// fits the measured nesting.
+grpc::Status parse(const grpc::ByteBuffer &bytes, google::protobuf::Message &message, const RequestLimits &limits) {
   std::vector<grpc::Slice> slices;
-  if (!bytes.Dump(&slices).ok()) return false;
+  if (!bytes.Dump(&slices).ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "unreadable request bytes");
   std::string data;
   for (const auto &slice : slices) data.append(reinterpret_cast<const char *>(slice.begin()), slice.size());
-  return message.ParseFromString(data);
+  auto shape = measure_request(data, *message.GetDescriptor(), limits);
+  if (!shape.ok()) return to_grpc_status(shape.status());
+  google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t *>(data.data()), static_cast<int>(data.size()));
+  input.SetRecursionLimit(shape->message_depth + 2);
+  if (!message.ParseFromCodedStream(&input)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("the request is not a valid ", message.GetDescriptor()->full_name(),
+                                     " (truncated or corrupt bytes, or a field of the wrong type)"));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status serialize(const google::protobuf::Message &reply, grpc::ByteBuffer *response) {
+  bool own_buffer = false;
+  return grpc::SerializationTraits<google::protobuf::Message>::Serialize(reply, response, &own_buffer);
+}
+
+grpc::Status answer(const SpecializeResult &result, grpc::ByteBuffer *response) {
+  v1::SpecializeResponse reply;
+  to_proto(result, reply);
+  return serialize(reply, response);
 }
 
 }  // namespace
@@ -33,38 +57,47 @@ grpc::ServerUnaryReactor *SpecializerService::Specialize(grpc::CallbackServerCon
     reactor->Finish(denied);
     return reactor;
   }
-  auto parsed = std::make_shared<v1::SpecializeRequest>();
-  if (!parse(*request, *parsed)) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                 "the request is not a valid sejits.v1.SpecializeRequest (truncated or corrupt bytes)"));
-    return reactor;
-  }
   std::string client = peers_.identify(*context);
   spdlog::trace("rpc: Specialize from {}", client);
-  workers_.submit(client, [this, context, parsed, response, reactor] {
+  v1::SpecializeRequest parsed;
+  if (grpc::Status parsed_ok = parse(*request, parsed, limits_); !parsed_ok.ok()) {
+    ++core_.counters().rejected;
+    spdlog::info("rpc: refused a request from {}: {}", client, parsed_ok.error_message());
+    reactor->Finish(parsed_ok);
+    return reactor;
+  }
+  const SpecializeOptions options{parsed.options().want_source(), from_proto(parsed.tuning())};
+  auto core_request = from_proto(std::move(parsed), limits_);
+  if (!core_request.ok()) {
+    ++core_.counters().rejected;
+    reactor->Finish(to_grpc_status(core_request.status()));
+    return reactor;
+  }
+  // A plain cache hit is answered here, on gRPC's thread: it never waits
+  // for a worker (nor behind another client's compiles).
+  if (std::optional<SpecializeResult> hit = core_.serve_if_cached(*core_request, options)) {
+    reactor->Finish(answer(*hit, response));
+    return reactor;
+  }
+  auto shared_request = std::make_shared<specializers::SpecializationRequest>(std::move(*core_request));
+  bool queued = workers_.submit(client, [this, context, shared_request, options, response, reactor] {
     // A client that gave up (deadline, exit) or a daemon shutting down: no compile for nobody.
     if (context->IsCancelled()) {
       reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled before it ran"));
       return;
     }
-    v1::SpecializeResponse reply;
-    grpc::Status status = specialize(*parsed, reply);
-    if (status.ok()) {
-      bool own_buffer = false;
-      status = grpc::SerializationTraits<v1::SpecializeResponse>::Serialize(reply, response, &own_buffer);
-    }
-    reactor->Finish(status);
+    auto result = core_.specialize(*shared_request, options);
+    reactor->Finish(result.ok() ? answer(*result, response) : to_grpc_status(result.status()));
   });
+  if (!queued) {
+    ++core_.counters().rejected;
+    spdlog::warn("rpc: {} has {} Specialize calls waiting; refusing more (--max_queued_per_client)", client,
+                 limits_.max_queued_per_client);
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 absl::StrCat("this client already has ", limits_.max_queued_per_client,
+                                              " Specialize calls waiting (--max_queued_per_client)")));
+  }
   return reactor;
-}
-
-grpc::Status SpecializerService::specialize(const v1::SpecializeRequest &request, v1::SpecializeResponse &response) {
-  auto core_request = from_proto(request);
-  if (!core_request.ok()) return to_grpc_status(core_request.status());
-  auto result = core_.specialize(*core_request, SpecializeOptions{request.options().want_source(), from_proto(request.tuning())});
-  if (!result.ok()) return to_grpc_status(result.status());
-  to_proto(*result, response);
-  return grpc::Status::OK;
 }
 
 grpc::Status SpecializerService::FetchArtifact(grpc::ServerContext *context, const v1::FetchArtifactRequest *request,
@@ -93,21 +126,32 @@ grpc::Status SpecializerService::GetStats(grpc::ServerContext *context, const v1
   return grpc::Status::OK;
 }
 
-grpc::Status SpecializerService::ReportTimings(grpc::ServerContext *context, const v1::ReportTimingsRequest *request,
-                                               v1::TuningPlan *response) {
-  if (grpc::Status denied = auth_.check(*context); !denied.ok()) return denied;
-  auto core_request = from_proto(request->request());
+grpc::ServerUnaryReactor *SpecializerService::ReportTimings(grpc::CallbackServerContext *context,
+                                                            const grpc::ByteBuffer *request, grpc::ByteBuffer *response) {
+  grpc::ServerUnaryReactor *reactor = context->DefaultReactor();
+  grpc::Status status = auth_.check(*context);
+  v1::ReportTimingsRequest parsed;
+  if (status.ok()) status = parse(*request, parsed, limits_);
+  v1::TuningPlan reply;
+  if (status.ok()) status = report_timings(parsed, reply);
+  if (status.ok()) status = serialize(reply, response);
+  reactor->Finish(status);
+  return reactor;
+}
+
+grpc::Status SpecializerService::report_timings(const v1::ReportTimingsRequest &request, v1::TuningPlan &response) {
+  auto core_request = from_proto(request.request(), limits_);
   if (!core_request.ok()) return to_grpc_status(core_request.status());
-  auto timings = from_proto(request->reports());
+  auto timings = from_proto(request.reports(), limits_);
   if (!timings.ok()) return to_grpc_status(timings.status());
-  auto plan = core_.report_timings(*core_request, from_proto(request->request().tuning()), *timings, request->finish());
+  auto plan = core_.report_timings(*core_request, from_proto(request.request().tuning()), *timings, request.finish());
   if (!plan.ok()) return to_grpc_status(plan.status());
   if (upstream_) {
-    if (absl::Status forwarded = upstream_->report_timings(*request); !forwarded.ok()) {
+    if (absl::Status forwarded = upstream_->report_timings(request); !forwarded.ok()) {
       spdlog::warn("tuning: timings not passed on: {}", std::string(forwarded.message()));
     }
   }
-  to_proto(*plan, *response);
+  to_proto(*plan, response);
   return grpc::Status::OK;
 }
 

@@ -1,12 +1,15 @@
 // The sejits.v1.Specializer gRPC service: thin handlers over SpecializerCore.
-// Specialize takes its request as raw bytes so that a request that is not a
-// valid protobuf message gets INVALID_ARGUMENT (gRPC's own parser would answer
-// INTERNAL), and runs on a worker pool because it may wait for a compile;
-// the pool takes each client's requests in turn.
+// Specialize and ReportTimings take their requests as raw bytes: they are
+// checked against the request limits before protobuf parses them (a syntax
+// tree may be deeply nested), and a request that is not a valid message gets
+// INVALID_ARGUMENT (gRPC's own parser would answer INTERNAL). Specialize runs
+// on a worker pool because it may wait for a compile; the pool takes each
+// client's requests in turn.
 #pragma once
 
 #include "sejits/v1/specializer.grpc.pb.h"
 #include "server/core/fair_worker_pool.h"
+#include "server/core/limits.h"
 #include "server/core/specializer_core.h"
 #include "server/rpc/auth.h"
 #include "server/rpc/peers.h"
@@ -14,19 +17,28 @@
 
 namespace sejits::server::rpc {
 
-class SpecializerService final : public v1::Specializer::WithRawCallbackMethod_Specialize<v1::Specializer::Service> {
+using RawService = v1::Specializer::WithRawCallbackMethod_Specialize<
+    v1::Specializer::WithRawCallbackMethod_ReportTimings<v1::Specializer::Service>>;
+
+class SpecializerService final : public RawService {
  public:
   // `upstream` (may be null) also receives the clients' timing reports.
-  SpecializerService(SpecializerCore &core, const TokenCheck &auth, PeerRegistry &peers, UpstreamClient *upstream)
-      : core_(core), auth_(auth), peers_(peers), upstream_(upstream) {}
+  SpecializerService(SpecializerCore &core, const TokenCheck &auth, PeerRegistry &peers, UpstreamClient *upstream,
+                     const RequestLimits &limits)
+      : core_(core),
+        auth_(auth),
+        peers_(peers),
+        upstream_(upstream),
+        limits_(limits),
+        workers_(kWorkers, limits.max_running_per_client, limits.max_queued_per_client) {}
 
   grpc::ServerUnaryReactor *Specialize(grpc::CallbackServerContext *context, const grpc::ByteBuffer *request,
                                        grpc::ByteBuffer *response) override;
   grpc::Status FetchArtifact(grpc::ServerContext *context, const v1::FetchArtifactRequest *request,
                              grpc::ServerWriter<v1::ArtifactChunk> *writer) override;
   grpc::Status GetStats(grpc::ServerContext *context, const v1::GetStatsRequest *request, v1::Stats *response) override;
-  grpc::Status ReportTimings(grpc::ServerContext *context, const v1::ReportTimingsRequest *request,
-                             v1::TuningPlan *response) override;
+  grpc::ServerUnaryReactor *ReportTimings(grpc::CallbackServerContext *context, const grpc::ByteBuffer *request,
+                                          grpc::ByteBuffer *response) override;
   grpc::Status ListTuning(grpc::ServerContext *context, const v1::TuningQuery *request, v1::TuningRecords *response) override;
   grpc::Status ImportTuning(grpc::ServerContext *context, const v1::ImportTuningRequest *request,
                             v1::ImportTuningResponse *response) override;
@@ -34,14 +46,15 @@ class SpecializerService final : public v1::Specializer::WithRawCallbackMethod_S
                            v1::ResetTuningResponse *response) override;
 
  private:
-  grpc::Status specialize(const v1::SpecializeRequest &request, v1::SpecializeResponse &response);
+  grpc::Status report_timings(const v1::ReportTimingsRequest &request, v1::TuningPlan &response);
 
   SpecializerCore &core_;
   const TokenCheck &auth_;
   PeerRegistry &peers_;
   UpstreamClient *upstream_;
-  FairWorkerPool workers_{kWorkers, kWorkersPerClient};
-  static constexpr int kWorkers = 32, kWorkersPerClient = 8;
+  const RequestLimits limits_;
+  static constexpr int kWorkers = 32;
+  FairWorkerPool workers_;
 };
 
 }  // namespace sejits::server::rpc

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "specializers/common/type_rules.h"
@@ -19,7 +20,10 @@ std::string binop_symbol(v1::BinaryOperator op) {
     case v1::BIT_OR: return "|";
     case v1::BIT_XOR: return "^";
     case v1::BIT_AND: return "&";
-    default: return v1::BinaryOperator_Name(op);
+    default: {
+      const std::string &name = v1::BinaryOperator_Name(op);
+      return name.empty() ? absl::StrCat("#", static_cast<int>(op), " (unknown to this daemon)") : name;
+    }
   }
 }
 
@@ -174,6 +178,18 @@ bool is_docstring(const v1::Stmt &stmt) {
 absl::Status user_error(const SourceContext &context, int line, const std::string &message) {
   return absl::InvalidArgumentError(absl::StrCat(context.filename.empty() ? "<kernel>" : context.filename,
                                                  ":", line, ": ", message));
+}
+
+absl::Status check_parameter_names(const SourceContext &context, const v1::FunctionAst &function) {
+  std::set<std::string> seen;
+  for (const v1::Argument &arg : function.args()) {
+    if (arg.name().empty()) return user_error(context, function.pos().line(), "a parameter has no name");
+    if (!seen.insert(arg.name()).second) {
+      return user_error(context, function.pos().line(),
+                        absl::StrCat("duplicate argument '", arg.name(), "' in function definition"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ExprFrontend::check_size(int line) {
@@ -401,9 +417,12 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_constant(const v1::Constant &con
       if (type.dtype == DType::kFloat32) value = static_cast<double>(static_cast<float>(value));
       return make_constant(value, type, line);
     }
-    case v1::Constant::kBigIntValue:
-      return error(line, absl::StrCat("the integer constant ", constant.big_int_value().substr(0, 40),
-                                      " does not fit in 64 bits"));
+    case v1::Constant::kBigIntValue: {
+      const std::string &digits = constant.big_int_value();
+      const bool is_integer = !digits.empty() && digits.find_first_not_of("-0123456789") == std::string::npos;
+      return error(line, is_integer ? absl::StrCat("the integer constant ", digits.substr(0, 40), " does not fit in 64 bits")
+                                    : "malformed integer constant in the request");
+    }
     case v1::Constant::kStrValue:
       return error(line, "string constants are not supported in a kernel");
     case v1::Constant::kNoneValue:

@@ -27,6 +27,9 @@ using Environment = std::map<std::string, NodeRef>;
 // An INVALID_ARGUMENT status "file:line: message".
 absl::Status user_error(const SourceContext &context, int line, const std::string &message);
 
+// Python's own rules for a parameter list: every name present and distinct.
+absl::Status check_parameter_names(const SourceContext &context, const v1::FunctionAst &function);
+
 class ExprFrontend {
  public:
   // Translates `a[...]`; without one, indexing is rejected.

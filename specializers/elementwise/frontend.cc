@@ -53,6 +53,7 @@ absl::StatusOr<std::unique_ptr<ElementwiseIr>> build_elementwise_ir(const Specia
   if (function.args_size() > 64) {
     return user_error(context, function.pos().line(), "element-wise kernels take at most 64 arguments");
   }
+  if (absl::Status names = check_parameter_names(context, function); !names.ok()) return names;
   int arrays = 0;
   for (const auto &arg : request.args) arrays += arg.kind == ArgKind::kArray;
   if (arrays > SEJITS_MAX_RANK) {  // the broadcasting iterator holds the arrays and the output

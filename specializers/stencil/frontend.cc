@@ -142,6 +142,7 @@ absl::StatusOr<std::unique_ptr<StencilIr>> build_stencil_ir(const Specialization
   if (request.args.empty() || request.args[0].kind != ArgKind::kArray) {
     return user_error(context, line, "the first argument of a stencil is the grid: an array");
   }
+  if (absl::Status names = check_parameter_names(context, function); !names.ok()) return names;
   auto ir = std::make_unique<StencilIr>();
   ir->rank = request.args[0].rank;
   if (ir->rank < 1 || ir->rank > kMaxStencilRank) {

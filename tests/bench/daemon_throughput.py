@@ -1,15 +1,40 @@
-"""D1: the daemon under cached Specialize calls from 16 concurrent clients,
-each on its own gRPC channel: calls per second, and latency p50/p99."""
+"""D1: the daemon under cached Specialize calls from 16 concurrent client
+processes, each on its own gRPC channel over the Unix socket: calls per
+second, and latency p50/p99. The load comes from sejits-load
+(client-cpp/tools/sejits_load.cc): Python clients would measure the GIL,
+not the daemon."""
 
-import threading
-import time
+import json
+import os
+import pathlib
+import shutil
+import statistics
+import subprocess
+import tempfile
 
 import numpy as np
 
 from measure import BenchFailure, Result, describe, progress
 
+REPO = pathlib.Path(__file__).resolve().parents[2]
 CLIENTS = 16
 FULL_ELEMENTS = 2**24  # --size full, as the element-wise cases see it
+# The issue's target on the 2-core machine.
+TARGET_CALLS_PER_S = 20000
+TARGET_P99_MS = 5.0
+
+
+def load_binary():
+    """sejits-load of this checkout's build, else one on PATH."""
+    candidates = [os.environ.get("SEJITS_LOAD_BIN")]
+    if daemon := os.environ.get("SEJITS_DAEMON_BIN"):  # <build>/server/sejitsd -> <build>/client-cpp/sejits-load
+        candidates.append(str(pathlib.Path(daemon).resolve().parents[1] / "client-cpp" / "sejits-load"))
+    candidates += [str(REPO / "build" / "client-cpp" / "sejits-load"), shutil.which("sejits-load")]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise BenchFailure("sejits-load not found: build it (cmake --build build --target sejits-load), "
+                       "set SEJITS_LOAD_BIN or put it on PATH")
 
 
 def _request():
@@ -26,25 +51,18 @@ def _request():
     return request
 
 
-def _client(address, request, deadline, latencies, errors):
-    import grpc
-
-    from sejits.v1 import specializer_pb2_grpc
-
-    target = address[len("tcp://"):] if address.startswith("tcp://") else address
-    with grpc.insecure_channel(target) as channel:
-        stub = specializer_pb2_grpc.SpecializerStub(channel)
-        mine = []
-        try:
-            while time.perf_counter() < deadline:
-                start = time.perf_counter()
-                reply = stub.Specialize(request, timeout=30)
-                mine.append(time.perf_counter() - start)
-                if reply.outcome != 1:  # HIT: the kernel is cached
-                    raise BenchFailure(f"expected a cache hit, got outcome {reply.outcome}")
-        except Exception as exc:  # noqa: BLE001 - reported in the result
-            errors.append(describe(exc))
-        latencies.extend(mine)
+def _run_load(binary, address, request_file, seconds):
+    command = [binary, f"--address={address}", f"--request={request_file}", f"--clients={CLIENTS}",
+               f"--seconds={seconds}", "--warmup_s=0.5"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120)
+    if done.returncode != 0:
+        raise BenchFailure(f"sejits-load exited with {done.returncode}: {done.stderr.strip()[-500:]}")
+    run = json.loads(done.stdout.strip().splitlines()[-1])
+    if run["errors"]:
+        raise BenchFailure(f"{run['errors']} failed calls, the first: {run['first_error']}")
+    if run["outcomes"]["hit"] != run["calls"]:
+        raise BenchFailure(f"expected only cache hits, got {run['outcomes']}")
+    return run
 
 
 def run_daemon_throughput(settings):
@@ -52,28 +70,39 @@ def run_daemon_throughput(settings):
 
     result = Result("D1", "sejits")
     try:
+        binary = load_binary()
         request = _request()
         _daemon.call("Specialize", request)  # compile once; every timed call is a hit
         address = _config.daemon_address()
-        seconds = 10.0 if settings.elements >= FULL_ELEMENTS else 2.0
-        progress("D1", "sejits", f"{CLIENTS} clients for {seconds:.0f} s")
-        latencies, errors = [], []
-        deadline = time.perf_counter() + seconds
-        threads = [threading.Thread(target=_client, args=(address, request, deadline, latencies, errors))
-                   for _ in range(CLIENTS)]
-        start = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - start
-        if errors:
-            raise BenchFailure(errors[0])
-        result.samples = latencies
-        result.extra = {"calls_per_s": len(latencies) / elapsed, "p99_s": float(np.percentile(latencies, 99)),
-                        "clients": CLIENTS}
-        progress("D1", f"{result.extra['calls_per_s']:.0f} calls/s, p50 {1e3 * result.median_s:.2f} ms, "
-                       f"p99 {1e3 * result.extra['p99_s']:.2f} ms")
+        full = settings.elements >= FULL_ELEMENTS
+        seconds = 10.0 if full else 3.0
+        runs = []
+        with tempfile.TemporaryDirectory(prefix="sejits-d1-") as workdir:
+            request_file = pathlib.Path(workdir) / "request.pb"
+            request_file.write_bytes(request.SerializeToString())
+            for repeat in range(settings.repeats_or(5 if full else 3)):
+                progress("D1", "sejits", f"repeat {repeat + 1}: {CLIENTS} client processes for {seconds:.0f} s")
+                runs.append(_run_load(binary, address, request_file, seconds))
+        # The run with the median rate stands for all; the best is noted (the machine is shared).
+        median = sorted(runs, key=lambda run: run["calls_per_s"])[len(runs) // 2]
+        best = max(runs, key=lambda run: run["calls_per_s"])
+        result.samples = [run["p50_ms"] / 1e3 for run in runs]
+        result.extra = {
+            "calls_per_s": median["calls_per_s"],
+            "p50_ms": median["p50_ms"],
+            "p99_ms": median["p99_ms"],
+            "clients": CLIENTS,
+            "calls": median["calls"],
+            "seconds": median["seconds"],
+            "best_calls_per_s": best["calls_per_s"],
+            "best_p99_ms": min(run["p99_ms"] for run in runs),
+            "median_p99_ms": statistics.median(run["p99_ms"] for run in runs),
+            "meets_target": median["calls_per_s"] >= TARGET_CALLS_PER_S and median["p99_ms"] < TARGET_P99_MS,
+            "transport": address.split(":", 1)[0],
+        }
+        progress("D1", f"{median['calls_per_s']:.0f} calls/s, p50 {median['p50_ms']:.3f} ms, "
+                       f"p99 {median['p99_ms']:.3f} ms (best run {best['calls_per_s']:.0f} calls/s; target "
+                       f">= {TARGET_CALLS_PER_S} calls/s, p99 < {TARGET_P99_MS} ms)")
     except Exception as exc:  # noqa: BLE001 - a failed case is reported, never raised
         result.error = describe(exc)
     return [result]

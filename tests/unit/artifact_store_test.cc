@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -124,6 +125,73 @@ TEST_CASE("a blob whose bytes changed on disk is removed on get", "[artifact_sto
   CHECK(counters.corrupt_removed == 1);
   CHECK(counters.entries == 0);
   CHECK(counters.bytes == 0);
+}
+
+// Longer than the store's timestamp granularity margin on file systems with
+// sub-second times: a check after this pause is remembered (see FileIdentity).
+constexpr auto kSettle = std::chrono::milliseconds(120);
+
+TEST_CASE("a blob changed after a remembered check is detected, even with its old mtime put back",
+          "[artifact_store]") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  const BlobInfo blob = put_bytes(*store, "hello");
+  REQUIRE(store->get(blob.digest).ok());  // hashed; writes the last-use time (a new ctime)
+  std::this_thread::sleep_for(kSettle);
+  REQUIRE(store->get(blob.digest).ok());  // hashed, and the file's identity remembered
+  REQUIRE(store->get(blob.digest).ok());  // the identity is unchanged: not hashed
+  const auto mtime = fs::last_write_time(blob.path);
+  {
+    std::fstream file(blob.path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(0);
+    file.put('j');  // same size
+  }
+  fs::last_write_time(blob.path, mtime);  // a writer that hides its change (the ctime still moves)
+
+  CHECK(store->get(blob.digest).status().code() == absl::StatusCode::kNotFound);
+  CHECK_FALSE(fs::exists(blob.path));
+  CHECK(store->counters().corrupt_removed == 1);
+}
+
+TEST_CASE("get writes a blob's last-use time at most once per interval", "[artifact_store]") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  const BlobInfo blob = put_bytes(*store, "hello");
+  REQUIRE(store->get(blob.digest).ok());
+  const auto hours_ago = fs::file_time_type::clock::now() - std::chrono::hours(3);
+  fs::last_write_time(blob.path, hours_ago);
+  REQUIRE(store->get(blob.digest).ok());  // hashed again (the ctime moved) but not touched
+  CHECK(fs::last_write_time(blob.path) == hours_ago);
+}
+
+TEST_CASE("an index entry changed on disk is read again", "[artifact_store]") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  const BlobInfo first = put_bytes(*store, "first"), second = put_bytes(*store, "second");
+  REQUIRE(store->record_key(key_number(1), {first.digest, "n=1"}).ok());
+  std::this_thread::sleep_for(kSettle);
+  REQUIRE(store->lookup_key(key_number(1))->digest == first.digest);  // read, and remembered
+  REQUIRE(store->lookup_key(key_number(1))->digest == first.digest);  // from memory
+
+  fs::path entry_file;  // found by looking, not by knowing the store's private layout
+  for (const auto &file : fs::recursive_directory_iterator(dir.path())) {
+    if (file.is_regular_file() && file.path().filename().string().find(key_number(1).substr(2)) != std::string::npos) {
+      entry_file = file.path();
+    }
+  }
+  REQUIRE_FALSE(entry_file.empty());
+  {
+    std::fstream file(entry_file, std::ios::in | std::ios::out | std::ios::binary);  // in place: the same inode
+    file.seekp(0);
+    file << second.digest << "\nn=2";
+  }
+  auto entry = store->lookup_key(key_number(1));
+  REQUIRE(entry.has_value());
+  CHECK(entry->digest == second.digest);
+  CHECK(entry->metadata == "n=2");
+
+  fs::remove(entry_file);
+  CHECK_FALSE(store->lookup_key(key_number(1)).has_value());
 }
 
 TEST_CASE("a reopened store keeps its blobs and index (daemon restart)", "[artifact_store]") {

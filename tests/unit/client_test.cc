@@ -35,7 +35,7 @@ struct InProcessDaemon {
     REQUIRE(created.ok());
     core = std::move(*created);
     auth = std::make_unique<server::rpc::TokenCheck>("", core->counters(), peers);
-    service = std::make_unique<server::rpc::SpecializerService>(*core, *auth, peers, nullptr);
+    service = std::make_unique<server::rpc::SpecializerService>(*core, *auth, peers, nullptr, server::RequestLimits{});
     address = "unix:" + (dir.path() / "sejitsd.sock").string();
     grpc::ServerBuilder builder;
     builder.AddListeningPort(address, grpc::InsecureServerCredentials());
