@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <ctime>
 #include <atomic>
 #include <vector>
 
@@ -66,11 +67,24 @@ ArtifactStore::ArtifactStore(fs::path root, int64_t max_bytes) : root_(std::move
 absl::StatusOr<std::unique_ptr<ArtifactStore>> ArtifactStore::open(const fs::path &root, int64_t max_bytes) {
   std::error_code error;
   for (const char *sub : {"blobs", "index", "tmp"}) {
+    // Something else where a directory belongs (a damaged or foreign cache) is
+    // moved aside, not a reason to refuse to start: a daemon that exits here
+    // would be restarted into the same failure by systemd.
+    if (fs::exists(root / sub, error) && !fs::is_directory(root / sub, error)) {
+      fs::path aside = root / absl::StrCat(sub, ".corrupt-", getpid(), "-", time(nullptr));
+      fs::rename(root / sub, aside, error);
+      spdlog::error("store: {} is not a directory; QUARANTINED as {} and started empty", (root / sub).string(),
+                    aside.string());
+    }
     fs::create_directories(root / sub, error);
     if (error) return absl::InternalError(absl::StrCat("cannot create ", (root / sub).string(), ": ", error.message()));
   }
-  // Leftovers of builds that a previous daemon did not finish.
+  // Leftovers of builds that a previous daemon did not finish, and of index
+  // entries it was writing (complete entries are renamed into place).
   for (const auto &entry : fs::directory_iterator(root / "tmp", error)) fs::remove_all(entry.path(), error);
+  for (const auto &entry : fs::recursive_directory_iterator(root / "index", error)) {
+    if (entry.path().filename().string().rfind(".tmp.", 0) == 0) fs::remove(entry.path(), error);
+  }
   std::unique_ptr<ArtifactStore> store(new ArtifactStore(root, max_bytes));
   store->rescan();
   return store;

@@ -39,6 +39,20 @@ std::optional<std::string> out_of_space_line(const ProcessResult &result) {
   return std::nullopt;
 }
 
+// What the compiler (or the loader starting one of its programs) prints when
+// its address space limit (RLIMIT_AS, --compile_memory_bytes) is reached.
+constexpr const char *kOutOfMemoryMessages[] = {"virtual memory exhausted", "out of memory", "Cannot allocate memory",
+                                                "failed to map segment", "std::bad_alloc"};
+
+std::optional<std::string> out_of_memory_line(const ProcessResult &result) {
+  for (absl::string_view line : absl::StrSplit(result.output, '\n')) {
+    for (const char *message : kOutOfMemoryMessages) {
+      if (absl::StrContains(line, message)) return std::string(line.substr(0, 400));
+    }
+  }
+  return std::nullopt;
+}
+
 // A compiler killed by someone else's SIGKILL (an operator, the OOM killer,
 // a test): g++ itself, or one of its programs as g++ reports it.
 bool killed_from_outside(const ProcessResult &result) {
@@ -99,6 +113,11 @@ absl::StatusOr<CompiledObject> compile_shared_object(const CompilerConfig &confi
       return absl::ResourceExhaustedError(absl::StrCat(
           "out of disk space (or over the file size limit) while compiling into ", work_dir.string(), ": ",
           *line));
+    }
+    if (std::optional<std::string> line = out_of_memory_line(*result); line && config.memory_limit_bytes > 0) {
+      return absl::ResourceExhaustedError(absl::StrCat("the compiler ran out of memory under its limit of ",
+                                                       config.memory_limit_bytes, " bytes (--compile_memory_bytes): ",
+                                                       *line));
     }
     return absl::InternalError(absl::StrCat("compiler exited with ", result->exit_code, ": ",
                                             result->output.substr(0, 4000)));

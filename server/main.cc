@@ -137,6 +137,29 @@ bool prepare_unix_socket(const fs::path &socket_path, std::optional<gid_t> group
   return true;
 }
 
+// A running daemon's socket file can be removed (a cleanup of /tmp, a user):
+// new clients could not reach the daemon, and no other daemon may take the
+// address while this one holds its lock. So the daemon binds it again; the
+// connections already open keep working.
+void rebind_if_removed(std::unique_ptr<sejits::server::rpc::UnixListener> &listener, const fs::path &path,
+                       std::optional<gid_t> group, grpc::Server &server, sejits::server::rpc::PeerRegistry &peers) {
+  struct stat existing;
+  if (lstat(path.c_str(), &existing) == 0) {
+    if (S_ISSOCK(existing.st_mode) && existing.st_ino == listener->inode()) return;
+    if (!S_ISSOCK(existing.st_mode)) return;  // not ours to remove; prepare_unix_socket would refuse it too
+    unlink(path.c_str());  // a socket someone else put there: the address is this daemon's (it holds the lock)
+  }
+  auto fresh = sejits::server::rpc::UnixListener::bind(path, group);
+  if (!fresh.ok()) {
+    spdlog::error("the socket {} was removed and cannot be bound again: {}", path.string(),
+                  std::string(fresh.status().message()));
+    return;
+  }
+  spdlog::warn("the socket {} was removed or replaced; listening on a new one", path.string());
+  (*fresh)->serve(server, peers);
+  listener = std::move(*fresh);
+}
+
 std::optional<gid_t> group_named(const std::string &name, bool &ok) {
   ok = true;
   if (name.empty()) return std::nullopt;
@@ -258,6 +281,8 @@ int main(int argc, char **argv) {
   std::string cache_dir = absl::GetFlag(FLAGS_cache_dir);
   config.cache_dir = cache_dir.empty() ? default_cache_dir() : fs::path(cache_dir);
   config.max_cache_bytes = absl::GetFlag(FLAGS_max_cache_bytes);
+  const sejits::server::RequestLimits limits = request_limits();
+  config.max_artifact_bytes = limits.max_artifact_bytes;
   int jobs = absl::GetFlag(FLAGS_compile_jobs);
   config.compile_jobs = jobs > 0 ? jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   config.compiler.compiler = absl::GetFlag(FLAGS_compiler);
@@ -293,13 +318,14 @@ int main(int argc, char **argv) {
   int lock_fd = -1;
   std::string unix_flag = absl::GetFlag(FLAGS_listen_unix);
   fs::path socket_path;
+  std::optional<gid_t> socket_group;
   std::unique_ptr<sejits::server::rpc::UnixListener> unix_listener;
   if (unix_flag != "none") {
     socket_path = unix_flag.empty() ? default_socket_path() : fs::path(std::string(absl::StripPrefix(unix_flag, "unix:")));
     bool group_ok = true;
-    std::optional<gid_t> group = group_named(absl::GetFlag(FLAGS_socket_group), group_ok);
-    if (!group_ok || !prepare_unix_socket(socket_path, group, lock_fd)) return 2;
-    auto listener = sejits::server::rpc::UnixListener::bind(socket_path, group);
+    socket_group = group_named(absl::GetFlag(FLAGS_socket_group), group_ok);
+    if (!group_ok || !prepare_unix_socket(socket_path, socket_group, lock_fd)) return 2;
+    auto listener = sejits::server::rpc::UnixListener::bind(socket_path, socket_group);
     if (!listener.ok()) {
       spdlog::critical("{}", std::string(listener.status().message()));
       return 2;
@@ -326,7 +352,6 @@ int main(int argc, char **argv) {
   }
   sejits::server::rpc::PeerRegistry peers;
   sejits::server::rpc::TokenCheck auth(token, (*core)->counters(), peers);
-  const sejits::server::RequestLimits limits = request_limits();
   sejits::server::rpc::SpecializerService service(**core, auth, peers, upstream.get(), limits);
   grpc::EnableDefaultHealthCheckService(true);
   builder.RegisterService(&service);
@@ -344,9 +369,13 @@ int main(int argc, char **argv) {
   std::mutex mutex;
   std::condition_variable stop_signal;
   bool stopping = false;
+  // Every 2 s: the socket file is still ours (someone may have removed it);
+  // every 30 s: the store's maintenance.
   std::thread maintenance([&] {
     std::unique_lock lock(mutex);
-    while (!stop_signal.wait_for(lock, std::chrono::seconds(30), [&] { return stopping; })) {
+    for (int tick = 1; !stop_signal.wait_for(lock, std::chrono::seconds(2), [&] { return stopping; }); ++tick) {
+      if (unix_listener) rebind_if_removed(unix_listener, socket_path, socket_group, *server, peers);
+      if (tick % 15 != 0) continue;
       lock.unlock();
       (*core)->maintain();
       lock.lock();
@@ -359,9 +388,9 @@ int main(int argc, char **argv) {
     {
       std::lock_guard lock(mutex);
       stopping = true;
+      unix_listener.reset();  // no new connections while the calls in progress finish
     }
     stop_signal.notify_all();
-    unix_listener.reset();  // no new connections while the calls in progress finish
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   });
   server->Wait();

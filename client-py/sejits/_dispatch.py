@@ -144,14 +144,28 @@ class KernelDispatcher:
                 handle_key += (mode, shape_class)
             handle = _handle_cache.lookup(captured.fingerprint, handle_key)
             origin = "handle cache (no RPC)"
-            if handle is None:
-                request = self._build_request(args, captured, tuning=(mode, shape_class), platform=platform)
-                handle = self._send(request)
-                origin = f"daemon at {_config.daemon_address()}"
+            request = None
+
+            def ask_daemon():
+                nonlocal request
+                request = request or self._build_request(args, captured, tuning=(mode, shape_class), platform=platform)
+                answer = self._send(request)
                 # A plan still in progress is the daemon's to update: only settled handles are kept.
-                if handle.get("tuning", {}).get("state", "untuned") in ("untuned", "chosen"):
-                    _handle_cache.remember(captured.fingerprint, handle_key, handle)
-            kernel = adapt(self._load(handle, args, origin, start))
+                if answer.get("tuning", {}).get("state", "untuned") in ("untuned", "chosen"):
+                    _handle_cache.remember(captured.fingerprint, handle_key, answer)
+                return answer, f"daemon at {_config.daemon_address()}"
+
+            if handle is None:
+                handle, origin = ask_daemon()
+            try:
+                kernel = adapt(self._load(handle, args, origin, start))
+            except Exception:  # noqa: BLE001 - a missing file is the one failure asked about again
+                if os.path.exists(handle["artifact_path"]):
+                    raise
+                # The daemon's cache evicted the artifact between its answer
+                # and this load: asked again, it builds the kernel once more.
+                handle, origin = ask_daemon()
+                kernel = adapt(self._load(handle, args, origin, start))
             if kernel is not None and handle.get("tuning", {}).get("state") in ("trying", "offline_pending"):
                 install = install or self._installer(signature)
 

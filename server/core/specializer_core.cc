@@ -315,6 +315,12 @@ SpecializerCore::Build SpecializerCore::fetch_from_upstream(const specializers::
 }
 
 absl::Status SpecializerCore::publish(const std::string &key, const std::filesystem::path &file, SpecializeResult &result) {
+  std::error_code error;
+  const auto bytes = static_cast<int64_t>(std::filesystem::file_size(file, error));
+  if (!error && bytes > config_.max_artifact_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat("the artifact is ", bytes, " bytes (at most ", config_.max_artifact_bytes,
+                                                     ": --max_artifact_bytes)"));
+  }
   absl::StatusOr<codegen::BlobInfo> blob = store_->put_file(file);
   if (!blob.ok()) return blob.status();
   result.artifact = *blob;

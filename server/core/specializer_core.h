@@ -24,6 +24,7 @@ namespace sejits::server {
 struct CoreConfig {
   std::filesystem::path cache_dir;
   int64_t max_cache_bytes = int64_t{2} << 30;
+  int64_t max_artifact_bytes = int64_t{256} << 20;  // a larger build is refused, not stored
   int compile_jobs = 2;
   codegen::CompilerConfig compiler;
   std::vector<std::string> listen_addresses;  // for stats only

@@ -44,7 +44,9 @@ absl::StatusOr<std::unique_ptr<UnixListener>> UnixListener::bind(const std::file
     close(fd);
     return absl::InternalError(absl::StrCat("listen on ", path.string(), ": ", std::strerror(error)));
   }
-  return std::unique_ptr<UnixListener>(new UnixListener(fd, path));
+  struct stat bound_file;
+  ino_t inode = stat(path.c_str(), &bound_file) == 0 ? bound_file.st_ino : 0;
+  return std::unique_ptr<UnixListener>(new UnixListener(fd, path, inode));
 }
 
 UnixListener::~UnixListener() {

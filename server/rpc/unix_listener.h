@@ -26,13 +26,16 @@ class UnixListener {
   // Accepts connections on a thread until destruction, handing each to
   // `server` and its credentials to `peers`.
   void serve(grpc::Server &server, PeerRegistry &peers);
+  // The socket file's inode when it was bound: another one at the path is not ours.
+  ino_t inode() const { return inode_; }
 
  private:
-  UnixListener(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
+  UnixListener(int fd, std::filesystem::path path, ino_t inode) : fd_(fd), path_(std::move(path)), inode_(inode) {}
   void accept_loop(grpc::Server &server, PeerRegistry &peers);
 
   int fd_;
   std::filesystem::path path_;
+  ino_t inode_;
   std::thread acceptor_;
 };
 

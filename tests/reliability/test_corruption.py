@@ -7,6 +7,7 @@ test_a_corrupted_artifact_is_detected_removed_and_rebuilt.)"""
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -158,3 +159,32 @@ def test_a_corrupted_tuning_database_is_quarantined_at_start(daemon, compiler, t
         assert [record.kernel_key for record in stub.ListTuning(pb.TuningQuery(), timeout=30).records] == ["fresh"]
     assert sorted(cache.glob("tuning.db.corrupt-*")) == quarantined
     again.stop()
+
+
+def test_an_index_that_is_not_a_directory_is_quarantined_and_leftovers_removed(cache, compiler, tmp_path):
+    index = cache / "store" / "index"
+    leftover = next(index.glob("*/")) / ".tmp.0123abcd.4242.0"
+    leftover.write_bytes(b"half an entry")
+    blobs_before = sorted(p.name for p in (cache / "store" / "blobs").rglob("*.so"))
+    moved = cache / "store" / "index-original"
+    index.rename(moved)
+    index.write_bytes(os.urandom(100))  # a file where the index directory belongs
+
+    instance = FaultDaemon(tmp_path / "d", compiler, cache).start()
+    assert "QUARANTINED as" in instance.log_text()
+    assert index.is_dir() and list((cache / "store").glob("index.corrupt-*"))
+    for fn, nargs, reference in SEEDS:  # no index: rebuilt, to the same artifacts
+        assert outcome_name(specialize(instance, fn, nargs)) == "COMPILED", fn.__name__
+        check_results(instance, fn, nargs, reference)
+    assert sorted(p.name for p in (cache / "store" / "blobs").rglob("*.so")) == blobs_before
+    instance.stop()
+
+    # The original index back, with a half-written entry left in it: removed
+    # at start, and every old entry is a hit again.
+    shutil.rmtree(index)
+    moved.rename(index)
+    assert leftover.exists()
+    instance = FaultDaemon(tmp_path / "d2", compiler, cache).start()
+    assert not leftover.exists()
+    assert_seeds_served(instance)
+    instance.stop()

@@ -204,3 +204,19 @@ def test_a_client_beyond_its_queue_bound_is_refused_and_others_are_served(tmp_pa
         assert daemon.healthy()
     finally:
         daemon.stop()
+
+
+@pytest.mark.parametrize("flag, says", [("--max_artifact_bytes=4096", "--max_artifact_bytes"),
+                                        ("--compile_memory_bytes=40000000", "--compile_memory_bytes")])
+def test_a_build_beyond_its_resource_limit_is_refused_and_not_stored(tmp_path, flag, says):
+    daemon = Daemon(tmp_path / "tight").start(flag)
+    try:
+        function = load_kernel(tmp_path, "fat", "def fat(x):\n    return x * 2.0 + 1.0\n")
+        code, details = refused(daemon.address, request_for(function, [np.ones(3)]))
+        assert code == grpc.StatusCode.RESOURCE_EXHAUSTED, details
+        assert says in details and "'fat'" in details, details
+        stats = daemon.stats()
+        assert stats.cache_entries == 0 and stats.compile_failures == 1
+        assert daemon.healthy()
+    finally:
+        daemon.stop()
