@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # From a fresh clone: install what is missing, build everything, run every
-# test: Catch2 unit tests (ctest), the pytest suites (differential and
-# end-to-end, against a daemon of their own) and the small benchmark run.
+# test: Catch2 unit tests (ctest, then again under ASan+UBSan and TSan), the
+# libFuzzer targets for a bounded time, the pytest suites (differential,
+# end-to-end, cluster, deployment and reliability, against daemons of their
+# own) and the small benchmark run.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${SEJITS_BUILD_DIR:-$ROOT/build}
@@ -13,9 +15,17 @@ source "$ROOT/deploy/python_env.sh"
 echo "==> C++ unit tests (ctest)"
 (cd "$BUILD" && ctest --output-on-failure -j 2)
 
+echo "==> C++ unit tests under sanitizers (deploy/sanitize.sh)"
+"$ROOT/deploy/sanitize.sh"
+
+echo "==> fuzzing, ${SEJITS_FUZZ_SECONDS:=20} s per target (deploy/fuzz.sh)"
+SEJITS_FUZZ_SECONDS=$SEJITS_FUZZ_SECONDS "$ROOT/deploy/fuzz.sh"
+
 export SEJITS_DAEMON_BIN="$BUILD/server/sejitsd"
 echo "==> Python tests (pytest)"
-"$PYTHON" -m pytest -q "$ROOT/tests/python" "$ROOT/tests/e2e" "$ROOT/tests/cluster" "$ROOT/tests/deploy"
+# The soak runs 30 s here; SEJITS_SOAK_SECONDS=300 gives the full five minutes.
+SEJITS_SOAK_SECONDS=${SEJITS_SOAK_SECONDS:-30} "$PYTHON" -m pytest -q "$ROOT/tests/python" "$ROOT/tests/e2e" \
+  "$ROOT/tests/cluster" "$ROOT/tests/deploy" "$ROOT/tests/reliability"
 
 echo "==> benchmarks, small size (correctness of every implementation; timings for information)"
 "$PYTHON" "$ROOT/tests/bench/run.py" --suite all --size small --json "$BUILD/bench-small.json"

@@ -49,13 +49,13 @@ ScalarType operand_type(const std::string &name) {
 
 }  // namespace
 
-TEST_CASE("the promotion table covers every supported pair", "[dtype]") {
+TEST_CASE("the promotion table covers every supported pair", "[dtype_promotion]") {
   const auto rows = read_promotion_table();
   const size_t dtypes = 11, python_scalars = 3;
   REQUIRE(rows.size() == dtypes * dtypes + dtypes * python_scalars + python_scalars * python_scalars);
 }
 
-TEST_CASE("result_type matches NumPy 2 for every row of the table", "[dtype]") {
+TEST_CASE("result_type matches NumPy 2 for every row of the table", "[dtype_promotion]") {
   const auto rows = read_promotion_table();
   REQUIRE_FALSE(rows.empty());
   for (const auto &row : rows) {
@@ -69,12 +69,12 @@ TEST_CASE("result_type matches NumPy 2 for every row of the table", "[dtype]") {
   }
 }
 
-TEST_CASE("promote_types is the identity on equal dtypes, float16 included", "[dtype]") {
+TEST_CASE("promote_types is the identity on equal dtypes, float16 included", "[dtype_promotion]") {
   const DType dtype = static_cast<DType>(GENERATE(range(1, 13)));
   CHECK(promote_types(dtype, dtype) == dtype);
 }
 
-TEST_CASE("promotions that NumPy answers with float16", "[dtype]") {
+TEST_CASE("promotions that NumPy answers with float16", "[dtype_promotion]") {
   // Not in the table (float16 is not a supported argument dtype), but the
   // front ends rely on seeing float16 here to reject the kernel.
   CHECK(promote_types(DType::kInt8, DType::kFloat16) == DType::kFloat16);

@@ -42,7 +42,7 @@ TEST_CASE("2 + 3 folds to the int64 constant 5", "[fold_cse]") {
 }
 
 TEST_CASE("integer folding wraps as the generated code does (-fwrapv)", "[fold_cse]") {
-  constexpr ScalarType kInt32{DType::kInt32, false};
+  static constexpr ScalarType kInt32{DType::kInt32, false};  // static: GENERATE's lambda captures nothing
   constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max(), kInt32Min = std::numeric_limits<int32_t>::min();
   constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max(), kInt64Min = std::numeric_limits<int64_t>::min();
   struct Wrap {
