@@ -7,7 +7,6 @@
 #include <time.h>
 
 #include <algorithm>
-#include <ctime>
 #include <atomic>
 #include <vector>
 
