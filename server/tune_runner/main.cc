@@ -211,7 +211,7 @@ std::optional<sejits_entry_fn> load_entry(const Options &options, std::string *e
   return entry;
 }
 
-// Runs the warmup calls, then times up to `options.samples` calls, stopping
+// Runs the warmup calls (for at least 50 ms), then times up to `options.samples` calls, stopping
 // once the timed calls have taken more than `options.max_seconds`. Nullopt with
 // `error` set if a call fails.
 std::optional<std::vector<double>> time_calls(sejits_entry_fn entry, const Options &options,
@@ -223,7 +223,15 @@ std::optional<std::vector<double>> time_calls(sejits_entry_fn entry, const Optio
     *error = "entry " + options.entry + " failed in " + std::string(phase) + " call " + std::to_string(call) +
              " (returned " + std::to_string(status) + "): " + (message[0] ? message : "no message");
   };
-  for (int64_t call = 0; call < options.warmup; ++call) {
+  // At least `warmup` calls and, when there is a warm-up at all, at least
+  // kMinWarmup of them: a fresh process's first milliseconds (OpenMP's
+  // threads starting, pages faulted in) can be several times slower than
+  // what follows, for more than a couple of fast calls.
+  constexpr auto kMinWarmup = std::chrono::milliseconds(50);
+  const auto warmup_began = std::chrono::steady_clock::now();
+  for (int64_t call = 0;
+       call < options.warmup || (options.warmup > 0 && std::chrono::steady_clock::now() - warmup_began < kMinWarmup);
+       ++call) {
     if (int32_t status = entry(args.data(), nargs, message, sizeof message); status != 0) {
       describe_failure(status, "warmup", call);
       return std::nullopt;
