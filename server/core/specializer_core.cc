@@ -143,6 +143,13 @@ std::optional<SpecializeResult> SpecializerCore::serve_if_cached(const specializ
   return result;
 }
 
+bool SpecializerCore::confirm_hit(const std::string &artifact_digest) {
+  if (!store_->get(artifact_digest).ok()) return false;
+  ++stats_.requests;
+  ++stats_.cache_hits;
+  return true;
+}
+
 absl::StatusOr<TuningPlan> SpecializerCore::report_timings(const specializers::SpecializationRequest &request,
                                                            const TuningAsk &ask, const std::vector<VariantTiming> &timings,
                                                            bool finish) {

@@ -79,6 +79,10 @@ class SpecializerCore {
   // thread. nullopt: call specialize().
   std::optional<SpecializeResult> serve_if_cached(const specializers::SpecializationRequest &request,
                                                   const SpecializeOptions &options);
+  // For a request the RPC layer answers from its memo of earlier hits: the
+  // artifact is still stored and intact (checked as for any hit). Counts the
+  // hit; false: the request must take the full path.
+  bool confirm_hit(const std::string &artifact_digest);
   // Records a client's timings for the kernel of `request` and answers the
   // next plan (see TuningCoordinator::report).
   absl::StatusOr<TuningPlan> report_timings(const specializers::SpecializationRequest &request, const TuningAsk &ask,

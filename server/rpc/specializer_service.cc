@@ -17,14 +17,31 @@ namespace {
 
 constexpr size_t kChunkBytes = 256 * 1024;
 
+// The request's bytes in one piece: gRPC's own slice when it has only one.
+class RequestBytes {
+ public:
+  explicit RequestBytes(const grpc::ByteBuffer &buffer) {
+    if (buffer.TrySingleSlice(&single_).ok()) {
+      view_ = absl::string_view(reinterpret_cast<const char *>(single_.begin()), single_.size());
+      return;
+    }
+    std::vector<grpc::Slice> slices;
+    if (!buffer.Dump(&slices).ok()) return;
+    for (const auto &slice : slices) joined_.append(reinterpret_cast<const char *>(slice.begin()), slice.size());
+    view_ = joined_;
+  }
+  absl::string_view view() const { return view_; }
+
+ private:
+  grpc::Slice single_;
+  std::string joined_;
+  absl::string_view view_;
+};
+
 // The request's bytes, checked against the limits before protobuf's
 // recursive parser sees them, then parsed with a recursion limit that just
 // fits the measured nesting.
-grpc::Status parse(const grpc::ByteBuffer &bytes, google::protobuf::Message &message, const RequestLimits &limits) {
-  std::vector<grpc::Slice> slices;
-  if (!bytes.Dump(&slices).ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "unreadable request bytes");
-  std::string data;
-  for (const auto &slice : slices) data.append(reinterpret_cast<const char *>(slice.begin()), slice.size());
+grpc::Status parse(absl::string_view data, google::protobuf::Message &message, const RequestLimits &limits) {
   auto shape = measure_request(data, *message.GetDescriptor(), limits);
   if (!shape.ok()) return to_grpc_status(shape.status());
   google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t *>(data.data()), static_cast<int>(data.size()));
@@ -48,6 +65,11 @@ grpc::Status answer(const SpecializeResult &result, grpc::ByteBuffer *response) 
   return serialize(reply, response);
 }
 
+void answer_bytes(std::string reply, grpc::ByteBuffer *response) {
+  grpc::Slice slice(std::move(reply));
+  *response = grpc::ByteBuffer(&slice, 1);
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor *SpecializerService::Specialize(grpc::CallbackServerContext *context,
@@ -59,8 +81,13 @@ grpc::ServerUnaryReactor *SpecializerService::Specialize(grpc::CallbackServerCon
   }
   std::string client = peers_.identify(*context);
   spdlog::trace("rpc: Specialize from {}", client);
+  const RequestBytes bytes(*request);
+  if (answer_repeated_hit(bytes.view(), response)) {
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
   v1::SpecializeRequest parsed;
-  if (grpc::Status parsed_ok = parse(*request, parsed, limits_); !parsed_ok.ok()) {
+  if (grpc::Status parsed_ok = parse(bytes.view(), parsed, limits_); !parsed_ok.ok()) {
     ++core_.counters().rejected;
     spdlog::info("rpc: refused a request from {}: {}", client, parsed_ok.error_message());
     reactor->Finish(parsed_ok);
@@ -76,7 +103,14 @@ grpc::ServerUnaryReactor *SpecializerService::Specialize(grpc::CallbackServerCon
   // A plain cache hit is answered here, on gRPC's thread: it never waits
   // for a worker (nor behind another client's compiles).
   if (std::optional<SpecializeResult> hit = core_.serve_if_cached(*core_request, options)) {
-    reactor->Finish(answer(*hit, response));
+    v1::SpecializeResponse reply;
+    to_proto(*hit, reply);
+    reply.clear_specialize_seconds();
+    std::string reply_bytes = reply.SerializeAsString();
+    hits_.remember(bytes.view(), HitMemo::Answer{hit->artifact.digest, reply_bytes});
+    append_specialize_seconds(reply_bytes, hit->elapsed_seconds);
+    answer_bytes(std::move(reply_bytes), response);
+    reactor->Finish(grpc::Status::OK);
     return reactor;
   }
   auto shared_request = std::make_shared<specializers::SpecializationRequest>(std::move(*core_request));
@@ -98,6 +132,20 @@ grpc::ServerUnaryReactor *SpecializerService::Specialize(grpc::CallbackServerCon
                                               " Specialize calls waiting (--max_queued_per_client)")));
   }
   return reactor;
+}
+
+bool SpecializerService::answer_repeated_hit(absl::string_view request, grpc::ByteBuffer *response) {
+  const absl::Time start = absl::Now();
+  std::shared_ptr<const HitMemo::Answer> memo = hits_.find(request);
+  if (!memo) return false;
+  if (!core_.confirm_hit(memo->artifact_digest)) {
+    hits_.forget(request);
+    return false;
+  }
+  std::string reply = memo->reply;
+  append_specialize_seconds(reply, absl::ToDoubleSeconds(absl::Now() - start));
+  answer_bytes(std::move(reply), response);
+  return true;
 }
 
 grpc::Status SpecializerService::FetchArtifact(grpc::ServerContext *context, const v1::FetchArtifactRequest *request,
@@ -131,7 +179,7 @@ grpc::ServerUnaryReactor *SpecializerService::ReportTimings(grpc::CallbackServer
   grpc::ServerUnaryReactor *reactor = context->DefaultReactor();
   grpc::Status status = auth_.check(*context);
   v1::ReportTimingsRequest parsed;
-  if (status.ok()) status = parse(*request, parsed, limits_);
+  if (status.ok()) status = parse(RequestBytes(*request).view(), parsed, limits_);
   v1::TuningPlan reply;
   if (status.ok()) status = report_timings(parsed, reply);
   if (status.ok()) status = serialize(reply, response);

@@ -2,9 +2,10 @@
 // Specialize and ReportTimings take their requests as raw bytes: they are
 // checked against the request limits before protobuf parses them (a syntax
 // tree may be deeply nested), and a request that is not a valid message gets
-// INVALID_ARGUMENT (gRPC's own parser would answer INTERNAL). Specialize runs
-// on a worker pool because it may wait for a compile; the pool takes each
-// client's requests in turn.
+// INVALID_ARGUMENT (gRPC's own parser would answer INTERNAL). A cache hit is
+// answered on gRPC's thread, and a repeated one from the HitMemo without
+// parsing; anything else runs on a worker pool because it may wait for a
+// compile, and the pool takes each client's requests in turn.
 #pragma once
 
 #include "sejits/v1/specializer.grpc.pb.h"
@@ -12,6 +13,7 @@
 #include "server/core/limits.h"
 #include "server/core/specializer_core.h"
 #include "server/rpc/auth.h"
+#include "server/rpc/hit_memo.h"
 #include "server/rpc/peers.h"
 #include "server/rpc/upstream_client.h"
 
@@ -47,6 +49,9 @@ class SpecializerService final : public RawService {
 
  private:
   grpc::Status report_timings(const v1::ReportTimingsRequest &request, v1::TuningPlan &response);
+  // Answers `request` from the memo when the same bytes were a hit before
+  // and the artifact is still stored; false: take the full path.
+  bool answer_repeated_hit(absl::string_view request, grpc::ByteBuffer *response);
 
   SpecializerCore &core_;
   const TokenCheck &auth_;
@@ -55,6 +60,7 @@ class SpecializerService final : public RawService {
   const RequestLimits limits_;
   static constexpr int kWorkers = 32;
   FairWorkerPool workers_;
+  HitMemo hits_;
 };
 
 }  // namespace sejits::server::rpc
