@@ -338,13 +338,6 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  // A tuning database that SQLite cannot read is moved aside (logged) and a
-  // fresh one created: never a crash loop, never a daemon left without tuning.
-  if (auto moved = sejits::tuner::quarantine_if_corrupt(
-          config.tuning_db.empty() ? config.cache_dir / "tuning.db" : fs::path(config.tuning_db));
-      !moved.ok()) {
-    spdlog::error("{}", std::string(moved.status().message()));
-  }
   auto core = sejits::server::SpecializerCore::create(config);
   if (!core.ok()) {
     spdlog::critical("cannot start: {}", core.status().ToString());

@@ -133,13 +133,18 @@ std::optional<SpecializeResult> SpecializerCore::serve_if_cached(const specializ
   absl::Time start = absl::Now();
   absl::StatusOr<CompileTarget> target = choose_compile_target(request.worker, codegen::host_platform());
   if (!target.ok()) return std::nullopt;
-  std::string key = key_of(request, *target);
-  std::optional<SpecializeResult> result = serve_from_store(key);
+  std::optional<SpecializeResult> result = counted_hit(key_of(request, *target));
   if (!result) return std::nullopt;
   ++stats_.requests;
+  result->elapsed_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  return result;
+}
+
+std::optional<SpecializeResult> SpecializerCore::counted_hit(const std::string &key) {
+  std::optional<SpecializeResult> result = serve_from_store(key);
+  if (!result) return std::nullopt;
   ++stats_.cache_hits;
   spdlog::debug("core: hit {} -> {}", short_key(key), result->artifact.digest.substr(0, 12));
-  result->elapsed_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   return result;
 }
 
@@ -181,11 +186,8 @@ absl::StatusOr<SpecializeResult> SpecializerCore::serve(const specializers::Spec
   }
   std::string key = key_of(request, *target);
 
-  std::optional<SpecializeResult> result = serve_from_store(key);
-  if (result) {
-    ++stats_.cache_hits;
-    spdlog::debug("core: hit {} -> {}", short_key(key), result->artifact.digest.substr(0, 12));
-  } else {
+  std::optional<SpecializeResult> result = counted_hit(key);
+  if (!result) {
     ++stats_.cache_misses;
     FlightRole role;
     Build build = flights_.run(

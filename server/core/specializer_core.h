@@ -120,6 +120,8 @@ class SpecializerCore {
   std::string key_of(const specializers::SpecializationRequest &request, const CompileTarget &target) const;
 
   std::optional<SpecializeResult> serve_from_store(const std::string &key);
+  // serve_from_store, counted and logged as a cache hit.
+  std::optional<SpecializeResult> counted_hit(const std::string &key);
 
   CoreConfig config_;
   std::unique_ptr<codegen::ArtifactStore> store_;

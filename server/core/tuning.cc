@@ -36,6 +36,11 @@ bool has_variant_params(const specializers::SpecializationRequest &request) {
 TuningCoordinator::TuningCoordinator(const std::filesystem::path &database, tuner::PlatformFingerprint platform,
                                      TimingSite site)
     : platform_(std::move(platform)), site_(site) {
+  // A database that SQLite cannot read is moved aside (logged) and a fresh
+  // one created: never a crash loop, never a daemon left without tuning.
+  if (auto moved = tuner::quarantine_if_corrupt(database); !moved.ok()) {
+    spdlog::error("tuning: {}", std::string(moved.status().message()));
+  }
   auto db = tuner::TuningDb::open(database);
   if (!db.ok()) {
     unavailable_reason_ = std::string(db.status().message());

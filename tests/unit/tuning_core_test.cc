@@ -153,13 +153,31 @@ TEST_CASE("timings for a label outside the space are refused", "[tuning_core]") 
   CHECK(std::string(plan.status().message()).find("not a variant of this kernel") != std::string::npos);
 }
 
-TEST_CASE("a corrupted tuning database leaves the daemon compiling without tuning", "[tuning_core]") {
+TEST_CASE("a corrupted tuning database is moved aside and tuning goes on with an empty one", "[tuning_core]") {
   TempDir dir;
   std::filesystem::create_directories(dir.path());
-  std::ofstream(dir.path() / "tuning.db") << std::string(8192, 'x');
+  const std::string garbage(8192, 'x');
+  std::ofstream(dir.path() / "tuning.db") << garbage;
+  auto core = create_core(dir.path());
+  CHECK(core->tuning().available());
+  std::vector<std::filesystem::path> quarantined;
+  for (const auto &entry : std::filesystem::directory_iterator(dir.path())) {
+    if (entry.path().filename().string().starts_with("tuning.db.corrupt-")) quarantined.push_back(entry.path());
+  }
+  REQUIRE(quarantined.size() == 1);
+  CHECK(std::filesystem::file_size(quarantined[0]) == garbage.size());
+  auto result = core->specialize(add_arrays(), {false, kOnline});
+  REQUIRE(result.ok());
+  CHECK(result->tuning.state != PlanState::kUntuned);
+}
+
+TEST_CASE("a tuning database that cannot be opened leaves the daemon compiling without tuning", "[tuning_core]") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() / "tuning.db");  // a directory: SQLite cannot open it
   auto core = create_core(dir.path());
   CHECK_FALSE(core->tuning().available());
   CHECK(core->tuning().unavailable_reason().find("tuning.db") != std::string::npos);
+  CHECK(std::filesystem::is_directory(dir.path() / "tuning.db"));  // not moved: it is not a corrupt database
   auto result = core->specialize(add_arrays(), {false, kOnline});
   REQUIRE(result.ok());
   CHECK(result->outcome == CacheOutcome::kCompiled);
