@@ -23,25 +23,31 @@ class RequestBytes {
   explicit RequestBytes(const grpc::ByteBuffer &buffer) {
     if (buffer.TrySingleSlice(&single_).ok()) {
       view_ = absl::string_view(reinterpret_cast<const char *>(single_.begin()), single_.size());
+      readable_ = true;
       return;
     }
     std::vector<grpc::Slice> slices;
     if (!buffer.Dump(&slices).ok()) return;
     for (const auto &slice : slices) joined_.append(reinterpret_cast<const char *>(slice.begin()), slice.size());
     view_ = joined_;
+    readable_ = true;
   }
+  bool readable() const { return readable_; }
   absl::string_view view() const { return view_; }
 
  private:
   grpc::Slice single_;
   std::string joined_;
   absl::string_view view_;
+  bool readable_ = false;
 };
 
 // The request's bytes, checked against the limits before protobuf's
 // recursive parser sees them, then parsed with a recursion limit that just
 // fits the measured nesting.
-grpc::Status parse(absl::string_view data, google::protobuf::Message &message, const RequestLimits &limits) {
+grpc::Status parse(const RequestBytes &bytes, google::protobuf::Message &message, const RequestLimits &limits) {
+  if (!bytes.readable()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "unreadable request bytes");
+  const absl::string_view data = bytes.view();
   auto shape = measure_request(data, *message.GetDescriptor(), limits);
   if (!shape.ok()) return to_grpc_status(shape.status());
   google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t *>(data.data()), static_cast<int>(data.size()));
@@ -82,12 +88,12 @@ grpc::ServerUnaryReactor *SpecializerService::Specialize(grpc::CallbackServerCon
   std::string client = peers_.identify(*context);
   spdlog::trace("rpc: Specialize from {}", client);
   const RequestBytes bytes(*request);
-  if (answer_repeated_hit(bytes.view(), response)) {
+  if (bytes.readable() && answer_repeated_hit(bytes.view(), response)) {
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
   v1::SpecializeRequest parsed;
-  if (grpc::Status parsed_ok = parse(bytes.view(), parsed, limits_); !parsed_ok.ok()) {
+  if (grpc::Status parsed_ok = parse(bytes, parsed, limits_); !parsed_ok.ok()) {
     ++core_.counters().rejected;
     spdlog::info("rpc: refused a request from {}: {}", client, parsed_ok.error_message());
     reactor->Finish(parsed_ok);
@@ -179,7 +185,7 @@ grpc::ServerUnaryReactor *SpecializerService::ReportTimings(grpc::CallbackServer
   grpc::ServerUnaryReactor *reactor = context->DefaultReactor();
   grpc::Status status = auth_.check(*context);
   v1::ReportTimingsRequest parsed;
-  if (status.ok()) status = parse(RequestBytes(*request).view(), parsed, limits_);
+  if (status.ok()) status = parse(RequestBytes(*request), parsed, limits_);
   v1::TuningPlan reply;
   if (status.ok()) status = report_timings(parsed, reply);
   if (status.ok()) status = serialize(reply, response);
