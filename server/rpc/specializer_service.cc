@@ -109,13 +109,7 @@ grpc::ServerUnaryReactor *SpecializerService::Specialize(grpc::CallbackServerCon
   // A plain cache hit is answered here, on gRPC's thread: it never waits
   // for a worker (nor behind another client's compiles).
   if (std::optional<SpecializeResult> hit = core_.serve_if_cached(*core_request, options)) {
-    v1::SpecializeResponse reply;
-    to_proto(*hit, reply);
-    reply.clear_specialize_seconds();
-    std::string reply_bytes = reply.SerializeAsString();
-    hits_.remember(bytes.view(), HitMemo::Answer{hit->artifact.digest, reply_bytes});
-    append_specialize_seconds(reply_bytes, hit->elapsed_seconds);
-    answer_bytes(std::move(reply_bytes), response);
+    answer_and_remember_hit(*hit, bytes.view(), response);
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
@@ -138,6 +132,17 @@ grpc::ServerUnaryReactor *SpecializerService::Specialize(grpc::CallbackServerCon
                                               " Specialize calls waiting (--max_queued_per_client)")));
   }
   return reactor;
+}
+
+void SpecializerService::answer_and_remember_hit(const SpecializeResult &hit, absl::string_view request,
+                                                 grpc::ByteBuffer *response) {
+  v1::SpecializeResponse reply;
+  to_proto(hit, reply);
+  reply.clear_specialize_seconds();
+  std::string reply_bytes = reply.SerializeAsString();
+  hits_.remember(request, HitMemo::Answer{hit.artifact.digest, reply_bytes});
+  append_specialize_seconds(reply_bytes, hit.elapsed_seconds);
+  answer_bytes(std::move(reply_bytes), response);
 }
 
 bool SpecializerService::answer_repeated_hit(absl::string_view request, grpc::ByteBuffer *response) {

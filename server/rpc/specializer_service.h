@@ -49,6 +49,8 @@ class SpecializerService final : public RawService {
 
  private:
   grpc::Status report_timings(const v1::ReportTimingsRequest &request, v1::TuningPlan &response);
+  // Answers a plain cache hit and remembers the reply for the same bytes.
+  void answer_and_remember_hit(const SpecializeResult &hit, absl::string_view request, grpc::ByteBuffer *response);
   // Answers `request` from the memo when the same bytes were a hit before
   // and the artifact is still stored; false: take the full path.
   bool answer_repeated_hit(absl::string_view request, grpc::ByteBuffer *response);
