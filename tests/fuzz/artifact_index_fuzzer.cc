@@ -2,8 +2,6 @@
 // contents of an index entry (as a torn write, a disk error or another
 // program could leave it), then lookup_key and get() read it back; the input
 // is also tried as a key (nothing but 64 hex digits may reach the disk).
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -14,6 +12,7 @@
 
 #include "codegen/artifact_store.h"
 #include "spdlog/spdlog.h"
+#include "tests/fuzz/scratch_dir.h"
 
 namespace fs = std::filesystem;
 using sejits::codegen::ArtifactStore;
@@ -23,22 +22,12 @@ namespace {
 const std::string kKey(64, 'c');
 std::unique_ptr<ArtifactStore> store;
 fs::path entry_file;  // the index file record_key wrote for kKey
-fs::path scratch;
-
-void remove_scratch() {
-  std::error_code ignored;
-  fs::remove_all(scratch, ignored);
-}
 
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
   spdlog::set_level(spdlog::level::off);
-  // tmpfs when there is one: every input is a file write.
-  std::string pattern = (fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path()) / "sejits-fuzz-XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) abort();
-  scratch = pattern;
-  atexit(remove_scratch);
+  const fs::path &scratch = sejits::fuzzing::scratch_dir();  // every input is a file write
   auto opened = ArtifactStore::open(scratch / "store", 1 << 20);
   if (!opened.ok()) abort();
   store = std::move(*opened);

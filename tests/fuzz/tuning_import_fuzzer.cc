@@ -2,8 +2,6 @@
 // `sejits tune import` reads from a file someone else exported). Invariant:
 // whatever import accepts, export prints, and importing that export again
 // finds every record already present (no malformed line).
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -12,33 +10,22 @@
 #include <string>
 
 #include "spdlog/spdlog.h"
+#include "tests/fuzz/scratch_dir.h"
 #include "tuner-db/tuning_db.h"
-
-namespace fs = std::filesystem;
 
 namespace {
 
 std::unique_ptr<sejits::tuner::TuningDb> db;
-fs::path scratch;
-
-void remove_scratch() {
-  db.reset();
-  std::error_code ignored;
-  fs::remove_all(scratch, ignored);
-}
 
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
   spdlog::set_level(spdlog::level::off);
-  // tmpfs when there is one: each import commits a transaction.
-  std::string pattern = (fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path()) / "sejits-fuzz-XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) abort();
-  scratch = pattern;
-  atexit(remove_scratch);
-  auto opened = sejits::tuner::TuningDb::open(scratch / "tuning.db");
+  // Each import commits a transaction: tmpfs is best.
+  auto opened = sejits::tuner::TuningDb::open(sejits::fuzzing::scratch_dir() / "tuning.db");
   if (!opened.ok()) abort();
   db = std::move(*opened);
+  atexit([] { db.reset(); });  // before the scratch directory goes
   return 0;
 }
 
