@@ -1,15 +1,20 @@
-"""Kernel capture: the function's source parsed to a Python AST, and every free
-name resolved in its closure, globals and builtins (numbers become constants,
-modules and functions become qualified references)."""
+"""Kernel capture: the function's own AST node (found by the position of its
+code object in the parsed source file), its parameters, and its free names.
+
+Free names are read again on every call (`LiveNames`), so a kernel always
+computes what the Python function computes with the values current at the
+call: numbers are passed to the compiled kernel as trailing scalar arguments,
+everything else (modules, functions, numbers used as indices or loop bounds)
+is part of the dispatch key and becomes a constant of the kernel."""
 
 import ast
 import builtins
+import functools
 import hashlib
 import inspect
-import io
+import linecache
 import math
-import textwrap
-import tokenize
+import sys
 import types
 from dataclasses import dataclass, field
 
@@ -17,29 +22,44 @@ import numpy as np
 
 
 class CaptureError(Exception):
-    """The kernel's source could not be read or parsed."""
+    """The kernel's source could not be read, parsed or identified."""
 
 
 @dataclass
 class Resolved:
-    """What a free name means: ("constant", value), ("ref", "numpy.sin") or
-    ("unsupported", "a list")."""
+    """What a free name means: ("constant", value), ("ref", "numpy.sin"),
+    ("scalar", None) (a trailing scalar argument) or ("unsupported", "a list")."""
 
     kind: str
     value: object
 
 
-@dataclass
-class CapturedFunction:
+@dataclass(frozen=True)
+class ParsedKernel:
+    """What the source says, read once per function."""
+
     name: str
     filename: str
     tree: ast.AST  # ast.FunctionDef or ast.Lambda, line numbers as in the file
-    arg_names: list
+    params: tuple  # parameter names in binding order (positional, then keyword-only)
+    free_names: tuple  # names read but neither parameters nor assigned, in order of first use
+    structural_names: frozenset  # free names used inside an index or a loop's iterable: they must be constants
+
+
+@dataclass
+class CapturedFunction:
+    """A parsed kernel with its free names resolved to the values of one call."""
+
+    name: str
+    filename: str
+    tree: ast.AST
+    arg_names: list  # the parameters, then the free names passed as scalar arguments
     names: dict = field(default_factory=dict)  # free name -> Resolved
     fingerprint: str = ""
     # (object name, attribute) -> number, e.g. ("self", "center") -> -4.0 for
     # class-based stencils: attributes read as constants.
     attributes: dict = field(default_factory=dict)
+    scalar_names: tuple = ()
 
     @property
     def line(self):
@@ -47,6 +67,8 @@ class CapturedFunction:
 
 
 _MODULES = {np: "numpy", math: "math", builtins: "builtins"}
+_NUMBER_TYPES = (bool, int, float, np.bool_, np.integer, np.floating)
+_UNDEFINED = object()  # a free name bound nowhere (yet)
 
 
 def _qualified_name(value):
@@ -73,8 +95,11 @@ def _module_of(value):
     return None
 
 
-def _resolve(value):
-    if isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
+def resolve(value):
+    """What a free name's value means in a kernel."""
+    if value is _UNDEFINED:
+        return Resolved("unsupported", "an undefined name")
+    if isinstance(value, _NUMBER_TYPES):
         return Resolved("constant", value)
     qualified = _qualified_name(value)
     if qualified:
@@ -82,130 +107,218 @@ def _resolve(value):
     return Resolved("unsupported", f"a {type(value).__name__}")
 
 
-def _lambda_fragments(source):
-    """Every lambda expression in `source`, parsed on its own: the source of a
-    lambda is the line(s) around it, often not a statement by itself
-    (`"add": lambda a, b: a + b,`)."""
-    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    lines = source.splitlines(keepends=True)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
+# ---- finding the kernel's node -------------------------------------------------
 
-    def offset(position):
-        return offsets[position[0] - 1] + position[1]
+@functools.lru_cache(maxsize=32)
+def _parse_file(filename, text):
+    try:
+        return ast.parse(text, filename)
+    except (SyntaxError, ValueError):
+        return None
 
-    ends = sorted({offset(t.end) for t in tokens if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.ENDMARKER)},
-                  reverse=True)
-    for token in tokens:
-        if token.type != tokenize.NAME or token.string != "lambda":
-            continue
-        start = offset(token.start)
-        for end in ends:
-            if end <= start:
-                break
-            try:
-                expression = ast.parse(source[start:end].replace("\n", " "), mode="eval")
-            except SyntaxError:
-                continue
-            if isinstance(expression.body, ast.Lambda):
-                node = expression.body
-                ast.increment_lineno(node, token.start[0] - 1)
-                yield node
-                break
+
+def _file_tree(fn):
+    """The parsed source file (or notebook cell) that defined `fn`, or None."""
+    filename = fn.__code__.co_filename
+    try:
+        lines, _ = inspect.findsource(fn)
+    except (OSError, TypeError):
+        lines = linecache.getlines(filename)
+    if not lines:
+        return None
+    return _parse_file(filename, "".join(lines))
+
+
+def _span(node):
+    return (node.lineno, node.col_offset), (node.end_lineno, node.end_col_offset)
+
+
+def _code_positions(code):
+    """(line, column) of every instruction that has one (Python 3.11+)."""
+    if not hasattr(code, "co_positions"):
+        return []
+    # Artificial instructions (RESUME, an implicit return) span nothing: (line, line, 0, 0).
+    return [(line, col) for line, end_line, col, end_col in code.co_positions()
+            if None not in (line, end_line, col, end_col) and (end_line, end_col) > (line, col)]
+
+
+def _same_content(node, code):
+    """Whether the lambda `node` compiles to code with `code`'s constants and
+    names (closures compile as globals on their own: names are compared as a set)."""
+    try:
+        compiled = compile(ast.Expression(body=node), "<lambda>", "eval")
+    except (SyntaxError, ValueError):
+        return False
+    inner = next((c for c in compiled.co_consts if isinstance(c, types.CodeType)), None)
+    if inner is None:
+        return False
+    return (inner.co_consts == code.co_consts and inner.co_varnames[:inner.co_argcount] == code.co_varnames[:code.co_argcount]
+            and set(inner.co_names) | set(inner.co_freevars) == set(code.co_names) | set(code.co_freevars))
 
 
 def _lambda_node(fn):
-    """The lambda expression that compiled to `fn` (a line may hold several)."""
-    try:
-        lines, first_line = inspect.getsourcelines(fn)
-    except (OSError, TypeError) as error:
-        raise CaptureError(f"the source of the lambda is not available ({error})") from None
-    lambdas = list(_lambda_fragments(textwrap.dedent("".join(lines))))
-    for node in lambdas:
-        ast.increment_lineno(node, first_line - 1)
-    if len(lambdas) == 1:
-        return lambdas[0]
-    target = fn.__code__.co_code
-    for node in lambdas:
-        try:
-            code = compile(ast.Expression(body=node), "<lambda>", "eval")
-        except SyntaxError:
-            continue
-        inner = next((c for c in code.co_consts if isinstance(c, types.CodeType)), None)
-        if inner is not None and inner.co_code == target and inner.co_varnames == fn.__code__.co_varnames:
-            return node
-    if lambdas:
-        return lambdas[0]
-    raise CaptureError("no lambda expression found in its source")
+    """The lambda expression that compiled to `fn`: among the lambdas that
+    start on its first line, the innermost one whose span holds every
+    instruction of its code (or, before Python 3.11, the only one with its
+    constants and names). Never a guess: an ambiguity is a CaptureError."""
+    code = fn.__code__
+    tree = _file_tree(fn)
+    if tree is None:
+        raise CaptureError(f"the source of the lambda on line {code.co_firstlineno} is not available")
+    candidates = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda) and n.lineno == code.co_firstlineno]
+    positions = _code_positions(code)
+    if positions:
+        inside = [n for n in candidates if all(_span(n)[0] <= p <= _span(n)[1] for p in positions)]
+        # Spans that hold the code are nested: the innermost starts last.
+        candidates = sorted(inside, key=lambda n: (n.lineno, n.col_offset))[-1:]
+    else:
+        candidates = [n for n in candidates if _same_content(n, code)]
+    if len(candidates) != 1:
+        found = "no lambda" if not candidates else f"{len(candidates)} lambdas that it cannot tell apart"
+        raise CaptureError(f"line {code.co_firstlineno} of {code.co_filename} has {found} matching the kernel "
+                           "(was the file edited after it was imported?); define it with 'def' to specialize it")
+    node = candidates[0]
+    if [a.arg for a in node.args.args] != list(code.co_varnames[:code.co_argcount]):
+        raise CaptureError(f"the lambda on line {code.co_firstlineno} does not match its source (edited since import?)")
+    return node
 
 
-def _parse_source(fn):
-    try:
-        lines, first_line = inspect.getsourcelines(fn)
-    except (OSError, TypeError) as error:
-        raise CaptureError(f"the source of {getattr(fn, '__qualname__', fn)!r} is not available ({error})") from None
-    try:
-        tree = ast.parse(textwrap.dedent("".join(lines)))
-    except SyntaxError as error:
-        raise CaptureError(f"cannot parse the source of {fn.__qualname__}: {error}") from None
-    ast.increment_lineno(tree, first_line - 1)
-    return tree
+def _function_node(fn):
+    """The `def` that compiled to `fn`: its first line (the first decorator's,
+    when it has decorators) and its name."""
+    code = fn.__code__
+    tree = _file_tree(fn)
+    if tree is None:
+        raise CaptureError(f"the source of {getattr(fn, '__qualname__', fn)!r} is not available")
+
+    def first_line(node):
+        return node.decorator_list[0].lineno if node.decorator_list else node.lineno
+
+    matches = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+               and n.name == code.co_name and first_line(n) == code.co_firstlineno]
+    if len(matches) != 1:
+        raise CaptureError(f"the definition of {fn.__qualname__} on line {code.co_firstlineno} of {code.co_filename} "
+                           "was not found in its source (edited since import?)")
+    if isinstance(matches[0], ast.AsyncFunctionDef):
+        raise CaptureError("async functions cannot be specialized")
+    return matches[0]
 
 
-def _free_names(node, arg_names):
-    assigned = set(arg_names)
+# ---- names ---------------------------------------------------------------------
+
+def _parameters(node):
+    args = node.args
+    if args.vararg or args.kwarg:
+        raise CaptureError("kernels take named parameters only (no *args or **kwargs)")
+    return tuple(a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs])
+
+
+def _free_names(node, params):
+    assigned = set(params)
     for child in ast.walk(node):
         if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
             assigned.add(child.id)
+        elif isinstance(child, ast.arg):  # a nested lambda's parameters
+            assigned.add(child.arg)
     used = []
     for child in ast.walk(node):
         if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load) and child.id not in assigned:
             if child.id not in used:
                 used.append(child.id)
-    return used
+    return tuple(used)
+
+
+def _structural_names(node):
+    """Names read inside an index (`a[0, k]`) or a loop's iterable
+    (`range(n)`): the daemon needs their values as constants."""
+    found = set()
+    roots = [n.slice for n in ast.walk(node) if isinstance(n, ast.Subscript)]
+    roots += [n.iter for n in ast.walk(node) if isinstance(n, ast.For)]
+    for root in roots:
+        found.update(n.id for n in ast.walk(root) if isinstance(n, ast.Name))
+    return frozenset(found)
+
+
+def parse(fn):
+    """Reads and parses `fn`'s source once."""
+    if not isinstance(getattr(fn, "__code__", None), types.CodeType):
+        raise CaptureError(f"{fn!r} is not a Python function")
+    node = _lambda_node(fn) if fn.__code__.co_name == "<lambda>" else _function_node(fn)
+    params = _parameters(node)
+    return ParsedKernel(name=fn.__name__, filename=inspect.getsourcefile(fn) or fn.__code__.co_filename, tree=node,
+                        params=params, free_names=_free_names(node, params), structural_names=_structural_names(node))
+
+
+class LiveNames:
+    """Where each free name of the kernel is read at a call: its closure cell,
+    or its module's globals and then the builtins. Numbers outside indices
+    and loop bounds are `scalar_names` (passed to the kernel at every call,
+    one compiled kernel for all their values); the others are `key_names`
+    (their current values are part of the dispatch key: a new value is a new
+    kernel). sejits._native.Dispatcher reads the same sources in C."""
+
+    def __init__(self, fn, parsed, scalars_allowed=True):
+        cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+        builtin_names = vars(builtins)
+        sources = {name: cells[name] if name in cells else (fn.__globals__, name, builtin_names)
+                   for name in parsed.free_names}
+        self.scalar_names = tuple(
+            name for name in parsed.free_names
+            if scalars_allowed and name not in parsed.structural_names and isinstance(current(sources[name]), _NUMBER_TYPES))
+        self.key_names = tuple(name for name in parsed.free_names if name not in self.scalar_names)
+        self.scalar_sources = tuple(sources[name] for name in self.scalar_names)
+        self.key_sources = tuple(sources[name] for name in self.key_names)
+
+    def scalar_values(self):
+        return tuple(current(source) for source in self.scalar_sources)
+
+    def key_values(self):
+        return tuple(current(source) for source in self.key_sources)
+
+
+def current(source):
+    """The value a free name has now (a cell, or (globals, name, builtins))."""
+    if isinstance(source, types.CellType):
+        try:
+            return source.cell_contents
+        except ValueError:  # a closure variable not assigned yet
+            return _UNDEFINED
+    namespace, name, builtin_names = source
+    value = namespace.get(name, _UNDEFINED)
+    return builtin_names.get(name, _UNDEFINED) if value is _UNDEFINED else value
+
+
+def key_elements(values):
+    """The dispatch key's part for the key names' values: type and value
+    (1, 1.0 and True must differ), or type and identity when unhashable.
+    Built exactly so in C by sejits._native.Dispatcher."""
+    elements = []
+    for value in values:
+        try:
+            hash(value)
+        except TypeError:
+            value = ("unhashable", id(value))
+        elements += (type(value), value)
+    return tuple(elements)
+
+
+def bind(parsed, live, key_values, attributes=None):
+    """The kernel as compiled for one call: key names resolved to their
+    values, scalar names appended to the parameters."""
+    names = {name: Resolved("scalar", None) for name in live.scalar_names}
+    names.update((name, resolve(value)) for name, value in zip(live.key_names, key_values))
+    captured = CapturedFunction(name=parsed.name, filename=parsed.filename, tree=parsed.tree,
+                                arg_names=[*parsed.params, *live.scalar_names], names=names,
+                                attributes=dict(attributes or {}), scalar_names=live.scalar_names)
+    text = ast.dump(parsed.tree, include_attributes=False) + repr(captured.arg_names) + repr(
+        sorted((k, v.kind, type(v.value).__name__, repr(v.value)) for k, v in names.items())
+    ) + repr(sorted((k, repr(v)) for k, v in captured.attributes.items()))
+    captured.fingerprint = hashlib.sha256(text.encode()).hexdigest()
+    return captured
 
 
 def capture(fn):
-    """Parses `fn` and resolves its free names."""
-    if fn.__name__ == "<lambda>":
-        node = _lambda_node(fn)
-    else:
-        tree = _parse_source(fn)
-        node = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
-        if node is None:
-            raise CaptureError(f"no function definition found in the source of {fn.__qualname__}")
-        if isinstance(node, ast.AsyncFunctionDef):
-            raise CaptureError("async functions cannot be specialized")
-    arg_names = [a.arg for a in node.args.args]
-    if node.args.vararg or node.args.kwarg or node.args.kwonlyargs or node.args.posonlyargs or node.args.defaults:
-        raise CaptureError("kernels take plain positional parameters only (no *args, **kwargs, defaults)")
-    closure = {}
-    if fn.__closure__:
-        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__):
-            try:
-                closure[name] = cell.cell_contents
-            except ValueError:
-                pass
-    names = {}
-    for name in _free_names(node, arg_names):
-        if name in closure:
-            names[name] = _resolve(closure[name])
-        elif name in fn.__globals__:
-            names[name] = _resolve(fn.__globals__[name])
-        elif hasattr(builtins, name):
-            names[name] = _resolve(getattr(builtins, name))
-        else:
-            names[name] = Resolved("unsupported", "an undefined name")
-    captured = CapturedFunction(
-        name=fn.__name__,
-        filename=inspect.getsourcefile(fn) or fn.__code__.co_filename,
-        tree=node,
-        arg_names=arg_names,
-        names=names,
-    )
-    text = ast.dump(node, include_attributes=False) + repr(
-        sorted((k, v.kind, type(v.value).__name__, repr(v.value)) for k, v in names.items())
-    )
-    captured.fingerprint = hashlib.sha256(text.encode()).hexdigest()
-    return captured
+    """Parses `fn` and resolves its free names to their current values."""
+    parsed = parse(fn)
+    live = LiveNames(fn, parsed)
+    return bind(parsed, live, live.key_values())

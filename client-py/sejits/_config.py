@@ -4,6 +4,7 @@ import os
 from dataclasses import dataclass, field
 
 FALLBACK_MODES = ("warn", "error", "silent")
+COMPILE_MODES = ("async", "sync")
 TARGETS = ("cpu", "opencl")
 
 
@@ -22,6 +23,11 @@ class Config:
     # "online": the known best variant, else time candidates on the first
     # calls; "exhaustive": every variant; "off": the default variant.
     tuning: str = field(default_factory=lambda: os.environ.get("SEJITS_TUNING", "online"))
+    # "async": a kernel compiles in the background while its calls run its
+    # vectorized NumPy form (or wait, when it has none), and tuning
+    # candidates compile without blocking calls; "sync": a call that needs a
+    # compile waits for it.
+    compile: str = field(default_factory=lambda: os.environ.get("SEJITS_COMPILE", "async"))
     tuning_budget: int = field(default_factory=lambda: _int_or_none(os.environ.get("SEJITS_TUNING_BUDGET")))
     # Where kernels called with NumPy arrays run: "cpu" (C++/OpenMP) or
     # "opencl" (on `device`; see sejits.opencl.select_device). Calls with
@@ -60,6 +66,8 @@ settings = Config()
 def config(**options):
     """Changes settings: daemon="unix:/path" | "tcp://host:port",
     fallback="warn" | "error" | "silent", autostart=True | False,
+    compile="async" | "sync" (async: calls run the vectorized NumPy form
+    while the kernel compiles; fallback="error" always waits for the compile),
     tuning="online" | "exhaustive" | "off", tuning_budget=calls (None: 200
     online, unlimited exhaustive), target="cpu" | "opencl", device="gpu" |
     "cpu" | a name | an index (the OpenCL device), token="..." (a TCP daemon's
@@ -72,6 +80,8 @@ def config(**options):
             raise TypeError(f"sejits.config() got an unknown option {name!r}")
         if name == "fallback" and value not in FALLBACK_MODES:
             raise ValueError(f"fallback must be one of {FALLBACK_MODES}, not {value!r}")
+        if name == "compile" and value not in COMPILE_MODES:
+            raise ValueError(f"compile must be one of {COMPILE_MODES}, not {value!r}")
         if name == "tuning" and value not in ("online", "exhaustive", "off"):
             raise ValueError(f"tuning must be 'online', 'exhaustive' or 'off', not {value!r}")
         if name == "tuning_budget" and value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):

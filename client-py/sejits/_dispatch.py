@@ -8,7 +8,8 @@ import warnings
 
 import numpy as np
 
-from sejits import _arguments, _artifacts, _config, _daemon, _device_calls, _handle_cache, _tuning, _worker_platform
+from sejits import _arguments, _artifacts, _binding, _capture, _config, _daemon, _device_calls, _handle_cache, _pending
+from sejits import _tuning, _worker_platform
 from sejits import _native
 from sejits._native import Dispatcher as _NativeDispatcher
 from sejits._native import FallbackRequested as _FallbackRequested
@@ -28,6 +29,15 @@ class _Fallback:
         self.reason = reason
 
 
+NUMPY_PLATFORM = "numpy"  # the daemon's vectorized NumPy form of a kernel (no compiler)
+
+
+def _compiles_in_background():
+    """compile="async": misses are built on a daemon thread while calls run
+    the NumPy form; under fallback="error" only compiled code runs."""
+    return _config.settings.compile == "async" and _config.settings.fallback != "error"
+
+
 class _Retry:
     """A fallback for this call only: the failure may pass (daemon restarted)."""
 
@@ -37,11 +47,27 @@ class _Retry:
         self.fallback = fallback
 
 
+class _Lookup:
+    """One call's kernel: `args` are the call's normalized arguments followed
+    by the free names passed as scalar arguments; `key_values` the values of
+    the other free names (part of `signature`)."""
+
+    __slots__ = ("args", "signature", "kernel", "key_values")
+
+    def __init__(self, args, signature, kernel, key_values=()):
+        self.args, self.signature, self.kernel, self.key_values = args, signature, kernel, key_values
+
+
 class KernelDispatcher:
-    """What every decorated kernel shares: the signature map, capture,
-    specialization through the daemon, loading, fallback, explain()."""
+    """What every decorated kernel shares: argument binding, the signature
+    map, capture, specialization through the daemon, loading, fallback,
+    explain()."""
 
     specializer = None
+    # Free names holding numbers are passed as trailing scalar arguments
+    # (one kernel for all their values); class-based stencils take grids
+    # only, so their free names are constants of the kernel instead.
+    scalar_arguments = True
 
     def __init__(self, fn):
         self.fn = fn
@@ -49,9 +75,13 @@ class KernelDispatcher:
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
         self._kernels = {}
-        self._captured = None
+        self._binder = _binding.Binder(fn)
+        self._parsed = None  # the source, read once: _parse()
+        self._live = None  # where its free names are read at every call
+        self._parse_error = None
         self._warned = False
         self._lock = threading.Lock()
+        self._last_run = "no call yet"  # which code ran the last call (slow path), for explain()
 
     def __repr__(self):
         return f"<sejits.{self.specializer} {self.__name__}: {len(self._kernels)} signatures>"
@@ -66,6 +96,10 @@ class KernelDispatcher:
         """Options sent with the request (they are part of the cache key)."""
         return {}
 
+    def _attributes(self):
+        """Attributes read as constants ((object, attribute) -> value)."""
+        return {}
+
     def _run_python(self, args, out):
         """The fallback: the function as plain Python/NumPy."""
         raise NotImplementedError
@@ -74,40 +108,104 @@ class KernelDispatcher:
         """How the entry point takes its arguments: the inputs, then the output."""
         return tuple(_arguments.scalar_code(a, dtype_code) for a in args) + (0,)
 
+    # ---- capture -------------------------------------------------------------
+
+    def _parse(self):
+        """The kernel's source (parsed on first use) and where its free names live."""
+        if self._parsed is None:
+            if self._parse_error is not None:
+                raise self._parse_error
+            try:
+                parsed = _capture.parse(self.fn)
+            except _capture.CaptureError as error:
+                self._parse_error = error
+                raise
+            self._live = _capture.LiveNames(self.fn, parsed, scalars_allowed=self.scalar_arguments)
+            self._parsed = parsed
+            self._publish_live_names(self._live)
+        return self._parsed
+
+    def _publish_live_names(self, live):
+        """Hook: the native fast path reads the same free names."""
+
+    def _capture(self, key_values):
+        """The kernel as the daemon compiles it for these key values."""
+        return _capture.bind(self._parse(), self._live, key_values, self._attributes())
+
+    def _kernel_arguments(self, args):
+        """(the call's arguments and the scalar free names' values, the key
+        names' values); the free names as they are now."""
+        try:
+            self._parse()
+        except _capture.CaptureError:
+            return args, ()  # the kernel falls back (the reason comes from _specialize)
+        scalars = self._live.scalar_values()
+        for name, value in zip(self._live.scalar_names, scalars):
+            if not isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
+                raise SpecializationError(f"the name '{name}' read by the kernel now holds a {type(value).__name__}, "
+                                          "not a number")
+        return args + scalars, self._live.key_values()
+
     # ---- misses ------------------------------------------------------------
 
     def _resolve(self, args):
-        """Normalizes the arguments and finds (or builds) their kernel."""
+        """Normalizes the (bound) arguments and finds or builds their kernel:
+        a _Lookup whose kernel may be a fallback."""
         try:
             args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
+            kernel_args, key_values = self._kernel_arguments(args)
         except SpecializationError as error:
-            return args, None, self._fall_back(str(error))
-        signature = self._signature(args)
+            return _Lookup(args, None, self._fall_back(str(error)))
+        signature = self._signature(kernel_args) + _capture.key_elements(key_values)
         with self._lock:
             kernel = self._kernels.get(signature)
             if kernel is None:
-                kernel = self._specialize(args, signature)
+                kernel = self._specialize(kernel_args, signature, key_values, asynchronous=True)
                 if type(kernel) is _Retry:
-                    return args, signature, kernel.fallback
+                    return _Lookup(kernel_args, signature, kernel.fallback, key_values)
                 self._kernels[signature] = kernel
-        return args, signature, kernel
+        if type(kernel) is _pending.PendingKernel:
+            kernel = self._settle(signature, kernel)
+        return _Lookup(kernel_args, signature, kernel, key_values)
+
+    def _settle(self, signature, pending):
+        """What a call on a signature still compiling runs: the built kernel
+        once ready (it replaces the pending entry), else the interim NumPy
+        code, else (no NumPy form) the built kernel after waiting for it."""
+        if not pending.ready() and pending.interim is not None:
+            self._last_run = "the vectorized NumPy form (the compiled kernel is still being built)"
+            return pending.interim
+        outcome = pending.wait()
+        with self._lock:
+            if self._kernels.get(signature) is pending:
+                if type(outcome) is _Retry:
+                    del self._kernels[signature]  # asked again on the next call
+                else:
+                    self._kernels[signature] = outcome
+        return outcome.fallback if type(outcome) is _Retry else outcome
 
     def _resolve_device(self, context, args):
-        """The OpenCL kernel for these (device-resident) arguments in `context`."""
-        signature = _device_calls.signature_prefix(context) + self._signature(args)
+        """The OpenCL kernel for these (device-resident, bound) arguments in `context`."""
+        kernel_args, key_values = self._kernel_arguments(args)
+        signature = _device_calls.signature_prefix(context) + self._signature(kernel_args) + _capture.key_elements(key_values)
         with self._lock:
             kernel = self._kernels.get(signature)
             if kernel is None:
-                kernel = self._specialize(args, signature, platform=_device_calls.OPENCL)
+                kernel = self._specialize(kernel_args, signature, key_values, platform=_device_calls.OPENCL)
                 if type(kernel) is _Retry:
-                    return signature, kernel.fallback
+                    return _Lookup(kernel_args, signature, kernel.fallback, key_values)
                 self._kernels[signature] = kernel
-        return signature, kernel
+        return _Lookup(kernel_args, signature, kernel, key_values)
+
+    def _user_arguments(self, args):
+        """The call's own arguments, without the scalar free names."""
+        extra = len(self._live.scalar_names) if self._live is not None else 0
+        return args[:len(args) - extra] if extra else args
 
     def _device_fallback(self, context, kernel, args, out, on_device):
         """The Python code on host copies of the arguments; the result goes
         where the device call's would have."""
-        host_args = tuple(a.get() if _device_calls.is_device_array(a) else a for a in args)
+        host_args = tuple(a.get() if _device_calls.is_device_array(a) else a for a in self._user_arguments(args))
         if out is not None and not _device_calls.is_device_array(out):
             return self._run_fallback(kernel, host_args, out)
         # A device `out` is computed into on the host: the elements the
@@ -119,21 +217,17 @@ class KernelDispatcher:
             return out
         return context.asarray(result) if on_device else result
 
-    def _capture(self):
-        from sejits import _capture
-
-        if self._captured is None:
-            self._captured = _capture.capture(self.fn)
-        return self._captured
-
-    def _specialize(self, args, signature, entry="call", install=None, adapt=lambda kernel: kernel, platform="cpu-openmp"):
-        """The loaded kernel for a signature's miss, or a TuningSession while
-        its variants are being timed; `install` puts a session's outcome in
-        place (default: the signature map); `adapt` turns a loaded artifact
-        into what `entry`'s calls run."""
+    def _specialize(self, args, signature, key_values, entry="call", install=None, adapt=lambda kernel: kernel,
+                    platform="cpu-openmp", asynchronous=False):
+        """The loaded kernel for a signature's miss, a TuningSession while its
+        variants are being timed, or (`asynchronous`, compile="async", the
+        kernel not in the handle cache) a PendingKernel that builds it in the
+        background; `install` puts a session's outcome in place (default: the
+        signature map); `adapt` turns a loaded artifact into what `entry`'s
+        calls run."""
         start = time.perf_counter()
         try:
-            captured = self._capture()
+            captured = self._capture(key_values)
             # OpenCL variants are not tuned yet: the default work-groups.
             mode = _config.settings.tuning if platform == "cpu-openmp" else "off"
             shape_class = _tuning.shape_class(entry, [a for a in args if isinstance(a, np.ndarray)])
@@ -143,44 +237,83 @@ class KernelDispatcher:
             if mode != "off":
                 handle_key += (mode, shape_class)
             handle = _handle_cache.lookup(captured.fingerprint, handle_key)
-            origin = "handle cache (no RPC)"
-            request = None
+            request = self._build_request(args, captured, tuning=(mode, shape_class), platform=platform)
+            params = self._params()
 
             def ask_daemon():
-                nonlocal request
-                request = request or self._build_request(args, captured, tuning=(mode, shape_class), platform=platform)
                 answer = self._send(request)
                 # A plan still in progress is the daemon's to update: only settled handles are kept.
                 if answer.get("tuning", {}).get("state", "untuned") in ("untuned", "chosen"):
                     _handle_cache.remember(captured.fingerprint, handle_key, answer)
                 return answer, f"daemon at {_config.daemon_address()}"
 
-            if handle is None:
-                handle, origin = ask_daemon()
-            try:
-                kernel = adapt(self._load(handle, args, origin, start))
-            except Exception:  # noqa: BLE001 - a missing file is the one failure asked about again
-                if os.path.exists(handle["artifact_path"]):
-                    raise
-                # The daemon's cache evicted the artifact between its answer
-                # and this load: asked again, it builds the kernel once more.
-                handle, origin = ask_daemon()
-                kernel = adapt(self._load(handle, args, origin, start))
-            if kernel is not None and handle.get("tuning", {}).get("state") in ("trying", "offline_pending"):
-                install = install or self._installer(signature)
+            def build(handle, origin):
+                if handle is None:
+                    handle, origin = ask_daemon()
+                try:
+                    kernel = adapt(self._load(handle, args, origin, start))
+                except Exception:  # noqa: BLE001 - a missing file is the one failure asked about again
+                    if os.path.exists(handle["artifact_path"]):
+                        raise
+                    # The daemon's cache evicted the artifact between its answer
+                    # and this load: asked again, it builds the kernel once more.
+                    handle, origin = ask_daemon()
+                    kernel = adapt(self._load(handle, args, origin, start))
+                if kernel is not None and handle.get("tuning", {}).get("state") in ("trying", "offline_pending"):
+                    settle_install = install or self._installer(signature)
 
-                def settle(kernel, summary):
-                    install(kernel, summary)
-                    if summary.get("too_short"):  # the next process need not ask
-                        _handle_cache.remember(captured.fingerprint, handle_key, dict(handle, tuning=summary))
+                    def settle(kernel, summary):
+                        settle_install(kernel, summary)
+                        if summary.get("too_short"):  # the next process need not ask
+                            _handle_cache.remember(captured.fingerprint, handle_key, dict(handle, tuning=summary))
 
-                return self._tuning_session(request, handle["tuning"], kernel, args, settle, adapt)
-            return kernel
+                    return self._tuning_session(request, handle["tuning"], kernel, args, settle, adapt)
+                return kernel
+
+            if handle is not None or not (asynchronous and _compiles_in_background()):
+                return build(handle, "handle cache (no RPC)")
+            interim, why_not = self._interim_kernel(request, args, params)
+            return _pending.PendingKernel(lambda: self._guarded(build, None, None), interim, why_not)
         except Exception as error:  # noqa: BLE001 - every failure becomes a fallback with its reason
-            fallback = self._fall_back(_describe_failure(error), outage=isinstance(error, _daemon.DaemonUnavailable))
-            # Only a rejection of the kernel itself is final; a daemon that is
-            # down or an artifact that went missing is tried again next call.
-            return fallback if _is_final(error) else _Retry(fallback)
+            return self._failure(error)
+
+    def _failure(self, error):
+        fallback = self._fall_back(_describe_failure(error), outage=isinstance(error, _daemon.DaemonUnavailable))
+        # Only a rejection of the kernel itself is final; a daemon that is
+        # down or an artifact that went missing is tried again next call.
+        return fallback if _is_final(error) else _Retry(fallback)
+
+    def _guarded(self, build, *args):
+        """build(*args) on the background thread: a failure becomes what the
+        signature maps to (the warning is given there, once per kernel)."""
+        try:
+            return build(*args)
+        except Exception as error:  # noqa: BLE001
+            try:
+                return self._failure(error)
+            except SpecializationError as refusal:  # fallback="error" never builds in the background; kept safe
+                return _Fallback(str(refusal))
+
+    def _interim_kernel(self, request, args, params):
+        """(the kernel's vectorized NumPy form, "") or (None, why not)."""
+        from sejits.v1 import specializer_pb2 as pb
+
+        numpy_request = pb.SpecializeRequest()
+        numpy_request.CopyFrom(request)
+        numpy_request.ClearField("tuning")
+        numpy_request.target.platform = NUMPY_PLATFORM
+        try:
+            from sejits import _numpy_kernels
+
+            response = _daemon.call("Specialize", numpy_request)
+            function = _numpy_kernels.load(response.source, response.entry_symbol)
+        except Exception as error:  # noqa: BLE001 - without a NumPy form, calls wait for the compiled kernel
+            return None, _describe_failure(error)
+        info = {"origin": "the daemon's vectorized NumPy form (while the kernel compiles)",
+                "signature": _arguments.describe_signature(self._user_arguments(args)),
+                "result_dtype": _dtype_name(response.result.dtype), "key": response.key, "outcome": "numpy",
+                "notes": list(response.notes)}
+        return _pending.InterimKernel(function, info["result_dtype"], info), ""
 
     # ---- tuning ------------------------------------------------------------
 
@@ -272,7 +405,7 @@ class KernelDispatcher:
         path = _artifacts.local_path(handle["artifact_path"], handle["artifact_digest"])
         library = _artifacts.load(path, handle["artifact_digest"])
         codes = self._entry_codes(args, _encode.dtype_code)
-        info = dict(handle, origin=origin, signature=_arguments.describe_signature(args),
+        info = dict(handle, origin=origin, signature=_arguments.describe_signature(self._user_arguments(args)),
                     load_seconds=time.perf_counter() - start)
         info.pop("source", None)
         return library.entry(handle["entry_symbol"], codes, np.dtype(handle["result_dtype"]), info)
@@ -291,26 +424,29 @@ class KernelDispatcher:
                 self._warned = True
             if first:
                 warnings.warn(f"sejits: {self.__name__} runs as plain Python/NumPy: {reason}{more}",
-                              SpecializationWarning, stacklevel=4)
+                              SpecializationWarning, stacklevel=5)
         return _Fallback(reason)
 
     def _run_fallback(self, fallback, args, out):
+        self._last_run = f"the Python function as written ({fallback.reason})"
         return self._run_python(args, out)
 
     # ---- introspection -------------------------------------------------------
 
-    def explain(self, *args):
+    def explain(self, *args, **kwargs):
         """Whether these arguments get a specialized kernel, and why; the key,
-        the cache outcome and the timings."""
+        the cache outcome and the timings; which code ran the last call."""
         notes = set()
+        args = self._bind(args, kwargs)
         context = _device_calls.context_for(args)
         if context is not None:
             args = _device_calls.to_device(context, args, notes)
-            signature, kernel = self._resolve_device(context, args)
+            kernel = self._resolve_device(context, args).kernel
         else:
-            args, signature, kernel = self._resolve(args)
+            kernel = self._resolve(args).kernel
+        last = f"  last call:   ran {self._last_call_description()}"
         if type(kernel) is _Fallback:
-            return f"{self.__name__}: NOT specialized; runs as plain Python/NumPy.\n  reason: {kernel.reason}"
+            return f"{self.__name__}: NOT specialized; runs as plain Python/NumPy.\n  reason: {kernel.reason}\n{last}"
         info = kernel.info
         lines = [
             f"{self.__name__}: specialized ({self.specializer}), via {info['origin']}",
@@ -318,62 +454,102 @@ class KernelDispatcher:
             f"  key:         {info['key']}",
             f"  cache:       {info['outcome']}"
             + (f" (compiled in {info['compile_seconds']:.3f} s)" if info["outcome"] == "compiled" else ""),
-            f"  artifact:    {info['artifact_path']} (sha256 {info['artifact_digest'][:16]}...)",
-            f"  first call:  {1000 * info['load_seconds']:.1f} ms to specialize and load"
-            + (f" (RPC {1000 * info['rpc_seconds']:.1f} ms)" if "rpc_seconds" in info else ""),
         ]
+        if "artifact_path" in info:
+            lines += [
+                f"  artifact:    {info['artifact_path']} (sha256 {info['artifact_digest'][:16]}...)",
+                f"  first call:  {1000 * info['load_seconds']:.1f} ms to specialize and load"
+                + (f" (RPC {1000 * info['rpc_seconds']:.1f} ms)" if "rpc_seconds" in info else ""),
+            ]
+        if self._live is not None and self._live.scalar_names:
+            lines.append(f"  read at each call: {', '.join(self._live.scalar_names)} (passed as scalar arguments)")
+        if self._live is not None and self._live.key_names:
+            lines.append(f"  constants:   {', '.join(self._live.key_names)} (a new value builds another kernel)")
         if context is not None:
             lines.insert(1, f"  target:      OpenCL on {context.name}")
         lines += [f"  note:        {note}" for note in [*info.get("notes", []), *sorted(notes)]]
         lines += _tuning.describe(kernel.summary if type(kernel) is _tuning.TuningSession else info.get("tuning"))
+        lines.append(last)
         return "\n".join(lines)
 
-    def source(self, *args):
+    def _last_call_description(self):
+        return self._last_run
+
+    def source(self, *args, **kwargs):
         """The generated source for these arguments: C++, and for an OpenCL
         target the host part with the OpenCL C kernels it builds."""
+        args = self._bind(args, kwargs)
         context = _device_calls.context_for(args)
         if context is not None:
             args = _device_calls.to_device(context, args, set())
-            return self._request(args, self._capture(), want_source=True, platform=_device_calls.OPENCL)["source"]
-        args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
-        return self._request(args, self._capture(), want_source=True)["source"]
+            platform = _device_calls.OPENCL
+        else:
+            args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
+            platform = "cpu-openmp"
+        kernel_args, key_values = self._kernel_arguments(args)
+        return self._request(kernel_args, self._capture(key_values), want_source=True, platform=platform)["source"]
 
+    def _bind(self, args, kwargs):
+        """The call's arguments bound to the kernel's parameters, in order, as Python binds them."""
+        if not self._binder.plain:
+            return args  # capture refuses such a function: it runs as written
+        return self._binder.bind(args, kwargs)
+
+    def _call_python(self, args):
+        """The Python function on bound arguments."""
+        return self._binder.call(args) if self._binder.plain else self.fn(*args)
 
 
 class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
-    """Calling it runs the native fast path (sejits._native.Dispatcher): the
-    signature map lookup and the kernel call. Misses, out=, broadcasting and
-    fallbacks come back here, to _call_slow."""
+    """Calling it runs the native fast path (sejits._native.Dispatcher): it
+    binds plain positional calls, reads the free names, looks the signature
+    up and calls the kernel. Misses, keywords, out=, broadcasting, compiles
+    in progress and fallbacks come back here, to _call_slow."""
 
     specializer = "elementwise"
 
     def __init__(self, fn):
         KernelDispatcher.__init__(self, fn)
+        binder = self._binder
+        if binder.plain:
+            self._n_required, self._n_positional = binder.n_required, binder.n_positional
+            self._tail_defaults = binder.tail_defaults
+
+    def _publish_live_names(self, live):
+        self._live_keys = live.key_sources
+        self._live_scalars = live.scalar_sources
+
+    def _last_call_description(self):
+        if self._last_call_native:
+            return "the compiled kernel (native fast path)"
+        return self._last_run
 
     # ---- everything the native fast path does not handle -------------------
 
-    def _call_slow(self, *args, out=None):
+    def _call_slow(self, *args, out=None, **kwargs):
+        self._last_call_native = False
+        if not self._binder.plain:
+            return self._run_python(args, out)
+        args = self._binder.bind(args, kwargs)
         context = _device_calls.context_for(args, out)
         if context is not None:
             return self._call_device(context, args, out)
-        try:
-            signature = tuple(map(_arguments.signature_element, args))
-            kernel = self._kernels.get(signature)
-        except TypeError:
-            kernel = None
-        if kernel is None:
-            args, signature, kernel = self._resolve(args)
-        if type(kernel) is _Fallback:
-            return self._run_fallback(kernel, args, out)
-        return _run(kernel, lambda native: self._call_kernel(native, args, out))
+        lookup = self._resolve(args)
+        if type(lookup.kernel) is _Fallback:
+            return self._run_fallback(lookup.kernel, args, out)
+        if type(lookup.kernel) is not _pending.InterimKernel:
+            self._last_run = "the compiled kernel (from Python: a first call, keywords, out=, broadcasting or tuning)"
+        return _run(lookup.kernel, lambda native: self._call_kernel(native, lookup.args, out, args))
 
     def _call_device(self, context, args, out):
         notes = set()
         on_device = any(_device_calls.is_device_array(a) for a in args)
         args = _device_calls.to_device(context, args, notes)
-        signature, kernel = self._resolve_device(context, args)
+        lookup = self._resolve_device(context, args)
+        kernel, args = lookup.kernel, lookup.args
         if type(kernel) is _Fallback:
             return self._device_fallback(context, kernel, args, out, on_device)
+        self._last_run = f"the compiled OpenCL kernel on {context.name}"
         shape = _device_calls.broadcast_shape(args)
         if _device_calls.is_device_array(out):
             _device_calls.check_out(self.__name__, out, context, shape, kernel.result_dtype)
@@ -388,7 +564,7 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
             return self._device_fallback(context, _Fallback("the kernel asked for Python"), args, out, on_device)
         return _device_calls.finish_result(result, out, on_device, zero_rank=not shape)
 
-    def _call_kernel(self, kernel, args, out):
+    def _call_kernel(self, kernel, args, out, user_args):
         arrays = [a for a in args if type(a) is np.ndarray]
         shape = arrays[0].shape if arrays else ()
         for a in arrays:
@@ -401,7 +577,8 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
             result = _native_empty(shape, kernel.result_dtype)
             kernel(args, result)
         except _FallbackRequested:  # e.g. Python int arithmetic beyond 64 bits: Python computes it exactly
-            return self._run_python(args, out)
+            self._last_run = "the Python function as written (the kernel asked for Python: e.g. ints beyond 64 bits)"
+            return self._run_python(user_args, out)
         if result.ndim == 0 and all(a.ndim == 0 for a in arrays):
             return result[()]
         return result
@@ -420,6 +597,11 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
 
     def _call_into(self, kernel, args, arrays, shape, out):
         self._check_out(out, shape, kernel.result_dtype)
+        if type(kernel) is _pending.InterimKernel:  # the NumPy form writes a fresh array of the result's shape
+            result = np.empty(shape, kernel.result_dtype)
+            kernel(args, result)
+            np.copyto(out, result, casting="same_kind")
+            return out
         target = out
         if out.dtype != kernel.result_dtype:
             target = np.empty(out.shape, kernel.result_dtype)
@@ -436,7 +618,7 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
     def _run_python(self, args, out):
         from sejits import _fallback
 
-        return _fallback.run_python(self.fn, args, out)
+        return _fallback.run_python(lambda *values: self._call_python(values), args, out)
 
 
 def _run(kernel, call, units=1):

@@ -90,7 +90,7 @@ class _Encoder:
         d = depth + 1
         if isinstance(node, ast.Name):
             resolved = self.names.get(node.id)
-            if resolved is None:
+            if resolved is None or resolved.kind == "scalar":  # a local, a parameter, or a scalar argument
                 out.name.id = node.id
             elif resolved.kind == "constant":
                 _constant(out.constant, resolved.value)
@@ -193,9 +193,11 @@ def encode_function(captured, message=None):
     node = captured.tree
     _position(message, node)
     message.is_lambda = isinstance(node, ast.Lambda)
-    for arg in node.args.args:
-        argument = message.args.add(name=arg.arg)
-        _position(argument, arg)
+    # The parameters in binding order, then the free names passed as scalar arguments.
+    arg_nodes = {a.arg: a for a in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]}
+    for name in captured.arg_names:
+        argument = message.args.add(name=name)
+        _position(argument, arg_nodes.get(name, node))
     encoder = _Encoder(captured)
     if isinstance(node, ast.Lambda):
         stmt = message.body.add()

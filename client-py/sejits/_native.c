@@ -479,6 +479,16 @@ typedef struct {
   PyObject_HEAD
   PyObject *kernels; /* dict: signature tuple -> Kernel (or a fallback marker) */
   PyObject *dict;    /* instance __dict__ for the Python subclass */
+  /* Binding of plain positional calls (sejits._binding.Binder): calls with
+   * n_required..n_positional arguments take the rest from tail_defaults (a
+   * tuple; anything else sends every call to the slow path). */
+  Py_ssize_t n_required, n_positional;
+  PyObject *tail_defaults;
+  /* The kernel's free names (sejits._capture.LiveNames): where each is read
+   * at every call, a closure cell or (globals, name, builtins). Scalars are
+   * passed after the arguments; keys add (type, value) to the signature. */
+  PyObject *live_scalars, *live_keys;
+  char last_call_native; /* whether the last call ran here, for explain() */
 } Dispatcher;
 
 static PyObject *signature_bool, *signature_int, *signature_float, *slow_call_name;
@@ -496,7 +506,24 @@ static PyObject *fast_signature_element(PyObject *value) {
   return element;
 }
 
+/* The current value of a free name (a new reference), as
+ * sejits._capture.current reads it; NULL without an exception when unbound. */
+static PyObject *live_value(PyObject *source) {
+  PyObject *value = NULL;
+  if (PyCell_Check(source)) {
+    value = PyCell_GET(source);
+  } else if (PyTuple_Check(source) && PyTuple_GET_SIZE(source) == 3 && PyDict_Check(PyTuple_GET_ITEM(source, 0)) &&
+             PyDict_Check(PyTuple_GET_ITEM(source, 2))) {
+    value = PyDict_GetItemWithError(PyTuple_GET_ITEM(source, 0), PyTuple_GET_ITEM(source, 1));
+    if (!value && !PyErr_Occurred()) value = PyDict_GetItemWithError(PyTuple_GET_ITEM(source, 2), PyTuple_GET_ITEM(source, 1));
+    if (PyErr_Occurred()) PyErr_Clear();
+  }
+  Py_XINCREF(value);
+  return value;
+}
+
 static PyObject *call_slow(Dispatcher *self, PyObject *args, PyObject *kwargs) {
+  self->last_call_native = 0;
   PyObject *method = PyObject_GetAttr((PyObject *)self, slow_call_name);
   if (!method) return NULL;
   PyObject *result = PyObject_Call(method, args, kwargs);
@@ -514,72 +541,125 @@ static PyObject *set_host_fast_path(PyObject *module, PyObject *arg) {
   Py_RETURN_NONE;
 }
 
-static PyObject *Dispatcher_call(Dispatcher *self, PyObject *args, PyObject *kwargs) {
+/* The kernel's arguments for a plain positional call: the given ones, the
+ * defaults of the rest, the scalar free names' values (new references, in
+ * `held`). Returns their count, or -1 when the slow path must bind. */
+static Py_ssize_t bind_call(Dispatcher *self, PyObject *args, PyObject **items, PyObject **held, Py_ssize_t *nheld) {
   Py_ssize_t n = PyTuple_GET_SIZE(args);
-  if (!host_fast_path || (kwargs && PyDict_GET_SIZE(kwargs) != 0) || !self->kernels || n + 1 > MAX_ARGS)
-    return call_slow(self, args, kwargs);
-  PyObject *signature = PyTuple_New(n);
+  *nheld = 0;
+  if (!self->tail_defaults || !PyTuple_Check(self->tail_defaults) || n < self->n_required || n > self->n_positional)
+    return -1;
+  Py_ssize_t skip = n - self->n_required, ndefaults = PyTuple_GET_SIZE(self->tail_defaults) - skip;
+  Py_ssize_t nscalars = self->live_scalars && PyTuple_Check(self->live_scalars) ? PyTuple_GET_SIZE(self->live_scalars) : 0;
+  Py_ssize_t total = n + ndefaults + nscalars;
+  if (total + 1 > MAX_ARGS) return -1;
+  for (Py_ssize_t k = 0; k < n; ++k) items[k] = PyTuple_GET_ITEM(args, k);
+  for (Py_ssize_t k = 0; k < ndefaults; ++k) items[n + k] = PyTuple_GET_ITEM(self->tail_defaults, skip + k);
+  for (Py_ssize_t k = 0; k < nscalars; ++k) {
+    PyObject *value = live_value(PyTuple_GET_ITEM(self->live_scalars, k));
+    if (!value) return -1;
+    held[(*nheld)++] = value;
+    items[n + ndefaults + k] = value;
+  }
+  return total;
+}
+
+/* The signature of the bound arguments, then (type, value) of each key free
+ * name, as sejits._dispatch builds it; NULL (no exception) for the slow path. */
+static PyObject *fast_signature(Dispatcher *self, PyObject **items, Py_ssize_t total) {
+  Py_ssize_t nkeys = self->live_keys && PyTuple_Check(self->live_keys) ? PyTuple_GET_SIZE(self->live_keys) : 0;
+  PyObject *signature = PyTuple_New(total + 2 * nkeys);
   if (!signature) return NULL;
+  for (Py_ssize_t k = 0; k < total; ++k) {
+    PyObject *element = fast_signature_element(items[k]);
+    if (!element) {
+      Py_DECREF(signature);
+      return NULL;
+    }
+    PyTuple_SET_ITEM(signature, k, element);
+  }
+  for (Py_ssize_t k = 0; k < nkeys; ++k) {
+    PyObject *value = live_value(PyTuple_GET_ITEM(self->live_keys, k));
+    if (!value) {
+      Py_DECREF(signature);
+      return NULL;
+    }
+    Py_INCREF(Py_TYPE(value));
+    PyTuple_SET_ITEM(signature, total + 2 * k, (PyObject *)Py_TYPE(value));
+    PyTuple_SET_ITEM(signature, total + 2 * k + 1, value);
+  }
+  return signature;
+}
+
+static PyObject *Dispatcher_call(Dispatcher *self, PyObject *args, PyObject *kwargs) {
+  if (!host_fast_path || (kwargs && PyDict_GET_SIZE(kwargs) != 0) || !self->kernels) return call_slow(self, args, kwargs);
+  PyObject *items[MAX_ARGS], *held[MAX_ARGS];
+  Py_ssize_t nheld = 0;
+  Py_ssize_t n = bind_call(self, args, items, held, &nheld);
+  PyObject *result = NULL, *signature = n < 0 ? NULL : fast_signature(self, items, n);
+  if (!signature) goto slow;
   PyArrayObject *first_array = NULL;
   int all_zero_rank = 1;
   for (Py_ssize_t k = 0; k < n; ++k) {
-    PyObject *value = PyTuple_GET_ITEM(args, k);
-    PyObject *element = fast_signature_element(value);
-    if (!element) {
-      Py_DECREF(signature);
-      return call_slow(self, args, kwargs);
+    if (!PyArray_CheckExact(items[k])) continue;
+    PyArrayObject *array = (PyArrayObject *)items[k];
+    if (!PyArray_ISNBO(PyArray_DESCR(array)->byteorder) || PyArray_NDIM(array) > SEJITS_MAX_RANK) {
+      goto slow; /* normalized (or refused) there */
     }
-    PyTuple_SET_ITEM(signature, k, element);
-    if (PyArray_CheckExact(value)) {
-      PyArrayObject *array = (PyArrayObject *)value;
-      if (!PyArray_ISNBO(PyArray_DESCR(array)->byteorder) || PyArray_NDIM(array) > SEJITS_MAX_RANK) {
-        Py_DECREF(signature);
-        return call_slow(self, args, kwargs); /* normalized (or refused) there */
-      }
-      if (PyArray_NDIM(array) != 0) all_zero_rank = 0;
-      if (!first_array) {
-        first_array = array;
-      } else if (PyArray_NDIM(array) != PyArray_NDIM(first_array) ||
-                 !PyArray_CompareLists(PyArray_SHAPE(array), PyArray_SHAPE(first_array), PyArray_NDIM(array))) {
-        Py_DECREF(signature);
-        return call_slow(self, args, kwargs); /* broadcasting */
-      }
+    if (PyArray_NDIM(array) != 0) all_zero_rank = 0;
+    if (!first_array) {
+      first_array = array;
+    } else if (PyArray_NDIM(array) != PyArray_NDIM(first_array) ||
+               !PyArray_CompareLists(PyArray_SHAPE(array), PyArray_SHAPE(first_array), PyArray_NDIM(array))) {
+      goto slow; /* broadcasting */
     }
   }
   PyObject *kernel = PyDict_GetItemWithError(self->kernels, signature);
-  Py_DECREF(signature);
   if (!kernel || Py_TYPE(kernel) != &KernelType) {
-    if (PyErr_Occurred()) return NULL;
-    return call_slow(self, args, kwargs);
+    PyErr_Clear(); /* an unhashable free name's value: the slow path keys it by identity */
+    goto slow;
   }
   Kernel *entry = (Kernel *)kernel;
   Py_INCREF(entry); /* the map may change while the GIL is released */
   Py_INCREF(entry->result_dtype);
   PyObject *out = first_array ? allocate_array(PyArray_NDIM(first_array), PyArray_SHAPE(first_array), entry->result_dtype)
                               : allocate_array(0, NULL, entry->result_dtype);
-  int failed = !out || run_kernel(entry, &PyTuple_GET_ITEM(args, 0), n, (PyArrayObject *)out) != 0;
+  int failed = !out || run_kernel(entry, items, n, (PyArrayObject *)out) != 0;
   Py_DECREF(entry);
   if (failed) {
     Py_XDECREF(out);
     if (out && PyErr_ExceptionMatches(FallbackRequested)) {
       PyErr_Clear();
-      return call_slow(self, args, kwargs); /* which runs the Python code */
+      goto slow; /* which runs the Python code */
     }
-    return NULL;
+    goto done;
   }
-  if (all_zero_rank) return PyArray_Return((PyArrayObject *)out); /* a NumPy scalar, as ufuncs give */
-  return out;
+  self->last_call_native = 1;
+  result = all_zero_rank ? PyArray_Return((PyArrayObject *)out) /* a NumPy scalar, as ufuncs give */ : out;
+  goto done;
+slow:
+  result = call_slow(self, args, kwargs);
+done:
+  Py_XDECREF(signature);
+  for (Py_ssize_t k = 0; k < nheld; ++k) Py_DECREF(held[k]);
+  return result;
 }
 
 static int Dispatcher_traverse(Dispatcher *self, visitproc visit, void *arg) {
   Py_VISIT(self->kernels);
   Py_VISIT(self->dict);
+  Py_VISIT(self->tail_defaults);
+  Py_VISIT(self->live_scalars);
+  Py_VISIT(self->live_keys);
   return 0;
 }
 
 static int Dispatcher_clear(Dispatcher *self) {
   Py_CLEAR(self->kernels);
   Py_CLEAR(self->dict);
+  Py_CLEAR(self->tail_defaults);
+  Py_CLEAR(self->live_scalars);
+  Py_CLEAR(self->live_keys);
   return 0;
 }
 
@@ -591,6 +671,12 @@ static void Dispatcher_dealloc(Dispatcher *self) {
 
 static PyMemberDef Dispatcher_members[] = {
     {"_kernels", T_OBJECT, offsetof(Dispatcher, kernels), 0, "signature -> kernel"},
+    {"_n_required", T_PYSSIZET, offsetof(Dispatcher, n_required), 0, "positional parameters without a default"},
+    {"_n_positional", T_PYSSIZET, offsetof(Dispatcher, n_positional), 0, "positional parameters"},
+    {"_tail_defaults", T_OBJECT, offsetof(Dispatcher, tail_defaults), 0, "defaults after the required parameters"},
+    {"_live_scalars", T_OBJECT, offsetof(Dispatcher, live_scalars), 0, "where the scalar free names are read"},
+    {"_live_keys", T_OBJECT, offsetof(Dispatcher, live_keys), 0, "where the key free names are read"},
+    {"_last_call_native", T_BOOL, offsetof(Dispatcher, last_call_native), 0, "whether the last call ran natively"},
     {NULL, 0, 0, 0, NULL}};
 
 static PyTypeObject DispatcherType = {

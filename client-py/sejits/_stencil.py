@@ -3,7 +3,7 @@ is the value of the output at the current point, reading the grid around it."""
 
 import numpy as np
 
-from sejits import _config, _device_calls, _native
+from sejits import _config, _device_calls, _native, _pending
 from sejits._dispatch import KernelDispatcher, _Fallback, _Retry, _run
 from sejits._native import FallbackRequested
 
@@ -39,9 +39,12 @@ class StencilDispatcher(KernelDispatcher):
     def _run_python(self, args, out):
         from sejits import _stencil_python
 
-        return _stencil_python.run_python(self.fn, args, self.boundary, self.cval, out, self.neighborhood)
+        return _stencil_python.run_python(lambda *values: self._call_python(values), args, self.boundary, self.cval, out, self.neighborhood)
 
-    def __call__(self, *args, out=None):
+    def __call__(self, *args, out=None, **kwargs):
+        return self._call_bound(self._bind(args, kwargs), out)
+
+    def _call_bound(self, args, out):
         if not args or np.ndim(args[0]) == 0:
             raise TypeError(f"{self.__name__}: the first argument of a stencil is the grid, an array of rank 1 or more")
         grid_shape = np.shape(args[0])
@@ -51,13 +54,15 @@ class StencilDispatcher(KernelDispatcher):
         context = _device_calls.context_for(args, out)
         if context is not None:
             return self._call_device(context, args, out)
-        args, _, kernel = self._resolve(args)
-        grid = args[0]
-        if type(kernel) is _Fallback:
-            return self._run_python(args, out)
+        lookup = self._resolve(args)
+        if type(lookup.kernel) is _Fallback:
+            return self._run_fallback(lookup.kernel, args, out)
+        if type(lookup.kernel) is not _pending.InterimKernel:
+            self._last_run = "the compiled kernel"
         try:
-            return _run(kernel, lambda native: self._call_kernel(native, args, out))
+            return _run(lookup.kernel, lambda native: self._call_kernel(native, lookup.args, out))
         except FallbackRequested:  # e.g. Python int arithmetic beyond 64 bits: Python computes it exactly
+            self._last_run = "the Python function as written (the kernel asked for Python: e.g. ints beyond 64 bits)"
             return self._run_python(args, out)
 
     def _call_kernel(self, kernel, args, out):
@@ -67,7 +72,8 @@ class StencilDispatcher(KernelDispatcher):
             kernel(args, result)
             return result
         self._check_out(out, grid.shape, kernel.result_dtype)
-        if any(isinstance(a, np.ndarray) and np.may_share_memory(a, out) for a in args):
+        interim = type(kernel) is _pending.InterimKernel  # it writes a C-contiguous array of its own
+        if interim or any(isinstance(a, np.ndarray) and np.may_share_memory(a, out) for a in args):
             target = out.copy()  # neighbours must be read before the point is written
             kernel(args, target)
             np.copyto(out, target)
@@ -85,9 +91,11 @@ class StencilDispatcher(KernelDispatcher):
     def _call_device(self, context, args, out):
         on_device = any(_device_calls.is_device_array(a) for a in args)
         args = _device_calls.to_device(context, args, set())
-        signature, kernel = self._resolve_device(context, args)
+        lookup = self._resolve_device(context, args)
+        kernel, args = lookup.kernel, lookup.args
         if type(kernel) is _Fallback:
             return self._device_fallback(context, kernel, args, out, on_device)
+        self._last_run = f"the compiled OpenCL kernel on {context.name}"
         shape = tuple(args[0].shape)
         out_on_device = _device_calls.is_device_array(out)
         if out_on_device:
@@ -119,7 +127,8 @@ class StencilDispatcher(KernelDispatcher):
         on_device = any(_device_calls.is_device_array(a) for a in args)
         args = _device_calls.to_device(context, args, set())
         grid, rest = args[0], args[1:]
-        signature, kernel = self._resolve_device(context, args)
+        lookup = self._resolve_device(context, args)
+        signature, kernel = lookup.signature, lookup.kernel
         if type(kernel) is _Fallback:
             result = self._iterate_python(grid.get() if on_device else np.asarray(grid), tuple(
                 a.get() if _device_calls.is_device_array(a) else a for a in rest), steps)
@@ -132,37 +141,44 @@ class StencilDispatcher(KernelDispatcher):
             return result if on_device else result.get()
         entry = self._iterate_kernels.get(signature)
         if entry is None:
-            entry = kernel.library.entry(ITERATE_SYMBOL, self._iterate_codes(args), kernel.result_dtype, dict(kernel.info))
+            entry = kernel.library.entry(ITERATE_SYMBOL, self._iterate_codes(lookup.args), kernel.result_dtype,
+                                         dict(kernel.info))
             self._iterate_kernels[signature] = entry
         out, spare = context.empty(grid.shape, kernel.result_dtype), context.empty(grid.shape, kernel.result_dtype)
-        items = _device_calls.call_items(args, grid.shape) + (spare._descriptor(), int(steps))
+        items = _device_calls.call_items(lookup.args, grid.shape) + (spare._descriptor(), int(steps))
         entry.call_device(context._device, items, out._descriptor())
         return out if on_device else out.get()
 
-    def iterate(self, *args, steps):
+    def iterate(self, *args, steps, **kwargs):
         """`steps` sweeps, the result of each feeding the next as the grid.
         Where the artifact has temporally blocked sweeps, they run in one call;
         otherwise two buffers are reused (ping-pong). Results are the same."""
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
             raise ValueError(f"{self.__name__}.iterate: steps must be an integer of at least 1, not {steps!r}")
+        return self._iterate_bound(self._bind(args, kwargs), steps)
+
+    def _iterate_bound(self, args, steps):
         context = _device_calls.context_for(args)
         if context is not None:
             return self._iterate_device(context, args, steps)
         grid, rest = np.asarray(args[0]), args[1:]
-        resolved, signature, kernel = self._resolve((grid, *rest))
+        lookup = self._resolve((grid, *rest))
+        kernel = lookup.kernel
         if type(kernel) is _Fallback:
+            self._last_run = f"the Python function as written ({kernel.reason})"
             return self._iterate_python(grid, rest, steps)
         if kernel.result_dtype != grid.dtype:
             # Sweeps after the first read the result's dtype: another kernel.
             first = self._iterate_sweeps(kernel, grid, rest, 1)
-            return first if steps == 1 else self.iterate(first, *rest, steps=steps - 1)
-        blocked = self._iterate_entry(kernel, signature, resolved) if steps > 1 else None
+            return first if steps == 1 else self._iterate_bound((first, *rest), steps - 1)
+        blocked = self._iterate_entry(kernel, lookup) if steps > 1 else None
         try:
             if blocked is None:
                 return self._iterate_sweeps(kernel, grid, rest, steps)
             # Recycled buffers: no page faults on repeated calls.
             out, spare = (_native.empty(grid.shape, kernel.result_dtype) for _ in range(2))
-            _run(blocked, lambda native: native((*resolved, spare, steps), out), units=steps)
+            _run(blocked, lambda native: native((*lookup.args, spare, steps), out), units=steps)
+            self._last_run = "the compiled kernel's temporally blocked sweeps (iterate)"
             return out
         except FallbackRequested:
             return self._iterate_python(grid, rest, steps)
@@ -173,9 +189,9 @@ class StencilDispatcher(KernelDispatcher):
         if self.boundary == "skip":  # the border keeps the grid's values in every step
             np.copyto(current, grid)
             np.copyto(spare, grid)
-        self(grid, *rest, out=current)
+        self._call_bound((grid, *rest), current)
         for _ in range(steps - 1):
-            self(current, *rest, out=spare)
+            self._call_bound((current, *rest), spare)
             current, spare = spare, current
         return current
 
@@ -193,12 +209,15 @@ class StencilDispatcher(KernelDispatcher):
 
         return self._entry_codes(args, _encode.dtype_code)[:-1] + (0, _encode.dtype_code(np.int64), 0)
 
-    def _iterate_entry(self, kernel, signature, args):
+    def _iterate_entry(self, kernel, lookup):
         """The artifact's temporally blocked sweeps for this signature (a
         TuningSession while their variants are timed), or None when it has
-        none (the daemon's notes say why)."""
+        none (the daemon's notes say why, or the kernel is still compiling)."""
+        signature, args = lookup.signature, lookup.args
         if signature in self._iterate_kernels:
             return self._iterate_kernels[signature]
+        if type(kernel) is _pending.InterimKernel:
+            return None  # sweep by sweep until the compiled kernel is in
         codes = self._iterate_codes(args)
 
         def iterate_of(loaded):
@@ -211,15 +230,15 @@ class StencilDispatcher(KernelDispatcher):
         if entry is not None and _config.settings.tuning != "off":
             # iterate's sweeps have variants of their own (temporal depth): a plan of their own.
             with self._lock:
-                tuned = self._specialize(args, signature, entry="iterate", adapt=iterate_of,
+                tuned = self._specialize(args, signature, lookup.key_values, entry="iterate", adapt=iterate_of,
                                          install=self._installer(signature, self._iterate_kernels))
             if type(tuned) not in (_Fallback, _Retry) and tuned is not None:
                 entry = tuned
         self._iterate_kernels.setdefault(signature, entry)
         return self._iterate_kernels[signature]
 
-    def explain(self, *args):
-        return super().explain(*args) + f"\n  boundary:    {self.boundary}" + (
+    def explain(self, *args, **kwargs):
+        return super().explain(*args, **kwargs) + f"\n  boundary:    {self.boundary}" + (
             f" (cval {self.cval})" if self.boundary == "constant" else "")
 
 

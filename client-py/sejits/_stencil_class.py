@@ -4,12 +4,12 @@ specialized on first call. Running the method as written is the semantics,
 and the fallback."""
 
 import ast
-import dataclasses
 import itertools
 
 import numpy as np
 
 from sejits._dispatch import KernelDispatcher, _Fallback, _run
+from sejits._capture import CaptureError
 from sejits._errors import SpecializationError
 
 
@@ -74,6 +74,7 @@ class StencilKernel:
 
 class ClassStencilDispatcher(KernelDispatcher):
     specializer = "stencil"
+    scalar_arguments = False  # the entry point takes the grids only: free names are constants
 
     def __init__(self, fn):
         super().__init__(fn)
@@ -82,28 +83,28 @@ class ClassStencilDispatcher(KernelDispatcher):
 
     def _facts(self):
         if self._method_facts is None:
-            captured = super()._capture()
-            self_name = captured.arg_names[0]
+            parsed = self._parse()
+            self_name = parsed.params[0]
             attributes, targets = set(), set()
-            for node in ast.walk(captured.tree):
+            for node in ast.walk(parsed.tree):
                 if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == self_name:
                     attributes.add(node.attr)
                 if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and isinstance(node.value, ast.Name):
                     targets.add(node.value.id)
-            written = [k for k, name in enumerate(captured.arg_names[1:]) if name in targets]
+            written = [k for k, name in enumerate(parsed.params[1:]) if name in targets]
             self._method_facts = (written, sorted(attributes))
         return self._method_facts
 
-    # The method's AST with this instance's attribute values substituted.
-    def _capture(self):
-        captured = super()._capture()
+    def _attributes(self):
+        """This instance's numeric attributes that the method reads: constants of the kernel."""
         instance, _ = self._call_context
+        self_name = self._parse().params[0]
         attributes = {}
         for name in self._facts()[1]:
             value = getattr(instance, name, None)
             if isinstance(value, (bool, int, float, np.number)):
-                attributes[(captured.arg_names[0], name)] = value
-        return dataclasses.replace(captured, attributes=attributes)
+                attributes[(self_name, name)] = value
+        return attributes
 
     def _output_index(self):
         written = self._facts()[0]
@@ -121,7 +122,7 @@ class ClassStencilDispatcher(KernelDispatcher):
         return params
 
     def _signature(self, args):
-        attributes = tuple(sorted((k[1], repr(v)) for k, v in self._capture().attributes.items()))
+        attributes = tuple(sorted((k[1], type(v).__name__, repr(v)) for k, v in self._attributes().items()))
         return super()._signature(args) + (np.ndim(args[0]), tuple(sorted(self._params().items())), attributes)
 
     def _run_python(self, args, out):
@@ -138,7 +139,7 @@ class ClassStencilDispatcher(KernelDispatcher):
         self._call_context = (instance, grids)
         try:
             output = self._output_index()
-        except SpecializationError as error:
+        except (SpecializationError, CaptureError) as error:
             self._fall_back(str(error))
             return self.fn(instance, *grids)
         inputs = tuple(g.data for k, g in enumerate(grids) if k != output)
@@ -151,7 +152,7 @@ class ClassStencilDispatcher(KernelDispatcher):
             # updated (Gauss-Seidel order); only the Python run has that meaning.
             self._fall_back("an input grid shares memory with the output grid")
             return self.fn(instance, *grids)
-        _, _, kernel = self._resolve(tuple(g.data for g in grids))
+        kernel = self._resolve(tuple(g.data for g in grids)).kernel
         if type(kernel) is _Fallback:
             return self.fn(instance, *grids)
         _run(kernel, lambda native: native(inputs, out))

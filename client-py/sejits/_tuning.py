@@ -10,7 +10,6 @@ spent. Then the chosen kernel takes the session's place in the dispatcher's
 map, and calls go straight to it. Every variant computes the same results.
 """
 
-import concurrent.futures
 import threading
 import time
 
@@ -90,6 +89,7 @@ class TuningSession:
         self._lock = threading.Lock()
         self._served_label = summary["variant"]
         self._worth_it = None  # known after the served variant's first timed call
+        self._building = set()  # candidates being compiled in the background
         self.done = False
 
     # What callers read from a kernel: the served variant's.
@@ -114,7 +114,8 @@ class TuningSession:
                 return self._served, None
             if self._worth_it is None:  # no candidate is built before the calls prove long enough
                 return self._served, self._served_label
-            self._load_round()
+            if not self._round_built():
+                return self._served, None  # calls run the served variant while the candidates compile
             if not self._queue:
                 return self._served, None
             label = min(self._queue, key=lambda name: (name in self._warm) + self._timed.get(name, 0))
@@ -162,29 +163,33 @@ class TuningSession:
 
     # ---- under the lock ------------------------------------------------------
 
-    def _load_round(self):
-        """Builds every candidate of the round before any is timed: the
-        daemon's compiles would disturb the timings."""
-        missing = [label for label in self._queue if label not in self._kernels]
-        if not missing:
-            return
+    def _round_built(self):
+        """Whether every candidate of the round is built. They compile in
+        the background, all of them before any is timed (the daemon's
+        compiles would disturb the timings), never on a user's call."""
+        missing = [label for label in self._queue if label not in self._kernels and label not in self._building]
+        for label in missing:
+            self._building.add(label)
+            threading.Thread(target=self._build, args=(label,), name="sejits-tuning-build", daemon=True).start()
+        return not self._building
 
-        def load(label):
-            try:
-                return label, self._load(label), None
-            except Exception as error:  # noqa: BLE001 - a variant that cannot be built is reported, not run
-                return label, None, f"{type(error).__name__}: {error}"
-
-        # In parallel: the daemon compiles as many at once as it has compile jobs.
-        with concurrent.futures.ThreadPoolExecutor(max_workers=min(4, len(missing))) as pool:
-            for label, kernel, error in pool.map(load, missing):
-                if error is None:
-                    self._kernels[label] = kernel
-                else:
-                    self._errors[label] = error
+    def _build(self, label):
+        try:
+            kernel, error = self._load(label), None
+        except Exception as failure:  # noqa: BLE001 - a variant that cannot be built is reported, not run
+            kernel, error = None, f"{type(failure).__name__}: {failure}"
+        with self._lock:
+            self._building.discard(label)
+            if self.done:
+                return
+            if error is None:
+                self._kernels[label] = kernel
+            else:
+                self._errors[label] = error
+                if label in self._queue:
                     self._queue.remove(label)
-        if not self._queue and self._errors:
-            self._send(finish=False)
+                if not self._queue and not self._building:
+                    self._send(finish=False)
 
     def _send(self, finish):
         reports = [(label, samples, "") for label, samples in self._pending.items()]

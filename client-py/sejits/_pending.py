@@ -1,0 +1,70 @@
+"""Compiling in the background (sejits.config(compile="async")).
+
+A signature whose kernel is not built yet gets a PendingKernel in the
+dispatcher's map: a daemon thread asks the daemon for the compiled kernel
+and loads it, while the calls run the interim code, the vectorized NumPy
+form of the same kernel (printed by the daemon from the same IR, in
+milliseconds, with no compiler). The first call after the build finished
+puts the compiled kernel in the map; from then on calls go straight to it.
+A kernel without a NumPy form has no interim code: its calls wait."""
+
+import threading
+
+import numpy as np
+
+
+class InterimKernel:
+    """The vectorized NumPy form of a kernel, called like a native kernel:
+    kernel(args, out) writes the result into `out`."""
+
+    library = None  # no other entry points: iterate runs sweep by sweep
+
+    def __init__(self, function, result_dtype, info):
+        self._function = function
+        self.result_dtype = np.dtype(result_dtype)
+        self.info = info
+
+    def __call__(self, args, out):
+        self._function(args, out)
+
+
+class PendingKernel:
+    """`build()` runs on a daemon thread (a process that exits does not wait
+    for it; the daemon finishes the compile and caches it for the next run)
+    and returns what the signature maps to once built: a loaded kernel, a
+    tuning session, or a fallback."""
+
+    def __init__(self, build, interim, why_no_interim=""):
+        self.interim = interim
+        self.why_no_interim = why_no_interim
+        self._outcome = None
+        self._done = threading.Event()
+        threading.Thread(target=self._run, args=(build,), name="sejits-compile", daemon=True).start()
+
+    def _run(self, build):
+        try:
+            self._outcome = build()
+        finally:
+            self._done.set()
+
+    def ready(self):
+        return self._done.is_set()
+
+    def wait(self):
+        """The built outcome (waits for it)."""
+        self._done.wait()
+        return self._outcome
+
+
+def start_in_background(work, name="sejits-background"):
+    """Runs work() on a daemon thread; returns an Event set when it ends."""
+    done = threading.Event()
+
+    def run():
+        try:
+            work()
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return done
