@@ -25,6 +25,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "codegen/atomic_file.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -35,6 +36,7 @@
 #include "server/rpc/unix_listener.h"
 #include "server/rpc/upstream_client.h"
 #include "server/version.h"
+#include "specializers/registry.h"
 #include "spdlog/sinks/basic_file_sink.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
@@ -69,6 +71,9 @@ ABSL_FLAG(int, max_queued_per_client, sejits::server::RequestLimits{}.max_queued
 ABSL_FLAG(std::string, tuning_mode, "client", "who times code variants: 'client' (on the users' calls) or 'offline' (the daemon, in a child process, on synthetic inputs)");
 ABSL_FLAG(std::string, tuning_db, "", "the tuning database (default: <cache_dir>/tuning.db)");
 ABSL_FLAG(std::string, tune_runner, "", "the offline timing child (default: sejits-tune-runner beside sejitsd)");
+ABSL_FLAG(std::string, testing_specializer_version_suffix, "",
+          "TESTING ONLY: append this to every specializer's version, as an upgrade would (new request keys, new build "
+          "identity, same generated code)");
 
 namespace {
 
@@ -100,6 +105,24 @@ fs::path default_cache_dir() {
   std::string cache = env_or("XDG_CACHE_HOME", "");
   if (cache.empty()) cache = env_or("HOME", "/tmp") + "/.cache";
   return fs::path(cache) / "sejits" / "daemon";
+}
+
+// Beside the socket, the daemon's build identity and pid ("<identity>\n<pid>\n"):
+// a client reads it (no RPC, no gRPC import) to tell whether the handles it
+// remembers on disk are what this daemon would serve. Written once the
+// identity is known, removed at a clean exit; a stale one (a daemon killed)
+// is removed by the next daemon as soon as it holds the lock, so no client
+// takes an old daemon's identity for the new one's.
+fs::path identity_file(const fs::path &socket_path) { return socket_path.string() + ".identity"; }
+
+void publish_identity(const fs::path &socket_path, const std::string &identity) {
+  absl::Status written = sejits::codegen::write_file_atomically(identity_file(socket_path), absl::StrCat(identity, "\n", getpid(), "\n"));
+  if (!written.ok()) {
+    // Clients then ask this daemon before they trust a remembered handle: slower, never wrong.
+    spdlog::warn("cannot write {}: {}", identity_file(socket_path).string(), std::string(written.message()));
+  } else {
+    chmod(identity_file(socket_path).c_str(), 0644);  // the socket's directory decides who may read it
+  }
 }
 
 // The socket's directory is private to the user (0700), or to the user and
@@ -134,6 +157,7 @@ bool prepare_unix_socket(const fs::path &socket_path, std::optional<gid_t> group
     }
     fs::remove(socket_path, error);  // stale: its daemon no longer holds the lock
   }
+  fs::remove(identity_file(socket_path), error);  // stale too, whatever its daemon was
   return true;
 }
 
@@ -142,7 +166,8 @@ bool prepare_unix_socket(const fs::path &socket_path, std::optional<gid_t> group
 // address while this one holds its lock. So the daemon binds it again; the
 // connections already open keep working.
 void rebind_if_removed(std::unique_ptr<sejits::server::rpc::UnixListener> &listener, const fs::path &path,
-                       std::optional<gid_t> group, grpc::Server &server, sejits::server::rpc::PeerRegistry &peers) {
+                       std::optional<gid_t> group, grpc::Server &server, sejits::server::rpc::PeerRegistry &peers,
+                       const std::string &identity) {
   struct stat existing;
   if (lstat(path.c_str(), &existing) == 0) {
     if (S_ISSOCK(existing.st_mode) && existing.st_ino == listener->inode()) return;
@@ -158,6 +183,7 @@ void rebind_if_removed(std::unique_ptr<sejits::server::rpc::UnixListener> &liste
   spdlog::warn("the socket {} was removed or replaced; listening on a new one", path.string());
   (*fresh)->serve(server, peers);
   listener = std::move(*fresh);
+  publish_identity(path, identity);  // most likely removed with the socket
 }
 
 std::optional<gid_t> group_named(const std::string &name, bool &ok) {
@@ -298,6 +324,13 @@ int main(int argc, char **argv) {
   std::string runner = absl::GetFlag(FLAGS_tune_runner);
   config.tune_runner = runner.empty() ? default_tune_runner() : fs::path(runner);
 
+  if (std::string suffix = absl::GetFlag(FLAGS_testing_specializer_version_suffix); !suffix.empty()) {
+    if (absl::Status set = sejits::specializers::set_testing_version_suffix(suffix); !set.ok()) {
+      spdlog::critical("--testing_specializer_version_suffix: {}", std::string(set.message()));
+      return 2;
+    }
+    spdlog::warn("TESTING ONLY: every specializer version ends with '{}' (--testing_specializer_version_suffix)", suffix);
+  }
   if (std::string compiler = absl::GetFlag(FLAGS_compiler); compiler == "none") config.has_compiler = false;
   std::unique_ptr<sejits::server::rpc::UpstreamClient> upstream;
   if (std::string address = absl::GetFlag(FLAGS_upstream); !address.empty()) {
@@ -355,9 +388,13 @@ int main(int argc, char **argv) {
     spdlog::critical("cannot listen on {}", absl::StrJoin(config.listen_addresses, ", "));
     return 2;
   }
-  if (unix_listener) unix_listener->serve(*server, peers);
-  spdlog::info("sejitsd {} (pid {}) listening on {}", sejits::server::kSejitsVersion, getpid(),
-               absl::StrJoin(config.listen_addresses, ", "));
+  const std::string identity = (*core)->build_identity();
+  if (unix_listener) {
+    publish_identity(socket_path, identity);
+    unix_listener->serve(*server, peers);
+  }
+  spdlog::info("sejitsd {} (pid {}, build identity {}) listening on {}", sejits::server::kSejitsVersion, getpid(),
+               identity.substr(0, 12), absl::StrJoin(config.listen_addresses, ", "));
 
   std::mutex mutex;
   std::condition_variable stop_signal;
@@ -367,7 +404,7 @@ int main(int argc, char **argv) {
   std::thread maintenance([&] {
     std::unique_lock lock(mutex);
     for (int tick = 1; !stop_signal.wait_for(lock, std::chrono::seconds(2), [&] { return stopping; }); ++tick) {
-      if (unix_listener) rebind_if_removed(unix_listener, socket_path, socket_group, *server, peers);
+      if (unix_listener) rebind_if_removed(unix_listener, socket_path, socket_group, *server, peers, identity);
       if (tick % 15 != 0) continue;
       lock.unlock();
       (*core)->maintain();
@@ -391,6 +428,7 @@ int main(int argc, char **argv) {
   maintenance.join();
   if (!socket_path.empty()) {
     std::error_code error;
+    fs::remove(identity_file(socket_path), error);
     fs::remove(socket_path, error);
   }
   spdlog::info("sejitsd stopped");

@@ -1,5 +1,6 @@
 #include "specializers/registry.h"
 
+#include <atomic>
 #include <map>
 #include <memory>
 
@@ -9,11 +10,48 @@
 namespace sejits::specializers {
 namespace {
 
+// A specializer whose version() carries the test-only suffix; every phase is the wrapped one's.
+class TestingVersionSuffix final : public Specializer {
+ public:
+  TestingVersionSuffix(std::unique_ptr<Specializer> inner, std::string suffix)
+      : inner_(std::move(inner)), suffix_(std::move(suffix)) {}
+  std::string name() const override { return inner_->name(); }
+  std::string version() const override { return inner_->version() + suffix_; }
+  absl::StatusOr<std::unique_ptr<DomainIr>> front_end(const SpecializationRequest &request) const override {
+    return inner_->front_end(request);
+  }
+  std::unique_ptr<DomainIr> optimize(std::unique_ptr<DomainIr> ir, std::vector<std::string> &notes) const override {
+    return inner_->optimize(std::move(ir), notes);
+  }
+  absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const SpecializationRequest &request,
+                                                 std::vector<std::string> &notes) const override {
+    return inner_->lower(ir, request, notes);
+  }
+  KernelInterface kernel_interface(const DomainIr &ir) const override { return inner_->kernel_interface(ir); }
+  tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &shape_class) const override {
+    return inner_->tuning_space(request, shape_class);
+  }
+
+ private:
+  std::unique_ptr<Specializer> inner_;
+  std::string suffix_;
+};
+
+std::string &testing_suffix() {
+  static std::string *const suffix = new std::string;
+  return *suffix;
+}
+std::atomic<bool> registry_built{false};
+
 const std::map<std::string, std::unique_ptr<Specializer>> &registry() {
   static const auto *specializers = [] {
+    registry_built = true;
     auto *map = new std::map<std::string, std::unique_ptr<Specializer>>;
     for (auto factory : {make_elementwise_specializer, make_stencil_specializer}) {
-      auto specializer = factory();
+      std::unique_ptr<Specializer> specializer = factory();
+      if (!testing_suffix().empty()) {
+        specializer = std::make_unique<TestingVersionSuffix>(std::move(specializer), testing_suffix());
+      }
       std::string name = specializer->name();
       map->emplace(name, std::move(specializer));
     }
@@ -33,6 +71,12 @@ std::vector<std::string> specializer_names() {
   std::vector<std::string> names;
   for (const auto &[name, specializer] : registry()) names.push_back(name);
   return names;
+}
+
+absl::Status set_testing_version_suffix(const std::string &suffix) {
+  if (registry_built) return absl::FailedPreconditionError("the specializers are registered already");
+  testing_suffix() = suffix;
+  return absl::OkStatus();
 }
 
 }  // namespace sejits::specializers

@@ -25,6 +25,8 @@ _HUNG_AFTER = 2
 _RETRY_AFTER_S = 5.0
 _outage = None  # (why, until when) while calls fail at once
 _outage_told = False  # whether this outage was reported: one warning however many kernels fall back
+# address -> (build identity, what it was learned from): see build_identity.
+_identities = {}
 
 
 class DaemonUnavailable(Exception):
@@ -97,12 +99,92 @@ def _tls_credentials(settings):
 
 
 def reset_connection():
-    """Forgets the connection and any outage (the settings changed)."""
+    """Forgets the connection, any outage and the daemons' identities (the settings changed)."""
     global _connection, _outage, _outage_told
     with _lock:
         if _connection is not None:
             _connection.close()
         _connection, _outage, _outage_told = None, None, False
+        _identities.clear()
+
+
+# ---- the daemon's build identity -------------------------------------------
+# A handle remembered on disk is trusted only while the daemon at the address
+# has the build identity recorded in it (sejitsd's version, its specializers'
+# versions, compiler identity and flags, kernel ABI). It is learned once per
+# daemon: from the file a Unix-socket daemon writes beside its socket (no
+# RPC, no gRPC import: a stat per lookup tells whether another daemon wrote
+# it since), or with one GetStats per process from a TCP daemon (then from its
+# answers). Unknown (no daemon, an older one, an error): no handle is trusted.
+
+
+def identity_file(socket_path):
+    """Where sejitsd publishes "<build identity>\n<pid>\n" (server/main.cc)."""
+    return socket_path + ".identity"
+
+
+def build_identity():
+    """The build identity of the daemon at the configured address, or None."""
+    address = _config.daemon_address()
+    if address.startswith("unix:"):
+        return _unix_identity(address)
+    known = _identities.get(address)
+    if known is None:
+        known = _identities[address] = (_ask_identity(), "GetStats")
+    return known[0] or None
+
+
+def answered_by(identity):
+    """Notes the build identity a TCP daemon just answered with (a restarted
+    daemon is recognized by its answers)."""
+    address = _config.daemon_address()
+    if identity and not address.startswith("unix:"):
+        _identities[address] = (identity, "answer")
+
+
+def _unix_identity(address):
+    path = identity_file(address[len("unix:"):])
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None  # no daemon (it is started by the RPC path), or one that writes no identity
+    written = (status.st_ino, status.st_mtime_ns, status.st_size)
+    known = _identities.get(address)
+    if known is not None and known[1] == written:
+        return known[0]
+    try:
+        with open(path) as f:
+            identity, pid = f.read().split()
+        pid = int(pid)
+    except (OSError, ValueError):
+        return None
+    # A daemon killed without its clean exit leaves its file: its identity
+    # says nothing about the daemon the next RPC starts.
+    if not _alive(pid):
+        return None
+    _identities[address] = (identity, written)
+    return identity
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's daemon (a shared one): it exists
+    return True
+
+
+def _ask_identity():
+    import grpc
+
+    from sejits.v1 import specializer_pb2 as pb
+
+    try:
+        return call("GetStats", pb.GetStatsRequest(), timeout=_config.settings.health_timeout_s).build_identity
+    except (DaemonUnavailable, grpc.RpcError):
+        return None  # the Specialize that follows tells the user why
 
 
 def _drop(conn, why=None):
@@ -113,6 +195,7 @@ def _drop(conn, why=None):
         if _connection is conn:
             _connection = None
             conn.close()
+            _identities.pop(conn.address, None)  # the daemon that answers next may be another
         if why is not None:
             _outage = (why, time.monotonic() + _RETRY_AFTER_S)
 

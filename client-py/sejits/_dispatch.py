@@ -395,6 +395,7 @@ class KernelDispatcher:
             "compile_seconds": response.compile_seconds,
             "rpc_seconds": time.perf_counter() - rpc_start,
             "notes": list(response.notes),
+            "build_identity": response.build_identity,
             "source": response.source,
             "tuning": _tuning.plan_summary(response.tuning) if response.HasField("tuning") else {},
         }

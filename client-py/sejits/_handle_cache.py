@@ -1,13 +1,18 @@
 """The client's memory of handles across processes: kernel fingerprint and
 argument signature -> the artifact the daemon answered with. A new process
-that finds a handle here, with an artifact whose digest still matches, loads
-it without any RPC (and without importing grpc)."""
+that finds a handle here loads it without any RPC (and without importing
+grpc) when the handle is one the daemon at the configured address would serve
+today: it records the build identity of the daemon that answered, which must
+equal that daemon's current one (_daemon.build_identity: read from a file
+beside a Unix socket, asked once per process of a TCP daemon), and its
+artifact's digest must still match. Any other handle is ignored, and replaced
+by the daemon's answer."""
 
 import hashlib
 import json
 import os
 
-from sejits import _config
+from sejits import _config, _daemon
 
 _VERSION = "2"  # 2: handles carry the tuning plan
 
@@ -26,10 +31,14 @@ def file_digest(path):
 
 
 def lookup(fingerprint, signature):
-    """The remembered handle (a dict), if its artifact is intact."""
+    """The remembered handle (a dict), if the daemon would serve it today
+    and its artifact is intact."""
     try:
         with open(_path(fingerprint, signature)) as f:
             handle = json.load(f)
+        built_by = handle.get("build_identity")
+        if not built_by or built_by != _daemon.build_identity():
+            return None
         if file_digest(handle["artifact_path"]) != handle["artifact_digest"]:
             return None
         return handle
@@ -38,6 +47,8 @@ def lookup(fingerprint, signature):
 
 
 def remember(fingerprint, signature, handle):
+    """Keeps a handle the daemon just answered (with its build identity)."""
+    _daemon.answered_by(handle.get("build_identity"))
     path = _path(fingerprint, signature)
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -20,6 +20,8 @@ def _status(_args):
     total = hits + misses
     print(f"sejitsd {stats['version']} (pid {stats['pid']}) at {_config.daemon_address()}")
     print(f"  listening:   {', '.join(stats['listen_addresses'])}")
+    # What it builds: remembered handles of another build identity are not trusted.
+    print(f"  build:       {stats['build_identity'] or 'no build identity (an older sejitsd)'}")
     print(f"  uptime:      {stats['uptime_seconds']:.0f} s")
     print(f"  cache:       {stats['cache_entries']} artifacts, {stats['cache_bytes'] / 1e6:.1f} MB in {stats['cache_dir']}")
     print(f"  requests:    {stats['requests']}: {hits} hits, {misses} misses"

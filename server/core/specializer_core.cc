@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "server/core/build_identity.h"
 #include "server/core/offline_tuning.h"
 #include "server/core/request_key.h"
 #include "server/version.h"
@@ -60,6 +61,8 @@ absl::StatusOr<std::unique_ptr<SpecializerCore>> SpecializerCore::create(CoreCon
   if (!runtime_digest.ok()) return runtime_digest.status();
   core->runtime_digest_ = *runtime_digest;
   core->compiler_identity_ = codegen::compiler_identity(core->config_.compiler);
+  core->build_identity_ = server::build_identity(this_daemon_build_inputs(core->compiler_identity_, core->runtime_digest_));
+  spdlog::info("core: build identity {}", core->build_identity_);
   spdlog::info("core: cache {} ({} artifacts, {} bytes), compiler {}", core->config_.cache_dir.string(),
                core->store_->counters().entries, core->store_->counters().bytes, core->compiler_identity_.substr(0, 120));
   std::filesystem::path tuning_db = core->config_.tuning_db.empty() ? core->config_.cache_dir / "tuning.db" : core->config_.tuning_db;
@@ -136,6 +139,7 @@ std::optional<SpecializeResult> SpecializerCore::serve_if_cached(const specializ
   std::optional<SpecializeResult> result = counted_hit(key_of(request, *target));
   if (!result) return std::nullopt;
   ++stats_.requests;
+  result->build_identity = build_identity_;
   result->elapsed_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   return result;
 }
@@ -214,6 +218,7 @@ absl::StatusOr<SpecializeResult> SpecializerCore::serve(const specializers::Spec
       result->notes = kernel->notes;
     }
   }
+  result->build_identity = build_identity_;
   result->elapsed_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   return *result;
 }
@@ -248,7 +253,10 @@ SpecializerCore::Build SpecializerCore::compile_here(const specializers::Special
   }
   codegen::CompilerConfig compiler = config_.compiler;
   compiler.flags = flags_for_target(compiler.flags, target);
-  auto compiled = pool_.run([&] { return codegen::compile_shared_object(compiler, kernel->source, *work_dir, kernel->libraries); });
+  // The artifact carries this daemon's build identity: a build that differs
+  // never yields the same digest, even where the code is the same.
+  const std::string stamped_source = kernel->source + build_identity_stamp(build_identity_);
+  auto compiled = pool_.run([&] { return codegen::compile_shared_object(compiler, stamped_source, *work_dir, kernel->libraries); });
   SpecializeResult &result = build.result;
   result.key = key;
   result.entry_symbol = kernel->entry_symbol;
@@ -302,7 +310,8 @@ SpecializerCore::Build SpecializerCore::fetch_from_upstream(const specializers::
     result.compile_seconds = fetched->compile_seconds;
     result.source = fetched->source;
     result.notes = fetched->notes;
-    result.notes.push_back(absl::StrCat("built by the upstream daemon ", config_.upstream->address()));
+    result.notes.push_back(absl::StrCat("built by the upstream daemon ", config_.upstream->address(), " (build identity ",
+                                        fetched->build_identity.substr(0, 12), ")"));
     result.specializer_version = fetched->specializer_version;
     published = publish(key, fetched->file, result);
     if (published.ok() && result.artifact.digest != fetched->digest) {
@@ -351,6 +360,7 @@ absl::StatusOr<codegen::BlobInfo> SpecializerCore::artifact(const std::string &d
 DaemonStats SpecializerCore::stats() {
   DaemonStats out;
   out.version = kSejitsVersion;
+  out.build_identity = build_identity_;
   out.uptime_seconds = absl::ToDoubleSeconds(absl::Now() - started_);
   out.counters = stats_.snapshot();
   out.store = store_->counters();

@@ -53,11 +53,13 @@ struct SpecializeResult {
   std::string source;
   std::vector<std::string> notes;
   std::string specializer_version;
+  std::string build_identity;  // of the daemon that answers (see build_identity.h)
   TuningPlan tuning;
 };
 
 struct DaemonStats {
   std::string version;
+  std::string build_identity;
   double uptime_seconds = 0;
   StatsSnapshot counters;
   codegen::StoreCounters store;
@@ -96,6 +98,8 @@ class SpecializerCore {
   // The artifact with this digest, verified; for FetchArtifact.
   absl::StatusOr<codegen::BlobInfo> artifact(const std::string &digest);
   DaemonStats stats();
+  // Digest of what this daemon builds (computed once, at create).
+  const std::string &build_identity() const { return build_identity_; }
   Stats &counters() { return stats_; }
   // Keeps the store under its size bound; the daemon calls it periodically.
   void maintain();
@@ -127,6 +131,7 @@ class SpecializerCore {
   std::unique_ptr<codegen::ArtifactStore> store_;
   std::string compiler_identity_;
   std::string runtime_digest_;
+  std::string build_identity_;
   CompilePool pool_;
   SingleFlight<Build> flights_;
   Stats stats_;

@@ -18,6 +18,7 @@ struct UpstreamBuild {
   std::string entry_symbol;
   specializers::DType result_dtype = specializers::DType::kFloat64;
   std::string specializer_version;
+  std::string build_identity;  // the upstream's, which the artifact carries
   double compile_seconds = 0;
   std::vector<std::string> notes;
   std::string source;

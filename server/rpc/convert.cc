@@ -201,11 +201,13 @@ void to_proto(const SpecializeResult &result, v1::SpecializeResponse &response) 
   response.mutable_result()->set_dtype(static_cast<v1::DType>(result.result_dtype));
   for (const auto &note : result.notes) response.add_notes(note);
   response.set_specializer_version(result.specializer_version);
+  response.set_build_identity(result.build_identity);
   to_proto(result.tuning, *response.mutable_tuning());
 }
 
 void to_proto(const DaemonStats &stats, v1::Stats &response) {
   response.set_version(stats.version);
+  response.set_build_identity(stats.build_identity);
   response.set_uptime_seconds(stats.uptime_seconds);
   response.set_requests(stats.counters.requests);
   response.set_cache_hits(stats.counters.cache_hits);

@@ -40,6 +40,7 @@ absl::StatusOr<UpstreamBuild> UpstreamClient::build(const specializers::Speciali
   build.entry_symbol = response->entry_symbol();
   build.result_dtype = static_cast<specializers::DType>(response->result().dtype());
   build.specializer_version = response->specializer_version();
+  build.build_identity = response->build_identity();
   build.compile_seconds = response->compile_seconds();
   build.notes.assign(response->notes().begin(), response->notes().end());
   build.source = response->source();
