@@ -237,11 +237,15 @@ class KernelDispatcher:
             if mode != "off":
                 handle_key += (mode, shape_class)
             handle = _handle_cache.lookup(captured.fingerprint, handle_key)
-            request = self._build_request(args, captured, tuning=(mode, shape_class), platform=platform)
-            params = self._params()
+            request = None  # built on first need: a handle-cache hit imports no protobuf
+
+            def the_request():
+                nonlocal request
+                request = request or self._build_request(args, captured, tuning=(mode, shape_class), platform=platform)
+                return request
 
             def ask_daemon():
-                answer = self._send(request)
+                answer = self._send(the_request())
                 # A plan still in progress is the daemon's to update: only settled handles are kept.
                 if answer.get("tuning", {}).get("state", "untuned") in ("untuned", "chosen"):
                     _handle_cache.remember(captured.fingerprint, handle_key, answer)
@@ -267,12 +271,12 @@ class KernelDispatcher:
                         if summary.get("too_short"):  # the next process need not ask
                             _handle_cache.remember(captured.fingerprint, handle_key, dict(handle, tuning=summary))
 
-                    return self._tuning_session(request, handle["tuning"], kernel, args, settle, adapt)
+                    return self._tuning_session(the_request(), handle["tuning"], kernel, args, settle, adapt)
                 return kernel
 
             if handle is not None or not (asynchronous and _compiles_in_background()):
                 return build(handle, "handle cache (no RPC)")
-            interim, why_not = self._interim_kernel(request, args, params)
+            interim, why_not = self._interim_kernel(the_request(), args)
             return _pending.PendingKernel(lambda: self._guarded(build, None, None), interim, why_not)
         except Exception as error:  # noqa: BLE001 - every failure becomes a fallback with its reason
             return self._failure(error)
@@ -294,7 +298,7 @@ class KernelDispatcher:
             except SpecializationError as refusal:  # fallback="error" never builds in the background; kept safe
                 return _Fallback(str(refusal))
 
-    def _interim_kernel(self, request, args, params):
+    def _interim_kernel(self, request, args):
         """(the kernel's vectorized NumPy form, "") or (None, why not)."""
         from sejits.v1 import specializer_pb2 as pb
 
@@ -401,11 +405,9 @@ class KernelDispatcher:
         }
 
     def _load(self, handle, args, origin, start):
-        from sejits import _encode
-
         path = _artifacts.local_path(handle["artifact_path"], handle["artifact_digest"])
         library = _artifacts.load(path, handle["artifact_digest"])
-        codes = self._entry_codes(args, _encode.dtype_code)
+        codes = self._entry_codes(args, _native.dtype_code)  # not _encode's: a handle-cache hit needs no protobuf
         info = dict(handle, origin=origin, signature=_arguments.describe_signature(self._user_arguments(args)),
                     load_seconds=time.perf_counter() - start)
         info.pop("source", None)

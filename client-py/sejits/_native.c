@@ -693,8 +693,19 @@ static PyTypeObject DispatcherType = {
     .tp_new = PyType_GenericNew,
 };
 
+/* dtype_code(dtype): the kernel ABI's code of a NumPy dtype (0: not one
+ * kernels take); the same numbers as sejits.v1.DType, without importing protobuf. */
+static PyObject *dtype_code_of(PyObject *module, PyObject *arg) {
+  PyArray_Descr *descr = NULL;
+  if (!PyArray_DescrConverter(arg, &descr)) return NULL;
+  int32_t code = PyArray_ISNBO(descr->byteorder) ? dtype_code(descr->type_num) : 0;
+  Py_DECREF(descr);
+  return PyLong_FromLong(code);
+}
+
 static PyMethodDef module_methods[] = {
     {"load", load, METH_VARARGS, "load(path) -> Library: dlopen an artifact and check its ABI version."},
+    {"dtype_code", dtype_code_of, METH_O, "dtype_code(dtype) -> the kernel ABI's code of a NumPy dtype (0: none)."},
     {"empty", empty, METH_VARARGS, "empty(shape, dtype) -> a C-contiguous array; large ones from the buffer pool."},
     {"set_host_fast_path", set_host_fast_path, METH_O,
      "set_host_fast_path(enabled): whether dispatchers run CPU kernels on NumPy calls without Python."},

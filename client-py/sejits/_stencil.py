@@ -205,9 +205,7 @@ class StencilDispatcher(KernelDispatcher):
     def _iterate_codes(self, args):
         """How the iterate entry point takes its arguments: the inputs, a spare
         buffer, steps (int64), the output."""
-        from sejits import _encode
-
-        return self._entry_codes(args, _encode.dtype_code)[:-1] + (0, _encode.dtype_code(np.int64), 0)
+        return self._entry_codes(args, _native.dtype_code)[:-1] + (0, _native.dtype_code(np.int64), 0)
 
     def _iterate_entry(self, kernel, lookup):
         """The artifact's temporally blocked sweeps for this signature (a
