@@ -152,6 +152,13 @@ class KernelDispatcher:
         """Normalizes the (bound) arguments and finds or builds their kernel:
         a _Lookup whose kernel may be a fallback."""
         try:
+            kernel_args, key_values = self._kernel_arguments(args)
+            # A hit on the arguments as given: they need no normalizing (the
+            # signature of anything normalize() would convert has a None).
+            signature = self._signature(kernel_args) + _capture.key_elements(key_values)
+            kernel = self._kernels.get(signature)
+            if kernel is not None and type(kernel) is not _pending.PendingKernel:
+                return _Lookup(kernel_args, signature, kernel, key_values)
             args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
             kernel_args, key_values = self._kernel_arguments(args)
         except SpecializationError as error:
@@ -170,9 +177,8 @@ class KernelDispatcher:
 
     def _settle(self, signature, pending):
         """What a call on a signature still compiling runs: the built kernel
-        once ready (it replaces the pending entry), else the interim NumPy
-        code, else (no NumPy form) the built kernel after waiting for it."""
-        if not pending.ready() and pending.interim is not None:
+        once ready (it replaces the pending entry), else the interim NumPy code."""
+        if not pending.ready():
             self._last_run = "the vectorized NumPy form (the compiled kernel is still being built)"
             return pending.interim
         outcome = pending.wait()
@@ -276,8 +282,10 @@ class KernelDispatcher:
 
             if handle is not None or not (asynchronous and _compiles_in_background()):
                 return build(handle, "handle cache (no RPC)")
-            interim, why_not = self._interim_kernel(the_request(), args)
-            return _pending.PendingKernel(lambda: self._guarded(build, None, None), interim, why_not)
+            interim = self._interim_kernel(the_request(), args)
+            if interim is None:  # without a NumPy form the call waits for the compile anyway: here
+                return build(None, None)
+            return _pending.PendingKernel(lambda: self._guarded(build, None, None), interim)
         except Exception as error:  # noqa: BLE001 - every failure becomes a fallback with its reason
             return self._failure(error)
 
@@ -299,7 +307,7 @@ class KernelDispatcher:
                 return _Fallback(str(refusal))
 
     def _interim_kernel(self, request, args):
-        """(the kernel's vectorized NumPy form, "") or (None, why not)."""
+        """The kernel's vectorized NumPy form, or None (the daemon has none for it, or cannot be asked)."""
         from sejits.v1 import specializer_pb2 as pb
 
         numpy_request = pb.SpecializeRequest()
@@ -311,13 +319,13 @@ class KernelDispatcher:
 
             response = _daemon.call("Specialize", numpy_request)
             function = _numpy_kernels.load(response.source, response.entry_symbol)
-        except Exception as error:  # noqa: BLE001 - without a NumPy form, calls wait for the compiled kernel
-            return None, _describe_failure(error)
+        except Exception:  # noqa: BLE001 - without a NumPy form, calls wait for the compiled kernel
+            return None
         info = {"origin": "the daemon's vectorized NumPy form (while the kernel compiles)",
                 "signature": _arguments.describe_signature(self._user_arguments(args)),
                 "result_dtype": _dtype_name(response.result.dtype), "key": response.key, "outcome": "numpy",
                 "notes": list(response.notes)}
-        return _pending.InterimKernel(function, info["result_dtype"], info), ""
+        return _pending.InterimKernel(function, info["result_dtype"], info)
 
     # ---- tuning ------------------------------------------------------------
 

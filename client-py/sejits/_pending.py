@@ -6,7 +6,7 @@ and loads it, while the calls run the interim code, the vectorized NumPy
 form of the same kernel (printed by the daemon from the same IR, in
 milliseconds, with no compiler). The first call after the build finished
 puts the compiled kernel in the map; from then on calls go straight to it.
-A kernel without a NumPy form has no interim code: its calls wait."""
+A kernel without a NumPy form is built on the calling thread: the call waits."""
 
 import threading
 
@@ -34,9 +34,8 @@ class PendingKernel:
     and returns what the signature maps to once built: a loaded kernel, a
     tuning session, or a fallback."""
 
-    def __init__(self, build, interim, why_no_interim=""):
+    def __init__(self, build, interim):
         self.interim = interim
-        self.why_no_interim = why_no_interim
         self._outcome = None
         self._done = threading.Event()
         threading.Thread(target=self._run, args=(build,), name="sejits-compile", daemon=True).start()
@@ -55,16 +54,3 @@ class PendingKernel:
         self._done.wait()
         return self._outcome
 
-
-def start_in_background(work, name="sejits-background"):
-    """Runs work() on a daemon thread; returns an Event set when it ends."""
-    done = threading.Event()
-
-    def run():
-        try:
-            work()
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name=name, daemon=True).start()
-    return done
