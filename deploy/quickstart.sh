@@ -13,7 +13,7 @@ source "$ROOT/deploy/python_env.sh"
 
 PREFIX=${PREFIX:-/usr/local}
 [[ -w "$PREFIX/bin" ]] || PREFIX="$HOME/.local"
-echo "==> installing sejitsd, its tune runner and sejits-health into $PREFIX/bin (cmake --install)"
+echo "==> installing sejitsd and its tools into $PREFIX/bin (cmake --install)"
 cmake --install "${SEJITS_BUILD_DIR:-$ROOT/build}" --prefix "$PREFIX" >/dev/null
 export PATH="$PREFIX/bin:$PATH"
 export SEJITS_DAEMON_BIN="$PREFIX/bin/sejitsd"
