@@ -10,6 +10,7 @@ Run: python3 -m pytest -q tests/deploy/test_bench_limits.py"""
 import importlib.util
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -23,9 +24,14 @@ sys.path.insert(0, str(BENCH))
 from peers import NOT_INSTALLED, PEER_PACKAGES  # noqa: E402
 
 HIDDEN = list(PEER_PACKAGES)  # in the order the runner lists them
-ROUNDS = 3  # with and without the peers, alternately: both see the same noise
+# Pairs of machine measurements, with and without the peers, alternately (both
+# see the same disturbances); the medians are compared, since a shared 2-core
+# machine moves any single bandwidth figure by more than the tolerance. More
+# pairs are measured while the medians disagree, up to MAX_PAIRS.
+PAIRS, MAX_PAIRS = 5, 10
 TOLERANCE = 0.10
 CHILD_TIMEOUT_S = 600
+FAKE_TRIAD_GBS = 12.5
 
 HIDE_THEN_RUN = """\
 import sys
@@ -57,22 +63,21 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
-def child_env():
-    env = dict(os.environ)
-    env.setdefault("SEJITS_DAEMON_BIN", str(ROOT / "build" / "server" / "sejitsd"))
-    return env
+def run_child(script, hidden, *argv, env=None):
+    return subprocess.run([sys.executable, "-c", script, ",".join(hidden), str(BENCH), *argv],
+                          env=dict(os.environ, **(env or {})), capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
 
 
-def run_child(script, hidden, *argv):
-    child = subprocess.run([sys.executable, "-c", script, ",".join(hidden), str(BENCH), *argv], env=child_env(),
-                           capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
-    return child
-
-
-def limits(hidden):
-    child = run_child(LIMITS, hidden)
+def limits(hidden, env=None):
+    child = run_child(LIMITS, hidden, env=env)
     assert child.returncode == 0, f"the runner could not measure the machine:\n{child.stderr[-3000:]}"
-    return json.loads(child.stdout.strip().splitlines()[-1]), child.stderr
+    measured = json.loads(child.stdout.strip().splitlines()[-1])
+    if hidden:
+        assert measured["missing"] == HIDDEN, measured
+    else:
+        assert not set(measured["missing"]) & {"numba", "numexpr"}, measured
+    assert measured["stream_triad_gbs"] > 0 and measured["E1_limit_s"] > 0, measured
+    return measured
 
 
 @pytest.fixture(scope="module")
@@ -82,22 +87,30 @@ def peers_installed():
         pytest.skip(f"{', '.join(absent)} not installed here: there is no run with the peers to compare")
 
 
+def test_limit_s_comes_from_the_triad_program_alone(peers_installed, tmp_path):
+    # A stand-in for stream-triad with a fixed figure: whatever the runner
+    # imports or finds missing, E1's limit is its bytes over that figure.
+    fake = tmp_path / "stream-triad"
+    fake.write_text(f"#!/bin/sh\necho '{{\"stream_triad_gbs\": {FAKE_TRIAD_GBS}, \"elements\": 1, \"threads\": 1}}'\n")
+    fake.chmod(0o755)
+    env = {"SEJITS_STREAM_TRIAD_BIN": str(fake)}
+    expected_s = 24 * 2**20 / (FAKE_TRIAD_GBS * 1e9)  # E1 at --size small: 24 B per element, 2^20 elements
+    for hidden in ((), HIDDEN):
+        assert limits(hidden, env)["E1_limit_s"] == pytest.approx(expected_s, rel=1e-12), hidden
+
+
 def test_limit_s_is_the_same_with_and_without_the_optional_peers(peers_installed):
+    # The real stream-triad of this build, in one run of this test.
     with_peers, without_peers = [], []
-    for _ in range(ROUNDS):
-        with_peers.append(limits(()))
-        without_peers.append(limits(HIDDEN))
-    for measured, stderr in with_peers:
-        assert not set(measured["missing"]) & {"numba", "numexpr"}, measured
-    for measured, stderr in without_peers:
-        assert measured["missing"] == HIDDEN, measured
-        assert measured["stream_triad_gbs"] > 0 and measured["E1_limit_s"] > 0, measured
-    # Best of each (the least disturbed run), as the runner takes the best triad.
-    best_with = min(measured["E1_limit_s"] for measured, _ in with_peers)
-    best_without = min(measured["E1_limit_s"] for measured, _ in without_peers)
-    assert abs(best_without / best_with - 1) <= TOLERANCE, (
-        f"E1's limit_s is {best_with:.3e} s with the peers and {best_without:.3e} s without: "
-        f"{[m for m, _ in with_peers]} vs {[m for m, _ in without_peers]}")
+    while len(with_peers) < MAX_PAIRS:
+        with_peers.append(limits(())["E1_limit_s"])
+        without_peers.append(limits(HIDDEN)["E1_limit_s"])
+        ratio = statistics.median(without_peers) / statistics.median(with_peers)
+        if len(with_peers) >= PAIRS and abs(ratio - 1) <= TOLERANCE:
+            break
+    assert abs(ratio - 1) <= TOLERANCE, (
+        f"E1's median limit_s is {statistics.median(with_peers):.3e} s with the peers and "
+        f"{statistics.median(without_peers):.3e} s without: {with_peers} vs {without_peers}")
 
 
 def test_missing_peers_are_listed_once_and_their_rows_say_not_installed(tmp_path):
