@@ -112,8 +112,8 @@ using Array = std::unique_ptr<double[], FreeDeleter>;
 
 // Untouched, so its pages are placed by the first thread that writes them;
 // in transparent huge pages where the kernel offers them, as NumPy allocates
-// the arrays that kernels run on (the TLB misses of 4 KiB pages, dear in a
-// VM, would otherwise take a fifth of the bandwidth).
+// the arrays that kernels run on (with 4 KiB pages, whose TLB misses are dear
+// in a VM, this 2-core VM measured half the bandwidth).
 Array allocate(std::int64_t n) {
   std::size_t bytes = (n * sizeof(double) + kHugePage - 1) / kHugePage * kHugePage;
   Array array(static_cast<double*>(std::aligned_alloc(kHugePage, bytes)));
