@@ -1,14 +1,23 @@
-"""The machine line: STREAM-triad bandwidth, usable cores, CPU model."""
+"""The machine line: STREAM-triad bandwidth, usable cores, CPU model.
 
+The triad is measured by stream-triad (tests/bench/stream_triad.cc), a native
+OpenMP program built with the project: the bound every limit_s is computed
+from must not depend on which Python packages are installed (NumPy's
+`b + s*c` is one thread and two passes; numba is optional). It reports the best of plain and streaming stores, on
+every thread and on one.
+"""
+
+import json
 import os
+import pathlib
 import platform
-import time
+import shutil
+import subprocess
 
-import numpy as np
+from measure import BenchFailure, progress
 
-from measure import progress
-
-TRIAD_SCALAR = 3.0
+REPO = pathlib.Path(__file__).resolve().parents[2]
+TRIAD_TIMEOUT_S = 300
 
 
 def cpu_model():
@@ -22,54 +31,45 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
-def _numba_triad():
-    """A parallel triad kernel and the bytes it moves per element."""
-    import numba
-
-    @numba.njit(parallel=True)
-    def triad(a, b, c, s):
-        for i in numba.prange(a.size):
-            a[i] = b[i] + s * c[i]
-
-    # STREAM convention: read b and c, write a; the write-allocate read of a
-    # is not counted, so this is the bandwidth a kernel "sees".
-    return triad, 24
-
-
-def _numpy_triad():
-    def triad(a, b, c, s):
-        np.multiply(c, s, out=a)
-        np.add(a, b, out=a)
-
-    # Two passes: read c, write a (16 B), then read a and b, write a (24 B);
-    # no write-allocate counted, as for the numba kernel.
-    return triad, 40
+def triad_binary():
+    """stream-triad of this checkout's build: $SEJITS_STREAM_TRIAD_BIN, else
+    beside the daemon test.sh points at, else in $SEJITS_BUILD_DIR or build/."""
+    candidates = [os.environ.get("SEJITS_STREAM_TRIAD_BIN")]
+    if daemon := os.environ.get("SEJITS_DAEMON_BIN"):  # <build>/server/sejitsd -> <build>/tests/bench/stream-triad
+        candidates.append(str(pathlib.Path(daemon).resolve().parents[1] / "tests" / "bench" / "stream-triad"))
+    if build := os.environ.get("SEJITS_BUILD_DIR"):
+        candidates.append(str(pathlib.Path(build) / "tests" / "bench" / "stream-triad"))
+    candidates += [str(REPO / "build" / "tests" / "bench" / "stream-triad"), shutil.which("stream-triad")]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise BenchFailure("stream-triad not found: build it (./deploy/build.sh, or cmake --build build "
+                       "--target stream-triad) or set SEJITS_STREAM_TRIAD_BIN")
 
 
-def stream_triad_gbs(n, runs):
-    """Best-of-`runs` triad bandwidth in GB/s on arrays of `n` float64."""
-    try:
-        triad, bytes_per_element = _numba_triad()
-    except ImportError:
-        progress("machine: numba missing, STREAM triad falls back to numpy")
-        triad, bytes_per_element = _numpy_triad()
-    a = np.full(n, 1.0)
-    b = np.full(n, 2.0)
-    c = np.full(n, 0.5)
-    triad(a, b, c, TRIAD_SCALAR)  # compile and fault in every page
-    best = float("inf")
-    for run in range(1, runs + 1):
-        progress(f"machine: STREAM triad run {run}/{runs}")
-        start = time.perf_counter()
-        triad(a, b, c, TRIAD_SCALAR)
-        best = min(best, time.perf_counter() - start)
-    return bytes_per_element * n / best / 1e9
+def stream_triad(n, runs):
+    """stream-triad's JSON line: best-of-`runs` bandwidth in GB/s
+    (`stream_triad_gbs`) on arrays of at least `n` float64."""
+    binary = triad_binary()
+    progress(f"machine: STREAM triad ({binary}, at least {n} float64 per array, best of {runs})")
+    child = subprocess.run([binary, f"--elements={n}", f"--runs={runs}"], capture_output=True, text=True,
+                           timeout=TRIAD_TIMEOUT_S)
+    if child.returncode != 0:
+        raise BenchFailure(f"stream-triad exited with {child.returncode}: {child.stderr.strip()}")
+    measured = json.loads(child.stdout.strip().splitlines()[-1])
+    if not measured["stream_triad_gbs"] > 0:
+        raise BenchFailure(f"stream-triad measured no bandwidth: {child.stdout.strip()}")
+    return measured
 
 
 def describe_machine(n, runs):
+    triad = stream_triad(n, runs)
     return {
         "case": "machine",
-        "stream_triad_gbs": stream_triad_gbs(n, runs),
+        "stream_triad_gbs": triad["stream_triad_gbs"],
+        "stream_triad_variant": triad["best_variant"],  # e.g. streaming_stores_one_thread
+        "stream_triad_elements": triad["elements"],
+        "stream_triad_threads": triad["threads"],
         "cores": len(os.sched_getaffinity(0)),
         "cpu": cpu_model(),
     }

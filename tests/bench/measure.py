@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from peers import NOT_INSTALLED, peer_of
+
 
 WARMUP_CALLS = 3
 
@@ -21,6 +23,7 @@ class Settings:
     stream_triad_gbs: float
     repeats: int | None  # overrides every case's default when set
     grid_edges: dict  # rank -> edge of the stencil cases' grids
+    missing_peers: tuple = ()  # optional peers not installed (peers.py): their rows are skipped
 
     def repeats_or(self, default):
         return self.repeats or default
@@ -37,10 +40,15 @@ class Result:
     error: str | None = None
     extra: dict = field(default_factory=dict)  # case-specific figures (D1: calls/s, p99)
     target: str | None = None  # where it ran, when not the CPU ("opencl")
+    skipped: str | None = None  # why it was not run ("not installed"): neither measured nor failed
 
     @property
     def ok(self):
-        return self.error is None
+        return self.error is None and self.skipped is None
+
+    @property
+    def failed(self):
+        return self.error is not None
 
     @property
     def median_s(self):
@@ -67,6 +75,8 @@ class Result:
         }
         if self.error is not None:
             record["error"] = self.error
+        if self.skipped is not None:
+            record["skipped"] = self.skipped
         if self.target is not None:
             record["target"] = self.target
         record.update(self.extra)
@@ -109,6 +119,14 @@ def time_calls(case, impl, call, repeats):
         call()
         samples.append(time.perf_counter() - start)
     return samples
+
+
+def skipped_if_missing(case, impl, settings, limit_s=None):
+    """A "not installed" result if `impl` needs a peer that is missing, else None."""
+    if peer_of(impl) in settings.missing_peers:
+        progress(case, impl, NOT_INSTALLED)
+        return Result(case, impl, limit_s=limit_s, skipped=NOT_INSTALLED)
+    return None
 
 
 def measure_kernel(case, impl, build, reference, rtol, repeats, limit_s=None):

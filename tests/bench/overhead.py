@@ -18,7 +18,7 @@ import numpy as np
 from cases import CASE_E1, e1, random_inputs
 from daemon import fresh_daemon
 from impls import sejits_elementwise
-from measure import WARMUP_CALLS, BenchFailure, Result, describe, mismatch, progress
+from measure import WARMUP_CALLS, BenchFailure, Result, describe, mismatch, progress, skipped_if_missing
 
 SEED = 20240602
 BENCH_DIR = pathlib.Path(__file__).resolve().parent
@@ -101,7 +101,10 @@ def run_per_call(settings):
     """O1: seconds per call of E1's kernel on 1-element arrays."""
     a, b = random_inputs(2, 1, SEED)
     repeats = settings.repeats_or(O1_DEFAULT_REPEATS)
-    return [_per_call_result(impl, make, stmt, a, b, repeats) for impl, (make, stmt) in O1_IMPLS.items()]
+    return [
+        skipped_if_missing("O1", impl, settings) or _per_call_result(impl, make, stmt, a, b, repeats)
+        for impl, (make, stmt) in O1_IMPLS.items()
+    ]
 
 
 def run_child(script, extra_env, *argv):
@@ -170,6 +173,10 @@ def run_first_calls(settings):
     repeats = settings.repeats_or(FIRST_CALL_DEFAULT_REPEATS)
     results = []
     for impl, sample in (("sejits", _sejits_first_calls), ("numba", _numba_first_calls)):
+        skipped = [skipped_if_missing(case, impl, settings) for case in ("O2", "O3")]
+        if all(skipped):
+            results += skipped
+            continue
         results += _sample([Result("O2", impl), Result("O3", impl)], impl, sample, repeats)
     return results
 
@@ -183,5 +190,8 @@ def run_import(settings):
     repeats = settings.repeats_or(IMPORT_DEFAULT_REPEATS)
     results = []
     for module in ("sejits", "numba"):
+        if skipped := skipped_if_missing("O4", module, settings):
+            results.append(skipped)
+            continue
         results += _sample([Result("O4", module)], module, functools.partial(_import_s, module), repeats)
     return results

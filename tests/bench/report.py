@@ -3,6 +3,7 @@
 import json
 
 from measure import progress
+from peers import install_command
 
 HEADER = ("case", "impl", "median", "min", "max", "limit", "x limit", "x best peer")
 
@@ -53,6 +54,8 @@ def format_extra(extra):
 
 
 def _row(result, best_peer):
+    if result.skipped:
+        return (result.case, result.impl, result.skipped)
     if not result.ok:
         return (result.case, result.impl, f"FAILED: {result.error}")
     times = (result.median_s, result.min_s, result.max_s, result.limit_s)
@@ -85,11 +88,13 @@ def machine_headline(machine):
 
 def print_table(machine, results):
     print(f"machine: {machine_headline(machine)}")
+    if missing := machine.get("peers_not_installed"):
+        print(f"not installed: {', '.join(missing)} ({install_command(missing)})")
     rows = [(*HEADER, "notes")]  # notes: a result's extra figures (D1's calls/s, tuning's calls and ratios)
     for case_results in by_case(results).values():
         best_peer = best_peer_s(case_results)
         rows += [_row(result, best_peer) for result in case_results]
-    full_rows = [row for row in rows if len(row) == len(rows[0])]  # failures span the columns
+    full_rows = [row for row in rows if len(row) == len(rows[0])]  # failures and skipped rows span the columns
     widths = [max(len(row[column]) for row in full_rows) for column in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

@@ -5,7 +5,9 @@
                                [--target cpu|opencl] [--device SPEC]
 
 See BENCHMARKS.md. Progress goes to stderr, the table to stdout; the exit
-status is non-zero if any implementation failed or gave a wrong result.
+status is non-zero if any implementation failed or gave a wrong result (a
+peer that is not installed is listed at the start and its rows say "not
+installed"; that is no failure).
 --target opencl runs the GPU suites of gpu.py (elementwise, stencil) on the
 OpenCL device SPEC (default "gpu") instead of the CPU suites.
 """
@@ -24,6 +26,7 @@ from gpu import GPU_SUITES, run_opencl
 from machine import describe_machine
 from measure import BenchFailure, Settings, progress
 from overhead import run_first_calls, run_import, run_per_call
+from peers import install_command, missing_peers
 from report import plot, print_table, write_json
 from stencil import run_stencil
 from tuning import run_tuning
@@ -82,11 +85,23 @@ def use_private_daemon(stack):
         progress(f"no private sejitsd for this run ({exc}); sejits uses its default daemon")
 
 
-def run_cpu(args):
-    """The machine line (STREAM triad) and the results of the CPU suites."""
+def cpu_settings(args):
+    """The machine line and the CPU suites' settings. The optional peers that
+    are not installed are listed first, once, with the command that installs
+    them; the limits do not depend on them (machine.py)."""
+    missing = missing_peers()
+    if missing:
+        progress(f"not installed: {', '.join(missing)} (their rows say \"not installed\"); "
+                 f"install them with: {install_command(missing)}")
     size = SIZES[args.size]
     machine = describe_machine(size.stream_elements, STREAM_RUNS)
-    settings = Settings(size.elements, machine["stream_triad_gbs"], args.repeats, size.grid_edges)
+    machine["peers_not_installed"] = list(missing)
+    return machine, Settings(size.elements, machine["stream_triad_gbs"], args.repeats, size.grid_edges, missing)
+
+
+def run_cpu(args):
+    """The machine line (STREAM triad) and the results of the CPU suites."""
+    machine, settings = cpu_settings(args)
     suites = [suite for name, suites in SUITES.items() if args.suite in (name, "all") for suite in suites]
     return machine, [result for suite in suites for result in suite(settings)]
 
@@ -102,16 +117,20 @@ def main(argv=None):
         sys.modules["sejits"].config(tuning="off")
     with contextlib.ExitStack() as stack:
         use_private_daemon(stack)
-        if args.target == "opencl":
-            machine, results = run_opencl(args.suite, args.size, args.device, args.repeats)
-        else:
-            machine, results = run_cpu(args)
+        try:
+            if args.target == "opencl":
+                machine, results = run_opencl(args.suite, args.size, args.device, args.repeats)
+            else:
+                machine, results = run_cpu(args)
+        except BenchFailure as exc:  # no machine line, so no limits: nothing to compare against
+            progress(f"error: {exc}")
+            return 2
     print_table(machine, results)
     if args.json:
         write_json(args.json, machine, results)
     if args.plot:
         plot(args.plot, machine, results)
-    return 0 if all(result.ok for result in results) else 1
+    return 1 if any(result.failed for result in results) else 0
 
 
 if __name__ == "__main__":

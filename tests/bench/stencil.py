@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from measure import Result, measure_kernel, progress
+from measure import Result, measure_kernel, progress, skipped_if_missing
 from stencil_impls import STENCIL_IMPLS, ping_pong
 
 STEPS = 10
@@ -115,6 +115,9 @@ def run_stencil(settings):
         limit_s = STEPS * BYTES_PER_POINT * points / (settings.stream_triad_gbs * 1e9)
         case_results = []
         for impl, build in STENCIL_IMPLS.items():
+            if skipped := skipped_if_missing(case.name, impl, settings, limit_s):
+                case_results.append(skipped)
+                continue
             build_impl = functools.partial(build, case, grid, STEPS)
             case_results.append(measure_kernel(case.name, impl, build_impl, reference, case.rtol, repeats, limit_s))
         results += case_results

@@ -8,9 +8,6 @@ sweeps in one call), and again as a loop of single sweeps `kernel(a, out=b)`
 on preallocated buffers, as the peers run.
 """
 
-from measure import BenchFailure
-
-
 def ping_pong(sweep, grid, buffers, steps):
     """`steps` calls of `sweep(source, target)`: the first reads `grid`, each
     next one the previous one's output; returns the last output."""
@@ -46,10 +43,8 @@ def numpy_impl(case, grid, steps):
 
 
 def scipy_impl(case, grid, steps):
-    try:
-        from scipy import ndimage
-    except ImportError as exc:
-        raise BenchFailure(f"scipy is not installed (pip install scipy): {exc}") from exc
+    from scipy import ndimage
+
     weights = case.weights()
 
     def sweep(a, out):

@@ -76,7 +76,7 @@ def e2_target(settings):
         case.kernel(*inputs),
         case.rtol,
         settings.repeats_or(elementwise.DEFAULT_REPEATS),
-        case.bytes_per_element * n / (settings.stream_triad_gbs * 1e9),
+        elementwise.limit_s(case, n, settings.stream_triad_gbs),
     )
 
 
