@@ -89,7 +89,7 @@ def _numpy_run(edge):
 
 def run_heat_first_run(settings):
     """O5: seconds of the whole 200-step loop, first run (sejits: fresh process, empty cache)."""
-    edge = FULL_EDGE if settings.elements >= 1 << 20 else SMALL_EDGE
+    edge = FULL_EDGE if settings.grid_edges[2] >= 4096 else SMALL_EDGE  # the issue's 512x512 at --size full
     repeats = settings.repeats_or(O5_DEFAULT_REPEATS)
     results = []
     for impl, sample in (("numpy", _numpy_run), ("sejits", _sejits_first_run)):
