@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "codegen/cpp_printer.h"
-#include "specializers/common/opencl_lowering.h"
+#include "specializers/platforms.h"
 #include "specializers/registry.h"
 #include "spdlog/spdlog.h"
 
@@ -19,9 +19,10 @@ absl::StatusOr<GeneratedKernel> run_pipeline(const SpecializationRequest &reques
                                                    "' (known: ", absl::StrJoin(specializer_names(), ", "), ")"));
   }
   const bool opencl = request.platform == kOpenClPlatform;
-  if (request.platform != "cpu-openmp" && !opencl) {
-    return absl::InvalidArgumentError(absl::StrCat("unknown target platform '", request.platform.substr(0, 64),
-                                                   "' (known: cpu-openmp, opencl)"));
+  const bool numpy = request.platform == kNumpyPlatform;
+  if (request.platform != kCpuOpenMpPlatform && !opencl && !numpy) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown target platform '", request.platform.substr(0, 64), "' (known: ",
+                                                   kCpuOpenMpPlatform, ", ", kOpenClPlatform, ", ", kNumpyPlatform, ")"));
   }
   std::vector<std::string> notes;
 
@@ -35,18 +36,30 @@ absl::StatusOr<GeneratedKernel> run_pipeline(const SpecializationRequest &reques
   std::unique_ptr<DomainIr> optimized = specializer->optimize(std::move(*domain_ir), notes);
   if (optimized.get() != before && spdlog::should_log(spdlog::level::debug)) spdlog::debug("pipeline: optimized: {}", optimized->describe());
 
+  KernelInterface interface = specializer->kernel_interface(*optimized);
+  GeneratedKernel kernel;
+  kernel.result_dtype = interface.result_dtype;
+  kernel.specializer_version = specializer->version();
+
+  // 4-5 on the NumPy platform: the domain IR printed as a Python module of
+  // whole-array operations. Nothing to lower to loops, nothing to compile.
+  if (numpy) {
+    auto module = specializer->lower_numpy(*optimized, request, notes);
+    if (!module.ok()) return module.status();
+    kernel.source = std::move(module->source);
+    kernel.entry_symbol = std::move(module->entry_symbol);
+    kernel.notes = std::move(notes);
+    return kernel;
+  }
+
   // 4. Lowering to the platform IR (loops, parallel regions, vector hints).
   auto unit = specializer->lower(*optimized, request, notes);
   if (!unit.ok()) return unit.status();
 
   // 5. Back end: print the platform IR as source (OpenCL kernels are printed
   // as OpenCL C and embedded in the C++ host part).
-  KernelInterface interface = specializer->kernel_interface(*optimized);
-  GeneratedKernel kernel;
   kernel.source = codegen::print_cpp(*unit);
   kernel.entry_symbol = interface.entry_symbol;
-  kernel.result_dtype = interface.result_dtype;
-  kernel.specializer_version = specializer->version();
   kernel.notes = std::move(notes);
   if (opencl) kernel.libraries = {"-lOpenCL"};
   return kernel;

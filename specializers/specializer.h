@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "codegen/target_ast.h"
 #include "specializers/request.h"
 #include "tuner-db/variant.h"
@@ -18,6 +19,12 @@ class DomainIr {
  public:
   virtual ~DomainIr() = default;
   virtual std::string describe() const = 0;  // one line, for debug logs
+};
+
+// A kernel printed as a Python module (the "numpy" platform).
+struct NumpyModule {
+  std::string source;        // the module's text
+  std::string entry_symbol;  // its function `entry(args, out)`
 };
 
 struct KernelInterface {
@@ -40,6 +47,13 @@ class Specializer {
   virtual absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const SpecializationRequest &request,
                                                          std::vector<std::string> &notes) const = 0;
   virtual KernelInterface kernel_interface(const DomainIr &ir) const = 0;
+  // Domain IR -> a Python module of vectorized NumPy (the "numpy" platform):
+  // whole-array operations, no compiler. FAILED_PRECONDITION ("no vectorized
+  // NumPy form: ...") where the kernel has none.
+  virtual absl::StatusOr<NumpyModule> lower_numpy(const DomainIr &, const SpecializationRequest &,
+                                                  std::vector<std::string> & /*notes*/) const {
+    return absl::FailedPreconditionError(absl::StrCat("no vectorized NumPy form: the ", name(), " specializer has no NumPy printer"));
+  }
   // The code variants worth timing for this request and shape class (as the
   // client computes it: "<entry>:<size buckets>:<layout>"); empty when there
   // is nothing to tune. Each parameter is a "variant.<name>" request param.

@@ -10,6 +10,7 @@
 #include "server/version.h"
 #include "codegen/host_platform.h"
 #include "specializers/pipeline.h"
+#include "specializers/platforms.h"
 #include "specializers/registry.h"
 #include "spdlog/spdlog.h"
 
@@ -108,6 +109,7 @@ std::string SpecializerCore::key_of(const specializers::SpecializationRequest &r
 
 absl::StatusOr<SpecializeResult> SpecializerCore::specialize(const specializers::SpecializationRequest &request,
                                                              const SpecializeOptions &options) {
+  if (request.platform == specializers::kNumpyPlatform) return numpy_module(request);
   const specializers::Specializer *specializer = specializers::find_specializer(request.specializer);
   if (!specializer || options.tuning.mode == TuningMode::kOff || has_variant_params(request)) return serve(request, options);
   const std::string kernel_key = key_of(request);
@@ -288,6 +290,27 @@ SpecializerCore::Build SpecializerCore::compile_here(const specializers::Special
   spdlog::info("core: compiled {} -> {} ({} bytes) in {:.3f}s", short_key(key), result.artifact.digest.substr(0, 12),
                result.artifact.bytes, compiled->seconds);
   return build;
+}
+
+absl::StatusOr<SpecializeResult> SpecializerCore::numpy_module(const specializers::SpecializationRequest &request) {
+  absl::Time start = absl::Now();
+  ++stats_.requests;
+  auto kernel = specializers::run_pipeline(request);
+  if (!kernel.ok()) {
+    spdlog::debug("core: no NumPy module for a {} request: {}", request.specializer, std::string(kernel.status().message()));
+    return kernel.status();
+  }
+  SpecializeResult result;
+  result.key = key_of(request);
+  result.entry_symbol = kernel->entry_symbol;
+  result.result_dtype = kernel->result_dtype;
+  result.outcome = CacheOutcome::kNumpySource;
+  result.source = std::move(kernel->source);
+  result.notes = std::move(kernel->notes);
+  result.specializer_version = kernel->specializer_version;
+  result.elapsed_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  spdlog::debug("core: printed the NumPy module of {} in {:.1f} ms", short_key(result.key), 1000 * result.elapsed_seconds);
+  return result;
 }
 
 SpecializerCore::Build SpecializerCore::fetch_from_upstream(const specializers::SpecializationRequest &request,

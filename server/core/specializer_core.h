@@ -35,7 +35,8 @@ struct CoreConfig {
   std::shared_ptr<Upstream> upstream;         // where misses go first, if set
 };
 
-enum class CacheOutcome { kHit = 1, kCompiled = 2, kJoined = 3 };
+// kNumpySource: a printed NumPy module, no artifact (platform "numpy").
+enum class CacheOutcome { kHit = 1, kCompiled = 2, kJoined = 3, kNumpySource = 4 };
 
 struct SpecializeOptions {
   bool want_source = false;
@@ -115,6 +116,9 @@ class SpecializerCore {
   Build build(const specializers::SpecializationRequest &request, const std::string &key, const CompileTarget &target,
               bool want_source);
   Build compile_here(const specializers::SpecializationRequest &request, const std::string &key, const CompileTarget &target);
+  // A request for the "numpy" platform: the pipeline's Python module,
+  // answered without compiling, storing or tuning.
+  absl::StatusOr<SpecializeResult> numpy_module(const specializers::SpecializationRequest &request);
   Build fetch_from_upstream(const specializers::SpecializationRequest &request, const std::string &key, bool want_source);
   // Publishes a built artifact: the blob, then the index entry naming it.
   absl::Status publish(const std::string &key, const std::filesystem::path &file, SpecializeResult &result);

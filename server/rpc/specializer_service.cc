@@ -9,6 +9,7 @@
 #include "server/rpc/convert.h"
 #include "server/rpc/request_shape.h"
 #include "server/rpc/status.h"
+#include "specializers/platforms.h"
 #include "spdlog/spdlog.h"
 #include "tuner-db/record_proto.h"
 
@@ -104,6 +105,14 @@ grpc::ServerUnaryReactor *SpecializerService::Specialize(grpc::CallbackServerCon
   if (!core_request.ok()) {
     ++core_.counters().rejected;
     reactor->Finish(to_grpc_status(core_request.status()));
+    return reactor;
+  }
+  // A NumPy module is printed, never compiled: answered here, on gRPC's
+  // thread, at once, even while this client's compiles fill its worker slots
+  // (the client runs it while the native kernel compiles).
+  if (core_request->platform == specializers::kNumpyPlatform) {
+    auto result = core_.specialize(*core_request, options);
+    reactor->Finish(result.ok() ? answer(*result, response) : to_grpc_status(result.status()));
     return reactor;
   }
   // A plain cache hit is answered here, on gRPC's thread: it never waits

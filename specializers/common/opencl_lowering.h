@@ -16,10 +16,9 @@
 #include "absl/status/statusor.h"
 #include "codegen/target_ast.h"
 #include "specializers/common/scalar_ir.h"
+#include "specializers/platforms.h"
 
 namespace sejits::specializers {
-
-inline constexpr char kOpenClPlatform[] = "opencl";
 
 // The work-group shape and work per item of an OpenCL variant
 // ("variant.wg_x", "variant.wg_y", "variant.items", "variant.march").

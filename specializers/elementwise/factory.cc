@@ -2,6 +2,7 @@
 
 #include "specializers/elementwise/frontend.h"
 #include "specializers/elementwise/lower.h"
+#include "specializers/elementwise/lower_numpy.h"
 #include "specializers/elementwise/lower_opencl.h"
 #include "specializers/elementwise/optimize.h"
 #include "specializers/elementwise/plan.h"
@@ -40,6 +41,11 @@ class ElementwiseSpecializer : public Specializer {
     absl::StatusOr<elementwise::ElementwisePlan> plan = elementwise::parse_plan(request.params);
     if (!plan.ok()) return plan.status();
     return elementwise::lower_elementwise(elementwise_ir, *plan, notes);
+  }
+
+  absl::StatusOr<NumpyModule> lower_numpy(const DomainIr &ir, const SpecializationRequest &,
+                                          std::vector<std::string> &notes) const override {
+    return elementwise::lower_elementwise_numpy(static_cast<const elementwise::ElementwiseIr &>(ir), notes);
   }
 
   tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &shape_class) const override {

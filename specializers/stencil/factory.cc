@@ -3,6 +3,7 @@
 #include "specializers/stencil/class_frontend.h"
 #include "specializers/stencil/frontend.h"
 #include "specializers/stencil/lower.h"
+#include "specializers/stencil/lower_numpy.h"
 #include "specializers/stencil/lower_opencl.h"
 #include "specializers/stencil/optimize.h"
 #include "specializers/stencil/plan.h"
@@ -39,6 +40,13 @@ class StencilSpecializer : public Specializer {
     absl::StatusOr<stencil::StencilPlan> plan = stencil::parse_plan(request.params);
     if (!plan.ok()) return plan.status();
     return stencil::lower_stencil(stencil_ir, *plan, notes);
+  }
+
+  // Class-style kernels too: their IR is a "skip" stencil over the input
+  // grids, called as the native entry is, with (inputs, output grid).
+  absl::StatusOr<NumpyModule> lower_numpy(const DomainIr &ir, const SpecializationRequest &,
+                                          std::vector<std::string> &notes) const override {
+    return stencil::lower_stencil_numpy(static_cast<const stencil::StencilIr &>(ir), notes);
   }
 
   KernelInterface kernel_interface(const DomainIr &ir) const override {

@@ -1,0 +1,44 @@
+// Lowers a scalar IR DAG to vectorized NumPy statements (the "numpy"
+// platform): each node one whole-array operation in the node's own dtype
+// (NumPy ufuncs on arrays and NumPy scalars, Python arithmetic on Python
+// scalars), conditionals as np.where, casts as astype. Single-use temporaries
+// are overwritten in place (ufunc out=) and the value's last operations write
+// straight into the destination, so a kernel costs what hand-written NumPy
+// does. Nothing is evaluated per element in Python.
+#pragma once
+
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "specializers/common/python_module.h"
+#include "specializers/common/scalar_ir.h"
+
+namespace sejits::specializers {
+
+// What a domain tells the printer about the kernel's parameters.
+struct NumpyOperands {
+  std::function<bool(int index)> is_array;
+  // The Python name (declared by the domain's printer) of array parameter
+  // `index` read at `offsets` from the current point: an array or a view.
+  std::function<std::string(int index, const std::vector<int64_t> &offsets)> array_read;
+  // Reads of one shape class have one shape at run time: each element-wise
+  // argument is its own class; every read of a stencil has the interior's shape.
+  std::function<int(int index)> shape_class;
+  // A Python condition that holds when an operation over arrays of these
+  // classes gives an ndarray rather than a NumPy scalar (an element-wise
+  // argument may be 0-d); empty when it always does.
+  std::function<std::string(const std::set<int> &classes)> gives_array;
+};
+
+// Appends, at `indent`, the statements that compute `root` (of the
+// destination's dtype) into the writable ndarray named `destination`, whose
+// shape every read broadcasts to. Scalar arguments are read from `args`
+// where first used. FAILED_PRECONDITION ("no vectorized NumPy
+// form: ...") for what NumPy cannot do without per-element Python.
+absl::Status print_numpy_value(const NodeRef &root, const NumpyOperands &operands, const std::string &destination,
+                               int indent, PythonModule &module);
+
+}  // namespace sejits::specializers
