@@ -98,13 +98,13 @@ absl::StatusOr<CompiledObject> compile_shared_object(const CompilerConfig &confi
   argv.insert(argv.end(), libraries.begin(), libraries.end());
 
   absl::Time start = absl::Now();
-  auto result = run_process(argv, ProcessLimits{config.timeout, config.memory_limit_bytes});
+  auto result = run_process(argv, ProcessLimits{config.timeout, config.memory_limit_bytes, config.niceness});
   if (result.ok() && result->exit_code != 0 && killed_from_outside(*result)) {
     // Not the code's fault, and maybe a one-off: compile once more (a second
     // kill is the answer). The partial output is overwritten.
     spdlog::warn("compiler: {} was killed by SIGKILL from outside; compiling {} once more", config.compiler,
                  source_path.string());
-    result = run_process(argv, ProcessLimits{config.timeout, config.memory_limit_bytes});
+    result = run_process(argv, ProcessLimits{config.timeout, config.memory_limit_bytes, config.niceness});
   }
   double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   if (!result.ok()) return result.status();

@@ -20,6 +20,10 @@ struct CompilerConfig {
   std::filesystem::path include_dir;  // holds sejits/kernel_runtime.h
   absl::Duration timeout = absl::Seconds(120);
   uint64_t memory_limit_bytes = uint64_t{4} << 30;
+  // Compiles are background work (clients run a kernel's NumPy form, or the
+  // default variant, meanwhile): the compiler yields the CPU to the programs
+  // that use the kernels.
+  int niceness = 10;
 };
 
 struct CompiledObject {

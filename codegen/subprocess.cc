@@ -68,6 +68,7 @@ absl::StatusOr<ProcessResult> run_process(const std::vector<std::string> &argv,
       struct rlimit memory = {limits.memory_bytes, limits.memory_bytes};
       setrlimit(RLIMIT_AS, &memory);
     }
+    if (limits.niceness > 0) setpriority(PRIO_PROCESS, 0, getpriority(PRIO_PROCESS, 0) + limits.niceness);
     rlim_t cpu_seconds = static_cast<rlim_t>(absl::ToInt64Seconds(limits.timeout)) + 5;
     struct rlimit cpu = {cpu_seconds, cpu_seconds};
     setrlimit(RLIMIT_CPU, &cpu);
