@@ -128,9 +128,11 @@ class KernelDispatcher:
     def _publish_live_names(self, live):
         """Hook: the native fast path reads the same free names."""
 
-    def _capture(self, key_values):
-        """The kernel as the daemon compiles it for these key values."""
-        return _capture.bind(self._parse(), self._live, key_values, self._attributes())
+    def _capture(self, key_values=None):
+        """The kernel as the daemon compiles it for these key values (default: the current ones)."""
+        parsed = self._parse()
+        return _capture.bind(parsed, self._live, self._live.key_values() if key_values is None else key_values,
+                             self._attributes())
 
     def _kernel_arguments(self, args):
         """(the call's arguments and the scalar free names' values, the key
