@@ -80,9 +80,10 @@ TEST_CASE("a 480 MiB L3 on a 2-CPU VM gets the wavefront of a 32 MiB one", "[cac
   CHECK(intel_share == 2 * SEJITS_CACHE_PER_CPU_CAP);
   CHECK(amd_share == intel_share);
   CHECK(s3_depth(intel_share, 2) == s3_depth(amd_share, 2));
-  // The live blocks of the chosen wavefront fit in the share.
+  // The live blocks of the chosen wavefront fit in half the share.
   const int64_t depth = s3_depth(intel_share, 2);
-  CHECK(sejits_wavefront_live_bytes(depth, kPlaneBytes, 1, 2) <= intel_share);
+  CHECK(depth == 2);
+  CHECK(sejits_wavefront_live_bytes(depth, kPlaneBytes, 1, 2) <= intel_share / 2);
   // Trusting the whole reported L3 (the old rule) plans for 480 MiB: a
   // wavefront of every sweep, whose live blocks spill.
   CHECK(s3_depth(480 * kMiB, 2) == 10);
@@ -129,9 +130,14 @@ TEST_CASE("the wavefront is as deep as half the cache holds, at least 2 sweeps",
   // 32 MiB: 8 sweeps of one plane per block (16 MiB live).
   CHECK(s3_depth(32 * kMiB, 2) == 8);
   CHECK(sejits_wavefront_block_items(8, 1, 2) == 1);
-  // Small caches still get two sweeps per pass; two threads need two planes each wave.
+  // 8 MiB (two CPUs' share): two sweeps, one plane each per wave for two threads.
+  CHECK(s3_depth(8 * kMiB, 2) == 2);
+  CHECK(sejits_wavefront_block_items(2, 1, 2) == 1);
+  CHECK(sejits_wavefront_live_bytes(2, kPlaneBytes, 1, 2) == 4 * kMiB);
+  // Small caches still get two sweeps per pass; more threads than sweeps, more planes per block.
   CHECK(s3_depth(2 * kMiB, 2) == 2);
-  CHECK(sejits_wavefront_block_items(2, 1, 2) == 2);
+  CHECK(sejits_wavefront_block_items(2, 1, 8) == 4);
+  CHECK(sejits_wavefront_block_items(2, 3, 2) == 3);
   // Never deeper than the sweeps asked for, nor than one sweep for one.
   CHECK(sejits_wavefront_depth(int64_t{1} << 40, kPlaneBytes, 1, 2, 5) == 5);
   CHECK(sejits_wavefront_depth(32 * kMiB, kPlaneBytes, 1, 2, 1) == 1);

@@ -11,11 +11,12 @@
 #define SEJITS_WAVEFRONT_MAX_DEPTH 1024
 
 // Items per block at `depth`: at least `min_items` (the stencil's reach, and
-// enough points per item), and enough items in a wave (depth x block) to give
-// each of `threads` two of them.
+// enough points per item), and enough items in a wave (depth x block) for
+// each of `threads` to have one. Items of a wave are equal work, so one per
+// thread balances them; two would only double the live blocks.
 static inline int64_t sejits_wavefront_block_items(int64_t depth, int64_t min_items, int64_t threads) {
   if (depth < 1) depth = 1;
-  int64_t for_threads = (2 * threads + depth - 1) / depth;
+  int64_t for_threads = (threads + depth - 1) / depth;
   return min_items > for_threads ? min_items : for_threads;
 }
 
