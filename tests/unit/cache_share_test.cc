@@ -123,6 +123,7 @@ TEST_CASE("sysfs CPU lists and sizes parse", "[cache_share]") {
   CHECK(sejits_parse_cache_size("32768K") == 32 * kMiB);
   CHECK(sejits_parse_cache_size("480M") == 480 * kMiB);
   CHECK(sejits_parse_cache_size("123") == 123);
+  CHECK(sejits_parse_cache_size("16m") == 16 * kMiB);
   CHECK(sejits_parse_cache_size("") == 0);
 }
 

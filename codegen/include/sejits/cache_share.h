@@ -89,14 +89,15 @@ static inline bool sejits_read_line(const char *path, char *line, int size) {
   return true;
 }
 
-// A sysfs cache size ("32768K", "1M", "512"): bytes, 0 if unreadable.
+// A cache size as sysfs writes it ("32768K", "512"), or a person ("16m", "1G"):
+// bytes, 0 if unreadable.
 static inline int64_t sejits_parse_cache_size(const char *text) {
   char *end;
   long long value = strtoll(text, &end, 10);
   if (end == text || value <= 0) return 0;
-  if (*end == 'K') return (int64_t)value << 10;
-  if (*end == 'M') return (int64_t)value << 20;
-  if (*end == 'G') return (int64_t)value << 30;
+  if (*end == 'K' || *end == 'k') return (int64_t)value << 10;
+  if (*end == 'M' || *end == 'm') return (int64_t)value << 20;
+  if (*end == 'G' || *end == 'g') return (int64_t)value << 30;
   return (int64_t)value;
 }
 
