@@ -278,6 +278,8 @@ std::string base_callee_name(Callee callee) {
     case Callee::kCacheBytes: return "sejits_cache_bytes";
     case Callee::kMaxThreads: return "sejits_max_threads";
     case Callee::kSpinMicroseconds: return "sejits_spin_microseconds";
+    case Callee::kWavefrontDepth: return "sejits_wavefront_depth";
+    case Callee::kWavefrontBlockItems: return "sejits_wavefront_block_items";
     case Callee::kGlobalId: return "get_global_id";
     case Callee::kGlobalSize: return "get_global_size";
     case Callee::kClBegin: return "sejits_cl_begin";

@@ -41,7 +41,7 @@ enum class Callee {
   kFloorDivInt, kModInt, kFloorDivFloat, kModFloat, kPowInt, kMaximum, kMinimum, kAbs,
   kIterInit, kIterRow, kIterDense, kFail, kStreamCopy, kStreamFence,
   kPythonAdd, kPythonSub, kPythonMul, kPythonPow, kFailOutOfBounds, kBoundaryIndex, kMin, kMax,
-  kCacheBytes, kMaxThreads, kSpinMicroseconds,
+  kCacheBytes, kMaxThreads, kSpinMicroseconds, kWavefrontDepth, kWavefrontBlockItems,
   // OpenCL C work-item functions (argument: the dimension).
   kGlobalId, kGlobalSize,
   // The OpenCL host runtime (sejits/opencl_runtime.h), called by the host part

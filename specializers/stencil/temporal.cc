@@ -92,7 +92,8 @@ class IterateLowering {
 
   // The wavefront's shape, at run time: the outer axis goes in items of
   // `item_length` indices, blocks of `block_items` items; `depth_cap` sweeps
-  // advance together, as many as keep their planes within half the cache.
+  // advance together, as many as keep their blocks within half the cache this
+  // process can count on (sejits/stencil_wavefront.h, sejits/cache_share.h).
   void plan_wavefront(std::vector<cg::StmtPtr> &body) const {
     const int64_t reach = std::max<int64_t>({ir_.low[0], ir_.high[0], 1});
     const bool rank1 = ir_.rank == 1;
@@ -102,13 +103,13 @@ class IterateLowering {
     body.push_back(let("item_points", max(item_points, cg::int_literal(1))));
     body.push_back(let("reach_items", cg::int_literal(rank1 ? (reach + kRank1ItemLength - 1) / kRank1ItemLength : reach)));
     body.push_back(let("work_items", max(v("reach_items"), ceil_div(cg::int_literal(kItemPoints), v("item_points")))));
-    cg::ExprPtr item_bytes = mul(v("item_points"), cg::int_literal(itemsize(ir_.result.dtype)));
-    // Live data: two buffers, each about 2 * depth blocks around the wavefront.
-    cg::ExprPtr fitting = div(div(cg::call(cg::Callee::kCacheBytes, {}), cg::int_literal(2)), mul(cg::int_literal(4), mul(v("work_items"), item_bytes)));
-    cg::ExprPtr depth = plan_.temporal_depth > 0 ? cg::int_literal(plan_.temporal_depth) : max(fitting, cg::int_literal(2));
-    body.push_back(let("depth_cap", min(depth, v("steps"))));
-    // Enough items in a wave for every thread.
-    body.push_back(let("block_items", max(v("work_items"), ceil_div(mul(cg::int_literal(2), v(kThreadCountVar)), v("depth_cap")))));
+    body.push_back(let("item_bytes", mul(v("item_points"), cg::int_literal(itemsize(ir_.result.dtype)))));
+    cg::ExprPtr depth = plan_.temporal_depth > 0
+                            ? min(cg::int_literal(plan_.temporal_depth), v("steps"))
+                            : cg::call(cg::Callee::kWavefrontDepth, {cg::call(cg::Callee::kCacheBytes, {}), v("item_bytes"), v("work_items"),
+                                                                     v(kThreadCountVar), v("steps")});
+    body.push_back(let("depth_cap", depth));
+    body.push_back(let("block_items", cg::call(cg::Callee::kWavefrontBlockItems, {v("depth_cap"), v("work_items"), v(kThreadCountVar)})));
     body.push_back(let("block", mul(v("block_items"), v("item_length"))));
     body.push_back(let("blocks", ceil_div(v("n0"), v("block"))));
   }

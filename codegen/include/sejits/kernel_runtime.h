@@ -15,7 +15,9 @@
 #include <omp.h>
 #endif
 
+#include "sejits/cache_share.h"
 #include "sejits/kernel_abi.h"
+#include "sejits/stencil_wavefront.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -247,17 +249,9 @@ static inline void sejits_stream_fence(void) {
 
 // ---- caches ----------------------------------------------------------------
 
-// The size of the largest cache level the kernel's data can live in (L3,
-// else L2), as the C library reports it; 8 MiB when it does not.
-static inline int64_t sejits_cache_bytes(void) {
-#if defined(_SC_LEVEL3_CACHE_SIZE)
-  long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
-  if (l3 > 0) return l3;
-  long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
-  if (l2 > 0) return l2;
-#endif
-  return (int64_t)8 << 20;
-}
+// The cache the kernel's data can count on staying in: this process's share
+// of the last-level caches (sejits/cache_share.h).
+static inline int64_t sejits_cache_bytes(void) { return sejits_usable_cache_bytes(); }
 
 // The threads a parallel region of this call would get.
 static inline int64_t sejits_max_threads(void) {
