@@ -124,7 +124,6 @@ class NumpyPrinter {
     if (absl::Status refused = refuse_conditional_integer_powers(root); !refused.ok()) return refused;
     for (const NodeRef &node : order_) plan(*node);
     plan_destination(*root);
-    declare_flags();
     for (const NodeRef &node : order_) emit(*node, node == root);
     if (!root_written_) {  // a parameter, a constant, a scalar or an unchanged value: copied in
       statement(absl::StrCat("np.copyto(", destination_, ", ", text(root), ", casting=\"unsafe\")"));
@@ -191,42 +190,45 @@ class NumpyPrinter {
     }
     if (plan.rep != Rep::kArray || is_identity(node)) return;
     plan.owned = true;
-    // The buffer of a single-use temporary of the same dtype and shape is
+    // The buffer of a single-use temporary of the same dtype (and shape) is
     // overwritten in place: np.add(t, b, out=t).
-    const size_t first = node.op == ScalarOp::kSelect ? 2 : 0;
-    const size_t last = node.op == ScalarOp::kSelect ? 3 : (node.op == ScalarOp::kCast ? 0 : node.operands.size());
-    for (size_t k = first; k < last; ++k) {
-      const ScalarNode *operand = node.operands[k].get();
-      const Plan &candidate = plans_.at(operand);
-      if (candidate.rep == Rep::kArray && candidate.owned && uses_[operand] == 1 && operand->type.dtype == node.type.dtype &&
-          candidate.classes == plan.classes && !is_reused(operand)) {
+    for (const ScalarNode *operand : reusable_operands(node)) {
+      if (operands_.reuse_condition(plans_.at(operand).classes, plan.classes)) {
         plan.reuses = operand;
-        reused_.insert(operand);
         break;
       }
     }
   }
 
-  bool is_reused(const ScalarNode *node) const { return reused_.count(node) > 0; }
-
-  // The root and the chain of buffers it overwrites are computed in the
-  // destination itself: no temporary and no final copy.
-  void plan_destination(const ScalarNode &root) {
-    Plan &plan = plans_.at(&root);
-    if (plan.rep != Rep::kArray || !plan.owned || root.op == ScalarOp::kCast) return;
-    for (const ScalarNode *node = &root; node != nullptr; node = plans_.at(node).reuses) plans_.at(node).in_destination = true;
+  // The operands whose buffer `node` may overwrite: owned, used once, of
+  // its dtype (a select overwrites its if_false only, a cast none).
+  std::vector<const ScalarNode *> reusable_operands(const ScalarNode &node) const {
+    std::vector<const ScalarNode *> reusable;
+    const size_t first = node.op == ScalarOp::kSelect ? 2 : 0;
+    const size_t last = node.op == ScalarOp::kCast ? 0 : node.operands.size();
+    for (size_t k = first; k < last; ++k) {
+      const ScalarNode *operand = node.operands[k].get();
+      const Plan &candidate = plans_.at(operand);
+      if (candidate.rep == Rep::kArray && candidate.owned && uses_.at(operand) == 1 && operand->type.dtype == node.type.dtype) {
+        reusable.push_back(operand);
+      }
+    }
+    return reusable;
   }
 
-  // One flag per set of shape classes whose in-place updates need an ndarray.
-  void declare_flags() {
-    for (const NodeRef &node : order_) {
-      const Plan &plan = plans_.at(node.get());
-      if (!plan.reuses || plan.in_destination) continue;
-      std::string condition = operands_.gives_array(plan.classes);
-      if (condition.empty() || flags_.count(plan.classes)) continue;
-      std::string name = absl::StrCat("f", flags_.size());
-      flags_[plan.classes] = name;
-      module_.line(indent_, absl::StrCat(name, " = ", condition));
+  // The root is computed in the destination itself, and so is each
+  // temporary it would overwrite, down the chain: whatever their shapes,
+  // their reads broadcast to the destination's. No temporary, no final copy.
+  void plan_destination(const ScalarNode &root) {
+    if (plans_.at(&root).rep != Rep::kArray || !plans_.at(&root).owned || root.op == ScalarOp::kCast) return;
+    for (const ScalarNode *node = &root; node != nullptr;) {
+      Plan &plan = plans_.at(node);
+      plan.in_destination = true;
+      if (!plan.reuses) {
+        std::vector<const ScalarNode *> reusable = reusable_operands(*node);
+        if (!reusable.empty()) plan.reuses = reusable.front();
+      }
+      node = plan.reuses;
     }
   }
 
@@ -304,9 +306,21 @@ class NumpyPrinter {
     // A Python int argument made a narrower integer raises NumPy's
     // OverflowError when it does not fit, as the native kernel checks on entry.
     const bool narrowed_argument = operand->op == ScalarOp::kParam && is_integer(node.type.dtype);
-    const bool exact = operand->type.dtype == DType::kBool || (operand->type.dtype == DType::kFloat64 && is_float(node.type.dtype));
+    // To a float, from a Python bool, int (of any size) or float: one rounding, as C's.
+    const bool exact = operand->type.dtype == DType::kBool || is_float(node.type.dtype);
     if (narrowed_argument || exact) return absl::StrCat(target, "(", text(operand), ")");
     return absl::StrCat(numpy_type_name(operand->type.dtype), "(", text(operand), ").astype(", target, ")");
+  }
+
+  // The run-time condition under which `plan` overwrites its operand's
+  // buffer (empty: always).
+  std::string reuse_condition(const Plan &plan) {
+    const std::string &buffer = plans_.at(plan.reuses).text;
+    std::string condition = *operands_.reuse_condition(plans_.at(plan.reuses).classes, plan.classes);
+    for (size_t at = condition.find("{}"); at != std::string::npos; at = condition.find("{}", at + buffer.size())) {
+      condition.replace(at, 2, buffer);
+    }
+    return condition;
   }
 
   // The `out=` of a ufunc computing `node`.
@@ -314,9 +328,9 @@ class NumpyPrinter {
     if (plan.in_destination) return absl::StrCat(", out=", destination_);
     if (!plan.reuses) return "";
     const std::string &buffer = plans_.at(plan.reuses).text;
-    auto flag = flags_.find(plan.classes);
-    if (flag == flags_.end()) return absl::StrCat(", out=", buffer);
-    return absl::StrCat(", out=", buffer, " if ", flag->second, " else None");
+    const std::string condition = reuse_condition(plan);
+    if (condition.empty()) return absl::StrCat(", out=", buffer);
+    return absl::StrCat(", out=", buffer, " if ", condition, " else None");
   }
 
   void emit_ufunc(const ScalarNode &node, Plan &plan, bool is_root) {
@@ -373,14 +387,14 @@ class NumpyPrinter {
       statement(absl::StrCat(plan.text, " = np.where(", condition, ", ", if_true, ", ", if_false, ")"));
       return;
     }
-    auto flag = flags_.find(plan.classes);
+    const std::string reusable = reuse_condition(plan);
     const std::string overwrite = absl::StrCat("np.copyto(", if_false, ", ", if_true, ", where=", condition, ")");
-    if (flag == flags_.end()) {
+    if (reusable.empty()) {
       statement(overwrite);
       statement(absl::StrCat(plan.text, " = ", if_false));
       return;
     }
-    statement(absl::StrCat("if ", flag->second, ":"));
+    statement(absl::StrCat("if ", reusable, ":"));
     module_.line(indent_ + 1, overwrite);
     module_.line(indent_ + 1, absl::StrCat(plan.text, " = ", if_false));
     statement("else:");
@@ -446,8 +460,6 @@ class NumpyPrinter {
   std::vector<NodeRef> order_;
   std::unordered_map<const ScalarNode *, int> uses_;
   std::unordered_map<const ScalarNode *, Plan> plans_;
-  std::unordered_set<const ScalarNode *> reused_;
-  std::map<std::set<int>, std::string> flags_;
   std::set<std::string> declared_;
   int temporaries_ = 0;
   bool root_written_ = false;  // the root's value is in the destination

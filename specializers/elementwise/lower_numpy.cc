@@ -3,7 +3,6 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "specializers/common/numpy_lowering.h"
 
 namespace sejits::specializers::elementwise {
@@ -22,12 +21,12 @@ absl::StatusOr<NumpyModule> lower_elementwise_numpy(const ElementwiseIr &ir, std
   operands.is_array = is_array;
   operands.array_read = [](int index, const std::vector<int64_t> &) { return absl::StrCat("a", index); };
   operands.shape_class = [](int index) { return index; };
-  // An operation on 0-d arrays alone gives a NumPy scalar, which cannot be
-  // written into in place.
-  operands.gives_array = [](const std::set<int> &classes) {
-    std::vector<std::string> ranked;
-    for (int index : classes) ranked.push_back(absl::StrCat("a", index, ".ndim > 0"));
-    return absl::StrJoin(ranked, " or ");
+  // Over the same arguments, a temporary has the operation's shape, but is a
+  // NumPy scalar when they are all 0-d; over fewer, it must have the
+  // output's (full) shape.
+  operands.reuse_condition = [](const std::set<int> &buffer_classes, const std::set<int> &classes) -> std::optional<std::string> {
+    if (buffer_classes == classes) return std::string("type({}) is np.ndarray");
+    return std::string("out.ndim and {}.shape == out.shape");
   };
   if (absl::Status printed = print_numpy_value(ir.value, operands, "out", 1, module); !printed.ok()) return printed;
   notes.push_back("NumPy platform: the expression as whole-array NumPy operations (conditionals as np.where), "

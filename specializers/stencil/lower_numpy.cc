@@ -84,7 +84,10 @@ class StencilNumpyLowering {
       return it->second;
     };
     operands.shape_class = [](int) { return 0; };
-    operands.gives_array = [](const std::set<int> &) { return std::string(); };
+    // Every read has the interior's shape: so has every temporary.
+    operands.reuse_condition = [](const std::set<int> &, const std::set<int> &) -> std::optional<std::string> {
+      return std::string();
+    };
     return operands;
   }
 

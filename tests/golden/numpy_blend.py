@@ -15,7 +15,7 @@ def sejits_elementwise_numpy(args, out):
         t0 = np.multiply(s0, a1)
         t1 = np.subtract(1.0, s0)
         t2 = np.multiply(t1, a2)
-        t3 = np.add(t0, t2)
+        t3 = np.add(t0, t2, out=t0 if out.ndim and t0.shape == out.shape else None)
         t4 = np.greater(t3, K0)
         np.copyto(out, K0, casting="unsafe")
         np.copyto(out, t3, where=t4, casting="unsafe")
