@@ -113,8 +113,9 @@ constexpr char kPythonIntPowHelper[] =
 
 class NumpyPrinter {
  public:
-  NumpyPrinter(const NumpyOperands &operands, const std::string &destination, int indent, PythonModule &module)
-      : operands_(operands), destination_(destination), indent_(indent), module_(module) {}
+  NumpyPrinter(const NumpyOperands &operands, const std::string &destination, DestinationLayout layout, int indent,
+               PythonModule &module)
+      : operands_(operands), destination_(destination), layout_(layout), indent_(indent), module_(module) {}
 
   absl::Status run(const NodeRef &root) {
     order_ = topological_order(root);
@@ -201,12 +202,11 @@ class NumpyPrinter {
   }
 
   // The operands whose buffer `node` may overwrite: owned, used once, of
-  // its dtype (a select overwrites its if_false only, a cast none).
+  // its dtype. Not a select's: np.where is faster than a masked copyto.
   std::vector<const ScalarNode *> reusable_operands(const ScalarNode &node) const {
     std::vector<const ScalarNode *> reusable;
-    const size_t first = node.op == ScalarOp::kSelect ? 2 : 0;
-    const size_t last = node.op == ScalarOp::kCast ? 0 : node.operands.size();
-    for (size_t k = first; k < last; ++k) {
+    const bool ufunc = node.op != ScalarOp::kCast && node.op != ScalarOp::kSelect;
+    for (size_t k = 0; ufunc && k < node.operands.size(); ++k) {
       const ScalarNode *operand = node.operands[k].get();
       const Plan &candidate = plans_.at(operand);
       if (candidate.rep == Rep::kArray && candidate.owned && uses_.at(operand) == 1 && operand->type.dtype == node.type.dtype) {
@@ -216,14 +216,18 @@ class NumpyPrinter {
     return reusable;
   }
 
-  // The root is computed in the destination itself, and so is each
-  // temporary it would overwrite, down the chain: whatever their shapes,
-  // their reads broadcast to the destination's. No temporary, no final copy.
+  // The root is computed in the destination itself and, when that is
+  // contiguous, so is each temporary it would overwrite, down the chain:
+  // whatever their shapes, their reads broadcast to the destination's. No
+  // temporary, no final copy. (A select's np.where and a cast's astype give
+  // new arrays: they are copied in.)
   void plan_destination(const ScalarNode &root) {
-    if (plans_.at(&root).rep != Rep::kArray || !plans_.at(&root).owned || root.op == ScalarOp::kCast) return;
+    const Plan &root_plan = plans_.at(&root);
+    if (root_plan.rep != Rep::kArray || !root_plan.owned || root.op == ScalarOp::kCast || root.op == ScalarOp::kSelect) return;
     for (const ScalarNode *node = &root; node != nullptr;) {
       Plan &plan = plans_.at(node);
       plan.in_destination = true;
+      if (layout_ == DestinationLayout::kStrided) break;
       if (!plan.reuses) {
         std::vector<const ScalarNode *> reusable = reusable_operands(*node);
         if (!reusable.empty()) plan.reuses = reusable.front();
@@ -370,35 +374,12 @@ class NumpyPrinter {
   void emit_select(const ScalarNode &node, Plan &plan, bool is_root) {
     const std::string condition = text(node.operands[0]), if_true = text(node.operands[1]),
                       if_false = text(node.operands[2]);
-    if (plan.rep == Rep::kNumpyScalar) {
-      plan.text = temporary();
-      statement(absl::StrCat(plan.text, " = ", if_true, " if ", condition, " else ", if_false));
-      return;
-    }
-    if (plan.in_destination) {
-      if (!plan.reuses) statement(absl::StrCat("np.copyto(", destination_, ", ", if_false, ", casting=\"unsafe\")"));
-      statement(absl::StrCat("np.copyto(", destination_, ", ", if_true, ", where=", condition, ", casting=\"unsafe\")"));
-      plan.text = destination_;
-      root_written_ = root_written_ || is_root;
-      return;
-    }
     plan.text = temporary();
-    if (!plan.reuses) {
+    if (plan.rep == Rep::kNumpyScalar) {
+      statement(absl::StrCat(plan.text, " = ", if_true, " if ", condition, " else ", if_false));
+    } else {
       statement(absl::StrCat(plan.text, " = np.where(", condition, ", ", if_true, ", ", if_false, ")"));
-      return;
     }
-    const std::string reusable = reuse_condition(plan);
-    const std::string overwrite = absl::StrCat("np.copyto(", if_false, ", ", if_true, ", where=", condition, ")");
-    if (reusable.empty()) {
-      statement(overwrite);
-      statement(absl::StrCat(plan.text, " = ", if_false));
-      return;
-    }
-    statement(absl::StrCat("if ", reusable, ":"));
-    module_.line(indent_ + 1, overwrite);
-    module_.line(indent_ + 1, absl::StrCat(plan.text, " = ", if_false));
-    statement("else:");
-    module_.line(indent_ + 1, absl::StrCat(plan.text, " = np.where(", condition, ", ", if_true, ", ", if_false, ")"));
   }
 
   // A weak (Python scalar) operation: Python's arithmetic where it agrees
@@ -455,6 +436,7 @@ class NumpyPrinter {
 
   const NumpyOperands &operands_;
   const std::string destination_;
+  const DestinationLayout layout_;
   const int indent_;
   PythonModule &module_;
   std::vector<NodeRef> order_;
@@ -468,8 +450,8 @@ class NumpyPrinter {
 }  // namespace
 
 absl::Status print_numpy_value(const NodeRef &root, const NumpyOperands &operands, const std::string &destination,
-                               int indent, PythonModule &module) {
-  return NumpyPrinter(operands, destination, indent, module).run(root);
+                               DestinationLayout layout, int indent, PythonModule &module) {
+  return NumpyPrinter(operands, destination, layout, indent, module).run(root);
 }
 
 }  // namespace sejits::specializers

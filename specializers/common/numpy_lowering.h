@@ -35,12 +35,18 @@ struct NumpyOperands {
   std::function<std::optional<std::string>(const std::set<int> &buffer_classes, const std::set<int> &classes)> reuse_condition;
 };
 
+// How the destination is laid out. A contiguous one also holds the
+// temporaries its last operation would overwrite; a strided view (a stencil's
+// interior) is written once, by the last operation: NumPy's ufuncs are about
+// twice as slow over a strided output as over a contiguous temporary.
+enum class DestinationLayout { kContiguous, kStrided };
+
 // Appends, at `indent`, the statements that compute `root` (of the
 // destination's dtype) into the writable ndarray named `destination`, whose
 // shape every read broadcasts to. Scalar arguments are read from `args`
 // where first used. FAILED_PRECONDITION ("no vectorized NumPy
 // form: ...") for what NumPy cannot do without per-element Python.
 absl::Status print_numpy_value(const NodeRef &root, const NumpyOperands &operands, const std::string &destination,
-                               int indent, PythonModule &module);
+                               DestinationLayout layout, int indent, PythonModule &module);
 
 }  // namespace sejits::specializers

@@ -58,14 +58,16 @@ def jacobi_3d_by_hand(a, out):
     return out
 
 
-def median_time(function, repeats):
-    function()  # warm-up
-    samples = []
+def median_times(first, second, repeats):
+    """Medians of both, measured alternately: the machine's load is shared."""
+    first(), second()  # warm-up
+    samples = ([], [])
     for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        for function, times in zip((first, second), samples):
+            start = time.perf_counter()
+            function()
+            times.append(time.perf_counter() - start)
+    return statistics.median(samples[0]), statistics.median(samples[1])
 
 
 def main():
@@ -103,8 +105,7 @@ def main():
             out, reference = np.zeros(shape, dtype), np.zeros(shape, dtype)
             kernel(args, out)
             np.testing.assert_allclose(out, by_hand(reference), rtol=1e-12, atol=1e-12)
-            generated = median_time(lambda: kernel(args, out), repeats)
-            hand = median_time(lambda: by_hand(reference), repeats)
+            generated, hand = median_times(lambda: kernel(args, out), lambda: by_hand(reference), repeats)
             print(f"{label:28} {1000 * rpc:9.2f} {1000 * generated:13.3f} {1000 * hand:11.3f} {generated / hand:6.2f}"
                   f"   (daemon {1000 * response.specialize_seconds:.2f} ms)")
     finally:

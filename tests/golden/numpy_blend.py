@@ -17,6 +17,6 @@ def sejits_elementwise_numpy(args, out):
         t2 = np.multiply(t1, a2)
         t3 = np.add(t0, t2, out=t0 if out.ndim and t0.shape == out.shape else None)
         t4 = np.greater(t3, K0)
-        np.copyto(out, K0, casting="unsafe")
-        np.copyto(out, t3, where=t4, casting="unsafe")
+        t5 = np.where(t4, t3, K0)
+        np.copyto(out, t5, casting="unsafe")
     return None
