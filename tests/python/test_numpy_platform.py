@@ -53,6 +53,13 @@ def elementwise_on_numpy(dispatcher, *args):
     return out
 
 
+def sampled(*positions, every=4):
+    """Whether a combination also meets the native kernel: each one is a
+    compile, and the native kernels equal the same references in their own
+    suites; a deterministic fraction, spread over every axis, does."""
+    return sum(positions) % every == 0
+
+
 def check_elementwise(dispatcher, args, expected, rtol=None, native=True):
     """The numpy platform's values equal the native kernel's and the
     reference's (the reference's alone where compiling every combination
@@ -103,7 +110,7 @@ def test_binary_operators(daemon, name, dtype):
         assert "boolean" in refusal(kernel, (a, b)).details()
         return
     rtol = None if name in operators.EXACT else tolerance(expected.dtype)
-    check_elementwise(kernel, (a, b), expected, rtol)
+    check_elementwise(kernel, (a, b), expected, rtol, sampled(list(operators.BINARY).index(name), ALL_DTYPES.index(dtype), every=3))
     # 0-d arrays, a single element and broadcasting of the same kernel
     check_elementwise(kernel, (a[0, 0].copy().reshape(()), b[1, 1].copy().reshape(())),
                       operators.numpy_result(operators.BINARY[name], a[0, 0], b[1, 1]), rtol)
@@ -116,7 +123,8 @@ def test_mixed_dtypes(daemon, left, right):
     rng = np.random.default_rng(3)
     a, b = random_array(left, operators.SHAPE, rng), random_array(right, operators.SHAPE, rng)
     expected = operators.numpy_result(lambda x, y: x + y, a, b)
-    check_elementwise(operators._kernels["add"], (a, b), expected, tolerance(expected.dtype))
+    native = sampled(operators.PAIR_DTYPES.index(left), operators.PAIR_DTYPES.index(right), every=5)
+    check_elementwise(operators._kernels["add"], (a, b), expected, tolerance(expected.dtype), native)
     expected = operators.numpy_result(lambda x, y: x < y, a, b)
     check_elementwise(operators._kernels["lt"], (a, b), expected, native=False)
 
@@ -136,17 +144,18 @@ def test_python_and_numpy_scalars(daemon, dtype, scalar):
                     elementwise_on_numpy(operators._kernels[name], a, scalar)
             continue
         rtol = None if name in operators.EXACT else tolerance(expected.dtype)
-        native = name == "mul"  # the others against NumPy only: each combination is a compile
+        native = name == "mul" and sampled(ALL_DTYPES.index(dtype), every=3)
         check_elementwise(operators._kernels[name], (a, scalar), expected, rtol, native)
         check_elementwise(operators._kernels[name], (scalar, a), operators.numpy_result(function, scalar, a), rtol, native)
 
 
 def test_scalars_only_give_0d_outputs(daemon):
     for args in [(3, 4), (2.5, 0.0), (-7, 0), (np.float32(1.5), 2), (True, False), (np.int8(100), np.int8(100))]:
-        for name in ("add", "mul", "truediv", "floordiv", "mod", "pow", "ge"):
+        for position, name in enumerate(("add", "mul", "truediv", "floordiv", "mod", "pow", "ge")):
             kernel = operators._kernels[name]
             actual = elementwise_on_numpy(kernel, *args)
-            assert_same(actual, np.asarray(kernel(*args)))
+            if sampled(position, every=2) or 0 in args or 0.0 in args:  # division by zero: the native values
+                assert_same(actual, np.asarray(kernel(*args)))
             try:
                 expected = operators.numpy_result(operators.BINARY[name], *args)
             except ZeroDivisionError:  # Python raises on its own scalars; the kernels give NumPy's values
@@ -188,12 +197,15 @@ def test_integer_power_with_negative_exponent_raises_like_numpy(daemon):
 
 
 def test_unary_operators(daemon):
-    for dtype in ALL_DTYPES:
+    negate = sejits.elementwise(lambda x: -x)
+    logical_not = sejits.elementwise(lambda x: not x)
+    absolute = sejits.elementwise(lambda x: abs(x))
+    for position, dtype in enumerate(ALL_DTYPES):
         a = random_array(dtype, operators.SHAPE, np.random.default_rng(11))
         if np.dtype(dtype) != np.bool_:
-            check_elementwise(sejits.elementwise(lambda x: -x), (a,), operators.numpy_result(lambda x: -x, a))
-        check_elementwise(sejits.elementwise(lambda x: not x), (a,), np.logical_not(a))
-        check_elementwise(sejits.elementwise(lambda x: abs(x)), (a,), np.abs(a))
+            check_elementwise(negate, (a,), operators.numpy_result(lambda x: -x, a), native=sampled(position, every=3))
+        check_elementwise(logical_not, (a,), np.logical_not(a), native=sampled(position + 1, every=3))
+        check_elementwise(absolute, (a,), np.abs(a), native=sampled(position + 2, every=3))
 
 
 def test_integer_overflow_wraps_like_numpy(daemon):
@@ -236,11 +248,12 @@ def test_numpy_unary_functions(daemon, name, dtype):
     low, high = functions.DOMAIN.get(name, (-10, 10))
     x = random_array(dtype, (5, 11), np.random.default_rng(1), low=low, high=high)
     expected = getattr(np, name)(x)
-    check_elementwise(functions.numpy_kernel(name), (x,), expected, tolerance(expected.dtype))
+    native = sampled(functions.UNARY_FUNCTIONS.index(name), [np.float32, np.float64, np.int16].index(dtype), every=3)
+    check_elementwise(functions.numpy_kernel(name), (x,), expected, tolerance(expected.dtype), native)
     outside = random_array(dtype, (3, 7), np.random.default_rng(2), low=-20, high=20)  # NaN where out of domain
     with np.errstate(all="ignore"):
         expected = getattr(np, name)(outside)
-    check_elementwise(functions.numpy_kernel(name), (outside[:, ::-2],), expected[:, ::-2], tolerance(expected.dtype))
+    check_elementwise(functions.numpy_kernel(name), (outside[:, ::-2],), expected[:, ::-2], tolerance(expected.dtype), native)
 
 
 @pytest.mark.parametrize("name", ["arctan2", "hypot", "copysign", "maximum", "minimum"])
@@ -401,9 +414,10 @@ def test_laplace_2d(daemon, boundary, dtype):
 def test_ranks_and_small_grids(daemon, boundary, case):
     function, shapes = stencils.RANK_CASES[case]
     kernel = sejits.stencil(boundary=boundary)(function)
+    native = case != "rank4" or sampled(MODES.index(boundary), every=2)
     for shape in shapes:  # including grids smaller than the neighbourhood
         arrays = [stencils.random_grid(shape, np.float64, seed) for seed in range(function.__code__.co_argcount)]
-        check_stencil(kernel, tuple(arrays), 1e-14)
+        check_stencil(kernel, tuple(arrays), 1e-14, native)
 
 
 VARIANT_KERNELS = [
@@ -420,7 +434,7 @@ VARIANT_KERNELS = [
 @pytest.mark.parametrize("function, shapes, rest", VARIANT_KERNELS, ids=lambda v: getattr(v, "__name__", ""))
 def test_variant_suite_kernels(daemon, function, shapes, rest, boundary, dtype):
     kernel = sejits.stencil(boundary=boundary, cval=-2.5)(function)
-    native = dtype in (np.float64, np.int32)  # the others against the Python run only: each is a compile
+    native = dtype == np.float64 or sampled(MODES.index(boundary), variants.DTYPES.index(dtype), every=4)
     for seed, shape in enumerate(shapes):
         grid = variants.random_grid(shape, dtype, seed)
         check_stencil(kernel, (grid, *rest), 1e-6 if dtype == np.float32 else 1e-13, native)
@@ -429,7 +443,8 @@ def test_variant_suite_kernels(daemon, function, shapes, rest, boundary, dtype):
 @pytest.mark.parametrize("boundary", MODES)
 def test_several_arrays_and_dtypes(daemon, boundary):
     grid, other = variants.random_grid((5, 7, 11, 6), np.float32, 1), variants.random_grid((5, 7, 11, 6), np.float32, 2)
-    check_stencil(sejits.stencil(boundary=boundary)(variants.asymmetric_4d), (grid, other), 1e-6)
+    native = sampled(MODES.index(boundary), every=2)
+    check_stencil(sejits.stencil(boundary=boundary)(variants.asymmetric_4d), (grid, other), 1e-6, native)
     weights = variants.random_grid((9, 8), np.float64, 4)
     ints = variants.random_grid((9, 8), np.int64, 3)
     check_stencil(sejits.stencil(boundary=boundary)(variants.weighted_2d), (ints, weights), 1e-14)
@@ -458,7 +473,7 @@ def test_conditionals_and_views(daemon, boundary):
 @pytest.mark.parametrize("boundary", MODES)
 def test_wide_stencils_and_neighborhoods(daemon, boundary):
     kernel = sejits.stencil(boundary=boundary)(_laplacian_27)
-    check_stencil(kernel, (stencils.random_grid((5, 6, 7), np.float64),), 1e-13)
+    check_stencil(kernel, (stencils.random_grid((5, 6, 7), np.float64),), 1e-13, sampled(MODES.index(boundary), every=2))
     trailing = sejits.stencil(boundary=boundary, neighborhood=((-5, 0),))(_trailing_mean)
     check_stencil(trailing, (stencils.random_grid((40,), np.float64),), 1e-14)
     check_stencil(trailing, (stencils.random_grid((3,), np.float64),), 1e-14)
