@@ -219,15 +219,36 @@ class NumpyPrinter {
   // The root is computed in the destination itself and, when that is
   // contiguous, so is each temporary it would overwrite, down the chain:
   // whatever their shapes, their reads broadcast to the destination's. No
-  // temporary, no final copy. (A select's np.where and a cast's astype give
-  // new arrays: they are copied in.)
+  // temporary, no final copy. A root select computes one branch there and
+  // copies the other over it where it is chosen (np.where would need a copy).
   void plan_destination(const ScalarNode &root) {
     const Plan &root_plan = plans_.at(&root);
-    if (root_plan.rep != Rep::kArray || !root_plan.owned || root.op == ScalarOp::kCast || root.op == ScalarOp::kSelect) return;
-    for (const ScalarNode *node = &root; node != nullptr;) {
+    if (root_plan.rep != Rep::kArray || !root_plan.owned || root.op == ScalarOp::kCast) return;
+    if (root.op != ScalarOp::kSelect) {
+      chain_into_destination(&root);
+      return;
+    }
+    if (layout_ != DestinationLayout::kContiguous) return;
+    for (size_t branch : {size_t{2}, size_t{1}}) {  // the else branch first: no negated condition
+      const ScalarNode *value = root.operands[branch].get();
+      const Plan &plan = plans_.at(value);
+      // Any other user of the branch runs before the select, reading it
+      // from the destination; nothing else writes there in between.
+      const bool distinct = value != root.operands[0].get() && value != root.operands[3 - branch].get();
+      if (distinct && plan.rep == Rep::kArray && plan.owned && value->type.dtype == root.type.dtype &&
+          value->op != ScalarOp::kSelect && value->op != ScalarOp::kCast) {
+        chain_into_destination(value);
+        select_branch_in_destination_ = branch;
+        return;
+      }
+    }
+  }
+
+  void chain_into_destination(const ScalarNode *node) {
+    while (node != nullptr) {
       Plan &plan = plans_.at(node);
       plan.in_destination = true;
-      if (layout_ == DestinationLayout::kStrided) break;
+      if (layout_ == DestinationLayout::kStrided) return;
       if (!plan.reuses) {
         std::vector<const ScalarNode *> reusable = reusable_operands(*node);
         if (!reusable.empty()) plan.reuses = reusable.front();
@@ -374,6 +395,17 @@ class NumpyPrinter {
   void emit_select(const ScalarNode &node, Plan &plan, bool is_root) {
     const std::string condition = text(node.operands[0]), if_true = text(node.operands[1]),
                       if_false = text(node.operands[2]);
+    if (is_root && select_branch_in_destination_ == 2) {
+      statement(absl::StrCat("np.copyto(", destination_, ", ", if_true, ", where=", condition, ", casting=\"unsafe\")"));
+      root_written_ = true;
+      return;
+    }
+    if (is_root && select_branch_in_destination_ == 1) {
+      statement(absl::StrCat("np.copyto(", destination_, ", ", if_false, ", where=np.logical_not(", condition,
+                             "), casting=\"unsafe\")"));
+      root_written_ = true;
+      return;
+    }
     plan.text = temporary();
     if (plan.rep == Rep::kNumpyScalar) {
       statement(absl::StrCat(plan.text, " = ", if_true, " if ", condition, " else ", if_false));
@@ -445,6 +477,7 @@ class NumpyPrinter {
   std::set<std::string> declared_;
   int temporaries_ = 0;
   bool root_written_ = false;  // the root's value is in the destination
+  size_t select_branch_in_destination_ = 0;  // of a root select: the operand computed in the destination
 };
 
 }  // namespace

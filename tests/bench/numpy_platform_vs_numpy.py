@@ -58,6 +58,28 @@ def jacobi_3d_by_hand(a, out):
     return out
 
 
+def step(u, lap, dt):
+    return u + dt * lap
+
+
+def heat_loop_by_hand(u, k, dt, steps):
+    for _ in range(steps):
+        lap = np.zeros_like(u)
+        lap[1:-1, 1:-1] = k * (u[1:-1, 2:] + u[1:-1, :-2] + u[2:, 1:-1] + u[:-2, 1:-1] - 4 * u[1:-1, 1:-1])
+        u = u + dt * lap
+    return u
+
+
+def heat_loop_generated(laplacian, update, u, k, dt, steps):
+    for _ in range(steps):
+        lap = np.zeros_like(u)
+        laplacian((u, k), lap)
+        new = np.empty_like(u)
+        update((u, lap, dt), new)
+        u = new
+    return u
+
+
 def median_times(first, second, repeats):
     """Medians of both, measured alternately: the machine's load is shared."""
     first(), second()  # warm-up
@@ -108,6 +130,14 @@ def main():
             generated, hand = median_times(lambda: kernel(args, out), lambda: by_hand(reference), repeats)
             print(f"{label:28} {1000 * rpc:9.2f} {1000 * generated:13.3f} {1000 * hand:11.3f} {generated / hand:6.2f}"
                   f"   (daemon {1000 * response.specialize_seconds:.2f} ms)")
+        # The issue's heat loop: 200 steps of a stencil and an element-wise update on 512x512.
+        laplacian, _, _ = _numpy_kernels.specialize(sejits.stencil(laplace_2d), (u2, 0.25))
+        update, _, _ = _numpy_kernels.specialize(sejits.elementwise(step), (u2, u2, 0.1))
+        np.testing.assert_allclose(heat_loop_generated(laplacian, update, u2, 0.25, 0.1, 5),
+                                   heat_loop_by_hand(u2, 0.25, 0.1, 5), rtol=1e-12)
+        generated, hand = median_times(lambda: heat_loop_generated(laplacian, update, u2, 0.25, 0.1, 200),
+                                       lambda: heat_loop_by_hand(u2, 0.25, 0.1, 200), max(3, repeats // 7))
+        print(f"{'heat loop, 200 steps 512^2':28} {'':9} {1000 * generated:13.1f} {1000 * hand:11.1f} {generated / hand:6.2f}")
     finally:
         daemon.stop()
 
