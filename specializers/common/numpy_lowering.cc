@@ -113,8 +113,9 @@ constexpr char kPythonIntPowHelper[] =
 
 class NumpyPrinter {
  public:
-  NumpyPrinter(const NumpyOperands &operands, const std::string &destination, int indent, PythonModule &module)
-      : operands_(operands), destination_(destination), indent_(indent), module_(module) {}
+  NumpyPrinter(const NumpyOperands &operands, const std::string &destination, DestinationLayout layout, int indent,
+               PythonModule &module)
+      : operands_(operands), destination_(destination), layout_(layout), indent_(indent), module_(module) {}
 
   absl::Status run(const NodeRef &root) {
     order_ = topological_order(root);
@@ -124,7 +125,6 @@ class NumpyPrinter {
     if (absl::Status refused = refuse_conditional_integer_powers(root); !refused.ok()) return refused;
     for (const NodeRef &node : order_) plan(*node);
     plan_destination(*root);
-    declare_flags();
     for (const NodeRef &node : order_) emit(*node, node == root);
     if (!root_written_) {  // a parameter, a constant, a scalar or an unchanged value: copied in
       statement(absl::StrCat("np.copyto(", destination_, ", ", text(root), ", casting=\"unsafe\")"));
@@ -191,42 +191,69 @@ class NumpyPrinter {
     }
     if (plan.rep != Rep::kArray || is_identity(node)) return;
     plan.owned = true;
-    // The buffer of a single-use temporary of the same dtype and shape is
+    // The buffer of a single-use temporary of the same dtype (and shape) is
     // overwritten in place: np.add(t, b, out=t).
-    const size_t first = node.op == ScalarOp::kSelect ? 2 : 0;
-    const size_t last = node.op == ScalarOp::kSelect ? 3 : (node.op == ScalarOp::kCast ? 0 : node.operands.size());
-    for (size_t k = first; k < last; ++k) {
-      const ScalarNode *operand = node.operands[k].get();
-      const Plan &candidate = plans_.at(operand);
-      if (candidate.rep == Rep::kArray && candidate.owned && uses_[operand] == 1 && operand->type.dtype == node.type.dtype &&
-          candidate.classes == plan.classes && !is_reused(operand)) {
+    for (const ScalarNode *operand : reusable_operands(node)) {
+      if (operands_.reuse_condition(plans_.at(operand).classes, plan.classes)) {
         plan.reuses = operand;
-        reused_.insert(operand);
         break;
       }
     }
   }
 
-  bool is_reused(const ScalarNode *node) const { return reused_.count(node) > 0; }
-
-  // The root and the chain of buffers it overwrites are computed in the
-  // destination itself: no temporary and no final copy.
-  void plan_destination(const ScalarNode &root) {
-    Plan &plan = plans_.at(&root);
-    if (plan.rep != Rep::kArray || !plan.owned || root.op == ScalarOp::kCast) return;
-    for (const ScalarNode *node = &root; node != nullptr; node = plans_.at(node).reuses) plans_.at(node).in_destination = true;
+  // The operands whose buffer `node` may overwrite: owned, used once, of
+  // its dtype. Not a select's: np.where is faster than a masked copyto.
+  std::vector<const ScalarNode *> reusable_operands(const ScalarNode &node) const {
+    std::vector<const ScalarNode *> reusable;
+    const bool ufunc = node.op != ScalarOp::kCast && node.op != ScalarOp::kSelect;
+    for (size_t k = 0; ufunc && k < node.operands.size(); ++k) {
+      const ScalarNode *operand = node.operands[k].get();
+      const Plan &candidate = plans_.at(operand);
+      if (candidate.rep == Rep::kArray && candidate.owned && uses_.at(operand) == 1 && operand->type.dtype == node.type.dtype) {
+        reusable.push_back(operand);
+      }
+    }
+    return reusable;
   }
 
-  // One flag per set of shape classes whose in-place updates need an ndarray.
-  void declare_flags() {
-    for (const NodeRef &node : order_) {
-      const Plan &plan = plans_.at(node.get());
-      if (!plan.reuses || plan.in_destination) continue;
-      std::string condition = operands_.gives_array(plan.classes);
-      if (condition.empty() || flags_.count(plan.classes)) continue;
-      std::string name = absl::StrCat("f", flags_.size());
-      flags_[plan.classes] = name;
-      module_.line(indent_, absl::StrCat(name, " = ", condition));
+  // The root is computed in the destination itself and, when that is
+  // contiguous, so is each temporary it would overwrite, down the chain:
+  // whatever their shapes, their reads broadcast to the destination's. No
+  // temporary, no final copy. A root select computes one branch there and
+  // copies the other over it where it is chosen (np.where would need a copy).
+  void plan_destination(const ScalarNode &root) {
+    const Plan &root_plan = plans_.at(&root);
+    if (root_plan.rep != Rep::kArray || !root_plan.owned || root.op == ScalarOp::kCast) return;
+    if (root.op != ScalarOp::kSelect) {
+      chain_into_destination(&root);
+      return;
+    }
+    if (layout_ != DestinationLayout::kContiguous) return;
+    for (size_t branch : {size_t{2}, size_t{1}}) {  // the else branch first: no negated condition
+      const ScalarNode *value = root.operands[branch].get();
+      const Plan &plan = plans_.at(value);
+      // Any other user of the branch runs before the select, reading it
+      // from the destination; nothing else writes there in between.
+      const bool distinct = value != root.operands[0].get() && value != root.operands[3 - branch].get();
+      if (distinct && plan.rep == Rep::kArray && plan.owned && value->type.dtype == root.type.dtype &&
+          value->op != ScalarOp::kSelect && value->op != ScalarOp::kCast) {
+        chain_into_destination(value);
+        select_branch_in_destination_ = branch;
+        return;
+      }
+    }
+  }
+
+  void chain_into_destination(const ScalarNode *node) {
+    while (node != nullptr) {
+      Plan &plan = plans_.at(node);
+      plan.in_destination = true;
+      if (layout_ == DestinationLayout::kStrided) return;
+      if (!plan.reuses) {
+        std::vector<const ScalarNode *> reusable = reusable_operands(*node);
+        if (!reusable.empty()) plan.reuses = reusable.front();
+      }
+      node = plan.reuses;
     }
   }
 
@@ -304,9 +331,21 @@ class NumpyPrinter {
     // A Python int argument made a narrower integer raises NumPy's
     // OverflowError when it does not fit, as the native kernel checks on entry.
     const bool narrowed_argument = operand->op == ScalarOp::kParam && is_integer(node.type.dtype);
-    const bool exact = operand->type.dtype == DType::kBool || (operand->type.dtype == DType::kFloat64 && is_float(node.type.dtype));
+    // To a float, from a Python bool, int (of any size) or float: one rounding, as C's.
+    const bool exact = operand->type.dtype == DType::kBool || is_float(node.type.dtype);
     if (narrowed_argument || exact) return absl::StrCat(target, "(", text(operand), ")");
     return absl::StrCat(numpy_type_name(operand->type.dtype), "(", text(operand), ").astype(", target, ")");
+  }
+
+  // The run-time condition under which `plan` overwrites its operand's
+  // buffer (empty: always).
+  std::string reuse_condition(const Plan &plan) {
+    const std::string &buffer = plans_.at(plan.reuses).text;
+    std::string condition = *operands_.reuse_condition(plans_.at(plan.reuses).classes, plan.classes);
+    for (size_t at = condition.find("{}"); at != std::string::npos; at = condition.find("{}", at + buffer.size())) {
+      condition.replace(at, 2, buffer);
+    }
+    return condition;
   }
 
   // The `out=` of a ufunc computing `node`.
@@ -314,9 +353,9 @@ class NumpyPrinter {
     if (plan.in_destination) return absl::StrCat(", out=", destination_);
     if (!plan.reuses) return "";
     const std::string &buffer = plans_.at(plan.reuses).text;
-    auto flag = flags_.find(plan.classes);
-    if (flag == flags_.end()) return absl::StrCat(", out=", buffer);
-    return absl::StrCat(", out=", buffer, " if ", flag->second, " else None");
+    const std::string condition = reuse_condition(plan);
+    if (condition.empty()) return absl::StrCat(", out=", buffer);
+    return absl::StrCat(", out=", buffer, " if ", condition, " else None");
   }
 
   void emit_ufunc(const ScalarNode &node, Plan &plan, bool is_root) {
@@ -356,35 +395,23 @@ class NumpyPrinter {
   void emit_select(const ScalarNode &node, Plan &plan, bool is_root) {
     const std::string condition = text(node.operands[0]), if_true = text(node.operands[1]),
                       if_false = text(node.operands[2]);
-    if (plan.rep == Rep::kNumpyScalar) {
-      plan.text = temporary();
-      statement(absl::StrCat(plan.text, " = ", if_true, " if ", condition, " else ", if_false));
+    if (is_root && select_branch_in_destination_ == 2) {
+      statement(absl::StrCat("np.copyto(", destination_, ", ", if_true, ", where=", condition, ", casting=\"unsafe\")"));
+      root_written_ = true;
       return;
     }
-    if (plan.in_destination) {
-      if (!plan.reuses) statement(absl::StrCat("np.copyto(", destination_, ", ", if_false, ", casting=\"unsafe\")"));
-      statement(absl::StrCat("np.copyto(", destination_, ", ", if_true, ", where=", condition, ", casting=\"unsafe\")"));
-      plan.text = destination_;
-      root_written_ = root_written_ || is_root;
+    if (is_root && select_branch_in_destination_ == 1) {
+      statement(absl::StrCat("np.copyto(", destination_, ", ", if_false, ", where=np.logical_not(", condition,
+                             "), casting=\"unsafe\")"));
+      root_written_ = true;
       return;
     }
     plan.text = temporary();
-    if (!plan.reuses) {
+    if (plan.rep == Rep::kNumpyScalar) {
+      statement(absl::StrCat(plan.text, " = ", if_true, " if ", condition, " else ", if_false));
+    } else {
       statement(absl::StrCat(plan.text, " = np.where(", condition, ", ", if_true, ", ", if_false, ")"));
-      return;
     }
-    auto flag = flags_.find(plan.classes);
-    const std::string overwrite = absl::StrCat("np.copyto(", if_false, ", ", if_true, ", where=", condition, ")");
-    if (flag == flags_.end()) {
-      statement(overwrite);
-      statement(absl::StrCat(plan.text, " = ", if_false));
-      return;
-    }
-    statement(absl::StrCat("if ", flag->second, ":"));
-    module_.line(indent_ + 1, overwrite);
-    module_.line(indent_ + 1, absl::StrCat(plan.text, " = ", if_false));
-    statement("else:");
-    module_.line(indent_ + 1, absl::StrCat(plan.text, " = np.where(", condition, ", ", if_true, ", ", if_false, ")"));
   }
 
   // A weak (Python scalar) operation: Python's arithmetic where it agrees
@@ -441,23 +468,23 @@ class NumpyPrinter {
 
   const NumpyOperands &operands_;
   const std::string destination_;
+  const DestinationLayout layout_;
   const int indent_;
   PythonModule &module_;
   std::vector<NodeRef> order_;
   std::unordered_map<const ScalarNode *, int> uses_;
   std::unordered_map<const ScalarNode *, Plan> plans_;
-  std::unordered_set<const ScalarNode *> reused_;
-  std::map<std::set<int>, std::string> flags_;
   std::set<std::string> declared_;
   int temporaries_ = 0;
   bool root_written_ = false;  // the root's value is in the destination
+  size_t select_branch_in_destination_ = 0;  // of a root select: the operand computed in the destination
 };
 
 }  // namespace
 
 absl::Status print_numpy_value(const NodeRef &root, const NumpyOperands &operands, const std::string &destination,
-                               int indent, PythonModule &module) {
-  return NumpyPrinter(operands, destination, indent, module).run(root);
+                               DestinationLayout layout, int indent, PythonModule &module) {
+  return NumpyPrinter(operands, destination, layout, indent, module).run(root);
 }
 
 }  // namespace sejits::specializers

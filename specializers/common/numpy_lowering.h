@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,11 +28,18 @@ struct NumpyOperands {
   // Reads of one shape class have one shape at run time: each element-wise
   // argument is its own class; every read of a stencil has the interior's shape.
   std::function<int(int index)> shape_class;
-  // A Python condition that holds when an operation over arrays of these
-  // classes gives an ndarray rather than a NumPy scalar (an element-wise
-  // argument may be 0-d); empty when it always does.
-  std::function<std::string(const std::set<int> &classes)> gives_array;
+  // Whether the buffer of a temporary computed over reads of
+  // `buffer_classes` can take the value of an operation over `classes` in
+  // place (np.add(t, b, out=t)): nullopt when never, else a Python condition
+  // on the buffer (the `{}` in it), checked at run time; empty when always.
+  std::function<std::optional<std::string>(const std::set<int> &buffer_classes, const std::set<int> &classes)> reuse_condition;
 };
+
+// How the destination is laid out. A contiguous one also holds the
+// temporaries its last operation would overwrite; a strided view (a stencil's
+// interior) is written once, by the last operation: NumPy's ufuncs are about
+// twice as slow over a strided output as over a contiguous temporary.
+enum class DestinationLayout { kContiguous, kStrided };
 
 // Appends, at `indent`, the statements that compute `root` (of the
 // destination's dtype) into the writable ndarray named `destination`, whose
@@ -39,6 +47,6 @@ struct NumpyOperands {
 // where first used. FAILED_PRECONDITION ("no vectorized NumPy
 // form: ...") for what NumPy cannot do without per-element Python.
 absl::Status print_numpy_value(const NodeRef &root, const NumpyOperands &operands, const std::string &destination,
-                               int indent, PythonModule &module);
+                               DestinationLayout layout, int indent, PythonModule &module);
 
 }  // namespace sejits::specializers

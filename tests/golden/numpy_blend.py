@@ -12,11 +12,10 @@ def sejits_elementwise_numpy(args, out):
     a2 = args[2]
     with np.errstate(all="ignore"):
         s0 = np.float64(args[0])
-        t0 = np.multiply(s0, a1)
-        t1 = np.subtract(1.0, s0)
-        t2 = np.multiply(t1, a2)
-        t3 = np.add(t0, t2)
-        t4 = np.greater(t3, K0)
-        np.copyto(out, K0, casting="unsafe")
-        np.copyto(out, t3, where=t4, casting="unsafe")
+        np.multiply(s0, a1, out=out)
+        t0 = np.subtract(1.0, s0)
+        t1 = np.multiply(t0, a2)
+        np.add(out, t1, out=out)
+        t2 = np.greater(out, K0)
+        np.copyto(out, K0, where=np.logical_not(t2), casting="unsafe")
     return None
