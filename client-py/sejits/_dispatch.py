@@ -8,8 +8,8 @@ import warnings
 
 import numpy as np
 
-from sejits import _arguments, _artifacts, _binding, _capture, _config, _daemon, _device_calls, _handle_cache, _pending
-from sejits import _tuning, _worker_platform
+from sejits import _arguments, _artifacts, _binding, _capture, _config, _daemon, _device_calls, _handle_cache
+from sejits import _numpy_kernels, _pending, _tuning, _worker_platform
 from sejits import _native
 from sejits._native import Dispatcher as _NativeDispatcher
 from sejits._native import FallbackRequested as _FallbackRequested
@@ -27,9 +27,6 @@ class _Fallback:
 
     def __init__(self, reason):
         self.reason = reason
-
-
-NUMPY_PLATFORM = "numpy"  # the daemon's vectorized NumPy form of a kernel (no compiler)
 
 
 def _compiles_in_background():
@@ -315,10 +312,8 @@ class KernelDispatcher:
         numpy_request = pb.SpecializeRequest()
         numpy_request.CopyFrom(request)
         numpy_request.ClearField("tuning")
-        numpy_request.target.platform = NUMPY_PLATFORM
+        numpy_request.target.platform = _numpy_kernels.PLATFORM
         try:
-            from sejits import _numpy_kernels
-
             response = _daemon.call("Specialize", numpy_request)
             function = _numpy_kernels.load(response.source, response.entry_symbol)
         except Exception:  # noqa: BLE001 - without a NumPy form, calls wait for the compiled kernel

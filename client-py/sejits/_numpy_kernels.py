@@ -28,7 +28,8 @@ def request(dispatcher, args):
     for `dispatcher` called with `args`. Raises grpc.RpcError where the daemon
     has no NumPy form (FAILED_PRECONDITION, "no vectorized NumPy form: ...")."""
     args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
-    message = dispatcher._build_request(args, dispatcher._capture(), platform=PLATFORM)
+    kernel_args, key_values = dispatcher._kernel_arguments(args)  # the free names read at this call
+    message = dispatcher._build_request(kernel_args, dispatcher._capture(key_values), platform=PLATFORM)
     return _daemon.call("Specialize", message)
 
 
