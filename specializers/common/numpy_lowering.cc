@@ -168,8 +168,6 @@ class NumpyPrinter {
     return absl::OkStatus();
   }
 
-  Plan &plan_of(const NodeRef &node) { return plans_.at(node.get()); }
-
   void plan(const ScalarNode &node) {
     Plan &plan = plans_[&node];
     if (node.op == ScalarOp::kParam && operands_.is_array(node.param_index)) {
