@@ -180,7 +180,9 @@ class KernelDispatcher:
         if not pending.ready():
             self._last_run = "the vectorized NumPy form (the compiled kernel is still being built)"
             return pending.interim
-        outcome = pending.wait()
+        outcome, error = pending.wait()
+        if error is not None:
+            outcome = self._failure(error)  # its warning (or error) comes on the caller's thread
         with self._lock:
             if self._kernels.get(signature) is pending:
                 if type(outcome) is _Retry:
@@ -284,7 +286,7 @@ class KernelDispatcher:
             interim = self._interim_kernel(the_request(), args)
             if interim is None:  # without a NumPy form the call waits for the compile anyway: here
                 return build(None, None)
-            return _pending.PendingKernel(lambda: self._guarded(build, None, None), interim)
+            return _pending.PendingKernel(lambda: build(None, None), interim)
         except Exception as error:  # noqa: BLE001 - every failure becomes a fallback with its reason
             return self._failure(error)
 
@@ -293,17 +295,6 @@ class KernelDispatcher:
         # Only a rejection of the kernel itself is final; a daemon that is
         # down or an artifact that went missing is tried again next call.
         return fallback if _is_final(error) else _Retry(fallback)
-
-    def _guarded(self, build, *args):
-        """build(*args) on the background thread: a failure becomes what the
-        signature maps to (the warning is given there, once per kernel)."""
-        try:
-            return build(*args)
-        except Exception as error:  # noqa: BLE001
-            try:
-                return self._failure(error)
-            except SpecializationError as refusal:  # fallback="error" never builds in the background; kept safe
-                return _Fallback(str(refusal))
 
     def _interim_kernel(self, request, args):
         """The kernel's vectorized NumPy form, or None (the daemon has none for it, or cannot be asked)."""

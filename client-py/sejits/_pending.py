@@ -31,18 +31,21 @@ class InterimKernel:
 class PendingKernel:
     """`build()` runs on a daemon thread (a process that exits does not wait
     for it; the daemon finishes the compile and caches it for the next run)
-    and returns what the signature maps to once built: a loaded kernel, a
-    tuning session, or a fallback."""
+    and returns what the signature maps to once built: a loaded kernel or a
+    tuning session. Its exception, if it raises, is kept for the dispatcher
+    to report on the caller's thread."""
 
     def __init__(self, build, interim):
         self.interim = interim
-        self._outcome = None
+        self._outcome = self._error = None
         self._done = threading.Event()
         threading.Thread(target=self._run, args=(build,), name="sejits-compile", daemon=True).start()
 
     def _run(self, build):
         try:
             self._outcome = build()
+        except Exception as error:  # noqa: BLE001 - reported by the call that finds it
+            self._error = error
         finally:
             self._done.set()
 
@@ -50,7 +53,6 @@ class PendingKernel:
         return self._done.is_set()
 
     def wait(self):
-        """The built outcome (waits for it)."""
+        """(the built outcome, None) or (None, the exception): waits for it."""
         self._done.wait()
-        return self._outcome
-
+        return self._outcome, self._error

@@ -163,8 +163,10 @@ class Scene:
     def client(self, steps, autostart, report_pid=False):
         env = dict(os.environ)
         env.pop("SEJITS_HEALTH_TIMEOUT_S", None)  # the defaults are what the bounds below are about
+        # compile="sync": these faults hit a call that waits for its compile
+        # (with "async" the call would run the kernel's NumPy form meanwhile).
         env.update(SEJITS_DAEMON=self.daemon.address, SEJITS_AUTOSTART="1" if autostart else "0",
-                   SEJITS_FALLBACK="warn", SEJITS_TUNING="off", SEJITS_CACHE_DIR=str(self.root / "client-cache"),
+                   SEJITS_FALLBACK="warn", SEJITS_TUNING="off", SEJITS_COMPILE="sync", SEJITS_CACHE_DIR=str(self.root / "client-cache"),
                    SEJITS_DAEMON_BIN=daemon_binary(), SEJITS_DAEMON_ARGS=f"--cache_dir={self.root / 'restarted-cache'}",
                    PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         return Client(self.root, env, steps, report_pid)

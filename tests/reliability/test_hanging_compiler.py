@@ -67,10 +67,13 @@ def test_a_hanging_compiler_is_killed_at_the_timeout_and_others_are_served(daemo
         (instance.state / "hung.pid").unlink()
         v = arrays_for(1)[0]
         with client_of(instance):
-            sejits.config(fallback="warn")
+            # compile="sync": the call waits for the compile (with "async" it
+            # would run the kernel's NumPy form and warn at a later call).
+            sejits.config(fallback="warn", compile="sync")
             with pytest.warns(sejits.SpecializationWarning,
                               match=r"hangs_forever.*DEADLINE_EXCEEDED.*kernel 'hangs_forever'.*did not finish"):
                 result = sejits.elementwise(hangs_forever)(v)
+            sejits.config(compile="async")
         np.testing.assert_array_equal(result, v * 6161.25 + 1.0)
         assert instance.stats().compile_failures == 2
         assert "did not finish within" in instance.log_text()
