@@ -9,9 +9,19 @@ kernel for the dtypes it is called with, and calls it on the arrays' memory.
 """
 
 import contextlib
+import os
 
-from sejits._config import config
-from sejits._errors import SpecializationError, SpecializationWarning
+# libgomp (the kernels' OpenMP runtime) spins 300,000 times at a barrier
+# before it sleeps. On a loaded or shared machine (a VM's vCPUs preempted, a
+# compile running) the spinning threads take the CPU the others need:
+# iterate's wavefronts, a barrier per wave, ran 3-10x slower. 1000 spins keep
+# barriers fast on an idle machine. libgomp reads it when it loads, so it is
+# set before any kernel is; a value the user set (or OMP_WAIT_POLICY) wins.
+if "GOMP_SPINCOUNT" not in os.environ and "OMP_WAIT_POLICY" not in os.environ:
+    os.environ["GOMP_SPINCOUNT"] = "1000"
+
+from sejits._config import config  # noqa: E402 - after the OpenMP setting
+from sejits._errors import SpecializationError, SpecializationWarning  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["elementwise", "stencil", "StencilGrid", "StencilKernel", "config", "target", "stats", "opencl",
