@@ -14,7 +14,6 @@ import hashlib
 import inspect
 import linecache
 import math
-import sys
 import types
 from dataclasses import dataclass, field
 
