@@ -26,15 +26,17 @@ export SEJITS_DAEMON_BIN="$BUILD/server/sejitsd"
 # workers (each file on one worker, each worker with daemons of its own) keep
 # both cores busy. The suites that measure time (tuning by timings, fairness,
 # time bounds of faults, load and soak) run afterwards, alone on the machine.
+TIMED=(tests/e2e/test_tuning_e2e.py tests/cluster/test_fairness.py tests/reliability/test_client_faults.py
+       tests/reliability/test_hanging_compiler.py tests/reliability/test_load.py tests/reliability/test_soak.py)
 # The Spark suite forks its JVM (pyspark's Popen with preexec_fn): it runs in
 # a pytest process of its own, where no earlier test left gRPC calls or
 # background compiles in flight (a fork beside them failed the JVM's start).
-TIMED=(tests/e2e/test_tuning_e2e.py tests/cluster/test_fairness.py tests/reliability/test_client_faults.py
-       tests/reliability/test_hanging_compiler.py tests/reliability/test_load.py tests/reliability/test_soak.py
-       tests/cluster/test_spark.py)
+SPARK=tests/cluster/test_spark.py
 echo "==> Python tests (pytest, 2 workers)"
-"$PYTHON" -m pytest -q -n 2 --dist loadfile "${TIMED[@]/#/--ignore=$ROOT/}" "$ROOT/tests/python" "$ROOT/tests/e2e" \
+"$PYTHON" -m pytest -q -n 2 --dist loadfile "${TIMED[@]/#/--ignore=$ROOT/}" --ignore="$ROOT/$SPARK" "$ROOT/tests/python" "$ROOT/tests/e2e" \
   "$ROOT/tests/cluster" "$ROOT/tests/deploy" "$ROOT/tests/reliability"
+echo "==> the Spark engine suite (pytest, a process of its own)"
+"$PYTHON" -m pytest -q "$ROOT/$SPARK"
 echo "==> Python tests that measure time (pytest, alone)"
 # The soak runs 30 s here; SEJITS_SOAK_SECONDS=300 gives the full five minutes.
 SEJITS_SOAK_SECONDS=${SEJITS_SOAK_SECONDS:-30} "$PYTHON" -m pytest -q "${TIMED[@]/#/$ROOT/}"
