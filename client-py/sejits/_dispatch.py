@@ -158,8 +158,9 @@ class KernelDispatcher:
             kernel = self._kernels.get(signature)
             if kernel is not None and type(kernel) is not _pending.PendingKernel:
                 return _Lookup(kernel_args, signature, kernel, key_values)
+            scalars = kernel_args[len(args):]  # the free names as read above: once per call
             args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
-            kernel_args, key_values = self._kernel_arguments(args)
+            kernel_args = args + scalars
         except SpecializationError as error:
             return _Lookup(args, None, self._fall_back(str(error)))
         signature = self._signature(kernel_args) + _capture.key_elements(key_values)
