@@ -10,8 +10,10 @@ sejits (E2: `kernel(*inputs)`, S2: `kernel.iterate(grid, steps=STEPS)`):
 
 A tuned row first calls the kernel until tuning has settled (its entry in
 the dispatcher's map is a kernel, no longer a TuningSession), checking every
-call's result, and reports how many calls that took (`tuning_calls`), the
-chosen `variant`, and its median relative to the other rows' (`vs_default`,
+call's result, and reports how many tuning samples that took (`tuning_calls`:
+the calls the session timed; calls made while candidates compile in the
+background run the served variant and are not counted), the wall time it
+took (`tuning_s`), the chosen `variant`, and its median relative to the other rows' (`vs_default`,
 `vs_exhaustive`). The target: tuned within 5% of exhaustive, never slower
 than default.
 
@@ -24,6 +26,7 @@ import contextlib
 import functools
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -37,8 +40,8 @@ from measure import BenchFailure, Result, describe, measure_kernel, mismatch, pr
 from stencil_impls import sejits_impl as sejits_stencil_iterate_impl
 from stencil_impls import sejits_stencil
 
-MAX_TUNING_CALLS = 2000  # a search that has not settled by then is reported as an error
-PROGRESS_EVERY = 10  # tuning calls between progress lines
+MAX_TUNING_SECONDS = 600  # a search that has not settled by then is reported as an error
+PROGRESS_EVERY_S = 2.0  # seconds between progress lines
 
 
 @dataclass
@@ -118,30 +121,38 @@ def reset_tuning(kernel_name):
     return sum(_daemon.call("ResetTuning", pb.TuningQuery(kernel=key)).deleted for key in sorted(keys))
 
 
-def settled_kernel(dispatcher, map_name):
-    """The kernel that tuning settled on, or None while it is still timing candidates."""
+def tuning_state(dispatcher, map_name):
+    """(settled kernel or None, the tuning sessions in the map)."""
     from sejits import _tuning
 
     entries = list(getattr(dispatcher, map_name).values())
-    if not entries or any(type(entry) is _tuning.TuningSession for entry in entries):
-        return None
+    sessions = [entry for entry in entries if type(entry) is _tuning.TuningSession]
+    if not entries or sessions:
+        return None, sessions
     if any(entry is None for entry in entries):
         raise BenchFailure(f"the dispatcher's {map_name} holds no kernel (no entry point to tune)")
-    return entries[0]
+    return entries[0], []
 
 
 def settle(target, impl, dispatcher, call):
-    """Call until tuning has settled, checking every result: (kernel, calls)."""
-    for calls in range(1, MAX_TUNING_CALLS + 1):
-        if calls % PROGRESS_EVERY == 1:
-            progress(target.name, impl, f"tuning call {calls}")
+    """Call until tuning has settled, checking every result: (kernel, timed
+    calls, seconds). Timed calls are the session's own count of its samples."""
+    started = time.monotonic()
+    next_progress, calls, sessions = started, 0, {}
+    while time.monotonic() - started < MAX_TUNING_SECONDS:
+        calls += 1
         wrong = mismatch(call(), target.reference, target.rtol)
         if wrong:
             raise BenchFailure(f"tuning call {calls}: {wrong}")
-        kernel = settled_kernel(dispatcher, target.map_name)
+        kernel, current = tuning_state(dispatcher, target.map_name)
+        sessions.update((id(session), session) for session in current)
+        timed = sum(session._calls for session in sessions.values())
         if kernel is not None:
-            return kernel, calls
-    raise BenchFailure(f"tuning did not settle within {MAX_TUNING_CALLS} calls")
+            return kernel, timed, time.monotonic() - started
+        if time.monotonic() >= next_progress:
+            progress(target.name, impl, f"tuning: {calls} calls, {timed} timed")
+            next_progress += PROGRESS_EVERY_S
+    raise BenchFailure(f"tuning did not settle within {MAX_TUNING_SECONDS} s ({calls} calls, {timed} timed)")
 
 
 def tuned_row(target, impl, mode, stack):
@@ -155,12 +166,12 @@ def tuned_row(target, impl, mode, stack):
         os.environ["SEJITS_CACHE_DIR"] = stack.enter_context(tempfile.TemporaryDirectory(prefix="sejits-tuning-"))
         sejits.config(tuning=mode, tuning_budget=None)
         dispatcher, call = target.new_call()
-        kernel, calls = settle(target, impl, dispatcher, call)
+        kernel, calls, seconds = settle(target, impl, dispatcher, call)
     except Exception as exc:  # any failure of the implementation is a result
         return Result(target.name, impl, limit_s=target.limit_s, error=describe(exc))
     summary = kernel.info.get("tuning") or {}
-    extra = {"tuning_calls": calls, "variant": summary.get("variant", ""), "state": summary.get("state", "")}
-    progress(target.name, impl, f"settled after {calls} calls: {extra['state']} {extra['variant']}"
+    extra = {"tuning_calls": calls, "tuning_s": round(seconds, 1), "variant": summary.get("variant", ""), "state": summary.get("state", "")}
+    progress(target.name, impl, f"settled after {seconds:.1f} s, {calls} timed calls: {extra['state']} {extra['variant']}"
              + (f" ({summary['reason']})" if summary.get("reason") else ""))
     result = measure_kernel(target.name, impl, lambda: call, target.reference, target.rtol, target.repeats,
                             target.limit_s)
