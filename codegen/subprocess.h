@@ -13,7 +13,7 @@ namespace sejits::codegen {
 struct ProcessLimits {
   absl::Duration timeout = absl::Seconds(60);
   uint64_t memory_bytes = 0;  // RLIMIT_AS; 0: unlimited
-  int niceness = 0;           // added to the child's scheduling priority (nice)
+  int niceness = 0;           // added to the child's scheduling priority (nice) and its autogroup's
 };
 
 struct ProcessResult {
