@@ -113,9 +113,9 @@ constexpr char kPythonIntPowHelper[] =
 
 class NumpyPrinter {
  public:
-  NumpyPrinter(const NumpyOperands &operands, const std::string &destination, DestinationLayout layout, int indent,
+  NumpyPrinter(const NumpyOperands &operands, const std::string &destination, int indent,
                PythonModule &module)
-      : operands_(operands), destination_(destination), layout_(layout), indent_(indent), module_(module) {}
+      : operands_(operands), destination_(destination), indent_(indent), module_(module) {}
 
   absl::Status run(const NodeRef &root) {
     order_ = topological_order(root);
@@ -214,10 +214,14 @@ class NumpyPrinter {
     return reusable;
   }
 
-  // The root is computed in the destination itself and, when that is
-  // contiguous, so is each temporary it would overwrite, down the chain:
-  // whatever their shapes, their reads broadcast to the destination's. No
-  // temporary, no final copy. A root select computes one branch there and
+  // The root is computed in the destination itself, and so is each
+  // temporary it would overwrite, down the chain: whatever their shapes,
+  // their reads broadcast to the destination's. No temporary, no final copy.
+  // That holds for a strided destination (a stencil's interior) too: a ufunc
+  // over a strided output is slower than over a contiguous one, but every
+  // temporary it saves is a fresh array whose pages fault in on first touch
+  // (200 steps of a 512x512 heat loop: 1.5 ms a step against 4.0 ms with the
+  // chain in a temporary and the last operation into the interior). A root select computes one branch there and
   // copies the other over it where it is chosen (np.where would need a copy).
   void plan_destination(const ScalarNode &root) {
     const Plan &root_plan = plans_.at(&root);
@@ -226,7 +230,6 @@ class NumpyPrinter {
       chain_into_destination(&root);
       return;
     }
-    if (layout_ != DestinationLayout::kContiguous) return;
     for (size_t branch : {size_t{2}, size_t{1}}) {  // the else branch first: no negated condition
       const ScalarNode *value = root.operands[branch].get();
       const Plan &plan = plans_.at(value);
@@ -246,7 +249,6 @@ class NumpyPrinter {
     while (node != nullptr) {
       Plan &plan = plans_.at(node);
       plan.in_destination = true;
-      if (layout_ == DestinationLayout::kStrided) return;
       if (!plan.reuses) {
         std::vector<const ScalarNode *> reusable = reusable_operands(*node);
         if (!reusable.empty()) plan.reuses = reusable.front();
@@ -466,7 +468,6 @@ class NumpyPrinter {
 
   const NumpyOperands &operands_;
   const std::string destination_;
-  const DestinationLayout layout_;
   const int indent_;
   PythonModule &module_;
   std::vector<NodeRef> order_;
@@ -481,8 +482,8 @@ class NumpyPrinter {
 }  // namespace
 
 absl::Status print_numpy_value(const NodeRef &root, const NumpyOperands &operands, const std::string &destination,
-                               DestinationLayout layout, int indent, PythonModule &module) {
-  return NumpyPrinter(operands, destination, layout, indent, module).run(root);
+                               int indent, PythonModule &module) {
+  return NumpyPrinter(operands, destination, indent, module).run(root);
 }
 
 }  // namespace sejits::specializers

@@ -2,9 +2,10 @@
 // platform): each node one whole-array operation in the node's own dtype
 // (NumPy ufuncs on arrays and NumPy scalars, Python arithmetic on Python
 // scalars), conditionals as np.where, casts as astype. Single-use temporaries
-// are overwritten in place (ufunc out=) and the value's last operations write
-// straight into the destination, so a kernel costs what hand-written NumPy
-// does. Nothing is evaluated per element in Python.
+// are overwritten in place (ufunc out=) and the value's chain of operations
+// writes straight into the destination (which the caller allocates fresh:
+// nothing the kernel reads aliases it), so a kernel costs what hand-written
+// NumPy does, or less. Nothing is evaluated per element in Python.
 #pragma once
 
 #include <functional>
@@ -35,18 +36,12 @@ struct NumpyOperands {
   std::function<std::optional<std::string>(const std::set<int> &buffer_classes, const std::set<int> &classes)> reuse_condition;
 };
 
-// How the destination is laid out. A contiguous one also holds the
-// temporaries its last operation would overwrite; a strided view (a stencil's
-// interior) is written once, by the last operation: NumPy's ufuncs are about
-// twice as slow over a strided output as over a contiguous temporary.
-enum class DestinationLayout { kContiguous, kStrided };
-
 // Appends, at `indent`, the statements that compute `root` (of the
 // destination's dtype) into the writable ndarray named `destination`, whose
 // shape every read broadcasts to. Scalar arguments are read from `args`
 // where first used. FAILED_PRECONDITION ("no vectorized NumPy
 // form: ...") for what NumPy cannot do without per-element Python.
 absl::Status print_numpy_value(const NodeRef &root, const NumpyOperands &operands, const std::string &destination,
-                               DestinationLayout layout, int indent, PythonModule &module);
+                               int indent, PythonModule &module);
 
 }  // namespace sejits::specializers

@@ -111,7 +111,7 @@ class StencilNumpyLowering {
       }
       return absl::StrCat("a", index, "[", absl::StrJoin(axes, ", "), "]");
     };
-    if (absl::Status printed = print_numpy_value(ir_.value, operands(slice), "dst", DestinationLayout::kStrided, indent_, module_); !printed.ok()) return printed;
+    if (absl::Status printed = print_numpy_value(ir_.value, operands(slice), "dst", indent_, module_); !printed.ok()) return printed;
     if (ir_.boundary == Boundary::kSkip) return absl::OkStatus();
     // The border slabs, each point once: axes before d over the interior,
     // axis d over one side of its border, axes after d whole.
@@ -152,7 +152,7 @@ class StencilNumpyLowering {
       }
       return absl::StrCat(found->second, "[", absl::StrJoin(axes, ", "), "]");
     };
-    return print_numpy_value(ir_.value, operands(slice), "out", DestinationLayout::kContiguous, indent_, module_);
+    return print_numpy_value(ir_.value, operands(slice), "out", indent_, module_);
   }
 
   const StencilIr &ir_;

@@ -24,15 +24,15 @@ def sejits_stencil_numpy(args, out):
             s1 = np.float64(args[1])
             r0 = a0[lo0:hi0, lo1 + 1:hi1 + 1]
             r1 = a0[lo0:hi0, lo1 - 1:hi1 - 1]
-            t0 = np.add(r0, r1)
+            np.add(r0, r1, out=dst)
             r2 = a0[lo0 + 1:hi0 + 1, lo1:hi1]
-            t1 = np.add(t0, r2, out=t0)
+            np.add(dst, r2, out=dst)
             r3 = a0[lo0 - 1:hi0 - 1, lo1:hi1]
-            t2 = np.add(t1, r3, out=t1)
+            np.add(dst, r3, out=dst)
             r4 = a0[lo0:hi0, lo1:hi1]
-            t3 = np.multiply(K0, r4)
-            t4 = np.subtract(t2, t3, out=t2)
-            np.multiply(s1, t4, out=dst)
+            t0 = np.multiply(K0, r4)
+            np.subtract(dst, t0, out=dst)
+            np.multiply(s1, dst, out=dst)
         out[:lo0, :] = K1
         out[hi0:, :] = K1
         out[lo0:hi0, :lo1] = K1
