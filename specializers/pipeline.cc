@@ -2,6 +2,8 @@
 // generated source is the back end's job (server/core), not the pipeline's.
 #include "specializers/pipeline.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "codegen/cpp_printer.h"
@@ -10,6 +12,26 @@
 #include "spdlog/spdlog.h"
 
 namespace sejits::specializers {
+namespace {
+
+// The entries of `interface` that the lowering defined (a variant may leave
+// one out, e.g. iterate without temporal blocking).
+KernelInterface emitted_entries(KernelInterface interface, const codegen::TranslationUnit &unit) {
+  std::erase_if(interface.entries, [&](const EntryPoint &entry) {
+    return std::none_of(unit.functions.begin(), unit.functions.end(),
+                        [&](const codegen::Function &function) { return function.exported && function.name == entry.symbol; });
+  });
+  return interface;
+}
+
+// A NumPy module has one function, `call`'s: other entries run call by call.
+KernelInterface numpy_interface(KernelInterface interface, const std::string &function) {
+  std::erase_if(interface.entries, [](const EntryPoint &entry) { return entry.role != "call"; });
+  for (EntryPoint &entry : interface.entries) entry.symbol = function;
+  return interface;
+}
+
+}  // namespace
 
 absl::StatusOr<GeneratedKernel> run_pipeline(const SpecializationRequest &request) {
   // 1. Choose the specializer by name.
@@ -36,9 +58,8 @@ absl::StatusOr<GeneratedKernel> run_pipeline(const SpecializationRequest &reques
   std::unique_ptr<DomainIr> optimized = specializer->optimize(std::move(*domain_ir), notes);
   if (optimized.get() != before && spdlog::should_log(spdlog::level::debug)) spdlog::debug("pipeline: optimized: {}", optimized->describe());
 
-  KernelInterface interface = specializer->kernel_interface(*optimized);
+  KernelInterface interface = specializer->kernel_interface(*optimized, request);
   GeneratedKernel kernel;
-  kernel.result_dtype = interface.result_dtype;
   kernel.specializer_version = specializer->version();
 
   // 4-5 on the NumPy platform: the domain IR printed as a Python module of
@@ -47,7 +68,7 @@ absl::StatusOr<GeneratedKernel> run_pipeline(const SpecializationRequest &reques
     auto module = specializer->lower_numpy(*optimized, request, notes);
     if (!module.ok()) return module.status();
     kernel.source = std::move(module->source);
-    kernel.entry_symbol = std::move(module->entry_symbol);
+    kernel.interface = numpy_interface(interface, module->entry_symbol);
     kernel.notes = std::move(notes);
     return kernel;
   }
@@ -59,7 +80,7 @@ absl::StatusOr<GeneratedKernel> run_pipeline(const SpecializationRequest &reques
   // 5. Back end: print the platform IR as source (OpenCL kernels are printed
   // as OpenCL C and embedded in the C++ host part).
   kernel.source = codegen::print_cpp(*unit);
-  kernel.entry_symbol = interface.entry_symbol;
+  kernel.interface = emitted_entries(std::move(interface), *unit);
   kernel.notes = std::move(notes);
   if (opencl) kernel.libraries = {"-lOpenCL"};
   return kernel;

@@ -27,7 +27,9 @@ class TestingVersionSuffix final : public Specializer {
                                                  std::vector<std::string> &notes) const override {
     return inner_->lower(ir, request, notes);
   }
-  KernelInterface kernel_interface(const DomainIr &ir) const override { return inner_->kernel_interface(ir); }
+  KernelInterface kernel_interface(const DomainIr &ir, const SpecializationRequest &request) const override {
+    return inner_->kernel_interface(ir, request);
+  }
   tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &shape_class) const override {
     return inner_->tuning_space(request, shape_class);
   }

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "codegen/target_ast.h"
+#include "specializers/interface.h"
 #include "specializers/request.h"
 #include "tuner-db/variant.h"
 
@@ -27,11 +28,6 @@ struct NumpyModule {
   std::string entry_symbol;  // its function `entry(args, out)`
 };
 
-struct KernelInterface {
-  std::string entry_symbol;
-  DType result_dtype = DType::kFloat64;
-};
-
 class Specializer {
  public:
   virtual ~Specializer() = default;
@@ -46,7 +42,10 @@ class Specializer {
   // Domain IR -> platform IR (the target AST), for request.platform.
   virtual absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const SpecializationRequest &request,
                                                          std::vector<std::string> &notes) const = 0;
-  virtual KernelInterface kernel_interface(const DomainIr &ir) const = 0;
+  // Every entry point an artifact of this request may have, in the order
+  // callers look for them (the first is "call"). The pipeline keeps those the
+  // lowering emitted.
+  virtual KernelInterface kernel_interface(const DomainIr &ir, const SpecializationRequest &request) const = 0;
   // Domain IR -> a Python module of vectorized NumPy (the "numpy" platform):
   // whole-array operations, no compiler. FAILED_PRECONDITION ("no vectorized
   // NumPy form: ...") where the kernel has none.

@@ -138,12 +138,12 @@ VariantTiming OfflineTuner::time_variant(const specializers::SpecializationReque
   }
   absl::StatusOr<SpecializeResult> built = build_(candidate);
   absl::StatusOr<std::vector<std::string>> arguments =
-      built.ok() ? synthetic_arguments(request.args, built->result_dtype) : built.status();
+      built.ok() ? synthetic_arguments(request.args, built->interface.result_dtype()) : built.status();
   if (!arguments.ok()) {
     timing.error = std::string(arguments.status().message());
     return timing;
   }
-  std::vector<std::string> argv = {runner_.string(), "--artifact", built->artifact.path.string(), "--entry", built->entry_symbol,
+  std::vector<std::string> argv = {runner_.string(), "--artifact", built->artifact.path.string(), "--entry", built->interface.entries.front().symbol,
                                    "--warmup", absl::StrCat(kWarmupCalls), "--samples", absl::StrCat(plan.samples_per_variant),
                                    "--max_seconds", absl::StrCat(kMaxSecondsPerVariant)};
   argv.insert(argv.end(), arguments->begin(), arguments->end());

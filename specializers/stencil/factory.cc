@@ -7,6 +7,7 @@
 #include "specializers/stencil/lower_opencl.h"
 #include "specializers/stencil/optimize.h"
 #include "specializers/stencil/plan.h"
+#include "specializers/stencil/temporal.h"
 
 namespace sejits::specializers {
 namespace {
@@ -49,8 +50,18 @@ class StencilSpecializer : public Specializer {
     return stencil::lower_stencil_numpy(static_cast<const stencil::StencilIr &>(ir), notes);
   }
 
-  KernelInterface kernel_interface(const DomainIr &ir) const override {
-    return {stencil::kEntrySymbol, static_cast<const stencil::StencilIr &>(ir).result.dtype};
+  // call(inputs..., out): one sweep; iterate(inputs..., spare, steps, out):
+  // `steps` sweeps ping-ponging between the spare buffer and out (see
+  // temporal.h). Both buffers are shaped like the grid, the first input.
+  KernelInterface kernel_interface(const DomainIr &ir, const SpecializationRequest &request) const override {
+    const DType result = static_cast<const stencil::StencilIr &>(ir).result.dtype;
+    std::vector<EntryParam> call = argument_params(request);
+    std::vector<EntryParam> iterate = call;
+    call.push_back(shaped_like("out", ParamRole::kOutput, result, {0}));
+    iterate.push_back(shaped_like("spare", ParamRole::kWorkspace, result, {0}));
+    iterate.push_back({"steps", ParamRole::kScalar, DType::kInt64, {}});
+    iterate.push_back(shaped_like("out", ParamRole::kOutput, result, {0}));
+    return {{{"call", stencil::kEntrySymbol, std::move(call)}, {"iterate", stencil::kIterateSymbol, std::move(iterate)}}};
   }
 
   tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &shape_class) const override {
