@@ -3,12 +3,11 @@ is the value of the output at the current point, reading the grid around it."""
 
 import numpy as np
 
-from sejits import _config, _device_calls, _native, _pending
+from sejits import _config, _device_calls, _interface, _native, _pending
 from sejits._dispatch import KernelDispatcher, _Fallback, _Retry, _run
 from sejits._native import FallbackRequested
 
 BOUNDARIES = ("constant", "nearest", "reflect", "mirror", "wrap", "skip")
-ITERATE_SYMBOL = "sejits_stencil_iterate"  # the artifact's temporally blocked sweeps, when it has them
 
 
 class StencilDispatcher(KernelDispatcher):
@@ -141,8 +140,7 @@ class StencilDispatcher(KernelDispatcher):
             return result if on_device else result.get()
         entry = self._iterate_kernels.get(signature)
         if entry is None:
-            entry = kernel.library.entry(ITERATE_SYMBOL, self._iterate_codes(lookup.args), kernel.result_dtype,
-                                         dict(kernel.info))
+            entry = _iterate_entry_of(kernel)
             self._iterate_kernels[signature] = entry
         out, spare = context.empty(grid.shape, kernel.result_dtype), context.empty(grid.shape, kernel.result_dtype)
         items = _device_calls.call_items(lookup.args, grid.shape) + (spare._descriptor(), int(steps))
@@ -202,11 +200,6 @@ class StencilDispatcher(KernelDispatcher):
             current = self._run_python((current, *rest), keep)
         return current
 
-    def _iterate_codes(self, args):
-        """How the iterate entry point takes its arguments: the inputs, a spare
-        buffer, steps (int64), the output."""
-        return self._entry_codes(args, _native.dtype_code)[:-1] + (0, _native.dtype_code(np.int64), 0)
-
     def _iterate_entry(self, kernel, lookup):
         """The artifact's temporally blocked sweeps for this signature (a
         TuningSession while their variants are timed), or None when it has
@@ -216,14 +209,7 @@ class StencilDispatcher(KernelDispatcher):
             return self._iterate_kernels[signature]
         if type(kernel) is _pending.InterimKernel:
             return None  # sweep by sweep until the compiled kernel is in
-        codes = self._iterate_codes(args)
-
-        def iterate_of(loaded):
-            try:
-                return loaded.library.entry(ITERATE_SYMBOL, codes, loaded.result_dtype, dict(loaded.info))
-            except (ImportError, ValueError):
-                return None
-
+        iterate_of = _iterate_entry_of
         entry = iterate_of(kernel)
         if entry is not None and _config.settings.tuning != "off":
             # iterate's sweeps have variants of their own (temporal depth): a plan of their own.
@@ -258,3 +244,18 @@ def stencil(fn=None, *, boundary="constant", cval=0.0, neighborhood=None, **opti
         raise TypeError(f"sejits.stencil() got unexpected options {sorted(options)}")
     make = lambda f: StencilDispatcher(f, boundary=boundary, cval=cval, neighborhood=neighborhood)  # noqa: E731
     return make if fn is None else make(fn)
+
+
+def _iterate_entry_of(loaded):
+    """The artifact's "iterate" entry point (its temporally blocked sweeps) of
+    a loaded kernel, or None where the artifact has none (the variant has no
+    temporal blocking, or the stencil cannot be blocked: the notes say why)."""
+    interface = loaded.info.get("interface")
+    if interface is None or not _interface.has_entry(interface, "iterate"):
+        return None
+    iterate = _interface.entry(interface, "iterate")
+    codes = _interface.argument_codes(iterate, _native.dtype_code)
+    try:
+        return loaded.library.entry(iterate["symbol"], codes, loaded.result_dtype, dict(loaded.info))
+    except (ImportError, ValueError):
+        return None

@@ -1,5 +1,7 @@
 #include "specializers/stencil/factory.h"
 
+#include "absl/strings/str_cat.h"
+
 #include "specializers/stencil/class_frontend.h"
 #include "specializers/stencil/frontend.h"
 #include "specializers/stencil/lower.h"
@@ -53,9 +55,14 @@ class StencilSpecializer : public Specializer {
   // call(inputs..., out): one sweep; iterate(inputs..., spare, steps, out):
   // `steps` sweeps ping-ponging between the spare buffer and out (see
   // temporal.h). Both buffers are shaped like the grid, the first input.
-  KernelInterface kernel_interface(const DomainIr &ir, const SpecializationRequest &request) const override {
-    const DType result = static_cast<const stencil::StencilIr &>(ir).result.dtype;
-    std::vector<EntryParam> call = argument_params(request);
+  KernelInterface kernel_interface(const DomainIr &ir, const SpecializationRequest &) const override {
+    const auto &stencil_ir = static_cast<const stencil::StencilIr &>(ir);
+    const DType result = stencil_ir.result.dtype;
+    std::vector<EntryParam> call;  // the IR's parameters: a class stencil's input grids, without its output grid
+    for (const stencil::Parameter &parameter : stencil_ir.parameters) {
+      call.push_back({absl::StrCat("a", call.size()), parameter.kind == ArgKind::kArray ? ParamRole::kInput : ParamRole::kScalar,
+                      parameter.type.dtype, {}});
+    }
     std::vector<EntryParam> iterate = call;
     call.push_back(shaped_like("out", ParamRole::kOutput, result, {0}));
     iterate.push_back(shaped_like("spare", ParamRole::kWorkspace, result, {0}));
