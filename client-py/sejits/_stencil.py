@@ -8,10 +8,21 @@ from sejits._dispatch import KernelDispatcher, _Fallback, _Retry, _run
 from sejits._native import FallbackRequested
 
 BOUNDARIES = ("constant", "nearest", "reflect", "mirror", "wrap", "skip")
-ITERATE_SYMBOL = "sejits_stencil_iterate"  # the artifact's temporally blocked sweeps, when it has them
+_MISSING = object()
 
 
-class StencilDispatcher(KernelDispatcher):
+def iterate_entry_point(loaded, codes):
+    """The artifact's temporally blocked sweeps beside its `loaded` call entry
+    point (ImportError when it has none): the one place that names their symbol."""
+    return loaded.library.entry("sejits_stencil_iterate", codes, loaded.result_dtype, dict(loaded.info))
+
+
+class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher):
+    """Calling it, or its iterate(), runs the native fast path
+    (sejits._native.StencilDispatcher) on a repeat signature; first calls,
+    device arrays, compiles in progress, tuning, an out= to check or copy
+    and fallbacks come back here, to _call_slow and _iterate_slow."""
+
     specializer = "stencil"
 
     def __init__(self, fn, boundary="constant", cval=0.0, neighborhood=None):
@@ -19,15 +30,34 @@ class StencilDispatcher(KernelDispatcher):
             raise ValueError(f"sejits.stencil: boundary must be one of {BOUNDARIES}, not {boundary!r}")
         if not isinstance(cval, (int, float, np.integer, np.floating)) or isinstance(cval, bool):
             raise TypeError(f"sejits.stencil: cval must be a number, not {type(cval).__name__}")
-        super().__init__(fn)
+        KernelDispatcher.__init__(self, fn)
         self.boundary = boundary
         self.cval = float(cval)
         self.neighborhood = _check_neighborhood(neighborhood)
         self._iterate_kernels = {}  # signature -> the artifact's iterate entry point, or None
+        # What the fast path needs: the options in the signature, the binding of plain calls.
+        self._signature_options = (self.boundary, self.cval, self.neighborhood)
+        self._skip_border = boundary == "skip"
+        if self._binder.plain:
+            binder = self._binder
+            self._n_required, self._n_positional = binder.n_required, binder.n_positional
+            self._tail_defaults = binder.tail_defaults
+
+    def _publish_live_names(self, live):
+        self._live_keys = live.key_sources
+        self._live_scalars = live.scalar_sources
+
+    def _last_call_description(self):
+        if not self._last_call_native:
+            return self._last_run
+        if self._last_call_iterated:
+            return "the compiled kernel's temporally blocked sweeps (iterate, native fast path)"
+        return "the compiled kernel (native fast path)"
 
     def _signature(self, args):
         # The options are in it too: the signature also keys the client's
         # on-disk handle cache, shared by every dispatcher of this function.
+        # The native fast path builds it too: the grid's rank, then _signature_options.
         return super()._signature(args) + (np.ndim(args[0]), self.boundary, self.cval, self.neighborhood)
 
     def _params(self):
@@ -41,7 +71,8 @@ class StencilDispatcher(KernelDispatcher):
 
         return _stencil_python.run_python(lambda *values: self._call_python(values), args, self.boundary, self.cval, out, self.neighborhood)
 
-    def __call__(self, *args, out=None, **kwargs):
+    def _call_slow(self, *args, out=None, **kwargs):
+        self._last_call_native = False
         return self._call_bound(self._bind(args, kwargs), out)
 
     def _call_bound(self, args, out):
@@ -141,18 +172,18 @@ class StencilDispatcher(KernelDispatcher):
             return result if on_device else result.get()
         entry = self._iterate_kernels.get(signature)
         if entry is None:
-            entry = kernel.library.entry(ITERATE_SYMBOL, self._iterate_codes(lookup.args), kernel.result_dtype,
-                                         dict(kernel.info))
+            entry = iterate_entry_point(kernel, self._iterate_codes(lookup.args))
             self._iterate_kernels[signature] = entry
         out, spare = context.empty(grid.shape, kernel.result_dtype), context.empty(grid.shape, kernel.result_dtype)
         items = _device_calls.call_items(lookup.args, grid.shape) + (spare._descriptor(), int(steps))
         entry.call_device(context._device, items, out._descriptor())
         return out if on_device else out.get()
 
-    def iterate(self, *args, steps, **kwargs):
-        """`steps` sweeps, the result of each feeding the next as the grid.
-        Where the artifact has temporally blocked sweeps, they run in one call;
-        otherwise two buffers are reused (ping-pong). Results are the same."""
+    def _iterate_slow(self, *args, steps=_MISSING, **kwargs):
+        """iterate() off the fast path (sejits._native.StencilDispatcher.iterate)."""
+        self._last_call_native = False
+        if steps is _MISSING:
+            raise TypeError("StencilDispatcher.iterate() missing 1 required keyword-only argument: 'steps'")
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
             raise ValueError(f"{self.__name__}.iterate: steps must be an integer of at least 1, not {steps!r}")
         return self._iterate_bound(self._bind(args, kwargs), steps)
@@ -220,7 +251,7 @@ class StencilDispatcher(KernelDispatcher):
 
         def iterate_of(loaded):
             try:
-                return loaded.library.entry(ITERATE_SYMBOL, codes, loaded.result_dtype, dict(loaded.info))
+                return iterate_entry_point(loaded, codes)
             except (ImportError, ValueError):
                 return None
 
