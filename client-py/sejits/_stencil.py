@@ -31,17 +31,18 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher):
         if not isinstance(cval, (int, float, np.integer, np.floating)) or isinstance(cval, bool):
             raise TypeError(f"sejits.stencil: cval must be a number, not {type(cval).__name__}")
         KernelDispatcher.__init__(self, fn)
-        self.boundary = boundary
-        self.cval = float(cval)
-        self.neighborhood = _check_neighborhood(neighborhood)
-        self._iterate_kernels = {}  # signature -> the artifact's iterate entry point, or None
-        # What the fast path needs: the options in the signature, the binding of plain calls.
-        self._signature_options = (self.boundary, self.cval, self.neighborhood)
+        # The options, as the signature has them (read-only: the native fast path keys calls by them too).
+        self._signature_options = (boundary, float(cval), _check_neighborhood(neighborhood))
         self._skip_border = boundary == "skip"
+        self._iterate_kernels = {}  # signature -> the artifact's iterate entry point, or None
         if self._binder.plain:
             binder = self._binder
             self._n_required, self._n_positional = binder.n_required, binder.n_positional
             self._tail_defaults = binder.tail_defaults
+
+    boundary = property(lambda self: self._signature_options[0])
+    cval = property(lambda self: self._signature_options[1])
+    neighborhood = property(lambda self: self._signature_options[2])
 
     def _publish_live_names(self, live):
         self._live_keys = live.key_sources
@@ -57,8 +58,8 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher):
     def _signature(self, args):
         # The options are in it too: the signature also keys the client's
         # on-disk handle cache, shared by every dispatcher of this function.
-        # The native fast path builds it too: the grid's rank, then _signature_options.
-        return super()._signature(args) + (np.ndim(args[0]), self.boundary, self.cval, self.neighborhood)
+        # The native fast path builds it so too: the grid's rank, then the options.
+        return super()._signature(args) + (np.ndim(args[0]), *self._signature_options)
 
     def _params(self):
         params = {"boundary": self.boundary, "cval": repr(self.cval)}

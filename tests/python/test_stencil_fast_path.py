@@ -343,3 +343,11 @@ def test_explain_names_the_fast_path(daemon):
     kernel(grid)
     native_call(kernel, grid)
     assert "last call:   ran the compiled kernel (native fast path)" in kernel.explain(grid)
+
+
+def test_options_are_read_only(daemon):
+    """Both paths key calls by the options given to the decorator."""
+    kernel = sejits.stencil(boundary="wrap", cval=2)(heat_2d)
+    assert (kernel.boundary, kernel.cval, kernel.neighborhood) == ("wrap", 2.0, None)
+    with pytest.raises(AttributeError):
+        kernel.boundary = "constant"
