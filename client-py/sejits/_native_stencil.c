@@ -320,7 +320,7 @@ static PyMemberDef StencilDispatcher_members[] = {
 
 static PyMethodDef StencilDispatcher_methods[] = {
     {"iterate", (PyCFunction)(void (*)(void))StencilDispatcher_iterate, METH_VARARGS | METH_KEYWORDS,
-     "iterate(*args, steps): `steps` sweeps, the result of each feeding the next as the grid. Where the "
+     "iterate($self, /, *args, steps, **kwargs)\n--\n\n`steps` sweeps, the result of each feeding the next as the grid. Where the "
      "artifact has temporally blocked sweeps, they run in one call; otherwise two buffers are reused "
      "(ping-pong). Results are the same."},
     {NULL, NULL, 0, NULL}};
