@@ -8,9 +8,15 @@ from sejits._dispatch import KernelDispatcher, _Fallback, _Retry, _run
 from sejits._native import FallbackRequested
 
 BOUNDARIES = ("constant", "nearest", "reflect", "mirror", "wrap", "skip")
+_MISSING = object()
 
 
-class StencilDispatcher(KernelDispatcher):
+class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher):
+    """Calling it, or its iterate(), runs the native fast path
+    (sejits._native.StencilDispatcher) on a repeat signature; first calls,
+    device arrays, compiles in progress, tuning, an out= to check or copy
+    and fallbacks come back here, to _call_slow and _iterate_slow."""
+
     specializer = "stencil"
 
     def __init__(self, fn, boundary="constant", cval=0.0, neighborhood=None):
@@ -18,16 +24,36 @@ class StencilDispatcher(KernelDispatcher):
             raise ValueError(f"sejits.stencil: boundary must be one of {BOUNDARIES}, not {boundary!r}")
         if not isinstance(cval, (int, float, np.integer, np.floating)) or isinstance(cval, bool):
             raise TypeError(f"sejits.stencil: cval must be a number, not {type(cval).__name__}")
-        super().__init__(fn)
-        self.boundary = boundary
-        self.cval = float(cval)
-        self.neighborhood = _check_neighborhood(neighborhood)
+        KernelDispatcher.__init__(self, fn)
+        # The options, as the signature has them (read-only: the native fast path keys calls by them too).
+        self._signature_options = (boundary, float(cval), _check_neighborhood(neighborhood))
+        self._skip_border = boundary == "skip"
         self._iterate_kernels = {}  # signature -> the artifact's iterate entry point, or None
+        if self._binder.plain:
+            binder = self._binder
+            self._n_required, self._n_positional = binder.n_required, binder.n_positional
+            self._tail_defaults = binder.tail_defaults
+
+    boundary = property(lambda self: self._signature_options[0])
+    cval = property(lambda self: self._signature_options[1])
+    neighborhood = property(lambda self: self._signature_options[2])
+
+    def _publish_live_names(self, live):
+        self._live_keys = live.key_sources
+        self._live_scalars = live.scalar_sources
+
+    def _last_call_description(self):
+        if not self._last_call_native:
+            return self._last_run
+        if self._last_call_iterated:
+            return "the compiled kernel's temporally blocked sweeps (iterate, native fast path)"
+        return "the compiled kernel (native fast path)"
 
     def _signature(self, args):
         # The options are in it too: the signature also keys the client's
         # on-disk handle cache, shared by every dispatcher of this function.
-        return super()._signature(args) + (np.ndim(args[0]), self.boundary, self.cval, self.neighborhood)
+        # The native fast path builds it so too: the grid's rank, then the options.
+        return super()._signature(args) + (np.ndim(args[0]), *self._signature_options)
 
     def _params(self):
         params = {"boundary": self.boundary, "cval": repr(self.cval)}
@@ -40,7 +66,8 @@ class StencilDispatcher(KernelDispatcher):
 
         return _stencil_python.run_python(lambda *values: self._call_python(values), args, self.boundary, self.cval, out, self.neighborhood)
 
-    def __call__(self, *args, out=None, **kwargs):
+    def _call_slow(self, *args, out=None, **kwargs):
+        self._last_call_native = False
         return self._call_bound(self._bind(args, kwargs), out)
 
     def _call_bound(self, args, out):
@@ -147,10 +174,11 @@ class StencilDispatcher(KernelDispatcher):
         entry.call_device(context._device, items, out._descriptor())
         return out if on_device else out.get()
 
-    def iterate(self, *args, steps, **kwargs):
-        """`steps` sweeps, the result of each feeding the next as the grid.
-        Where the artifact has temporally blocked sweeps, they run in one call;
-        otherwise two buffers are reused (ping-pong). Results are the same."""
+    def _iterate_slow(self, *args, steps=_MISSING, **kwargs):
+        """iterate() off the fast path (sejits._native.StencilDispatcher.iterate)."""
+        self._last_call_native = False
+        if steps is _MISSING:
+            raise TypeError("StencilDispatcher.iterate() missing 1 required keyword-only argument: 'steps'")
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
             raise ValueError(f"{self.__name__}.iterate: steps must be an integer of at least 1, not {steps!r}")
         return self._iterate_bound(self._bind(args, kwargs), steps)
