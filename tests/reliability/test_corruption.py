@@ -71,7 +71,7 @@ def test_damaged_index_entries_are_rebuilt_and_the_rest_is_served(cache, compile
     product = index / keys["seed_product"][:2] / keys["seed_product"][2:]
     triple.write_bytes(os.urandom(300))  # garbage
     text = product.read_text()
-    product.write_text(text[:text.index("entry=")])  # the digest, its metadata cut off
+    product.write_text(text[:text.index("interface=")])  # the digest, its metadata cut off
     stray = index / "zz" / "not-a-key"
     stray.parent.mkdir()
     stray.write_bytes(os.urandom(64))

@@ -252,7 +252,7 @@ def store_files(cache):
             found["temporaries"].append(path)
             continue
         lines = path.read_bytes().decode(errors="replace").split("\n")
-        if is_digest(lines[0]) and any(line.startswith("entry=") for line in lines[1:]):
+        if is_digest(lines[0]) and any(line.startswith("interface=entry ") for line in lines[1:]):
             found["entries"][path.parent.name + path.name] = lines[0]
         else:
             found["bad_entries"].append(path)
