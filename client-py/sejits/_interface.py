@@ -58,25 +58,3 @@ def argument_codes(entry_point, dtype_code):
     a scalar's dtype code, 0 for an array."""
     return tuple(dtype_code(np.dtype(p["dtype"])) if p["role"] == "scalar" else 0 for p in entry_point["params"])
 
-
-def output_shape(entry_point, index, shapes, params=None):
-    """The shape of parameter `index` (an output or workspace) from the other
-    parameters' shapes (`shapes[k]`, () for scalars) and the request's params."""
-    rule = entry_point["params"][index].get("shape")
-    if rule is None:
-        raise ValueError(f"parameter {entry_point['params'][index]['name']!r} is not an output")
-    if rule["broadcast"]:
-        return np.broadcast_shapes(*(tuple(shapes[k]) for k in rule["broadcast"]))
-    if rule["shape_entry"]:
-        raise ValueError(f"the shape of {entry_point['params'][index]['name']!r} is computed by the entry "
-                         f"{rule['shape_entry']!r}: call it first")
-    shape = []
-    for dim in rule["dims"]:
-        if "constant" in dim:
-            shape.append(int(dim["constant"]))
-        elif "axis_of" in dim:
-            parameter, axis = dim["axis_of"]
-            shape.append(int(shapes[parameter][axis]))
-        else:
-            shape.append(int((params or {})[dim["param"]]))
-    return tuple(shape)
