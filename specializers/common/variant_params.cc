@@ -7,6 +7,16 @@
 namespace sejits::specializers {
 namespace cg = codegen;
 
+std::map<std::string, std::string> default_variant_request_params(const tuner::TuningSpace &space,
+                                                                  const tuner::Variant &variant) {
+  std::map<std::string, std::string> params;
+  for (const tuner::TuningParameter &parameter : space.parameters) {
+    auto value = variant.find(parameter.name);
+    if (value != variant.end() && value->second != parameter.default_value) params[variant_param(parameter.name)] = value->second;
+  }
+  return params;
+}
+
 absl::Status bad_variant_value(const std::string &specializer, const std::string &name, const std::string &value,
                                const std::string &expected) {
   return absl::InvalidArgumentError(
