@@ -17,6 +17,15 @@ std::map<std::string, std::string> default_variant_request_params(const tuner::T
   return params;
 }
 
+const char *thread_count_name(ThreadCount threads) {
+  switch (threads) {
+    case ThreadCount::kAll: return "all";
+    case ThreadCount::kHalf: return "half";
+    case ThreadCount::kOne: return "1";
+  }
+  return "all";
+}
+
 absl::Status bad_variant_value(const std::string &specializer, const std::string &name, const std::string &value,
                                const std::string &expected) {
   return absl::InvalidArgumentError(

@@ -34,6 +34,8 @@ absl::StatusOr<int64_t> parse_variant_int(const std::string &specializer, const 
 enum class ThreadCount { kAll, kHalf, kOne };
 absl::StatusOr<ThreadCount> parse_thread_count(const std::string &specializer, const std::string &name,
                                                const std::string &value);
+// The value that selects it: "all", "half" or "1".
+const char *thread_count_name(ThreadCount threads);
 // `const int nthreads = ...`: the team size the parallel loops ask for.
 codegen::StmtPtr declare_thread_count(ThreadCount threads);
 inline constexpr char kThreadCountVar[] = "nthreads";

@@ -8,7 +8,7 @@ namespace sejits::specializers::elementwise {
 
 std::string ElementwiseLoweringPlan::describe() const {
   if (platform == Platform::kOpenCl) return absl::StrCat("opencl rank ", rank, ": ", describe_opencl_plan(opencl, false));
-  return absl::StrCat("cpu-openmp: threads ", static_cast<int>(cpu.threads), ", parallel_threshold ", cpu.parallel_threshold,
+  return absl::StrCat("cpu-openmp: threads ", thread_count_name(cpu.threads), ", parallel_threshold ", cpu.parallel_threshold,
                       ", chunk ", cpu.chunk, ", unroll ", cpu.unroll, ", streaming_stores ", cpu.streaming_stores,
                       ", spin_us ", cpu.spin_us);
 }

@@ -7,7 +7,7 @@ namespace sejits::specializers::stencil {
 
 std::string StencilLoweringPlan::describe() const {
   if (platform == Platform::kOpenCl) return absl::StrCat("opencl: ", describe_opencl_plan(opencl, two_dimensional));
-  return absl::StrCat("cpu-openmp: threads ", static_cast<int>(cpu.threads), ", streaming_stores ", cpu.streaming_stores,
+  return absl::StrCat("cpu-openmp: threads ", thread_count_name(cpu.threads), ", streaming_stores ", cpu.streaming_stores,
                       ", temporal_blocking ", cpu.temporal_blocking, ", temporal_depth ", cpu.temporal_depth,
                       ", tile_rows ", cpu.tile_rows, ", tile_cols ", cpu.tile_cols);
 }
