@@ -19,6 +19,16 @@ absl::StatusOr<LoadedKernel> LoadedKernel::load(const std::string &path, const s
   return LoadedKernel(entry);  // the artifact stays mapped for the life of the process
 }
 
+absl::StatusOr<LoadedKernel> LoadedKernel::load(const v1::SpecializeResponse &response, const std::string &role) {
+  std::string roles;
+  for (const v1::EntryPoint &entry : response.interface().entries()) {
+    if (entry.role() == role) return load(response.artifact_path(), entry.symbol());
+    absl::StrAppend(&roles, roles.empty() ? "" : ", ", entry.role());
+  }
+  return absl::NotFoundError(absl::StrCat("the artifact has no '", role, "' entry point (it has: ",
+                                          roles.empty() ? "none" : roles, ")"));
+}
+
 absl::Status LoadedKernel::call(const std::vector<sejits_arg> &args) const {
   char error[1024] = {0};
   if (entry_(args.data(), static_cast<int32_t>(args.size()), error, sizeof error) != 0) {

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "sejits/kernel_abi.h"
+#include "sejits/v1/specializer.pb.h"
 
 namespace sejits::client {
 
@@ -14,6 +15,9 @@ class LoadedKernel {
  public:
   // dlopens `path` (checking the ABI version) and finds `entry_symbol`.
   static absl::StatusOr<LoadedKernel> load(const std::string &path, const std::string &entry_symbol);
+  // The entry point playing `role` ("call", "iterate", ...) of the artifact a
+  // Specialize answer describes; NOT_FOUND names the roles it has.
+  static absl::StatusOr<LoadedKernel> load(const v1::SpecializeResponse &response, const std::string &role);
   // Calls the entry point; the kernel's error message becomes the status.
   absl::Status call(const std::vector<sejits_arg> &args) const;
 

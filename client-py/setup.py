@@ -68,8 +68,8 @@ def native_extension():
                       "sejits/_opencl_loader.c"]
     return Extension(
         "sejits._native",
-        sources=["sejits/_native.c", *opencl_sources],
-        depends=["sejits/_opencl.h", "sejits/_opencl_device.h", "sejits/_opencl_loader.h"],
+        sources=["sejits/_native.c", "sejits/_native_stencil.c", *opencl_sources],
+        depends=["sejits/_native.h", "sejits/_opencl.h", "sejits/_opencl_device.h", "sejits/_opencl_loader.h"],
         include_dirs=include_dirs,
         define_macros=define_macros,
         extra_compile_args=["-O2", "-std=c11"],

@@ -3,9 +3,12 @@
 // At debug level every phase that changed the kernel logs it afterwards.
 #include "specializers/pipeline.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "codegen/cpp_printer.h"
+#include "specializers/entry_roles.h"
 #include "specializers/platforms.h"
 #include "specializers/registry.h"
 #include "spdlog/spdlog.h"
@@ -14,6 +17,23 @@ namespace sejits::specializers {
 namespace {
 
 bool debugging() { return spdlog::should_log(spdlog::level::debug); }
+
+// The entries of `interface` that the lowering defined (a variant may leave
+// one out, e.g. iterate without temporal blocking).
+KernelInterface emitted_entries(KernelInterface interface, const codegen::TranslationUnit &unit) {
+  std::erase_if(interface.entries, [&](const EntryPoint &entry) {
+    return std::none_of(unit.functions.begin(), unit.functions.end(),
+                        [&](const codegen::Function &function) { return function.exported && function.name == entry.symbol; });
+  });
+  return interface;
+}
+
+// A NumPy module has one function, `call`'s: other entries run call by call.
+KernelInterface numpy_interface(KernelInterface interface, const std::string &function) {
+  std::erase_if(interface.entries, [](const EntryPoint &entry) { return entry.role != kCallRole; });
+  for (EntryPoint &entry : interface.entries) entry.symbol = function;
+  return interface;
+}
 
 }  // namespace
 
@@ -39,9 +59,8 @@ absl::StatusOr<GeneratedKernel> run_pipeline(const SpecializationRequest &reques
   std::unique_ptr<DomainIr> optimized = specializer->optimize(std::move(*domain_ir), notes);
   if (optimized.get() != before && debugging()) spdlog::debug("pipeline: optimized: {}", optimized->describe());
 
-  KernelInterface interface = specializer->kernel_interface(*optimized);
+  KernelInterface interface = specializer->kernel_interface(*optimized, request);
   GeneratedKernel kernel;
-  kernel.result_dtype = interface.result_dtype;
   kernel.specializer_version = specializer->version();
 
   // 5-7 on the NumPy platform: the domain IR printed as a Python module of
@@ -51,7 +70,7 @@ absl::StatusOr<GeneratedKernel> run_pipeline(const SpecializationRequest &reques
     if (!module.ok()) return module.status();
     if (debugging()) spdlog::debug("pipeline: printed as NumPy:\n{}", module->source);
     kernel.source = std::move(module->source);
-    kernel.entry_symbol = std::move(module->entry_symbol);
+    kernel.interface = numpy_interface(interface, module->entry_symbol);
     kernel.notes = std::move(notes);
     return kernel;
   }
@@ -71,7 +90,7 @@ absl::StatusOr<GeneratedKernel> run_pipeline(const SpecializationRequest &reques
   // lowered IR as the compiler will read it: logged after lowering.
   kernel.source = codegen::print_cpp(*unit);
   if (debugging()) spdlog::debug("pipeline: lowered:\n{}", kernel.source);
-  kernel.entry_symbol = interface.entry_symbol;
+  kernel.interface = emitted_entries(std::move(interface), *unit);
   kernel.notes = std::move(notes);
   if (*platform == Platform::kOpenCl) kernel.libraries = {"-lOpenCL"};
   return kernel;

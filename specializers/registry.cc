@@ -31,7 +31,9 @@ class TestingVersionSuffix final : public Specializer {
                                                  std::vector<std::string> &notes) const override {
     return inner_->lower(ir, plan, notes);
   }
-  KernelInterface kernel_interface(const DomainIr &ir) const override { return inner_->kernel_interface(ir); }
+  KernelInterface kernel_interface(const DomainIr &ir, const SpecializationRequest &request) const override {
+    return inner_->kernel_interface(ir, request);
+  }
   absl::StatusOr<NumpyModule> lower_numpy(const DomainIr &ir, const SpecializationRequest &request,
                                           std::vector<std::string> &notes) const override {
     return inner_->lower_numpy(ir, request, notes);

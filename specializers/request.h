@@ -40,14 +40,4 @@ struct SpecializationRequest {
   WorkerPlatform worker;
 };
 
-// One entry point of an artifact.
-struct GeneratedKernel {
-  std::string source;
-  std::string entry_symbol;
-  DType result_dtype = DType::kFloat64;
-  std::string specializer_version;
-  std::vector<std::string> libraries;  // linked beyond the defaults, e.g. "-lOpenCL"
-  std::vector<std::string> notes;  // what the pipeline decided, for explain()
-};
-
 }  // namespace sejits::specializers

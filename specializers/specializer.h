@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "codegen/target_ast.h"
 #include "specializers/common/variant_params.h"
+#include "specializers/interface.h"
 #include "specializers/platforms.h"
 #include "specializers/request.h"
 #include "tuner-db/variant.h"
@@ -47,11 +48,6 @@ struct SyntheticArg {
   std::vector<int64_t> shape;
 };
 
-struct KernelInterface {
-  std::string entry_symbol;
-  DType result_dtype = DType::kFloat64;
-};
-
 class Specializer {
  public:
   virtual ~Specializer() = default;
@@ -70,7 +66,10 @@ class Specializer {
   // Domain IR -> platform IR (the target AST), as `plan` (from plan_variant) says.
   virtual absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const LoweringPlan &plan,
                                                          std::vector<std::string> &notes) const = 0;
-  virtual KernelInterface kernel_interface(const DomainIr &ir) const = 0;
+  // Every entry point an artifact of this request may have, in the order
+  // callers look for them (the first is "call"). The pipeline keeps those the
+  // lowering emitted.
+  virtual KernelInterface kernel_interface(const DomainIr &ir, const SpecializationRequest &request) const = 0;
   // Domain IR -> a Python module of vectorized NumPy (the "numpy" platform):
   // whole-array operations, no compiler. FAILED_PRECONDITION ("no vectorized
   // NumPy form: ...") where the kernel has none.

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 from sejits import _arguments, _artifacts, _binding, _capture, _config, _daemon, _device_calls, _handle_cache
-from sejits import _numpy_kernels, _pending, _tuning, _worker_platform
+from sejits import _interface, _numpy_kernels, _pending, _tuning, _worker_platform
 from sejits import _native
 from sejits._native import Dispatcher as _NativeDispatcher
 from sejits._native import FallbackRequested as _FallbackRequested
@@ -100,10 +100,6 @@ class KernelDispatcher:
     def _run_python(self, args, out):
         """The fallback: the function as plain Python/NumPy."""
         raise NotImplementedError
-
-    def _entry_codes(self, args, dtype_code):
-        """How the entry point takes its arguments: the inputs, then the output."""
-        return tuple(_arguments.scalar_code(a, dtype_code) for a in args) + (0,)
 
     # ---- capture -------------------------------------------------------------
 
@@ -307,12 +303,13 @@ class KernelDispatcher:
         numpy_request.target.platform = _numpy_kernels.PLATFORM
         try:
             response = _daemon.call("Specialize", numpy_request)
-            function = _numpy_kernels.load(response.source, response.entry_symbol)
+            interface = _interface.from_proto(response.interface)
+            function = _numpy_kernels.load(response.source, _interface.entry(interface, "call")["symbol"])
         except Exception:  # noqa: BLE001 - without a NumPy form, calls wait for the compiled kernel
             return None
         info = {"origin": "the daemon's vectorized NumPy form (while the kernel compiles)",
                 "signature": _arguments.describe_signature(self._user_arguments(args)),
-                "result_dtype": _dtype_name(response.result.dtype), "key": response.key, "outcome": "numpy",
+                "result_dtype": str(_interface.result_dtype(interface)), "key": response.key, "outcome": "numpy",
                 "notes": list(response.notes)}
         return _pending.InterimKernel(function, info["result_dtype"], info)
 
@@ -384,14 +381,15 @@ class KernelDispatcher:
 
         rpc_start = time.perf_counter()
         response = _daemon.call("Specialize", request)
+        interface = _interface.from_proto(response.interface)
         outcome = pb.CacheOutcome.Name(response.outcome).lower()
         return {
             "key": response.key,
             # Where this process reads it: fetched now if the daemon's file is not ours to read.
             "artifact_path": _artifacts.local_path(response.artifact_path, response.artifact_digest),
             "artifact_digest": response.artifact_digest,
-            "entry_symbol": response.entry_symbol,
-            "result_dtype": _dtype_name(response.result.dtype),
+            "interface": interface,
+            "result_dtype": str(_interface.result_dtype(interface)) if interface["entries"] else "",
             "outcome": outcome,
             "compile_seconds": response.compile_seconds,
             "rpc_seconds": time.perf_counter() - rpc_start,
@@ -404,11 +402,12 @@ class KernelDispatcher:
     def _load(self, handle, args, origin, start):
         path = _artifacts.local_path(handle["artifact_path"], handle["artifact_digest"])
         library = _artifacts.load(path, handle["artifact_digest"])
-        codes = self._entry_codes(args, _native.dtype_code)  # not _encode's: a handle-cache hit needs no protobuf
+        call = _interface.entry(handle["interface"], "call")
+        codes = _interface.argument_codes(call, _native.dtype_code)  # not _encode's: a handle-cache hit needs no protobuf
         info = dict(handle, origin=origin, signature=_arguments.describe_signature(self._user_arguments(args)),
                     load_seconds=time.perf_counter() - start)
         info.pop("source", None)
-        return library.entry(handle["entry_symbol"], codes, np.dtype(handle["result_dtype"]), info)
+        return library.entry(call["symbol"], codes, _interface.result_dtype(handle["interface"]), info)
 
     def _fall_back(self, reason, outage=False):
         if _config.settings.fallback == "error":
@@ -644,12 +643,6 @@ def _overlaps_differently(a, out):
     same_view = (a.__array_interface__["data"][0] == out.__array_interface__["data"][0]
                  and a.strides == out.strides and a.shape == out.shape)
     return not same_view
-
-
-def _dtype_name(code):
-    from sejits.v1 import ast_pb2
-
-    return ast_pb2.DType.Name(code).lower()
 
 
 def _is_final(error):

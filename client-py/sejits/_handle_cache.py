@@ -14,7 +14,7 @@ import os
 
 from sejits import _config, _daemon
 
-_VERSION = "2"  # 2: handles carry the tuning plan
+_VERSION = "3"  # 2: handles carry the tuning plan; 3: and the artifact's interface
 
 
 def _path(fingerprint, signature):

@@ -2,11 +2,10 @@
  * caller's NumPy buffers (no copies), releasing the GIL during the call.
  * Everything else in the client is Python; this file only does what Python
  * cannot do fast. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#define SEJITS_NATIVE_IMPORTS_ARRAY /* import_array() is called here, for every file of the module */
+#include "_native.h"
+
 #include <structmember.h>
-#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
-#include <numpy/arrayobject.h>
 
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -16,7 +15,6 @@
 #include "_opencl.h"
 #include "sejits/kernel_abi.h"
 
-#define MAX_ARGS 256
 #define ERROR_BYTES 1024
 
 /* NumPy type number -> sejits dtype code (0: unsupported). */
@@ -62,7 +60,7 @@ static void Library_dealloc(Library *self) {
 static PyTypeObject LibraryType;
 static PyTypeObject KernelType;
 
-typedef struct {
+struct Kernel {
   PyObject_HEAD
   PyObject *library; /* keeps the Library alive */
   sejits_entry_fn entry;
@@ -70,7 +68,7 @@ typedef struct {
   PyArray_Descr *result_dtype; /* of the output the dispatcher allocates */
   PyObject *info;              /* what explain() reports, owned by Python code */
   int32_t scalar_codes[MAX_ARGS]; /* per argument: 0 for arrays, the dtype of a scalar */
-} Kernel;
+};
 
 static PyObject *Library_entry(Library *self, PyObject *args) {
   const char *symbol;
@@ -224,7 +222,7 @@ int describe_scalar(PyObject *value, int32_t code, sejits_arg *arg) {
  * there, so kernels are asked to run serially. */
 static int forked = 0;
 
-static PyObject *FallbackRequested; /* the kernel asks for the Python code to run instead */
+PyObject *FallbackRequested; /* the kernel asks for the Python code to run instead */
 
 /* A kernel's message becomes the exception NumPy would raise: "OverflowError:
  * ..." an OverflowError, "sejits-fallback: ..." a FallbackRequested, anything
@@ -251,7 +249,7 @@ static PyObject *mark_forked(PyObject *module, PyObject *unused) {
 
 /* Calls the entry point on inputs[0..ninputs) and `out`. Returns 0, or -1
  * with a Python exception set. */
-static int run_kernel(Kernel *self, PyObject *const *inputs, Py_ssize_t ninputs, PyArrayObject *out) {
+int run_kernel(Kernel *self, PyObject *const *inputs, Py_ssize_t ninputs, PyArrayObject *out) {
   Py_ssize_t n = ninputs + 1;
   if (n != self->nargs) {
     PyErr_Format(PyExc_TypeError, "kernel takes %zd arguments, got %zd", self->nargs - 1, ninputs);
@@ -336,6 +334,10 @@ static PyGetSetDef Kernel_getset[] = {
     {"info", (getter)Kernel_get_info, NULL, "what explain() reports", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
+int is_kernel(PyObject *object) { return Py_TYPE(object) == &KernelType; }
+
+PyArray_Descr *kernel_result_dtype(Kernel *kernel) { return kernel->result_dtype; }
+
 static PyTypeObject KernelType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sejits._native.Kernel",
     .tp_basicsize = sizeof(Kernel),
@@ -418,7 +420,7 @@ static PyTypeObject PooledBufferType = {
 
 /* A C-contiguous array of `descr` (a reference it steals), like numpy.empty;
  * large ones come from the pool. */
-static PyObject *allocate_array(int rank, npy_intp *dims, PyArray_Descr *descr) {
+PyObject *allocate_array(int rank, npy_intp *dims, PyArray_Descr *descr) {
   size_t bytes = (size_t)PyDataType_ELSIZE(descr);
   for (int d = 0; d < rank; ++d) bytes *= (size_t)(dims[d] > 0 ? dims[d] : 0);
   if (bytes < POOL_MIN_BYTES) return PyArray_Empty(rank, dims, descr, 0);
@@ -475,27 +477,12 @@ static PyObject *empty(PyObject *module, PyObject *args) {
  * to the Python method `_call_slow`. Signatures are built exactly as
  * sejits._arguments.signature_element builds them. */
 
-typedef struct {
-  PyObject_HEAD
-  PyObject *kernels; /* dict: signature tuple -> Kernel (or a fallback marker) */
-  PyObject *dict;    /* instance __dict__ for the Python subclass */
-  /* Binding of plain positional calls (sejits._binding.Binder): calls with
-   * n_required..n_positional arguments take the rest from tail_defaults (a
-   * tuple; anything else sends every call to the slow path). */
-  Py_ssize_t n_required, n_positional;
-  PyObject *tail_defaults;
-  /* The kernel's free names (sejits._capture.LiveNames): where each is read
-   * at every call, a closure cell or (globals, name, builtins). Scalars are
-   * passed after the arguments; keys add (type, value) to the signature. */
-  PyObject *live_scalars, *live_keys;
-  char last_call_native; /* whether the last call ran here, for explain() */
-} Dispatcher;
 
 static PyObject *signature_bool, *signature_int, *signature_float, *slow_call_name;
 
 /* The signature element of one argument, borrowed; NULL when the fast path
  * does not handle this kind of argument. */
-static PyObject *fast_signature_element(PyObject *value) {
+PyObject *fast_signature_element(PyObject *value) {
   if (PyArray_CheckExact(value)) return PyLong_FromLong(PyArray_DESCR((PyArrayObject *)value)->type_num);
   PyTypeObject *type = Py_TYPE(value);
   PyObject *element = type == &PyFloat_Type  ? signature_float
@@ -532,7 +519,7 @@ static PyObject *call_slow(Dispatcher *self, PyObject *args, PyObject *kwargs) {
 }
 
 /* Off while NumPy calls are meant for an OpenCL device (sejits.config(target=...)). */
-static int host_fast_path = 1;
+int host_fast_path = 1;
 
 static PyObject *set_host_fast_path(PyObject *module, PyObject *arg) {
   int enabled = PyObject_IsTrue(arg);
@@ -544,7 +531,7 @@ static PyObject *set_host_fast_path(PyObject *module, PyObject *arg) {
 /* The kernel's arguments for a plain positional call: the given ones, the
  * defaults of the rest, the scalar free names' values (new references, in
  * `held`). Returns their count, or -1 when the slow path must bind. */
-static Py_ssize_t bind_call(Dispatcher *self, PyObject *args, PyObject **items, PyObject **held, Py_ssize_t *nheld) {
+Py_ssize_t bind_call(Dispatcher *self, PyObject *args, PyObject **items, PyObject **held, Py_ssize_t *nheld) {
   Py_ssize_t n = PyTuple_GET_SIZE(args);
   *nheld = 0;
   if (!self->tail_defaults || !PyTuple_Check(self->tail_defaults) || n < self->n_required || n > self->n_positional)
@@ -564,11 +551,13 @@ static Py_ssize_t bind_call(Dispatcher *self, PyObject *args, PyObject **items, 
   return total;
 }
 
-/* The signature of the bound arguments, then (type, value) of each key free
- * name, as sejits._dispatch builds it; NULL (no exception) for the slow path. */
-static PyObject *fast_signature(Dispatcher *self, PyObject **items, Py_ssize_t total) {
+/* The signature of the bound arguments, then `options` (borrowed: a kind of
+ * kernel's own elements), then (type, value) of each key free name, as
+ * sejits._dispatch builds it; NULL (no exception) for the slow path. */
+PyObject *fast_signature(Dispatcher *self, PyObject **items, Py_ssize_t total, PyObject *const *options,
+                         Py_ssize_t noptions) {
   Py_ssize_t nkeys = self->live_keys && PyTuple_Check(self->live_keys) ? PyTuple_GET_SIZE(self->live_keys) : 0;
-  PyObject *signature = PyTuple_New(total + 2 * nkeys);
+  PyObject *signature = PyTuple_New(total + noptions + 2 * nkeys);
   if (!signature) return NULL;
   for (Py_ssize_t k = 0; k < total; ++k) {
     PyObject *element = fast_signature_element(items[k]);
@@ -578,6 +567,11 @@ static PyObject *fast_signature(Dispatcher *self, PyObject **items, Py_ssize_t t
     }
     PyTuple_SET_ITEM(signature, k, element);
   }
+  for (Py_ssize_t k = 0; k < noptions; ++k) {
+    Py_INCREF(options[k]);
+    PyTuple_SET_ITEM(signature, total + k, options[k]);
+  }
+  total += noptions;
   for (Py_ssize_t k = 0; k < nkeys; ++k) {
     PyObject *value = live_value(PyTuple_GET_ITEM(self->live_keys, k));
     if (!value) {
@@ -596,7 +590,7 @@ static PyObject *Dispatcher_call(Dispatcher *self, PyObject *args, PyObject *kwa
   PyObject *items[MAX_ARGS], *held[MAX_ARGS];
   Py_ssize_t nheld = 0;
   Py_ssize_t n = bind_call(self, args, items, held, &nheld);
-  PyObject *result = NULL, *signature = n < 0 ? NULL : fast_signature(self, items, n);
+  PyObject *result = NULL, *signature = n < 0 ? NULL : fast_signature(self, items, n, NULL, 0);
   if (!signature) goto slow;
   PyArrayObject *first_array = NULL;
   int all_zero_rank = 1;
@@ -645,7 +639,7 @@ done:
   return result;
 }
 
-static int Dispatcher_traverse(Dispatcher *self, visitproc visit, void *arg) {
+int Dispatcher_traverse(Dispatcher *self, visitproc visit, void *arg) {
   Py_VISIT(self->kernels);
   Py_VISIT(self->dict);
   Py_VISIT(self->tail_defaults);
@@ -654,7 +648,7 @@ static int Dispatcher_traverse(Dispatcher *self, visitproc visit, void *arg) {
   return 0;
 }
 
-static int Dispatcher_clear(Dispatcher *self) {
+int Dispatcher_clear(Dispatcher *self) {
   Py_CLEAR(self->kernels);
   Py_CLEAR(self->dict);
   Py_CLEAR(self->tail_defaults);
@@ -679,7 +673,7 @@ static PyMemberDef Dispatcher_members[] = {
     {"_last_call_native", T_BOOL, offsetof(Dispatcher, last_call_native), 0, "whether the last call ran natively"},
     {NULL, 0, 0, 0, NULL}};
 
-static PyTypeObject DispatcherType = {
+PyTypeObject DispatcherType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sejits._native.Dispatcher",
     .tp_basicsize = sizeof(Dispatcher),
     .tp_dealloc = (destructor)Dispatcher_dealloc,
@@ -735,6 +729,6 @@ PyMODINIT_FUNC PyInit__native(void) {
   Py_INCREF(FallbackRequested);
   PyModule_AddObject(module, "FallbackRequested", FallbackRequested);
   PyModule_AddIntConstant(module, "ABI_VERSION", SEJITS_ABI_VERSION);
-  if (sejits_opencl_init(module) < 0) return NULL;
+  if (sejits_opencl_init(module) < 0 || sejits_stencil_init(module) < 0) return NULL;
   return module;
 }

@@ -9,7 +9,7 @@ kernel writes and returns None."""
 
 import numpy as np
 
-from sejits import _arguments, _daemon
+from sejits import _arguments, _daemon, _interface
 
 PLATFORM = "numpy"
 FILENAME = "<sejits numpy kernel>"
@@ -35,8 +35,7 @@ def request(dispatcher, args):
 
 def specialize(dispatcher, args):
     """(kernel, result dtype, response) for `dispatcher` called with `args`."""
-    from sejits.v1 import ast_pb2
-
     response = request(dispatcher, args)
-    dtype = np.dtype(ast_pb2.DType.Name(response.result.dtype).lower())
-    return load(response.source, response.entry_symbol), dtype, response
+    interface = _interface.from_proto(response.interface)
+    call = _interface.entry(interface, "call")
+    return load(response.source, call["symbol"]), _interface.result_dtype(interface), response

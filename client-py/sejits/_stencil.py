@@ -3,15 +3,20 @@ is the value of the output at the current point, reading the grid around it."""
 
 import numpy as np
 
-from sejits import _config, _device_calls, _native, _pending
+from sejits import _config, _device_calls, _interface, _native, _pending
 from sejits._dispatch import KernelDispatcher, _Fallback, _Retry, _run
 from sejits._native import FallbackRequested
 
 BOUNDARIES = ("constant", "nearest", "reflect", "mirror", "wrap", "skip")
-ITERATE_SYMBOL = "sejits_stencil_iterate"  # the artifact's temporally blocked sweeps, when it has them
+_MISSING = object()
 
 
-class StencilDispatcher(KernelDispatcher):
+class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher):
+    """Calling it, or its iterate(), runs the native fast path
+    (sejits._native.StencilDispatcher) on a repeat signature; first calls,
+    device arrays, compiles in progress, tuning, an out= to check or copy
+    and fallbacks come back here, to _call_slow and _iterate_slow."""
+
     specializer = "stencil"
 
     def __init__(self, fn, boundary="constant", cval=0.0, neighborhood=None):
@@ -19,16 +24,36 @@ class StencilDispatcher(KernelDispatcher):
             raise ValueError(f"sejits.stencil: boundary must be one of {BOUNDARIES}, not {boundary!r}")
         if not isinstance(cval, (int, float, np.integer, np.floating)) or isinstance(cval, bool):
             raise TypeError(f"sejits.stencil: cval must be a number, not {type(cval).__name__}")
-        super().__init__(fn)
-        self.boundary = boundary
-        self.cval = float(cval)
-        self.neighborhood = _check_neighborhood(neighborhood)
+        KernelDispatcher.__init__(self, fn)
+        # The options, as the signature has them (read-only: the native fast path keys calls by them too).
+        self._signature_options = (boundary, float(cval), _check_neighborhood(neighborhood))
+        self._skip_border = boundary == "skip"
         self._iterate_kernels = {}  # signature -> the artifact's iterate entry point, or None
+        if self._binder.plain:
+            binder = self._binder
+            self._n_required, self._n_positional = binder.n_required, binder.n_positional
+            self._tail_defaults = binder.tail_defaults
+
+    boundary = property(lambda self: self._signature_options[0])
+    cval = property(lambda self: self._signature_options[1])
+    neighborhood = property(lambda self: self._signature_options[2])
+
+    def _publish_live_names(self, live):
+        self._live_keys = live.key_sources
+        self._live_scalars = live.scalar_sources
+
+    def _last_call_description(self):
+        if not self._last_call_native:
+            return self._last_run
+        if self._last_call_iterated:
+            return "the compiled kernel's temporally blocked sweeps (iterate, native fast path)"
+        return "the compiled kernel (native fast path)"
 
     def _signature(self, args):
         # The options are in it too: the signature also keys the client's
         # on-disk handle cache, shared by every dispatcher of this function.
-        return super()._signature(args) + (np.ndim(args[0]), self.boundary, self.cval, self.neighborhood)
+        # The native fast path builds it so too: the grid's rank, then the options.
+        return super()._signature(args) + (np.ndim(args[0]), *self._signature_options)
 
     def _params(self):
         params = {"boundary": self.boundary, "cval": repr(self.cval)}
@@ -41,7 +66,8 @@ class StencilDispatcher(KernelDispatcher):
 
         return _stencil_python.run_python(lambda *values: self._call_python(values), args, self.boundary, self.cval, out, self.neighborhood)
 
-    def __call__(self, *args, out=None, **kwargs):
+    def _call_slow(self, *args, out=None, **kwargs):
+        self._last_call_native = False
         return self._call_bound(self._bind(args, kwargs), out)
 
     def _call_bound(self, args, out):
@@ -141,18 +167,18 @@ class StencilDispatcher(KernelDispatcher):
             return result if on_device else result.get()
         entry = self._iterate_kernels.get(signature)
         if entry is None:
-            entry = kernel.library.entry(ITERATE_SYMBOL, self._iterate_codes(lookup.args), kernel.result_dtype,
-                                         dict(kernel.info))
+            entry = _iterate_entry_of(kernel)
             self._iterate_kernels[signature] = entry
         out, spare = context.empty(grid.shape, kernel.result_dtype), context.empty(grid.shape, kernel.result_dtype)
         items = _device_calls.call_items(lookup.args, grid.shape) + (spare._descriptor(), int(steps))
         entry.call_device(context._device, items, out._descriptor())
         return out if on_device else out.get()
 
-    def iterate(self, *args, steps, **kwargs):
-        """`steps` sweeps, the result of each feeding the next as the grid.
-        Where the artifact has temporally blocked sweeps, they run in one call;
-        otherwise two buffers are reused (ping-pong). Results are the same."""
+    def _iterate_slow(self, *args, steps=_MISSING, **kwargs):
+        """iterate() off the fast path (sejits._native.StencilDispatcher.iterate)."""
+        self._last_call_native = False
+        if steps is _MISSING:
+            raise TypeError("StencilDispatcher.iterate() missing 1 required keyword-only argument: 'steps'")
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
             raise ValueError(f"{self.__name__}.iterate: steps must be an integer of at least 1, not {steps!r}")
         return self._iterate_bound(self._bind(args, kwargs), steps)
@@ -202,11 +228,6 @@ class StencilDispatcher(KernelDispatcher):
             current = self._run_python((current, *rest), keep)
         return current
 
-    def _iterate_codes(self, args):
-        """How the iterate entry point takes its arguments: the inputs, a spare
-        buffer, steps (int64), the output."""
-        return self._entry_codes(args, _native.dtype_code)[:-1] + (0, _native.dtype_code(np.int64), 0)
-
     def _iterate_entry(self, kernel, lookup):
         """The artifact's temporally blocked sweeps for this signature (a
         TuningSession while their variants are timed), or None when it has
@@ -216,14 +237,7 @@ class StencilDispatcher(KernelDispatcher):
             return self._iterate_kernels[signature]
         if type(kernel) is _pending.InterimKernel:
             return None  # sweep by sweep until the compiled kernel is in
-        codes = self._iterate_codes(args)
-
-        def iterate_of(loaded):
-            try:
-                return loaded.library.entry(ITERATE_SYMBOL, codes, loaded.result_dtype, dict(loaded.info))
-            except (ImportError, ValueError):
-                return None
-
+        iterate_of = _iterate_entry_of
         entry = iterate_of(kernel)
         if entry is not None and _config.settings.tuning != "off":
             # iterate's sweeps have variants of their own (temporal depth): a plan of their own.
@@ -258,3 +272,18 @@ def stencil(fn=None, *, boundary="constant", cval=0.0, neighborhood=None, **opti
         raise TypeError(f"sejits.stencil() got unexpected options {sorted(options)}")
     make = lambda f: StencilDispatcher(f, boundary=boundary, cval=cval, neighborhood=neighborhood)  # noqa: E731
     return make if fn is None else make(fn)
+
+
+def _iterate_entry_of(loaded):
+    """The artifact's "iterate" entry point (its temporally blocked sweeps) of
+    a loaded kernel, or None where the artifact has none (the variant has no
+    temporal blocking, or the stencil cannot be blocked: the notes say why)."""
+    interface = loaded.info.get("interface")
+    if interface is None or not _interface.has_entry(interface, "iterate"):
+        return None
+    iterate = _interface.entry(interface, "iterate")
+    codes = _interface.argument_codes(iterate, _native.dtype_code)
+    try:
+        return loaded.library.entry(iterate["symbol"], codes, loaded.result_dtype, dict(loaded.info))
+    except (ImportError, ValueError):
+        return None

@@ -129,9 +129,6 @@ class ClassStencilDispatcher(KernelDispatcher):
         instance, grids = self._call_context
         return self.fn(instance, *grids)
 
-    def _entry_codes(self, args, dtype_code):
-        return (0,) * len(args)  # the grids are described in method order; the entry takes the inputs, then the output
-
     def call(self, instance, grids):
         for grid in grids:
             if not isinstance(grid, StencilGrid):

@@ -119,13 +119,13 @@ VariantTiming OfflineTuner::time_variant(const specializers::Specializer &specia
   }
   absl::StatusOr<SpecializeResult> built = build_(candidate);
   absl::StatusOr<std::vector<specializers::SyntheticArg>> synthetic =
-      built.ok() ? specializer.synthetic_call(request, built->result_dtype) : built.status();
+      built.ok() ? specializer.synthetic_call(request, built->interface.result_dtype()) : built.status();
   absl::StatusOr<std::vector<std::string>> arguments = synthetic.ok() ? runner_arguments(*synthetic) : synthetic.status();
   if (!arguments.ok()) {
     timing.error = std::string(arguments.status().message());
     return timing;
   }
-  std::vector<std::string> argv = {runner_.string(), "--artifact", built->artifact.path.string(), "--entry", built->entry_symbol,
+  std::vector<std::string> argv = {runner_.string(), "--artifact", built->artifact.path.string(), "--entry", built->interface.entries.front().symbol,
                                    "--warmup", absl::StrCat(kWarmupCalls), "--samples", absl::StrCat(plan.samples_per_variant),
                                    "--max_seconds", absl::StrCat(kMaxSecondsPerVariant)};
   argv.insert(argv.end(), arguments->begin(), arguments->end());

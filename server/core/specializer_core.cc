@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "server/core/build_identity.h"
@@ -20,30 +21,29 @@ namespace {
 std::string short_key(const std::string &key) { return key.substr(0, 12); }
 
 // Index metadata: what a hit must answer without re-running the pipeline.
+// The interface is one field, its lines joined by '|'.
 std::string encode_metadata(const SpecializeResult &result) {
-  return absl::StrCat("entry=", result.entry_symbol, "\nresult_dtype=", static_cast<int>(result.result_dtype),
+  return absl::StrCat("interface=", absl::StrJoin(absl::StrSplit(specializers::interface_to_text(result.interface), '\n', absl::SkipEmpty()), "|"),
                       "\ncompile_seconds=", result.compile_seconds, "\nspecializer_version=", result.specializer_version,
                       "\n");
 }
 
 bool decode_metadata(const std::string &text, SpecializeResult &result) {
-  bool has_entry = false, has_dtype = false;
+  bool has_interface = false;  // entries of older daemons have none: rebuilt
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     std::pair<std::string, std::string> field = absl::StrSplit(line, absl::MaxSplits('=', 1));
-    if (field.first == "entry") {
-      result.entry_symbol = field.second;
-      has_entry = !field.second.empty();
-    } else if (field.first == "result_dtype") {
-      int code = 0;
-      has_dtype = absl::SimpleAtoi(field.second, &code) && specializers::is_supported_dtype(code);
-      result.result_dtype = static_cast<specializers::DType>(code);
+    if (field.first == "interface") {
+      absl::StatusOr<specializers::KernelInterface> interface =
+          specializers::interface_from_text(absl::StrJoin(absl::StrSplit(field.second, '|'), "\n"));
+      has_interface = interface.ok();
+      if (has_interface) result.interface = std::move(*interface);
     } else if (field.first == "compile_seconds") {
       (void)absl::SimpleAtod(field.second, &result.compile_seconds);
     } else if (field.first == "specializer_version") {
       result.specializer_version = field.second;
     }
   }
-  return has_entry && has_dtype;
+  return has_interface;
 }
 
 }  // namespace
@@ -263,8 +263,7 @@ SpecializerCore::Build SpecializerCore::compile_here(const specializers::Special
   auto compiled = pool_.run([&] { return codegen::compile_shared_object(compiler, stamped_source, *work_dir, kernel->libraries); });
   SpecializeResult &result = build.result;
   result.key = key;
-  result.entry_symbol = kernel->entry_symbol;
-  result.result_dtype = kernel->result_dtype;
+  result.interface = kernel->interface;
   result.outcome = CacheOutcome::kCompiled;
   result.source = kernel->source;
   result.notes = kernel->notes;
@@ -304,8 +303,7 @@ absl::StatusOr<SpecializeResult> SpecializerCore::numpy_module(const specializer
   }
   SpecializeResult result;
   result.key = key_of(request);
-  result.entry_symbol = kernel->entry_symbol;
-  result.result_dtype = kernel->result_dtype;
+  result.interface = kernel->interface;
   result.outcome = CacheOutcome::kNumpySource;
   result.source = std::move(kernel->source);
   result.notes = std::move(kernel->notes);
@@ -329,8 +327,7 @@ SpecializerCore::Build SpecializerCore::fetch_from_upstream(const specializers::
   absl::Status published = fetched.status();
   if (fetched.ok()) {
     result.key = key;
-    result.entry_symbol = fetched->entry_symbol;
-    result.result_dtype = fetched->result_dtype;
+    result.interface = fetched->interface;
     result.outcome = CacheOutcome::kCompiled;
     result.compile_seconds = fetched->compile_seconds;
     result.source = fetched->source;

@@ -46,8 +46,7 @@ struct SpecializeOptions {
 struct SpecializeResult {
   std::string key;
   codegen::BlobInfo artifact;
-  std::string entry_symbol;
-  specializers::DType result_dtype = specializers::DType::kFloat64;
+  specializers::KernelInterface interface;  // the artifact's entry points
   CacheOutcome outcome = CacheOutcome::kHit;
   double compile_seconds = 0;
   double elapsed_seconds = 0;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "specializers/interface.h"
 #include "specializers/request.h"
 
 namespace sejits::server {
@@ -15,8 +16,7 @@ namespace sejits::server {
 struct UpstreamBuild {
   std::filesystem::path file;  // the artifact, already checked against `digest`
   std::string digest;
-  std::string entry_symbol;
-  specializers::DType result_dtype = specializers::DType::kFloat64;
+  specializers::KernelInterface interface;
   std::string specializer_version;
   std::string build_identity;  // the upstream's, which the artifact carries
   double compile_seconds = 0;

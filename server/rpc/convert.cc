@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "codegen/include/sejits/kernel_abi.h"
+#include "server/rpc/interface_proto.h"
 #include "specializers/common/dtype.h"
 
 namespace sejits::server::rpc {
@@ -236,12 +237,14 @@ void to_proto(const SpecializeResult &result, v1::SpecializeResponse &response) 
   response.set_artifact_digest(result.artifact.digest);
   response.set_artifact_path(result.artifact.path.string());
   response.set_artifact_bytes(result.artifact.bytes);
-  response.set_entry_symbol(result.entry_symbol);
+  // entry_symbol and result: for clients older than the interface.
+  if (auto call = result.interface.entry("call"); call.ok()) response.set_entry_symbol((*call)->symbol);
   response.set_outcome(static_cast<v1::CacheOutcome>(result.outcome));
   response.set_compile_seconds(result.compile_seconds);
   response.set_specialize_seconds(result.elapsed_seconds);
   response.set_source(result.source);
-  response.mutable_result()->set_dtype(static_cast<v1::DType>(result.result_dtype));
+  response.mutable_result()->set_dtype(static_cast<v1::DType>(result.interface.result_dtype()));
+  to_proto(result.interface, *response.mutable_interface());
   for (const auto &note : result.notes) response.add_notes(note);
   response.set_specializer_version(result.specializer_version);
   response.set_build_identity(result.build_identity);

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/rpc/convert.h"
+#include "server/rpc/interface_proto.h"
 #include "specializers/common/dtype.h"
 
 namespace sejits::server::rpc {
@@ -28,8 +29,10 @@ absl::StatusOr<UpstreamBuild> UpstreamClient::build(const specializers::Speciali
   forwarded.mutable_options()->set_want_source(want_source);
   auto response = client_->specialize(forwarded);
   if (!response.ok()) return from_upstream(address_, response.status());
-  if (!specializers::is_supported_dtype(response->result().dtype())) {
-    return absl::DataLossError(absl::StrCat("upstream ", address_, " answered an unknown result dtype"));
+  absl::StatusOr<specializers::KernelInterface> interface = from_proto(response->interface());
+  if (!interface.ok() || interface->entries.empty()) {
+    return absl::DataLossError(absl::StrCat("upstream ", address_, " answered no usable interface",
+                                            interface.ok() ? "" : absl::StrCat(": ", interface.status().message())));
   }
   UpstreamBuild build;
   build.file = work_dir / "upstream.so";
@@ -37,8 +40,7 @@ absl::StatusOr<UpstreamBuild> UpstreamClient::build(const specializers::Speciali
   if (absl::Status fetched = client_->fetch_artifact(build.digest, build.file.string()); !fetched.ok()) {
     return from_upstream(address_, fetched);
   }
-  build.entry_symbol = response->entry_symbol();
-  build.result_dtype = static_cast<specializers::DType>(response->result().dtype());
+  build.interface = std::move(*interface);
   build.specializer_version = response->specializer_version();
   build.build_identity = response->build_identity();
   build.compile_seconds = response->compile_seconds();

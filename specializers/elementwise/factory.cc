@@ -73,8 +73,17 @@ class ElementwiseSpecializer : public Specializer {
     return elementwise::tuning_space(request, shape_class);
   }
 
-  KernelInterface kernel_interface(const DomainIr &ir) const override {
-    return {elementwise::kEntrySymbol, static_cast<const elementwise::ElementwiseIr &>(ir).result.dtype};
+  // call(inputs..., out): out has the broadcast shape of the array inputs.
+  KernelInterface kernel_interface(const DomainIr &ir, const SpecializationRequest &request) const override {
+    std::vector<EntryParam> params = argument_params(request);
+    std::vector<int> arrays;
+    for (size_t k = 0; k < params.size(); ++k) {
+      if (params[k].role == ParamRole::kInput) arrays.push_back(static_cast<int>(k));
+    }
+    params.push_back(shaped_like("out", ParamRole::kOutput, static_cast<const elementwise::ElementwiseIr &>(ir).result.dtype,
+                                 std::move(arrays)));
+    if (params.back().shape.broadcast.empty()) params.back().shape.dims = {};  // no array: a 0-d result
+    return {{{kCallRole, elementwise::kEntrySymbol, std::move(params)}}};
   }
 };
 

@@ -1,5 +1,6 @@
 #include "specializers/stencil/factory.h"
 
+#include "absl/strings/str_cat.h"
 #include "specializers/common/argument_key.h"
 #include "specializers/common/shape_class.h"
 #include "specializers/common/synthetic_call.h"
@@ -11,6 +12,7 @@
 #include "specializers/stencil/lower_opencl.h"
 #include "specializers/stencil/optimize.h"
 #include "specializers/stencil/plan.h"
+#include "specializers/stencil/temporal.h"
 #include "specializers/stencil/variant_plan.h"
 
 namespace sejits::specializers {
@@ -54,8 +56,23 @@ class StencilSpecializer : public Specializer {
     return stencil::lower_stencil_numpy(static_cast<const stencil::StencilIr &>(ir), notes);
   }
 
-  KernelInterface kernel_interface(const DomainIr &ir) const override {
-    return {stencil::kEntrySymbol, static_cast<const stencil::StencilIr &>(ir).result.dtype};
+  // call(inputs..., out): one sweep; iterate(inputs..., spare, steps, out):
+  // `steps` sweeps ping-ponging between the spare buffer and out (see
+  // temporal.h). Both buffers are shaped like the grid, the first input.
+  KernelInterface kernel_interface(const DomainIr &ir, const SpecializationRequest &) const override {
+    const auto &stencil_ir = static_cast<const stencil::StencilIr &>(ir);
+    const DType result = stencil_ir.result.dtype;
+    std::vector<EntryParam> call;  // the IR's parameters: a class stencil's input grids, without its output grid
+    for (const stencil::Parameter &parameter : stencil_ir.parameters) {
+      call.push_back({absl::StrCat("a", call.size()), parameter.kind == ArgKind::kArray ? ParamRole::kInput : ParamRole::kScalar,
+                      parameter.type.dtype, {}});
+    }
+    std::vector<EntryParam> iterate = call;
+    call.push_back(shaped_like("out", ParamRole::kOutput, result, {0}));
+    iterate.push_back(shaped_like("spare", ParamRole::kWorkspace, result, {0}));
+    iterate.push_back({"steps", ParamRole::kScalar, DType::kInt64, {}});
+    iterate.push_back(shaped_like("out", ParamRole::kOutput, result, {0}));
+    return {{{kCallRole, stencil::kEntrySymbol, std::move(call)}, {kIterateRole, stencil::kIterateSymbol, std::move(iterate)}}};
   }
 
   // Stencils are generated for the grid's rank: it is part of the key (and a

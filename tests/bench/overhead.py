@@ -1,4 +1,5 @@
-"""Suite "overhead": O1 per-call overhead, O2/O3 first calls, O4 import time.
+"""Suite "overhead": O1 per-call overhead (O1s: of a small stencil), O2/O3
+first calls, O4 import time.
 
 First calls and imports are measured in fresh Python processes, timed inside
 the child around the call (or import) alone, so process start-up and the
@@ -26,6 +27,10 @@ CHILD_TIMEOUT_S = 300
 
 O1_CALLS = 20000
 O1_DEFAULT_REPEATS = 10
+O1S_CALLS = 5000
+O1S_EDGES = (1, 4, 16)  # square grids: 1 element to 16x16
+O1S_ITERATE_STEPS = 4
+O1S_RTOL = 1e-12
 FIRST_CALL_DEFAULT_REPEATS = 3
 FIRST_CALL_ELEMENTS = 1024
 IMPORT_DEFAULT_REPEATS = 5
@@ -105,6 +110,81 @@ def run_per_call(settings):
         skipped_if_missing("O1", impl, settings) or _per_call_result(impl, make, stmt, a, b, repeats)
         for impl, (make, stmt) in O1_IMPLS.items()
     ]
+
+
+def laplacian_2d(a):
+    """O1s's stencil: the 2-D 5-point Laplacian."""
+    return a[0, 1] + a[0, -1] + a[1, 0] + a[-1, 0] - 4.0 * a[0, 0]
+
+
+def laplacian_reference(grid, steps=1):
+    """NumPy: the Laplacian inside, 0 on the border (sejits' boundary
+    "constant" with cval 0, as Numba's @stencil leaves it), `steps` sweeps."""
+    for _ in range(steps):
+        swept = np.zeros_like(grid)
+        swept[1:-1, 1:-1] = (grid[1:-1, 2:] + grid[1:-1, :-2] + grid[2:, 1:-1] + grid[:-2, 1:-1]
+                             - 4.0 * grid[1:-1, 1:-1])
+        grid = swept
+    return grid
+
+
+def _numba_stencil_in_njit(out):
+    import numba
+
+    kernel = numba.stencil(laplacian_2d)
+    if out:
+        # With out=, Numba leaves the border as it was: zeros in z, as the reference.
+        return numba.njit(lambda a, z: kernel(a, out=z))
+    return numba.njit(lambda a: kernel(a))
+
+
+def _sejits_stencil():
+    import sejits
+
+    return sejits.stencil(laplacian_2d)
+
+
+# impl -> (make the function f, the statement timed with a, z bound, sweeps per call)
+O1S_IMPLS = {
+    "numba-stencil": (lambda: _numba_stencil_in_njit(out=False), "z = f(a)", 1),
+    "numba-stencil-out": (lambda: _numba_stencil_in_njit(out=True), "f(a, z)", 1),
+    "sejits": (_sejits_stencil, "z = f(a)", 1),
+    "sejits-out": (_sejits_stencil, "f(a, out=z)", 1),
+    "sejits-iterate": (_sejits_stencil, f"z = f.iterate(a, steps={O1S_ITERATE_STEPS})", O1S_ITERATE_STEPS),
+}
+
+
+def _stencil_per_call_result(case, impl, make, stmt, steps, grid, repeats):
+    result = Result(case, impl, extra={"grid": "x".join(map(str, grid.shape))})
+    try:
+        namespace = {"f": make(), "a": grid, "z": np.zeros_like(grid)}
+        for _ in range(WARMUP_CALLS):
+            exec(stmt, namespace)
+        result.error = mismatch(namespace["z"], laplacian_reference(grid, steps), O1S_RTOL)
+        if result.error:
+            return result
+        timer = timeit.Timer(stmt, globals=namespace)
+        for repeat in range(1, repeats + 1):
+            progress(case, impl, f"repeat {repeat}/{repeats} ({O1S_CALLS} calls)")
+            result.samples.append(timer.timeit(O1S_CALLS) / O1S_CALLS)
+    except Exception as exc:  # any failure of the implementation is a result
+        result.error = describe(exc)
+    return result
+
+
+def run_stencil_per_call(settings):
+    """O1s: seconds per call of a 5-point Laplacian on grids of 1x1 to 16x16."""
+    repeats = settings.repeats_or(O1_DEFAULT_REPEATS)
+    results = []
+    for edge in O1S_EDGES:
+        grid = np.random.default_rng(SEED + edge).random((edge, edge))
+        case = f"O1s-{edge}x{edge}"
+        results += [
+            skipped_if_missing(case, impl, settings) or _stencil_per_call_result(case, impl, make, stmt, steps, grid,
+                                                                                 repeats)
+            for impl, (make, stmt, steps) in O1S_IMPLS.items()
+        ]
+    return results
 
 
 def run_child(script, extra_env, *argv):

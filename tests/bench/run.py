@@ -26,7 +26,7 @@ from gpu import GPU_SUITES, run_opencl
 from machine import describe_machine
 from measure import BenchFailure, Settings, progress
 from heat import run_heat_first_run
-from overhead import run_first_calls, run_import, run_per_call
+from overhead import run_first_calls, run_import, run_per_call, run_stencil_per_call
 from peers import install_command, missing_peers
 from report import plot, print_table, write_json
 from stencil import run_stencil
@@ -34,7 +34,7 @@ from tuning import run_tuning
 
 SUITES = {
     "elementwise": [run_elementwise],
-    "overhead": [run_per_call, run_first_calls, run_import, run_heat_first_run],
+    "overhead": [run_per_call, run_stencil_per_call, run_first_calls, run_import, run_heat_first_run],
     "stencil": [run_stencil],
     "daemon": [run_daemon_throughput],
     "tuning": [run_tuning],  # sets its own tuning mode; every other suite measures the default variant

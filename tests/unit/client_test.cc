@@ -75,8 +75,11 @@ TEST_CASE("the C++ client specializes, loads and calls a kernel", "[client]") {
   CHECK(response->outcome() == v1::COMPILED);
   CHECK(response->result().dtype() == v1::FLOAT64);
 
-  auto kernel = client::LoadedKernel::load(response->artifact_path(), response->entry_symbol());
+  auto kernel = client::LoadedKernel::load(*response, "call");
   REQUIRE(kernel.ok());
+  auto missing = client::LoadedKernel::load(*response, "iterate");
+  REQUIRE_FALSE(missing.ok());
+  CHECK_THAT(std::string(missing.status().message()), Catch::Contains("has no 'iterate' entry point (it has: call)"));
   std::vector<double> x = {1, 2, 3, 4, 5}, y = {0.5, -1, 10, 0, 2}, out(5);
   std::vector<sejits_arg> args = {client::float_scalar_arg(3.0), client::array_arg(x.data(), SEJITS_FLOAT64, {5}, 8),
                                   client::array_arg(y.data(), SEJITS_FLOAT64, {5}, 8),

@@ -136,7 +136,7 @@ TEST_CASE("accepted kernels get NumPy 2's result dtype", "[frontend]") {
 
   auto generated = run_pipeline(request);
   REQUIRE(generated.ok());
-  CHECK(generated->result_dtype == kernel.result);
+  CHECK(generated->interface.result_dtype() == kernel.result);
   CHECK_FALSE(generated->source.empty());
 }
 

@@ -86,8 +86,8 @@ SpecializationRequest laplace_request(const std::string &boundary, DType dtype =
 TEST_CASE("the blend kernel prints as its golden NumPy module", "[numpy_printer]") {
   auto generated = sejits::specializers::run_pipeline(blend_request());
   REQUIRE(generated.ok());
-  CHECK(generated->entry_symbol == "sejits_elementwise_numpy");
-  CHECK(generated->result_dtype == DType::kFloat64);
+  CHECK(generated->interface.entries.front().symbol == "sejits_elementwise_numpy");
+  CHECK(generated->interface.result_dtype() == DType::kFloat64);
   CHECK(generated->source.rfind("import numpy as np\n", 0) == 0);
   check_golden("numpy_blend.py", generated->source);
 }
@@ -95,7 +95,7 @@ TEST_CASE("the blend kernel prints as its golden NumPy module", "[numpy_printer]
 TEST_CASE("a constant-boundary stencil computes the interior and writes cval on the border", "[numpy_printer]") {
   auto generated = sejits::specializers::run_pipeline(laplace_request("constant"));
   REQUIRE(generated.ok());
-  CHECK(generated->entry_symbol == "sejits_stencil_numpy");
+  CHECK(generated->interface.entries.front().symbol == "sejits_stencil_numpy");
   check_golden("numpy_laplace_constant.py", generated->source);
 }
 
@@ -106,7 +106,7 @@ TEST_CASE("each boundary mode pads with its np.pad mode; skip leaves the border"
   auto generated = sejits::specializers::run_pipeline(laplace_request(boundary, DType::kInt32));
   REQUIRE(generated.ok());
   INFO(generated->source);
-  CHECK(generated->result_dtype == DType::kFloat64);  // int32 grid times a Python float
+  CHECK(generated->interface.result_dtype() == DType::kFloat64);  // int32 grid times a Python float
   if (!padding.empty()) {
     CHECK(generated->source.find(absl::StrCat("p0 = np.pad(a0, ((1, 1), (1, 1)), ", padding, ")")) != std::string::npos);
     CHECK(generated->source.find("r3 = p0[:n0, 1:n1 + 1]") != std::string::npos);  // a[-1, 0]
@@ -181,7 +181,7 @@ TEST_CASE("the core answers a numpy-platform request without compiling or storin
   auto result = (*core)->specialize(blend_request(), options);
   REQUIRE(result.ok());
   CHECK(result->outcome == sejits::server::CacheOutcome::kNumpySource);
-  CHECK(result->entry_symbol == "sejits_elementwise_numpy");
+  CHECK(result->interface.entries.front().symbol == "sejits_elementwise_numpy");
   CHECK(result->artifact.digest.empty());
   CHECK(result->artifact.path.empty());
   CHECK(result->source.rfind("import numpy as np\n", 0) == 0);

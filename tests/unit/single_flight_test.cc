@@ -111,8 +111,8 @@ TEST_CASE("identical concurrent specialize requests compile once; a restarted co
     for (const auto &result : results) {
       REQUIRE(result.ok());
       CHECK(result->artifact.digest == results[0]->artifact.digest);
-      CHECK(result->entry_symbol == "sejits_elementwise");
-      CHECK(result->result_dtype == specializers::DType::kFloat64);
+      CHECK(result->interface.entries.front().symbol == "sejits_elementwise");
+      CHECK(result->interface.result_dtype() == specializers::DType::kFloat64);
     }
     const StatsSnapshot stats = core->stats().counters;
     CHECK(stats.requests == kRequests);
@@ -127,7 +127,7 @@ TEST_CASE("identical concurrent specialize requests compile once; a restarted co
   REQUIRE(result.ok());
   CHECK(result->outcome == CacheOutcome::kHit);
   CHECK(result->artifact.digest == digest);
-  CHECK(result->entry_symbol == "sejits_elementwise");
+  CHECK(result->interface.entries.front().symbol == "sejits_elementwise");
   CHECK(restarted->stats().counters.compiles == 0);
   CHECK(restarted->stats().counters.cache_hits == 1);
 }

@@ -1,0 +1,82 @@
+"""What an artifact offers, as the daemon describes it (SpecializeResponse.
+interface; specializers/interface.h): entry points by role ("call",
+"iterate", ...), each with its parameters in order, their roles, dtypes and,
+for outputs and workspaces, a shape rule. Kept as plain data in handles (the
+handle cache writes them as JSON), so that a cache hit needs no protobuf.
+Client code asks for an entry by role and never names a symbol."""
+
+import numpy as np
+
+ROLES = {1: "input", 2: "output", 3: "inout", 4: "scalar", 5: "workspace"}
+
+
+def from_proto(message):
+    """The interface of a SpecializeResponse, as plain data."""
+    from sejits.v1 import ast_pb2
+
+    def dimension(dim):
+        which = dim.WhichOneof("size")
+        if which == "axis_of":
+            return {"axis_of": [dim.axis_of.parameter, dim.axis_of.axis]}
+        return {which: getattr(dim, which)}
+
+    def param(p):
+        described = {"name": p.name, "role": ROLES.get(p.role, "unknown"), "dtype": ast_pb2.DType.Name(p.dtype).lower()}
+        if described["role"] in ("output", "workspace"):
+            described["shape"] = {"broadcast": list(p.shape.broadcast), "dims": [dimension(d) for d in p.shape.dims],
+                                  "shape_entry": p.shape.shape_entry}
+        return described
+
+    return {"entries": [{"role": e.role, "symbol": e.symbol, "params": [param(p) for p in e.params]}
+                        for e in message.entries]}
+
+
+def entry(interface, role):
+    """The entry point playing `role`; LookupError naming the roles there are."""
+    for candidate in interface["entries"]:
+        if candidate["role"] == role:
+            return candidate
+    roles = ", ".join(e["role"] for e in interface["entries"]) or "none"
+    raise LookupError(f"the artifact has no '{role}' entry point (it has: {roles})")
+
+
+def has_entry(interface, role):
+    return any(candidate["role"] == role for candidate in interface["entries"])
+
+
+def result_dtype(interface):
+    """The dtype of the first output (what single-result kernels return)."""
+    for candidate in interface["entries"]:
+        for p in candidate["params"]:
+            if p["role"] == "output":
+                return np.dtype(p["dtype"])
+    raise LookupError("the artifact's interface has no output")
+
+
+def argument_codes(entry_point, dtype_code):
+    """How the entry takes its parameters, as the native layer passes them:
+    a scalar's dtype code, 0 for an array."""
+    return tuple(dtype_code(np.dtype(p["dtype"])) if p["role"] == "scalar" else 0 for p in entry_point["params"])
+
+
+def output_shape(entry_point, index, shapes, params=None):
+    """The shape of parameter `index` (an output or workspace) from the other
+    parameters' shapes (`shapes[k]`, () for scalars) and the request's params."""
+    rule = entry_point["params"][index].get("shape")
+    if rule is None:
+        raise ValueError(f"parameter {entry_point['params'][index]['name']!r} is not an output")
+    if rule["broadcast"]:
+        return np.broadcast_shapes(*(tuple(shapes[k]) for k in rule["broadcast"]))
+    if rule["shape_entry"]:
+        raise ValueError(f"the shape of {entry_point['params'][index]['name']!r} is computed by the entry "
+                         f"{rule['shape_entry']!r}: call it first")
+    shape = []
+    for dim in rule["dims"]:
+        if "constant" in dim:
+            shape.append(int(dim["constant"]))
+        elif "axis_of" in dim:
+            parameter, axis = dim["axis_of"]
+            shape.append(int(shapes[parameter][axis]))
+        else:
+            shape.append(int((params or {})[dim["param"]]))
+    return tuple(shape)
