@@ -2,6 +2,10 @@
 // defined once for the daemon.
 #pragma once
 
+#include <string>
+
+#include "absl/status/statusor.h"
+
 namespace sejits::specializers {
 
 inline constexpr char kCpuOpenMpPlatform[] = "cpu-openmp";  // C++/OpenMP shared objects (the default)
@@ -10,5 +14,10 @@ inline constexpr char kOpenClPlatform[] = "opencl";         // OpenCL C kernels 
 // at once: nothing is compiled, stored or tuned. The client runs it while the
 // native kernel compiles.
 inline constexpr char kNumpyPlatform[] = "numpy";
+
+enum class Platform { kCpuOpenMp, kOpenCl, kNumpy };
+
+// The platform a request names; INVALID_ARGUMENT naming the known ones.
+absl::StatusOr<Platform> parse_platform(const std::string &name);
 
 }  // namespace sejits::specializers

@@ -23,15 +23,36 @@ class TestingVersionSuffix final : public Specializer {
   std::unique_ptr<DomainIr> optimize(std::unique_ptr<DomainIr> ir, std::vector<std::string> &notes) const override {
     return inner_->optimize(std::move(ir), notes);
   }
-  absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const SpecializationRequest &request,
+  absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const DomainIr &ir, const SpecializationRequest &request,
+                                                             Platform platform) const override {
+    return inner_->plan_variant(ir, request, platform);
+  }
+  absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const LoweringPlan &plan,
                                                  std::vector<std::string> &notes) const override {
-    return inner_->lower(ir, request, notes);
+    return inner_->lower(ir, plan, notes);
   }
   KernelInterface kernel_interface(const DomainIr &ir, const SpecializationRequest &request) const override {
     return inner_->kernel_interface(ir, request);
   }
+  absl::StatusOr<NumpyModule> lower_numpy(const DomainIr &ir, const SpecializationRequest &request,
+                                          std::vector<std::string> &notes) const override {
+    return inner_->lower_numpy(ir, request, notes);
+  }
+  std::string argument_key(const SpecializationRequest &request) const override { return inner_->argument_key(request); }
+  std::string shape_class(const SpecializationRequest &request, const std::string &entry_role) const override {
+    return inner_->shape_class(request, entry_role);
+  }
   tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &shape_class) const override {
     return inner_->tuning_space(request, shape_class);
+  }
+  std::map<std::string, std::string> variant_request_params(const tuner::TuningSpace &space,
+                                                             const tuner::Variant &variant) const override {
+    return inner_->variant_request_params(space, variant);
+  }
+  bool times_offline(const std::string &entry_role) const override { return inner_->times_offline(entry_role); }
+  absl::StatusOr<std::vector<SyntheticArg>> synthetic_call(const SpecializationRequest &request,
+                                                           DType result_dtype) const override {
+    return inner_->synthetic_call(request, result_dtype);
   }
 
  private:

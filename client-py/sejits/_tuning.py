@@ -22,15 +22,19 @@ OFFLINE_PATIENCE_SECONDS = 300.0
 MODES = ("online", "exhaustive", "off")
 
 
-def shape_class(entry, arrays):
-    """"<entry>:<log2 bucket of each extent>:<layout>" of the largest array:
-    calls in one class share their tuning record."""
-    if not arrays:
-        return f"{entry}:scalar:c"
-    largest = max(arrays, key=lambda a: a.size)
-    buckets = "x".join(str(int(extent).bit_length()) for extent in largest.shape) or "0"
-    layout = "c" if all(a.flags.c_contiguous for a in arrays) else "s"
-    return f"{entry}:{buckets}:{layout}"
+def tuning_scope(entry, arrays):
+    """The entry role whose calls are timed, then the arrays' exact shapes
+    and layout: the key under which a tuned handle is remembered, and the
+    text sent in TuningRequest.shape_class, of which the daemon reads the
+    role (before the first ':') only. No size classes here: the daemon
+    computes the shape class from the request's args, and its plan says it."""
+    shapes = ",".join("x".join(str(int(extent)) for extent in a.shape) for a in arrays)
+    layout = "".join("c" if a.flags.c_contiguous else "s" for a in arrays)
+    return f"{entry}:{shapes}:{layout}"
+
+
+# _dispatch.py's name for tuning_scope until it sets TuningRequest.entry itself.
+shape_class = tuning_scope
 
 
 def plan_summary(plan):
@@ -46,21 +50,21 @@ def plan_summary(plan):
         "samples_per_variant": plan.samples_per_variant,
         "reason": plan.reason,
         "space": [(p.name, list(p.values), p.default_value) for p in plan.space],
-        "shape_class": record.shape_class,
+        # The daemon's, from the request's args (the record's when an older daemon answered).
+        "shape_class": plan.shape_class or record.shape_class,
+        "candidate_params": {label: dict(params.params) for label, params in plan.candidate_params.items()},
         "variants": [(v.variant, len(v.samples), v.median_seconds, v.errors) for v in record.variants],
         "choice": record.choice.variant if record.HasField("choice") else "",
     }
 
 
 def variant_params(summary, label):
-    """The request params that select the variant `label` (defaults left out, as the daemon does)."""
-    defaults = {name: default for name, _, default in summary["space"]}
-    params = {}
-    for field in filter(None, label.split(",")):
-        name, _, value = field.partition("=")
-        if defaults.get(name) != value:
-            params["variant." + name] = value
-    return params
+    """The request params that select the variant `label`, as the daemon's
+    plan gives them: derived by the daemon alone."""
+    try:
+        return dict(summary["candidate_params"][label])
+    except KeyError:
+        raise LookupError(f"the daemon's plan gives no request params for variant {label!r}") from None
 
 
 class TuningSession:
@@ -73,6 +77,9 @@ class TuningSession:
 
     def __init__(self, summary, served, *, load, report, refresh, install, budget):
         self.summary = summary
+        # Every plan's candidate params, gathered in the first summary's own
+        # dict: `load` may hold that summary while later rounds name new labels.
+        self._params = summary.setdefault("candidate_params", {})
         self._served = served
         self._kernels = {summary["variant"]: served}
         # Offline, the daemon times the candidates: user calls run the served variant only.
@@ -203,6 +210,8 @@ class TuningSession:
         self._adopt(summary)
 
     def _adopt(self, summary):
+        self._params.update(summary.get("candidate_params", {}))
+        summary["candidate_params"] = self._params
         self.summary = summary
         if summary["state"] == "chosen":
             self._finish(summary)

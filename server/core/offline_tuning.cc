@@ -1,7 +1,5 @@
 #include "server/core/offline_tuning.h"
 
-#include <algorithm>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -42,37 +40,20 @@ absl::StatusOr<std::vector<double>> parse_runner_output(const codegen::ProcessRe
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::string>> synthetic_arguments(const std::vector<specializers::ArgSpec> &args,
-                                                             specializers::DType result_dtype) {
+absl::StatusOr<std::vector<std::string>> runner_arguments(const std::vector<specializers::SyntheticArg> &args) {
   std::vector<std::string> out;
-  std::vector<int64_t> broadcast;
   int64_t total_bytes = 0;
-  auto array = [&](specializers::DType dtype, const std::vector<int64_t> &shape) {
-    int64_t elements = 1;
-    for (int64_t extent : shape) elements *= extent;
-    total_bytes += elements * specializers::itemsize(dtype);
-    return absl::StrCat("array:", specializers::dtype_name(dtype), ":", absl::StrJoin(shape, "x"));
-  };
-  for (const specializers::ArgSpec &arg : args) {
-    if (!specializers::is_supported_dtype(arg.dtype_code)) return absl::InvalidArgumentError("an argument of an unsupported dtype");
-    auto dtype = static_cast<specializers::DType>(arg.dtype_code);
+  for (const specializers::SyntheticArg &arg : args) {
+    const std::string dtype = specializers::dtype_name(arg.dtype);
     if (arg.kind == specializers::ArgKind::kScalar) {
-      out.push_back(absl::StrCat("scalar:", specializers::dtype_name(dtype), ":1"));
+      out.push_back(absl::StrCat("scalar:", dtype, ":1"));
       continue;
     }
-    if (static_cast<int32_t>(arg.shape.size()) != arg.rank) return absl::InvalidArgumentError("an array without its shape");
-    for (int64_t extent : arg.shape) {
-      if (extent < 0 || extent > (int64_t{1} << 40)) return absl::InvalidArgumentError("an array extent out of range");
-    }
-    // NumPy broadcasting, aligned at the last axis.
-    if (arg.shape.size() > broadcast.size()) broadcast.insert(broadcast.begin(), arg.shape.size() - broadcast.size(), 1);
-    for (size_t k = 0; k < arg.shape.size(); ++k) {
-      int64_t &target = broadcast[broadcast.size() - arg.shape.size() + k];
-      target = std::max(target, arg.shape[k]);
-    }
-    out.push_back(array(dtype, arg.shape));
+    int64_t elements = 1;
+    for (int64_t extent : arg.shape) elements *= extent;
+    total_bytes += elements * specializers::itemsize(arg.dtype);
+    out.push_back(absl::StrCat("array:", dtype, ":", absl::StrJoin(arg.shape, "x")));
   }
-  out.push_back(array(result_dtype, broadcast));
   if (total_bytes > kMaxSyntheticBytes) return absl::ResourceExhaustedError("the synthetic inputs would exceed 4 GiB");
   return out;
 }
@@ -122,23 +103,24 @@ std::string OfflineTuner::run(const specializers::SpecializationRequest &request
     timings.clear();
     for (const std::string &label : plan->candidates) {
       if (stopping_) return "the daemon stopped";
-      timings.push_back(time_variant(request, label, *plan));
+      timings.push_back(time_variant(*specializer, request, label, *plan));
     }
   }
   return stopping_ ? "the daemon stopped" : "the search did not finish in its rounds";
 }
 
-VariantTiming OfflineTuner::time_variant(const specializers::SpecializationRequest &request, const std::string &label,
+VariantTiming OfflineTuner::time_variant(const specializers::Specializer &specializer,
+                                         const specializers::SpecializationRequest &request, const std::string &label,
                                          const TuningPlan &plan) {
   VariantTiming timing{label, {}, ""};
-  std::optional<tuner::Variant> variant = tuner::parse_variant_label(label);
   specializers::SpecializationRequest candidate = request;
-  if (variant) {
-    for (const auto &[name, value] : TuningCoordinator::variant_params(plan.space, *variant)) candidate.params[name] = value;
+  if (auto params = plan.candidate_params.find(label); params != plan.candidate_params.end()) {
+    for (const auto &[name, value] : params->second) candidate.params[name] = value;
   }
   absl::StatusOr<SpecializeResult> built = build_(candidate);
-  absl::StatusOr<std::vector<std::string>> arguments =
-      built.ok() ? synthetic_arguments(request.args, built->interface.result_dtype()) : built.status();
+  absl::StatusOr<std::vector<specializers::SyntheticArg>> synthetic =
+      built.ok() ? specializer.synthetic_call(request, built->interface.result_dtype()) : built.status();
+  absl::StatusOr<std::vector<std::string>> arguments = synthetic.ok() ? runner_arguments(*synthetic) : synthetic.status();
   if (!arguments.ok()) {
     timing.error = std::string(arguments.status().message());
     return timing;

@@ -32,7 +32,7 @@ class OfflineTuner {
   ~OfflineTuner() { stopping_ = true; }
 
   // Starts tuning this kernel and shape class in the background, unless a
-  // job for it runs already.
+  // job for it runs already. `ask`: with the daemon's shape class (with_shape_class).
   void start(const specializers::SpecializationRequest &request, const TuningAsk &ask, const std::string &kernel_key);
   // Why the job of this kernel and shape class stopped without a choice, if it did.
   std::optional<std::string> failure(const TuningAsk &ask, const std::string &kernel_key);
@@ -42,7 +42,8 @@ class OfflineTuner {
  private:
   // Empty when the search ended with a choice; else why it stopped.
   std::string run(const specializers::SpecializationRequest &request, const TuningAsk &ask, const std::string &kernel_key);
-  VariantTiming time_variant(const specializers::SpecializationRequest &request, const std::string &label,
+  VariantTiming time_variant(const specializers::Specializer &specializer,
+                             const specializers::SpecializationRequest &request, const std::string &label,
                              const TuningPlan &plan);
 
   TuningCoordinator &coordinator_;
@@ -55,10 +56,8 @@ class OfflineTuner {
   WorkerPool jobs_{1};  // one child at a time, so timings do not disturb each other; last: its jobs use the above
 };
 
-// The runner's argument list for a kernel called with `args` and an output
-// of `result_dtype` (the broadcast shape of the arrays); an error for inputs
-// the runner cannot synthesize.
-absl::StatusOr<std::vector<std::string>> synthetic_arguments(const std::vector<specializers::ArgSpec> &args,
-                                                             specializers::DType result_dtype);
+// The runner's argument list for the synthetic arguments a specializer
+// describes; RESOURCE_EXHAUSTED beyond the bytes the runner may allocate.
+absl::StatusOr<std::vector<std::string>> runner_arguments(const std::vector<specializers::SyntheticArg> &args);
 
 }  // namespace sejits::server

@@ -9,7 +9,8 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/reflection.h"
-#include "specializers/common/opencl_lowering.h"
+#include "specializers/common/argument_key.h"
+#include "specializers/registry.h"
 
 namespace sejits::server {
 namespace {
@@ -92,16 +93,11 @@ std::string request_key(const specializers::SpecializationRequest &request, cons
   hasher.add("specializer_version", context.specializer_version);
   static CanonicalAstMemo *const memo = new CanonicalAstMemo;  // never destroyed: used until exit
   hasher.add("ast", request.function ? memo->canonical(*request.function) : "");
-  // The C++ element-wise kernels take arrays of any rank; OpenCL kernels and
-  // stencils are generated for the ranks they are called with, so there the
-  // rank is part of the key (and a request of another rank meets the front end).
-  const bool rank_specific = request.platform == specializers::kOpenClPlatform || request.specializer == "stencil";
-  std::string args;
-  for (const auto &arg : request.args) {
-    absl::StrAppend(&args, static_cast<int>(arg.kind), ":", arg.dtype_code, ":", arg.weak ? "w" : "s");
-    if (rank_specific && arg.kind == specializers::ArgKind::kArray) absl::StrAppend(&args, ":r", arg.rank);
-    absl::StrAppend(&args, ";");
-  }
+  // What of the arguments the generated code depends on is the domain's to
+  // say; an unknown specializer (refused later) gets the most specific text.
+  const specializers::Specializer *specializer =
+      context.specializer ? context.specializer : specializers::find_specializer(request.specializer);
+  const std::string args = specializer ? specializer->argument_key(request) : specializers::argument_key_text(request.args, true);
   hasher.add("args", args);
   std::string params;
   for (const auto &[name, value] : request.params) absl::StrAppend(&params, name.size(), ":", name, "=", value.size(), ":", value, ";");

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "specializers/request.h"
+#include "specializers/specializer.h"
 
 namespace sejits::server {
 
@@ -13,6 +14,9 @@ struct KeyContext {
   std::string compiler_identity;  // compiler, version, flags, host CPU
   std::string runtime_digest;     // kernel ABI + runtime headers
   std::string march;              // the compile target: "native" or the worker's level
+  // The request's specializer, which says what of the arguments the key
+  // holds; null: looked up by the request's name.
+  const specializers::Specializer *specializer = nullptr;
 };
 
 std::string request_key(const specializers::SpecializationRequest &request, const KeyContext &context);

@@ -103,8 +103,8 @@ std::string SpecializerCore::key_of(const specializers::SpecializationRequest &r
 
 std::string SpecializerCore::key_of(const specializers::SpecializationRequest &request, const CompileTarget &target) const {
   const specializers::Specializer *specializer = specializers::find_specializer(request.specializer);
-  return request_key(request,
-                     KeyContext{specializer ? specializer->version() : "", compiler_identity_, runtime_digest_, target.march});
+  return request_key(request, KeyContext{specializer ? specializer->version() : "", compiler_identity_, runtime_digest_,
+                                         target.march, specializer});
 }
 
 absl::StatusOr<SpecializeResult> SpecializerCore::specialize(const specializers::SpecializationRequest &request,
@@ -113,18 +113,20 @@ absl::StatusOr<SpecializeResult> SpecializerCore::specialize(const specializers:
   const specializers::Specializer *specializer = specializers::find_specializer(request.specializer);
   if (!specializer || options.tuning.mode == TuningMode::kOff || has_variant_params(request)) return serve(request, options);
   const std::string kernel_key = key_of(request);
-  TuningPlan plan = tuning_->plan(*specializer, request, options.tuning, kernel_key);
+  // Offline jobs are known by the daemon's shape class, not the client's text.
+  const TuningAsk ask = with_shape_class(*specializer, request, options.tuning).value_or(options.tuning);
+  TuningPlan plan = tuning_->plan(*specializer, request, ask, kernel_key);
   specializers::SpecializationRequest variant = request;
   variant.params.insert(plan.variant_params.begin(), plan.variant_params.end());
   absl::StatusOr<SpecializeResult> result = serve(variant, options);
   if (!result.ok()) return result;
   if (plan.state == PlanState::kOfflinePending) {
-    if (std::optional<std::string> failed = offline_->failure(options.tuning, kernel_key)) {
+    if (std::optional<std::string> failed = offline_->failure(ask, kernel_key)) {
       plan.state = PlanState::kUntuned;
       plan.candidates.clear();
       plan.reason = absl::StrCat("offline tuning failed: ", *failed);
     } else {
-      offline_->start(request, options.tuning, kernel_key);
+      offline_->start(request, ask, kernel_key);
     }
   }
   result->tuning = std::move(plan);

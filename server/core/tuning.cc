@@ -53,16 +53,28 @@ TuningCoordinator::TuningCoordinator(const std::filesystem::path &database, tune
                site_ == TimingSite::kClient ? "client" : "daemon (offline)");
 }
 
-std::map<std::string, std::string> TuningCoordinator::variant_params(const tuner::TuningSpace &space,
-                                                                     const tuner::Variant &variant) {
-  std::map<std::string, std::string> params;
-  for (const tuner::TuningParameter &parameter : space.parameters) {
-    auto value = variant.find(parameter.name);
-    if (value != variant.end() && value->second != parameter.default_value) {
-      params[specializers::variant_param(parameter.name)] = value->second;
-    }
+absl::StatusOr<TuningAsk> with_shape_class(const specializers::Specializer &specializer,
+                                           const specializers::SpecializationRequest &request, TuningAsk ask) {
+  // Clients before TuningRequest.entry sent a shape class of their own
+  // making, whose first field named the role; nothing else of it is read.
+  if (ask.entry.empty()) ask.entry = ask.shape_class.substr(0, ask.shape_class.find(':'));
+  if (ask.entry.empty() || ask.entry.size() > 64) {
+    return absl::InvalidArgumentError("tuning needs the entry role it times (at most 64 characters)");
   }
-  return params;
+  ask.shape_class = specializer.shape_class(request, ask.entry);
+  return ask;
+}
+
+absl::StatusOr<TuningListing> TuningCoordinator::list(const std::string &kernel_filter) {
+  if (!db_) return absl::FailedPreconditionError(absl::StrCat("no tuning database: ", unavailable_reason_));
+  absl::StatusOr<std::vector<tuner::TuningRecord>> records = db_->list(kernel_filter);
+  if (!records.ok()) return records.status();
+  return TuningListing{std::move(*records), db_->path().string(), platform_.fingerprint, platform_.description};
+}
+
+absl::StatusOr<TuningImportSummary> TuningCoordinator::import(const std::string &jsonl, const std::string &source_name) {
+  if (!db_) return absl::FailedPreconditionError(absl::StrCat("no tuning database: ", unavailable_reason_));
+  return db_->import_jsonl(jsonl, source_name);
 }
 
 TuningPlan TuningCoordinator::plan(const specializers::Specializer &specializer,
@@ -77,10 +89,10 @@ TuningPlan TuningCoordinator::plan(const specializers::Specializer &specializer,
 
 absl::StatusOr<TuningPlan> TuningCoordinator::report(const specializers::Specializer &specializer,
                                                      const specializers::SpecializationRequest &request,
-                                                     const TuningAsk &ask, const std::string &kernel_key,
+                                                     const TuningAsk &ask_as_sent, const std::string &kernel_key,
                                                      const std::vector<VariantTiming> &timings, bool finish) {
   TuningPlan untuned;
-  if (ask.mode == TuningMode::kOff) {
+  if (ask_as_sent.mode == TuningMode::kOff) {
     untuned.reason = "tuning is off";
     return untuned;
   }
@@ -88,20 +100,22 @@ absl::StatusOr<TuningPlan> TuningCoordinator::report(const specializers::Special
     untuned.reason = "the request names its variant";
     return untuned;
   }
+  absl::StatusOr<TuningAsk> resolved = with_shape_class(specializer, request, ask_as_sent);
+  if (!resolved.ok()) return resolved.status();
+  const TuningAsk &ask = *resolved;
   tuner::TuningSpace space = specializer.tuning_space(request, ask.shape_class);
   if (space.empty()) {
     untuned.reason = "this kernel has no variants to tune";
     return untuned;
   }
   untuned.space = space;
+  untuned.shape_class = ask.shape_class;
   untuned.label = tuner::variant_label(space.default_variant());
   if (!db_) {
     untuned.reason = absl::StrCat("tuning database unavailable: ", unavailable_reason_);
     return untuned;
   }
-  if (ask.shape_class.empty() || ask.shape_class.size() > 200) {
-    return absl::InvalidArgumentError("tuning needs a shape class (at most 200 characters)");
-  }
+  if (ask.shape_class.size() > 200) return absl::InvalidArgumentError("a shape class of more than 200 characters");
   tuner::TuningKey key{kernel_key, ask.shape_class, platform_.fingerprint};
   for (const VariantTiming &timing : timings) {
     std::optional<tuner::Variant> variant = tuner::parse_variant_label(timing.label);
@@ -114,7 +128,7 @@ absl::StatusOr<TuningPlan> TuningCoordinator::report(const specializers::Special
   }
   absl::StatusOr<tuner::TuningRecord> record = db_->find(key);
   if (!record.ok()) return record.status();
-  TuningPlan plan = plan_from(space, ask, *record, finish);
+  TuningPlan plan = plan_from(specializer, space, ask, *record, finish);
   if (plan.state == PlanState::kChosen && !record->choice) {
     tuner::Choice choice{plan.label, now_utc(), samples_of(*record), plan.reason};
     if (absl::Status chosen = db_->choose(key, choice); !chosen.ok()) return chosen;
@@ -126,14 +140,15 @@ absl::StatusOr<TuningPlan> TuningCoordinator::report(const specializers::Special
   return plan;
 }
 
-TuningPlan TuningCoordinator::plan_from(const tuner::TuningSpace &space, const TuningAsk &ask,
-                                        const tuner::TuningRecord &record, bool finish) const {
+TuningPlan TuningCoordinator::plan_from(const specializers::Specializer &specializer, const tuner::TuningSpace &space,
+                                        const TuningAsk &ask, const tuner::TuningRecord &record, bool finish) const {
   tuner::SearchOptions options;
   options.kind = ask.mode == TuningMode::kExhaustive ? tuner::SearchKind::kExhaustive : tuner::SearchKind::kCoordinate;
   options.samples_per_variant = kSamplesPerVariant;
   tuner::SearchStep step = tuner::next_search_step(space, record, options);
   TuningPlan plan;
   plan.space = space;
+  plan.shape_class = ask.shape_class;
   plan.samples_per_variant = kSamplesPerVariant;
   tuner::Variant use = step.best;
   if (step.done) {
@@ -150,11 +165,14 @@ TuningPlan TuningCoordinator::plan_from(const tuner::TuningSpace &space, const T
       plan.reason = "the client's tuning budget was spent before any variant was timed twice";
     }
   } else {
-    // The daemon's child times single calls; iterate's sweeps are timed by the client.
-    const bool offline = site_ == TimingSite::kOffline && ask.shape_class.rfind("call:", 0) == 0;
+    // Entries the daemon's child cannot time are timed by the client.
+    const bool offline = site_ == TimingSite::kOffline && specializer.times_offline(ask.entry);
     plan.state = offline ? PlanState::kOfflinePending : PlanState::kTrying;
     plan.reason = step.reason;
-    for (const tuner::Variant &candidate : step.to_time) plan.candidates.push_back(tuner::variant_label(candidate));
+    for (const tuner::Variant &candidate : step.to_time) {
+      plan.candidates.push_back(tuner::variant_label(candidate));
+      plan.candidate_params[plan.candidates.back()] = specializer.variant_request_params(space, candidate);
+    }
   }
   if (record.choice) {
     if (auto chosen = tuner::parse_variant_label(record.choice->label); chosen && space.contains(*chosen)) {
@@ -166,7 +184,8 @@ TuningPlan TuningCoordinator::plan_from(const tuner::TuningSpace &space, const T
     }
   }
   plan.label = tuner::variant_label(use);
-  plan.variant_params = variant_params(space, use);
+  plan.variant_params = specializer.variant_request_params(space, use);
+  plan.candidate_params[plan.label] = plan.variant_params;
   return plan;
 }
 

@@ -25,8 +25,12 @@ enum class TimingSite { kClient, kOffline };
 
 struct TuningAsk {
   TuningMode mode = TuningMode::kOff;
+  // The daemon's: computed from the request by the specializer (see
+  // with_shape_class). From clients that predate `entry`, their own shape
+  // class, read only for the entry role of its first field.
   std::string shape_class;
   std::string kernel_name;
+  std::string entry;  // the entry role the client times, e.g. "call"
 };
 
 enum class PlanState { kUntuned, kChosen, kTrying, kOfflinePending };
@@ -36,6 +40,10 @@ struct TuningPlan {
   std::string label;                                  // the variant the served artifact is
   std::map<std::string, std::string> variant_params;  // "variant.<name>" params selecting it (defaults omitted)
   std::vector<std::string> candidates;                // labels to time next
+  // label -> the request params selecting it, for each candidate and the
+  // served variant: the client sends these and derives nothing.
+  std::map<std::string, std::map<std::string, std::string>> candidate_params;
+  std::string shape_class;  // the daemon's, which keys the record
   int samples_per_variant = 0;
   std::string reason;
   tuner::TuningSpace space;
@@ -47,6 +55,21 @@ struct VariantTiming {
   std::vector<double> samples;
   std::string error;
 };
+
+// The core's names for the tuning values it hands out (plain structs): the
+// RPC layer converts these and knows nothing of the database.
+using TuningRecord = tuner::TuningRecord;
+using TuningParameter = tuner::TuningParameter;
+using VariantStats = tuner::VariantStats;
+
+// The tuning records a query matched, and where they are kept.
+struct TuningListing {
+  std::vector<TuningRecord> records;
+  std::string database;  // path
+  std::string platform;  // this daemon's fingerprint
+  std::string platform_description;
+};
+using TuningImportSummary = tuner::ImportSummary;
 
 class TuningCoordinator {
  public:
@@ -60,6 +83,12 @@ class TuningCoordinator {
   tuner::TuningDb *database() { return db_.get(); }
   const std::string &unavailable_reason() const { return unavailable_reason_; }
 
+  // The records whose kernel key or name starts with `kernel_filter` (all
+  // when empty); FAILED_PRECONDITION without a database.
+  absl::StatusOr<TuningListing> list(const std::string &kernel_filter);
+  // Imports `sejits tune export` lines (records already here are kept).
+  absl::StatusOr<TuningImportSummary> import(const std::string &jsonl, const std::string &source_name);
+
   // The plan for a request without explicit variant params; `kernel_key` is
   // its request key (that of the default variant).
   TuningPlan plan(const specializers::Specializer &specializer, const specializers::SpecializationRequest &request,
@@ -70,19 +99,20 @@ class TuningCoordinator {
                                     const specializers::SpecializationRequest &request, const TuningAsk &ask,
                                     const std::string &kernel_key, const std::vector<VariantTiming> &timings, bool finish);
 
-  // The request params that select `variant` of `space` (defaults omitted, so
-  // the default variant has the plain request's key).
-  static std::map<std::string, std::string> variant_params(const tuner::TuningSpace &space, const tuner::Variant &variant);
-
  private:
-  TuningPlan plan_from(const tuner::TuningSpace &space, const TuningAsk &ask, const tuner::TuningRecord &record,
-                       bool finish) const;
+  TuningPlan plan_from(const specializers::Specializer &specializer, const tuner::TuningSpace &space, const TuningAsk &ask,
+                       const tuner::TuningRecord &record, bool finish) const;
 
   std::unique_ptr<tuner::TuningDb> db_;
   std::string unavailable_reason_;
   tuner::PlatformFingerprint platform_;
   TimingSite site_;
 };
+
+// `ask` with the shape class the specializer computes from the request's
+// arguments for the entry role it names; INVALID_ARGUMENT without a role.
+absl::StatusOr<TuningAsk> with_shape_class(const specializers::Specializer &specializer,
+                                           const specializers::SpecializationRequest &request, TuningAsk ask);
 
 // "variant.<name>" params already in the request: it asks for one variant
 // explicitly, and is not tuned.

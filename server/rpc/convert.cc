@@ -10,7 +10,6 @@
 #include "codegen/include/sejits/kernel_abi.h"
 #include "server/rpc/interface_proto.h"
 #include "specializers/common/dtype.h"
-#include "tuner-db/record_proto.h"
 
 namespace sejits::server::rpc {
 namespace {
@@ -90,6 +89,7 @@ TuningAsk from_proto(const v1::TuningRequest &tuning) {
                                                       : TuningMode::kOff;
   ask.shape_class = tuning.shape_class();
   ask.kernel_name = tuning.kernel_name().substr(0, kMaxNameBytes);
+  ask.entry = tuning.entry();
   return ask;
 }
 
@@ -116,13 +116,56 @@ void to_proto(const TuningPlan &plan, v1::TuningPlan &response) {
   for (const std::string &candidate : plan.candidates) response.add_candidates(candidate);
   response.set_samples_per_variant(plan.samples_per_variant);
   response.set_reason(plan.reason);
-  for (const tuner::TuningParameter &parameter : plan.space.parameters) {
+  for (const TuningParameter &parameter : plan.space.parameters) {
     v1::TuningParameter *out = response.add_space();
     out->set_name(parameter.name);
     for (const std::string &value : parameter.values) out->add_values(value);
     out->set_default_value(parameter.default_value);
   }
-  if (plan.record) *response.mutable_record() = tuner::record_to_proto(*plan.record);
+  for (const auto &[label, params] : plan.candidate_params) {
+    (*response.mutable_candidate_params())[label].mutable_params()->insert(params.begin(), params.end());
+  }
+  response.set_shape_class(plan.shape_class);
+  if (plan.record) to_proto(*plan.record, *response.mutable_record());
+}
+
+// The same message as the rows of the tuning database's own JSONL export
+// (record_to_proto there): keep the two alike.
+void to_proto(const TuningRecord &record, v1::TuningRecord &proto) {
+  proto.set_kernel_key(record.key.kernel_key);
+  proto.set_kernel_name(record.kernel_name);
+  proto.set_shape_class(record.key.shape_class);
+  proto.set_platform(record.key.platform);
+  proto.set_platform_description(record.platform_description);
+  proto.set_origin(record.origin);
+  for (const VariantStats &stats : record.variants) {
+    v1::VariantTimings *timings = proto.add_variants();
+    timings->set_variant(stats.label);
+    timings->mutable_samples()->Add(stats.samples.begin(), stats.samples.end());
+    timings->set_errors(stats.errors);
+    timings->set_last_error(stats.last_error);
+    timings->set_median_seconds(stats.median);
+  }
+  if (record.choice) {
+    v1::TuningChoice *choice = proto.mutable_choice();
+    choice->set_variant(record.choice->label);
+    choice->set_chosen_at(record.choice->chosen_at);
+    choice->set_samples(record.choice->samples);
+    choice->set_reason(record.choice->reason);
+  }
+}
+
+void to_proto(const TuningListing &listing, v1::TuningRecords &response) {
+  for (const TuningRecord &record : listing.records) to_proto(record, *response.add_records());
+  response.set_database(listing.database);
+  response.set_platform(listing.platform);
+  response.set_platform_description(listing.platform_description);
+}
+
+void to_proto(const TuningImportSummary &summary, v1::ImportTuningResponse &response) {
+  response.set_imported(summary.imported);
+  response.set_kept_existing(summary.kept_existing);
+  response.set_malformed(summary.malformed);
 }
 
 absl::StatusOr<specializers::SpecializationRequest> from_proto(const v1::SpecializeRequest &request,

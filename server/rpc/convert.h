@@ -24,5 +24,8 @@ TuningAsk from_proto(const v1::TuningRequest &tuning);
 absl::StatusOr<std::vector<VariantTiming>> from_proto(const google::protobuf::RepeatedPtrField<v1::VariantReport> &reports,
                                                       const RequestLimits &limits = RequestLimits{});
 void to_proto(const TuningPlan &plan, v1::TuningPlan &response);
+void to_proto(const TuningRecord &record, v1::TuningRecord &proto);
+void to_proto(const TuningListing &listing, v1::TuningRecords &response);
+void to_proto(const TuningImportSummary &summary, v1::ImportTuningResponse &response);
 
 }  // namespace sejits::server::rpc

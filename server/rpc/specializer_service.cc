@@ -11,7 +11,6 @@
 #include "server/rpc/status.h"
 #include "specializers/platforms.h"
 #include "spdlog/spdlog.h"
-#include "tuner-db/record_proto.h"
 
 namespace sejits::server::rpc {
 namespace {
@@ -225,27 +224,18 @@ grpc::Status SpecializerService::report_timings(const v1::ReportTimingsRequest &
 
 grpc::Status SpecializerService::ListTuning(grpc::ServerContext *context, const v1::TuningQuery *request, v1::TuningRecords *response) {
   if (grpc::Status denied = auth_.check(*context); !denied.ok()) return denied;
-  auto db = core_.tuning_database();
-  if (!db.ok()) return to_grpc_status(db.status());
-  auto records = (*db)->list(request->kernel());
-  if (!records.ok()) return to_grpc_status(records.status());
-  for (const tuner::TuningRecord &record : *records) *response->add_records() = tuner::record_to_proto(record);
-  response->set_database((*db)->path().string());
-  response->set_platform(core_.tuning().platform().fingerprint);
-  response->set_platform_description(core_.tuning().platform().description);
+  auto listing = core_.tuning().list(request->kernel());
+  if (!listing.ok()) return to_grpc_status(listing.status());
+  to_proto(*listing, *response);
   return grpc::Status::OK;
 }
 
 grpc::Status SpecializerService::ImportTuning(grpc::ServerContext *context, const v1::ImportTuningRequest *request,
                                               v1::ImportTuningResponse *response) {
   if (grpc::Status denied = auth_.check(*context); !denied.ok()) return denied;
-  auto db = core_.tuning_database();
-  if (!db.ok()) return to_grpc_status(db.status());
-  auto summary = (*db)->import_jsonl(request->jsonl(), request->source_name().substr(0, 200));
+  auto summary = core_.tuning().import(request->jsonl(), request->source_name().substr(0, 200));
   if (!summary.ok()) return to_grpc_status(summary.status());
-  response->set_imported(summary->imported);
-  response->set_kept_existing(summary->kept_existing);
-  response->set_malformed(summary->malformed);
+  to_proto(*summary, *response);
   return grpc::Status::OK;
 }
 

@@ -7,6 +7,25 @@
 namespace sejits::specializers {
 namespace cg = codegen;
 
+std::map<std::string, std::string> default_variant_request_params(const tuner::TuningSpace &space,
+                                                                  const tuner::Variant &variant) {
+  std::map<std::string, std::string> params;
+  for (const tuner::TuningParameter &parameter : space.parameters) {
+    auto value = variant.find(parameter.name);
+    if (value != variant.end() && value->second != parameter.default_value) params[variant_param(parameter.name)] = value->second;
+  }
+  return params;
+}
+
+const char *thread_count_name(ThreadCount threads) {
+  switch (threads) {
+    case ThreadCount::kAll: return "all";
+    case ThreadCount::kHalf: return "half";
+    case ThreadCount::kOne: return "1";
+  }
+  return "all";
+}
+
 absl::Status bad_variant_value(const std::string &specializer, const std::string &name, const std::string &value,
                                const std::string &expected) {
   return absl::InvalidArgumentError(

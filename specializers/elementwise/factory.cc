@@ -1,11 +1,16 @@
 #include "specializers/elementwise/factory.h"
 
+#include "specializers/common/argument_key.h"
+#include "specializers/common/shape_class.h"
+#include "specializers/common/synthetic_call.h"
 #include "specializers/elementwise/frontend.h"
 #include "specializers/elementwise/lower.h"
 #include "specializers/elementwise/lower_numpy.h"
 #include "specializers/elementwise/lower_opencl.h"
 #include "specializers/elementwise/optimize.h"
 #include "specializers/elementwise/plan.h"
+#include "specializers/elementwise/variant_plan.h"
+#include "specializers/entry_roles.h"
 
 namespace sejits::specializers {
 namespace {
@@ -26,26 +31,42 @@ class ElementwiseSpecializer : public Specializer {
     return ir;
   }
 
-  absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const SpecializationRequest &request,
+  absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const DomainIr &, const SpecializationRequest &request,
+                                                             Platform platform) const override {
+    return elementwise::plan_variant(request, platform);
+  }
+
+  absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const LoweringPlan &plan,
                                                  std::vector<std::string> &notes) const override {
     const auto &elementwise_ir = static_cast<const elementwise::ElementwiseIr &>(ir);
-    if (request.platform == kOpenClPlatform) {
-      absl::StatusOr<OpenClPlan> plan = parse_opencl_plan(name(), request.params, OpenClPlan{});
-      if (!plan.ok()) return plan.status();
-      int rank = 0;  // of the output: the arrays broadcast together
-      for (const ArgSpec &arg : request.args) {
-        if (arg.kind == ArgKind::kArray) rank = std::max(rank, arg.rank);
-      }
-      return elementwise::lower_elementwise_opencl(elementwise_ir, *plan, rank, notes);
+    const auto &variant = static_cast<const elementwise::ElementwiseLoweringPlan &>(plan);
+    if (variant.platform == Platform::kOpenCl) {
+      return elementwise::lower_elementwise_opencl(elementwise_ir, variant.opencl, variant.rank, notes);
     }
-    absl::StatusOr<elementwise::ElementwisePlan> plan = elementwise::parse_plan(request.params);
-    if (!plan.ok()) return plan.status();
-    return elementwise::lower_elementwise(elementwise_ir, *plan, notes);
+    return elementwise::lower_elementwise(elementwise_ir, variant.cpu, notes);
   }
 
   absl::StatusOr<NumpyModule> lower_numpy(const DomainIr &ir, const SpecializationRequest &,
                                           std::vector<std::string> &notes) const override {
     return elementwise::lower_elementwise_numpy(static_cast<const elementwise::ElementwiseIr &>(ir), notes);
+  }
+
+  // The C++ kernels take arrays of any rank; OpenCL kernels are generated
+  // for the ranks they are called with, so there the rank is part of the key
+  // (and a request of another rank meets the front end).
+  std::string argument_key(const SpecializationRequest &request) const override {
+    return argument_key_text(request.args, request.platform == kOpenClPlatform);
+  }
+
+  std::string shape_class(const SpecializationRequest &request, const std::string &entry_role) const override {
+    return size_bucket_shape_class(request.args, entry_role);
+  }
+
+  bool times_offline(const std::string &entry_role) const override { return entry_role == kCallRole; }
+
+  absl::StatusOr<std::vector<SyntheticArg>> synthetic_call(const SpecializationRequest &request,
+                                                           DType result_dtype) const override {
+    return broadcast_synthetic_call(request.args, result_dtype);
   }
 
   tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &shape_class) const override {
@@ -62,7 +83,7 @@ class ElementwiseSpecializer : public Specializer {
     params.push_back(shaped_like("out", ParamRole::kOutput, static_cast<const elementwise::ElementwiseIr &>(ir).result.dtype,
                                  std::move(arrays)));
     if (params.back().shape.broadcast.empty()) params.back().shape.dims = {};  // no array: a 0-d result
-    return {{{"call", elementwise::kEntrySymbol, std::move(params)}}};
+    return {{{kCallRole, elementwise::kEntrySymbol, std::move(params)}}};
   }
 };
 

@@ -1,7 +1,10 @@
 #include "specializers/stencil/factory.h"
 
 #include "absl/strings/str_cat.h"
-
+#include "specializers/common/argument_key.h"
+#include "specializers/common/shape_class.h"
+#include "specializers/common/synthetic_call.h"
+#include "specializers/entry_roles.h"
 #include "specializers/stencil/class_frontend.h"
 #include "specializers/stencil/frontend.h"
 #include "specializers/stencil/lower.h"
@@ -10,6 +13,7 @@
 #include "specializers/stencil/optimize.h"
 #include "specializers/stencil/plan.h"
 #include "specializers/stencil/temporal.h"
+#include "specializers/stencil/variant_plan.h"
 
 namespace sejits::specializers {
 namespace {
@@ -32,17 +36,17 @@ class StencilSpecializer : public Specializer {
     return ir;
   }
 
-  absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const SpecializationRequest &request,
+  absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const DomainIr &ir, const SpecializationRequest &request,
+                                                             Platform platform) const override {
+    return stencil::plan_variant(static_cast<const stencil::StencilIr &>(ir), request, platform);
+  }
+
+  absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const LoweringPlan &plan,
                                                  std::vector<std::string> &notes) const override {
     const auto &stencil_ir = static_cast<const stencil::StencilIr &>(ir);
-    if (request.platform == kOpenClPlatform) {
-      absl::StatusOr<OpenClPlan> plan = parse_opencl_plan(name(), request.params, stencil::default_stencil_opencl_plan(stencil_ir.rank));
-      if (!plan.ok()) return plan.status();
-      return stencil::lower_stencil_opencl(stencil_ir, *plan, notes);
-    }
-    absl::StatusOr<stencil::StencilPlan> plan = stencil::parse_plan(request.params);
-    if (!plan.ok()) return plan.status();
-    return stencil::lower_stencil(stencil_ir, *plan, notes);
+    const auto &variant = static_cast<const stencil::StencilLoweringPlan &>(plan);
+    if (variant.platform == Platform::kOpenCl) return stencil::lower_stencil_opencl(stencil_ir, variant.opencl, notes);
+    return stencil::lower_stencil(stencil_ir, variant.cpu, notes);
   }
 
   // Class-style kernels too: their IR is a "skip" stencil over the input
@@ -68,7 +72,25 @@ class StencilSpecializer : public Specializer {
     iterate.push_back(shaped_like("spare", ParamRole::kWorkspace, result, {0}));
     iterate.push_back({"steps", ParamRole::kScalar, DType::kInt64, {}});
     iterate.push_back(shaped_like("out", ParamRole::kOutput, result, {0}));
-    return {{{"call", stencil::kEntrySymbol, std::move(call)}, {"iterate", stencil::kIterateSymbol, std::move(iterate)}}};
+    return {{{kCallRole, stencil::kEntrySymbol, std::move(call)}, {kIterateRole, stencil::kIterateSymbol, std::move(iterate)}}};
+  }
+
+  // Stencils are generated for the grid's rank: it is part of the key (and a
+  // request of another rank meets the front end).
+  std::string argument_key(const SpecializationRequest &request) const override {
+    return argument_key_text(request.args, true);
+  }
+
+  std::string shape_class(const SpecializationRequest &request, const std::string &entry_role) const override {
+    return size_bucket_shape_class(request.args, entry_role);
+  }
+
+  // The timing child makes single sweeps; iterate's sweeps are timed by the client.
+  bool times_offline(const std::string &entry_role) const override { return entry_role == kCallRole; }
+
+  absl::StatusOr<std::vector<SyntheticArg>> synthetic_call(const SpecializationRequest &request,
+                                                           DType result_dtype) const override {
+    return broadcast_synthetic_call(request.args, result_dtype);
   }
 
   tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &shape_class) const override {
