@@ -58,3 +58,37 @@ def argument_codes(entry_point, dtype_code):
     a scalar's dtype code, 0 for an array."""
     return tuple(dtype_code(np.dtype(p["dtype"])) if p["role"] == "scalar" else 0 for p in entry_point["params"])
 
+
+
+def output_shape(entry_point, index, shapes, params):
+    """The shape of parameter `index` of an entry (an output or workspace)
+    from the other parameters' shapes (`shapes[k]`, () for scalars) and the
+    request's params, by the rule the daemon sent (interface.cc's
+    output_shape, the tested definition). ValueError when the shapes do not
+    broadcast, an axis or param is missing, or an entry must compute it."""
+    param = entry_point["params"][index]
+    rule = param["shape"]
+    if rule["broadcast"]:
+        return tuple(np.broadcast_shapes(*(tuple(shapes[k]) for k in rule["broadcast"])))
+    if rule["shape_entry"]:
+        raise ValueError(f"the shape of '{param['name']}' is computed by the entry '{rule['shape_entry']}': call it first")
+    return tuple(_dimension_size(dimension, shapes, params) for dimension in rule["dims"])
+
+
+def _dimension_size(dimension, shapes, params):
+    if "constant" in dimension:
+        return int(dimension["constant"])
+    if "axis_of" in dimension:
+        parameter, axis = dimension["axis_of"]
+        shape = shapes[parameter]
+        if not -len(shape) <= axis < len(shape):
+            raise ValueError(f"shape rule names axis {axis} of parameter {parameter}, of rank {len(shape)}")
+        return int(shape[axis])
+    value = params.get(dimension["param"])
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        size = -1
+    if size < 0:
+        raise ValueError(f"shape rule needs the integer param '{dimension['param']}'")
+    return size
