@@ -34,6 +34,7 @@ def tuning_scope(entry, arrays):
 
 def plan_summary(plan):
     """A TuningPlan message as a plain dict (kept with the handle, shown by explain)."""
+    # Here, not at the top: sessions and explain() run on handle-cache hits, which import no protobuf.
     from sejits.v1 import specializer_pb2 as pb
 
     record = plan.record
