@@ -32,7 +32,7 @@ def elementwise(fn=None, **options):
     """Decorator (with or without arguments) that specializes an element-wise
     function: every argument is an array (broadcast together) or a scalar, and
     the body computes one output element."""
-    from sejits._dispatch import ElementwiseDispatcher
+    from sejits._elementwise import ElementwiseDispatcher  # on first use: `import sejits` stays light
 
     if options:
         raise TypeError(f"sejits.elementwise() got unexpected options {sorted(options)}")

@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sejits._errors import KernelNotSendable
 
-class CaptureError(Exception):
+
+class CaptureError(KernelNotSendable):
     """The kernel's source could not be read, parsed or identified."""
 
 

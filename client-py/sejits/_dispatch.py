@@ -1,47 +1,28 @@
-"""The dispatcher a decorator returns: an in-memory map from argument
-signature to loaded kernel; only a miss talks to the daemon."""
+"""KernelDispatcher, what every decorated kernel shares: the in-memory map
+from argument signature to what its calls run; only a miss leaves it.
+
+A call binds its arguments (_binding) and reads the kernel's free names
+(_capture); a signature in the map runs its kernel. A miss builds the
+request from the captured function (_request) and goes to _specialize
+(handle cache, daemon, background compile), which loads the artifact by
+role (_load) and may time the tuning plan's candidates (_tuning_session);
+a failure becomes a fallback (_fallback_policy). explain() is _explain's."""
 
 import os
 import threading
 import time
-import warnings
 
 import numpy as np
 
-from sejits import _arguments, _artifacts, _binding, _capture, _config, _daemon, _device_calls, _handle_cache
-from sejits import _interface, _numpy_kernels, _pending, _tuning, _worker_platform
-from sejits import _native
-from sejits._native import Dispatcher as _NativeDispatcher
-from sejits._native import FallbackRequested as _FallbackRequested
-from sejits._native import empty as _native_empty
+from sejits import _arguments, _binding, _capture, _config, _device_calls, _explain, _load, _native, _pending
+from sejits import _request, _specialize, _tuning, _tuning_session
+from sejits._errors import SpecializationError
+from sejits._fallback_policy import Fallback, FallbackPolicy, Retry
 
 # OpenMP cannot start threads in a child forked after it ran (libgomp hangs):
 # kernels called there run on one thread.
 os.register_at_fork(after_in_child=_native.mark_forked)
 _native.set_host_fast_path(_config.settings.target == "cpu")
-from sejits._errors import SpecializationError, SpecializationWarning
-
-
-class _Fallback:
-    __slots__ = ("reason",)
-
-    def __init__(self, reason):
-        self.reason = reason
-
-
-def _compiles_in_background():
-    """compile="async": misses are built on a daemon thread while calls run
-    the NumPy form; under fallback="error" only compiled code runs."""
-    return _config.settings.compile == "async" and _config.settings.fallback != "error"
-
-
-class _Retry:
-    """A fallback for this call only: the failure may pass (daemon restarted)."""
-
-    __slots__ = ("fallback",)
-
-    def __init__(self, fallback):
-        self.fallback = fallback
 
 
 class _Lookup:
@@ -53,6 +34,10 @@ class _Lookup:
 
     def __init__(self, args, signature, kernel, key_values=()):
         self.args, self.signature, self.kernel, self.key_values = args, signature, kernel, key_values
+
+
+def _as_is(kernel):
+    return kernel
 
 
 class KernelDispatcher:
@@ -76,7 +61,7 @@ class KernelDispatcher:
         self._parsed = None  # the source, read once: _parse()
         self._live = None  # where its free names are read at every call
         self._parse_error = None
-        self._warned = False
+        self._fallbacks = FallbackPolicy(self.__name__)
         self._lock = threading.Lock()
         self._last_run = "no call yet"  # which code ran the last call (slow path), for explain()
 
@@ -141,7 +126,18 @@ class KernelDispatcher:
                                           "not a number")
         return args + scalars, self._live.key_values()
 
-    # ---- misses ------------------------------------------------------------
+    def _user_arguments(self, args):
+        """The call's own arguments, without the scalar free names."""
+        extra = len(self._live.scalar_names) if self._live is not None else 0
+        return args[:len(args) - extra] if extra else args
+
+    def _build_request(self, args, captured, tuning=None, want_source=False, platform="cpu-openmp"):
+        """The SpecializeRequest for the captured kernel and `args`; `tuning`: a _request.TuningAsk or None."""
+        return _request.build(self.specializer, args, function=captured, params=self._params(),
+                              kernel_name=getattr(self.fn, "__qualname__", self.__name__), tuning=tuning,
+                              want_source=want_source, platform=platform)
+
+    # ---- the signature map ---------------------------------------------------
 
     def _resolve(self, args):
         """Normalizes the (bound) arguments and finds or builds their kernel:
@@ -158,13 +154,13 @@ class KernelDispatcher:
             args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
             kernel_args = args + scalars
         except SpecializationError as error:
-            return _Lookup(args, None, self._fall_back(str(error)))
+            return _Lookup(args, None, self._fallbacks.fall_back(str(error)))
         signature = self._signature(kernel_args) + _capture.key_elements(key_values)
         with self._lock:
             kernel = self._kernels.get(signature)
             if kernel is None:
                 kernel = self._specialize(kernel_args, signature, key_values, asynchronous=True)
-                if type(kernel) is _Retry:
+                if type(kernel) is Retry:
                     return _Lookup(kernel_args, signature, kernel.fallback, key_values)
                 self._kernels[signature] = kernel
         if type(kernel) is _pending.PendingKernel:
@@ -179,14 +175,14 @@ class KernelDispatcher:
             return pending.interim
         outcome, error = pending.wait()
         if error is not None:
-            outcome = self._failure(error)  # its warning (or error) comes on the caller's thread
+            outcome = self._fallbacks.failure(error)  # its warning (or error) comes on the caller's thread
         with self._lock:
             if self._kernels.get(signature) is pending:
-                if type(outcome) is _Retry:
+                if type(outcome) is Retry:
                     del self._kernels[signature]  # asked again on the next call
                 else:
                     self._kernels[signature] = outcome
-        return outcome.fallback if type(outcome) is _Retry else outcome
+        return outcome.fallback if type(outcome) is Retry else outcome
 
     def _resolve_device(self, context, args):
         """The OpenCL kernel for these (device-resident, bound) arguments in `context`."""
@@ -196,15 +192,71 @@ class KernelDispatcher:
             kernel = self._kernels.get(signature)
             if kernel is None:
                 kernel = self._specialize(kernel_args, signature, key_values, platform=_device_calls.OPENCL)
-                if type(kernel) is _Retry:
+                if type(kernel) is Retry:
                     return _Lookup(kernel_args, signature, kernel.fallback, key_values)
                 self._kernels[signature] = kernel
         return _Lookup(kernel_args, signature, kernel, key_values)
 
-    def _user_arguments(self, args):
-        """The call's own arguments, without the scalar free names."""
-        extra = len(self._live.scalar_names) if self._live is not None else 0
-        return args[:len(args) - extra] if extra else args
+    def _installer(self, signature, kernels=None):
+        """Puts a finished tuning session's kernel in `kernels` (default: the signature map)."""
+        kernels = self._kernels if kernels is None else kernels
+
+        def install(kernel, summary):
+            kernel.info["tuning"] = summary
+            kernels[signature] = kernel
+        return install
+
+    # ---- misses ------------------------------------------------------------
+
+    def _specialize(self, args, signature, key_values, entry="call", install=None, adapt=_as_is,
+                    platform="cpu-openmp", asynchronous=False):
+        """What a signature's miss maps to (_specialize.specialize), or its
+        fallback (a Retry where the failure may pass). `entry`: the role
+        whose calls are tuned; `install` puts a tuning session's outcome in
+        place (default: the signature map); `adapt` turns a loaded "call"
+        entry into what `entry`'s calls run; `asynchronous`: the miss may
+        compile in the background (compile="async")."""
+        started = time.perf_counter()
+        try:
+            captured = self._capture(key_values)
+            # OpenCL variants are not tuned yet: the default work-groups.
+            mode = _config.settings.tuning if platform == "cpu-openmp" else "off"
+            tuning = _request.TuningAsk(mode, entry) if mode != "off" else None
+            # The options are part of the daemon's key, so of the handle's too;
+            # with tuning, so are the mode and the tuning scope.
+            handle_key = (signature, sorted(self._params().items()))
+            if tuning is not None:
+                handle_key += (mode, _tuning.tuning_scope(entry, [a for a in args if isinstance(a, np.ndarray)]))
+            miss = _specialize.Miss(captured.fingerprint, handle_key,
+                                    lambda: self._build_request(args, captured, tuning, platform=platform))
+            described = _arguments.describe_signature(self._user_arguments(args))
+
+            def load(handle, origin, started=started):
+                return adapt(_load.entry(handle, "call", origin=origin, signature=described, started=started))
+
+            def start_tuning(request, handle, served, remember):
+                installed = install or self._installer(signature)
+
+                def settle(kernel, summary):
+                    installed(kernel, summary)
+                    if summary.get("too_short"):  # the next process need not ask
+                        remember(handle.replace(tuning=summary))
+
+                return _tuning_session.start(
+                    request, handle.tuning, served, send=self._send, install=settle,
+                    load=lambda candidate, label: load(candidate, f"tuning candidate {label}", time.perf_counter()))
+
+            background = asynchronous and _specialize.compiles_in_background()
+            interim = (lambda request: _specialize.interim_kernel(request, described)) if background else None
+            return _specialize.specialize(miss, send=self._send, load=load, start_tuning=start_tuning, interim=interim)
+        except Exception as error:  # noqa: BLE001 - every failure becomes a fallback with its reason
+            return self._fallbacks.failure(error)
+
+    def _send(self, request):
+        """The daemon's Handle for `request` (a method: tests stand in for the daemon here)."""
+        return _specialize.ask_daemon(request)
+
+    # ---- fallbacks -------------------------------------------------------------
 
     def _device_fallback(self, context, kernel, args, out, on_device):
         """The Python code on host copies of the arguments; the result goes
@@ -220,211 +272,6 @@ class KernelDispatcher:
             out.context._device.write(out._buffer, out._offset, np.ascontiguousarray(result, out.dtype))
             return out
         return context.asarray(result) if on_device else result
-
-    def _specialize(self, args, signature, key_values, entry="call", install=None, adapt=lambda kernel: kernel,
-                    platform="cpu-openmp", asynchronous=False):
-        """The loaded kernel for a signature's miss, a TuningSession while its
-        variants are being timed, or (`asynchronous`, compile="async", the
-        kernel not in the handle cache) a PendingKernel that builds it in the
-        background; `install` puts a session's outcome in place (default: the
-        signature map); `adapt` turns a loaded artifact into what `entry`'s
-        calls run."""
-        start = time.perf_counter()
-        try:
-            captured = self._capture(key_values)
-            # OpenCL variants are not tuned yet: the default work-groups.
-            mode = _config.settings.tuning if platform == "cpu-openmp" else "off"
-            shape_class = _tuning.shape_class(entry, [a for a in args if isinstance(a, np.ndarray)])
-            # The options are part of the daemon's key, so of the handle's too;
-            # with tuning, so are the mode and the shape class.
-            handle_key = (signature, sorted(self._params().items()))
-            if mode != "off":
-                handle_key += (mode, shape_class)
-            handle = _handle_cache.lookup(captured.fingerprint, handle_key)
-            request = None  # built on first need: a handle-cache hit imports no protobuf
-
-            def the_request():
-                nonlocal request
-                request = request or self._build_request(args, captured, tuning=(mode, shape_class), platform=platform)
-                return request
-
-            def ask_daemon():
-                answer = self._send(the_request())
-                # A plan still in progress is the daemon's to update: only settled handles are kept.
-                if answer.get("tuning", {}).get("state", "untuned") in ("untuned", "chosen"):
-                    _handle_cache.remember(captured.fingerprint, handle_key, answer)
-                return answer, f"daemon at {_config.daemon_address()}"
-
-            def build(handle, origin):
-                if handle is None:
-                    handle, origin = ask_daemon()
-                try:
-                    kernel = adapt(self._load(handle, args, origin, start))
-                except Exception:  # noqa: BLE001 - a missing file is the one failure asked about again
-                    if os.path.exists(handle["artifact_path"]):
-                        raise
-                    # The daemon's cache evicted the artifact between its answer
-                    # and this load: asked again, it builds the kernel once more.
-                    handle, origin = ask_daemon()
-                    kernel = adapt(self._load(handle, args, origin, start))
-                if kernel is not None and handle.get("tuning", {}).get("state") in ("trying", "offline_pending"):
-                    settle_install = install or self._installer(signature)
-
-                    def settle(kernel, summary):
-                        settle_install(kernel, summary)
-                        if summary.get("too_short"):  # the next process need not ask
-                            _handle_cache.remember(captured.fingerprint, handle_key, dict(handle, tuning=summary))
-
-                    return self._tuning_session(the_request(), handle["tuning"], kernel, args, settle, adapt)
-                return kernel
-
-            if handle is not None or not (asynchronous and _compiles_in_background()):
-                return build(handle, "handle cache (no RPC)")
-            interim = self._interim_kernel(the_request(), args)
-            if interim is None:  # without a NumPy form the call waits for the compile anyway: here
-                return build(None, None)
-            return _pending.PendingKernel(lambda: build(None, None), interim)
-        except Exception as error:  # noqa: BLE001 - every failure becomes a fallback with its reason
-            return self._failure(error)
-
-    def _failure(self, error):
-        fallback = self._fall_back(_describe_failure(error), outage=isinstance(error, _daemon.DaemonUnavailable))
-        # Only a rejection of the kernel itself is final; a daemon that is
-        # down or an artifact that went missing is tried again next call.
-        return fallback if _is_final(error) else _Retry(fallback)
-
-    def _interim_kernel(self, request, args):
-        """The kernel's vectorized NumPy form, or None (the daemon has none for it, or cannot be asked)."""
-        from sejits.v1 import specializer_pb2 as pb
-
-        numpy_request = pb.SpecializeRequest()
-        numpy_request.CopyFrom(request)
-        numpy_request.ClearField("tuning")
-        numpy_request.target.platform = _numpy_kernels.PLATFORM
-        try:
-            response = _daemon.call("Specialize", numpy_request)
-            interface = _interface.from_proto(response.interface)
-            function = _numpy_kernels.load(response.source, _interface.entry(interface, "call")["symbol"])
-        except Exception:  # noqa: BLE001 - without a NumPy form, calls wait for the compiled kernel
-            return None
-        info = {"origin": "the daemon's vectorized NumPy form (while the kernel compiles)",
-                "signature": _arguments.describe_signature(self._user_arguments(args)),
-                "result_dtype": str(_interface.result_dtype(interface)), "key": response.key, "outcome": "numpy",
-                "notes": list(response.notes)}
-        return _pending.InterimKernel(function, info["result_dtype"], info)
-
-    # ---- tuning ------------------------------------------------------------
-
-    def _installer(self, signature, kernels=None):
-        """Puts a finished session's kernel in `kernels` (default: the signature map)."""
-        kernels = self._kernels if kernels is None else kernels
-
-        def install(kernel, summary):
-            kernel.info["tuning"] = summary
-            kernels[signature] = kernel
-        return install
-
-    def _tuning_session(self, request, summary, served, args, install, adapt=lambda kernel: kernel):
-        """A session timing the plan's candidates on the next calls; `adapt`
-        turns a variant's loaded kernel into what the calls run (e.g. its
-        iterate entry point)."""
-        from sejits.v1 import specializer_pb2 as pb
-
-        def load(label):
-            variant = pb.SpecializeRequest()
-            variant.CopyFrom(request)
-            variant.ClearField("tuning")
-            for name, value in _tuning.variant_params(summary, label).items():
-                variant.params[name] = value
-            return adapt(self._load(self._send(variant), args, f"tuning candidate {label}", time.perf_counter()))
-
-        def report(reports, finish):
-            message = pb.ReportTimingsRequest(finish=finish)
-            message.request.CopyFrom(request)  # not request=: that copy parses, and refuses deep trees
-            for label, samples, error in reports:
-                message.reports.add(variant=label, samples=samples, error=error)
-            return _tuning.plan_summary(_daemon.call("ReportTimings", message))
-
-        def refresh():
-            return self._send(request)["tuning"]
-
-        budget = _config.settings.tuning_budget
-        if budget is None and _config.settings.tuning == "online":
-            budget = _tuning.DEFAULT_BUDGET
-        served.info["tuning"] = summary
-        return _tuning.TuningSession(summary, served, load=load, report=report, refresh=refresh, install=install,
-                                     budget=budget)
-
-    def _build_request(self, args, captured, tuning=None, want_source=False, platform="cpu-openmp"):
-        from sejits import _encode
-        from sejits.v1 import specializer_pb2 as pb
-
-        request = pb.SpecializeRequest(specializer=self.specializer, params=self._params())
-        _encode.encode_function(captured, request.function)
-        request.options.want_source = want_source
-        request.target.platform = platform
-        _worker_platform.fill(request.target.worker)
-        for value in args:
-            request.args.append(_arguments.describe(value, pb, _encode.dtype_code))
-        if tuning is not None and tuning[0] != "off":
-            mode, shape_class = tuning
-            request.tuning.mode = pb.TUNING_EXHAUSTIVE if mode == "exhaustive" else pb.TUNING_ONLINE
-            request.tuning.shape_class = shape_class
-            request.tuning.kernel_name = getattr(self.fn, "__qualname__", self.__name__)
-        return request
-
-    def _request(self, args, captured, want_source=False, platform="cpu-openmp"):
-        return self._send(self._build_request(args, captured, want_source=want_source, platform=platform))
-
-    def _send(self, request):
-        from sejits.v1 import specializer_pb2 as pb
-
-        rpc_start = time.perf_counter()
-        response = _daemon.call("Specialize", request)
-        interface = _interface.from_proto(response.interface)
-        outcome = pb.CacheOutcome.Name(response.outcome).lower()
-        return {
-            "key": response.key,
-            # Where this process reads it: fetched now if the daemon's file is not ours to read.
-            "artifact_path": _artifacts.local_path(response.artifact_path, response.artifact_digest),
-            "artifact_digest": response.artifact_digest,
-            "interface": interface,
-            "result_dtype": str(_interface.result_dtype(interface)) if interface["entries"] else "",
-            "outcome": outcome,
-            "compile_seconds": response.compile_seconds,
-            "rpc_seconds": time.perf_counter() - rpc_start,
-            "notes": list(response.notes),
-            "build_identity": response.build_identity,
-            "source": response.source,
-            "tuning": _tuning.plan_summary(response.tuning) if response.HasField("tuning") else {},
-        }
-
-    def _load(self, handle, args, origin, start):
-        path = _artifacts.local_path(handle["artifact_path"], handle["artifact_digest"])
-        library = _artifacts.load(path, handle["artifact_digest"])
-        call = _interface.entry(handle["interface"], "call")
-        codes = _interface.argument_codes(call, _native.dtype_code)  # not _encode's: a handle-cache hit needs no protobuf
-        info = dict(handle, origin=origin, signature=_arguments.describe_signature(self._user_arguments(args)),
-                    load_seconds=time.perf_counter() - start)
-        info.pop("source", None)
-        return library.entry(call["symbol"], codes, _interface.result_dtype(handle["interface"]), info)
-
-    def _fall_back(self, reason, outage=False):
-        if _config.settings.fallback == "error":
-            raise SpecializationError(f"{self.__name__}: {reason}")
-        if _config.settings.fallback == "warn":
-            # A daemon that cannot be reached is told once per outage, by the
-            # kernel that meets it first; a kernel's own reason once per kernel.
-            if outage:
-                first = _daemon.first_report_of_outage()
-                more = "; so do other kernels that need the daemon until it answers, without another warning"
-            else:
-                first, more = not self._warned, ""
-                self._warned = True
-            if first:
-                warnings.warn(f"sejits: {self.__name__} runs as plain Python/NumPy: {reason}{more}",
-                              SpecializationWarning, stacklevel=5)
-        return _Fallback(reason)
 
     def _run_fallback(self, fallback, args, out):
         self._last_run = f"the Python function as written ({fallback.reason})"
@@ -443,33 +290,11 @@ class KernelDispatcher:
             kernel = self._resolve_device(context, args).kernel
         else:
             kernel = self._resolve(args).kernel
-        last = f"  last call:   ran {self._last_call_description()}"
-        if type(kernel) is _Fallback:
-            return f"{self.__name__}: NOT specialized; runs as plain Python/NumPy.\n  reason: {kernel.reason}\n{last}"
-        info = kernel.info
-        lines = [
-            f"{self.__name__}: specialized ({self.specializer}), via {info['origin']}",
-            f"  signature:   {info['signature']} -> {info['result_dtype']}",
-            f"  key:         {info['key']}",
-            f"  cache:       {info['outcome']}"
-            + (f" (compiled in {info['compile_seconds']:.3f} s)" if info["outcome"] == "compiled" else ""),
-        ]
-        if "artifact_path" in info:
-            lines += [
-                f"  artifact:    {info['artifact_path']} (sha256 {info['artifact_digest'][:16]}...)",
-                f"  first call:  {1000 * info['load_seconds']:.1f} ms to specialize and load"
-                + (f" (RPC {1000 * info['rpc_seconds']:.1f} ms)" if "rpc_seconds" in info else ""),
-            ]
-        if self._live is not None and self._live.scalar_names:
-            lines.append(f"  read at each call: {', '.join(self._live.scalar_names)} (passed as scalar arguments)")
-        if self._live is not None and self._live.key_names:
-            lines.append(f"  constants:   {', '.join(self._live.key_names)} (a new value builds another kernel)")
-        if context is not None:
-            lines.insert(1, f"  target:      OpenCL on {context.name}")
-        lines += [f"  note:        {note}" for note in [*info.get("notes", []), *sorted(notes)]]
-        lines += _tuning.describe(kernel.summary if type(kernel) is _tuning.TuningSession else info.get("tuning"))
-        lines.append(last)
-        return "\n".join(lines)
+        live = self._live
+        return _explain.explain(self.__name__, self.specializer, kernel, last_run=self._last_call_description(),
+                                target=context.name if context is not None else None, notes=notes,
+                                read_at_each_call=live.scalar_names if live is not None else (),
+                                constants=live.key_names if live is not None else ())
 
     def _last_call_description(self):
         return self._last_run
@@ -486,7 +311,8 @@ class KernelDispatcher:
             args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
             platform = "cpu-openmp"
         kernel_args, key_values = self._kernel_arguments(args)
-        return self._request(kernel_args, self._capture(key_values), want_source=True, platform=platform)["source"]
+        request = self._build_request(kernel_args, self._capture(key_values), want_source=True, platform=platform)
+        return self._send(request).source
 
     def _bind(self, args, kwargs):
         """The call's arguments bound to the kernel's parameters, in order, as Python binds them."""
@@ -497,176 +323,3 @@ class KernelDispatcher:
     def _call_python(self, args):
         """The Python function on bound arguments."""
         return self._binder.call(args) if self._binder.plain else self.fn(*args)
-
-
-class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
-    """Calling it runs the native fast path (sejits._native.Dispatcher): it
-    binds plain positional calls, reads the free names, looks the signature
-    up and calls the kernel. Misses, keywords, out=, broadcasting, compiles
-    in progress and fallbacks come back here, to _call_slow."""
-
-    specializer = "elementwise"
-
-    def __init__(self, fn):
-        KernelDispatcher.__init__(self, fn)
-        binder = self._binder
-        if binder.plain:
-            self._n_required, self._n_positional = binder.n_required, binder.n_positional
-            self._tail_defaults = binder.tail_defaults
-
-    def _publish_live_names(self, live):
-        self._live_keys = live.key_sources
-        self._live_scalars = live.scalar_sources
-
-    def _last_call_description(self):
-        if self._last_call_native:
-            return "the compiled kernel (native fast path)"
-        return self._last_run
-
-    # ---- everything the native fast path does not handle -------------------
-
-    def _call_slow(self, *args, out=None, **kwargs):
-        self._last_call_native = False
-        if not self._binder.plain:
-            return self._run_python(args, out)
-        args = self._binder.bind(args, kwargs)
-        context = _device_calls.context_for(args, out)
-        if context is not None:
-            return self._call_device(context, args, out)
-        lookup = self._resolve(args)
-        if type(lookup.kernel) is _Fallback:
-            return self._run_fallback(lookup.kernel, args, out)
-        if type(lookup.kernel) is not _pending.InterimKernel:
-            self._last_run = "the compiled kernel (from Python: a first call, keywords, out=, broadcasting or tuning)"
-        return _run(lookup.kernel, lambda native: self._call_kernel(native, lookup.args, out, args))
-
-    def _call_device(self, context, args, out):
-        notes = set()
-        on_device = any(_device_calls.is_device_array(a) for a in args)
-        args = _device_calls.to_device(context, args, notes)
-        lookup = self._resolve_device(context, args)
-        kernel, args = lookup.kernel, lookup.args
-        if type(kernel) is _Fallback:
-            return self._device_fallback(context, kernel, args, out, on_device)
-        self._last_run = f"the compiled OpenCL kernel on {context.name}"
-        shape = _device_calls.broadcast_shape(args)
-        if _device_calls.is_device_array(out):
-            _device_calls.check_out(self.__name__, out, context, shape, kernel.result_dtype)
-            result = out
-        else:
-            if out is not None:  # a host `out` is checked as on the CPU, before the kernel runs
-                self._check_out(out, shape, kernel.result_dtype)
-            result = context.empty(shape, kernel.result_dtype)
-        try:
-            kernel.call_device(context._device, _device_calls.call_items(args, shape), result._descriptor())
-        except _FallbackRequested:
-            return self._device_fallback(context, _Fallback("the kernel asked for Python"), args, out, on_device)
-        return _device_calls.finish_result(result, out, on_device, zero_rank=not shape)
-
-    def _call_kernel(self, kernel, args, out, user_args):
-        arrays = [a for a in args if type(a) is np.ndarray]
-        shape = arrays[0].shape if arrays else ()
-        for a in arrays:
-            if a.shape != shape:
-                shape = np.broadcast_shapes(*(a.shape for a in arrays))
-                break
-        try:
-            if out is not None:
-                return self._call_into(kernel, args, arrays, shape, out)
-            result = _native_empty(shape, kernel.result_dtype)
-            kernel(args, result)
-        except _FallbackRequested:  # e.g. Python int arithmetic beyond 64 bits: Python computes it exactly
-            self._last_run = "the Python function as written (the kernel asked for Python: e.g. ints beyond 64 bits)"
-            return self._run_python(user_args, out)
-        if result.ndim == 0 and all(a.ndim == 0 for a in arrays):
-            return result[()]
-        return result
-
-    def _check_out(self, out, shape, result_dtype):
-        """A NumPy `out=`: writable, the result broadcasts to it, and the
-        result casts to its dtype (same kind)."""
-        if not isinstance(out, np.ndarray):
-            raise TypeError(f"{self.__name__}: out must be a NumPy array, not {type(out).__name__}")
-        if out.shape != shape and np.broadcast_shapes(shape, out.shape) != out.shape:
-            raise ValueError(f"{self.__name__}: out has shape {out.shape}, the result has shape {shape}")
-        if not out.flags.writeable:
-            raise ValueError(f"{self.__name__}: out is read-only")
-        if out.dtype != result_dtype and not np.can_cast(result_dtype, out.dtype, casting="same_kind"):
-            raise TypeError(f"{self.__name__}: cannot cast the result from {result_dtype} to out's {out.dtype}")
-
-    def _call_into(self, kernel, args, arrays, shape, out):
-        self._check_out(out, shape, kernel.result_dtype)
-        if type(kernel) is _pending.InterimKernel:  # the NumPy form writes a fresh array of the result's shape
-            result = np.empty(shape, kernel.result_dtype)
-            kernel(args, result)
-            np.copyto(out, result, casting="same_kind")
-            return out
-        target = out
-        if out.dtype != kernel.result_dtype:
-            target = np.empty(out.shape, kernel.result_dtype)
-        # An input that overlaps the output without being the very same view
-        # is read from a copy, as NumPy's ufuncs do.
-        args = tuple(
-            a.copy() if type(a) is np.ndarray and _overlaps_differently(a, target) else a for a in args
-        )
-        kernel(args, target)
-        if target is not out:
-            np.copyto(out, target, casting="same_kind")
-        return out
-
-    def _run_python(self, args, out):
-        from sejits import _fallback
-
-        return _fallback.run_python(lambda *values: self._call_python(values), args, out)
-
-
-def _run(kernel, call, units=1):
-    """call(kernel); for a tuning session, with the kernel it picks, timed
-    (per unit of work: iterate's sweeps)."""
-    if type(kernel) is not _tuning.TuningSession:
-        return call(kernel)
-    session = kernel
-    kernel, label = session.next()
-    start = time.perf_counter()
-    try:
-        result = call(kernel)
-    except Exception as error:
-        session.fail(label, f"{type(error).__name__}: {error}")
-        raise
-    session.record(label, time.perf_counter() - start, units)
-    return result
-
-
-def _overlaps_differently(a, out):
-    if not np.may_share_memory(a, out):
-        return False
-    same_view = (a.__array_interface__["data"][0] == out.__array_interface__["data"][0]
-                 and a.strides == out.strides and a.shape == out.shape)
-    return not same_view
-
-
-def _is_final(error):
-    """Whether a failure to specialize will repeat for the same kernel and signature."""
-    from sejits import _capture, _encode
-
-    if isinstance(error, (SpecializationError, _capture.CaptureError, _encode.EncodeError)):
-        return True
-    try:
-        import grpc
-    except ImportError:
-        return False
-    final_codes = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.FAILED_PRECONDITION)
-    return isinstance(error, grpc.RpcError) and error.code() in final_codes
-
-
-def _describe_failure(error):
-    try:
-        import grpc
-
-        if isinstance(error, grpc.RpcError):
-            return f"the daemon answered {error.code().name}: {error.details()}"
-    except ImportError:
-        pass
-    if isinstance(error, _daemon.DaemonUnavailable):
-        return f"no daemon: {error}"
-    return f"{type(error).__name__}: {error}" if not isinstance(error, SpecializationError) else str(error)

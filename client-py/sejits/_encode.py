@@ -5,6 +5,7 @@ import ast
 
 import numpy as np
 
+from sejits._errors import KernelNotSendable
 from sejits.v1 import ast_pb2 as pb
 
 # Expressions and statements nested deeper than this are not sent: the
@@ -42,7 +43,7 @@ _UNSUPPORTED_NAMES = {
 }
 
 
-class EncodeError(Exception):
+class EncodeError(KernelNotSendable):
     pass
 
 

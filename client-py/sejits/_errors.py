@@ -7,3 +7,8 @@ class SpecializationError(Exception):
 
 class SpecializationWarning(UserWarning):
     """A kernel runs as plain Python/NumPy; the message says why."""
+
+
+class KernelNotSendable(Exception):
+    """The kernel as written cannot be sent to the daemon (its source could
+    not be captured or encoded): asking again gives the same answer."""

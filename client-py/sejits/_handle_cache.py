@@ -13,8 +13,11 @@ import json
 import os
 
 from sejits import _config, _daemon
+from sejits._handle import Handle
 
-_VERSION = "3"  # 2: handles carry the tuning plan; 3: and the artifact's interface
+# 2: handles carry the tuning plan; 3: and the artifact's interface; 4: a
+# Handle's fields, and tuned handles keyed by the entry role and exact shapes.
+_VERSION = "4"
 
 
 def _path(fingerprint, signature):
@@ -31,15 +34,14 @@ def file_digest(path):
 
 
 def lookup(fingerprint, signature):
-    """The remembered handle (a dict), if the daemon would serve it today
-    and its artifact is intact."""
+    """The remembered Handle, if the daemon would serve it today and its
+    artifact is intact."""
     try:
         with open(_path(fingerprint, signature)) as f:
-            handle = json.load(f)
-        built_by = handle.get("build_identity")
-        if not built_by or built_by != _daemon.build_identity():
+            handle = Handle.from_json(f.read())
+        if not handle.build_identity or handle.build_identity != _daemon.build_identity():
             return None
-        if file_digest(handle["artifact_path"]) != handle["artifact_digest"]:
+        if file_digest(handle.artifact_path) != handle.artifact_digest:
             return None
         return handle
     except (OSError, ValueError, KeyError, TypeError):
@@ -48,13 +50,13 @@ def lookup(fingerprint, signature):
 
 def remember(fingerprint, signature, handle):
     """Keeps a handle the daemon just answered (with its build identity)."""
-    _daemon.answered_by(handle.get("build_identity"))
+    _daemon.answered_by(handle.build_identity)
     path = _path(fingerprint, signature)
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         temporary = f"{path}.{os.getpid()}.tmp"
         with open(temporary, "w") as f:
-            json.dump(handle, f)
+            f.write(handle.to_json())
         os.replace(temporary, path)
     except OSError:
         pass  # a read-only cache only costs an RPC next time

@@ -3,9 +3,11 @@ is the value of the output at the current point, reading the grid around it."""
 
 import numpy as np
 
-from sejits import _config, _device_calls, _interface, _native, _pending
-from sejits._dispatch import KernelDispatcher, _Fallback, _Retry, _run
+from sejits import _config, _device_calls, _load, _native, _pending, _stencil_python
+from sejits._dispatch import KernelDispatcher
+from sejits._fallback_policy import Fallback, Retry
 from sejits._native import FallbackRequested
+from sejits._tuning_session import call_timed
 
 BOUNDARIES = ("constant", "nearest", "reflect", "mirror", "wrap", "skip")
 _MISSING = object()
@@ -62,8 +64,6 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher):
         return params
 
     def _run_python(self, args, out):
-        from sejits import _stencil_python
-
         return _stencil_python.run_python(lambda *values: self._call_python(values), args, self.boundary, self.cval, out, self.neighborhood)
 
     def _call_slow(self, *args, out=None, **kwargs):
@@ -81,12 +81,12 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher):
         if context is not None:
             return self._call_device(context, args, out)
         lookup = self._resolve(args)
-        if type(lookup.kernel) is _Fallback:
+        if type(lookup.kernel) is Fallback:
             return self._run_fallback(lookup.kernel, args, out)
         if type(lookup.kernel) is not _pending.InterimKernel:
             self._last_run = "the compiled kernel"
         try:
-            return _run(lookup.kernel, lambda native: self._call_kernel(native, lookup.args, out))
+            return call_timed(lookup.kernel, lambda native: self._call_kernel(native, lookup.args, out))
         except FallbackRequested:  # e.g. Python int arithmetic beyond 64 bits: Python computes it exactly
             self._last_run = "the Python function as written (the kernel asked for Python: e.g. ints beyond 64 bits)"
             return self._run_python(args, out)
@@ -119,7 +119,7 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher):
         args = _device_calls.to_device(context, args, set())
         lookup = self._resolve_device(context, args)
         kernel, args = lookup.kernel, lookup.args
-        if type(kernel) is _Fallback:
+        if type(kernel) is Fallback:
             return self._device_fallback(context, kernel, args, out, on_device)
         self._last_run = f"the compiled OpenCL kernel on {context.name}"
         shape = tuple(args[0].shape)
@@ -141,7 +141,7 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher):
         try:
             kernel.call_device(context._device, _device_calls.call_items(args, shape), result._descriptor())
         except FallbackRequested:
-            return self._device_fallback(context, _Fallback("the kernel asked for Python"), args, out, on_device)
+            return self._device_fallback(context, Fallback("the kernel asked for Python"), args, out, on_device)
         if shares:
             context._device.copy(result._buffer, result._offset, out._buffer, out._offset, out.nbytes)
             result = out
@@ -155,7 +155,7 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher):
         grid, rest = args[0], args[1:]
         lookup = self._resolve_device(context, args)
         signature, kernel = lookup.signature, lookup.kernel
-        if type(kernel) is _Fallback:
+        if type(kernel) is Fallback:
             result = self._iterate_python(grid.get() if on_device else np.asarray(grid), tuple(
                 a.get() if _device_calls.is_device_array(a) else a for a in rest), steps)
             return context.asarray(result) if on_device else result
@@ -190,7 +190,7 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher):
         grid, rest = np.asarray(args[0]), args[1:]
         lookup = self._resolve((grid, *rest))
         kernel = lookup.kernel
-        if type(kernel) is _Fallback:
+        if type(kernel) is Fallback:
             self._last_run = f"the Python function as written ({kernel.reason})"
             return self._iterate_python(grid, rest, steps)
         if kernel.result_dtype != grid.dtype:
@@ -203,7 +203,7 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher):
                 return self._iterate_sweeps(kernel, grid, rest, steps)
             # Recycled buffers: no page faults on repeated calls.
             out, spare = (_native.empty(grid.shape, kernel.result_dtype) for _ in range(2))
-            _run(blocked, lambda native: native((*lookup.args, spare, steps), out), units=steps)
+            call_timed(blocked, lambda native: native((*lookup.args, spare, steps), out), units=steps)
             self._last_run = "the compiled kernel's temporally blocked sweeps (iterate)"
             return out
         except FallbackRequested:
@@ -244,7 +244,7 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher):
             with self._lock:
                 tuned = self._specialize(args, signature, lookup.key_values, entry="iterate", adapt=iterate_of,
                                          install=self._installer(signature, self._iterate_kernels))
-            if type(tuned) not in (_Fallback, _Retry) and tuned is not None:
+            if type(tuned) not in (Fallback, Retry) and tuned is not None:
                 entry = tuned
         self._iterate_kernels.setdefault(signature, entry)
         return self._iterate_kernels[signature]
@@ -278,12 +278,4 @@ def _iterate_entry_of(loaded):
     """The artifact's "iterate" entry point (its temporally blocked sweeps) of
     a loaded kernel, or None where the artifact has none (the variant has no
     temporal blocking, or the stencil cannot be blocked: the notes say why)."""
-    interface = loaded.info.get("interface")
-    if interface is None or not _interface.has_entry(interface, "iterate"):
-        return None
-    iterate = _interface.entry(interface, "iterate")
-    codes = _interface.argument_codes(iterate, _native.dtype_code)
-    try:
-        return loaded.library.entry(iterate["symbol"], codes, loaded.result_dtype, dict(loaded.info))
-    except (ImportError, ValueError):
-        return None
+    return _load.sibling_entry(loaded, "iterate")

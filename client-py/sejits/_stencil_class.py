@@ -8,7 +8,9 @@ import itertools
 
 import numpy as np
 
-from sejits._dispatch import KernelDispatcher, _Fallback, _run
+from sejits._dispatch import KernelDispatcher
+from sejits._fallback_policy import Fallback
+from sejits._tuning_session import call_timed
 from sejits._capture import CaptureError
 from sejits._errors import SpecializationError
 
@@ -137,7 +139,7 @@ class ClassStencilDispatcher(KernelDispatcher):
         try:
             output = self._output_index()
         except (SpecializationError, CaptureError) as error:
-            self._fall_back(str(error))
+            self._fallbacks.fall_back(str(error))
             return self.fn(instance, *grids)
         inputs = tuple(g.data for k, g in enumerate(grids) if k != output)
         out = grids[output].data
@@ -147,10 +149,10 @@ class ClassStencilDispatcher(KernelDispatcher):
         if any(np.may_share_memory(a, out) for a in inputs):
             # Written as Python, the method would read points it has already
             # updated (Gauss-Seidel order); only the Python run has that meaning.
-            self._fall_back("an input grid shares memory with the output grid")
+            self._fallbacks.fall_back("an input grid shares memory with the output grid")
             return self.fn(instance, *grids)
         kernel = self._resolve(tuple(g.data for g in grids)).kernel
-        if type(kernel) is _Fallback:
+        if type(kernel) is Fallback:
             return self.fn(instance, *grids)
-        _run(kernel, lambda native: native(inputs, out))
+        call_timed(kernel, lambda native: native(inputs, out))
         return None

@@ -24,21 +24,17 @@ MODES = ("online", "exhaustive", "off")
 
 def tuning_scope(entry, arrays):
     """The entry role whose calls are timed, then the arrays' exact shapes
-    and layout: the key under which a tuned handle is remembered, and the
-    text sent in TuningRequest.shape_class, of which the daemon reads the
-    role (before the first ':') only. No size classes here: the daemon
-    computes the shape class from the request's args, and its plan says it."""
+    and layout: the key under which the handle cache remembers a tuned
+    handle. Not sent: the request names the role (TuningRequest.entry), and
+    the daemon computes the shape class from the request's args (its plan says it)."""
     shapes = ",".join("x".join(str(int(extent)) for extent in a.shape) for a in arrays)
     layout = "".join("c" if a.flags.c_contiguous else "s" for a in arrays)
     return f"{entry}:{shapes}:{layout}"
 
 
-# _dispatch.py's name for tuning_scope until it sets TuningRequest.entry itself.
-shape_class = tuning_scope
-
-
 def plan_summary(plan):
     """A TuningPlan message as a plain dict (kept with the handle, shown by explain)."""
+    # Here, not at the top: sessions and explain() run on handle-cache hits, which import no protobuf.
     from sejits.v1 import specializer_pb2 as pb
 
     record = plan.record

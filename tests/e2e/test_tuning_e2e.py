@@ -15,7 +15,7 @@ import pytest
 
 import sejits
 from sejits import _config, _tuning
-from sejits._dispatch import ElementwiseDispatcher
+from sejits._elementwise import ElementwiseDispatcher
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from conftest import Daemon  # noqa: E402
@@ -48,7 +48,7 @@ class Variant(ElementwiseDispatcher):
 
 CHILD = textwrap.dedent(f"""
     import sys, time, numpy as np, sejits
-    from sejits._dispatch import ElementwiseDispatcher
+    from sejits._elementwise import ElementwiseDispatcher
 
     def blend(a, x, y):
         return a * x + (1 - a) * y

@@ -15,6 +15,7 @@ import pytest
 import sejits
 from reference import ALL_DTYPES, FLOAT_DTYPES, assert_same, random_array, tolerance
 from sejits import _numpy_kernels, _stencil_python
+from sejits._elementwise import ElementwiseDispatcher
 from sejits._stencil import StencilDispatcher
 from sejits.v1 import specializer_pb2 as pb
 
@@ -292,7 +293,7 @@ CONTROL_FLOW = [
 def test_control_flow_kernels(daemon, suite_test, monkeypatch):
     """Each test of test_elementwise_functions.py, with every kernel call
     also run on the numpy platform and compared with the native result."""
-    original = sejits._dispatch.ElementwiseDispatcher._call_slow
+    original = ElementwiseDispatcher._call_slow
     compared = []
 
     def call_both(self, *args, out=None):
@@ -302,8 +303,8 @@ def test_control_flow_kernels(daemon, suite_test, monkeypatch):
         compared.append(self.__name__)
         return result
 
-    monkeypatch.setattr(sejits._dispatch.ElementwiseDispatcher, "_call_slow", call_both)
-    monkeypatch.setattr(sejits._dispatch.ElementwiseDispatcher, "__call__", call_both)
+    monkeypatch.setattr(ElementwiseDispatcher, "_call_slow", call_both)
+    monkeypatch.setattr(ElementwiseDispatcher, "__call__", call_both)
     getattr(functions, suite_test)("cpu")
     assert compared
 

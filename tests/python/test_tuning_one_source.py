@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import sejits
-from sejits import _tuning
+from sejits import _request, _tuning
 from sejits.v1 import specializer_pb2 as pb, specializer_pb2_grpc
 
 import test_stencil_variants as variants
@@ -52,9 +52,12 @@ def stub(tmp_path_factory):
 
 
 def request_for(kernel, args, role, client_text=None):
-    arrays = [a for a in args if isinstance(a, np.ndarray)]
-    text = _tuning.shape_class(role, arrays) if client_text is None else client_text
-    return kernel._build_request(args, kernel._capture(), tuning=("exhaustive", text))
+    """The client's request (it names the role, TuningRequest.entry, and no
+    shape class); `client_text`: a shape class of a client's own making beside it."""
+    request = kernel._build_request(args, kernel._capture(), tuning=_request.TuningAsk("exhaustive", role))
+    if client_text is not None:
+        request.tuning.shape_class = client_text
+    return request
 
 
 def label_of(space, params):
@@ -119,5 +122,5 @@ def test_the_client_has_no_rule_of_its_own(stub):
     assert _tuning.variant_params(summary, "unroll=4") == {"variant.unroll": "4"}
     with pytest.raises(LookupError, match="unroll=2"):
         _tuning.variant_params(summary, "unroll=2")
-    # What the client sends names its role and its exact shapes, no size class.
-    assert _tuning.shape_class("iterate", [np.ones((100, 60)), np.ones((5,))[::2]]) == "iterate:100x60,3:cs"
+    # The client keys its tuned handles by its role and exact shapes, no size class.
+    assert _tuning.tuning_scope("iterate", [np.ones((100, 60)), np.ones((5,))[::2]]) == "iterate:100x60,3:cs"

@@ -63,7 +63,7 @@ KERNELS = {name: sejits.elementwise(fn) for name, fn in PLAIN.items()}
 
 def specialized(kernel, args):
     found = kernel._kernels.get(kernel._signature(args))
-    return found is not None and type(found).__name__ != "_Fallback"
+    return found is not None and type(found).__name__ != "Fallback"
 
 
 def main(plan):
@@ -385,11 +385,11 @@ def test_an_artifact_evicted_between_the_answer_and_the_load_is_asked_for_again(
         handle = real_send(self, request)
         answers.append(handle)
         if len(answers) == 1:  # the daemon's eviction, between its answer and this process's load
-            os.unlink(handle["artifact_path"])
+            os.unlink(handle.artifact_path)
         return handle
 
     monkeypatch.setattr(type(kernel), "_send", send_then_evict)
     x = np.linspace(-3, 3, 11)
     np.testing.assert_array_equal(kernel(x), x * 3.25 - 0.5)
     assert len(answers) == 2
-    assert answers[1]["outcome"] == "compiled" and os.path.exists(answers[1]["artifact_path"])
+    assert answers[1].outcome == "compiled" and os.path.exists(answers[1].artifact_path)

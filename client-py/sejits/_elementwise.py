@@ -1,0 +1,140 @@
+"""Element-wise kernels: calling one runs the native fast path; everything
+it does not handle (misses, keywords, out=, broadcasting, device arrays,
+compiles in progress, tuning, fallbacks) comes to _call_slow."""
+
+import numpy as np
+
+from sejits import _device_calls, _fallback, _pending
+from sejits._dispatch import KernelDispatcher
+from sejits._fallback_policy import Fallback
+from sejits._native import Dispatcher as _NativeDispatcher
+from sejits._native import FallbackRequested as _FallbackRequested
+from sejits._native import empty as _native_empty
+from sejits._tuning_session import call_timed
+
+
+class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
+    """Calling it runs the native fast path (sejits._native.Dispatcher): it
+    binds plain positional calls, reads the free names, looks the signature
+    up and calls the kernel. Misses, keywords, out=, broadcasting, compiles
+    in progress and fallbacks come back here, to _call_slow."""
+
+    specializer = "elementwise"
+
+    def __init__(self, fn):
+        KernelDispatcher.__init__(self, fn)
+        binder = self._binder
+        if binder.plain:
+            self._n_required, self._n_positional = binder.n_required, binder.n_positional
+            self._tail_defaults = binder.tail_defaults
+
+    def _publish_live_names(self, live):
+        self._live_keys = live.key_sources
+        self._live_scalars = live.scalar_sources
+
+    def _last_call_description(self):
+        if self._last_call_native:
+            return "the compiled kernel (native fast path)"
+        return self._last_run
+
+    # ---- everything the native fast path does not handle -------------------
+
+    def _call_slow(self, *args, out=None, **kwargs):
+        self._last_call_native = False
+        if not self._binder.plain:
+            return self._run_python(args, out)
+        args = self._binder.bind(args, kwargs)
+        context = _device_calls.context_for(args, out)
+        if context is not None:
+            return self._call_device(context, args, out)
+        lookup = self._resolve(args)
+        if type(lookup.kernel) is Fallback:
+            return self._run_fallback(lookup.kernel, args, out)
+        if type(lookup.kernel) is not _pending.InterimKernel:
+            self._last_run = "the compiled kernel (from Python: a first call, keywords, out=, broadcasting or tuning)"
+        return call_timed(lookup.kernel, lambda native: self._call_kernel(native, lookup.args, out, args))
+
+    def _call_device(self, context, args, out):
+        notes = set()
+        on_device = any(_device_calls.is_device_array(a) for a in args)
+        args = _device_calls.to_device(context, args, notes)
+        lookup = self._resolve_device(context, args)
+        kernel, args = lookup.kernel, lookup.args
+        if type(kernel) is Fallback:
+            return self._device_fallback(context, kernel, args, out, on_device)
+        self._last_run = f"the compiled OpenCL kernel on {context.name}"
+        shape = _device_calls.broadcast_shape(args)
+        if _device_calls.is_device_array(out):
+            _device_calls.check_out(self.__name__, out, context, shape, kernel.result_dtype)
+            result = out
+        else:
+            if out is not None:  # a host `out` is checked as on the CPU, before the kernel runs
+                self._check_out(out, shape, kernel.result_dtype)
+            result = context.empty(shape, kernel.result_dtype)
+        try:
+            kernel.call_device(context._device, _device_calls.call_items(args, shape), result._descriptor())
+        except _FallbackRequested:
+            return self._device_fallback(context, Fallback("the kernel asked for Python"), args, out, on_device)
+        return _device_calls.finish_result(result, out, on_device, zero_rank=not shape)
+
+    def _call_kernel(self, kernel, args, out, user_args):
+        arrays = [a for a in args if type(a) is np.ndarray]
+        shape = arrays[0].shape if arrays else ()
+        for a in arrays:
+            if a.shape != shape:
+                shape = np.broadcast_shapes(*(a.shape for a in arrays))
+                break
+        try:
+            if out is not None:
+                return self._call_into(kernel, args, arrays, shape, out)
+            result = _native_empty(shape, kernel.result_dtype)
+            kernel(args, result)
+        except _FallbackRequested:  # e.g. Python int arithmetic beyond 64 bits: Python computes it exactly
+            self._last_run = "the Python function as written (the kernel asked for Python: e.g. ints beyond 64 bits)"
+            return self._run_python(user_args, out)
+        if result.ndim == 0 and all(a.ndim == 0 for a in arrays):
+            return result[()]
+        return result
+
+    def _check_out(self, out, shape, result_dtype):
+        """A NumPy `out=`: writable, the result broadcasts to it, and the
+        result casts to its dtype (same kind)."""
+        if not isinstance(out, np.ndarray):
+            raise TypeError(f"{self.__name__}: out must be a NumPy array, not {type(out).__name__}")
+        if out.shape != shape and np.broadcast_shapes(shape, out.shape) != out.shape:
+            raise ValueError(f"{self.__name__}: out has shape {out.shape}, the result has shape {shape}")
+        if not out.flags.writeable:
+            raise ValueError(f"{self.__name__}: out is read-only")
+        if out.dtype != result_dtype and not np.can_cast(result_dtype, out.dtype, casting="same_kind"):
+            raise TypeError(f"{self.__name__}: cannot cast the result from {result_dtype} to out's {out.dtype}")
+
+    def _call_into(self, kernel, args, arrays, shape, out):
+        self._check_out(out, shape, kernel.result_dtype)
+        if type(kernel) is _pending.InterimKernel:  # the NumPy form writes a fresh array of the result's shape
+            result = np.empty(shape, kernel.result_dtype)
+            kernel(args, result)
+            np.copyto(out, result, casting="same_kind")
+            return out
+        target = out
+        if out.dtype != kernel.result_dtype:
+            target = np.empty(out.shape, kernel.result_dtype)
+        # An input that overlaps the output without being the very same view
+        # is read from a copy, as NumPy's ufuncs do.
+        args = tuple(
+            a.copy() if type(a) is np.ndarray and _overlaps_differently(a, target) else a for a in args
+        )
+        kernel(args, target)
+        if target is not out:
+            np.copyto(out, target, casting="same_kind")
+        return out
+
+    def _run_python(self, args, out):
+        return _fallback.run_python(lambda *values: self._call_python(values), args, out)
+
+
+def _overlaps_differently(a, out):
+    if not np.may_share_memory(a, out):
+        return False
+    same_view = (a.__array_interface__["data"][0] == out.__array_interface__["data"][0]
+                 and a.strides == out.strides and a.shape == out.shape)
+    return not same_view

@@ -1,0 +1,91 @@
+"""What happens when a kernel cannot be specialized: it runs as plain
+Python/NumPy (sejits.config(fallback="warn" or "silent")) or the call raises
+(fallback="error"); a failure that may pass (the daemon down, an artifact
+gone) is asked about again on the next call, a rejection of the kernel is
+final for its signature."""
+
+import warnings
+
+from sejits import _config, _daemon
+from sejits._errors import KernelNotSendable, SpecializationError, SpecializationWarning
+
+
+class Fallback:
+    """What a signature maps to when its calls run the kernel's Python form: the reason, for explain()."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason):
+        self.reason = reason
+
+
+class Retry:
+    """A fallback for this call only: the failure may pass (daemon restarted)."""
+
+    __slots__ = ("fallback",)
+
+    def __init__(self, fallback):
+        self.fallback = fallback
+
+
+class FallbackPolicy:
+    """One kernel's fallbacks: warned about once per kernel (once per outage for an unreachable daemon)."""
+
+    def __init__(self, kernel_name):
+        self.kernel_name = kernel_name
+        self._warned = False
+
+    def fall_back(self, reason, outage=False):
+        """A Fallback for `reason`; raises SpecializationError under fallback="error"."""
+        if _config.settings.fallback == "error":
+            raise SpecializationError(f"{self.kernel_name}: {reason}")
+        if _config.settings.fallback == "warn":
+            # A daemon that cannot be reached is told once per outage, by the
+            # kernel that meets it first; a kernel's own reason once per kernel.
+            if outage:
+                first = _daemon.first_report_of_outage()
+                more = "; so do other kernels that need the daemon until it answers, without another warning"
+            else:
+                first, more = not self._warned, ""
+                self._warned = True
+            if first:
+                # stacklevel: the user's call (fall_back, failure, _specialize, _resolve, _call_slow).
+                warnings.warn(f"sejits: {self.kernel_name} runs as plain Python/NumPy: {reason}{more}",
+                              SpecializationWarning, stacklevel=5)
+        return Fallback(reason)
+
+    def failure(self, error):
+        """What a signature whose specialization raised `error` maps to: a
+        Fallback, or a Retry when the failure may pass."""
+        fallback = self.fall_back(describe_failure(error), outage=isinstance(error, _daemon.DaemonUnavailable))
+        return fallback if is_final(error) else Retry(fallback)
+
+
+def is_final(error):
+    """Whether a failure to specialize will repeat for the same kernel and signature."""
+    if isinstance(error, (SpecializationError, KernelNotSendable)):
+        return True
+    grpc = _grpc_if_imported()
+    final_codes = () if grpc is None else (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNIMPLEMENTED,
+                                           grpc.StatusCode.FAILED_PRECONDITION)
+    return grpc is not None and isinstance(error, grpc.RpcError) and error.code() in final_codes
+
+
+def describe_failure(error):
+    grpc = _grpc_if_imported()
+    if grpc is not None and isinstance(error, grpc.RpcError):
+        return f"the daemon answered {error.code().name}: {error.details()}"
+    if isinstance(error, _daemon.DaemonUnavailable):
+        return f"no daemon: {error}"
+    return f"{type(error).__name__}: {error}" if not isinstance(error, SpecializationError) else str(error)
+
+
+def _grpc_if_imported():
+    """grpc, when installed. Imported here, not at the top: a process whose
+    kernels all come from the handle cache never imports it (an RpcError
+    means it is imported already)."""
+    try:
+        import grpc
+    except ImportError:
+        return None
+    return grpc
