@@ -20,7 +20,8 @@ cg::ExprPtr extent(int arg, int axis) { return cg::index(arg_field(arg, "shape")
 
 // One array parameter of an entry point, as the ABI passes it.
 struct ArrayParam {
-  std::string name;  // the pointer's name in the generated code; strides are <name>_s<d>
+  std::string name;   // the pointer's name in the generated code; strides are <name>_s<d>
+  std::string label;  // the parameter's name in the interface, for messages
   int rank;
   bool written;
 };
@@ -44,13 +45,13 @@ class EntryLowering {
           cg::binary(cg::BinaryOp::kLogicalOr, ne(arg_field(arg, "kind"), cg::int_literal(static_cast<int>(ArgKind::kArray))),
                      ne(arg_field(arg, "dtype"), cg::int_literal(static_cast<int>(ir_.dtype)))),
           ne(arg_field(arg, "rank"), cg::int_literal(param.rank)));
-      body.push_back(cg::if_stmt(wrong, {fail_statement(absl::StrCat("argument ", arg, " (", param.name, ") must be a ", param.rank,
+      body.push_back(cg::if_stmt(wrong, {fail_statement(absl::StrCat("argument ", arg, " (", param.label, ") must be a ", param.rank,
                                                                      "-D ", dtype_name(ir_.dtype), " array"))}));
       cg::ExprPtr item = cg::size_of(cg::scalar_type(element()));
       for (int d = 0; d < param.rank; ++d) {
         cg::ExprPtr stride = cg::index(arg_field(arg, "strides"), cg::int_literal(d));
         body.push_back(cg::if_stmt(ne(cg::binary(cg::BinaryOp::kMod, stride, item), cg::int_literal(0)),
-                                   {fail_statement(absl::StrCat("argument ", arg, " (", param.name, ") is not aligned to its element size"))}));
+                                   {fail_statement(absl::StrCat("argument ", arg, " (", param.label, ") is not aligned to its element size"))}));
         body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt64, true), absl::StrCat(param.name, "_s", d),
                                 cg::binary(cg::BinaryOp::kDiv, stride, item)));
       }
@@ -97,7 +98,7 @@ cg::StmtPtr parallel_for(const std::string &index, const std::string &end, std::
 // call(X, col_sums, row_max). Column sums accumulate in double whatever X's
 // dtype, so float32 sums lose nothing to the order of the rows.
 std::vector<cg::StmtPtr> call_body(const ColumnStatsIr &ir) {
-  EntryLowering entry(ir, {{"x", 2, false}, {"col_sums", 1, true}, {"row_max", 1, true}});
+  EntryLowering entry(ir, {{"x", "X", 2, false}, {"col_sums", "col_sums", 1, true}, {"row_max", "row_max", 1, true}});
   std::vector<cg::StmtPtr> body;
   entry.declare_params("X, col_sums, row_max", body);
   entry.declare_extents(1, body);
@@ -126,7 +127,7 @@ std::vector<cg::StmtPtr> call_body(const ColumnStatsIr &ir) {
 // center(X, col_sums, Y): Y = X - col_sums / n_rows, in X's dtype (as NumPy
 // computes it). With no rows there is nothing to write, and no division.
 std::vector<cg::StmtPtr> center_body(const ColumnStatsIr &ir) {
-  EntryLowering entry(ir, {{"x", 2, false}, {"col_sums", 1, false}, {"y", 2, true}});
+  EntryLowering entry(ir, {{"x", "X", 2, false}, {"col_sums", "col_sums", 1, false}, {"y", "Y", 2, true}});
   std::vector<cg::StmtPtr> body;
   entry.declare_params("X, col_sums, Y", body);
   entry.declare_extents(2, body);
