@@ -74,6 +74,8 @@ ABSL_FLAG(std::string, tune_runner, "", "the offline timing child (default: seji
 ABSL_FLAG(std::string, testing_specializer_version_suffix, "",
           "TESTING ONLY: append this to every specializer's version, as an upgrade would (new request keys, new build "
           "identity, same generated code)");
+ABSL_FLAG(bool, enable_test_specializers, false,
+          "TESTING ONLY: also register the test-only specializers (test_column_stats, a library kernel without a user AST)");
 
 namespace {
 
@@ -330,6 +332,13 @@ int main(int argc, char **argv) {
       return 2;
     }
     spdlog::warn("TESTING ONLY: every specializer version ends with '{}' (--testing_specializer_version_suffix)", suffix);
+  }
+  if (absl::GetFlag(FLAGS_enable_test_specializers)) {
+    if (absl::Status enabled = sejits::specializers::enable_test_specializers(); !enabled.ok()) {
+      spdlog::critical("--enable_test_specializers: {}", std::string(enabled.message()));
+      return 2;
+    }
+    spdlog::warn("TESTING ONLY: the test-only specializers are registered (--enable_test_specializers)");
   }
   if (std::string compiler = absl::GetFlag(FLAGS_compiler); compiler == "none") config.has_compiler = false;
   std::unique_ptr<sejits::server::rpc::UpstreamClient> upstream;

@@ -3,9 +3,11 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "specializers/elementwise/factory.h"
 #include "specializers/stencil/factory.h"
+#include "specializers/testing/factory.h"
 
 namespace sejits::specializers {
 namespace {
@@ -64,13 +66,25 @@ std::string &testing_suffix() {
   static std::string *const suffix = new std::string;
   return *suffix;
 }
+bool &test_specializers_enabled() {
+  static bool enabled = false;
+  return enabled;
+}
 std::atomic<bool> registry_built{false};
+
+using Factory = std::unique_ptr<Specializer> (*)();
+
+std::vector<Factory> registered_factories() {
+  std::vector<Factory> factories = {make_elementwise_specializer, make_stencil_specializer};
+  if (test_specializers_enabled()) factories.push_back(make_test_column_stats_specializer);
+  return factories;
+}
 
 const std::map<std::string, std::unique_ptr<Specializer>> &registry() {
   static const auto *specializers = [] {
     registry_built = true;
     auto *map = new std::map<std::string, std::unique_ptr<Specializer>>;
-    for (auto factory : {make_elementwise_specializer, make_stencil_specializer}) {
+    for (Factory factory : registered_factories()) {
       std::unique_ptr<Specializer> specializer = factory();
       if (!testing_suffix().empty()) {
         specializer = std::make_unique<TestingVersionSuffix>(std::move(specializer), testing_suffix());
@@ -99,6 +113,12 @@ std::vector<std::string> specializer_names() {
 absl::Status set_testing_version_suffix(const std::string &suffix) {
   if (registry_built) return absl::FailedPreconditionError("the specializers are registered already");
   testing_suffix() = suffix;
+  return absl::OkStatus();
+}
+
+absl::Status enable_test_specializers() {
+  if (registry_built) return absl::FailedPreconditionError("the specializers are registered already");
+  test_specializers_enabled() = true;
   return absl::OkStatus();
 }
 

@@ -19,4 +19,10 @@ std::vector<std::string> specializer_names();
 // the same. FAILED_PRECONDITION once a specializer has been looked up.
 absl::Status set_testing_version_suffix(const std::string &suffix);
 
+// TEST ONLY (sejitsd --enable_test_specializers): registers the test-only
+// specializers too (specializers/testing/factory.h), which production
+// daemons neither list nor serve. FAILED_PRECONDITION once a specializer has
+// been looked up.
+absl::Status enable_test_specializers();
+
 }  // namespace sejits::specializers

@@ -121,7 +121,9 @@ def daemon(tmp_path_factory):
     # The differential suites run the default variants; tests/e2e/test_tuning_e2e.py tunes.
     os.environ["SEJITS_TUNING"] = "off"
     os.environ["SEJITS_DAEMON_BIN"] = daemon_binary()
-    instance = Daemon(root).start()
+    # --enable_test_specializers: the test-only library kernel test_column_stats
+    # (tests/python/test_library_kernel_protocol.py); nothing else changes.
+    instance = Daemon(root).start("--enable_test_specializers")
     import sejits
 
     sejits.config(daemon=instance.address, fallback="error", autostart=False, tuning="off")

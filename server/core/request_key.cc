@@ -92,7 +92,13 @@ std::string request_key(const specializers::SpecializationRequest &request, cons
   hasher.add("specializer", request.specializer);
   hasher.add("specializer_version", context.specializer_version);
   static CanonicalAstMemo *const memo = new CanonicalAstMemo;  // never destroyed: used until exit
-  hasher.add("ast", request.function ? memo->canonical(*request.function) : "");
+  // A library kernel has no AST: its own tag, so that it never shares a key
+  // with a request that carries an (empty) function.
+  if (request.function) {
+    hasher.add("ast", memo->canonical(*request.function));
+  } else {
+    hasher.add("no_ast", "");
+  }
   // What of the arguments the generated code depends on is the domain's to
   // say; an unknown specializer (refused later) gets the most specific text.
   const specializers::Specializer *specializer =

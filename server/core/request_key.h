@@ -1,5 +1,7 @@
 // The cache key of a request: a digest over tagged fields, so that no two
-// fields can collide and every input of the generated code is covered.
+// fields can collide and every input of the generated code is covered. A
+// library kernel (no AST) is keyed by its specializer, version, params and
+// the arguments' part its specializer names.
 #pragma once
 
 #include <string>
