@@ -24,8 +24,8 @@ from sejits._config import config  # noqa: E402 - after the OpenMP setting
 from sejits._errors import SpecializationError, SpecializationWarning  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["elementwise", "stencil", "StencilGrid", "StencilKernel", "config", "target", "stats", "opencl",
-           "SpecializationError", "SpecializationWarning"]
+__all__ = ["elementwise", "stencil", "StencilGrid", "StencilKernel", "LibraryKernel", "Array", "config", "target",
+           "stats", "opencl", "SpecializationError", "SpecializationWarning"]
 
 
 def elementwise(fn=None, **options):
@@ -70,11 +70,15 @@ def target(name, device=None):
 
 
 def __getattr__(name):
-    # StencilGrid, StencilKernel and sejits.opencl load on first use: `import sejits` stays light.
+    # StencilGrid, StencilKernel, LibraryKernel and sejits.opencl load on first use: `import sejits` stays light.
     if name in ("StencilGrid", "StencilKernel"):
         from sejits import _stencil_class
 
         return getattr(_stencil_class, name)
+    if name in ("LibraryKernel", "Array"):
+        from sejits import _library
+
+        return getattr(_library, name)
     if name == "opencl":
         import importlib
 

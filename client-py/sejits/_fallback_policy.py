@@ -4,6 +4,8 @@ Python/NumPy (sejits.config(fallback="warn" or "silent")) or the call raises
 gone) is asked about again on the next call, a rejection of the kernel is
 final for its signature."""
 
+import os
+import sys
 import warnings
 
 from sejits import _config, _daemon
@@ -31,8 +33,9 @@ class Retry:
 class FallbackPolicy:
     """One kernel's fallbacks: warned about once per kernel (once per outage for an unreachable daemon)."""
 
-    def __init__(self, kernel_name):
+    def __init__(self, kernel_name, runs_instead="plain Python/NumPy"):
         self.kernel_name = kernel_name
+        self.runs_instead = runs_instead  # what runs in the kernel's place, for the warning
         self._warned = False
 
     def fall_back(self, reason, outage=False):
@@ -49,9 +52,8 @@ class FallbackPolicy:
                 first, more = not self._warned, ""
                 self._warned = True
             if first:
-                # stacklevel: the user's call (fall_back, failure, _specialize, _resolve, _call_slow).
-                warnings.warn(f"sejits: {self.kernel_name} runs as plain Python/NumPy: {reason}{more}",
-                              SpecializationWarning, stacklevel=5)
+                warnings.warn(f"sejits: {self.kernel_name} runs as {self.runs_instead}: {reason}{more}",
+                              SpecializationWarning, stacklevel=_user_stacklevel())
         return Fallback(reason)
 
     def failure(self, error):
@@ -59,6 +61,18 @@ class FallbackPolicy:
         Fallback, or a Retry when the failure may pass."""
         fallback = self.fall_back(describe_failure(error), outage=isinstance(error, _daemon.DaemonUnavailable))
         return fallback if is_final(error) else Retry(fallback)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _user_stacklevel():
+    """The stacklevel of the first frame outside this package: the warning
+    names the user's line, however deep the kernel's call path is."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def is_final(error):

@@ -105,6 +105,11 @@ class TuningSession:
         return self._served.result_dtype
 
     @property
+    def served(self):
+        """The variant the daemon served (what calls of other entries run while the session times these)."""
+        return self._served
+
+    @property
     def library(self):
         return self._served.library
 

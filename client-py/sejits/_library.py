@@ -1,0 +1,330 @@
+"""Library kernels: kernels the daemon generates from a specializer's name
+and typed params, with no user AST (the Gaussian-mixture trainer, sparse
+matrix powers, ...). A LibraryKernel names its specializer, its params, the
+arguments it is specialized on (the leading arguments of every entry point)
+and a NumPy/SciPy reference implementation of each entry point: the code that
+runs when the daemon cannot build it, and the oracle its tests compare with.
+
+    stats = LibraryKernel("test_column_stats", params={"scale": 2.0},
+                          arguments=[Array("X", ndim=2, dtypes=("float32", "float64"))],
+                          reference={"call": column_stats, "center": center})
+    col_sums, row_max = stats(X)             # the "call" entry point
+    Y = stats.run("center", X, col_sums)     # any entry point, by role
+
+Outputs are allocated from the shape rules of the artifact's interface (or
+passed as out=(...)); the entry's other parameters are the call's values, in
+the interface's order. It shares the daemon connection, the handle cache,
+the fallback policy and explain() with decorated kernels."""
+
+import hashlib
+import json
+import threading
+import time
+
+import numpy as np
+
+from sejits import _arguments, _config, _daemon, _interface, _load, _native, _request, _specialize, _tuning
+from sejits import _tuning_session
+from sejits._errors import SpecializationError
+from sejits._fallback_policy import Fallback, FallbackPolicy, Retry
+
+_CALLER_ROLES = ("input", "inout", "scalar")  # the parameters a caller passes; outputs and workspaces are allocated
+
+
+class Array:
+    """An argument a library kernel is specialized on: an array of rank
+    `ndim` (None: any) whose dtype is one of `dtypes` (None: any the
+    specializer accepts). Another rank is an error; another dtype runs the
+    reference implementation, with the reason."""
+
+    def __init__(self, name, ndim=None, dtypes=None):
+        self.name, self.ndim = name, ndim
+        self.dtypes = None if dtypes is None else tuple(np.dtype(d) for d in dtypes)
+
+    def __repr__(self):
+        return f"Array({self.name!r}, ndim={self.ndim}, dtypes={self.dtypes and [str(d) for d in self.dtypes]})"
+
+    def normalize(self, kernel, value):
+        array = np.asarray(value)
+        if self.ndim is not None and array.ndim != self.ndim:
+            raise ValueError(f"{kernel}: argument '{self.name}' must have {self.ndim} dimensions, not {array.ndim} "
+                             f"(shape {array.shape})")
+        if not array.dtype.isnative:
+            array = array.astype(array.dtype.newbyteorder("="))
+        return array
+
+    def refusal(self, array):
+        """Why the specializer cannot take this array, or None."""
+        if self.dtypes is not None and array.dtype not in self.dtypes:
+            accepted = ", ".join(str(d) for d in self.dtypes)
+            return f"argument '{self.name}' has dtype {array.dtype}; the kernel is specialized for {accepted}"
+        if array.dtype not in _arguments.SUPPORTED_DTYPES:
+            return f"argument '{self.name}' has dtype {array.dtype}, which sejits does not support"
+        return None
+
+
+class _Entries:
+    """A loaded artifact's entry points, by role, each bound to its native
+    function on first use; `info` is what explain() reports (as a loaded
+    kernel's: the handle's fields, origin, signature, load time)."""
+
+    def __init__(self, handle, *, origin, signature, started):
+        self.handle = handle
+        self.call = _load.entry(handle, "call", origin=origin, signature=signature, started=started)
+        self.info = self.call.info
+        self._bound = {"call": self.call}
+
+    @property
+    def interface(self):
+        return self.handle.interface
+
+    def native(self, role):
+        kernel = self._bound.get(role)
+        if kernel is None:
+            kernel = _load.sibling_entry(self.call, role)
+            if kernel is None:
+                raise SpecializationError(f"the artifact's '{role}' entry point could not be loaded")
+            self._bound[role] = kernel
+        return kernel
+
+
+class LibraryKernel:
+    """A kernel with no user function: see the module's text."""
+
+    specializer_kind = "library"
+
+    def __init__(self, specializer, *, params=None, arguments=(), reference, name=None):
+        if "call" not in reference:
+            raise TypeError("a library kernel's reference must implement its 'call' entry point")
+        self.specializer = specializer
+        self.params = {str(k): _param_text(v) for k, v in (params or {}).items()}
+        self.arguments = tuple(arguments)
+        self.reference = dict(reference)
+        self.__name__ = name or specializer
+        self._kernels = {}  # signature -> _Entries, a TuningSession over them, or a Fallback
+        self._lock = threading.Lock()
+        self._fallbacks = FallbackPolicy(self.__name__, runs_instead="its reference implementation")
+        self._last_run = "no call yet"
+        fingerprint = json.dumps(["library", specializer, sorted(self.params.items())])
+        self._fingerprint = hashlib.sha256(fingerprint.encode()).hexdigest()
+
+    def __repr__(self):
+        return f"<sejits.LibraryKernel {self.__name__} ({self.specializer}): {len(self._kernels)} signatures>"
+
+    def __call__(self, *values, out=None):
+        return self.run("call", *values, out=out)
+
+    @property
+    def roles(self):
+        return tuple(self.reference)
+
+    def run(self, role, *values, out=None):
+        """Runs entry point `role` on `values` (the parameters the caller
+        passes, in the interface's order); returns its outputs (a tuple when
+        there are several, None when there are none)."""
+        if role not in self.reference:
+            raise LookupError(f"{self.__name__} has no '{role}' entry point (it has: {', '.join(self.reference)})")
+        values, entries = self._resolve(values)
+        if type(entries) is Fallback:
+            return self._run_reference(role, values, out, entries.reason)
+        self._last_run = f"the compiled '{role}' entry point"
+        if role != "call":  # tuning times the "call" entry; the others run the served variant's
+            entries = entries.served if type(entries) is _tuning.TuningSession else entries
+            return _call_entry(self.__name__, entries, role, values, self.params, out)
+        return _tuning_session.call_timed(
+            entries, lambda chosen: _call_entry(self.__name__, chosen, role, values, self.params, out))
+
+    def reference_run(self, role, *values):
+        """The reference implementation of `role` (the fallback, and the tests' oracle)."""
+        return self.reference[role](*values, **self._reference_params())
+
+    # ---- specialization --------------------------------------------------
+
+    def _resolve(self, values):
+        """(the values with the specialized arguments normalized, what their
+        signature maps to: _Entries, a TuningSession over them, or a Fallback)."""
+        count = len(self.arguments)
+        if len(values) < count:
+            names = ", ".join(a.name for a in self.arguments)
+            raise TypeError(f"{self.__name__} takes the arguments ({names}) first; got {len(values)} values")
+        leading = tuple(a.normalize(self.__name__, v) for a, v in zip(self.arguments, values))
+        values = leading + tuple(values[count:])
+        signature = tuple(_arguments.signature_element(a) for a in leading)
+        entries = self._kernels.get(signature)
+        if entries is not None:
+            return values, entries
+        with self._lock:
+            entries = self._kernels.get(signature)
+            if entries is None:
+                refusal = next(filter(None, (a.refusal(v) for a, v in zip(self.arguments, leading))), None)
+                entries = self._fallbacks.fall_back(refusal) if refusal else self._specialize(leading, signature)
+                if type(entries) is Retry:  # the daemon may answer next time: not kept
+                    return values, entries.fallback
+                self._kernels[signature] = entries
+        return values, entries
+
+    def _specialize(self, leading, signature):
+        """What a signature's miss maps to (_specialize.specialize): its
+        _Entries or a TuningSession over them, else a Fallback (a Retry where
+        the failure may pass)."""
+        started = time.perf_counter()
+        try:
+            mode = _config.settings.tuning
+            tuning = _request.TuningAsk(mode, "call") if mode != "off" else None
+            handle_key = (signature, "library")
+            if tuning is not None:
+                handle_key += (mode, _tuning.tuning_scope("call", leading))
+            miss = _specialize.Miss(self._fingerprint, handle_key, lambda: self._request(leading, tuning))
+            described = _arguments.describe_signature(leading)
+
+            def load(handle, origin, started=started):
+                return _Entries(handle, origin=origin, signature=described, started=started)
+
+            def start_tuning(request, handle, served, remember):
+                def install(entries, summary):
+                    entries.info["tuning"] = summary
+                    self._kernels[signature] = entries
+
+                return _tuning_session.start(
+                    request, handle.tuning, served, send=_specialize.ask_daemon, install=install,
+                    load=lambda candidate, label: load(candidate, f"tuning candidate {label}", time.perf_counter()))
+
+            return _specialize.specialize(miss, send=_specialize.ask_daemon, load=load, start_tuning=start_tuning)
+        except Exception as error:  # noqa: BLE001 - every failure becomes a fallback with its reason
+            return self._fallbacks.failure(error)
+
+    def _request(self, leading, tuning=None, want_source=False):
+        return _request.build(self.specializer, leading, params=self.params, kernel_name=self.__name__, tuning=tuning,
+                              want_source=want_source)
+
+    # ---- the reference ---------------------------------------------------
+
+    def _reference_params(self):
+        return {name: _param_value(text) for name, text in self.params.items()}
+
+    def _run_reference(self, role, values, out, reason):
+        self._last_run = f"the reference implementation ({reason})"
+        result = self.reference_run(role, *values)
+        if out is None:
+            return result
+        outputs = result if isinstance(result, tuple) else (result,)
+        for target, value in zip(_as_tuple(out), outputs):
+            np.copyto(target, value, casting="same_kind")
+        return result if not isinstance(result, tuple) else tuple(_as_tuple(out))
+
+    # ---- introspection -----------------------------------------------------
+
+    def explain(self, *values):
+        """Whether these arguments get a generated kernel, and why; its key,
+        cache outcome and entry points; which code ran the last call."""
+        values, entries = self._resolve(values)
+        last = f"  last call:   ran {self._last_run}"
+        if type(entries) is Fallback:
+            return (f"{self.__name__}: NOT specialized; runs the reference implementation.\n"
+                    f"  reason: {entries.reason}\n{last}")
+        info = entries.info
+        lines = [f"{self.__name__}: specialized (library kernel of the {self.specializer} specializer), via {info['origin']}",
+                 f"  signature:   {info['signature']}",
+                 f"  params:      {', '.join(f'{k}={v}' for k, v in sorted(self.params.items())) or 'none'}"]
+        lines += [f"  entry:       {_describe_entry(e)}" for e in info["interface"]["entries"]]
+        lines += [f"  key:         {info['key']}",
+                  f"  cache:       {info['outcome']}"
+                  + (f" (compiled in {info['compile_seconds']:.3f} s)" if info["outcome"] == "compiled" else ""),
+                  f"  artifact:    {info['artifact_path']} (sha256 {info['artifact_digest'][:16]}...)"]
+        lines += [f"  note:        {note}" for note in info.get("notes", [])]
+        lines += _tuning.describe(entries.summary if type(entries) is _tuning.TuningSession else info.get("tuning"))
+        lines.append(last)
+        return "\n".join(lines)
+
+    def source(self, *values):
+        """The generated C++ for these arguments."""
+        values, _ = self._resolve(values)
+        leading = values[:len(self.arguments)]
+        return _daemon.call("Specialize", self._request(leading, want_source=True)).source
+
+
+def _call_entry(name, entries, role, values, params, out):
+    """Calls `role`'s native entry: the caller's values for its inputs,
+    in-outs and scalars, outputs and workspaces allocated by their shape
+    rules (or taken from `out`)."""
+    entry = _interface.entry(entries.interface, role)
+    passed = [p for p in entry["params"] if p["role"] in _CALLER_ROLES]
+    if len(values) != len(passed):
+        names = ", ".join(p["name"] for p in passed)
+        raise TypeError(f"{name}.{role} takes {len(passed)} values ({names}), got {len(values)}")
+    given = iter(values)
+    outs = iter(_as_tuple(out) if out is not None else ())
+    arguments, shapes, results = [], [], []
+    for index, param in enumerate(entry["params"]):
+        dtype = np.dtype(param["dtype"])
+        if param["role"] in _CALLER_ROLES:
+            value = _entry_value(name, role, param, dtype, next(given))
+            shapes.append(np.shape(value))
+        else:
+            shape = _interface.output_shape(entry, index, shapes + [()] * (len(entry["params"]) - index), params)
+            value = next(outs, None) if param["role"] == "output" else None
+            if value is None:
+                value = _native.empty(shape, dtype)
+            else:
+                _check_out(name, role, param, value, shape, dtype)
+            shapes.append(shape)
+            if param["role"] == "output":
+                results.append(value)
+        arguments.append(value)
+    if not arguments or not isinstance(arguments[-1], np.ndarray):
+        raise SpecializationError(f"{name}.{role}: an entry point's last parameter must be an array")
+    entries.native(role)(tuple(arguments[:-1]), arguments[-1])
+    if not results:
+        return None
+    return results[0] if len(results) == 1 else tuple(results)
+
+
+def _entry_value(name, role, param, dtype, value):
+    if param["role"] == "scalar":
+        if not isinstance(value, (bool, int, float, np.generic)):
+            raise TypeError(f"{name}.{role}: '{param['name']}' must be a number, not {type(value).__name__}")
+        return value
+    array = np.asarray(value)
+    if array.dtype != dtype:
+        if param["role"] == "inout" or not np.can_cast(array.dtype, dtype, casting="same_kind"):
+            raise TypeError(f"{name}.{role}: '{param['name']}' must have dtype {dtype}, not {array.dtype}")
+        array = array.astype(dtype)
+    if param["role"] == "inout" and not array.flags.writeable:
+        raise ValueError(f"{name}.{role}: '{param['name']}' is updated in place and must be writable")
+    return array
+
+
+def _check_out(name, role, param, value, shape, dtype):
+    if not isinstance(value, np.ndarray) or value.shape != tuple(shape) or value.dtype != dtype:
+        got = f"{value.dtype}{list(value.shape)}" if isinstance(value, np.ndarray) else type(value).__name__
+        raise ValueError(f"{name}.{role}: out for '{param['name']}' must be {dtype}{list(shape)}, got {got}")
+    if not value.flags.writeable:
+        raise ValueError(f"{name}.{role}: out for '{param['name']}' is read-only")
+
+
+def _describe_entry(entry):
+    passed = ", ".join(p["name"] for p in entry["params"] if p["role"] in _CALLER_ROLES)
+    made = ", ".join(f"{p['name']} {p['dtype']}" for p in entry["params"] if p["role"] == "output")
+    return f"{entry['role']}({passed}) -> {made or 'nothing (updates in place)'}"
+
+
+def _as_tuple(value):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+def _param_text(value):
+    """A param as the request carries it (text), one spelling per value."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    return str(value)
+
+
+def _param_value(text):
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text
