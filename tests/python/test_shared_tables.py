@@ -36,10 +36,12 @@ def stub(tmp_path_factory):
         daemon.stop()
 
 
-def request_for(*args):
+def request_for(*args, platform=_platforms.DEFAULT):
     """The client's own request for `scale` on `args`."""
     kernel = sejits.elementwise(scale)
-    return kernel._build_request(args, kernel._capture())
+    request = kernel._build_request(args, kernel._capture())
+    request.target.platform = platform
+    return request
 
 
 def refusal(stub, request):
@@ -76,8 +78,8 @@ def test_the_encoder_and_the_fast_path_give_every_numpy_dtype_one_code():
 
 
 def test_the_daemon_takes_every_kernel_dtype_and_names_the_others(stub):
-    for code, name in _native.DTYPES:
-        response = stub.Specialize(request_for(np.ones(4, dtype=name)), timeout=120)
+    for code, name in _native.DTYPES:  # the NumPy platform: the same front end, nothing compiled
+        response = stub.Specialize(request_for(np.ones(4, dtype=name), platform=_platforms.NUMPY), timeout=120)
         assert response.interface.entries[0].params[0].dtype == code, name
     request = request_for(np.ones(4))
     request.args[0].dtype = ast_pb2.FLOAT16
@@ -88,8 +90,8 @@ def test_the_daemon_takes_every_kernel_dtype_and_names_the_others(stub):
 
 def test_the_daemon_takes_ranks_up_to_the_clients_max_rank(stub):
     assert _arguments.MAX_RANK == _native.MAX_RANK == 8
-    request = request_for(np.ones((1,) * _native.MAX_RANK))
-    assert stub.Specialize(request, timeout=120).key
+    request = request_for(np.ones((1,) * _native.MAX_RANK), platform=_platforms.NUMPY)
+    assert stub.Specialize(request, timeout=120).outcome == specializer_pb2.NUMPY_SOURCE
     request.args[0].rank += 1
     request.args[0].shape.append(1)
     request.args[0].strides.append(8)
