@@ -66,10 +66,16 @@ def native_extension():
         print("sejits: CL/cl.h not found (set SEJITS_OPENCL_INCLUDE): building without OpenCL", file=sys.stderr)
     opencl_sources = ["sejits/_opencl.c", "sejits/_opencl_device.c", "sejits/_opencl_platforms.c",
                       "sejits/_opencl_loader.c"]
+    # The headers that define what the daemon and the client share (the kernel
+    # ABI, dtypes, platform names, the worker platform's rules), read from the
+    # repository as the daemon's build reads them.
+    shared_headers = [os.path.join(ABI_INCLUDE, "sejits", name)
+                      for name in ("kernel_abi.h", "target_platforms.h", "worker_platform.h")]
     return Extension(
         "sejits._native",
-        sources=["sejits/_native.c", "sejits/_native_stencil.c", *opencl_sources],
-        depends=["sejits/_native.h", "sejits/_opencl.h", "sejits/_opencl_device.h", "sejits/_opencl_loader.h"],
+        sources=["sejits/_native.c", "sejits/_native_stencil.c", "sejits/_native_tables.c", *opencl_sources],
+        depends=["sejits/_native.h", "sejits/_opencl.h", "sejits/_opencl_device.h", "sejits/_opencl_loader.h",
+                 *shared_headers],
         include_dirs=include_dirs,
         define_macros=define_macros,
         extra_compile_args=["-O2", "-std=c11"],

@@ -1,19 +1,19 @@
-// The target platforms a request may name (SpecializeRequest.target.platform),
-// defined once for the daemon.
+// The target platforms a request may name (SpecializeRequest.target.platform).
+// Their names are defined once for the daemon and the Python client, in
+// codegen/include/sejits/target_platforms.h.
 #pragma once
 
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "codegen/include/sejits/target_platforms.h"
 
 namespace sejits::specializers {
 
-inline constexpr char kCpuOpenMpPlatform[] = "cpu-openmp";  // C++/OpenMP shared objects (the default)
-inline constexpr char kOpenClPlatform[] = "opencl";         // OpenCL C kernels behind a C++ host entry point
-// A Python module of vectorized NumPy, printed from the domain IR and answered
-// at once: nothing is compiled, stored or tuned. The client runs it while the
-// native kernel compiles.
-inline constexpr char kNumpyPlatform[] = "numpy";
+inline constexpr char kCpuOpenMpPlatform[] = SEJITS_PLATFORM_CPU_OPENMP;  // the default
+inline constexpr char kOpenClPlatform[] = SEJITS_PLATFORM_OPENCL;
+inline constexpr char kNumpyPlatform[] = SEJITS_PLATFORM_NUMPY;  // vectorized NumPy, answered at once
+inline constexpr char kDefaultPlatform[] = SEJITS_DEFAULT_PLATFORM;
 
 enum class Platform { kCpuOpenMp, kOpenCl, kNumpy };
 

@@ -10,6 +10,7 @@
 
 #include "sejits/v1/ast.pb.h"
 #include "specializers/common/dtype.h"
+#include "specializers/platforms.h"
 
 namespace sejits::specializers {
 
@@ -35,7 +36,7 @@ struct SpecializationRequest {
   std::string specializer;
   std::shared_ptr<const v1::FunctionAst> function;  // absent for library specializers
   std::vector<ArgSpec> args;
-  std::string platform = "cpu-openmp";  // or "opencl"
+  std::string platform = kDefaultPlatform;  // specializers/platforms.h
   std::map<std::string, std::string> params;
   WorkerPlatform worker;
 };

@@ -3,14 +3,14 @@ map, and the descriptors sent to the daemon."""
 
 import numpy as np
 
-from sejits import _device_calls
+from sejits import _device_calls, _native
 from sejits._errors import SpecializationError
 
 # What each Python scalar type is, as a signature element and as a weak dtype.
 PYTHON_SCALARS = {bool: ("b", np.dtype(np.bool_)), int: ("i", np.dtype(np.int64)), float: ("f", np.dtype(np.float64))}
-MAX_RANK = 8  # the kernel ABI's SEJITS_MAX_RANK
-SUPPORTED_DTYPES = frozenset(np.dtype(t) for t in (
-    np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.float32, np.float64))
+MAX_RANK = _native.MAX_RANK  # the kernel ABI's SEJITS_MAX_RANK
+# The dtypes kernels take: the kernel ABI's table (SEJITS_DTYPES in kernel_abi.h).
+SUPPORTED_DTYPES = frozenset(np.dtype(name) for _, name in _native.DTYPES)
 
 
 def signature_element(value):

@@ -7,9 +7,9 @@ import sys
 
 import numpy as np
 
-from sejits import _config
+from sejits import _config, _platforms
 
-OPENCL = "opencl"
+OPENCL = _platforms.OPENCL
 
 
 _device_array_type = None  # sejits.opencl.DeviceArray, once something imported sejits.opencl

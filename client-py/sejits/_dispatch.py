@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from sejits import _arguments, _binding, _capture, _config, _device_calls, _explain, _load, _native, _pending
-from sejits import _request, _specialize, _tuning, _tuning_session
+from sejits import _platforms, _request, _specialize, _tuning, _tuning_session
 from sejits._errors import SpecializationError
 from sejits._fallback_policy import Fallback, FallbackPolicy, Retry
 
@@ -131,7 +131,7 @@ class KernelDispatcher:
         extra = len(self._live.scalar_names) if self._live is not None else 0
         return args[:len(args) - extra] if extra else args
 
-    def _build_request(self, args, captured, tuning=None, want_source=False, platform="cpu-openmp"):
+    def _build_request(self, args, captured, tuning=None, want_source=False, platform=_platforms.CPU_OPENMP):
         """The SpecializeRequest for the captured kernel and `args`; `tuning`: a _request.TuningAsk or None."""
         return _request.build(self.specializer, args, function=captured, params=self._params(),
                               kernel_name=getattr(self.fn, "__qualname__", self.__name__), tuning=tuning,
@@ -209,7 +209,7 @@ class KernelDispatcher:
     # ---- misses ------------------------------------------------------------
 
     def _specialize(self, args, signature, key_values, entry="call", install=None, adapt=_as_is,
-                    platform="cpu-openmp", asynchronous=False):
+                    platform=_platforms.CPU_OPENMP, asynchronous=False):
         """What a signature's miss maps to (_specialize.specialize), or its
         fallback (a Retry where the failure may pass). `entry`: the role
         whose calls are tuned; `install` puts a tuning session's outcome in
@@ -220,7 +220,7 @@ class KernelDispatcher:
         try:
             captured = self._capture(key_values)
             # OpenCL variants are not tuned yet: the default work-groups.
-            mode = _config.settings.tuning if platform == "cpu-openmp" else "off"
+            mode = _config.settings.tuning if platform == _platforms.CPU_OPENMP else "off"
             tuning = _request.TuningAsk(mode, entry) if mode != "off" else None
             # The options are part of the daemon's key, so of the handle's too;
             # with tuning, so are the mode and the tuning scope.
@@ -309,7 +309,7 @@ class KernelDispatcher:
             platform = _device_calls.OPENCL
         else:
             args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
-            platform = "cpu-openmp"
+            platform = _platforms.CPU_OPENMP
         kernel_args, key_values = self._kernel_arguments(args)
         request = self._build_request(kernel_args, self._capture(key_values), want_source=True, platform=platform)
         return self._send(request).source

@@ -5,6 +5,7 @@ import ast
 
 import numpy as np
 
+from sejits import _native
 from sejits._errors import KernelNotSendable
 from sejits.v1 import ast_pb2 as pb
 
@@ -23,12 +24,12 @@ _CMPOPS = {
     ast.Eq: pb.EQ, ast.NotEq: pb.NOT_EQ, ast.Lt: pb.LT, ast.LtE: pb.LT_E, ast.Gt: pb.GT, ast.GtE: pb.GT_E,
     ast.Is: pb.IS, ast.IsNot: pb.IS_NOT, ast.In: pb.IN, ast.NotIn: pb.NOT_IN,
 }
-_DTYPES = {
-    np.dtype(np.bool_): pb.BOOL, np.dtype(np.int8): pb.INT8, np.dtype(np.int16): pb.INT16,
-    np.dtype(np.int32): pb.INT32, np.dtype(np.int64): pb.INT64, np.dtype(np.uint8): pb.UINT8,
-    np.dtype(np.uint16): pb.UINT16, np.dtype(np.uint32): pb.UINT32, np.dtype(np.uint64): pb.UINT64,
-    np.dtype(np.float32): pb.FLOAT32, np.dtype(np.float64): pb.FLOAT64, np.dtype(np.float16): pb.FLOAT16,
-}
+# The wire names dtypes no kernel takes too (FLOAT16, COMPLEX64, ...), so that
+# the daemon's refusal can name them: those are the proto's, by NumPy name.
+# The dtypes kernels take come from the kernel ABI's table (_native.dtype_code).
+_KERNEL_DTYPE_NAMES = frozenset(name for _, name in _native.DTYPES)
+_WIRE_ONLY_DTYPES = {np.dtype(name.lower()): code for name, code in pb.DType.items()
+                     if code not in (pb.DTYPE_UNSPECIFIED, pb.OTHER) and name.lower() not in _KERNEL_DTYPE_NAMES}
 
 _UNSUPPORTED_NAMES = {
     ast.ListComp: "a list comprehension", ast.SetComp: "a set comprehension", ast.DictComp: "a dict comprehension",
@@ -48,7 +49,9 @@ class EncodeError(KernelNotSendable):
 
 
 def dtype_code(dtype):
-    return _DTYPES.get(np.dtype(dtype), pb.OTHER)
+    """The sejits.v1.DType of a NumPy dtype (OTHER: one the wire does not name)."""
+    dtype = np.dtype(dtype)
+    return _native.dtype_code(dtype) or _WIRE_ONLY_DTYPES.get(dtype, pb.OTHER)
 
 
 def _position(message, node):

@@ -17,29 +17,24 @@
 
 #define ERROR_BYTES 1024
 
-/* NumPy type number -> sejits dtype code (0: unsupported). */
+/* NumPy type number -> sejits dtype code (0: unsupported), from the kernel
+ * ABI's dtype table (NPY_FLOAT64 -> SEJITS_FLOAT64, ...). */
 static int32_t dtype_code(int type_num) {
   switch (type_num) {
-    case NPY_BOOL: return SEJITS_BOOL;
-    case NPY_INT8: return SEJITS_INT8;
-    case NPY_INT16: return SEJITS_INT16;
-    case NPY_INT32: return SEJITS_INT32;
-    case NPY_INT64: return SEJITS_INT64;
-    case NPY_UINT8: return SEJITS_UINT8;
-    case NPY_UINT16: return SEJITS_UINT16;
-    case NPY_UINT32: return SEJITS_UINT32;
-    case NPY_UINT64: return SEJITS_UINT64;
-    case NPY_FLOAT32: return SEJITS_FLOAT32;
-    case NPY_FLOAT64: return SEJITS_FLOAT64;
+#define SEJITS_NUMPY_DTYPE_CASE(NAME, CODE, TEXT, SIZE, KIND) \
+  case NPY_##NAME: return SEJITS_##NAME;
+    SEJITS_DTYPES(SEJITS_NUMPY_DTYPE_CASE)
+#undef SEJITS_NUMPY_DTYPE_CASE
     default:
-#if NPY_LONG != NPY_INT64
+      /* The C integer types that share a size with the one NumPy's sized name
+       * stands for (long long beside long on LP64): by size. (The NPY_ type
+       * numbers are enumerators, which #if cannot compare.) */
       if (type_num == NPY_LONG) return sizeof(long) == 8 ? SEJITS_INT64 : SEJITS_INT32;
       if (type_num == NPY_ULONG) return sizeof(long) == 8 ? SEJITS_UINT64 : SEJITS_UINT32;
-#endif
-#if NPY_LONGLONG != NPY_INT64
       if (type_num == NPY_LONGLONG) return SEJITS_INT64;
       if (type_num == NPY_ULONGLONG) return SEJITS_UINT64;
-#endif
+      if (type_num == NPY_INT) return sizeof(int) == 4 ? SEJITS_INT32 : 0;
+      if (type_num == NPY_UINT) return sizeof(int) == 4 ? SEJITS_UINT32 : 0;
       return 0;
   }
 }
@@ -729,6 +724,6 @@ PyMODINIT_FUNC PyInit__native(void) {
   Py_INCREF(FallbackRequested);
   PyModule_AddObject(module, "FallbackRequested", FallbackRequested);
   PyModule_AddIntConstant(module, "ABI_VERSION", SEJITS_ABI_VERSION);
-  if (sejits_opencl_init(module) < 0 || sejits_stencil_init(module) < 0) return NULL;
+  if (sejits_opencl_init(module) < 0 || sejits_stencil_init(module) < 0 || sejits_tables_init(module) < 0) return NULL;
   return module;
 }

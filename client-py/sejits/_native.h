@@ -61,4 +61,7 @@ int Dispatcher_clear(Dispatcher *self);
 /* Adds the StencilDispatcher base type (_native_stencil.c); 0, or -1. */
 int sejits_stencil_init(PyObject *module);
 
+/* Adds the values the daemon and the client share (_native_tables.c); 0, or -1. */
+int sejits_tables_init(PyObject *module);
+
 #endif

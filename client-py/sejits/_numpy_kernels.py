@@ -9,9 +9,9 @@ kernel writes and returns None."""
 
 import numpy as np
 
-from sejits import _arguments, _daemon, _interface
+from sejits import _arguments, _daemon, _interface, _platforms
 
-PLATFORM = "numpy"
+PLATFORM = _platforms.NUMPY
 FILENAME = "<sejits numpy kernel>"
 
 

@@ -15,21 +15,11 @@
 
 #define ERROR_BYTES 1024
 
-static int64_t dtype_size(int32_t code) {
-  switch (code) {
-    case SEJITS_BOOL: case SEJITS_INT8: case SEJITS_UINT8: return 1;
-    case SEJITS_INT16: case SEJITS_UINT16: return 2;
-    case SEJITS_INT32: case SEJITS_UINT32: case SEJITS_FLOAT32: return 4;
-    case SEJITS_INT64: case SEJITS_UINT64: case SEJITS_FLOAT64: return 8;
-    default: return 0;
-  }
-}
-
 /* Whether every element of the array lies inside its buffer: a kernel that
  * wrote past a cl_mem would corrupt other arrays, or the driver, silently. */
 static int check_extent(const sejits_arg *arg, int64_t offset, DeviceBuffer *buffer, Py_ssize_t position) {
   int64_t low = offset, high;
-  int overflow = __builtin_add_overflow(offset, dtype_size(arg->dtype), &high);
+  int overflow = __builtin_add_overflow(offset, sejits_dtype_itemsize(arg->dtype), &high);
   for (int d = 0; d < arg->rank; ++d) {
     if (arg->shape[d] == 0) return 0; /* no elements: nothing is touched */
     int64_t reach;
@@ -70,7 +60,7 @@ static int describe_device_array(OpenCLDevice *device, PyObject *value, Py_ssize
     return -1;
   }
   Py_ssize_t rank = PyTuple_GET_SIZE(shape);
-  if (rank > SEJITS_MAX_RANK || PyTuple_GET_SIZE(strides) != rank || dtype_size(code) == 0) {
+  if (rank > SEJITS_MAX_RANK || PyTuple_GET_SIZE(strides) != rank || sejits_dtype_itemsize(code) == 0) {
     PyErr_Format(PyExc_ValueError,
                  "argument %zd: rank %zd with %zd strides and dtype code %d (at most rank %d, one stride per axis, "
                  "a sejits dtype code)",

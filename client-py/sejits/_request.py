@@ -9,7 +9,7 @@ never imports protobuf or grpc."""
 
 from typing import NamedTuple
 
-from sejits import _arguments, _worker_platform
+from sejits import _arguments, _platforms, _worker_platform
 
 
 class TuningAsk(NamedTuple):
@@ -30,7 +30,7 @@ def _wire():
 
 
 def build(specializer, args, *, function=None, params=None, kernel_name="", tuning=None, want_source=False,
-          platform="cpu-openmp"):
+          platform=_platforms.CPU_OPENMP):
     """The request for `args` (normalized; arrays and scalars in the entry's
     order). `function`: the captured kernel (_capture.bind), or None for a
     library kernel; `tuning`: a TuningAsk, or None for no tuning."""

@@ -1,25 +1,23 @@
 """What this machine is, as requests report it to the daemon: a compile
 server on another machine builds for this CPU level instead of its own
-(see server/core/compile_target.h; the CPU digest is computed the same way
-as the daemon's own, so that equal digests mean the same CPU features)."""
+(see server/core/compile_target.h). The rules (which /proc/cpuinfo line lists
+the CPU's features, the x86-64 levels and their features, what the CPU digest
+hashes) are the daemon's own: both read codegen/include/sejits/worker_platform.h,
+the client through sejits._native, so that equal digests mean the same CPU
+features."""
 
 import functools
 import hashlib
 import platform
 
-# The x86-64 psABI levels, in /proc/cpuinfo's names (as codegen/host_platform.cc).
-_X86_LEVELS = (
-    ("x86-64-v2", ("cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3")),
-    ("x86-64-v3", ("avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave")),
-    ("x86-64-v4", ("avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl")),
-)
+from sejits import _native
 
 
 def _cpu_features_line():
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith(("flags", "Features")):
+                if _native.is_cpu_features_line(line):
                     return line.rstrip("\n")
     except OSError:
         pass
@@ -27,13 +25,8 @@ def _cpu_features_line():
 
 
 def isa_level(features_line):
-    present = set(features_line.partition(":")[2].split())
-    level = "x86-64"
-    for name, required in _X86_LEVELS:
-        if not present.issuperset(required):
-            break
-        level = name
-    return level
+    """The highest x86-64 level whose features all appear on the line ("x86-64" at least)."""
+    return _native.isa_level(features_line)
 
 
 @functools.lru_cache(maxsize=None)

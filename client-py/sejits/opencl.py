@@ -24,20 +24,9 @@ from sejits import _config, _native
 _PICK_BY_TYPE = ("gpu", "cpu", "accelerator")
 _INSTALL_HINT = "install a driver; on Debian or Ubuntu `apt-get install pocl-opencl-icd` runs OpenCL on the CPU"
 
-# (kind, itemsize) -> (dtype, sejits dtype code of kernel_abi.h): every dtype a device array may have.
-_SUPPORTED = {
-    ("b", 1): (np.dtype(np.bool_), 1),
-    ("i", 1): (np.dtype(np.int8), 2),
-    ("i", 2): (np.dtype(np.int16), 3),
-    ("i", 4): (np.dtype(np.int32), 4),
-    ("i", 8): (np.dtype(np.int64), 5),
-    ("u", 1): (np.dtype(np.uint8), 6),
-    ("u", 2): (np.dtype(np.uint16), 7),
-    ("u", 4): (np.dtype(np.uint32), 8),
-    ("u", 8): (np.dtype(np.uint64), 9),
-    ("f", 4): (np.dtype(np.float32), 10),
-    ("f", 8): (np.dtype(np.float64), 11),
-}
+# (kind, itemsize) -> (dtype, sejits dtype code): every dtype a device array
+# may have, the kernel ABI's table (SEJITS_DTYPES in kernel_abi.h).
+_SUPPORTED = {(np.dtype(name).kind, np.dtype(name).itemsize): (np.dtype(name), code) for code, name in _native.DTYPES}
 
 
 class OpenCLUnavailable(RuntimeError):

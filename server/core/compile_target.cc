@@ -3,13 +3,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace sejits::server {
-namespace {
-
-bool is_known_x86_level(const std::string &level) {
-  return level == "x86-64" || level == "x86-64-v2" || level == "x86-64-v3" || level == "x86-64-v4";
-}
-
-}  // namespace
 
 absl::StatusOr<CompileTarget> choose_compile_target(const specializers::WorkerPlatform &worker,
                                                     const codegen::HostPlatform &host) {
@@ -27,7 +20,7 @@ absl::StatusOr<CompileTarget> choose_compile_target(const specializers::WorkerPl
   if (host.machine != "x86_64") {
     return CompileTarget{"", {}, "compiled for the architecture's baseline (the worker's CPU differs from the daemon's)"};
   }
-  std::string level = is_known_x86_level(worker.isa_level) ? worker.isa_level : "x86-64";
+  std::string level = codegen::is_x86_64_isa_level(worker.isa_level) ? worker.isa_level : codegen::x86_64_baseline_isa_level();
   return CompileTarget{level, {"-march=" + level, "-mtune=generic"},
                        absl::StrCat("compiled for ", level, ", the worker's CPU level (it differs from the daemon's CPU)")};
 }

@@ -10,6 +10,7 @@
 #include "codegen/include/sejits/kernel_abi.h"
 #include "server/rpc/interface_proto.h"
 #include "specializers/common/dtype.h"
+#include "specializers/platforms.h"
 
 namespace sejits::server::rpc {
 namespace {
@@ -183,7 +184,7 @@ absl::StatusOr<specializers::SpecializationRequest> from_proto(const v1::Special
   specializers::SpecializationRequest out;
   out.specializer = request.specializer();
   if (request.has_function()) out.function = std::make_shared<v1::FunctionAst>(request.function());
-  out.platform = request.target().platform().empty() ? "cpu-openmp" : request.target().platform();
+  out.platform = request.target().platform().empty() ? specializers::kDefaultPlatform : request.target().platform();
   for (int k = 0; k < request.args_size(); ++k) {
     auto spec = arg_from_proto(request.args(k), k);
     if (!spec.ok()) return spec.status();

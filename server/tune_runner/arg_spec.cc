@@ -1,10 +1,10 @@
 #include "server/tune_runner/arg_spec.h"
 
-#include <array>
 #include <charconv>
 #include <cmath>
 #include <limits>
 #include <system_error>
+#include <vector>
 
 namespace sejits::tune_runner {
 namespace {
@@ -13,26 +13,35 @@ struct DtypeInfo {
   std::string_view name;
   sejits_dtype code;
   int64_t itemsize;
+  char kind;           // 'b', 'i', 'u' or 'f', as NumPy's dtype.kind
   int64_t min_value;   // signed ints and bool
   uint64_t max_value;  // all integer dtypes
 };
 
-constexpr std::array<DtypeInfo, 11> kDtypes = {{
-    {"bool", SEJITS_BOOL, 1, 0, 1},
-    {"int8", SEJITS_INT8, 1, INT8_MIN, INT8_MAX},
-    {"int16", SEJITS_INT16, 2, INT16_MIN, INT16_MAX},
-    {"int32", SEJITS_INT32, 4, INT32_MIN, INT32_MAX},
-    {"int64", SEJITS_INT64, 8, INT64_MIN, INT64_MAX},
-    {"uint8", SEJITS_UINT8, 1, 0, UINT8_MAX},
-    {"uint16", SEJITS_UINT16, 2, 0, UINT16_MAX},
-    {"uint32", SEJITS_UINT32, 4, 0, UINT32_MAX},
-    {"uint64", SEJITS_UINT64, 8, 0, UINT64_MAX},
-    {"float32", SEJITS_FLOAT32, 4, 0, 0},
-    {"float64", SEJITS_FLOAT64, 8, 0, 0},
-}};
+DtypeInfo dtype_info(std::string_view name, sejits_dtype code, int64_t itemsize, char kind) {
+  DtypeInfo info{name, code, itemsize, kind, 0, 0};
+  const int bits = static_cast<int>(8 * itemsize);
+  if (kind == 'b') info.max_value = 1;
+  if (kind == 'u') info.max_value = bits == 64 ? UINT64_MAX : (uint64_t{1} << bits) - 1;
+  if (kind == 'i') {
+    info.min_value = bits == 64 ? INT64_MIN : -(int64_t{1} << (bits - 1));
+    info.max_value = bits == 64 ? INT64_MAX : (uint64_t{1} << (bits - 1)) - 1;
+  }
+  return info;
+}
+
+// The kernel ABI's dtype table (SEJITS_DTYPES), with each integer dtype's range.
+const std::vector<DtypeInfo> &dtypes() {
+  static const std::vector<DtypeInfo> table = {
+#define SEJITS_RUNNER_DTYPE(NAME, CODE, TEXT, SIZE, KIND) dtype_info(TEXT, SEJITS_##NAME, SIZE, KIND),
+      SEJITS_DTYPES(SEJITS_RUNNER_DTYPE)
+#undef SEJITS_RUNNER_DTYPE
+  };
+  return table;
+}
 
 const DtypeInfo *find_dtype(std::string_view name) {
-  for (const DtypeInfo &info : kDtypes) {
+  for (const DtypeInfo &info : dtypes()) {
     if (info.name == name) return &info;
   }
   return nullptr;
@@ -40,17 +49,11 @@ const DtypeInfo *find_dtype(std::string_view name) {
 
 std::string dtype_names() {
   std::string names;
-  for (const DtypeInfo &info : kDtypes) {
+  for (const DtypeInfo &info : dtypes()) {
     if (!names.empty()) names += ", ";
     names += info.name;
   }
   return names;
-}
-
-bool is_float(sejits_dtype dtype) { return dtype == SEJITS_FLOAT32 || dtype == SEJITS_FLOAT64; }
-
-bool is_unsigned(sejits_dtype dtype) {
-  return dtype == SEJITS_UINT8 || dtype == SEJITS_UINT16 || dtype == SEJITS_UINT32 || dtype == SEJITS_UINT64;
 }
 
 // The whole of `text` as a number (from_chars alone accepts a prefix).
@@ -116,7 +119,7 @@ bool check_size(ArgSpec &spec, std::string *error) {
 }
 
 bool parse_scalar_value(std::string_view text, const DtypeInfo &info, ArgSpec &spec, std::string *error) {
-  if (is_float(info.code)) {
+  if (info.kind == 'f') {
     std::optional<double> value = parse_number<double>(text);
     if (!value) {
       *error = "scalar value " + quoted(text) + " is not a number";
@@ -127,7 +130,7 @@ bool parse_scalar_value(std::string_view text, const DtypeInfo &info, ArgSpec &s
   }
   const std::string range = "a " + std::string(info.name) + " (" + std::to_string(info.min_value) + ".." +
                             std::to_string(info.max_value) + ")";
-  if (is_unsigned(info.code)) {
+  if (info.kind == 'u') {
     std::optional<uint64_t> value = parse_number<uint64_t>(text);
     if (!value || *value > info.max_value) {
       *error = "scalar value " + quoted(text) + " is not " + range;
@@ -147,13 +150,6 @@ bool parse_scalar_value(std::string_view text, const DtypeInfo &info, ArgSpec &s
 }
 
 }  // namespace
-
-int64_t dtype_itemsize(sejits_dtype dtype) {
-  for (const DtypeInfo &info : kDtypes) {
-    if (info.code == dtype) return info.itemsize;
-  }
-  return 0;
-}
 
 std::optional<ArgSpec> parse_arg_spec(std::string_view text, std::string *error) {
   const std::string context = "bad argument " + quoted(text) + ": ";

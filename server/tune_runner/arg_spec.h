@@ -30,6 +30,4 @@ struct ArgSpec {
 // and scalars that do not fit their dtype are refused.
 std::optional<ArgSpec> parse_arg_spec(std::string_view text, std::string *error);
 
-int64_t dtype_itemsize(sejits_dtype dtype);
-
 }  // namespace sejits::tune_runner

@@ -4,24 +4,12 @@
 
 namespace sejits::specializers {
 
-bool is_supported_dtype(int32_t code) { return code >= 1 && code <= 11; }
+bool is_supported_dtype(int32_t code) { return sejits_dtype_itemsize(code) != 0; }
 
 std::string dtype_name(DType dtype) {
-  switch (dtype) {
-    case DType::kBool: return "bool";
-    case DType::kInt8: return "int8";
-    case DType::kInt16: return "int16";
-    case DType::kInt32: return "int32";
-    case DType::kInt64: return "int64";
-    case DType::kUInt8: return "uint8";
-    case DType::kUInt16: return "uint16";
-    case DType::kUInt32: return "uint32";
-    case DType::kUInt64: return "uint64";
-    case DType::kFloat32: return "float32";
-    case DType::kFloat64: return "float64";
-    case DType::kFloat16: return "float16";
-  }
-  return "unknown";
+  if (dtype == DType::kFloat16) return "float16";
+  const char *name = sejits_dtype_name(static_cast<int32_t>(dtype));
+  return name ? name : "unknown";
 }
 
 std::string type_name(ScalarType type) {
@@ -34,19 +22,16 @@ std::string type_name(ScalarType type) {
 }
 
 int itemsize(DType dtype) {
-  switch (dtype) {
-    case DType::kBool: case DType::kInt8: case DType::kUInt8: return 1;
-    case DType::kInt16: case DType::kUInt16: case DType::kFloat16: return 2;
-    case DType::kInt32: case DType::kUInt32: case DType::kFloat32: return 4;
-    default: return 8;
-  }
+  if (dtype == DType::kFloat16) return 2;
+  return static_cast<int>(sejits_dtype_itemsize(static_cast<int32_t>(dtype)));
 }
 
 Kind kind_of(DType dtype) {
-  switch (dtype) {
-    case DType::kBool: return Kind::kBool;
-    case DType::kUInt8: case DType::kUInt16: case DType::kUInt32: case DType::kUInt64: return Kind::kUnsigned;
-    case DType::kFloat16: case DType::kFloat32: case DType::kFloat64: return Kind::kFloat;
+  if (dtype == DType::kFloat16) return Kind::kFloat;
+  switch (sejits_dtype_kind(static_cast<int32_t>(dtype))) {
+    case 'b': return Kind::kBool;
+    case 'u': return Kind::kUnsigned;
+    case 'f': return Kind::kFloat;
     default: return Kind::kSigned;
   }
 }

@@ -6,12 +6,17 @@
 #include <optional>
 #include <string>
 
+#include "codegen/include/sejits/kernel_abi.h"
+
 namespace sejits::specializers {
 
-// Same numbers as sejits.v1.DType and the kernel ABI's sejits_dtype.
+// The kernel dtypes, numbered as the kernel ABI's table (SEJITS_DTYPES in
+// kernel_abi.h, which sejits.v1.DType agrees with), and float16: NumPy's
+// promotion rules produce it and the front ends refuse it (sejits.v1.DType.FLOAT16).
 enum class DType : int32_t {
-  kBool = 1, kInt8 = 2, kInt16 = 3, kInt32 = 4, kInt64 = 5, kUInt8 = 6, kUInt16 = 7, kUInt32 = 8,
-  kUInt64 = 9, kFloat32 = 10, kFloat64 = 11, kFloat16 = 12,
+  kBool = SEJITS_BOOL, kInt8 = SEJITS_INT8, kInt16 = SEJITS_INT16, kInt32 = SEJITS_INT32, kInt64 = SEJITS_INT64,
+  kUInt8 = SEJITS_UINT8, kUInt16 = SEJITS_UINT16, kUInt32 = SEJITS_UINT32, kUInt64 = SEJITS_UINT64,
+  kFloat32 = SEJITS_FLOAT32, kFloat64 = SEJITS_FLOAT64, kFloat16 = 12,
 };
 
 enum class Kind { kBool = 0, kUnsigned = 1, kSigned = 2, kFloat = 3 };
@@ -25,7 +30,7 @@ struct ScalarType {
   friend bool operator==(const ScalarType &, const ScalarType &) = default;
 };
 
-bool is_supported_dtype(int32_t code);
+bool is_supported_dtype(int32_t code);  // a kernel dtype: a row of SEJITS_DTYPES
 std::string dtype_name(DType dtype);
 std::string type_name(ScalarType type);  // "float64", "python float", ...
 int itemsize(DType dtype);

@@ -42,14 +42,7 @@ static int32_t fail(char *error, int64_t error_len, const char *format, ...) {
   return 1;
 }
 
-static int64_t itemsize(int32_t dtype) {
-  switch (dtype) {
-    case SEJITS_BOOL: case SEJITS_INT8: case SEJITS_UINT8: return 1;
-    case SEJITS_INT16: case SEJITS_UINT16: return 2;
-    case SEJITS_INT32: case SEJITS_UINT32: case SEJITS_FLOAT32: return 4;
-    default: return 8;
-  }
-}
+static int64_t itemsize(int32_t dtype) { return sejits_dtype_itemsize(dtype); }
 
 static int64_t element_count(const sejits_arg *arg) {
   int64_t n = 1;

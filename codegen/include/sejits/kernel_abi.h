@@ -7,22 +7,67 @@
 #include <stdint.h>
 
 #define SEJITS_ABI_VERSION 1
-#define SEJITS_MAX_RANK 8
+#define SEJITS_MAX_RANK 8 /* arrays of higher rank are refused (sejits._native.MAX_RANK in Python) */
 
-/* dtype codes: the same numbers as sejits.v1.DType in proto/sejits/v1/ast.proto */
+/* The dtypes kernels take, one row each: X(NAME, code, "NumPy name", item size
+ * in bytes, NumPy kind: 'b' bool, 'i' signed, 'u' unsigned, 'f' float).
+ * This table is the one definition of them: the ABI's enum sejits_dtype below,
+ * the daemon's specializers/common/dtype, the tune runner and the Python client
+ * (sejits._native.DTYPES and dtype_code) all read it. The codes are also
+ * sejits.v1.DType's in proto/sejits/v1/ast.proto, the wire's enum (which names
+ * dtypes no kernel takes as well); tests check that the two agree. */
+#define SEJITS_DTYPES(X)            \
+  X(BOOL, 1, "bool", 1, 'b')        \
+  X(INT8, 2, "int8", 1, 'i')        \
+  X(INT16, 3, "int16", 2, 'i')      \
+  X(INT32, 4, "int32", 4, 'i')      \
+  X(INT64, 5, "int64", 8, 'i')      \
+  X(UINT8, 6, "uint8", 1, 'u')      \
+  X(UINT16, 7, "uint16", 2, 'u')    \
+  X(UINT32, 8, "uint32", 4, 'u')    \
+  X(UINT64, 9, "uint64", 8, 'u')    \
+  X(FLOAT32, 10, "float32", 4, 'f') \
+  X(FLOAT64, 11, "float64", 8, 'f')
+
+/* SEJITS_BOOL = 1, SEJITS_INT8 = 2, ... */
 enum sejits_dtype {
-  SEJITS_BOOL = 1,
-  SEJITS_INT8 = 2,
-  SEJITS_INT16 = 3,
-  SEJITS_INT32 = 4,
-  SEJITS_INT64 = 5,
-  SEJITS_UINT8 = 6,
-  SEJITS_UINT16 = 7,
-  SEJITS_UINT32 = 8,
-  SEJITS_UINT64 = 9,
-  SEJITS_FLOAT32 = 10,
-  SEJITS_FLOAT64 = 11
+#define SEJITS_DTYPE_ENUMERATOR(NAME, CODE, TEXT, SIZE, KIND) SEJITS_##NAME = CODE,
+  SEJITS_DTYPES(SEJITS_DTYPE_ENUMERATOR)
+#undef SEJITS_DTYPE_ENUMERATOR
 };
+
+/* A dtype's item size in bytes; 0 for a code that is not in the table. */
+static inline int64_t sejits_dtype_itemsize(int32_t code) {
+  switch (code) {
+#define SEJITS_DTYPE_ITEMSIZE(NAME, CODE, TEXT, SIZE, KIND) \
+  case CODE: return SIZE;
+    SEJITS_DTYPES(SEJITS_DTYPE_ITEMSIZE)
+#undef SEJITS_DTYPE_ITEMSIZE
+    default: return 0;
+  }
+}
+
+/* A dtype's NumPy kind ('b', 'i', 'u' or 'f'); 0 for a code that is not in the table. */
+static inline char sejits_dtype_kind(int32_t code) {
+  switch (code) {
+#define SEJITS_DTYPE_KIND(NAME, CODE, TEXT, SIZE, KIND) \
+  case CODE: return KIND;
+    SEJITS_DTYPES(SEJITS_DTYPE_KIND)
+#undef SEJITS_DTYPE_KIND
+    default: return 0;
+  }
+}
+
+/* A dtype's NumPy name ("float64"); NULL for a code that is not in the table. */
+static inline const char *sejits_dtype_name(int32_t code) {
+  switch (code) {
+#define SEJITS_DTYPE_NAME(NAME, CODE, TEXT, SIZE, KIND) \
+  case CODE: return TEXT;
+    SEJITS_DTYPES(SEJITS_DTYPE_NAME)
+#undef SEJITS_DTYPE_NAME
+    default: return 0;
+  }
+}
 
 enum sejits_arg_kind {
   SEJITS_ARG_ARRAY = 1,

@@ -185,12 +185,8 @@ static inline sejits_cl_program *sejits_cl_program_of(cl_context context) {
 // ---- one call of an entry point -------------------------------------------
 
 static inline int64_t sejits_cl_itemsize(int32_t dtype) {
-  switch (dtype) {
-    case SEJITS_INT16: case SEJITS_UINT16: return 2;
-    case SEJITS_INT32: case SEJITS_UINT32: case SEJITS_FLOAT32: return 4;
-    case SEJITS_INT64: case SEJITS_UINT64: case SEJITS_FLOAT64: return 8;
-    default: return 1;
-  }
+  int64_t size = sejits_dtype_itemsize(dtype);
+  return size ? size : 1;
 }
 
 // Takes the artifact's lock and the kernel `kernel_name` of the program built
