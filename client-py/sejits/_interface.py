@@ -7,12 +7,13 @@ Client code asks for an entry by role and never names a symbol."""
 
 import numpy as np
 
-ROLES = {1: "input", 2: "output", 3: "inout", 4: "scalar", 5: "workspace"}
-
 
 def from_proto(message):
     """The interface of a SpecializeResponse, as plain data."""
-    from sejits.v1 import ast_pb2
+    from sejits.v1 import ast_pb2, specializer_pb2
+
+    def role_name(role):  # PARAM_IN_OUT -> "inout": the wire enum is the one list of roles
+        return specializer_pb2.ParamRole.Name(role).removeprefix("PARAM_").replace("_", "").lower()
 
     def dimension(dim):
         which = dim.WhichOneof("size")
@@ -21,7 +22,7 @@ def from_proto(message):
         return {which: getattr(dim, which)}
 
     def param(p):
-        described = {"name": p.name, "role": ROLES.get(p.role, "unknown"), "dtype": ast_pb2.DType.Name(p.dtype).lower()}
+        described = {"name": p.name, "role": role_name(p.role), "dtype": ast_pb2.DType.Name(p.dtype).lower()}
         if described["role"] in ("output", "workspace"):
             described["shape"] = {"broadcast": list(p.shape.broadcast), "dims": [dimension(d) for d in p.shape.dims],
                                   "shape_entry": p.shape.shape_entry}
