@@ -89,7 +89,14 @@ class _Entries:
 
 
 class LibraryKernel:
-    """A kernel with no user function: see the module's text."""
+    """A kernel with no user function (see the module's text).
+
+    specializer: the daemon's specializer to ask; params: its typed params
+    (numbers or strings; sent as text, part of the kernel's key); arguments:
+    Array descriptions of the values every entry point starts with (what the
+    kernel is specialized on); reference: {role: function}, each function
+    taking the entry's values positionally and the params as keywords, and
+    returning its outputs (a tuple when several); it must have "call"."""
 
     specializer_kind = "library"
 
