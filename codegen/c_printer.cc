@@ -107,34 +107,6 @@ class StmtPrinter {
     }
   }
   void print_node(const ForStmt &f, int depth) {
-    const auto *omp = std::get_if<OmpParallelFor>(&f.annotation);
-    if (omp && !omp->if_threshold_var.empty() && dialect_.prints_openmp()) {
-      print_serial_twin(f, *omp, depth);
-      return;
-    }
-    print_loop(f, depth);
-  }
-  // `parallel for ... if(v)` printed as `if (v) { parallel for } else { the
-  // loop }`: with if(false), libgomp still builds a one-thread team for the
-  // region (about 0.3-0.5 us), which small calls (a stencil's five loop
-  // nests on a 4x4 grid) pay on every call.
-  void print_serial_twin(const ForStmt &f, const OmpParallelFor &omp, int depth) {
-    ForStmt parallel = f;
-    OmpParallelFor always = omp;
-    always.if_threshold_var.clear();
-    parallel.annotation = always;
-    ForStmt serial = f;
-    serial.annotation = omp.simd ? decltype(f.annotation){OmpSimd{}} : decltype(f.annotation){};
-    indent(depth);
-    out_ << "if (" << omp.if_threshold_var << ") {\n";
-    print_loop(parallel, depth + 1);
-    indent(depth);
-    out_ << "} else {\n";
-    print_loop(serial, depth + 1);
-    indent(depth);
-    out_ << "}\n";
-  }
-  void print_loop(const ForStmt &f, int depth) {
     print_pragma(f, depth);
     indent(depth);
     std::string step = f.step ? absl::StrCat(f.index, " += ", e(f.step)) : "++" + f.index;

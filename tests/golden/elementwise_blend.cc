@@ -59,24 +59,13 @@ SEJITS_EXPORT int32_t sejits_elementwise(const sejits_arg * args, int32_t nargs,
         sejits_stream_fence();
       }
     } else {
-      if (parallel) {
-        #pragma omp parallel for simd schedule(static) num_threads(nthreads)
-        for (int64_t i = 0; i < n; ++i) {
-          const double t0 = s0;
-          const double t1 = p0[i];
-          const double t2 = p1[i];
-          const double t3 = ((double)(((double)(t0 * t1)) + ((double)(((double)((1.0) - t0)) * t2))));
-          p2[i] = ((t3 > (0.0)) ? t3 : (0.0));
-        }
-      } else {
-        #pragma omp simd
-        for (int64_t i = 0; i < n; ++i) {
-          const double t0 = s0;
-          const double t1 = p0[i];
-          const double t2 = p1[i];
-          const double t3 = ((double)(((double)(t0 * t1)) + ((double)(((double)((1.0) - t0)) * t2))));
-          p2[i] = ((t3 > (0.0)) ? t3 : (0.0));
-        }
+      #pragma omp parallel for simd schedule(static) if(parallel) num_threads(nthreads)
+      for (int64_t i = 0; i < n; ++i) {
+        const double t0 = s0;
+        const double t1 = p0[i];
+        const double t2 = p1[i];
+        const double t3 = ((double)(((double)(t0 * t1)) + ((double)(((double)((1.0) - t0)) * t2))));
+        p2[i] = ((t3 > (0.0)) ? t3 : (0.0));
       }
     }
   } else {
@@ -86,36 +75,19 @@ SEJITS_EXPORT int32_t sejits_elementwise(const sejits_arg * args, int32_t nargs,
     const int64_t step2 = it.strides[2][(it.rank - 1)];
     const int64_t blocks_per_row = ((inner + 4095) / 4096);
     const int64_t tasks = (it.outer_size * blocks_per_row);
-    if (parallel) {
-      #pragma omp parallel for schedule(static) num_threads(nthreads)
-      for (int64_t task = 0; task < tasks; ++task) {
-        const int64_t row = (task / blocks_per_row);
-        const int64_t begin = ((task % blocks_per_row) * 4096);
-        const int64_t end = (((begin + 4096) < inner) ? (begin + 4096) : inner);
-        char * row_base[3];
-        sejits_iter_row((&it), row, row_base);
-        for (int64_t i = begin; i < end; ++i) {
-          const double t0 = s0;
-          const double t1 = (*((double *)(row_base[0] + (i * step0))));
-          const double t2 = (*((double *)(row_base[1] + (i * step1))));
-          const double t3 = ((double)(((double)(t0 * t1)) + ((double)(((double)((1.0) - t0)) * t2))));
-          (*((double *)(row_base[2] + (i * step2)))) = ((t3 > (0.0)) ? t3 : (0.0));
-        }
-      }
-    } else {
-      for (int64_t task = 0; task < tasks; ++task) {
-        const int64_t row = (task / blocks_per_row);
-        const int64_t begin = ((task % blocks_per_row) * 4096);
-        const int64_t end = (((begin + 4096) < inner) ? (begin + 4096) : inner);
-        char * row_base[3];
-        sejits_iter_row((&it), row, row_base);
-        for (int64_t i = begin; i < end; ++i) {
-          const double t0 = s0;
-          const double t1 = (*((double *)(row_base[0] + (i * step0))));
-          const double t2 = (*((double *)(row_base[1] + (i * step1))));
-          const double t3 = ((double)(((double)(t0 * t1)) + ((double)(((double)((1.0) - t0)) * t2))));
-          (*((double *)(row_base[2] + (i * step2)))) = ((t3 > (0.0)) ? t3 : (0.0));
-        }
+    #pragma omp parallel for schedule(static) if(parallel) num_threads(nthreads)
+    for (int64_t task = 0; task < tasks; ++task) {
+      const int64_t row = (task / blocks_per_row);
+      const int64_t begin = ((task % blocks_per_row) * 4096);
+      const int64_t end = (((begin + 4096) < inner) ? (begin + 4096) : inner);
+      char * row_base[3];
+      sejits_iter_row((&it), row, row_base);
+      for (int64_t i = begin; i < end; ++i) {
+        const double t0 = s0;
+        const double t1 = (*((double *)(row_base[0] + (i * step0))));
+        const double t2 = (*((double *)(row_base[1] + (i * step1))));
+        const double t3 = ((double)(((double)(t0 * t1)) + ((double)(((double)((1.0) - t0)) * t2))));
+        (*((double *)(row_base[2] + (i * step2)))) = ((t3 > (0.0)) ? t3 : (0.0));
       }
     }
   }
