@@ -54,6 +54,8 @@ class KernelDispatcher:
     def __init__(self, fn):
         self.fn = fn
         self.__name__ = getattr(fn, "__name__", "kernel")
+        self.__qualname__ = getattr(fn, "__qualname__", self.__name__)
+        self.__module__ = getattr(fn, "__module__", None)
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
         self._kernels = {}
@@ -67,6 +69,13 @@ class KernelDispatcher:
 
     def __repr__(self):
         return f"<sejits.{self.specializer} {self.__name__}: {len(self._kernels)} signatures>"
+
+    def __reduce__(self):
+        # Pickled by reference, as a function is: the unpickling process
+        # imports the module, whose decorator makes the kernel there (its
+        # compiled kernels are the daemon's and the handle cache's to share).
+        # pickle checks that module.qualname is this very object.
+        return self.__qualname__
 
     # ---- what each kind of kernel defines ------------------------------------
 

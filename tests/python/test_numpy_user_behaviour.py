@@ -1,0 +1,86 @@
+"""What a NumPy user expects of a decorated kernel beyond its values:
+kernels pickle by reference (spawned pools can ship them), results keep
+NumPy's memory order, masked arrays keep their masks, Python ints as large
+as uint64's, methods, and the messages of kernels that cannot be specialized.
+Each against NumPy, under fallback="error"."""
+
+import concurrent.futures
+import multiprocessing
+import pickle
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+import picklable_kernels as kernels
+import sejits
+from reference import assert_same
+
+
+# ---- pickling by reference ------------------------------------------------------
+
+def test_decorated_kernels_carry_the_function_names_and_docs():
+    function = kernels.scaled_sum.__wrapped__
+    assert kernels.scaled_sum.__module__ == "picklable_kernels" == function.__module__
+    assert kernels.scaled_sum.__qualname__ == "scaled_sum"
+    assert kernels.scaled_sum.__doc__ == "a * s + b"
+    assert kernels.smooth.__qualname__ == "smooth" and kernels.smooth.__module__ == "picklable_kernels"
+    assert kernels.Holder.doubled.__qualname__ == "Holder.doubled"
+
+
+@pytest.mark.parametrize("protocol", [2, 4, pickle.HIGHEST_PROTOCOL])
+def test_kernels_pickle_by_reference(protocol, daemon):
+    for kernel in (kernels.scaled_sum, kernels.smooth, kernels.Holder.doubled):
+        data = pickle.dumps(kernel, protocol=protocol)
+        assert b"picklable_kernels" in data and len(data) < 200  # a reference, not the function's state
+        assert pickle.loads(data) is kernel
+
+
+def test_a_kernel_that_is_not_importable_does_not_pickle():
+    @sejits.elementwise
+    def local(x):
+        return x + 1
+
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        pickle.dumps(local)
+
+
+def _spawn_pool(daemon):
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+        initializer=kernels.configure_worker, initargs=(daemon.address,))
+
+
+def test_a_spawned_process_pool_runs_shipped_kernels_compiled(daemon):
+    a, b = np.arange(6.0).reshape(2, 3), np.full((2, 3), 0.5)
+    grid = np.random.default_rng(1).random((5, 6))
+    with _spawn_pool(daemon) as pool:
+        summed, compiled = pool.submit(kernels.call_in_worker, kernels.scaled_sum, a, b, 3.0).result(timeout=300)
+        assert compiled
+        assert_same(summed, a * 3.0 + b)
+        smoothed, compiled = pool.submit(kernels.call_in_worker, kernels.smooth, grid).result(timeout=300)
+        assert compiled
+        assert_same(smoothed, ndimage.correlate1d(grid, np.full(3, 1.0), axis=1, mode="nearest") / 3.0, rtol=1e-13)
+        mapped = list(pool.map(kernels.Holder.doubled, [np.arange(3), np.arange(4)], timeout=300))
+    assert_same(mapped[0], 2 * np.arange(3))
+    assert_same(mapped[1], 2 * np.arange(4))
+
+
+def test_multiprocessing_spawn_pool_maps_a_kernel(daemon):
+    xs = [np.linspace(0, 1, 5), np.linspace(1, 2, 7)]
+    with multiprocessing.get_context("spawn").Pool(1, kernels.configure_worker, (daemon.address,)) as pool:
+        results = pool.starmap(kernels.scaled_sum, [(x, 1.0, 2.0) for x in xs])
+    for x, result in zip(xs, results):
+        assert_same(result, x * 2.0 + 1.0)
+
+
+def test_stencil_kernel_instances_pickle_and_run_in_a_spawned_process(daemon):
+    instance = kernels.Laplacian(center=-4.0)
+    assert pickle.loads(pickle.dumps(instance)).center == -4.0
+    data = np.random.default_rng(2).random((6, 7))
+    with _spawn_pool(daemon) as pool:
+        result, _ = pool.submit(kernels.run_stencil_kernel, instance, data).result(timeout=300)
+    expected = np.zeros_like(data)
+    expected[1:-1, 1:-1] = (-4.0 * data[1:-1, 1:-1] + data[2:, 1:-1] + data[:-2, 1:-1] + data[1:-1, 2:]
+                            + data[1:-1, :-2])
+    assert_same(result, expected, rtol=1e-13)
