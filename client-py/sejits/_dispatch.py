@@ -17,7 +17,7 @@ import numpy as np
 from sejits import _arguments, _binding, _capture, _config, _device_calls, _explain, _load, _native, _pending
 from sejits import _platforms, _request, _specialize, _tuning, _tuning_session
 from sejits._errors import SpecializationError
-from sejits._fallback_policy import Fallback, FallbackPolicy, Retry
+from sejits._fallback_policy import Fallback, FallbackPolicy, Retry, describe_failure
 
 # OpenMP cannot start threads in a child forked after it ran (libgomp hangs):
 # kernels called there run on one thread.
@@ -319,9 +319,14 @@ class KernelDispatcher:
         else:
             args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
             platform = _platforms.CPU_OPENMP
-        kernel_args, key_values = self._kernel_arguments(args)
-        request = self._build_request(kernel_args, self._capture(key_values), want_source=True, platform=platform)
-        return self._send(request).source
+        try:
+            kernel_args, key_values = self._kernel_arguments(args)
+            request = self._build_request(kernel_args, self._capture(key_values), want_source=True, platform=platform)
+            return self._send(request).source
+        except SpecializationError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the reason, as a fallback would give it
+            raise SpecializationError(f"{self.__name__}: {describe_failure(error)}") from error
 
     def _bind(self, args, kwargs):
         """The call's arguments bound to the kernel's parameters, in order, as Python binds them."""

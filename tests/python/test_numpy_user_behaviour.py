@@ -84,3 +84,27 @@ def test_stencil_kernel_instances_pickle_and_run_in_a_spawned_process(daemon):
     expected[1:-1, 1:-1] = (-4.0 * data[1:-1, 1:-1] + data[2:, 1:-1] + data[:-2, 1:-1] + data[1:-1, 2:]
                             + data[1:-1, :-2])
     assert_same(result, expected, rtol=1e-13)
+
+
+# ---- messages ------------------------------------------------------------------
+
+def test_source_of_a_kernel_that_cannot_be_specialized_raises_the_reason(daemon):
+    @sejits.elementwise
+    def keyed(x):
+        return {1: x}[1]
+
+    with pytest.raises(sejits.SpecializationError, match=r"keyed: .*test_numpy_user_behaviour.py:\d+: indexing") as raised:
+        keyed.source(np.arange(3.0))
+    assert "Rendezvous" not in str(raised.value)
+
+
+def test_source_of_a_kernel_without_source_raises_the_reason(daemon):
+    kernel = sejits.elementwise(eval("lambda x: x + 1"))
+    with pytest.raises(sejits.SpecializationError, match="lambda"):
+        kernel.source(np.arange(3.0))
+
+
+def test_source_with_an_unsupported_dtype_raises_the_reason(daemon):
+    kernel = sejits.elementwise(lambda x: x + 1)
+    with pytest.raises(sejits.SpecializationError, match="complex"):
+        kernel.source(np.arange(3.0) + 1j)
