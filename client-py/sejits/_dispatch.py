@@ -17,7 +17,7 @@ import numpy as np
 from sejits import _arguments, _binding, _capture, _config, _device_calls, _explain, _load, _native, _pending
 from sejits import _platforms, _request, _specialize, _tuning, _tuning_session
 from sejits._errors import SpecializationError
-from sejits._fallback_policy import Fallback, FallbackPolicy, Retry, describe_failure
+from sejits._fallback_policy import Fallback, FallbackPolicy, Retry, describe_failure, raised_as
 
 # OpenMP cannot start threads in a child forked after it ran (libgomp hangs):
 # kernels called there run on one thread.
@@ -118,8 +118,9 @@ class KernelDispatcher:
     def _capture(self, key_values=None):
         """The kernel as the daemon compiles it for these key values (default: the current ones)."""
         parsed = self._parse()
-        return _capture.bind(parsed, self._live, self._live.key_values() if key_values is None else key_values,
-                             self._attributes())
+        key_values = self._live.key_values() if key_values is None else key_values
+        self._live.check_defined(parsed, key_values)
+        return _capture.bind(parsed, self._live, key_values, self._attributes())
 
     def _kernel_arguments(self, args):
         """(the call's arguments and the scalar free names' values, the key
@@ -129,6 +130,7 @@ class KernelDispatcher:
         except _capture.CaptureError:
             return args, ()  # the kernel falls back (the reason comes from _specialize)
         scalars = self._live.scalar_values()
+        self._live.check_defined(self._parsed, scalars, scalars=True)  # a global deleted since the first call
         for name, value in zip(self._live.scalar_names, scalars):
             if not isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
                 raise SpecializationError(f"the name '{name}' read by the kernel now holds a {type(value).__name__}, "
@@ -163,7 +165,7 @@ class KernelDispatcher:
             args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
             kernel_args = args + scalars
         except SpecializationError as error:
-            return _Lookup(args, None, self._fallbacks.fall_back(str(error)))
+            return _Lookup(args, None, self._fallbacks.fall_back(str(error), error_class=raised_as(error)))
         signature = self._signature(kernel_args) + _capture.key_elements(key_values)
         with self._lock:
             kernel = self._kernels.get(signature)
@@ -323,10 +325,8 @@ class KernelDispatcher:
             kernel_args, key_values = self._kernel_arguments(args)
             request = self._build_request(kernel_args, self._capture(key_values), want_source=True, platform=platform)
             return self._send(request).source
-        except SpecializationError:
-            raise
         except Exception as error:  # noqa: BLE001 - the reason, as a fallback would give it
-            raise SpecializationError(f"{self.__name__}: {describe_failure(error)}") from error
+            raise raised_as(error)(f"{self.__name__}: {describe_failure(error)}") from error
 
     def _bind(self, args, kwargs):
         """The call's arguments bound to the kernel's parameters, in order, as Python binds them."""

@@ -108,3 +108,62 @@ def test_source_with_an_unsupported_dtype_raises_the_reason(daemon):
     kernel = sejits.elementwise(lambda x: x + 1)
     with pytest.raises(sejits.SpecializationError, match="complex"):
         kernel.source(np.arange(3.0) + 1j)
+
+
+def _line_of(fn, text):
+    """The file line of the first line of fn's source that contains `text`."""
+    import inspect
+
+    lines, first = inspect.getsourcelines(fn)
+    return first + next(k for k, line in enumerate(lines) if text in line)
+
+
+def test_an_undefined_name_is_reported_as_python_reports_it(daemon):
+    def relative(x):
+        return x / (x + epsilon)  # noqa: F821 - the name is undefined on purpose
+
+    kernel = sejits.elementwise(relative)
+    with pytest.raises(NameError) as raised:
+        kernel(np.arange(3.0))
+    assert isinstance(raised.value, sejits.SpecializationError)
+    assert raised.value.name == "epsilon"
+    line = _line_of(relative, "epsilon")
+    assert str(raised.value) == f"relative: {__file__}:{line}: name 'epsilon' is not defined"
+    with pytest.raises(NameError, match="name 'epsilon' is not defined"):
+        kernel.source(np.arange(3.0))
+
+
+def test_an_undefined_name_is_the_fallback_reason(daemon):
+    kernel = sejits.elementwise(lambda x: x * undefined_scale)  # noqa: F821
+    sejits.config(fallback="warn")
+    try:
+        with pytest.warns(sejits.SpecializationWarning, match=r":\d+: name 'undefined_scale' is not defined"):
+            with pytest.raises(NameError, match="name 'undefined_scale' is not defined"):  # Python's own, as written
+                kernel(np.arange(3.0))
+    finally:
+        sejits.config(fallback="error")
+    sejits.config(fallback="silent")
+    try:
+        assert "name 'undefined_scale' is not defined" in kernel.explain(np.arange(3.0))
+    finally:
+        sejits.config(fallback="error")
+
+
+def test_a_global_deleted_after_the_first_call_is_reported(daemon):
+    globals()["_offset"] = 1.5
+    kernel = sejits.elementwise(lambda x: x + _offset)  # noqa: F821
+    assert_same(kernel(np.arange(3.0)), np.arange(3.0) + 1.5)
+    del globals()["_offset"]
+    with pytest.raises(NameError, match="name '_offset' is not defined"):
+        kernel(np.arange(3.0))
+
+
+def test_a_closure_variable_not_assigned_yet_is_reported(daemon):
+    def make():
+        kernel = sejits.elementwise(lambda x: x + later)
+        with pytest.raises(NameError, match="free variable 'later'"):
+            kernel(np.arange(3.0))
+        later = 2.0
+        assert_same(kernel(np.arange(3.0)), np.arange(3.0) + 2.0)
+
+    make()
