@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from sejits import _arguments, _binding, _capture, _config, _device_calls, _explain, _load, _native, _pending
+from sejits import _arguments, _binding, _capture, _config, _device_calls, _explain, _load, _masked, _native, _pending
 from sejits import _platforms, _request, _specialize, _tuning, _tuning_session
 from sejits._errors import SpecializationError
 from sejits._fallback_policy import Fallback, FallbackPolicy, Retry, describe_failure, raised_as
@@ -296,7 +296,10 @@ class KernelDispatcher:
         notes = set()
         args = self._bind(args, kwargs)
         context = _device_calls.context_for(args)
-        if context is not None:
+        masked = _masked.refusal(args)
+        if masked is not None:
+            kernel = self._fallbacks.fall_back(masked)
+        elif context is not None:
             args = _device_calls.to_device(context, args, notes)
             kernel = self._resolve_device(context, args).kernel
         else:
@@ -314,6 +317,9 @@ class KernelDispatcher:
         """The generated source for these arguments: C++, and for an OpenCL
         target the host part with the OpenCL C kernels it builds."""
         args = self._bind(args, kwargs)
+        masked = _masked.refusal(args)
+        if masked is not None:
+            raise SpecializationError(f"{self.__name__}: {masked}")
         context = _device_calls.context_for(args)
         if context is not None:
             args = _device_calls.to_device(context, args, set())

@@ -167,3 +167,106 @@ def test_a_closure_variable_not_assigned_yet_is_reported(daemon):
         assert_same(kernel(np.arange(3.0)), np.arange(3.0) + 2.0)
 
     make()
+
+
+# ---- memory order of results (NumPy's order="K") ----------------------------------
+
+axpy = sejits.elementwise(lambda a, x, y: a * x + y)
+_cube = np.arange(60.0).reshape(3, 4, 5)
+LAYOUTS = {
+    "C": lambda: (_cube, _cube + 1),
+    "F": lambda: (np.asfortranarray(_cube), np.asfortranarray(_cube + 1)),
+    "F and C": lambda: (np.asfortranarray(_cube), _cube + 1),
+    "C and F": lambda: (_cube, np.asfortranarray(_cube + 1)),
+    "transposed": lambda: (_cube.transpose(1, 2, 0), (_cube + 1).transpose(1, 2, 0)),
+    "F 2-D": lambda: (np.asfortranarray(_cube[0]), np.asfortranarray(_cube[1])),
+    "F sliced": lambda: (np.asfortranarray(_cube)[:, ::2], np.asfortranarray(_cube + 1)[:, ::2]),
+    "reversed": lambda: (_cube[::-1, :, ::-1], _cube[::-1, :, ::-1] + 1),
+    "C sliced": lambda: (_cube[:, 1:3], _cube[:, ::2]),
+    "F with a row": lambda: (np.asfortranarray(_cube), np.arange(5.0)),
+    "F with a 0-d array": lambda: (np.asfortranarray(_cube), np.array(2.0)),
+    "F single row": lambda: (np.asfortranarray(_cube[:1, 0]), np.asfortranarray(_cube[:1, 1])),
+    "F large": lambda: (np.asfortranarray(np.ones((700, 300))), np.asfortranarray(np.full((700, 300), 2.0))),
+}
+
+
+def _assert_laid_out_as(result, expected):
+    assert_same(result, expected)
+    assert result.flags.c_contiguous == expected.flags.c_contiguous
+    assert result.flags.f_contiguous == expected.flags.f_contiguous
+    if result.size:
+        assert result.strides == expected.strides
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_results_are_laid_out_as_numpy_lays_out_a_ufuncs(target, layout):
+    x, y = LAYOUTS[layout]()
+    expected = 2.0 * x + y
+    for _ in range(3):  # the first call (from Python), then the repeat calls (the native fast path)
+        _assert_laid_out_as(axpy(2.0, x, y), expected)
+    _assert_laid_out_as(axpy(2, x, y), 2 * x + y)  # another signature's first call
+
+
+def test_fortran_ordered_results_on_the_fast_path_are_native(daemon):
+    x = np.asfortranarray(np.random.default_rng(3).random((40, 30)))
+    axpy(3.0, x, x)
+    result = axpy(3.0, x, x)
+    assert axpy._last_call_native
+    _assert_laid_out_as(result, 3.0 * x + x)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint16, np.float32, np.bool_])
+def test_fortran_ordered_inputs_of_every_kind_and_out(target, dtype):
+    rng = np.random.default_rng(4)
+    x = np.asfortranarray(rng.integers(0, 3, size=(5, 6, 2)).astype(dtype))
+    kernel = sejits.elementwise(lambda p, q: p * q)
+    _assert_laid_out_as(kernel(x, x), x * x)
+    _assert_laid_out_as(kernel(x, x), x * x)
+    out = np.zeros((2, 6, 5), x.dtype).T  # Fortran-ordered out=
+    assert kernel(x, x, out=out) is out
+    assert_same(out, x * x)
+
+
+# ---- masked arrays -------------------------------------------------------------
+
+def _masked_inputs():
+    x = np.ma.masked_array([1.0, 2.0, 3.0, 4.0], mask=[False, True, False, False])
+    y = np.ma.masked_array([0.5, 0.5, 0.0, 2.0], mask=[False, False, False, True])
+    return x, y
+
+
+def test_masked_arrays_are_refused_with_the_reason(target):
+    x, y = _masked_inputs()
+    kernel = sejits.elementwise(lambda p, q: p / q + 1)
+    with pytest.raises(sejits.SpecializationError, match=r"argument 1 is a masked array \(numpy.ma\).*mask"):
+        kernel(np.ones(4), y)
+    with pytest.raises(sejits.SpecializationError, match="out is a masked array"):
+        kernel(np.ones(4), np.ones(4), out=np.ma.masked_array(np.zeros(4)))
+    with pytest.raises(sejits.SpecializationError, match="masked array"):
+        kernel.source(x, y)
+    stencil = sejits.stencil(lambda a: a[-1] + a[1])
+    with pytest.raises(sejits.SpecializationError, match="masked array"):
+        stencil(x)
+    with pytest.raises(sejits.SpecializationError, match="masked array"):
+        stencil.iterate(x, steps=2)
+
+
+def test_masked_arrays_run_as_numpy_masked_operations_under_fallback(target):
+    x, y = _masked_inputs()
+    kernel = sejits.elementwise(lambda p, q: p / q + 1)
+    sejits.config(fallback="silent")
+    try:
+        for _ in range(2):  # the first call and the repeat calls
+            result = kernel(x, y)
+            expected = x / y + 1
+            assert isinstance(result, np.ma.MaskedArray)
+            np.testing.assert_array_equal(result.mask, expected.mask)  # y == 0 is masked too, as np.ma divides
+            np.testing.assert_array_equal(result.compressed(), expected.compressed())
+        out = np.ma.masked_array(np.zeros(4), mask=False)
+        assert kernel(x, y, out=out) is out
+        np.testing.assert_array_equal(out.mask, expected.mask)
+        np.testing.assert_array_equal(out.compressed(), expected.compressed())
+        assert "masked array" in kernel.explain(x, y)
+    finally:
+        sejits.config(fallback="error")
+    assert_same(kernel(x.data, y.data + 1), x.data / (y.data + 1) + 1)  # plain arrays still compile
