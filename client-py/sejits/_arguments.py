@@ -3,7 +3,7 @@ map, and the descriptors sent to the daemon."""
 
 import numpy as np
 
-from sejits import _device_calls, _native
+from sejits import _device_calls, _masked, _native
 from sejits._errors import SpecializationError
 
 # What each Python scalar type is, as a signature element and as a weak dtype.
@@ -35,6 +35,8 @@ def normalize(value, position):
     """Lists, tuples and other array-likes become arrays; unsupported types raise."""
     if type(value) is np.ndarray or type(value) in PYTHON_SCALARS or isinstance(value, np.generic):
         result = value
+    elif _masked.is_masked(value):
+        raise SpecializationError(_masked.refusal((value,)).replace("argument 0", f"argument {position}"))
     elif isinstance(value, np.ndarray):
         result = np.asarray(value)  # subclasses are computed on as plain arrays
     elif isinstance(value, complex):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sejits._errors import KernelNotSendable
+from sejits._errors import KernelNotSendable, UndefinedNameError
 
 
 class CaptureError(KernelNotSendable):
@@ -250,6 +250,18 @@ def parse(fn):
                         params=params, free_names=_free_names(node, params), structural_names=_structural_names(node))
 
 
+def undefined_name(parsed, name, source):
+    """The UndefinedNameError of a free name bound nowhere, worded as
+    Python's NameError and placed at the kernel's first read of it."""
+    lines = [n.lineno for n in ast.walk(parsed.tree) if isinstance(n, ast.Name) and n.id == name]
+    where = f"{parsed.filename}:{min(lines) if lines else parsed.tree.lineno}"
+    if isinstance(source, types.CellType):
+        message = f"cannot access free variable '{name}' where it is not associated with a value in enclosing scope"
+    else:
+        message = f"name '{name}' is not defined"
+    return UndefinedNameError(f"{where}: {message}", name=name)
+
+
 class LiveNames:
     """Where each free name of the kernel is read at a call: its closure cell,
     or its module's globals and then the builtins. Numbers outside indices
@@ -272,6 +284,14 @@ class LiveNames:
 
     def scalar_values(self):
         return tuple(current(source) for source in self.scalar_sources)
+
+    def check_defined(self, parsed, values, scalars=False):
+        """Raises the UndefinedNameError of the first of `values` (the key
+        names', or the scalar names') that is bound nowhere now."""
+        names, sources = (self.scalar_names, self.scalar_sources) if scalars else (self.key_names, self.key_sources)
+        for name, source, value in zip(names, sources, values):
+            if value is _UNDEFINED:
+                raise undefined_name(parsed, name, source)
 
     def key_values(self):
         return tuple(current(source) for source in self.key_sources)

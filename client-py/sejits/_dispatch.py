@@ -14,10 +14,10 @@ import time
 
 import numpy as np
 
-from sejits import _arguments, _binding, _capture, _config, _device_calls, _explain, _load, _native, _pending
+from sejits import _arguments, _binding, _capture, _config, _device_calls, _explain, _load, _masked, _native, _pending
 from sejits import _platforms, _request, _specialize, _tuning, _tuning_session
 from sejits._errors import SpecializationError
-from sejits._fallback_policy import Fallback, FallbackPolicy, Retry
+from sejits._fallback_policy import Fallback, FallbackPolicy, Retry, describe_failure, raised_as
 
 # OpenMP cannot start threads in a child forked after it ran (libgomp hangs):
 # kernels called there run on one thread.
@@ -54,6 +54,8 @@ class KernelDispatcher:
     def __init__(self, fn):
         self.fn = fn
         self.__name__ = getattr(fn, "__name__", "kernel")
+        self.__qualname__ = getattr(fn, "__qualname__", self.__name__)
+        self.__module__ = getattr(fn, "__module__", None)
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
         self._kernels = {}
@@ -67,6 +69,13 @@ class KernelDispatcher:
 
     def __repr__(self):
         return f"<sejits.{self.specializer} {self.__name__}: {len(self._kernels)} signatures>"
+
+    def __reduce__(self):
+        # Pickled by reference, as a function is: the unpickling process
+        # imports the module, whose decorator makes the kernel there (its
+        # compiled kernels are the daemon's and the handle cache's to share).
+        # pickle checks that module.qualname is this very object.
+        return self.__qualname__
 
     # ---- what each kind of kernel defines ------------------------------------
 
@@ -109,8 +118,9 @@ class KernelDispatcher:
     def _capture(self, key_values=None):
         """The kernel as the daemon compiles it for these key values (default: the current ones)."""
         parsed = self._parse()
-        return _capture.bind(parsed, self._live, self._live.key_values() if key_values is None else key_values,
-                             self._attributes())
+        key_values = self._live.key_values() if key_values is None else key_values
+        self._live.check_defined(parsed, key_values)
+        return _capture.bind(parsed, self._live, key_values, self._attributes())
 
     def _kernel_arguments(self, args):
         """(the call's arguments and the scalar free names' values, the key
@@ -120,6 +130,7 @@ class KernelDispatcher:
         except _capture.CaptureError:
             return args, ()  # the kernel falls back (the reason comes from _specialize)
         scalars = self._live.scalar_values()
+        self._live.check_defined(self._parsed, scalars, scalars=True)  # a global deleted since the first call
         for name, value in zip(self._live.scalar_names, scalars):
             if not isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
                 raise SpecializationError(f"the name '{name}' read by the kernel now holds a {type(value).__name__}, "
@@ -154,7 +165,7 @@ class KernelDispatcher:
             args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
             kernel_args = args + scalars
         except SpecializationError as error:
-            return _Lookup(args, None, self._fallbacks.fall_back(str(error)))
+            return _Lookup(args, None, self._fallbacks.fall_back(str(error), error_class=raised_as(error)))
         signature = self._signature(kernel_args) + _capture.key_elements(key_values)
         with self._lock:
             kernel = self._kernels.get(signature)
@@ -285,7 +296,10 @@ class KernelDispatcher:
         notes = set()
         args = self._bind(args, kwargs)
         context = _device_calls.context_for(args)
-        if context is not None:
+        masked = _masked.refusal(args)
+        if masked is not None:
+            kernel = self._fallbacks.fall_back(masked)
+        elif context is not None:
             args = _device_calls.to_device(context, args, notes)
             kernel = self._resolve_device(context, args).kernel
         else:
@@ -303,6 +317,9 @@ class KernelDispatcher:
         """The generated source for these arguments: C++, and for an OpenCL
         target the host part with the OpenCL C kernels it builds."""
         args = self._bind(args, kwargs)
+        masked = _masked.refusal(args)
+        if masked is not None:
+            raise SpecializationError(f"{self.__name__}: {masked}")
         context = _device_calls.context_for(args)
         if context is not None:
             args = _device_calls.to_device(context, args, set())
@@ -310,9 +327,12 @@ class KernelDispatcher:
         else:
             args = tuple(_arguments.normalize(a, k) for k, a in enumerate(args))
             platform = _platforms.CPU_OPENMP
-        kernel_args, key_values = self._kernel_arguments(args)
-        request = self._build_request(kernel_args, self._capture(key_values), want_source=True, platform=platform)
-        return self._send(request).source
+        try:
+            kernel_args, key_values = self._kernel_arguments(args)
+            request = self._build_request(kernel_args, self._capture(key_values), want_source=True, platform=platform)
+            return self._send(request).source
+        except Exception as error:  # noqa: BLE001 - the reason, as a fallback would give it
+            raise raised_as(error)(f"{self.__name__}: {describe_failure(error)}") from error
 
     def _bind(self, args, kwargs):
         """The call's arguments bound to the kernel's parameters, in order, as Python binds them."""

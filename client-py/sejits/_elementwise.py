@@ -4,12 +4,15 @@ compiles in progress, tuning, fallbacks) comes to _call_slow."""
 
 import numpy as np
 
-from sejits import _device_calls, _fallback, _pending
+from sejits import _device_calls, _fallback, _masked, _pending
 from sejits._dispatch import KernelDispatcher
 from sejits._fallback_policy import Fallback
 from sejits._native import Dispatcher as _NativeDispatcher
 from sejits._native import FallbackRequested as _FallbackRequested
+from sejits._native import Kernel as _NativeKernel
+from sejits._native import call_elementwise as _call_elementwise
 from sejits._native import empty as _native_empty
+from sejits._native import empty_like_inputs as _empty_like_inputs
 from sejits._tuning_session import call_timed
 
 
@@ -44,6 +47,9 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
         if not self._binder.plain:
             return self._run_python(args, out)
         args = self._binder.bind(args, kwargs)
+        masked = _masked.refusal(args, out)
+        if masked is not None:
+            return self._run_fallback(self._fallbacks.fall_back(masked), args, out)
         context = _device_calls.context_for(args, out)
         if context is not None:
             return self._call_device(context, args, out)
@@ -57,6 +63,7 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
     def _call_device(self, context, args, out):
         notes = set()
         on_device = any(_device_calls.is_device_array(a) for a in args)
+        host_arrays = [a for a in args if type(a) is np.ndarray]
         args = _device_calls.to_device(context, args, notes)
         lookup = self._resolve_device(context, args)
         kernel, args = lookup.kernel, lookup.args
@@ -75,7 +82,13 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
             kernel.call_device(context._device, _device_calls.call_items(args, shape), result._descriptor())
         except _FallbackRequested:
             return self._device_fallback(context, Fallback("the kernel asked for Python"), args, out, on_device)
-        return _device_calls.finish_result(result, out, on_device, zero_rank=not shape)
+        result = _device_calls.finish_result(result, out, on_device, zero_rank=not shape)
+        if out is None and not on_device and shape and any(not a.flags.c_contiguous for a in host_arrays):
+            # NumPy in, NumPy out, laid out as a ufunc's result (order="K")
+            ordered = _empty_like_inputs(tuple(host_arrays), result.dtype)
+            np.copyto(ordered, result)
+            return ordered
+        return result
 
     def _call_kernel(self, kernel, args, out, user_args):
         arrays = [a for a in args if type(a) is np.ndarray]
@@ -87,8 +100,8 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
         try:
             if out is not None:
                 return self._call_into(kernel, args, arrays, shape, out)
-            result = _native_empty(shape, kernel.result_dtype)
-            kernel(args, result)
+            result = _result_array(arrays, shape, kernel.result_dtype)
+            _run(kernel, args, result)
         except _FallbackRequested:  # e.g. Python int arithmetic beyond 64 bits: Python computes it exactly
             self._last_run = "the Python function as written (the kernel asked for Python: e.g. ints beyond 64 bits)"
             return self._run_python(user_args, out)
@@ -123,13 +136,36 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
         args = tuple(
             a.copy() if type(a) is np.ndarray and _overlaps_differently(a, target) else a for a in args
         )
-        kernel(args, target)
+        _run(kernel, args, target)
         if target is not out:
             np.copyto(out, target, casting="same_kind")
         return out
 
     def _run_python(self, args, out):
         return _fallback.run_python(lambda *values: self._call_python(values), args, out)
+
+
+def _result_array(arrays, shape, dtype):
+    """The result as a ufunc allocates it (order="K"): C-contiguous for
+    C-contiguous inputs, else in the inputs' memory order (a Fortran-ordered
+    input gives a Fortran-ordered result)."""
+    for a in arrays:
+        if not a.flags.c_contiguous:
+            return _empty_like_inputs(tuple(arrays), dtype)
+    return _native_empty(shape, dtype)
+
+
+def _run(kernel, args, out):
+    """kernel(args, out); a native kernel computes in out's memory order
+    (dense loops for Fortran order), the NumPy form into a C-contiguous array."""
+    if type(kernel) is _NativeKernel:
+        _call_elementwise(kernel, args, out)
+    elif out.flags.c_contiguous:
+        kernel(args, out)
+    else:
+        result = np.empty(out.shape, out.dtype)
+        kernel(args, result)
+        np.copyto(out, result)
 
 
 def _overlaps_differently(a, out):

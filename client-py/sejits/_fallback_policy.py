@@ -9,7 +9,7 @@ import sys
 import warnings
 
 from sejits import _config, _daemon
-from sejits._errors import KernelNotSendable, SpecializationError, SpecializationWarning
+from sejits._errors import KernelNotSendable, SpecializationError, SpecializationWarning, UndefinedNameError
 
 
 class Fallback:
@@ -38,10 +38,10 @@ class FallbackPolicy:
         self.runs_instead = runs_instead  # what runs in the kernel's place, for the warning
         self._warned = False
 
-    def fall_back(self, reason, outage=False):
-        """A Fallback for `reason`; raises SpecializationError under fallback="error"."""
+    def fall_back(self, reason, outage=False, error_class=SpecializationError):
+        """A Fallback for `reason`; raises `error_class` (a SpecializationError) under fallback="error"."""
         if _config.settings.fallback == "error":
-            raise SpecializationError(f"{self.kernel_name}: {reason}")
+            raise error_class(f"{self.kernel_name}: {reason}")
         if _config.settings.fallback == "warn":
             # A daemon that cannot be reached is told once per outage, by the
             # kernel that meets it first; a kernel's own reason once per kernel.
@@ -59,7 +59,8 @@ class FallbackPolicy:
     def failure(self, error):
         """What a signature whose specialization raised `error` maps to: a
         Fallback, or a Retry when the failure may pass."""
-        fallback = self.fall_back(describe_failure(error), outage=isinstance(error, _daemon.DaemonUnavailable))
+        fallback = self.fall_back(describe_failure(error), outage=isinstance(error, _daemon.DaemonUnavailable),
+                                  error_class=raised_as(error))
         return fallback if is_final(error) else Retry(fallback)
 
 
@@ -73,6 +74,15 @@ def _user_stacklevel():
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def raised_as(error):
+    """What fall_back raises for `error` under fallback="error": a
+    SpecializationError, of its class where it is one (an UndefinedNameError
+    is a NameError too)."""
+    if isinstance(error, UndefinedNameError):
+        return lambda message: UndefinedNameError(message, name=error.name)
+    return type(error) if isinstance(error, SpecializationError) else SpecializationError
 
 
 def is_final(error):

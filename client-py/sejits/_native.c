@@ -152,7 +152,16 @@ static void Kernel_dealloc(Kernel *self) {
   PyObject_Free(self);
 }
 
-static int describe_array(PyArrayObject *array, sejits_arg *arg) {
+/* An axis order: `axes[d]` is the array axis seen as axis d (rank `rank`). */
+typedef struct {
+  int rank;
+  int axes[SEJITS_MAX_RANK];
+} AxisOrder;
+
+/* Describes `array`; with an `order` (an element-wise call's), as seen in
+ * that axis order: broadcast to the order's rank first (leading axes of
+ * extent 1), then its axes permuted. */
+static int describe_array(PyArrayObject *array, sejits_arg *arg, const AxisOrder *order) {
   int rank = PyArray_NDIM(array);
   if (rank > SEJITS_MAX_RANK) {
     PyErr_Format(PyExc_ValueError, "arrays of rank %d are not supported (at most %d)", rank, SEJITS_MAX_RANK);
@@ -164,9 +173,46 @@ static int describe_array(PyArrayObject *array, sejits_arg *arg) {
   arg->rank = rank;
   arg->flags = 0;
   npy_intp *shape = PyArray_SHAPE(array), *strides = PyArray_STRIDES(array);
+  if (order && rank <= order->rank) {
+    int lead = order->rank - rank;
+    arg->rank = order->rank;
+    for (int d = 0; d < order->rank; ++d) {
+      int axis = order->axes[d] - lead;
+      arg->shape[d] = axis < 0 ? 1 : shape[axis];
+      arg->strides[d] = axis < 0 ? 0 : strides[axis];
+    }
+    return 0;
+  }
   for (int d = 0; d < rank; ++d) {
     arg->shape[d] = shape[d];
     arg->strides[d] = strides[d];
+  }
+  return 0;
+}
+
+/* The axis order in which `out` is laid out in memory (largest |stride|
+ * first, ties in axis order): an element-wise kernel computes the same
+ * elements in any axis order, and its loops are dense (one flat loop) when
+ * the output and its inputs are C-contiguous as seen so. 0 when that is
+ * the arrays' own order. */
+static int memory_order(PyArrayObject *out, AxisOrder *order) {
+  int rank = PyArray_NDIM(out);
+  if (PyArray_IS_C_CONTIGUOUS(out) || rank > SEJITS_MAX_RANK) return 0;
+  npy_intp *strides = PyArray_STRIDES(out);
+  order->rank = rank;
+  for (int d = 0; d < rank; ++d) {
+    int k = d; /* insertion sort: stable, and ranks are small */
+    npy_intp stride = strides[d] < 0 ? -strides[d] : strides[d];
+    while (k > 0) {
+      npy_intp before = strides[order->axes[k - 1]];
+      if ((before < 0 ? -before : before) >= stride) break;
+      order->axes[k] = order->axes[k - 1];
+      --k;
+    }
+    order->axes[k] = d;
+  }
+  for (int d = 0; d < rank; ++d) {
+    if (order->axes[d] != d) return 1;
   }
   return 0;
 }
@@ -242,9 +288,18 @@ static PyObject *mark_forked(PyObject *module, PyObject *unused) {
  * back costs more than the call. */
 #define GIL_RELEASE_ELEMENTS 16384
 
+static int run_kernel_in_order(Kernel *self, PyObject *const *inputs, Py_ssize_t ninputs, PyArrayObject *out,
+                               const AxisOrder *order);
+
 /* Calls the entry point on inputs[0..ninputs) and `out`. Returns 0, or -1
  * with a Python exception set. */
 int run_kernel(Kernel *self, PyObject *const *inputs, Py_ssize_t ninputs, PyArrayObject *out) {
+  return run_kernel_in_order(self, inputs, ninputs, out, NULL);
+}
+
+/* run_kernel, every array seen in `order` (NULL: as it is). */
+static int run_kernel_in_order(Kernel *self, PyObject *const *inputs, Py_ssize_t ninputs, PyArrayObject *out,
+                               const AxisOrder *order) {
   Py_ssize_t n = ninputs + 1;
   if (n != self->nargs) {
     PyErr_Format(PyExc_TypeError, "kernel takes %zd arguments, got %zd", self->nargs - 1, ninputs);
@@ -259,7 +314,7 @@ int run_kernel(Kernel *self, PyObject *const *inputs, Py_ssize_t ninputs, PyArra
         PyErr_Format(PyExc_TypeError, "argument %zd must be a NumPy array", k);
         return -1;
       }
-      rc = describe_array((PyArrayObject *)value, &descriptors[k]);
+      rc = describe_array((PyArrayObject *)value, &descriptors[k], order);
     } else {
       rc = describe_scalar(value, self->scalar_codes[k], &descriptors[k]);
     }
@@ -413,12 +468,19 @@ static PyTypeObject PooledBufferType = {
     .tp_doc = "Memory of an output array, returned to sejits' buffer pool when the array dies.",
 };
 
+static PyObject *allocate_array_in_order(int rank, npy_intp *dims, PyArray_Descr *descr, int fortran);
+
 /* A C-contiguous array of `descr` (a reference it steals), like numpy.empty;
  * large ones come from the pool. */
 PyObject *allocate_array(int rank, npy_intp *dims, PyArray_Descr *descr) {
+  return allocate_array_in_order(rank, dims, descr, 0);
+}
+
+/* allocate_array, Fortran-contiguous where `fortran`. */
+static PyObject *allocate_array_in_order(int rank, npy_intp *dims, PyArray_Descr *descr, int fortran) {
   size_t bytes = (size_t)PyDataType_ELSIZE(descr);
   for (int d = 0; d < rank; ++d) bytes *= (size_t)(dims[d] > 0 ? dims[d] : 0);
-  if (bytes < POOL_MIN_BYTES) return PyArray_Empty(rank, dims, descr, 0);
+  if (bytes < POOL_MIN_BYTES) return PyArray_Empty(rank, dims, descr, fortran);
   size_t size_class = pool_size_class(bytes);
   void *data = pool_take(size_class);
   if (!data) {
@@ -433,7 +495,8 @@ PyObject *allocate_array(int rank, npy_intp *dims, PyArray_Descr *descr) {
   }
   owner->data = data;
   owner->bytes = size_class;
-  PyObject *array = PyArray_NewFromDescr(&PyArray_Type, descr, rank, dims, NULL, data, NPY_ARRAY_CARRAY, NULL);
+  PyObject *array = PyArray_NewFromDescr(&PyArray_Type, descr, rank, dims, NULL, data,
+                                         fortran ? NPY_ARRAY_FARRAY : NPY_ARRAY_CARRAY, NULL);
   if (!array) {
     Py_DECREF(owner);
     return NULL;
@@ -580,6 +643,48 @@ PyObject *fast_signature(Dispatcher *self, PyObject **items, Py_ssize_t total, P
   return signature;
 }
 
+/* Whether NumPy's order="K" lays out a result of this array (alone) in C
+ * order: its axes longer than 1 have non-increasing |strides|, as
+ * C-contiguous arrays and their slices do. */
+static int c_ordered(PyArrayObject *array) {
+  if (PyArray_IS_C_CONTIGUOUS(array)) return 1;
+  npy_intp *shape = PyArray_SHAPE(array), *strides = PyArray_STRIDES(array), previous = NPY_MAX_INTP;
+  for (int d = 0; d < PyArray_NDIM(array); ++d) {
+    if (shape[d] == 1) continue;
+    npy_intp stride = strides[d] < 0 ? -strides[d] : strides[d];
+    if (stride > previous) return 0;
+    previous = stride;
+  }
+  return 1;
+}
+
+/* The output a ufunc would allocate for the arrays among items[0..n)
+ * (order="K", the layout NumPy's iterator picks from theirs), of `descr`
+ * (borrowed); NULL with an exception set. */
+static PyObject *allocate_in_inputs_order(PyObject **items, Py_ssize_t n, PyArray_Descr *descr) {
+  PyArrayObject *operands[NPY_MAXARGS];
+  npy_uint32 flags[NPY_MAXARGS];
+  PyArray_Descr *dtypes[NPY_MAXARGS];
+  int count = 0;
+  for (Py_ssize_t k = 0; k < n; ++k) {
+    if (!PyArray_CheckExact(items[k])) continue;
+    if (count == NPY_MAXARGS - 1) break; /* the first ones decide, as for NumPy's own limit */
+    operands[count] = (PyArrayObject *)items[k];
+    flags[count] = NPY_ITER_READONLY;
+    dtypes[count++] = NULL;
+  }
+  operands[count] = NULL;
+  flags[count] = NPY_ITER_WRITEONLY | NPY_ITER_ALLOCATE | NPY_ITER_NO_BROADCAST;
+  dtypes[count++] = descr;
+  NpyIter *iter = NpyIter_MultiNew(count, operands, NPY_ITER_ZEROSIZE_OK | NPY_ITER_REFS_OK, NPY_KEEPORDER,
+                                   NPY_NO_CASTING, flags, dtypes);
+  if (!iter) return NULL;
+  PyObject *out = (PyObject *)NpyIter_GetOperandArray(iter)[count - 1];
+  Py_INCREF(out);
+  NpyIter_Deallocate(iter);
+  return out;
+}
+
 static PyObject *Dispatcher_call(Dispatcher *self, PyObject *args, PyObject *kwargs) {
   if (!host_fast_path || (kwargs && PyDict_GET_SIZE(kwargs) != 0) || !self->kernels) return call_slow(self, args, kwargs);
   PyObject *items[MAX_ARGS], *held[MAX_ARGS];
@@ -588,7 +693,7 @@ static PyObject *Dispatcher_call(Dispatcher *self, PyObject *args, PyObject *kwa
   PyObject *result = NULL, *signature = n < 0 ? NULL : fast_signature(self, items, n, NULL, 0);
   if (!signature) goto slow;
   PyArrayObject *first_array = NULL;
-  int all_zero_rank = 1;
+  int all_zero_rank = 1, all_c_ordered = 1, all_fortran = 1;
   for (Py_ssize_t k = 0; k < n; ++k) {
     if (!PyArray_CheckExact(items[k])) continue;
     PyArrayObject *array = (PyArrayObject *)items[k];
@@ -596,6 +701,8 @@ static PyObject *Dispatcher_call(Dispatcher *self, PyObject *args, PyObject *kwa
       goto slow; /* normalized (or refused) there */
     }
     if (PyArray_NDIM(array) != 0) all_zero_rank = 0;
+    if (all_c_ordered && !c_ordered(array)) all_c_ordered = 0;
+    if (!PyArray_IS_F_CONTIGUOUS(array)) all_fortran = 0;
     if (!first_array) {
       first_array = array;
     } else if (PyArray_NDIM(array) != PyArray_NDIM(first_array) ||
@@ -610,10 +717,23 @@ static PyObject *Dispatcher_call(Dispatcher *self, PyObject *args, PyObject *kwa
   }
   Kernel *entry = (Kernel *)kernel;
   Py_INCREF(entry); /* the map may change while the GIL is released */
-  Py_INCREF(entry->result_dtype);
-  PyObject *out = first_array ? allocate_array(PyArray_NDIM(first_array), PyArray_SHAPE(first_array), entry->result_dtype)
-                              : allocate_array(0, NULL, entry->result_dtype);
-  int failed = !out || run_kernel(entry, items, n, (PyArrayObject *)out) != 0;
+  PyObject *out;
+  AxisOrder order;
+  const AxisOrder *in_order = NULL;
+  if (all_c_ordered) {
+    Py_INCREF(entry->result_dtype);
+    out = first_array ? allocate_array(PyArray_NDIM(first_array), PyArray_SHAPE(first_array), entry->result_dtype)
+                      : allocate_array(0, NULL, entry->result_dtype);
+  } else { /* laid out as a ufunc's result (order="K"), computed in its memory order */
+    if (all_fortran) { /* same shapes, all Fortran-contiguous: so is NumPy's result */
+      Py_INCREF(entry->result_dtype);
+      out = allocate_array_in_order(PyArray_NDIM(first_array), PyArray_SHAPE(first_array), entry->result_dtype, 1);
+    } else {
+      out = allocate_in_inputs_order(items, n, entry->result_dtype);
+    }
+    if (out && memory_order((PyArrayObject *)out, &order)) in_order = &order;
+  }
+  int failed = !out || run_kernel_in_order(entry, items, n, (PyArrayObject *)out, in_order) != 0;
   Py_DECREF(entry);
   if (failed) {
     Py_XDECREF(out);
@@ -692,7 +812,36 @@ static PyObject *dtype_code_of(PyObject *module, PyObject *arg) {
   return PyLong_FromLong(code);
 }
 
+/* call_elementwise(kernel, inputs, out): kernel(inputs, out) for an
+ * element-wise kernel, every array seen in out's memory order (the loops
+ * stay dense for a Fortran-ordered output and inputs). */
+static PyObject *call_elementwise(PyObject *module, PyObject *args) {
+  Kernel *kernel;
+  PyObject *inputs;
+  PyArrayObject *out;
+  if (!PyArg_ParseTuple(args, "O!O!O!", &KernelType, &kernel, &PyTuple_Type, &inputs, &PyArray_Type, &out)) return NULL;
+  AxisOrder order;
+  const AxisOrder *in_order = memory_order(out, &order) ? &order : NULL;
+  if (run_kernel_in_order(kernel, &PyTuple_GET_ITEM(inputs, 0), PyTuple_GET_SIZE(inputs), out, in_order) != 0)
+    return NULL;
+  Py_RETURN_NONE;
+}
+
+static PyObject *empty_like_inputs(PyObject *module, PyObject *args) {
+  PyObject *inputs;
+  PyArray_Descr *descr;
+  if (!PyArg_ParseTuple(args, "O!O&", &PyTuple_Type, &inputs, PyArray_DescrConverter, &descr)) return NULL;
+  PyObject *out = allocate_in_inputs_order(&PyTuple_GET_ITEM(inputs, 0), PyTuple_GET_SIZE(inputs), descr);
+  Py_DECREF(descr);
+  return out;
+}
+
 static PyMethodDef module_methods[] = {
+    {"call_elementwise", call_elementwise, METH_VARARGS,
+     "call_elementwise(kernel, inputs, out): an element-wise kernel's call, computed in out's memory order."},
+    {"empty_like_inputs", empty_like_inputs, METH_VARARGS,
+     "empty_like_inputs(inputs, dtype) -> the array a ufunc would allocate for the arrays among inputs "
+     "(order=\"K\": broadcast shape, the inputs' memory order)."},
     {"load", load, METH_VARARGS, "load(path) -> Library: dlopen an artifact and check its ABI version."},
     {"dtype_code", dtype_code_of, METH_O, "dtype_code(dtype) -> the kernel ABI's code of a NumPy dtype (0: none)."},
     {"empty", empty, METH_VARARGS, "empty(shape, dtype) -> a C-contiguous array; large ones from the buffer pool."},

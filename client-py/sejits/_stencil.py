@@ -3,7 +3,7 @@ is the value of the output at the current point, reading the grid around it."""
 
 import numpy as np
 
-from sejits import _config, _device_calls, _load, _native, _pending, _stencil_python
+from sejits import _config, _device_calls, _load, _masked, _native, _pending, _stencil_python
 from sejits._dispatch import KernelDispatcher
 from sejits._fallback_policy import Fallback, Retry
 from sejits._native import FallbackRequested
@@ -77,6 +77,9 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher):
         for position, value in enumerate(args):
             if np.ndim(value) > 0 and np.shape(value) != grid_shape:
                 raise ValueError(f"{self.__name__}: argument {position} has shape {np.shape(value)}, the grid {grid_shape}")
+        masked = _masked.refusal(args, out)
+        if masked is not None:
+            return self._run_fallback(self._fallbacks.fall_back(masked), args, out)
         context = _device_calls.context_for(args, out)
         if context is not None:
             return self._call_device(context, args, out)
@@ -184,6 +187,10 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher):
         return self._iterate_bound(self._bind(args, kwargs), steps)
 
     def _iterate_bound(self, args, steps):
+        masked = _masked.refusal(args)
+        if masked is not None:
+            self._last_run = f"the Python function as written ({self._fallbacks.fall_back(masked).reason})"
+            return self._iterate_python(args[0], args[1:], steps)
         context = _device_calls.context_for(args)
         if context is not None:
             return self._iterate_device(context, args, steps)

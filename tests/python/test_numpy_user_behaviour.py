@@ -1,0 +1,272 @@
+"""What a NumPy user expects of a decorated kernel beyond its values:
+kernels pickle by reference (spawned pools can ship them), results keep
+NumPy's memory order, masked arrays keep their masks, Python ints as large
+as uint64's, methods, and the messages of kernels that cannot be specialized.
+Each against NumPy, under fallback="error"."""
+
+import concurrent.futures
+import multiprocessing
+import pickle
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+import picklable_kernels as kernels
+import sejits
+from reference import assert_same
+
+
+# ---- pickling by reference ------------------------------------------------------
+
+def test_decorated_kernels_carry_the_function_names_and_docs():
+    function = kernels.scaled_sum.__wrapped__
+    assert kernels.scaled_sum.__module__ == "picklable_kernels" == function.__module__
+    assert kernels.scaled_sum.__qualname__ == "scaled_sum"
+    assert kernels.scaled_sum.__doc__ == "a * s + b"
+    assert kernels.smooth.__qualname__ == "smooth" and kernels.smooth.__module__ == "picklable_kernels"
+    assert kernels.Holder.doubled.__qualname__ == "Holder.doubled"
+
+
+@pytest.mark.parametrize("protocol", [2, 4, pickle.HIGHEST_PROTOCOL])
+def test_kernels_pickle_by_reference(protocol, daemon):
+    for kernel in (kernels.scaled_sum, kernels.smooth, kernels.Holder.doubled):
+        data = pickle.dumps(kernel, protocol=protocol)
+        assert b"picklable_kernels" in data and len(data) < 200  # a reference, not the function's state
+        assert pickle.loads(data) is kernel
+
+
+def test_a_kernel_that_is_not_importable_does_not_pickle():
+    @sejits.elementwise
+    def local(x):
+        return x + 1
+
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        pickle.dumps(local)
+
+
+def _spawn_pool(daemon):
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+        initializer=kernels.configure_worker, initargs=(daemon.address,))
+
+
+def test_a_spawned_process_pool_runs_shipped_kernels_compiled(daemon):
+    a, b = np.arange(6.0).reshape(2, 3), np.full((2, 3), 0.5)
+    grid = np.random.default_rng(1).random((5, 6))
+    with _spawn_pool(daemon) as pool:
+        summed, compiled = pool.submit(kernels.call_in_worker, kernels.scaled_sum, a, b, 3.0).result(timeout=300)
+        assert compiled
+        assert_same(summed, a * 3.0 + b)
+        smoothed, compiled = pool.submit(kernels.call_in_worker, kernels.smooth, grid).result(timeout=300)
+        assert compiled
+        assert_same(smoothed, ndimage.correlate1d(grid, np.full(3, 1.0), axis=1, mode="nearest") / 3.0, rtol=1e-13)
+        mapped = list(pool.map(kernels.Holder.doubled, [np.arange(3), np.arange(4)], timeout=300))
+    assert_same(mapped[0], 2 * np.arange(3))
+    assert_same(mapped[1], 2 * np.arange(4))
+
+
+def test_multiprocessing_spawn_pool_maps_a_kernel(daemon):
+    xs = [np.linspace(0, 1, 5), np.linspace(1, 2, 7)]
+    with multiprocessing.get_context("spawn").Pool(1, kernels.configure_worker, (daemon.address,)) as pool:
+        results = pool.starmap(kernels.scaled_sum, [(x, 1.0, 2.0) for x in xs])
+    for x, result in zip(xs, results):
+        assert_same(result, x * 2.0 + 1.0)
+
+
+def test_stencil_kernel_instances_pickle_and_run_in_a_spawned_process(daemon):
+    instance = kernels.Laplacian(center=-4.0)
+    assert pickle.loads(pickle.dumps(instance)).center == -4.0
+    data = np.random.default_rng(2).random((6, 7))
+    with _spawn_pool(daemon) as pool:
+        result, _ = pool.submit(kernels.run_stencil_kernel, instance, data).result(timeout=300)
+    expected = np.zeros_like(data)
+    expected[1:-1, 1:-1] = (-4.0 * data[1:-1, 1:-1] + data[2:, 1:-1] + data[:-2, 1:-1] + data[1:-1, 2:]
+                            + data[1:-1, :-2])
+    assert_same(result, expected, rtol=1e-13)
+
+
+# ---- messages ------------------------------------------------------------------
+
+def test_source_of_a_kernel_that_cannot_be_specialized_raises_the_reason(daemon):
+    @sejits.elementwise
+    def keyed(x):
+        return {1: x}[1]
+
+    with pytest.raises(sejits.SpecializationError, match=r"keyed: .*test_numpy_user_behaviour.py:\d+: indexing") as raised:
+        keyed.source(np.arange(3.0))
+    assert "Rendezvous" not in str(raised.value)
+
+
+def test_source_of_a_kernel_without_source_raises_the_reason(daemon):
+    kernel = sejits.elementwise(eval("lambda x: x + 1"))
+    with pytest.raises(sejits.SpecializationError, match="lambda"):
+        kernel.source(np.arange(3.0))
+
+
+def test_source_with_an_unsupported_dtype_raises_the_reason(daemon):
+    kernel = sejits.elementwise(lambda x: x + 1)
+    with pytest.raises(sejits.SpecializationError, match="complex"):
+        kernel.source(np.arange(3.0) + 1j)
+
+
+def _line_of(fn, text):
+    """The file line of the first line of fn's source that contains `text`."""
+    import inspect
+
+    lines, first = inspect.getsourcelines(fn)
+    return first + next(k for k, line in enumerate(lines) if text in line)
+
+
+def test_an_undefined_name_is_reported_as_python_reports_it(daemon):
+    def relative(x):
+        return x / (x + epsilon)  # noqa: F821 - the name is undefined on purpose
+
+    kernel = sejits.elementwise(relative)
+    with pytest.raises(NameError) as raised:
+        kernel(np.arange(3.0))
+    assert isinstance(raised.value, sejits.SpecializationError)
+    assert raised.value.name == "epsilon"
+    line = _line_of(relative, "epsilon")
+    assert str(raised.value) == f"relative: {__file__}:{line}: name 'epsilon' is not defined"
+    with pytest.raises(NameError, match="name 'epsilon' is not defined"):
+        kernel.source(np.arange(3.0))
+
+
+def test_an_undefined_name_is_the_fallback_reason(daemon):
+    kernel = sejits.elementwise(lambda x: x * undefined_scale)  # noqa: F821
+    sejits.config(fallback="warn")
+    try:
+        with pytest.warns(sejits.SpecializationWarning, match=r":\d+: name 'undefined_scale' is not defined"):
+            with pytest.raises(NameError, match="name 'undefined_scale' is not defined"):  # Python's own, as written
+                kernel(np.arange(3.0))
+    finally:
+        sejits.config(fallback="error")
+    sejits.config(fallback="silent")
+    try:
+        assert "name 'undefined_scale' is not defined" in kernel.explain(np.arange(3.0))
+    finally:
+        sejits.config(fallback="error")
+
+
+def test_a_global_deleted_after_the_first_call_is_reported(daemon):
+    globals()["_offset"] = 1.5
+    kernel = sejits.elementwise(lambda x: x + _offset)  # noqa: F821
+    assert_same(kernel(np.arange(3.0)), np.arange(3.0) + 1.5)
+    del globals()["_offset"]
+    with pytest.raises(NameError, match="name '_offset' is not defined"):
+        kernel(np.arange(3.0))
+
+
+def test_a_closure_variable_not_assigned_yet_is_reported(daemon):
+    def make():
+        kernel = sejits.elementwise(lambda x: x + later)
+        with pytest.raises(NameError, match="free variable 'later'"):
+            kernel(np.arange(3.0))
+        later = 2.0
+        assert_same(kernel(np.arange(3.0)), np.arange(3.0) + 2.0)
+
+    make()
+
+
+# ---- memory order of results (NumPy's order="K") ----------------------------------
+
+axpy = sejits.elementwise(lambda a, x, y: a * x + y)
+_cube = np.arange(60.0).reshape(3, 4, 5)
+LAYOUTS = {
+    "C": lambda: (_cube, _cube + 1),
+    "F": lambda: (np.asfortranarray(_cube), np.asfortranarray(_cube + 1)),
+    "F and C": lambda: (np.asfortranarray(_cube), _cube + 1),
+    "C and F": lambda: (_cube, np.asfortranarray(_cube + 1)),
+    "transposed": lambda: (_cube.transpose(1, 2, 0), (_cube + 1).transpose(1, 2, 0)),
+    "F 2-D": lambda: (np.asfortranarray(_cube[0]), np.asfortranarray(_cube[1])),
+    "F sliced": lambda: (np.asfortranarray(_cube)[:, ::2], np.asfortranarray(_cube + 1)[:, ::2]),
+    "reversed": lambda: (_cube[::-1, :, ::-1], _cube[::-1, :, ::-1] + 1),
+    "C sliced": lambda: (_cube[:, 1:3], _cube[:, ::2]),
+    "F with a row": lambda: (np.asfortranarray(_cube), np.arange(5.0)),
+    "F with a 0-d array": lambda: (np.asfortranarray(_cube), np.array(2.0)),
+    "F single row": lambda: (np.asfortranarray(_cube[:1, 0]), np.asfortranarray(_cube[:1, 1])),
+    "F large": lambda: (np.asfortranarray(np.ones((700, 300))), np.asfortranarray(np.full((700, 300), 2.0))),
+}
+
+
+def _assert_laid_out_as(result, expected):
+    assert_same(result, expected)
+    assert result.flags.c_contiguous == expected.flags.c_contiguous
+    assert result.flags.f_contiguous == expected.flags.f_contiguous
+    if result.size:
+        assert result.strides == expected.strides
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_results_are_laid_out_as_numpy_lays_out_a_ufuncs(target, layout):
+    x, y = LAYOUTS[layout]()
+    expected = 2.0 * x + y
+    for _ in range(3):  # the first call (from Python), then the repeat calls (the native fast path)
+        _assert_laid_out_as(axpy(2.0, x, y), expected)
+    _assert_laid_out_as(axpy(2, x, y), 2 * x + y)  # another signature's first call
+
+
+def test_fortran_ordered_results_on_the_fast_path_are_native(daemon):
+    x = np.asfortranarray(np.random.default_rng(3).random((40, 30)))
+    axpy(3.0, x, x)
+    result = axpy(3.0, x, x)
+    assert axpy._last_call_native
+    _assert_laid_out_as(result, 3.0 * x + x)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint16, np.float32, np.bool_])
+def test_fortran_ordered_inputs_of_every_kind_and_out(target, dtype):
+    rng = np.random.default_rng(4)
+    x = np.asfortranarray(rng.integers(0, 3, size=(5, 6, 2)).astype(dtype))
+    kernel = sejits.elementwise(lambda p, q: p * q)
+    _assert_laid_out_as(kernel(x, x), x * x)
+    _assert_laid_out_as(kernel(x, x), x * x)
+    out = np.zeros((2, 6, 5), x.dtype).T  # Fortran-ordered out=
+    assert kernel(x, x, out=out) is out
+    assert_same(out, x * x)
+
+
+# ---- masked arrays -------------------------------------------------------------
+
+def _masked_inputs():
+    x = np.ma.masked_array([1.0, 2.0, 3.0, 4.0], mask=[False, True, False, False])
+    y = np.ma.masked_array([0.5, 0.5, 0.0, 2.0], mask=[False, False, False, True])
+    return x, y
+
+
+def test_masked_arrays_are_refused_with_the_reason(target):
+    x, y = _masked_inputs()
+    kernel = sejits.elementwise(lambda p, q: p / q + 1)
+    with pytest.raises(sejits.SpecializationError, match=r"argument 1 is a masked array \(numpy.ma\).*mask"):
+        kernel(np.ones(4), y)
+    with pytest.raises(sejits.SpecializationError, match="out is a masked array"):
+        kernel(np.ones(4), np.ones(4), out=np.ma.masked_array(np.zeros(4)))
+    with pytest.raises(sejits.SpecializationError, match="masked array"):
+        kernel.source(x, y)
+    stencil = sejits.stencil(lambda a: a[-1] + a[1])
+    with pytest.raises(sejits.SpecializationError, match="masked array"):
+        stencil(x)
+    with pytest.raises(sejits.SpecializationError, match="masked array"):
+        stencil.iterate(x, steps=2)
+
+
+def test_masked_arrays_run_as_numpy_masked_operations_under_fallback(target):
+    x, y = _masked_inputs()
+    kernel = sejits.elementwise(lambda p, q: p / q + 1)
+    sejits.config(fallback="silent")
+    try:
+        for _ in range(2):  # the first call and the repeat calls
+            result = kernel(x, y)
+            expected = x / y + 1
+            assert isinstance(result, np.ma.MaskedArray)
+            np.testing.assert_array_equal(result.mask, expected.mask)  # y == 0 is masked too, as np.ma divides
+            np.testing.assert_array_equal(result.compressed(), expected.compressed())
+        out = np.ma.masked_array(np.zeros(4), mask=False)
+        assert kernel(x, y, out=out) is out
+        np.testing.assert_array_equal(out.mask, expected.mask)
+        np.testing.assert_array_equal(out.compressed(), expected.compressed())
+        assert "masked array" in kernel.explain(x, y)
+    finally:
+        sejits.config(fallback="error")
+    assert_same(kernel(x.data, y.data + 1), x.data / (y.data + 1) + 1)  # plain arrays still compile
