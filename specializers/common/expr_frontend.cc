@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <numbers>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -117,6 +118,22 @@ std::optional<std::string> callee_name(const v1::Expr &func) {
     return absl::StrCat(func.attribute().value().global_ref().qualified_name(), ".", func.attribute().attr());
   }
   return std::nullopt;
+}
+
+// The float constants of the numpy and math modules (Python floats: weak).
+std::optional<double> module_constant(const std::string &module, const std::string &name) {
+  constexpr double kInf = std::numeric_limits<double>::infinity(), kNan = std::numeric_limits<double>::quiet_NaN();
+  static const std::map<std::string, double> kNumpy = {
+      {"pi", std::numbers::pi}, {"e", std::numbers::e}, {"inf", kInf}, {"nan", kNan}, {"euler_gamma", std::numbers::egamma},
+  };
+  static const std::map<std::string, double> kMath = {
+      {"pi", std::numbers::pi}, {"e", std::numbers::e}, {"inf", kInf}, {"nan", kNan}, {"tau", 2 * std::numbers::pi},
+  };
+  const auto *table = module == "numpy" ? &kNumpy : module == "math" ? &kMath : nullptr;
+  if (table == nullptr) return std::nullopt;
+  auto it = table->find(name);
+  if (it == table->end()) return std::nullopt;
+  return it->second;
 }
 
 std::string describe_expr_kind(const v1::Expr &expr) {
@@ -709,6 +726,21 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_expr(const v1::Expr &expr, const
     }
     case v1::Expr::kCall:
       return translate_call(expr.call(), environment, line);
+    case v1::Expr::kAttribute: {
+      const v1::Attribute &attribute = expr.attribute();
+      if (attribute.value().has_global_ref()) {
+        const std::string &module = attribute.value().global_ref().qualified_name();
+        if (auto value = module_constant(module, attribute.attr())) {
+          return make_constant(*value, ScalarType{DType::kFloat64, true}, line);
+        }
+        if (module == "numpy" || module == "math") {
+          return error(line, absl::StrCat("'", module, ".", attribute.attr(), "' is not a constant sejits knows (",
+                                          module == "numpy" ? "numpy's: pi, e, inf, nan, euler_gamma" : "math's: pi, e, inf, nan, tau",
+                                          "); pass other values as arguments"));
+        }
+      }
+      return error(line, absl::StrCat(describe_expr_kind(expr), " is not supported in a kernel"));
+    }
     case v1::Expr::kSubscript:
       if (subscript_handler_) return subscript_handler_(*this, expr.subscript(), environment, line);
       return error(line, absl::StrCat("indexing (a[...]) is not supported in an ", context_.kernel_name,
