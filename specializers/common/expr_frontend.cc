@@ -696,6 +696,7 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_call(const v1::Call &call, const
     }
     return error(line, absl::StrCat("calling ", describe_expr_kind(call.func()), " is not supported"));
   }
+  if (is_expanded_ufunc(*name)) return translate_ufunc(*name, call, environment, line);
   auto resolved = resolve_function(*name);
   if (!resolved) return error(line, absl::StrCat("the function '", *name, "' is not supported in a kernel"));
   if (call.keywords_size() > 0) {

@@ -54,6 +54,8 @@ class ExprFrontend {
                                             const Environment &before, int depth, int line);
   absl::StatusOr<NodeRef> translate_binop(const v1::BinOp &binop, const Environment &environment, int line);
   absl::StatusOr<NodeRef> translate_compare(const v1::Compare &compare, const Environment &environment, int line);
+  static bool is_expanded_ufunc(const std::string &qualified);
+  absl::StatusOr<NodeRef> translate_ufunc(const std::string &qualified, const v1::Call &call, const Environment &environment, int line);
   absl::StatusOr<NodeRef> translate_call(const v1::Call &call, const Environment &environment, int line);
   absl::StatusOr<NodeRef> translate_constant(const v1::Constant &constant, int line);
   absl::StatusOr<NodeRef> fold_python_ints(ScalarOp op, const NodeRef &left, const NodeRef &right, int line);
