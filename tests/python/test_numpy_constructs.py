@@ -392,3 +392,20 @@ def test_builtin_round(target):
     y = np.array([0.25, 0.35, -1.05, 2.0, 3.14159, 1e-9])
     expected = np.array([round(a) + round(b, 1) for a, b in zip(x, y)])
     assert_same(f(x, y), expected, 1e-15)
+
+
+# ---- stencil bodies share the expression front end -----------------------------
+
+def test_stencil_body_with_constants_bitwise_casts_and_ufuncs(target):
+    @sejits.stencil(boundary="nearest")
+    def f(a, m):
+        neighbours = (a[0, 1] & m) | (a[1, 0] >> 1) ^ ~a[0, -1]
+        return np.float32(neighbours) * np.pi + np.clip(float(a[0, 0]), -3, 3) + np.sign(a[-1, 0])
+
+    grid = np.random.default_rng(15).integers(-50, 50, size=(9, 11), dtype=np.int32)
+    p = np.pad(grid, 1, mode="edge")
+    centre, east, south, west, north = p[1:-1, 1:-1], p[1:-1, 2:], p[2:, 1:-1], p[1:-1, :-2], p[:-2, 1:-1]
+    neighbours = (east & 12) | (south >> 1) ^ ~west
+    # np.clip of a Python float gives a NumPy float64 (strong): the sum is float64
+    expected = (neighbours.astype(np.float32) * np.float32(np.pi)).astype(np.float64) + np.clip(centre.astype(np.float64), -3, 3) + np.sign(north)
+    assert_same(f(grid, 12), expected, 1e-14)
