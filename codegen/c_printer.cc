@@ -45,6 +45,7 @@ struct ExprPrinter {
       case UnaryOp::kNot: return "(!" + print(u.operand) + ")";
       case UnaryOp::kAddressOf: return "(&" + print(u.operand) + ")";
       case UnaryOp::kDeref: return "(*" + print(u.operand) + ")";
+      case UnaryOp::kBitNot: return "(~" + print(u.operand) + ")";
     }
     return "";
   }
@@ -253,6 +254,14 @@ std::string base_callee_name(Callee callee) {
     case Callee::kHypot: return "hypot";
     case Callee::kCopysign: return "copysign";
     case Callee::kPow: return "pow";
+    case Callee::kExp2: return "exp2";
+    case Callee::kCbrt: return "cbrt";
+    case Callee::kRint: return "rint";
+    case Callee::kFmod: return "fmod";
+    case Callee::kErf: return "erf";
+    case Callee::kErfc: return "erfc";
+    case Callee::kTgamma: return "tgamma";
+    case Callee::kLgamma: return "lgamma";
     case Callee::kFloorDivInt: return "sejits_floor_div_int";
     case Callee::kModInt: return "sejits_mod_int";
     case Callee::kFloorDivFloat: return "sejits_floor_div_float";
@@ -261,6 +270,12 @@ std::string base_callee_name(Callee callee) {
     case Callee::kMaximum: return "sejits_maximum";
     case Callee::kMinimum: return "sejits_minimum";
     case Callee::kAbs: return "sejits_abs";
+    case Callee::kLeftShift: return "sejits_left_shift";
+    case Callee::kRightShift: return "sejits_right_shift";
+    case Callee::kPythonLeftShift: return "sejits_python_left_shift";
+    case Callee::kPythonRightShift: return "sejits_python_right_shift";
+    case Callee::kFloatToInt: return "sejits_float_to_int";
+    case Callee::kDoubleToInt: return "sejits_double_to_int";
     case Callee::kIterInit: return "sejits_iter_init";
     case Callee::kIterRow: return "sejits_iter_row";
     case Callee::kIterDense: return "sejits_iter_dense";
@@ -309,6 +324,9 @@ std::string binary_token(BinaryOp op) {
     case BinaryOp::kGe: return ">=";
     case BinaryOp::kLogicalAnd: return "&&";
     case BinaryOp::kLogicalOr: return "||";
+    case BinaryOp::kBitAnd: return "&";
+    case BinaryOp::kBitOr: return "|";
+    case BinaryOp::kBitXor: return "^";
   }
   return "";
 }

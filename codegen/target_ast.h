@@ -30,15 +30,17 @@ struct Type {
 struct Expr;
 using ExprPtr = std::shared_ptr<const Expr>;
 
-enum class UnaryOp { kNeg, kNot, kAddressOf, kDeref };
+enum class UnaryOp { kNeg, kNot, kAddressOf, kDeref, kBitNot };
 enum class BinaryOp { kAdd, kSub, kMul, kDiv, kMod, kEq, kNe, kLt, kLe, kGt, kGe, kLogicalAnd,
-                      kLogicalOr };
+                      kLogicalOr, kBitAnd, kBitOr, kBitXor };
 
 // Functions a kernel may call: math library, runtime helpers, OpenMP.
 enum class Callee {
   kSin, kCos, kTan, kAsin, kAcos, kAtan, kAtan2, kSinh, kCosh, kTanh, kExp, kExpm1, kLog, kLog1p,
   kLog2, kLog10, kSqrt, kFabs, kFloor, kCeil, kTrunc, kHypot, kCopysign, kPow,
+  kExp2, kCbrt, kRint, kFmod, kErf, kErfc, kTgamma, kLgamma,
   kFloorDivInt, kModInt, kFloorDivFloat, kModFloat, kPowInt, kMaximum, kMinimum, kAbs,
+  kLeftShift, kRightShift, kPythonLeftShift, kPythonRightShift, kFloatToInt, kDoubleToInt,
   kIterInit, kIterRow, kIterDense, kFail, kStreamCopy, kStreamFence,
   kPythonAdd, kPythonSub, kPythonMul, kPythonPow, kFailOutOfBounds, kBoundaryIndex, kMin, kMax,
   kCacheBytes, kMaxThreads, kSpinMicroseconds, kWavefrontDepth, kWavefrontBlockItems,

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <numbers>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -36,6 +37,11 @@ std::optional<ScalarOp> arithmetic_op(v1::BinaryOperator op) {
     case v1::FLOOR_DIV: return ScalarOp::kFloorDiv;
     case v1::MOD: return ScalarOp::kMod;
     case v1::POW: return ScalarOp::kPow;
+    case v1::BIT_AND: return ScalarOp::kBitAnd;
+    case v1::BIT_OR: return ScalarOp::kBitOr;
+    case v1::BIT_XOR: return ScalarOp::kBitXor;
+    case v1::LSHIFT: return ScalarOp::kLeftShift;
+    case v1::RSHIFT: return ScalarOp::kRightShift;
     default: return std::nullopt;
   }
 }
@@ -53,12 +59,58 @@ std::optional<ScalarOp> comparison_op(v1::CompareOperator op) {
 }
 
 // The functions a kernel may call, by the qualified name the client resolved.
-enum class Builtin { kMath, kAbs, kMaximum, kMinimum, kWhere };
+enum class Builtin { kMath, kAbs, kMaximum, kMinimum, kWhere, kOperator, kInvert, kLogical, kLogicalNot, kCast };
 struct FunctionSpec {
   Builtin builtin;
   MathFn math_fn = MathFn::kSin;
   int arity = 1;  // -1: two or more (builtin min/max)
+  ScalarOp op = ScalarOp::kAdd;  // kOperator, kLogical: the binary operation
+  DType cast_dtype = DType::kFloat64;  // kCast: the type converted to
 };
+
+FunctionSpec cast_to_dtype(DType dtype) {
+  FunctionSpec spec{Builtin::kCast};
+  spec.cast_dtype = dtype;
+  return spec;
+}
+
+// np.float32(x), np.int8(x), ...: NumPy's scalar types as conversions.
+std::optional<FunctionSpec> numpy_scalar_type(const std::string &name) {
+  static const std::map<std::string, DType> kNames = {
+      {"bool_", DType::kBool},     {"bool", DType::kBool},       {"int8", DType::kInt8},
+      {"int16", DType::kInt16},    {"int32", DType::kInt32},     {"int64", DType::kInt64},
+      {"uint8", DType::kUInt8},    {"uint16", DType::kUInt16},   {"uint32", DType::kUInt32},
+      {"uint64", DType::kUInt64},  {"float32", DType::kFloat32}, {"float64", DType::kFloat64},
+      {"single", DType::kFloat32}, {"double", DType::kFloat64},
+  };
+  auto it = kNames.find(name);
+  if (it == kNames.end()) return std::nullopt;
+  return cast_to_dtype(it->second);
+}
+
+// NumPy's ufuncs for operators: np.bitwise_and(a, b) is a & b with NumPy
+// scalar results; np.logical_and(a, b) takes the truth of each operand.
+std::optional<FunctionSpec> numpy_operator_function(const std::string &name) {
+  static const std::map<std::string, FunctionSpec> kNames = {
+      {"bitwise_and", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kBitAnd}},
+      {"bitwise_or", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kBitOr}},
+      {"bitwise_xor", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kBitXor}},
+      {"left_shift", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kLeftShift}},
+      {"right_shift", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kRightShift}},
+      {"bitwise_left_shift", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kLeftShift}},
+      {"bitwise_right_shift", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kRightShift}},
+      {"invert", {Builtin::kInvert}},
+      {"bitwise_not", {Builtin::kInvert}},
+      {"bitwise_invert", {Builtin::kInvert}},
+      {"logical_and", {Builtin::kLogical, MathFn::kSin, 2, ScalarOp::kLogicalAnd}},
+      {"logical_or", {Builtin::kLogical, MathFn::kSin, 2, ScalarOp::kLogicalOr}},
+      {"logical_xor", {Builtin::kLogical, MathFn::kSin, 2, ScalarOp::kNe}},
+      {"logical_not", {Builtin::kLogicalNot}},
+  };
+  auto it = kNames.find(name);
+  if (it == kNames.end()) return std::nullopt;
+  return it->second;
+}
 
 std::optional<FunctionSpec> math_function(const std::string &name) {
   static const std::map<std::string, FunctionSpec> kNames = {
@@ -93,6 +145,8 @@ std::optional<std::pair<FunctionSpec, bool>> resolve_function(const std::string 
     if (name == "maximum") return std::pair{FunctionSpec{Builtin::kMaximum, MathFn::kSin, 2}, true};
     if (name == "minimum") return std::pair{FunctionSpec{Builtin::kMinimum, MathFn::kSin, 2}, true};
     if (name == "where") return std::pair{FunctionSpec{Builtin::kWhere, MathFn::kSin, 3}, true};
+    if (auto spec = numpy_operator_function(name)) return std::pair{*spec, true};
+    if (auto spec = numpy_scalar_type(name)) return std::pair{*spec, true};
     if (auto spec = math_function(name)) return std::pair{*spec, true};  // NumPy 2 has asin... aliases too
     return std::nullopt;
   }
@@ -105,6 +159,10 @@ std::optional<std::pair<FunctionSpec, bool>> resolve_function(const std::string 
     if (name == "abs") return std::pair{FunctionSpec{Builtin::kAbs}, false};
     if (name == "max") return std::pair{FunctionSpec{Builtin::kMaximum, MathFn::kSin, -1}, false};
     if (name == "min") return std::pair{FunctionSpec{Builtin::kMinimum, MathFn::kSin, -1}, false};
+    // float(x), int(x), bool(x): Python scalars (weak); int() of a float truncates
+    if (name == "float") return std::pair{cast_to_dtype(DType::kFloat64), false};
+    if (name == "int") return std::pair{cast_to_dtype(DType::kInt64), false};
+    if (name == "bool") return std::pair{cast_to_dtype(DType::kBool), false};
   }
   return std::nullopt;
 }
@@ -117,6 +175,22 @@ std::optional<std::string> callee_name(const v1::Expr &func) {
     return absl::StrCat(func.attribute().value().global_ref().qualified_name(), ".", func.attribute().attr());
   }
   return std::nullopt;
+}
+
+// The float constants of the numpy and math modules (Python floats: weak).
+std::optional<double> module_constant(const std::string &module, const std::string &name) {
+  constexpr double kInf = std::numeric_limits<double>::infinity(), kNan = std::numeric_limits<double>::quiet_NaN();
+  static const std::map<std::string, double> kNumpy = {
+      {"pi", std::numbers::pi}, {"e", std::numbers::e}, {"inf", kInf}, {"nan", kNan}, {"euler_gamma", std::numbers::egamma},
+  };
+  static const std::map<std::string, double> kMath = {
+      {"pi", std::numbers::pi}, {"e", std::numbers::e}, {"inf", kInf}, {"nan", kNan}, {"tau", 2 * std::numbers::pi},
+  };
+  const auto *table = module == "numpy" ? &kNumpy : module == "math" ? &kMath : nullptr;
+  if (table == nullptr) return std::nullopt;
+  auto it = table->find(name);
+  if (it == table->end()) return std::nullopt;
+  return it->second;
 }
 
 std::string describe_expr_kind(const v1::Expr &expr) {
@@ -496,6 +570,19 @@ absl::StatusOr<NodeRef> ExprFrontend::fold_python_ints(ScalarOp op, const NodeRe
       }
       result = op == ScalarOp::kFloorDiv ? a / b - ((a % b != 0) && ((a < 0) != (b < 0))) : ((a % b) + b) % b;
       break;
+    case ScalarOp::kBitAnd: result = a & b; break;
+    case ScalarOp::kBitOr: result = a | b; break;
+    case ScalarOp::kBitXor: result = a ^ b; break;
+    case ScalarOp::kLeftShift:
+    case ScalarOp::kRightShift:
+      if (b < 0) return error(line, "negative shift count");
+      if (op == ScalarOp::kRightShift) {
+        result = b >= 64 ? (a < 0 ? -1 : 0) : a >> b;
+      } else {
+        overflow = a != 0 && (b >= 63 || ((static_cast<int64_t>(static_cast<uint64_t>(a) << b)) >> b) != a);
+        result = overflow ? 0 : static_cast<int64_t>(static_cast<uint64_t>(a) << b);
+      }
+      break;
     case ScalarOp::kPow:
       if (b < 0) return make_constant(std::pow(static_cast<double>(a), static_cast<double>(b)), ScalarType{DType::kFloat64, true}, line);
       result = 1;
@@ -514,17 +601,49 @@ absl::StatusOr<NodeRef> ExprFrontend::fold_python_ints(ScalarOp op, const NodeRe
   return make_constant(result, python_int, line);
 }
 
+// A conversion as a NumPy scalar type or Python's float/int/bool does it:
+// truth for bool, C's conversion otherwise (floats to integers: NumPy's
+// astype values). A Python int that a NumPy integer type cannot hold is
+// NumPy's OverflowError (constants here, arguments when the kernel is called).
+absl::StatusOr<NodeRef> ExprFrontend::convert(const NodeRef &value, ScalarType target, int line) {
+  if (target.dtype == DType::kBool) return cast_to(truth(value, line), target);
+  if (!target.weak && is_integer(target.dtype) && value->type.weak && is_integer(value->type.dtype)) {
+    for (int64_t constant : weak_int_constants(value)) {
+      if (!int_fits(target.dtype, constant)) {
+        return error(line, absl::StrCat("Python integer ", constant, " out of bounds for ", dtype_name(target.dtype)));
+      }
+    }
+  }
+  return cast_to(value, target);
+}
+
+NodeRef ExprFrontend::truth(const NodeRef &value, int line) {
+  if (value->type.dtype == DType::kBool) return value;
+  return make_node(ScalarOp::kTruth, ScalarType{DType::kBool, value->type.weak}, {value}, line);
+}
+
+// `~x`: bitwise not of an integer, logical not of a NumPy bool (-2 for a
+// Python bool, as Python computes it).
+absl::StatusOr<NodeRef> ExprFrontend::invert(const NodeRef &operand, int line, bool numpy_function) {
+  if (absl::Status size = check_size(line); !size.ok()) return size;
+  auto types = resolve_operator(ScalarOp::kInvert, {operand->type}, numpy_function ? WeakResult::kMakeStrong : WeakResult::kKeepWeak);
+  if (!types.ok()) return error(line, std::string(types.status().message()));
+  NodeRef value = cast_to(operand, types->operands);
+  if (value->op == ScalarOp::kConstant && value->type.weak && std::holds_alternative<int64_t>(value->value)) {
+    return make_constant(~std::get<int64_t>(value->value), types->result, line);
+  }
+  if (types->operands.dtype == DType::kBool) return make_node(ScalarOp::kNot, types->result, {value}, line);
+  return make_node(ScalarOp::kInvert, types->result, {value}, line);
+}
+
 absl::StatusOr<NodeRef> ExprFrontend::select(NodeRef condition, NodeRef if_true, NodeRef if_false, int line,
                                              bool numpy_function) {
   if (absl::Status size = check_size(line); !size.ok()) return size;
   auto resolved = resolve_operator(ScalarOp::kSelect, {if_true->type, if_false->type},
                                    numpy_function ? WeakResult::kMakeStrong : WeakResult::kKeepWeak);
   if (!resolved.ok()) return error(line, std::string(resolved.status().message()));
-  NodeRef truth = condition->type.dtype == DType::kBool
-                      ? condition
-                      : make_node(ScalarOp::kTruth, ScalarType{DType::kBool, condition->type.weak}, {condition}, line);
   return make_node(ScalarOp::kSelect, resolved->result,
-                   {truth, cast_to(if_true, resolved->operands), cast_to(if_false, resolved->operands)}, line);
+                   {truth(condition, line), cast_to(if_true, resolved->operands), cast_to(if_false, resolved->operands)}, line);
 }
 
 absl::StatusOr<NodeRef> ExprFrontend::translate_binop(const v1::BinOp &binop, const Environment &environment,
@@ -577,6 +696,7 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_call(const v1::Call &call, const
     }
     return error(line, absl::StrCat("calling ", describe_expr_kind(call.func()), " is not supported"));
   }
+  if (is_expanded_ufunc(*name)) return translate_ufunc(*name, call, environment, line);
   auto resolved = resolve_function(*name);
   if (!resolved) return error(line, absl::StrCat("the function '", *name, "' is not supported in a kernel"));
   if (call.keywords_size() > 0) {
@@ -598,6 +718,18 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_call(const v1::Call &call, const
   if (absl::Status size = check_size(line); !size.ok()) return size;
   const WeakResult weak_result = numpy_function ? WeakResult::kMakeStrong : WeakResult::kKeepWeak;
   switch (spec.builtin) {
+    case Builtin::kCast:
+      return convert(args[0], ScalarType{spec.cast_dtype, !numpy_function}, line);
+    case Builtin::kOperator:
+      return binary(spec.op, args[0], args[1], line, true);
+    case Builtin::kInvert:
+      return invert(args[0], line, true);
+    case Builtin::kLogical:
+    case Builtin::kLogicalNot: {
+      for (auto &arg : args) arg = truth(arg, line);
+      if (spec.builtin == Builtin::kLogicalNot) return make_node(ScalarOp::kNot, ScalarType{DType::kBool, false}, {args[0]}, line);
+      return make_node(spec.op, ScalarType{DType::kBool, false}, {args[0], args[1]}, line);
+    }
     case Builtin::kWhere:
       return select(args[0], args[1], args[2], line, true);
     case Builtin::kMaximum:
@@ -672,13 +804,13 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_expr(const v1::Expr &expr, const
           return make_node(ScalarOp::kNeg, types->result, {cast_to(*operand, types->operands)}, line);
         }
         case v1::NOT: {
-          NodeRef truth = (*operand)->type.dtype == DType::kBool
-                              ? *operand
-                              : make_node(ScalarOp::kTruth, ScalarType{DType::kBool, (*operand)->type.weak}, {*operand}, line);
-          return make_node(ScalarOp::kNot, truth->type, {truth}, line);
+          NodeRef value = truth(*operand, line);
+          return make_node(ScalarOp::kNot, value->type, {value}, line);
         }
+        case v1::INVERT:
+          return invert(*operand, line, false);
         default:
-          return error(line, "the operator '~' is not supported");
+          return error(line, "this unary operator is not supported");
       }
     }
     case v1::Expr::kBoolOp: {
@@ -709,6 +841,21 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_expr(const v1::Expr &expr, const
     }
     case v1::Expr::kCall:
       return translate_call(expr.call(), environment, line);
+    case v1::Expr::kAttribute: {
+      const v1::Attribute &attribute = expr.attribute();
+      if (attribute.value().has_global_ref()) {
+        const std::string &module = attribute.value().global_ref().qualified_name();
+        if (auto value = module_constant(module, attribute.attr())) {
+          return make_constant(*value, ScalarType{DType::kFloat64, true}, line);
+        }
+        if (module == "numpy" || module == "math") {
+          return error(line, absl::StrCat("'", module, ".", attribute.attr(), "' is not a constant sejits knows (",
+                                          module == "numpy" ? "numpy's: pi, e, inf, nan, euler_gamma" : "math's: pi, e, inf, nan, tau",
+                                          "); pass other values as arguments"));
+        }
+      }
+      return error(line, absl::StrCat(describe_expr_kind(expr), " is not supported in a kernel"));
+    }
     case v1::Expr::kSubscript:
       if (subscript_handler_) return subscript_handler_(*this, expr.subscript(), environment, line);
       return error(line, absl::StrCat("indexing (a[...]) is not supported in an ", context_.kernel_name,

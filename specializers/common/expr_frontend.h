@@ -54,10 +54,15 @@ class ExprFrontend {
                                             const Environment &before, int depth, int line);
   absl::StatusOr<NodeRef> translate_binop(const v1::BinOp &binop, const Environment &environment, int line);
   absl::StatusOr<NodeRef> translate_compare(const v1::Compare &compare, const Environment &environment, int line);
+  static bool is_expanded_ufunc(const std::string &qualified);
+  absl::StatusOr<NodeRef> translate_ufunc(const std::string &qualified, const v1::Call &call, const Environment &environment, int line);
   absl::StatusOr<NodeRef> translate_call(const v1::Call &call, const Environment &environment, int line);
   absl::StatusOr<NodeRef> translate_constant(const v1::Constant &constant, int line);
   absl::StatusOr<NodeRef> fold_python_ints(ScalarOp op, const NodeRef &left, const NodeRef &right, int line);
   absl::StatusOr<NodeRef> binary(ScalarOp op, NodeRef left, NodeRef right, int line, bool numpy_function = false);
+  NodeRef truth(const NodeRef &value, int line);
+  absl::StatusOr<NodeRef> convert(const NodeRef &value, ScalarType target, int line);
+  absl::StatusOr<NodeRef> invert(const NodeRef &operand, int line, bool numpy_function);
   absl::StatusOr<NodeRef> select(NodeRef condition, NodeRef if_true, NodeRef if_false, int line, bool numpy_function = false);
   absl::Status error(int line, const std::string &message) const { return user_error(context_, line, message); }
   absl::Status check_size(int line);

@@ -1,6 +1,7 @@
 #include "specializers/common/fold_constants.h"
 
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <unordered_map>
 
@@ -37,10 +38,30 @@ ConstantValue convert(const ConstantValue &value, DType dtype) {
   }
 }
 
-bool is_float_constant_out_of_integer_range(const ConstantValue &value, DType dtype) {
-  if (!std::holds_alternative<double>(value) || !is_integer(dtype)) return false;
-  double v = std::get<double>(value);
-  return !std::isfinite(v) || v < -9.3e18 || v > 1.8e19;  // C's conversion would be undefined
+// A float converted to an integer dtype as the kernels' helper does it
+// (sejits_double_to_int in kernel_runtime.h: x86-64's NumPy casts).
+int32_t truncate_int32(double x) {
+  return (x >= -2147483648.0 && x < 2147483648.0) ? static_cast<int32_t>(x) : std::numeric_limits<int32_t>::min();
+}
+int64_t truncate_int64(double x) {
+  return (x >= -9223372036854775808.0 && x < 9223372036854775808.0) ? static_cast<int64_t>(x)
+                                                                      : std::numeric_limits<int64_t>::min();
+}
+ConstantValue float_to_int(double x, DType dtype) {
+  switch (dtype) {
+    case DType::kInt8: return store(static_cast<int8_t>(truncate_int32(x)));
+    case DType::kInt16: return store(static_cast<int16_t>(truncate_int32(x)));
+    case DType::kInt32: return store(truncate_int32(x));
+    case DType::kUInt8: return store(static_cast<uint8_t>(truncate_int32(x)));
+    case DType::kUInt16: return store(static_cast<uint16_t>(truncate_int32(x)));
+    case DType::kUInt32:
+      return store(x >= 2147483648.0 ? static_cast<uint32_t>(truncate_int32(x - 2147483648.0)) ^ 0x80000000u
+                                     : static_cast<uint32_t>(truncate_int32(x)));
+    case DType::kUInt64:
+      return store(x >= 9223372036854775808.0 ? static_cast<uint64_t>(truncate_int64(x - 9223372036854775808.0)) ^ (uint64_t{1} << 63)
+                                              : static_cast<uint64_t>(truncate_int64(x)));
+    default: return store(truncate_int64(x));
+  }
 }
 
 // Integer arithmetic wraps as in the generated code (compiled -fwrapv): done
@@ -52,6 +73,28 @@ T wrapping(auto op, T a, T b) {
     return static_cast<T>(static_cast<U>(op(static_cast<uint64_t>(static_cast<U>(a)), static_cast<uint64_t>(static_cast<U>(b)))));
   } else {
     return static_cast<T>(op(a, b));
+  }
+}
+
+// As kernel_runtime.h's helpers compute them (NumPy's shifts).
+template <typename T>
+std::optional<ConstantValue> fold_bitwise(ScalarOp op, T a, T b) {
+  if constexpr (std::is_same_v<T, bool>) {
+    if (op == ScalarOp::kBitAnd) return store(static_cast<bool>(a && b));
+    if (op == ScalarOp::kBitOr) return store(static_cast<bool>(a || b));
+    if (op == ScalarOp::kBitXor) return store(static_cast<bool>(a != b));
+    return std::nullopt;
+  } else {
+    const bool in_range = static_cast<uint64_t>(b) < sizeof(T) * 8;
+    switch (op) {
+      case ScalarOp::kBitAnd: return store(static_cast<T>(a & b));
+      case ScalarOp::kBitOr: return store(static_cast<T>(a | b));
+      case ScalarOp::kBitXor: return store(static_cast<T>(a ^ b));
+      case ScalarOp::kInvert: return store(static_cast<T>(~a));
+      case ScalarOp::kLeftShift: return store(in_range ? static_cast<T>(static_cast<uint64_t>(a) << b) : T{0});
+      case ScalarOp::kRightShift: return store(in_range ? static_cast<T>(a >> b) : a < T{0} ? static_cast<T>(-1) : T{0});
+      default: return std::nullopt;
+    }
   }
 }
 
@@ -78,6 +121,17 @@ std::optional<ConstantValue> fold_typed(const ScalarNode &node, const std::vecto
     case ScalarOp::kMod:
     case ScalarOp::kPow:
       return std::nullopt;  // left to the runtime helpers, which define NumPy's edge cases once
+    case ScalarOp::kBitAnd:
+    case ScalarOp::kBitOr:
+    case ScalarOp::kBitXor:
+    case ScalarOp::kInvert:
+    case ScalarOp::kLeftShift:
+    case ScalarOp::kRightShift:
+      if constexpr (std::is_floating_point_v<T>) {
+        return std::nullopt;
+      } else {
+        return fold_bitwise<T>(node.op, a(), node.operands.size() > 1 ? b() : T{});
+      }
     case ScalarOp::kEq: return store(a() == b());
     case ScalarOp::kNe: return store(a() != b());
     case ScalarOp::kLt: return store(a() < b());
@@ -91,7 +145,7 @@ std::optional<ConstantValue> fold_typed(const ScalarNode &node, const std::vecto
 std::optional<ConstantValue> fold(const ScalarNode &node, const std::vector<ConstantValue> &in) {
   switch (node.op) {
     case ScalarOp::kCast:
-      if (is_float_constant_out_of_integer_range(in[0], node.type.dtype)) return std::nullopt;
+      if (std::holds_alternative<double>(in[0]) && is_integer(node.type.dtype)) return float_to_int(std::get<double>(in[0]), node.type.dtype);
       return convert(in[0], node.type.dtype);
     case ScalarOp::kTruth: return std::visit([](auto v) { return ConstantValue(v != 0); }, in[0]);
     case ScalarOp::kNot: return ConstantValue(!value_as<bool>(in[0]));

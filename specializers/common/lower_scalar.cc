@@ -64,6 +64,14 @@ cg::Callee math_callee(MathFn fn) {
     case MathFn::kTrunc: return cg::Callee::kTrunc;
     case MathFn::kHypot: return cg::Callee::kHypot;
     case MathFn::kCopysign: return cg::Callee::kCopysign;
+    case MathFn::kExp2: return cg::Callee::kExp2;
+    case MathFn::kCbrt: return cg::Callee::kCbrt;
+    case MathFn::kRint: return cg::Callee::kRint;
+    case MathFn::kFmod: return cg::Callee::kFmod;
+    case MathFn::kErf: return cg::Callee::kErf;
+    case MathFn::kErfc: return cg::Callee::kErfc;
+    case MathFn::kGamma: return cg::Callee::kTgamma;
+    case MathFn::kLgamma: return cg::Callee::kLgamma;
   }
   return cg::Callee::kSin;
 }
@@ -126,7 +134,12 @@ class ScalarLowering {
     switch (node.op) {
       case ScalarOp::kParam: return context_.param(node.param_index, node.offsets);
       case ScalarOp::kConstant: return constant_literal(node);
-      case ScalarOp::kCast: return cg::cast(type, operand(node, 0));
+      case ScalarOp::kCast:
+        if (float_operands && is_integer(node.type.dtype)) {  // NumPy's values where C's conversion is undefined
+          return cg::call_templated(operand_dtype == DType::kFloat32 ? cg::Callee::kFloatToInt : cg::Callee::kDoubleToInt, type,
+                                    {operand(node, 0)});
+        }
+        return cg::cast(type, operand(node, 0));
       case ScalarOp::kNeg: return typed(node, cg::unary(cg::UnaryOp::kNeg, operand(node, 0)));
       case ScalarOp::kNot: return cg::unary(cg::UnaryOp::kNot, operand(node, 0));
       case ScalarOp::kTruth: return cg::binary(cg::BinaryOp::kNe, operand(node, 0), cg::literal(cg::CType::kInt64, int64_t{0}));
@@ -170,8 +183,19 @@ class ScalarLowering {
       case ScalarOp::kSelect: return cg::ternary(operand(node, 0), operand(node, 1), operand(node, 2));
       case ScalarOp::kMaximum: return cg::call_templated(cg::Callee::kMaximum, type, {operand(node, 0), operand(node, 1)});
       case ScalarOp::kMinimum: return cg::call_templated(cg::Callee::kMinimum, type, {operand(node, 0), operand(node, 1)});
+      case ScalarOp::kBitAnd: return typed(node, bin(cg::BinaryOp::kBitAnd));
+      case ScalarOp::kBitOr: return typed(node, bin(cg::BinaryOp::kBitOr));
+      case ScalarOp::kBitXor: return typed(node, bin(cg::BinaryOp::kBitXor));
+      case ScalarOp::kInvert: return typed(node, cg::unary(cg::UnaryOp::kBitNot, operand(node, 0)));
+      case ScalarOp::kLeftShift:
+        if (is_python_int(node)) return python_int_call(cg::Callee::kPythonLeftShift, node);
+        return cg::call_templated(cg::Callee::kLeftShift, type, {operand(node, 0), operand(node, 1)});
+      case ScalarOp::kRightShift:
+        if (is_python_int(node)) return python_int_call(cg::Callee::kPythonRightShift, node);
+        return cg::call_templated(cg::Callee::kRightShift, type, {operand(node, 0), operand(node, 1)});
       case ScalarOp::kMath: {
-        bool rounding = node.math_fn == MathFn::kFloor || node.math_fn == MathFn::kCeil || node.math_fn == MathFn::kTrunc;
+        bool rounding = node.math_fn == MathFn::kFloor || node.math_fn == MathFn::kCeil || node.math_fn == MathFn::kTrunc ||
+                        node.math_fn == MathFn::kRint;
         if (rounding && !float_operands) return operand(node, 0);  // integers are already whole
         std::vector<cg::ExprPtr> args;
         for (size_t k = 0; k < node.operands.size(); ++k) args.push_back(operand(node, k));
@@ -198,7 +222,8 @@ LoweredScalar lower_scalar(const NodeRef &root, const ScalarLoweringContext &con
 bool may_set_error_flag(const NodeRef &root) {
   for (const auto &node : topological_order(root)) {
     bool python_int = node->type.weak && node->type.dtype == DType::kInt64;
-    if (python_int && (node->op == ScalarOp::kAdd || node->op == ScalarOp::kSub || node->op == ScalarOp::kMul)) {
+    if (python_int && (node->op == ScalarOp::kAdd || node->op == ScalarOp::kSub || node->op == ScalarOp::kMul ||
+                       node->op == ScalarOp::kLeftShift || node->op == ScalarOp::kRightShift)) {
       return true;
     }
     if (node->op == ScalarOp::kPow && !is_float(node->operands[0]->type.dtype) &&

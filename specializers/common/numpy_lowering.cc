@@ -79,13 +79,19 @@ std::string ufunc_name(const ScalarNode &node) {
     case ScalarOp::kMaximum: return "np.maximum";
     case ScalarOp::kMinimum: return "np.minimum";
     case ScalarOp::kMath: return absl::StrCat("np.", math_fn_name(node.math_fn));
+    case ScalarOp::kBitAnd: return "np.bitwise_and";
+    case ScalarOp::kBitOr: return "np.bitwise_or";
+    case ScalarOp::kBitXor: return "np.bitwise_xor";
+    case ScalarOp::kInvert: return "np.invert";
+    case ScalarOp::kLeftShift: return "np.left_shift";
+    case ScalarOp::kRightShift: return "np.right_shift";
     default: return "";
   }
 }
 
 bool is_rounding(const ScalarNode &node) {
-  return node.op == ScalarOp::kMath &&
-         (node.math_fn == MathFn::kFloor || node.math_fn == MathFn::kCeil || node.math_fn == MathFn::kTrunc);
+  return node.op == ScalarOp::kMath && (node.math_fn == MathFn::kFloor || node.math_fn == MathFn::kCeil ||
+                                        node.math_fn == MathFn::kTrunc || node.math_fn == MathFn::kRint);
 }
 
 // Operations that give their operand back unchanged: the truth of a bool,
@@ -123,6 +129,13 @@ class NumpyPrinter {
       for (const NodeRef &operand : node->operands) ++uses_[operand.get()];
     }
     if (absl::Status refused = refuse_conditional_integer_powers(root); !refused.ok()) return refused;
+    for (const NodeRef &node : order_) {
+      if (node->op == ScalarOp::kMath && !is_numpy_ufunc(node->math_fn)) {
+        return absl::FailedPreconditionError(
+            no_vectorized_form(absl::StrCat("math.", math_fn_name(node->math_fn), " (NumPy has no ", math_fn_name(node->math_fn),
+                                            " ufunc; scipy.special has one)"), node->line));
+      }
+    }
     for (const NodeRef &node : order_) plan(*node);
     plan_destination(*root);
     for (const NodeRef &node : order_) emit(*node, node == root);
@@ -456,6 +469,12 @@ class NumpyPrinter {
       case ScalarOp::kGe: return binary(">=");
       case ScalarOp::kLogicalAnd: return binary("and");
       case ScalarOp::kLogicalOr: return binary("or");
+      case ScalarOp::kBitAnd: return binary("&");
+      case ScalarOp::kBitOr: return binary("|");
+      case ScalarOp::kBitXor: return binary("^");
+      case ScalarOp::kInvert: return absl::StrCat("(~", operand(0), ")");
+      case ScalarOp::kLeftShift: return binary("<<");
+      case ScalarOp::kRightShift: return binary(">>");
       case ScalarOp::kTruth: return absl::StrCat("(", operand(0), " != 0)");
       case ScalarOp::kSelect: return absl::StrCat("(", operand(1), " if ", operand(0), " else ", operand(2), ")");
       default: {  // maximum, minimum, math functions: NumPy's, on float64/int64 scalars

@@ -117,8 +117,20 @@ std::string math_fn_name(MathFn fn) {
     case MathFn::kTrunc: return "trunc";
     case MathFn::kHypot: return "hypot";
     case MathFn::kCopysign: return "copysign";
+    case MathFn::kExp2: return "exp2";
+    case MathFn::kCbrt: return "cbrt";
+    case MathFn::kRint: return "rint";
+    case MathFn::kFmod: return "fmod";
+    case MathFn::kErf: return "erf";
+    case MathFn::kErfc: return "erfc";
+    case MathFn::kGamma: return "gamma";
+    case MathFn::kLgamma: return "lgamma";
   }
   return "?";
+}
+
+bool is_numpy_ufunc(MathFn fn) {
+  return fn != MathFn::kErf && fn != MathFn::kErfc && fn != MathFn::kGamma && fn != MathFn::kLgamma;
 }
 
 namespace {
@@ -150,6 +162,12 @@ std::string op_name(ScalarOp op) {
     case ScalarOp::kMaximum: return "maximum";
     case ScalarOp::kMinimum: return "minimum";
     case ScalarOp::kMath: return "math";
+    case ScalarOp::kBitAnd: return "bitwise_and";
+    case ScalarOp::kBitOr: return "bitwise_or";
+    case ScalarOp::kBitXor: return "bitwise_xor";
+    case ScalarOp::kInvert: return "invert";
+    case ScalarOp::kLeftShift: return "left_shift";
+    case ScalarOp::kRightShift: return "right_shift";
   }
   return "?";
 }

@@ -26,12 +26,20 @@ enum class ScalarOp {
   kSelect,                  // operands: condition (bool), if_true, if_false
   kMaximum, kMinimum,
   kMath,                    // math_fn over operands
+  // Integer (and bool: and/or/xor) bitwise operations. Shifts follow NumPy:
+  // a count outside [0, bits) gives 0, or -1 for a right shift of a negative.
+  kBitAnd, kBitOr, kBitXor, kInvert, kLeftShift, kRightShift,
 };
 
 enum class MathFn {
   kSin, kCos, kTan, kAsin, kAcos, kAtan, kAtan2, kSinh, kCosh, kTanh, kExp, kExpm1, kLog, kLog1p,
   kLog2, kLog10, kSqrt, kFabs, kFloor, kCeil, kTrunc, kHypot, kCopysign,
+  kExp2, kCbrt, kRint, kFmod, kErf, kErfc, kGamma, kLgamma,
 };
+
+// Whether NumPy has the function as a ufunc (np.<math_fn_name>): erf, erfc,
+// gamma and lgamma are the math module's only.
+bool is_numpy_ufunc(MathFn fn);
 
 using ConstantValue = std::variant<bool, int64_t, uint64_t, double>;
 

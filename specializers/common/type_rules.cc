@@ -38,6 +38,18 @@ absl::StatusOr<DType> float_loop_for(ScalarType type, const std::string &what) {
 
 }  // namespace
 
+std::string bitwise_ufunc_name(ScalarOp op) {
+  switch (op) {
+    case ScalarOp::kBitAnd: return "bitwise_and, the `&` operator,";
+    case ScalarOp::kBitOr: return "bitwise_or, the `|` operator,";
+    case ScalarOp::kBitXor: return "bitwise_xor, the `^` operator,";
+    case ScalarOp::kInvert: return "invert, the `~` operator,";
+    case ScalarOp::kLeftShift: return "left_shift, the `<<` operator,";
+    case ScalarOp::kRightShift: return "right_shift, the `>>` operator,";
+    default: return "?";
+  }
+}
+
 absl::StatusOr<ResolvedTypes> resolve_operator(ScalarOp op, const std::vector<ScalarType> &operands,
                                                WeakResult weak_result) {
   const bool weak_inputs = all_weak(operands);
@@ -80,6 +92,28 @@ absl::StatusOr<ResolvedTypes> resolve_operator(ScalarOp op, const std::vector<Sc
       return ResolvedTypes{common, finish(ScalarType{DType::kBool, false}, weak_inputs, weak_result)};
     case ScalarOp::kSelect:
       return ResolvedTypes{common, finish(common, weak_inputs, weak_result)};
+    case ScalarOp::kBitAnd:
+    case ScalarOp::kBitOr:
+    case ScalarOp::kBitXor:
+    case ScalarOp::kInvert:
+    case ScalarOp::kLeftShift:
+    case ScalarOp::kRightShift: {
+      const bool shift = op == ScalarOp::kLeftShift || op == ScalarOp::kRightShift;
+      if (is_float(common.dtype)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "numpy ", bitwise_ufunc_name(op), " is not supported for ", type_name(common),
+            operands.size() > 1 && operands[0].dtype != operands[1].dtype
+                ? absl::StrCat(" (the common type of ", type_name(operands[0]), " and ", type_name(operands[1]), ")")
+                : "",
+            " (NumPy raises TypeError: only integers and bools)"));
+      }
+      // Python: ~True == -2 and True << 1 == 2 (ints); NumPy's shift loops
+      // start at int8, its invert of a bool is logical not.
+      if (common.dtype == DType::kBool && (python_bool ? op == ScalarOp::kInvert || shift : shift)) {
+        common.dtype = python_bool ? DType::kInt64 : DType::kInt8;
+      }
+      return ResolvedTypes{common, finish(common, weak_inputs, weak_result)};
+    }
     default:
       return absl::InternalError("resolve_operator: not an operator");
   }

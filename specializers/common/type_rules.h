@@ -19,6 +19,9 @@ struct ResolvedTypes {
 // scalars; operators, builtins and the math module keep Python scalars weak.
 enum class WeakResult { kKeepWeak, kMakeStrong };
 
+// "bitwise_and, the `&` operator," for messages.
+std::string bitwise_ufunc_name(ScalarOp op);
+
 // Operators and ufunc-like ScalarOps (add ... minimum, comparisons).
 absl::StatusOr<ResolvedTypes> resolve_operator(ScalarOp op, const std::vector<ScalarType> &operands,
                                                WeakResult weak_result = WeakResult::kKeepWeak);

@@ -159,6 +159,24 @@ static inline int64_t sejits_python_mul(int64_t a, int64_t b, int *error_flag) {
   if (__builtin_mul_overflow(a, b, &r)) *error_flag = SEJITS_PYTHON_INT_OVERFLOW;
   return r;
 }
+// Python's shifts: exact, or flagged (a result beyond 64 bits; a negative
+// count, which Python refuses with ValueError).
+static inline int64_t sejits_python_left_shift(int64_t a, int64_t count, int *error_flag) {
+  if (count < 0 || (a != 0 && count >= 63)) {
+    *error_flag = SEJITS_PYTHON_INT_OVERFLOW;
+    return 0;
+  }
+  int64_t r = (int64_t)((uint64_t)a << count);
+  if ((r >> count) != a) *error_flag = SEJITS_PYTHON_INT_OVERFLOW;
+  return r;
+}
+static inline int64_t sejits_python_right_shift(int64_t a, int64_t count, int *error_flag) {
+  if (count < 0) {
+    *error_flag = SEJITS_PYTHON_INT_OVERFLOW;
+    return 0;
+  }
+  return count >= 64 ? (a < 0 ? -1 : 0) : a >> count;
+}
 // A negative exponent gives a Python float, which an int result cannot hold.
 static inline int64_t sejits_python_pow(int64_t base, int64_t exponent, int *error_flag) {
   if (exponent < 0) {
@@ -191,6 +209,21 @@ static inline T sejits_pow_int(T base, T exponent, int *error_flag) {
   return (T)result;
 }
 
+// NumPy's shifts: a count outside [0, bits) shifts every bit out (0, or -1
+// for a right shift of a negative value) where C's would be undefined.
+// Left shifts run in uint64_t, where bits leaving the top are defined.
+template <typename T>
+static inline T sejits_left_shift(T a, T b) {
+  if ((uint64_t)b < sizeof(T) * 8) return (T)((uint64_t)a << b);
+  return 0;
+}
+
+template <typename T>
+static inline T sejits_right_shift(T a, T b) {
+  if ((uint64_t)b < sizeof(T) * 8) return (T)(a >> b);
+  return a < (T)0 ? (T)-1 : (T)0;
+}
+
 template <typename T>
 static inline T sejits_maximum(T a, T b) {
   if (a != a) return a;
@@ -213,6 +246,36 @@ static inline T sejits_abs(T a) {
 static inline float sejits_abs(float a) { return fabsf(a); }
 static inline double sejits_abs(double a) { return fabs(a); }
 static inline bool sejits_abs(bool a) { return a; }
+
+// ---- float to integer conversions ------------------------------------------
+
+// NumPy's casts (astype) as x86-64 computes them, where C's conversion of a
+// NaN or an out-of-range value would be undefined: x86's truncating
+// conversion to int32 or int64 gives the minimum for those; int8, int16,
+// uint8 and uint16 keep the low bits of the int32 conversion; uint32 and
+// uint64 subtract 2^31 (2^63) from values at or above it and flip the top bit.
+static inline int32_t sejits_truncate_int32(double x) {
+  return (x >= -2147483648.0 && x < 2147483648.0) ? (int32_t)x : INT32_MIN;
+}
+static inline int64_t sejits_truncate_int64(double x) {
+  return (x >= -9223372036854775808.0 && x < 9223372036854775808.0) ? (int64_t)x : INT64_MIN;
+}
+
+template <typename T>
+static inline T sejits_double_to_int(double x) {
+  const bool is_signed = (T)-1 < (T)0;
+  if (sizeof(T) < 4 || (sizeof(T) == 4 && is_signed)) return (T)(uint32_t)sejits_truncate_int32(x);
+  if (is_signed) return (T)sejits_truncate_int64(x);
+  if (sizeof(T) == 4) {
+    return x >= 2147483648.0 ? (T)((uint32_t)sejits_truncate_int32(x - 2147483648.0) ^ 0x80000000u)
+                             : (T)(uint32_t)sejits_truncate_int32(x);
+  }
+  return x >= 9223372036854775808.0 ? (T)((uint64_t)sejits_truncate_int64(x - 9223372036854775808.0) ^ 0x8000000000000000ull)
+                                    : (T)(uint64_t)sejits_truncate_int64(x);
+}
+
+template <typename T>
+static inline T sejits_float_to_int(float x) { return sejits_double_to_int<T>((double)x); }
 
 // ---- streaming stores --------------------------------------------------
 

@@ -44,6 +44,14 @@
     }                                                                                      \
     return (T)result;                                                                      \
   }                                                                                        \
+  inline T sejits_left_shift_##T(T a, T b) {                                              \
+    if ((ulong)b < sizeof(T) * 8) return (T)((ulong)a << b);                              \
+    return 0;                                                                              \
+  }                                                                                        \
+  inline T sejits_right_shift_##T(T a, T b) {                                             \
+    if ((ulong)b < sizeof(T) * 8) return (T)(a >> b);                                      \
+    return (SIGNED && a < 0) ? (T)-1 : (T)0;                                               \
+  }                                                                                        \
   inline T sejits_maximum_##T(T a, T b) { return a >= b ? a : b; }                        \
   inline T sejits_minimum_##T(T a, T b) { return a <= b ? a : b; }
 
@@ -99,6 +107,36 @@ SEJITS_FLOAT_HELPERS(float)
 SEJITS_FLOAT_HELPERS(double)
 #endif
 
+// NumPy's float to integer casts as x86-64 computes them (kernel_runtime.h
+// says how): defined for NaN and out-of-range values, where C's are not.
+#define SEJITS_FLOAT_TO_INT(F, S)                                                          \
+  inline int sejits_truncate_int32_##F(F x) {                                              \
+    return (x >= -2147483648.0##S && x < 2147483648.0##S) ? (int)x : INT_MIN;              \
+  }                                                                                        \
+  inline long sejits_truncate_int64_##F(F x) {                                             \
+    return (x >= -9223372036854775808.0##S && x < 9223372036854775808.0##S) ? (long)x : LONG_MIN; \
+  }                                                                                        \
+  inline char sejits_##F##_to_int_char(F x) { return (char)sejits_truncate_int32_##F(x); }         \
+  inline short sejits_##F##_to_int_short(F x) { return (short)sejits_truncate_int32_##F(x); }      \
+  inline int sejits_##F##_to_int_int(F x) { return sejits_truncate_int32_##F(x); }                 \
+  inline long sejits_##F##_to_int_long(F x) { return sejits_truncate_int64_##F(x); }               \
+  inline uchar sejits_##F##_to_int_uchar(F x) { return (uchar)sejits_truncate_int32_##F(x); }      \
+  inline ushort sejits_##F##_to_int_ushort(F x) { return (ushort)sejits_truncate_int32_##F(x); }   \
+  inline uint sejits_##F##_to_int_uint(F x) {                                              \
+    return x >= 2147483648.0##S ? ((uint)sejits_truncate_int32_##F(x - 2147483648.0##S) ^ 0x80000000u) \
+                                : (uint)sejits_truncate_int32_##F(x);                      \
+  }                                                                                        \
+  inline ulong sejits_##F##_to_int_ulong(F x) {                                            \
+    return x >= 9223372036854775808.0##S                                                   \
+               ? ((ulong)sejits_truncate_int64_##F(x - 9223372036854775808.0##S) ^ 0x8000000000000000UL) \
+               : (ulong)sejits_truncate_int64_##F(x);                                      \
+  }
+
+SEJITS_FLOAT_TO_INT(float, f)
+#ifdef cl_khr_fp64
+SEJITS_FLOAT_TO_INT(double, )
+#endif
+
 // Python int arithmetic (both operands Python ints): exact in 64 bits, or
 // flagged so that the client runs the Python code.
 inline long sejits_python_add(long a, long b, int *error_flag) {
@@ -128,6 +166,23 @@ inline long sejits_python_pow(long base, long exponent, int *error_flag) {
     if (exponent > 0) base = sejits_python_mul(base, base, error_flag);
   }
   return result;
+}
+
+inline long sejits_python_left_shift(long a, long count, int *error_flag) {
+  if (count < 0 || (a != 0 && count >= 63)) {
+    *error_flag = SEJITS_PYTHON_INT_OVERFLOW;
+    return 0;
+  }
+  long r = (long)((ulong)a << count);
+  if ((r >> count) != a) *error_flag = SEJITS_PYTHON_INT_OVERFLOW;
+  return r;
+}
+inline long sejits_python_right_shift(long a, long count, int *error_flag) {
+  if (count < 0) {
+    *error_flag = SEJITS_PYTHON_INT_OVERFLOW;
+    return 0;
+  }
+  return count >= 64 ? (a < 0 ? -1L : 0L) : a >> count;
 }
 
 // Stencil indices: [begin, end) clamps and the boundary modes (the same
