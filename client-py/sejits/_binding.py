@@ -46,6 +46,11 @@ class Binder:
         bound.apply_defaults()
         return tuple(bound.arguments.values())
 
+    def first_parameter(self):
+        """The name of the function's first parameter, or None."""
+        parameters = list(self.signature.parameters) if self.signature else []
+        return parameters[0] if parameters else None
+
     def call(self, values):
         """The Python function called on bound values."""
         positional = values[:self.n_positional]

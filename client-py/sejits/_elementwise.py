@@ -6,6 +6,7 @@ import numpy as np
 
 from sejits import _device_calls, _fallback, _masked, _pending
 from sejits._dispatch import KernelDispatcher
+from sejits._methods import MethodDescriptor
 from sejits._fallback_policy import Fallback
 from sejits._native import Dispatcher as _NativeDispatcher
 from sejits._native import FallbackRequested as _FallbackRequested
@@ -16,7 +17,7 @@ from sejits._native import empty_like_inputs as _empty_like_inputs
 from sejits._tuning_session import call_timed
 
 
-class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
+class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher, MethodDescriptor):
     """Calling it runs the native fast path (sejits._native.Dispatcher): it
     binds plain positional calls, reads the free names, looks the signature
     up and calls the kernel. Misses, keywords, out=, broadcasting, compiles

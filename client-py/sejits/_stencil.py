@@ -5,6 +5,7 @@ import numpy as np
 
 from sejits import _config, _device_calls, _load, _masked, _native, _pending, _stencil_python
 from sejits._dispatch import KernelDispatcher
+from sejits._methods import MethodDescriptor
 from sejits._fallback_policy import Fallback, Retry
 from sejits._native import FallbackRequested
 from sejits._tuning_session import call_timed
@@ -13,7 +14,7 @@ BOUNDARIES = ("constant", "nearest", "reflect", "mirror", "wrap", "skip")
 _MISSING = object()
 
 
-class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher):
+class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher, MethodDescriptor):
     """Calling it, or its iterate(), runs the native fast path
     (sejits._native.StencilDispatcher) on a repeat signature; first calls,
     device arrays, compiles in progress, tuning, an out= to check or copy
