@@ -255,7 +255,8 @@ class KernelDispatcher:
 
                 return _tuning_session.start(
                     request, handle.tuning, served, send=self._send, install=settle,
-                    load=lambda candidate, label: load(candidate, f"tuning candidate {label}", time.perf_counter()))
+                    load=lambda candidate, label: load(candidate, f"tuning candidate {label}",
+                                                     time.perf_counter() - candidate.rpc_seconds))
 
             background = asynchronous and _specialize.compiles_in_background()
             interim = (lambda request: _specialize.interim_kernel(request, described)) if background else None

@@ -26,7 +26,7 @@ def explain(name, specializer, kernel, *, last_run, target=None, read_at_each_ca
         lines += [
             f"  artifact:    {info['artifact_path']} (sha256 {info['artifact_digest'][:16]}...)",
             f"  first call:  {1000 * info['load_seconds']:.1f} ms to specialize and load"
-            + (f" (RPC {1000 * info['rpc_seconds']:.1f} ms)" if "rpc_seconds" in info else ""),
+            + (f" (of which the RPC {1000 * info['rpc_seconds']:.1f} ms)" if info.get("rpc_seconds") else ""),
         ]
     if read_at_each_call:
         lines.append(f"  read at each call: {', '.join(read_at_each_call)} (passed as scalar arguments)")

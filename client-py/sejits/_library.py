@@ -194,7 +194,8 @@ class LibraryKernel:
 
                 return _tuning_session.start(
                     request, handle.tuning, served, send=_specialize.ask_daemon, install=install,
-                    load=lambda candidate, label: load(candidate, f"tuning candidate {label}", time.perf_counter()))
+                    load=lambda candidate, label: load(candidate, f"tuning candidate {label}",
+                                                     time.perf_counter() - candidate.rpc_seconds))
 
             return _specialize.specialize(miss, send=_specialize.ask_daemon, load=load, start_tuning=start_tuning)
         except Exception as error:  # noqa: BLE001 - every failure becomes a fallback with its reason

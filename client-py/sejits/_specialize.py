@@ -64,6 +64,8 @@ def specialize(miss, *, send, load, start_tuning, interim=None):
         return kernel
 
     handle = _handle_cache.lookup(miss.fingerprint, miss.handle_key)
+    if handle is not None:
+        handle = handle.replace(rpc_seconds=0.0)  # the RPC was another process's: this one made none
     if handle is not None or interim is None:
         return build(handle, "handle cache (no RPC)")
     interim_kernel = interim(the_request())
