@@ -14,6 +14,7 @@ import hashlib
 import inspect
 import linecache
 import math
+import sys
 import types
 from dataclasses import dataclass, field
 
@@ -77,12 +78,17 @@ def _qualified_name(value):
     for module, module_name in _MODULES.items():
         if value is module:
             return module_name
+    special = sys.modules.get("scipy.special")  # only when the user imported it: sejits never does
+    if special is not None and value is special:
+        return "scipy.special"
     if isinstance(value, types.ModuleType):
         return None
     module_name = _MODULES.get(_module_of(value))
     name = getattr(value, "__name__", None)
     if module_name and name and getattr(_module_of(value), name, None) is value:
         return f"{module_name}.{name}"
+    if special is not None and isinstance(value, np.ufunc) and getattr(special, value.__name__, None) is value:
+        return f"scipy.special.{value.__name__}"  # from scipy.special import erf
     return None
 
 

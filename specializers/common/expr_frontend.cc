@@ -1,11 +1,14 @@
 #include "specializers/common/expr_frontend.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numbers>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "specializers/common/python_int_compare.h"
 #include "specializers/common/type_rules.h"
 
 namespace sejits::specializers {
@@ -75,7 +78,7 @@ FunctionSpec cast_to_dtype(DType dtype) {
 }
 
 // np.float32(x), np.int8(x), ...: NumPy's scalar types as conversions.
-std::optional<FunctionSpec> numpy_scalar_type(const std::string &name) {
+const std::map<std::string, DType> &numpy_scalar_type_table() {
   static const std::map<std::string, DType> kNames = {
       {"bool_", DType::kBool},     {"bool", DType::kBool},       {"int8", DType::kInt8},
       {"int16", DType::kInt16},    {"int32", DType::kInt32},     {"int64", DType::kInt64},
@@ -83,14 +86,18 @@ std::optional<FunctionSpec> numpy_scalar_type(const std::string &name) {
       {"uint64", DType::kUInt64},  {"float32", DType::kFloat32}, {"float64", DType::kFloat64},
       {"single", DType::kFloat32}, {"double", DType::kFloat64},
   };
-  auto it = kNames.find(name);
-  if (it == kNames.end()) return std::nullopt;
+  return kNames;
+}
+
+std::optional<FunctionSpec> numpy_scalar_type(const std::string &name) {
+  auto it = numpy_scalar_type_table().find(name);
+  if (it == numpy_scalar_type_table().end()) return std::nullopt;
   return cast_to_dtype(it->second);
 }
 
 // NumPy's ufuncs for operators: np.bitwise_and(a, b) is a & b with NumPy
 // scalar results; np.logical_and(a, b) takes the truth of each operand.
-std::optional<FunctionSpec> numpy_operator_function(const std::string &name) {
+const std::map<std::string, FunctionSpec> &numpy_operator_table() {
   static const std::map<std::string, FunctionSpec> kNames = {
       {"bitwise_and", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kBitAnd}},
       {"bitwise_or", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kBitOr}},
@@ -107,12 +114,16 @@ std::optional<FunctionSpec> numpy_operator_function(const std::string &name) {
       {"logical_xor", {Builtin::kLogical, MathFn::kSin, 2, ScalarOp::kNe}},
       {"logical_not", {Builtin::kLogicalNot}},
   };
-  auto it = kNames.find(name);
-  if (it == kNames.end()) return std::nullopt;
+  return kNames;
+}
+
+std::optional<FunctionSpec> numpy_operator_function(const std::string &name) {
+  auto it = numpy_operator_table().find(name);
+  if (it == numpy_operator_table().end()) return std::nullopt;
   return it->second;
 }
 
-std::optional<FunctionSpec> math_function(const std::string &name) {
+const std::map<std::string, FunctionSpec> &math_function_table() {
   static const std::map<std::string, FunctionSpec> kNames = {
       {"sin", {Builtin::kMath, MathFn::kSin}},       {"cos", {Builtin::kMath, MathFn::kCos}},
       {"tan", {Builtin::kMath, MathFn::kTan}},       {"arcsin", {Builtin::kMath, MathFn::kAsin}},
@@ -129,8 +140,12 @@ std::optional<FunctionSpec> math_function(const std::string &name) {
       {"trunc", {Builtin::kMath, MathFn::kTrunc}},   {"hypot", {Builtin::kMath, MathFn::kHypot, 2}},
       {"copysign", {Builtin::kMath, MathFn::kCopysign, 2}},
   };
-  auto it = kNames.find(name);
-  if (it == kNames.end()) return std::nullopt;
+  return kNames;
+}
+
+std::optional<FunctionSpec> math_function(const std::string &name) {
+  auto it = math_function_table().find(name);
+  if (it == math_function_table().end()) return std::nullopt;
   return it->second;
 }
 
@@ -165,6 +180,57 @@ std::optional<std::pair<FunctionSpec, bool>> resolve_function(const std::string 
     if (name == "bool") return std::pair{cast_to_dtype(DType::kBool), false};
   }
   return std::nullopt;
+}
+
+// Levenshtein distance, for suggesting a near-miss name.
+size_t edit_distance(const std::string &a, const std::string &b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// Every function a kernel may call from `module` ("numpy", "math", ...).
+std::vector<std::string> callable_names(const std::string &module) {
+  std::vector<std::string> candidates;
+  auto add_if_callable = [&](const std::string &name) {
+    if (resolve_function(absl::StrCat(module, ".", name))) candidates.push_back(name);
+  };
+  for (const char *name : {"abs", "absolute", "maximum", "minimum", "where", "max", "min", "float", "int", "bool"}) {
+    add_if_callable(name);
+  }
+  for (const auto &entry : math_function_table()) add_if_callable(entry.first);
+  for (const auto &entry : numpy_operator_table()) add_if_callable(entry.first);
+  for (const auto &entry : numpy_scalar_type_table()) add_if_callable(entry.first);
+  for (const std::string &qualified : expanded_ufunc_names()) {
+    if (qualified.substr(0, qualified.rfind('.')) == module) candidates.push_back(qualified.substr(qualified.rfind('.') + 1));
+  }
+  return candidates;
+}
+
+// "the function 'math.sqr' is not supported in a kernel; did you mean 'math.sqrt'?"
+std::string unsupported_function_message(const std::string &qualified) {
+  std::string message = absl::StrCat("the function '", qualified, "' is not supported in a kernel");
+  const auto dot = qualified.rfind('.');
+  if (dot == std::string::npos) return message;
+  const std::string module = qualified.substr(0, dot), name = qualified.substr(dot + 1);
+  std::set<std::string> nearest;
+  size_t nearest_distance = std::max<size_t>(1, std::min<size_t>(2, name.size() / 3));  // a near miss, not any short name
+  for (const std::string &candidate : callable_names(module)) {
+    size_t distance = edit_distance(name, candidate);
+    if (distance < nearest_distance) nearest.clear(), nearest_distance = distance;
+    if (distance == nearest_distance) nearest.insert(absl::StrCat("'", module, ".", candidate, "'"));
+  }
+  if (!nearest.empty()) absl::StrAppend(&message, "; did you mean ", absl::StrJoin(nearest, " or "), "?");
+  return message;
 }
 
 // The qualified name a call's callee refers to: GlobalRef("numpy.sin") or
@@ -513,6 +579,7 @@ absl::StatusOr<NodeRef> ExprFrontend::binary(ScalarOp op, NodeRef left, NodeRef 
     if (!folded.ok()) return folded.status();
     return *folded;
   }
+  if (NodeRef exact = compare_with_python_int(op, left, right, line)) return exact;
   const WeakResult weak_result = numpy_function ? WeakResult::kMakeStrong : WeakResult::kKeepWeak;
   auto resolved = resolve_operator(op, {left->type, right->type}, weak_result);
   if (!resolved.ok()) return error(line, std::string(resolved.status().message()));
@@ -698,7 +765,7 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_call(const v1::Call &call, const
   }
   if (is_expanded_ufunc(*name)) return translate_ufunc(*name, call, environment, line);
   auto resolved = resolve_function(*name);
-  if (!resolved) return error(line, absl::StrCat("the function '", *name, "' is not supported in a kernel"));
+  if (!resolved) return error(line, unsupported_function_message(*name));
   if (call.keywords_size() > 0) {
     return error(line, absl::StrCat("keyword arguments ('", call.keywords(0).arg(), "=') to '", *name,
                                     "' are not supported"));

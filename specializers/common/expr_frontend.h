@@ -27,6 +27,10 @@ using Environment = std::map<std::string, NodeRef>;
 // An INVALID_ARGUMENT status "file:line: message".
 absl::Status user_error(const SourceContext &context, int line, const std::string &message);
 
+// The qualified names of the ufuncs the front end writes out in other
+// operations ("numpy.clip", "math.erf", ...).
+std::vector<std::string> expanded_ufunc_names();
+
 // Python's own rules for a parameter list: every name present and distinct.
 absl::Status check_parameter_names(const SourceContext &context, const v1::FunctionAst &function);
 

@@ -64,6 +64,14 @@ const std::map<std::string, UfuncSpec> &expansions() {
       {"math.erfc", {{"x"}}},
       {"math.gamma", {{"x"}}},
       {"math.lgamma", {{"x"}}},
+      // scipy.special's ufuncs of one float, where the kernel imported them.
+      {"scipy.special.erf", {{"x"}}},
+      {"scipy.special.erfc", {{"x"}}},
+      {"scipy.special.gamma", {{"x"}}},
+      {"scipy.special.gammaln", {{"x"}}},
+      {"scipy.special.cbrt", {{"x"}}},
+      {"scipy.special.exp2", {{"x"}}},
+      {"scipy.special.expit", {{"x"}}},
   };
   return kSpecs;
 }
@@ -73,6 +81,12 @@ bool is_none(const v1::Expr &expr) { return expr.has_constant() && expr.constant
 }  // namespace
 
 bool ExprFrontend::is_expanded_ufunc(const std::string &qualified) { return expansions().count(qualified) > 0; }
+
+std::vector<std::string> expanded_ufunc_names() {
+  std::vector<std::string> names;
+  for (const auto &[name, spec] : expansions()) names.push_back(name);
+  return names;
+}
 
 // A constant of the (strong) type `type`.
 static NodeRef typed_constant(double value, ScalarType type, int line) {
@@ -87,9 +101,10 @@ static NodeRef typed_constant(double value, ScalarType type, int line) {
 absl::StatusOr<NodeRef> ExprFrontend::translate_ufunc(const std::string &qualified, const v1::Call &call,
                                                       const Environment &environment, int line) {
   const UfuncSpec &spec = expansions().at(qualified);
-  const std::string module = qualified.substr(0, qualified.find('.'));
-  const std::string name = qualified.substr(qualified.find('.') + 1);
-  const bool numpy_function = module == "numpy";
+  const std::string module = qualified.substr(0, qualified.rfind('.'));
+  const std::string name = qualified.substr(qualified.rfind('.') + 1);
+  const bool scipy_function = module == "scipy.special";
+  const bool numpy_function = module == "numpy" || scipy_function;
   const WeakResult weak_result = numpy_function ? WeakResult::kMakeStrong : WeakResult::kKeepWeak;
   // Bind the arguments to the parameters (None: not given).
   std::vector<const v1::Expr *> bound(spec.params.size(), nullptr);
@@ -119,6 +134,8 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_ufunc(const std::string &qualifi
   auto fail = [&](const std::string &message) { return error(line, absl::StrCat("'", qualified, "': ", message)); };
   // The float loop NumPy picks for the operands (float16 refused).
   auto float_loop = [&](std::vector<NodeRef> operands) -> absl::StatusOr<ScalarType> {
+    // scipy.special lists its float64 loop first: every input but float32 takes it.
+    if (scipy_function) return ScalarType{operands[0]->type == ScalarType{DType::kFloat32, false} ? DType::kFloat32 : DType::kFloat64, false};
     std::vector<ScalarType> types;
     for (const auto &operand : operands) types.push_back(operand->type);
     auto resolved = resolve_math(MathFn::kExp, types, weak_result);
@@ -145,7 +162,15 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_ufunc(const std::string &qualifi
   if (name == "erf") return math(MathFn::kErf, {x});
   if (name == "erfc") return math(MathFn::kErfc, {x});
   if (name == "gamma") return math(MathFn::kGamma, {x});
-  if (name == "lgamma") return math(MathFn::kLgamma, {x});
+  if (name == "lgamma" || name == "gammaln") return math(MathFn::kLgamma, {x});
+  if (name == "expit") {  // 1 / (1 + exp(-x)), in the loop's float type
+    auto loop = float_loop({x});
+    if (!loop.ok()) return loop.status();
+    NodeRef one = typed_constant(1.0, *loop, line);
+    auto exp_minus_x = math(MathFn::kExp, {make_node(ScalarOp::kNeg, *loop, {cast_to(x, *loop)}, line)});
+    if (!exp_minus_x.ok()) return exp_minus_x.status();
+    return make_node(ScalarOp::kTrueDiv, *loop, {one, make_node(ScalarOp::kAdd, *loop, {one, *exp_minus_x}, line)}, line);
+  }
   if (name == "rint") return math(MathFn::kRint, {x});
   if (name == "power" || name == "pow") return binary(ScalarOp::kPow, x, args[1], line, true);
   if (name == "remainder" || name == "mod") return binary(ScalarOp::kMod, x, args[1], line, true);

@@ -383,6 +383,45 @@ def test_math_special_functions(target):
     assert_within_ulps(g(x), np.array([math.gamma(v) for v in x]), 4)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int8, np.int64, np.bool_], ids=lambda d: np.dtype(d).name)
+def test_scipy_special_functions_imported_by_name_or_module(target, dtype):
+    import scipy.special as sp
+    from scipy.special import erf, expit, gammaln
+
+    @sejits.elementwise
+    def f(x):
+        return erf(x) + sp.erfc(x) * 2 + gammaln(x + 7) + expit(x) + sp.cbrt(x) + sp.exp2(x)
+
+    rng = np.random.default_rng(3)
+    x = random_array(dtype, (5, 13), rng) if dtype != np.bool_ else rng.random((5, 13)) > 0.5
+    if np.dtype(dtype).kind == "f":
+        x.flat[:3] = [-0.0, np.inf, -40.0]
+    expected = erf(x) + sp.erfc(x) * 2 + gammaln(x + 7) + expit(x) + sp.cbrt(x) + sp.exp2(x)
+    result = f(x)
+    assert result.dtype == expected.dtype  # scipy's loops: float32 stays float32, every other input float64
+    assert_within_ulps(result, expected, 8)
+
+
+NEAR_MISSES = {
+    "math.sqrt": lambda x: math.sqr(x),  # noqa: the misspellings are the point
+    "numpy.arctan2": lambda x: np.arctan3(x, x),
+    "numpy.clip": lambda x: np.clipp(x, 0, 1),
+    "numpy.logical_and": lambda x: np.logical_nand(x, x),
+}
+
+
+@pytest.mark.parametrize("suggestion", NEAR_MISSES)
+def test_a_near_miss_function_name_suggests_the_supported_spelling(target, suggestion):
+    kernel = sejits.elementwise(NEAR_MISSES[suggestion])
+    with pytest.raises(sejits.SpecializationError, match=rf"is not supported in a kernel; did you mean .*'{suggestion}'"):
+        kernel(np.ones(3))
+
+
+def test_a_function_far_from_any_supported_name_gets_no_guess(target):
+    with pytest.raises(sejits.SpecializationError, match=r"'numpy\.convolve' is not supported in a kernel$"):
+        sejits.elementwise(lambda x: np.convolve(x, x))(np.ones(3))
+
+
 def test_builtin_round(target):
     @sejits.elementwise
     def f(x, y):
