@@ -8,6 +8,17 @@ from sejits._errors import SpecializationError
 
 # What each Python scalar type is, as a signature element and as a weak dtype.
 PYTHON_SCALARS = {bool: ("b", np.dtype(np.bool_)), int: ("i", np.dtype(np.int64)), float: ("f", np.dtype(np.float64))}
+# A Python int in [2**63, 2**64): NumPy takes it with uint64 arrays, so it is
+# described as a weak uint64 (the native fast path's "I").
+UINT64_PYTHON_INT = ("I", np.dtype(np.uint64))
+
+
+def python_scalar(value):
+    """(signature letter, weak dtype) of a Python scalar; None for anything else."""
+    scalar = PYTHON_SCALARS.get(type(value))
+    if scalar is not None and type(value) is int and 2**63 <= value < 2**64:
+        return UINT64_PYTHON_INT
+    return scalar
 MAX_RANK = _native.MAX_RANK  # the kernel ABI's SEJITS_MAX_RANK
 # The dtypes kernels take: the kernel ABI's table (SEJITS_DTYPES in kernel_abi.h).
 SUPPORTED_DTYPES = frozenset(np.dtype(name) for _, name in _native.DTYPES)
@@ -21,7 +32,7 @@ def signature_element(value):
         if not value.dtype.isnative or value.ndim > MAX_RANK:
             return None  # normalize() converts or refuses it
         return value.dtype.num
-    scalar = PYTHON_SCALARS.get(kind)
+    scalar = python_scalar(value)
     if scalar is not None:
         return scalar[0]
     if isinstance(value, np.generic):
@@ -59,8 +70,9 @@ def normalize(value, position):
 
 def describe(value, pb, dtype_code):
     """An ArgDescriptor message for one (normalized) argument."""
-    if type(value) in PYTHON_SCALARS:
-        return pb.ArgDescriptor(kind=pb.SCALAR, dtype=dtype_code(PYTHON_SCALARS[type(value)][1]), weak=True)
+    scalar = python_scalar(value)
+    if scalar is not None:
+        return pb.ArgDescriptor(kind=pb.SCALAR, dtype=dtype_code(scalar[1]), weak=True)
     if isinstance(value, np.generic):
         return pb.ArgDescriptor(kind=pb.SCALAR, dtype=dtype_code(value.dtype), weak=False)
     if _device_calls.is_device_array(value):  # views of device arrays are C-contiguous
@@ -72,8 +84,9 @@ def describe(value, pb, dtype_code):
 
 def scalar_code(value, dtype_code):
     """How the native layer passes an argument: 0 for arrays, else the dtype code."""
-    if type(value) in PYTHON_SCALARS:
-        return dtype_code(PYTHON_SCALARS[type(value)][1])
+    scalar = python_scalar(value)
+    if scalar is not None:
+        return dtype_code(scalar[1])
     if isinstance(value, np.generic):
         return dtype_code(value.dtype)
     return 0

@@ -536,15 +536,29 @@ static PyObject *empty(PyObject *module, PyObject *args) {
  * sejits._arguments.signature_element builds them. */
 
 
-static PyObject *signature_bool, *signature_int, *signature_float, *slow_call_name;
+static PyObject *signature_bool, *signature_int, *signature_uint64_int, *signature_float, *slow_call_name;
 
-/* The signature element of one argument, borrowed; NULL when the fast path
- * does not handle this kind of argument. */
+/* "i" for a Python int in int64, "I" for one in [2**63, 2**64) (a weak
+ * uint64); NULL beyond, for the slow path to explain. */
+static PyObject *int_signature_element(PyObject *value) {
+  int overflow = 0;
+  PyLong_AsLongLongAndOverflow(value, &overflow);
+  if (overflow == 0) return signature_int;
+  if (overflow > 0) {
+    PyLong_AsUnsignedLongLong(value);
+    if (!PyErr_Occurred()) return signature_uint64_int;
+  }
+  PyErr_Clear();
+  return NULL;
+}
+
+/* The signature element of one argument, a new reference; NULL when the fast
+ * path does not handle this kind of argument. */
 PyObject *fast_signature_element(PyObject *value) {
   if (PyArray_CheckExact(value)) return PyLong_FromLong(PyArray_DESCR((PyArrayObject *)value)->type_num);
   PyTypeObject *type = Py_TYPE(value);
   PyObject *element = type == &PyFloat_Type  ? signature_float
-                      : type == &PyLong_Type ? signature_int
+                      : type == &PyLong_Type ? int_signature_element(value)
                       : type == &PyBool_Type ? signature_bool
                                              : NULL;
   Py_XINCREF(element);
@@ -860,6 +874,7 @@ PyMODINIT_FUNC PyInit__native(void) {
     return NULL;
   signature_bool = PyUnicode_InternFromString("b");
   signature_int = PyUnicode_InternFromString("i");
+  signature_uint64_int = PyUnicode_InternFromString("I");
   signature_float = PyUnicode_InternFromString("f");
   slow_call_name = PyUnicode_InternFromString("_call_slow");
   PyObject *module = PyModule_Create(&module_def);

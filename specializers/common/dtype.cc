@@ -87,11 +87,19 @@ DType promote_types(DType a, DType b) {
   return signed_of_size(unsigned_size * 2);
 }
 
+bool is_python_scalar_dtype(DType dtype) {
+  return dtype == DType::kBool || dtype == DType::kInt64 || dtype == DType::kUInt64 || dtype == DType::kFloat64;
+}
+
 ScalarType strengthen(ScalarType type) { return ScalarType{type.dtype, false}; }
 
 ScalarType result_type(ScalarType a, ScalarType b) {
   if (a.weak && b.weak) {
-    return kind_of(a.dtype) >= kind_of(b.dtype) ? a : b;
+    ScalarType wider = kind_of(a.dtype) >= kind_of(b.dtype) ? a : b;
+    // Arithmetic between Python ints is Python's: in int64, where a value
+    // beyond it (a uint64-described int) asks for the Python code to run.
+    if (wider.dtype == DType::kUInt64) wider.dtype = DType::kInt64;
+    return wider;
   }
   if (!a.weak && !b.weak) return ScalarType{promote_types(a.dtype, b.dtype), false};
   ScalarType strong = a.weak ? b : a;
@@ -102,7 +110,9 @@ ScalarType result_type(ScalarType a, ScalarType b) {
   // takes an unsigned array's dtype.
   auto rank = [](Kind k) { return k == Kind::kUnsigned ? static_cast<int>(Kind::kSigned) : static_cast<int>(k); };
   if (rank(strong_kind) >= rank(weak_kind)) return strong;
-  return ScalarType{weak.dtype, false};
+  // A Python int meeting a bool array takes the default int, int64, even
+  // when it is described as uint64 (NumPy then raises out of bounds).
+  return ScalarType{weak.dtype == DType::kUInt64 ? DType::kInt64 : weak.dtype, false};
 }
 
 bool can_cast_safely(DType from, DType to) { return promote_types(from, to) == to; }

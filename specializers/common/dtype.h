@@ -45,6 +45,10 @@ DType promote_types(DType a, DType b);
 ScalarType result_type(ScalarType a, ScalarType b);
 // np.can_cast(from, to, casting="safe").
 bool can_cast_safely(DType from, DType to);
+// The dtypes a Python scalar is described with: bool, int64, float64, and
+// uint64 for an int in [2**63, 2**64), which NumPy accepts with uint64 arrays.
+bool is_python_scalar_dtype(DType dtype);
+inline constexpr char kPythonScalarDtypes[] = "bool, int64, uint64 (an int in [2**63, 2**64)) or float64";
 // A weak type made strong: what a Python scalar becomes on its own.
 ScalarType strengthen(ScalarType type);
 

@@ -53,26 +53,34 @@ cg::ExprPtr serial_call(int output_arg) {
                     cg::int_literal(0));
 }
 
+// "sejits-fallback:" asks the client to run the Python code for this call.
+constexpr char kPythonIntFallback[] = "sejits-fallback: Python int arithmetic exceeds 64 bits";
+
 void append_python_int_range_checks(const NodeRef &root, std::vector<cg::StmtPtr> &body) {
-  for (auto [param, dtype] : python_int_params_narrowed(root)) {
-    cg::ExprPtr value = cg::var(absl::StrCat("s", param));
+  for (const NarrowedPythonInt &narrowed : python_int_params_narrowed(root)) {
+    const DType dtype = narrowed.type.dtype;
+    cg::ExprPtr value = cg::var(absl::StrCat("s", narrowed.param_index));
     cg::ExprPtr as_target = cg::cast(cg::scalar_type(ctype_of(dtype)), value);
-    cg::ExprPtr back = cg::cast(cg::scalar_type(cg::CType::kInt64), as_target);
+    cg::ExprPtr back = cg::cast(cg::scalar_type(ctype_of(narrowed.param_dtype)), as_target);
     cg::ExprPtr outside = cg::binary(cg::BinaryOp::kNe, back, value);
-    if (kind_of(dtype) == Kind::kUnsigned) {
-      outside = cg::binary(cg::BinaryOp::kLogicalOr, cg::binary(cg::BinaryOp::kLt, value, cg::int_literal(0)), outside);
+    if (kind_of(dtype) != kind_of(narrowed.param_dtype)) {  // the sign changes where the value does not fit
+      cg::ExprPtr negative = cg::binary(cg::BinaryOp::kLt, kind_of(dtype) == Kind::kUnsigned ? value : as_target,
+                                        cg::int_literal(0));
+      outside = cg::binary(cg::BinaryOp::kLogicalOr, negative, outside);
     }
-    body.push_back(cg::if_stmt(outside, {cg::return_stmt(cg::call(cg::Callee::kFailOutOfBounds,
-                                                                  {cg::var("error"), cg::var("error_len"), value,
-                                                                   cg::literal(cg::CType::kChar, dtype_name(dtype))}))}));
+    cg::StmtPtr fail = narrowed.type.weak
+                           ? fail_statement(kPythonIntFallback)
+                           : cg::return_stmt(cg::call(cg::Callee::kFailOutOfBounds,
+                                                      {cg::var("error"), cg::var("error_len"), value,
+                                                       cg::literal(cg::CType::kChar, dtype_name(dtype))}));
+    body.push_back(cg::if_stmt(outside, {fail}));
   }
 }
 
 void append_error_flag_checks(const NodeRef &value, std::vector<cg::StmtPtr> &body) {
   if (!may_set_error_flag(value)) return;
-  // "sejits-fallback:" asks the client to run the Python code for this call.
   for (auto [flag, message] : {std::pair{1, "Integers to negative integer powers are not allowed."},
-                               std::pair{2, "sejits-fallback: Python int arithmetic exceeds 64 bits"}}) {
+                               std::pair{2, kPythonIntFallback}}) {
     body.push_back(cg::if_stmt(cg::binary(cg::BinaryOp::kEq, cg::var("error_flag"), cg::int_literal(flag)),
                                {fail_statement(message)}));
   }

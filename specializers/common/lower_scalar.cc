@@ -234,13 +234,15 @@ bool may_set_error_flag(const NodeRef &root) {
   return false;
 }
 
-std::vector<std::pair<int, DType>> python_int_params_narrowed(const NodeRef &root) {
-  std::vector<std::pair<int, DType>> narrowed;
+std::vector<NarrowedPythonInt> python_int_params_narrowed(const NodeRef &root) {
+  std::vector<NarrowedPythonInt> narrowed;
   for (const auto &node : topological_order(root)) {
-    if (node->op != ScalarOp::kCast || !is_integer(node->type.dtype) || node->type.dtype == DType::kInt64) continue;
+    if (node->op != ScalarOp::kCast || !is_integer(node->type.dtype)) continue;
     const NodeRef &source = node->operands[0];
-    if (source->op == ScalarOp::kParam && source->type.weak && source->type.dtype == DType::kInt64) {
-      narrowed.emplace_back(source->param_index, node->type.dtype);
+    const DType from = source->type.dtype;
+    bool python_int = source->type.weak && (from == DType::kInt64 || from == DType::kUInt64);
+    if (source->op == ScalarOp::kParam && python_int && node->type.dtype != from) {
+      narrowed.push_back({source->param_index, from, node->type});
     }
   }
   return narrowed;

@@ -35,8 +35,15 @@ LoweredScalar lower_scalar(const NodeRef &root, const ScalarLoweringContext &con
 // Python int arithmetic).
 bool may_set_error_flag(const NodeRef &root);
 
-// Python int parameters converted to a narrower integer dtype (param index,
-// dtype): NumPy refuses values that do not fit, so the kernel checks them.
-std::vector<std::pair<int, DType>> python_int_params_narrowed(const NodeRef &root);
+// A Python int parameter converted to another integer dtype: NumPy refuses
+// values that do not fit, so the kernel checks them. `param_dtype` is int64,
+// or uint64 for an int in [2**63, 2**64); a weak `dtype` is Python int
+// arithmetic, which a value that does not fit hands back to Python.
+struct NarrowedPythonInt {
+  int param_index;
+  DType param_dtype;
+  ScalarType type;
+};
+std::vector<NarrowedPythonInt> python_int_params_narrowed(const NodeRef &root);
 
 }  // namespace sejits::specializers

@@ -24,8 +24,9 @@ absl::StatusOr<Parameter> describe_parameter(const SourceContext &context, const
   }
   DType dtype = static_cast<DType>(spec.dtype_code);
   if (spec.kind == ArgKind::kScalar) {
-    if (spec.weak && dtype != DType::kBool && dtype != DType::kInt64 && dtype != DType::kFloat64) {
-      return user_error(context, line, absl::StrCat("argument '", argument.name(), "': a Python scalar must be described as bool, int64 or float64"));
+    if (spec.weak && !is_python_scalar_dtype(dtype)) {
+      return user_error(context, line, absl::StrCat("argument '", argument.name(), "': a Python scalar must be described as ",
+                                                    kPythonScalarDtypes));
     }
     return Parameter{ArgKind::kScalar, ScalarType{dtype, spec.weak}};
   }

@@ -179,6 +179,10 @@ absl::StatusOr<std::unique_ptr<StencilIr>> build_stencil_ir(const Specialization
       array_names[k] = name;
       ir->parameters.push_back({ArgKind::kArray, ScalarType{dtype, false}});
     } else {
+      if (spec.weak && !is_python_scalar_dtype(dtype)) {
+        return user_error(context, line, absl::StrCat("argument '", name, "': a Python scalar must be described as ",
+                                                    kPythonScalarDtypes));
+      }
       ir->parameters.push_back({ArgKind::kScalar, ScalarType{dtype, spec.weak}});
     }
     environment[name] = make_param(k, ir->parameters.back().type, line);

@@ -270,3 +270,96 @@ def test_masked_arrays_run_as_numpy_masked_operations_under_fallback(target):
     finally:
         sejits.config(fallback="error")
     assert_same(kernel(x.data, y.data + 1), x.data / (y.data + 1) + 1)  # plain arrays still compile
+
+
+# ---- Python ints as large as uint64's ---------------------------------------------
+
+@sejits.elementwise
+def _add_scalar(x, c):
+    return x + c
+
+
+@sejits.elementwise
+def _mixed(x, c, k):
+    return (x ^ c) // k + (x > c)
+
+
+UINT64_INTS = [2**63, 2**63 + 12345, 2**64 - 1]
+
+
+@pytest.mark.parametrize("value", UINT64_INTS)
+def test_python_ints_up_to_uint64_max_work_with_uint64_arrays(target, value):
+    x = np.array([0, 1, 2**62, 2**63 - 1, 2**64 - 1, 7], dtype=np.uint64)
+    assert_same(_add_scalar(x, value), x + value)
+    assert_same(_mixed(x, value, 3), (x ^ value) // 3 + (x > value))
+    assert_same(_add_scalar(x[::2], value), x[::2] + value)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_uint64_sized_python_int_meets_floats_as_numpy_converts_it(target, dtype):
+    x = np.array([-1.5, 0.0, 3.25, np.inf], dtype=dtype)
+    assert_same(_add_scalar(x, 2**64 - 1), x + (2**64 - 1))
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int8, np.uint32, np.bool_])
+def test_a_uint64_sized_python_int_with_other_ints_is_out_of_bounds(target, dtype):
+    x = np.ones(4, dtype=dtype)
+    with pytest.raises(OverflowError):
+        x + 2**63  # NumPy's behaviour, for reference
+    with pytest.raises(OverflowError, match=f"Python integer {2**63} out of bounds for"):
+        _add_scalar(x, 2**63)
+
+
+def test_small_and_uint64_sized_ints_are_told_apart_on_the_fast_path(daemon):
+    x = np.arange(5, dtype=np.uint64)
+    for value in [3, 2**63 + 1, 5, 2**64 - 1, 0]:  # alternating signatures, each cached
+        assert_same(_add_scalar(x, value), x + value)
+
+
+def test_python_int_arithmetic_beyond_64_bits_runs_as_python(daemon):
+    @sejits.elementwise
+    def shifted(x, big, small):
+        return x + (big + small) % 7
+
+    x = np.arange(4, dtype=np.uint64)
+    expected = x + (2**63 + 2**62 + 5) % 7
+    assert_same(shifted(x, 2**63, 2**62 + 5), expected)  # Python's exact arithmetic: big + small > 2**64
+
+
+# ---- decorated methods --------------------------------------------------------
+
+class _Model:
+    def __init__(self, scale):
+        self.scale = scale
+
+    @sejits.elementwise
+    def scaled(self, x):
+        return self.scale * x
+
+    @sejits.elementwise
+    def doubled(x):  # no self: reached through an instance it is the kernel itself
+        return 2 * x
+
+
+def test_a_method_taking_self_says_why_under_fallback_error(daemon):
+    x = np.arange(5.0)
+    with pytest.raises(sejits.SpecializationError, match="is a method: its first parameter 'self' is a _Model"):
+        _Model(3.0).scaled(x)  # the session runs under fallback="error"
+
+
+def test_a_method_taking_self_warns_and_runs_as_python(daemon):
+    x = np.arange(5.0)
+    sejits.config(fallback="warn")
+    try:
+        with pytest.warns(sejits.SpecializationWarning, match="pass the attributes it reads as arguments") as caught:
+            result = _Model(3.0).scaled(x)
+    finally:
+        sejits.config(fallback="error")
+    assert_same(result, 3.0 * x)
+    assert caught[0].filename == __file__  # the user's line, not sejits'
+
+
+def test_a_kernel_without_self_in_a_class_is_the_kernel_through_instances_and_the_class(daemon):
+    x = np.arange(4, dtype=np.int32)
+    assert _Model(1.0).doubled is _Model.doubled
+    assert_same(_Model(1.0).doubled(x), 2 * x)

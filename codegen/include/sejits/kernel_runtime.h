@@ -87,6 +87,12 @@ static inline int32_t sejits_fail_out_of_bounds(char *error, int64_t error_len, 
   }
   return 1;
 }
+static inline int32_t sejits_fail_out_of_bounds(char *error, int64_t error_len, uint64_t value, const char *dtype) {
+  if (error && error_len > 0) {
+    snprintf(error, (size_t)error_len, "OverflowError: Python integer %llu out of bounds for %s", (unsigned long long)value, dtype);
+  }
+  return 1;
+}
 
 // ---- NumPy arithmetic semantics ------------------------------------------
 
