@@ -18,7 +18,7 @@ NodeRef compare_with_python_int(ScalarOp op, const NodeRef &left, const NodeRef 
   const NodeRef &array = python_int_left ? right : left;
   const bool array_uint64 = array->type.dtype == DType::kUInt64;
   const bool python_int_beyond_int64 = python_int->type.dtype == DType::kUInt64;
-  if (array->type.dtype != DType::kBool && !is_integer(array->type.dtype)) return nullptr;
+  if (!is_integer(array->type.dtype)) return nullptr;  // bool meets a Python int as int64, as NumPy does
   if (!array_uint64 && !python_int_beyond_int64) return nullptr;  // both hold in int64
 
   const ScalarType boolean{DType::kBool, false}, uint64{DType::kUInt64, false}, int64{DType::kInt64, false};

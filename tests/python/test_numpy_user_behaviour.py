@@ -363,3 +363,17 @@ def test_a_kernel_without_self_in_a_class_is_the_kernel_through_instances_and_th
     x = np.arange(4, dtype=np.int32)
     assert _Model(1.0).doubled is _Model.doubled
     assert_same(_Model(1.0).doubled(x), 2 * x)
+
+
+@sejits.elementwise
+def _compare_all(x, c):
+    return np.int8(x < c) + 2 * np.int8(x <= c) + 4 * np.int8(x == c) + 8 * np.int8(x != c) + 16 * np.int8(c > x) + 32 * np.int8(c >= x)
+
+
+@pytest.mark.parametrize("dtype", [np.uint64, np.int64, np.int8, np.uint8])
+def test_comparisons_with_python_ints_are_exact_as_numpy_2s(target, dtype):
+    info = np.iinfo(dtype)
+    x = np.array([info.min, info.min + 1, 0, 5, info.max - 1, info.max], dtype=dtype)
+    for c in [-5, 0, 5, 2**62 + 1, 2**63 - 1, 2**63, 2**63 + 1, 2**64 - 2, 2**64 - 1]:
+        expected = (np.int8(1) * (x < c) + 2 * (x <= c) + 4 * (x == c) + 8 * (x != c) + 16 * (c > x) + 32 * (c >= x))
+        assert_same(_compare_all(x, c), expected.astype(np.int8))
