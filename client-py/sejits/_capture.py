@@ -220,15 +220,22 @@ def _parameters(node):
     return tuple(a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs])
 
 
+def _body_nodes(node):
+    """Every node of the function's body: not its decorators, defaults or
+    annotations, which the enclosing scope evaluated when it was defined."""
+    for statement in node.body if isinstance(node.body, list) else [node.body]:
+        yield from ast.walk(statement)
+
+
 def _free_names(node, params):
     assigned = set(params)
-    for child in ast.walk(node):
+    for child in _body_nodes(node):
         if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
             assigned.add(child.id)
         elif isinstance(child, ast.arg):  # a nested lambda's parameters
             assigned.add(child.arg)
     used = []
-    for child in ast.walk(node):
+    for child in _body_nodes(node):
         if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load) and child.id not in assigned:
             if child.id not in used:
                 used.append(child.id)
@@ -239,8 +246,8 @@ def _structural_names(node):
     """Names read inside an index (`a[0, k]`) or a loop's iterable
     (`range(n)`): the daemon needs their values as constants."""
     found = set()
-    roots = [n.slice for n in ast.walk(node) if isinstance(n, ast.Subscript)]
-    roots += [n.iter for n in ast.walk(node) if isinstance(n, ast.For)]
+    roots = [n.slice for n in _body_nodes(node) if isinstance(n, ast.Subscript)]
+    roots += [n.iter for n in _body_nodes(node) if isinstance(n, ast.For)]
     for root in roots:
         found.update(n.id for n in ast.walk(root) if isinstance(n, ast.Name))
     return frozenset(found)

@@ -377,3 +377,14 @@ def test_comparisons_with_python_ints_are_exact_as_numpy_2s(target, dtype):
     for c in [-5, 0, 5, 2**62 + 1, 2**63 - 1, 2**63, 2**63 + 1, 2**64 - 2, 2**64 - 1]:
         expected = (np.int8(1) * (x < c) + 2 * (x <= c) + 4 * (x == c) + 8 * (x != c) + 16 * (c > x) + 32 * (c >= x))
         assert_same(_compare_all(x, c), expected.astype(np.int8))
+
+
+def test_names_in_the_decorator_are_not_the_kernels(daemon):
+    for scale in (2.0,):
+        @sejits.stencil(boundary="nearest" if scale else "wrap")
+        def smooth(a):
+            return (a[0, -1] + a[0, 1]) / 2.0
+
+    grid = np.arange(12.0).reshape(3, 4)
+    assert_same(smooth(grid), (ndimage.shift(grid, (0, 1), order=0, mode="nearest")
+                               + ndimage.shift(grid, (0, -1), order=0, mode="nearest")) / 2.0)
