@@ -115,7 +115,8 @@ def test_newton_sqrt_with_a_run_time_count(target, dtype):
     kernel = sejits.elementwise(newton_sqrt)
     x = np.array([0.25, 1.0, 2.0, 9.0, 1e6, 3.5], dtype)
     for steps in (0, 3, 30):
-        expected = per_element(newton_sqrt, x, steps)
+        # `1.0` (a Python float) merges with x's dtype, as in an if-statement.
+        expected = per_element(newton_sqrt, x, steps).astype(dtype)
         assert_same(kernel(x, steps), expected, 1e-6 if dtype == np.float32 else 1e-15)
     np.testing.assert_allclose(kernel(x, 30), np.sqrt(x), rtol=1e-6)
 
@@ -172,7 +173,6 @@ def test_long_constant_ranges_become_loops(target):
 
 
 def test_loops_in_a_stencil_body(target):
-    @sejits.stencil(boundary="nearest")
     def smooth_then_iterate(a, steps):
         value = 0.25 * a[-1, 0] + 0.25 * a[1, 0] + 0.25 * a[0, -1] + 0.25 * a[0, 1]
         for _ in range(steps):
@@ -183,10 +183,11 @@ def test_loops_in_a_stencil_body(target):
             count += 1
         return value + count
 
+    kernel = sejits.stencil(boundary="nearest")(smooth_then_iterate)
     a = np.random.default_rng(5).random((9, 12)) * 6 + 0.5
     for steps in (0, 4):
         expected = _stencil_python.run_python(smooth_then_iterate, (a, steps), "nearest", 0.0, None)
-        assert_same(smooth_then_iterate(a, steps), expected, 1e-13)
+        assert_same(kernel(a, steps), expected, 1e-13)
 
 
 def test_a_loop_that_never_ends_is_refused_with_its_line(daemon):
