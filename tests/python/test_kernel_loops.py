@@ -226,3 +226,104 @@ def test_the_numpy_platform_refuses_loops(daemon):
     kernel = sejits.elementwise(newton_sqrt)
     error = refusal(kernel, (np.ones(4), 3))
     assert "loop" in error.details()
+
+
+# ---- the front end's cases: the same on every target, so the CPU only ---------
+
+def return_from_inner_loop(x, n):
+    for i in range(n):
+        for j in range(n):
+            if i * j * x > 10.0:
+                return i * 100 + j
+    return -1
+
+
+def break_inner_only(x, n):
+    total = 0.0
+    for i in range(n):
+        j = 0
+        while True:
+            j += 1
+            if j > i:
+                break
+            total += x * j
+    return total
+
+
+def loop_in_a_branch(x, n):
+    if x > 0:
+        k = 0
+        while k < n:
+            if k * x > 5:
+                return float(k)
+            k += 1
+    return x
+
+
+def unrolled_with_jumps(x):
+    total = 0.0
+    for k in range(6):  # short and constant: unrolled, jumps as selects
+        if k == 1:
+            continue
+        if x < k:
+            break
+        if x > 100.0:
+            return -x
+        total += k * x
+    return total
+
+
+def loop_variable_after_the_loop(x, n):
+    i = -1
+    y = x
+    for i in range(n):
+        y, x = x, y + 1.0
+    return i + y
+
+
+def continue_in_while(n):
+    k = 0
+    odd = 0
+    while k < n:
+        k += 1
+        if k % 3 == 0:
+            continue
+        odd += k
+    return odd
+
+
+@pytest.mark.parametrize("function, args", [
+    (return_from_inner_loop, (np.array([0.1, 0.5, 2.0, 50.0]), 6)),
+    (break_inner_only, (np.array([0.5, -1.0, 3.0]), 5)),
+    (loop_in_a_branch, (np.array([-1.0, 0.5, 2.0, 10.0]), 4)),
+    (unrolled_with_jumps, (np.array([-1.0, 0.5, 2.5, 7.0, 200.0]),)),
+    (loop_variable_after_the_loop, (np.array([0.5, 2.0]), 3)),
+    (loop_variable_after_the_loop, (np.array([0.5, 2.0]), 0)),
+    (continue_in_while, (np.arange(12),)),
+], ids=lambda value: getattr(value, "__name__", None))
+def test_jumps_and_nesting(daemon, function, args):
+    expected = per_element(function, *args)
+    result = sejits.elementwise(function)(*args)
+    assert_same(result, expected.astype(result.dtype))
+    assert result.dtype == expected.dtype or expected.dtype.kind == result.dtype.kind
+
+
+def test_refusals_name_the_construct(daemon):
+    def with_else(x):
+        while x > 1:
+            x = x / 2
+        else:
+            x = -x
+        return x
+
+    with pytest.raises(sejits.SpecializationError, match=r"\.py:\d+: an 'else' clause on a 'while' loop is not supported"):
+        sejits.elementwise(with_else)(np.ones(2))
+
+    def float_range(x):
+        total = 0.0
+        for k in range(x):
+            total += k
+        return total
+
+    with pytest.raises(sejits.SpecializationError, match=r"range\(\) takes integers, not float64"):
+        sejits.elementwise(float_range)(np.ones(2))
