@@ -314,8 +314,7 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_block(const std::vector<const v1
       return select(*condition, *then_value, *else_value, line);
     }
     if (absl::Status applied = apply_statement(stmt, environment, depth); !applied.ok()) return applied;
-    std::vector<const v1::Stmt *> rest(stmts.begin() + static_cast<std::ptrdiff_t>(i) + 1, stmts.end());
-    auto returned = continue_after_loop_return(rest, environment, depth, line);
+    auto returned = continue_after_loop_return(stmts, i + 1, environment, depth, line);
     if (!returned.ok() || *returned) return returned;
   }
   return error(stmts.empty() ? function_line : stmts.back()->pos().line(),

@@ -230,7 +230,7 @@ absl::Status ExprFrontend::apply_jump(const v1::Stmt &stmt, Environment &environ
   return absl::OkStatus();
 }
 
-absl::StatusOr<NodeRef> ExprFrontend::continue_after_loop_return(const std::vector<const v1::Stmt *> &rest,
+absl::StatusOr<NodeRef> ExprFrontend::continue_after_loop_return(const std::vector<const v1::Stmt *> &stmts, size_t next,
                                                                  Environment &environment, int depth, int line) {
   auto flag = environment.find(kReturnFlag);
   if (flag == environment.end()) return NodeRef();
@@ -238,6 +238,7 @@ absl::StatusOr<NodeRef> ExprFrontend::continue_after_loop_return(const std::vect
   environment.erase(kReturnFlag);
   environment.erase(kReturnValue);
   if (is_constant_true(returned)) return value;
+  std::vector<const v1::Stmt *> rest(stmts.begin() + static_cast<std::ptrdiff_t>(next), stmts.end());
   auto rest_value = translate_block(rest, environment, depth + 1, line);
   if (!rest_value.ok()) return rest_value.status();
   if (is_constant_false(returned)) return *rest_value;
@@ -402,11 +403,7 @@ absl::Status ExprFrontend::build_loop(const LoopShape &shape, Environment &envir
   for (int round = 0; round < kMaxTypeRounds; ++round) {
     const int loop_id = new_loop_id();
     Environment head = environment;
-    std::vector<NodeRef> variables;
-    for (size_t k = 0; k < names.size(); ++k) {
-      variables.push_back(make_loop_variable(loop_id, static_cast<int>(k), types[k], line));
-      head[names[k]] = variables.back();
-    }
+    for (size_t k = 0; k < names.size(); ++k) head[names[k]] = make_loop_variable(loop_id, static_cast<int>(k), types[k], line);
     auto variable = [&](const std::string &name) { return head.at(name); };
     // The condition, at the head of each iteration.
     NodeRef condition;
