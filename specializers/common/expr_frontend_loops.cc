@@ -4,6 +4,7 @@
 // carries every variable the body assigns. `break`, `continue` and `return`
 // inside a loop set hidden flags; the statements after one are guarded by
 // selects on the flags, and the loop's condition stops on break or return.
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -232,11 +233,12 @@ absl::Status ExprFrontend::apply_jump(const v1::Stmt &stmt, Environment &environ
 
 absl::StatusOr<NodeRef> ExprFrontend::continue_after_loop_return(const std::vector<const v1::Stmt *> &stmts, size_t next,
                                                                  Environment &environment, int depth, int line) {
-  auto flag = environment.find(kReturnFlag);
+  auto flag = environment.find(kReturnFlag), value_it = environment.find(kReturnValue);
   if (flag == environment.end()) return NodeRef();
-  NodeRef returned = flag->second, value = environment.at(kReturnValue);
+  NodeRef returned = flag->second, value = value_it == environment.end() ? NodeRef() : value_it->second;
   environment.erase(kReturnFlag);
   environment.erase(kReturnValue);
+  if (!value) return NodeRef();  // every return in the loops was unreachable
   if (is_constant_true(returned)) return value;
   std::vector<const v1::Stmt *> rest(stmts.begin() + static_cast<std::ptrdiff_t>(next), stmts.end());
   auto rest_value = translate_block(rest, environment, depth + 1, line);
@@ -489,11 +491,12 @@ absl::Status ExprFrontend::build_loop(const LoopShape &shape, Environment &envir
       initial[k] = *converted;
     }
     NodeRef loop = make_loop(loop_id, initial, condition, next, line);
+    const bool may_return = std::find(names.begin(), names.end(), kReturnValue) != names.end();
     for (size_t k = 0; k < names.size(); ++k) {
-      if (names[k] == kCounter || names[k] == kBreakFlag) continue;
+      if (names[k] == kCounter || names[k] == kBreakFlag || (names[k] == kReturnFlag && !may_return)) continue;
       environment[names[k]] = make_loop_result(loop, static_cast<int>(k), line);
     }
-    if (returns && !breaks && test_always_true) {
+    if (may_return && !breaks && test_always_true) {
       environment[kReturnFlag] = bool_constant(true, line);  // `while True` ends only by returning
     }
     restore_outer();

@@ -327,3 +327,14 @@ def test_refusals_name_the_construct(daemon):
 
     with pytest.raises(sejits.SpecializationError, match=r"range\(\) takes integers, not float64"):
         sejits.elementwise(float_range)(np.ones(2))
+
+
+def test_an_unreachable_return_in_a_loop(daemon):
+    def break_first(x):
+        while x > 0:
+            break
+            return x  # never runs
+        return -x
+
+    x = np.array([1.0, -2.0])
+    assert_same(sejits.elementwise(break_first)(x), -x)
