@@ -129,6 +129,17 @@ class StmtPrinter {
     }
     out_ << "}\n";
   }
+  void print_node(const WhileStmt &w, int depth) {
+    indent(depth);
+    out_ << "while (" << e(w.condition) << ") {\n";
+    print_body(w.body, depth + 1);
+    indent(depth);
+    out_ << "}\n";
+  }
+  void print_node(const BreakStmt &, int depth) {
+    indent(depth);
+    out_ << "break;\n";
+  }
   void print_node(const ReturnStmt &r, int depth) {
     indent(depth);
     out_ << "return";

@@ -52,6 +52,10 @@ StmtPtr for_loop_step(std::string index_name, ExprPtr begin, ExprPtr end, ExprPt
 StmtPtr if_stmt(ExprPtr condition, std::vector<StmtPtr> then_body, std::vector<StmtPtr> else_body) {
   return make_stmt(IfStmt{std::move(condition), std::move(then_body), std::move(else_body)});
 }
+StmtPtr while_loop(ExprPtr condition, std::vector<StmtPtr> body) {
+  return make_stmt(WhileStmt{std::move(condition), std::move(body)});
+}
+StmtPtr break_stmt() { return make_stmt(BreakStmt{}); }
 StmtPtr return_stmt(ExprPtr value) { return make_stmt(ReturnStmt{std::move(value)}); }
 StmtPtr expr_stmt(ExprPtr value) { return make_stmt(ExprStmt{std::move(value)}); }
 StmtPtr comment(std::string text) { return make_stmt(Comment{std::move(text)}); }

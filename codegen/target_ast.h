@@ -108,9 +108,11 @@ struct ReturnStmt { ExprPtr value; };
 struct ExprStmt { ExprPtr value; };
 struct Comment { std::string text; };  // generated text only
 struct Block { std::vector<StmtPtr> body; std::optional<OmpParallelRegion> parallel; };
+struct WhileStmt { ExprPtr condition; std::vector<StmtPtr> body; };  // the kernel's own loops
+struct BreakStmt {};  // leaves the innermost WhileStmt
 
 struct Stmt {
-  std::variant<Decl, AssignStmt, ForStmt, IfStmt, ReturnStmt, ExprStmt, Comment, Block> node;
+  std::variant<Decl, AssignStmt, ForStmt, IfStmt, ReturnStmt, ExprStmt, Comment, Block, WhileStmt, BreakStmt> node;
 };
 
 struct Param { Type type; std::string name; };
@@ -155,6 +157,8 @@ StmtPtr for_loop_step(std::string index, ExprPtr begin, ExprPtr end, ExprPtr ste
                       CType index_type = CType::kInt64);
 StmtPtr if_stmt(ExprPtr condition, std::vector<StmtPtr> then_body,
                 std::vector<StmtPtr> else_body = {});
+StmtPtr while_loop(ExprPtr condition, std::vector<StmtPtr> body);
+StmtPtr break_stmt();
 StmtPtr return_stmt(ExprPtr value);
 StmtPtr expr_stmt(ExprPtr value);
 StmtPtr comment(std::string text);

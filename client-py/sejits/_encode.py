@@ -37,10 +37,10 @@ _UNSUPPORTED_NAMES = {
     ast.Set: "a set display", ast.List: "a list display", ast.Starred: "a starred expression",
     ast.JoinedStr: "an f-string", ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield from",
     ast.NamedExpr: "an assignment expression (:=)", ast.Slice: "a slice",
-    ast.While: "a 'while' loop", ast.With: "a 'with' block", ast.Try: "a 'try' block", ast.Raise: "'raise'",
+    ast.With: "a 'with' block", ast.Try: "a 'try' block", ast.Raise: "'raise'",
     ast.FunctionDef: "a nested function", ast.ClassDef: "a class definition", ast.Import: "'import'",
     ast.ImportFrom: "'import'", ast.Global: "'global'", ast.Nonlocal: "'nonlocal'", ast.Delete: "'del'",
-    ast.Assert: "'assert'", ast.Break: "'break'", ast.Continue: "'continue'", ast.AnnAssign: "an annotated assignment",
+    ast.Assert: "'assert'", ast.AnnAssign: "an annotated assignment",
 }
 
 
@@ -178,6 +178,14 @@ class _Encoder:
             self.expr(node.iter, out.for_stmt.iter, d)
             self.stmts(node.body, out.for_stmt.body, d)
             self.stmts(node.orelse, out.for_stmt.orelse, d)
+        elif isinstance(node, ast.While):
+            self.expr(node.test, out.while_stmt.test, d)
+            self.stmts(node.body, out.while_stmt.body, d)
+            self.stmts(node.orelse, out.while_stmt.orelse, d)
+        elif isinstance(node, ast.Break):
+            out.break_stmt.SetInParent()
+        elif isinstance(node, ast.Continue):
+            out.continue_stmt.SetInParent()
         elif isinstance(node, ast.Expr):
             self.expr(node.value, out.expr.value, d)
         elif isinstance(node, ast.Pass):

@@ -10,10 +10,11 @@ namespace {
 
 // Everything that makes two nodes compute the same value.
 // Constants compare by bit pattern (NaN equals itself, -0.0 differs from 0.0).
+// Loop variables of different loops differ by loop_id.
 // Weakness is left out: a Python scalar and its NumPy-typed copy of the same
 // dtype are the same value in the generated code.
 using NodeKey =
-    std::tuple<int, int32_t, std::vector<const ScalarNode *>, int, std::vector<int64_t>, int, size_t, uint64_t>;
+    std::tuple<int, int32_t, std::vector<const ScalarNode *>, int, std::vector<int64_t>, int, size_t, uint64_t, int>;
 
 uint64_t constant_bits(const ConstantValue &value) {
   return std::visit(
@@ -30,7 +31,7 @@ NodeKey key_of(const ScalarNode &node, const std::vector<NodeRef> &operands) {
   bool constant = node.op == ScalarOp::kConstant;
   return {static_cast<int>(node.op), static_cast<int32_t>(node.type.dtype), operand_ids,
           node.param_index, node.offsets, static_cast<int>(node.math_fn), constant ? node.value.index() : 0,
-          constant ? constant_bits(node.value) : 0};
+          constant ? constant_bits(node.value) : 0, node.loop_id};
 }
 
 }  // namespace

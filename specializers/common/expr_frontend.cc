@@ -380,6 +380,8 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_block(const std::vector<const v1
       return select(*condition, *then_value, *else_value, line);
     }
     if (absl::Status applied = apply_statement(stmt, environment, depth); !applied.ok()) return applied;
+    auto returned = continue_after_loop_return(stmts, i + 1, environment, depth, line);
+    if (!returned.ok() || *returned) return returned;
   }
   return error(stmts.empty() ? function_line : stmts.back()->pos().line(),
                "the kernel can reach its end without returning a value; every path must end in 'return'");
@@ -422,54 +424,19 @@ absl::Status ExprFrontend::apply_statement(const v1::Stmt &stmt, Environment &en
       return absl::OkStatus();
     }
     case v1::Stmt::kReturnStmt:
-      return error(line, "internal: return reached apply_statement");
+    case v1::Stmt::kBreakStmt:
+    case v1::Stmt::kContinueStmt:
+      return apply_jump(stmt, environment, line);
     case v1::Stmt::kForStmt:
-      return unroll_for(stmt.for_stmt(), environment, depth, line);
+      return translate_for(stmt.for_stmt(), environment, depth, line);
+    case v1::Stmt::kWhileStmt:
+      return translate_while(stmt.while_stmt(), environment, depth, line);
     case v1::Stmt::kUnsupported:
       return error(line, absl::StrCat(stmt.unsupported().what(), " is not supported in a kernel"));
     case v1::Stmt::NODE_NOT_SET:
       break;
   }
   return error(line, "empty statement in the request");
-}
-
-// `for i in range(...)` with constant bounds: the body once per value, `i`
-// a Python int constant each time (so it may appear in relative indices).
-absl::Status ExprFrontend::unroll_for(const v1::For &loop, Environment &environment, int depth, int line) {
-  constexpr int64_t kMaxUnrolledIterations = 4096;
-  const v1::Expr &iter = loop.iter();
-  bool is_range = iter.has_call() && iter.call().func().has_global_ref() &&
-                  iter.call().func().global_ref().qualified_name() == "builtins.range" &&
-                  iter.call().args_size() >= 1 && iter.call().args_size() <= 3 && iter.call().keywords_size() == 0;
-  if (!is_range || !loop.target().has_name() || loop.orelse_size() > 0) {
-    return error(line, "only 'for name in range(...)' loops with constant bounds are supported (they are unrolled)");
-  }
-  std::vector<int64_t> bounds;
-  for (const auto &arg : iter.call().args()) {
-    auto value = translate_expr(arg, environment);
-    if (!value.ok()) return value.status();
-    auto constants = weak_int_constants(*value);
-    if ((*value)->op != ScalarOp::kConstant || constants.size() != 1) {
-      return error(line, "range() bounds must be integer constants (the loop is unrolled)");
-    }
-    bounds.push_back(constants[0]);
-  }
-  int64_t start = bounds.size() > 1 ? bounds[0] : 0;
-  int64_t stop = bounds.size() > 1 ? bounds[1] : bounds[0];
-  int64_t step = bounds.size() > 2 ? bounds[2] : 1;
-  if (step == 0) return error(line, "range() step must not be zero");
-  if (contains_return(loop.body())) return error(line, "'return' inside a loop is not supported");
-  const std::string &name = loop.target().name().id();
-  for (int64_t value = start, count = 0; step > 0 ? value < stop : value > stop; value += step) {
-    if (++count > kMaxUnrolledIterations) {
-      return error(line, absl::StrCat("the loop runs more than ", kMaxUnrolledIterations, " times; sejits unrolls loops"));
-    }
-    environment[name] = make_constant(value, ScalarType{DType::kInt64, true}, line);
-    for (const auto &stmt : loop.body()) {
-      if (absl::Status applied = apply_statement(stmt, environment, depth + 1); !applied.ok()) return applied;
-    }
-  }
-  return absl::OkStatus();
 }
 
 absl::Status ExprFrontend::apply_assignment(const v1::Assign &assign, Environment &environment, int line) {
@@ -512,14 +479,24 @@ absl::StatusOr<Environment> ExprFrontend::merge_branches(const NodeRef &conditio
   Environment branches[2] = {before, before};
   const google::protobuf::RepeatedPtrField<v1::Stmt> *bodies[2] = {&if_stmt.body(), &if_stmt.orelse()};
   for (int b = 0; b < 2; ++b) {
-    for (const auto &stmt : *bodies[b]) {
-      if (absl::Status applied = apply_statement(stmt, branches[b], depth + 1); !applied.ok()) return applied;
-    }
+    if (absl::Status applied = apply_statements(*bodies[b], branches[b], depth + 1); !applied.ok()) return applied;
   }
   Environment merged;
+  for (const auto &[name, else_value] : branches[1]) {  // a loop's jump state, set in the else branch only
+    if (name[0] != '#' || branches[0].count(name)) continue;
+    auto value = merge_hidden(condition, nullptr, else_value, line);
+    if (!value.ok()) return value.status();
+    merged[name] = *value;
+  }
   for (const auto &[name, then_value] : branches[0]) {
     auto other = branches[1].find(name);
-    if (other == branches[1].end()) continue;
+    if (other == branches[1].end()) {
+      if (name[0] != '#') continue;
+      auto value = merge_hidden(condition, then_value, nullptr, line);
+      if (!value.ok()) return value.status();
+      merged[name] = *value;
+      continue;
+    }
     if (other->second == then_value) {
       merged[name] = then_value;
       continue;

@@ -53,7 +53,23 @@ class ExprFrontend {
                                           int depth, int function_line);
   absl::Status apply_statement(const v1::Stmt &stmt, Environment &environment, int depth);
   absl::Status apply_assignment(const v1::Assign &assign, Environment &environment, int line);
-  absl::Status unroll_for(const v1::For &loop, Environment &environment, int depth, int line);
+  // Loops (expr_frontend_loops.cc): `for` over range() unrolled or as a
+  // loop node, `while`, and break/continue/return in them as hidden flags.
+  struct LoopShape;
+  absl::Status apply_statements(const google::protobuf::RepeatedPtrField<v1::Stmt> &stmts, Environment &environment, int depth);
+  // A hidden loop variable set in one branch of an if-statement only.
+  absl::StatusOr<NodeRef> merge_hidden(const NodeRef &condition, const NodeRef &then_value, const NodeRef &else_value, int line);
+  absl::Status apply_jump(const v1::Stmt &stmt, Environment &environment, int line);
+  absl::Status translate_for(const v1::For &loop, Environment &environment, int depth, int line);
+  absl::Status translate_while(const v1::While &loop, Environment &environment, int depth, int line);
+  absl::Status unroll_range(const LoopShape &shape, int64_t start, int64_t stop, int64_t step, Environment &environment,
+                            int depth, int line);
+  absl::Status build_loop(const LoopShape &shape, Environment &environment, int depth, int line);
+  // After a statement whose loops may have returned: the returned value, or
+  // the value of the block's statements from `next` on when they did not
+  // return (a null NodeRef when no loop may have returned).
+  absl::StatusOr<NodeRef> continue_after_loop_return(const std::vector<const v1::Stmt *> &stmts, size_t next,
+                                                     Environment &environment, int depth, int line);
   absl::StatusOr<Environment> merge_branches(const NodeRef &condition, const v1::If &if_stmt,
                                             const Environment &before, int depth, int line);
   absl::StatusOr<NodeRef> translate_binop(const v1::BinOp &binop, const Environment &environment, int line);
@@ -74,6 +90,7 @@ class ExprFrontend {
   SourceContext context_;
   SubscriptHandler subscript_handler_;
   int64_t nodes_built_ = 0;
+  int loop_depth_ = 0;  // loops around the statement being translated
 };
 
 }  // namespace sejits::specializers

@@ -175,6 +175,10 @@ std::optional<ConstantValue> fold(const ScalarNode &node, const std::vector<Cons
   }
 }
 
+bool is_bool_constant(const NodeRef &node, bool value) {
+  return node->op == ScalarOp::kConstant && node->type.dtype == DType::kBool && std::get<bool>(convert(node->value, DType::kBool)) == value;
+}
+
 }  // namespace
 
 NodeRef fold_constants(const NodeRef &root) {
@@ -194,6 +198,9 @@ NodeRef fold_constants(const NodeRef &root) {
     } else if (result->op == ScalarOp::kSelect && result->operands[0]->op == ScalarOp::kConstant) {
       result = std::get<bool>(convert(result->operands[0]->value, DType::kBool)) ? result->operands[1]
                                                                                 : result->operands[2];
+    } else if (result->op == ScalarOp::kSelect && result->type.dtype == DType::kBool && is_bool_constant(result->operands[1], true) &&
+               is_bool_constant(result->operands[2], false)) {
+      result = cast_to(result->operands[0], result->type);  // c ? true : false, as a loop's jump flags merge
     }
     rewritten[node.get()] = result;
   }

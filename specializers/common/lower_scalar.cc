@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "absl/strings/str_cat.h"
 
@@ -87,29 +88,102 @@ class ScalarLowering {
 
   LoweredScalar run(const NodeRef &root) {
     auto order = topological_order(root);
+    scopes_ = innermost_loops(order);
     for (const auto &node : order) {
-      for (const auto &operand : node->operands) ++uses_[operand.get()];
+      const int scope = scopes_.at(node.get());
+      for (size_t k = 0; k < node->operands.size(); ++k) {
+        const ScalarNode *operand = node->operands[k].get();
+        ++uses_[operand];
+        // A loop's condition and next values run in its body.
+        const int used_in = node->op == ScalarOp::kLoop && k >= loop_value_count(*node) ? node->loop_id : scope;
+        if (used_in != scopes_.at(operand)) used_in_loop_.insert(operand);
+      }
+      members_[scope].push_back(node);
+      if (node->op == ScalarOp::kLoop) loop_nodes_[node->loop_id] = node.get();
     }
     LoweredScalar lowered;
-    for (const auto &node : order) {
-      bool leaf = node->op == ScalarOp::kConstant;
+    emit_nodes(members_[0], lowered.statements);
+    lowered.value = lowered_.at(root.get());
+    return lowered;
+  }
+
+ private:
+  // Nodes of one scope, in dependence order, each as an inline expression or
+  // a temporary declared in `statements`.
+  void emit_nodes(const std::vector<NodeRef> &nodes, std::vector<cg::StmtPtr> &statements) {
+    for (const auto &node : nodes) {
+      if (node->op == ScalarOp::kLoop) {
+        emit_loop(*node, statements);
+        depth_[node.get()] = 0;
+        continue;
+      }
+      bool leaf = node->op == ScalarOp::kConstant || node->op == ScalarOp::kLoopVariable || node->op == ScalarOp::kLoopResult;
       int depth = 1;
       for (const auto &operand : node->operands) depth = std::max(depth, depth_.at(operand.get()) + 1);
       // Shared values and deep chains become temporaries: the printed
-      // expressions stay shallow whatever the kernel's length.
-      bool shared = uses_[node.get()] > 1 || node->op == ScalarOp::kParam || depth > kMaxInlineDepth;
+      // expressions stay shallow whatever the kernel's length. A value a loop
+      // body reads but does not change is computed once, before the loop.
+      bool shared = uses_[node.get()] > 1 || node->op == ScalarOp::kParam || depth > kMaxInlineDepth ||
+                    used_in_loop_.count(node.get());
       cg::ExprPtr expr = emit(*node);
       depth_[node.get()] = shared && !leaf ? 0 : depth;
       if (shared && !leaf) {
         std::string name = absl::StrCat(context_.temporary_prefix, temporaries_++);
-        lowered.statements.push_back(cg::decl(cg::scalar_type(ctype_of(node->type.dtype), true), name, expr));
+        statements.push_back(cg::decl(cg::scalar_type(ctype_of(node->type.dtype), true), name, expr));
         expr = cg::var(name);
       }
       lowered_[node.get()] = expr;
     }
-    lowered.value = lowered_.at(root.get());
-    return lowered;
   }
+
+  // `T v = initial; ... while (1) { <condition's nodes> if (!condition) break;
+  // <next values' nodes> v = next; ... }`. Next values are all computed
+  // before any variable is assigned (they read each other's old values).
+  void emit_loop(const ScalarNode &loop, std::vector<cg::StmtPtr> &statements) {
+    const size_t count = loop_value_count(loop);
+    std::vector<std::string> &names = loop_variables_[loop.loop_id];
+    const int number = loops_++;
+    for (size_t k = 0; k < count; ++k) {
+      names.push_back(absl::StrCat(context_.temporary_prefix, "v", number, "_", k));
+      statements.push_back(cg::decl(cg::scalar_type(ctype_of(loop.operands[k]->type.dtype)), names.back(), operand(loop, k)));
+    }
+    // The body's nodes the condition needs come first.
+    std::unordered_set<const ScalarNode *> for_condition;
+    std::vector<const ScalarNode *> pending = {loop_condition(loop).get()};
+    while (!pending.empty()) {
+      const ScalarNode *node = pending.back();
+      pending.pop_back();
+      if (!inside(scopes_.at(node), loop.loop_id) || !for_condition.insert(node).second) continue;
+      for (const auto &operand : node->operands) pending.push_back(operand.get());
+    }
+    std::vector<NodeRef> first, rest;
+    for (const auto &node : members_[loop.loop_id]) (for_condition.count(node.get()) ? first : rest).push_back(node);
+    std::vector<cg::StmtPtr> body;
+    emit_nodes(first, body);
+    body.push_back(cg::if_stmt(cg::unary(cg::UnaryOp::kNot, operand(loop, count)), {cg::break_stmt()}));
+    emit_nodes(rest, body);
+    std::vector<cg::StmtPtr> assignments;
+    for (size_t k = 0; k < count; ++k) {
+      const ScalarNode &next = *loop.operands[count + 1 + k];
+      if (next.op == ScalarOp::kLoopVariable && next.loop_id == loop.loop_id && next.param_index == static_cast<int>(k)) continue;
+      cg::ExprPtr value = operand(loop, count + 1 + k);
+      if (!std::holds_alternative<cg::Variable>(value->node) || next.op == ScalarOp::kLoopVariable) {
+        std::string name = absl::StrCat(context_.temporary_prefix, temporaries_++);
+        body.push_back(cg::decl(cg::scalar_type(ctype_of(next.type.dtype), true), name, value));
+        value = cg::var(name);
+      }
+      assignments.push_back(cg::assign(cg::var(names[k]), value));
+    }
+    body.insert(body.end(), assignments.begin(), assignments.end());
+    statements.push_back(cg::while_loop(cg::int_literal(1), std::move(body)));
+  }
+
+  // Whether scope `scope` is loop `loop_id`'s body or nested in it.
+  bool inside(int scope, int loop_id) const {
+    while (scope > loop_id) scope = parent_loop(scope);
+    return scope == loop_id;
+  }
+  int parent_loop(int loop_id) const { return scopes_.at(loop_nodes_.at(loop_id)); }
 
  private:
   cg::ExprPtr operand(const ScalarNode &node, size_t k) { return lowered_.at(node.operands[k].get()); }
@@ -133,6 +207,9 @@ class ScalarLowering {
     auto bin = [&](cg::BinaryOp op) { return cg::binary(op, operand(node, 0), operand(node, 1)); };
     switch (node.op) {
       case ScalarOp::kParam: return context_.param(node.param_index, node.offsets);
+      case ScalarOp::kLoopVariable: return cg::var(loop_variables_.at(node.loop_id).at(node.param_index));
+      case ScalarOp::kLoopResult: return cg::var(loop_variables_.at(node.operands[0]->loop_id).at(node.param_index));
+      case ScalarOp::kLoop: break;  // emit_loop
       case ScalarOp::kConstant: return constant_literal(node);
       case ScalarOp::kCast:
         if (float_operands && is_integer(node.type.dtype)) {  // NumPy's values where C's conversion is undefined
@@ -207,6 +284,12 @@ class ScalarLowering {
 
   static constexpr int kMaxInlineDepth = 24;
   const ScalarLoweringContext &context_;
+  std::unordered_map<const ScalarNode *, int> scopes_;            // innermost loop id, 0: none
+  std::unordered_map<int, std::vector<NodeRef>> members_;         // loop id -> its body's nodes, in order
+  std::unordered_map<int, const ScalarNode *> loop_nodes_;        // loop id -> its kLoop node
+  std::unordered_map<int, std::vector<std::string>> loop_variables_;  // loop id -> its variables' names
+  std::unordered_set<const ScalarNode *> used_in_loop_;           // read in a loop body that does not change it
+  int loops_ = 0;
   std::unordered_map<const ScalarNode *, int> uses_;
   std::unordered_map<const ScalarNode *, int> depth_;
   std::unordered_map<const ScalarNode *, cg::ExprPtr> lowered_;

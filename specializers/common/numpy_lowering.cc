@@ -130,6 +130,11 @@ class NumpyPrinter {
     }
     if (absl::Status refused = refuse_conditional_integer_powers(root); !refused.ok()) return refused;
     for (const NodeRef &node : order_) {
+      if (node->op == ScalarOp::kLoop) {  // each element may iterate a different number of times
+        return absl::FailedPreconditionError(no_vectorized_form("a loop with a per-element trip count", node->line));
+      }
+    }
+    for (const NodeRef &node : order_) {
       if (node->op == ScalarOp::kMath && !is_numpy_ufunc(node->math_fn)) {
         return absl::FailedPreconditionError(
             no_vectorized_form(absl::StrCat("math.", math_fn_name(node->math_fn), " (NumPy has no ", math_fn_name(node->math_fn),

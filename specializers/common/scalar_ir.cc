@@ -1,5 +1,7 @@
 #include "specializers/common/scalar_ir.h"
 
+#include <algorithm>
+#include <atomic>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -64,6 +66,56 @@ NodeRef with_operands(const NodeRef &node, std::vector<NodeRef> operands) {
   auto copy = std::make_shared<ScalarNode>(*node);
   copy->operands = std::move(operands);
   return copy;
+}
+
+int new_loop_id() {
+  static std::atomic<int> next_id{1};
+  return next_id.fetch_add(1);
+}
+
+NodeRef make_loop_variable(int loop_id, int index, ScalarType type, int line) {
+  auto node = std::make_shared<ScalarNode>();
+  node->op = ScalarOp::kLoopVariable;
+  node->type = type;
+  node->loop_id = loop_id;
+  node->param_index = index;
+  node->line = line;
+  return node;
+}
+
+NodeRef make_loop(int loop_id, std::vector<NodeRef> initial, NodeRef condition, std::vector<NodeRef> next, int line) {
+  std::vector<NodeRef> operands = std::move(initial);
+  operands.push_back(std::move(condition));
+  operands.insert(operands.end(), next.begin(), next.end());
+  NodeRef loop = make_node(ScalarOp::kLoop, ScalarType{DType::kBool, false}, std::move(operands), line);
+  std::const_pointer_cast<ScalarNode>(loop)->loop_id = loop_id;
+  return loop;
+}
+
+NodeRef make_loop_result(const NodeRef &loop, int index, int line) {
+  NodeRef result = make_node(ScalarOp::kLoopResult, loop->operands[index]->type, {loop}, line);
+  std::const_pointer_cast<ScalarNode>(result)->param_index = index;
+  return result;
+}
+
+std::unordered_map<const ScalarNode *, int> innermost_loops(const std::vector<NodeRef> &order) {
+  // The loops each node reads variables of, as a sorted list (nesting is shallow).
+  std::unordered_map<const ScalarNode *, std::vector<int>> open;
+  std::unordered_map<const ScalarNode *, int> innermost;
+  for (const NodeRef &node : order) {
+    std::vector<int> loops;
+    if (node->op == ScalarOp::kLoopVariable) loops.push_back(node->loop_id);
+    for (const NodeRef &operand : node->operands) {
+      const std::vector<int> &inner = open.at(operand.get());
+      std::vector<int> merged;
+      std::set_union(loops.begin(), loops.end(), inner.begin(), inner.end(), std::back_inserter(merged));
+      loops = std::move(merged);
+    }
+    if (node->op == ScalarOp::kLoop) std::erase(loops, node->loop_id);
+    innermost[node.get()] = loops.empty() ? 0 : loops.back();
+    open[node.get()] = std::move(loops);
+  }
+  return innermost;
 }
 
 std::vector<NodeRef> topological_order(const NodeRef &root) {
@@ -168,6 +220,9 @@ std::string op_name(ScalarOp op) {
     case ScalarOp::kInvert: return "invert";
     case ScalarOp::kLeftShift: return "left_shift";
     case ScalarOp::kRightShift: return "right_shift";
+    case ScalarOp::kLoop: return "loop";
+    case ScalarOp::kLoopVariable: return "loop_variable";
+    case ScalarOp::kLoopResult: return "loop_result";
   }
   return "?";
 }
@@ -182,6 +237,8 @@ std::string value_text(const ConstantValue &value) {
 std::string to_string(const NodeRef &root) {
   constexpr size_t kMaxChars = 4000;
   std::unordered_map<const ScalarNode *, size_t> ids;
+  std::unordered_map<int, size_t> loop_numbers;  // loop ids renumbered from 0: the text does not depend on other requests
+  auto loop_number = [&](int loop_id) { return loop_numbers.emplace(loop_id, loop_numbers.size()).first->second; };
   std::vector<std::string> lines;
   size_t chars = 0;
   for (const NodeRef &node : topological_order(root)) {
@@ -192,10 +249,13 @@ std::string to_string(const NodeRef &root) {
         if (!node->offsets.empty()) text += absl::StrCat("[", absl::StrJoin(node->offsets, ","), "]");
         break;
       case ScalarOp::kConstant: text = value_text(node->value); break;
+      case ScalarOp::kLoopVariable: text = absl::StrCat("L", loop_number(node->loop_id), ".v", node->param_index); break;
       default: {
         std::vector<std::string> parts;
         for (const auto &operand : node->operands) parts.push_back(absl::StrCat("%", ids.at(operand.get())));
         std::string name = node->op == ScalarOp::kMath ? math_fn_name(node->math_fn) : op_name(node->op);
+        if (node->op == ScalarOp::kLoop) name = absl::StrCat("loop L", loop_number(node->loop_id));
+        if (node->op == ScalarOp::kLoopResult) parts.push_back(absl::StrCat("v", node->param_index));
         text = absl::StrCat(name, "(", absl::StrJoin(parts, ", "), ")");
       }
     }

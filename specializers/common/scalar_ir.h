@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -29,6 +30,12 @@ enum class ScalarOp {
   // Integer (and bool: and/or/xor) bitwise operations. Shifts follow NumPy:
   // a count outside [0, bits) gives 0, or -1 for a right shift of a negative.
   kBitAnd, kBitOr, kBitXor, kInvert, kLeftShift, kRightShift,
+  // Loops. kLoop (loop_id) carries n values: operands are their n initial
+  // values, the condition, then their n next values. The condition and the
+  // next values are graphs over kLoopVariable leaves (loop_id, param_index:
+  // which value) and run as `while (condition) values = next`. kLoopResult
+  // (operand: the loop; param_index: which value) is a value after the loop.
+  kLoop, kLoopVariable, kLoopResult,
 };
 
 enum class MathFn {
@@ -55,6 +62,7 @@ struct ScalarNode {
   ConstantValue value = false;
   MathFn math_fn = MathFn::kSin;
   int line = 0;  // the user's source line, for messages
+  int loop_id = 0;  // kLoop, kLoopVariable: which loop (ids grow with nesting: an inner loop's is larger)
 };
 
 NodeRef make_param(int index, ScalarType type, int line);
@@ -66,6 +74,20 @@ NodeRef make_math(MathFn fn, ScalarType type, std::vector<NodeRef> operands, int
 NodeRef cast_to(const NodeRef &node, ScalarType type);
 // `node` with new operands; the same node when they did not change.
 NodeRef with_operands(const NodeRef &node, std::vector<NodeRef> operands);
+
+// A fresh loop id, larger than every id handed out before.
+int new_loop_id();
+NodeRef make_loop_variable(int loop_id, int index, ScalarType type, int line);
+NodeRef make_loop(int loop_id, std::vector<NodeRef> initial, NodeRef condition, std::vector<NodeRef> next, int line);
+NodeRef make_loop_result(const NodeRef &loop, int index, int line);
+// How many values a kLoop node carries.
+inline size_t loop_value_count(const ScalarNode &loop) { return (loop.operands.size() - 1) / 2; }
+inline const NodeRef &loop_condition(const ScalarNode &loop) { return loop.operands[loop_value_count(loop)]; }
+// For each node of `order` (a topological order), the innermost loop whose
+// body it belongs to: the largest id among the loops whose variables it
+// reads (a loop's own node reads only the variables of loops around it);
+// 0 outside every loop.
+std::unordered_map<const ScalarNode *, int> innermost_loops(const std::vector<NodeRef> &order);
 
 // Nodes reachable from `root`, each once, operands before users.
 std::vector<NodeRef> topological_order(const NodeRef &root);
