@@ -717,6 +717,15 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_call(const v1::Call &call, const
     return error(line, absl::StrCat("calling ", describe_expr_kind(call.func()), " is not supported"));
   }
   if (is_expanded_ufunc(*name)) return translate_ufunc(*name, call, environment, line);
+  if (const v1::FunctionAst *helper = find_helper(*name)) {
+    auto values = inline_helper(*helper, call, environment, line);
+    if (!values.ok()) return values.status();
+    if (values->size() != 1) {
+      return error(line, absl::StrCat("'", helper->name(), "' returns a tuple of ", values->size(),
+                                      " values: unpack it (a, b = ", helper->name(), "(...)) or return it"));
+    }
+    return values->front();
+  }
   if (is_tuple_function(*name)) {
     return error(line, absl::StrCat("'", *name, "' returns a tuple: unpack it (a, b = ", *name, "(...)) or return it"));
   }

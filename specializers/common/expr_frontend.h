@@ -19,6 +19,9 @@ struct SourceContext {
   std::string filename;
   std::string kernel_name;  // e.g. "element-wise kernel 'blend'"
   int64_t max_nodes = 100000;
+  // The plain Python functions the kernel may call (FunctionAst.helpers), by
+  // the name its calls use: they are inlined.
+  std::map<std::string, const v1::FunctionAst *> helpers;
 };
 
 // name -> value, for parameters and locals.
@@ -58,6 +61,10 @@ class ExprFrontend {
   static bool is_tuple_function(const std::string &qualified);
   absl::StatusOr<Values> translate_tuple_call(const std::string &qualified, const v1::Call &call,
                                               const Environment &environment, int line);
+  // expr_frontend_helpers.cc: a call of one of the kernel's helper functions, inlined.
+  const v1::FunctionAst *find_helper(const std::string &qualified) const;
+  absl::StatusOr<Values> inline_helper(const v1::FunctionAst &helper, const v1::Call &call, const Environment &environment,
+                                       int line);
   absl::Status apply_statement(const v1::Stmt &stmt, Environment &environment, int depth);
   absl::Status apply_assignment(const v1::Assign &assign, Environment &environment, int line);
   absl::Status unroll_for(const v1::For &loop, Environment &environment, int depth, int line);
@@ -81,6 +88,12 @@ class ExprFrontend {
   SourceContext context_;
   SubscriptHandler subscript_handler_;
   int64_t nodes_built_ = 0;
+  struct InlinedCall {
+    std::string helper;
+    std::string filename;
+    int line;  // of the call
+  };
+  std::vector<InlinedCall> inlining_;  // the helper calls being inlined, outermost first
 };
 
 }  // namespace sejits::specializers

@@ -47,6 +47,8 @@ absl::StatusOr<Values> ExprFrontend::translate_values(const v1::Expr &expr, cons
   if (expr.has_call()) {
     if (auto name = called_name(expr.call().func()); name && is_tuple_function(*name)) {
       return translate_tuple_call(*name, expr.call(), environment, expr.pos().line());
+    } else if (const v1::FunctionAst *helper = name ? find_helper(*name) : nullptr) {
+      return inline_helper(*helper, expr.call(), environment, expr.pos().line());
     }
   }
   auto value = translate_expr(expr, environment);
