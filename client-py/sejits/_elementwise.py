@@ -123,8 +123,8 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher):
             if a.shape != shape:
                 shape = np.broadcast_shapes(*(a.shape for a in arrays))
                 break
-        dtypes = _output_dtypes(kernel)
-        if len(dtypes) > 1 or type(out) is tuple:
+        if type(out) is tuple or _several_outputs(kernel):
+            dtypes = _output_dtypes(kernel)
             if len(dtypes) == 1 and len(out) == 1:  # out=(o,), as ufuncs take it
                 out = out[0]
             else:
@@ -265,6 +265,12 @@ def _run_outputs(kernel, args, outs):
         kernel(args + fresh[:-1], fresh[-1])
         for o, f in zip(outs, fresh):
             np.copyto(o, f)
+
+
+def _several_outputs(kernel):
+    info = kernel.info
+    names = info.get("output_dtypes") if type(info) is dict else None
+    return names is not None and len(names) > 1
 
 
 def _output_dtypes(kernel):

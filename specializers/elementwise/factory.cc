@@ -66,9 +66,18 @@ class ElementwiseSpecializer : public Specializer {
 
   bool times_offline(const std::string &entry_role) const override { return entry_role == kCallRole; }
 
+  // One synthetic output per output: a kernel returning a tuple takes several.
   absl::StatusOr<std::vector<SyntheticArg>> synthetic_call(const SpecializationRequest &request,
                                                            DType result_dtype) const override {
-    return broadcast_synthetic_call(request.args, result_dtype);
+    absl::StatusOr<std::vector<SyntheticArg>> call = broadcast_synthetic_call(request.args, result_dtype);
+    if (!call.ok()) return call;
+    auto ir = elementwise::build_elementwise_ir(request);
+    if (ir.ok() && (*ir)->outputs.size() > 1) {
+      const SyntheticArg out = call->back();
+      call->pop_back();
+      for (const elementwise::Output &output : (*ir)->outputs) call->push_back({out.kind, output.type.dtype, out.shape});
+    }
+    return call;
   }
 
   tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &shape_class) const override {
