@@ -30,7 +30,9 @@ class CaptureError(KernelNotSendable):
 @dataclass
 class Resolved:
     """What a free name means: ("constant", value), ("ref", "numpy.sin"),
-    ("scalar", None) (a trailing scalar argument) or ("unsupported", "a list")."""
+    ("scalar", None) (a trailing scalar argument), ("helper", function) (a
+    plain Python function the daemon inlines; bind() makes the value its
+    key in the request) or ("unsupported", "a list")."""
 
     kind: str
     value: object
@@ -62,6 +64,10 @@ class CapturedFunction:
     # class-based stencils: attributes read as constants.
     attributes: dict = field(default_factory=dict)
     scalar_names: tuple = ()
+    # The helper functions the kernel calls (CapturedFunction each, named by
+    # its key), and, for a helper, its parameters' defaults (name -> value).
+    helpers: list = field(default_factory=list)
+    defaults: dict = field(default_factory=dict)
 
     @property
     def line(self):
@@ -111,7 +117,26 @@ def resolve(value):
     qualified = _qualified_name(value)
     if qualified:
         return Resolved("ref", qualified)
+    helper = helper_function(value)
+    if helper is not None:
+        return Resolved("helper", helper)
     return Resolved("unsupported", f"a {type(value).__name__}")
+
+
+_LIBRARY_MODULES = {"numpy", "math", "builtins", "scipy", "sejits"}
+
+
+def helper_function(value):
+    """The plain Python function a call to `value` inlines: a user's function
+    (module-level or a closure, lambdas too), or the function of a sejits
+    element-wise kernel; None for anything else."""
+    if getattr(value, "specializer", None) == "elementwise" and not isinstance(value, type):
+        value = getattr(value, "__wrapped__", None)
+    if not isinstance(value, types.FunctionType):
+        return None
+    if (getattr(value, "__module__", None) or "").split(".")[0] in _LIBRARY_MODULES:
+        return None
+    return value
 
 
 # ---- finding the kernel's node -------------------------------------------------
@@ -293,7 +318,10 @@ class LiveNames:
             if scalars_allowed and name not in parsed.structural_names and isinstance(current(sources[name]), _NUMBER_TYPES))
         self.key_names = tuple(name for name in parsed.free_names if name not in self.scalar_names)
         self.scalar_sources = tuple(sources[name] for name in self.scalar_names)
-        self.key_sources = tuple(sources[name] for name in self.key_names)
+        # The helper functions' free names are constants of the kernel: their
+        # values are part of the key too (after the key names' own sources).
+        self.key_sources = tuple(sources[name] for name in self.key_names) + _helper_key_sources(
+            [current(sources[name]) for name in self.key_names])
 
     def scalar_values(self):
         return tuple(current(source) for source in self.scalar_sources)
@@ -308,6 +336,25 @@ class LiveNames:
 
     def key_values(self):
         return tuple(current(source) for source in self.key_sources)
+
+
+def _helper_key_sources(values):
+    """Where the free names of the helper functions among `values` (and of
+    the helpers they call) are read, each helper once."""
+    found, seen, pending = [], set(), list(values)
+    while pending:
+        fn = helper_function(pending.pop())
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        try:
+            parsed = parse(fn)
+        except CaptureError:
+            continue  # reported when the kernel is captured
+        for source in _helper_sources(fn, parsed).values():
+            found.append(source)
+            pending.append(current(source))
+    return tuple(found)
 
 
 def current(source):
@@ -338,17 +385,74 @@ def key_elements(values):
 
 def bind(parsed, live, key_values, attributes=None):
     """The kernel as compiled for one call: key names resolved to their
-    values, scalar names appended to the parameters."""
+    values, scalar names appended to the parameters, the helper functions
+    it calls captured with their own free names."""
     names = {name: Resolved("scalar", None) for name in live.scalar_names}
     names.update((name, resolve(value)) for name, value in zip(live.key_names, key_values))
     captured = CapturedFunction(name=parsed.name, filename=parsed.filename, tree=parsed.tree,
                                 arg_names=[*parsed.params, *live.scalar_names], names=names,
                                 attributes=dict(attributes or {}), scalar_names=live.scalar_names)
-    text = ast.dump(parsed.tree, include_attributes=False) + repr(captured.arg_names) + repr(
-        sorted((k, v.kind, type(v.value).__name__, repr(v.value)) for k, v in names.items())
-    ) + repr(sorted((k, repr(v)) for k, v in captured.attributes.items()))
+    captured.helpers = _capture_helpers(captured)
+    text = _describe(captured) + repr(sorted((k, repr(v)) for k, v in captured.attributes.items()))
+    for helper in captured.helpers:  # a changed helper body is another kernel
+        text += helper.name + _describe(helper) + repr(sorted((k, repr(v)) for k, v in helper.defaults.items()))
     captured.fingerprint = hashlib.sha256(text.encode()).hexdigest()
     return captured
+
+
+def _describe(captured):
+    return ast.dump(captured.tree, include_attributes=False) + repr(captured.arg_names) + repr(
+        sorted((k, v.kind, type(v.value).__name__, repr(v.value)) for k, v in captured.names.items()))
+
+
+def _helper_sources(fn, parsed):
+    """Where each free name of helper `fn` is read: its closure, else its module and the builtins."""
+    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    return {name: cells[name] if name in cells else (fn.__globals__, name, vars(builtins)) for name in parsed.free_names}
+
+
+def _capture_helpers(captured):
+    """Every helper function `captured` calls, directly or through other
+    helpers, each once, as a CapturedFunction named by a key unique in the
+    request ("module.qualname", "#2"... for another closure of the same
+    def); the Resolved("helper", ...) names point at those keys. A helper
+    whose source cannot be read is an unsupported name. Recursion is the
+    daemon's to report (with the lines): the helpers are listed once."""
+    keys, helpers, pending = {}, [], [captured]
+    while pending:
+        current_function = pending.pop(0)
+        for name, resolved in list(current_function.names.items()):
+            if resolved.kind != "helper" or isinstance(resolved.value, str):
+                continue
+            fn = resolved.value
+            if fn not in keys:
+                try:
+                    parsed = parse(fn)
+                except CaptureError as error:
+                    current_function.names[name] = Resolved("unsupported", f"the function {fn.__qualname__}: {error}")
+                    continue
+                key = f"{fn.__module__}.{fn.__qualname__}"
+                taken = {helper.name for helper in helpers}
+                suffix = 2
+                while key in taken or key == captured.name:
+                    key, suffix = f"{fn.__module__}.{fn.__qualname__}#{suffix}", suffix + 1
+                keys[fn] = key
+                names = {n: resolve(current(source)) for n, source in _helper_sources(fn, parsed).items()}
+                helper = CapturedFunction(name=key, filename=parsed.filename, tree=parsed.tree, arg_names=list(parsed.params),
+                                          names=names, defaults=_defaults(fn, parsed))
+                helpers.append(helper)
+                pending.append(helper)
+            current_function.names[name] = Resolved("helper", keys[fn])
+    return helpers
+
+
+def _defaults(fn, parsed):
+    """The values of `fn`'s parameter defaults, by parameter name."""
+    defaults = dict(fn.__kwdefaults__ or {})
+    positional = [p for p in parsed.params if p not in defaults]
+    for name, value in zip(reversed(positional), reversed(fn.__defaults__ or ())):
+        defaults[name] = value
+    return defaults
 
 
 def capture(fn):

@@ -98,7 +98,7 @@ class _Encoder:
                 out.name.id = node.id
             elif resolved.kind == "constant":
                 _constant(out.constant, resolved.value)
-            elif resolved.kind == "ref":
+            elif resolved.kind in ("ref", "helper"):  # a helper by its key in FunctionAst.helpers
                 out.global_ref.qualified_name = resolved.value
             else:
                 out.unsupported.what = f"the name '{node.id}' (bound to {resolved.value})"
@@ -210,6 +210,13 @@ def encode_function(captured, message=None):
     for name in captured.arg_names:
         argument = message.args.add(name=name)
         _position(argument, arg_nodes.get(name, node))
+        if name in captured.defaults:  # a helper's
+            default = argument.default_value
+            _position(default, arg_nodes.get(name, node))
+            try:
+                _constant(default.constant, captured.defaults[name])
+            except EncodeError:
+                default.unsupported.what = f"a default of type {type(captured.defaults[name]).__name__}"
     encoder = _Encoder(captured)
     if isinstance(node, ast.Lambda):
         stmt = message.body.add()
@@ -217,4 +224,6 @@ def encode_function(captured, message=None):
         encoder.expr(node.body, stmt.return_stmt.value, 4)
     else:
         encoder.stmts(node.body, message.body, 2)
+    for helper in captured.helpers:
+        encode_function(helper, message.helpers.add())
     return message

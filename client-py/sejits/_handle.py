@@ -83,5 +83,7 @@ class Handle:
         info = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "source"}
         info["notes"] = list(self.notes)
         info["result_dtype"] = str(self.result_dtype) if self.interface["entries"] else ""
+        if _interface.has_entry(self.interface, "call"):
+            info["output_dtypes"] = _interface.output_dtypes(self.interface)
         info.update(loaded)
         return info

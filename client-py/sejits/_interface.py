@@ -54,6 +54,12 @@ def result_dtype(interface):
     raise LookupError("the artifact's interface has no output")
 
 
+def output_dtypes(interface, role="call"):
+    """The dtype names of the outputs of the entry playing `role`, in order (one
+    for most kernels; an element-wise kernel returning a tuple has several)."""
+    return tuple(str(np.dtype(p["dtype"])) for p in entry(interface, role)["params"] if p["role"] == "output")
+
+
 def argument_codes(entry_point, dtype_code):
     """How the entry takes its parameters, as the native layer passes them:
     a scalar's dtype code, 0 for an array."""

@@ -730,6 +730,7 @@ static PyObject *Dispatcher_call(Dispatcher *self, PyObject *args, PyObject *kwa
     goto slow;
   }
   Kernel *entry = (Kernel *)kernel;
+  if (entry->nargs != n + 1) goto slow; /* several outputs (a kernel returning a tuple): Python allocates them */
   Py_INCREF(entry); /* the map may change while the GIL is released */
   PyObject *out;
   AxisOrder order;

@@ -101,6 +101,6 @@ def interim_kernel(request, signature):
         return None
     info = {"origin": "the daemon's vectorized NumPy form (while the kernel compiles)", "signature": signature,
             "result_dtype": str(handle.result_dtype), "key": handle.key, "outcome": "numpy",
-            "notes": list(handle.notes)}
+            "notes": list(handle.notes), "output_dtypes": _interface.output_dtypes(handle.interface)}
     return _pending.InterimKernel(function, info["result_dtype"], info)
 

@@ -342,6 +342,17 @@ absl::Status ExprFrontend::check_size(int line) {
 
 absl::StatusOr<NodeRef> ExprFrontend::translate_body(const google::protobuf::RepeatedPtrField<v1::Stmt> &body,
                                                      const Environment &environment, int function_line) {
+  auto values = translate_body_values(body, environment, function_line);
+  if (!values.ok()) return values.status();
+  if (values->size() != 1) {
+    return error(function_line, absl::StrCat(context_.kernel_name, " returns a tuple of ", values->size(),
+                                              " values; it must return one value"));
+  }
+  return values->front();
+}
+
+absl::StatusOr<Values> ExprFrontend::translate_body_values(const google::protobuf::RepeatedPtrField<v1::Stmt> &body,
+                                                           const Environment &environment, int function_line) {
   std::vector<const v1::Stmt *> stmts;
   for (const auto &stmt : body) stmts.push_back(&stmt);
   return translate_block(stmts, environment, 0, function_line);
@@ -352,8 +363,8 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_body(const google::protobuf::Rep
 // with the rest of the block in both branches (tail duplication), so every
 // path ends in its own return and the value is one select tree. Common
 // subexpression elimination later merges the duplicated tails.
-absl::StatusOr<NodeRef> ExprFrontend::translate_block(const std::vector<const v1::Stmt *> &stmts,
-                                                      Environment environment, int depth, int function_line) {
+absl::StatusOr<Values> ExprFrontend::translate_block(const std::vector<const v1::Stmt *> &stmts,
+                                                     Environment environment, int depth, int function_line) {
   if (depth > kMaxStatementNesting) {
     return error(function_line, absl::StrCat(context_.kernel_name, " nests if-statements too deeply"));
   }
@@ -362,7 +373,7 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_block(const std::vector<const v1
     const int line = stmt.pos().line();
     if (stmt.has_return_stmt()) {
       if (!stmt.return_stmt().has_value()) return error(line, "a kernel must return a value");
-      return translate_expr(stmt.return_stmt().value(), environment);
+      return translate_values(stmt.return_stmt().value(), environment);
     }
     if (stmt.has_if_stmt() && (contains_return(stmt.if_stmt().body()) || contains_return(stmt.if_stmt().orelse()))) {
       const auto &if_stmt = stmt.if_stmt();
@@ -377,7 +388,17 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_block(const std::vector<const v1
       if (!then_value.ok()) return then_value.status();
       auto else_value = translate_block(else_path, environment, depth + 1, line);
       if (!else_value.ok()) return else_value.status();
-      return select(*condition, *then_value, *else_value, line);
+      if (then_value->size() != else_value->size()) {
+        return error(line, absl::StrCat("the paths of this 'if' return ", then_value->size(), " and ", else_value->size(),
+                                        " values; every return must give as many"));
+      }
+      Values merged;
+      for (size_t k = 0; k < then_value->size(); ++k) {
+        auto value = select(*condition, (*then_value)[k], (*else_value)[k], line);
+        if (!value.ok()) return value.status();
+        merged.push_back(*value);
+      }
+      return merged;
     }
     if (absl::Status applied = apply_statement(stmt, environment, depth); !applied.ok()) return applied;
     auto returned = continue_after_loop_return(stmts, i + 1, environment, depth, line);
@@ -448,17 +469,16 @@ absl::Status ExprFrontend::apply_assignment(const v1::Assign &assign, Environmen
     environment[target.name().id()] = *value;
     return absl::OkStatus();
   }
-  if (target.has_tuple() && assign.value().has_tuple() &&
-      target.tuple().elts_size() == assign.value().tuple().elts_size()) {
-    std::vector<NodeRef> values;
-    for (const auto &element : assign.value().tuple().elts()) {
-      auto value = translate_expr(element, environment);
-      if (!value.ok()) return value.status();
-      values.push_back(*value);
+  if (target.has_tuple()) {  // a, b = x, y  or  q, r = np.divmod(x, y)
+    auto values = translate_values(assign.value(), environment);
+    if (!values.ok()) return values.status();
+    if (static_cast<int>(values->size()) != target.tuple().elts_size()) {
+      return error(line, absl::StrCat("cannot unpack ", values->size(), " value", values->size() == 1 ? "" : "s", " into ",
+                                      target.tuple().elts_size(), " names"));
     }
     for (int k = 0; k < target.tuple().elts_size(); ++k) {
       if (!target.tuple().elts(k).has_name()) return error(line, "only names can be assigned to");
-      environment[target.tuple().elts(k).name().id()] = values[k];
+      environment[target.tuple().elts(k).name().id()] = (*values)[k];
     }
     return absl::OkStatus();
   }
@@ -741,6 +761,18 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_call(const v1::Call &call, const
     return error(line, absl::StrCat("calling ", describe_expr_kind(call.func()), " is not supported"));
   }
   if (is_expanded_ufunc(*name)) return translate_ufunc(*name, call, environment, line);
+  if (const v1::FunctionAst *helper = find_helper(*name)) {
+    auto values = inline_helper(*helper, call, environment, line);
+    if (!values.ok()) return values.status();
+    if (values->size() != 1) {
+      return error(line, absl::StrCat("'", helper->name(), "' returns a tuple of ", values->size(),
+                                      " values: unpack it (a, b = ", helper->name(), "(...)) or return it"));
+    }
+    return values->front();
+  }
+  if (is_tuple_function(*name)) {
+    return error(line, absl::StrCat("'", *name, "' returns a tuple: unpack it (a, b = ", *name, "(...)) or return it"));
+  }
   auto resolved = resolve_function(*name);
   if (!resolved) return error(line, unsupported_function_message(*name));
   if (call.keywords_size() > 0) {

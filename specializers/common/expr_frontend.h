@@ -19,10 +19,15 @@ struct SourceContext {
   std::string filename;
   std::string kernel_name;  // e.g. "element-wise kernel 'blend'"
   int64_t max_nodes = 100000;
+  // The plain Python functions the kernel may call (FunctionAst.helpers), by
+  // the name its calls use: they are inlined.
+  std::map<std::string, const v1::FunctionAst *> helpers;
 };
 
 // name -> value, for parameters and locals.
 using Environment = std::map<std::string, NodeRef>;
+// What an expression or a body gives: one value, or a tuple's elements.
+using Values = std::vector<NodeRef>;
 
 // An INVALID_ARGUMENT status "file:line: message".
 absl::Status user_error(const SourceContext &context, int line, const std::string &message);
@@ -46,11 +51,24 @@ class ExprFrontend {
   // The value the statements return, given the parameters in `environment`.
   absl::StatusOr<NodeRef> translate_body(const google::protobuf::RepeatedPtrField<v1::Stmt> &body,
                                          const Environment &environment, int function_line);
+  // The same for a body that may return a tuple (`return q, r`): its elements.
+  absl::StatusOr<Values> translate_body_values(const google::protobuf::RepeatedPtrField<v1::Stmt> &body,
+                                               const Environment &environment, int function_line);
   absl::StatusOr<NodeRef> translate_expr(const v1::Expr &expr, const Environment &environment);
 
  private:
-  absl::StatusOr<NodeRef> translate_block(const std::vector<const v1::Stmt *> &stmts, Environment environment,
-                                          int depth, int function_line);
+  absl::StatusOr<Values> translate_block(const std::vector<const v1::Stmt *> &stmts, Environment environment,
+                                         int depth, int function_line);
+  // A tuple's elements, a tuple-valued call's (np.divmod, np.modf), or one value.
+  absl::StatusOr<Values> translate_values(const v1::Expr &expr, const Environment &environment);
+  // expr_frontend_tuples.cc: the functions that return a tuple.
+  static bool is_tuple_function(const std::string &qualified);
+  absl::StatusOr<Values> translate_tuple_call(const std::string &qualified, const v1::Call &call,
+                                              const Environment &environment, int line);
+  // expr_frontend_helpers.cc: a call of one of the kernel's helper functions, inlined.
+  const v1::FunctionAst *find_helper(const std::string &qualified) const;
+  absl::StatusOr<Values> inline_helper(const v1::FunctionAst &helper, const v1::Call &call, const Environment &environment,
+                                       int line);
   absl::Status apply_statement(const v1::Stmt &stmt, Environment &environment, int depth);
   absl::Status apply_assignment(const v1::Assign &assign, Environment &environment, int line);
   // Loops (expr_frontend_loops.cc): `for` over range() unrolled or as a
@@ -91,6 +109,12 @@ class ExprFrontend {
   SubscriptHandler subscript_handler_;
   int64_t nodes_built_ = 0;
   int loop_depth_ = 0;  // loops around the statement being translated
+  struct InlinedCall {
+    std::string helper;
+    std::string filename;
+    int line;  // of the call
+  };
+  std::vector<InlinedCall> inlining_;  // the helper calls being inlined, outermost first
 };
 
 }  // namespace sejits::specializers

@@ -1,5 +1,7 @@
 #include "specializers/elementwise/factory.h"
 
+#include "absl/strings/str_cat.h"
+
 #include "specializers/common/argument_key.h"
 #include "specializers/common/shape_class.h"
 #include "specializers/common/synthetic_call.h"
@@ -64,25 +66,38 @@ class ElementwiseSpecializer : public Specializer {
 
   bool times_offline(const std::string &entry_role) const override { return entry_role == kCallRole; }
 
+  // One synthetic output per output: a kernel returning a tuple takes several.
   absl::StatusOr<std::vector<SyntheticArg>> synthetic_call(const SpecializationRequest &request,
                                                            DType result_dtype) const override {
-    return broadcast_synthetic_call(request.args, result_dtype);
+    absl::StatusOr<std::vector<SyntheticArg>> call = broadcast_synthetic_call(request.args, result_dtype);
+    if (!call.ok()) return call;
+    auto ir = elementwise::build_elementwise_ir(request);
+    if (ir.ok() && (*ir)->outputs.size() > 1) {
+      const SyntheticArg out = call->back();
+      call->pop_back();
+      for (const elementwise::Output &output : (*ir)->outputs) call->push_back({out.kind, output.type.dtype, out.shape});
+    }
+    return call;
   }
 
   tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &shape_class) const override {
     return elementwise::tuning_space(request, shape_class);
   }
 
-  // call(inputs..., out): out has the broadcast shape of the array inputs.
+  // call(inputs..., out) or call(inputs..., out0, out1, ...) for a kernel
+  // returning a tuple: each output has the broadcast shape of the array inputs.
   KernelInterface kernel_interface(const DomainIr &ir, const SpecializationRequest &request) const override {
+    const auto &outputs = static_cast<const elementwise::ElementwiseIr &>(ir).outputs;
     std::vector<EntryParam> params = argument_params(request);
     std::vector<int> arrays;
     for (size_t k = 0; k < params.size(); ++k) {
       if (params[k].role == ParamRole::kInput) arrays.push_back(static_cast<int>(k));
     }
-    params.push_back(shaped_like("out", ParamRole::kOutput, static_cast<const elementwise::ElementwiseIr &>(ir).result.dtype,
-                                 std::move(arrays)));
-    if (params.back().shape.broadcast.empty()) params.back().shape.dims = {};  // no array: a 0-d result
+    for (size_t j = 0; j < outputs.size(); ++j) {
+      params.push_back(shaped_like(outputs.size() == 1 ? std::string("out") : absl::StrCat("out", j), ParamRole::kOutput,
+                                   outputs[j].type.dtype, arrays));
+      if (params.back().shape.broadcast.empty()) params.back().shape.dims = {};  // no array: a 0-d result
+    }
     return {{{kCallRole, elementwise::kEntrySymbol, std::move(params)}}};
   }
 };

@@ -7,7 +7,11 @@
 namespace sejits::specializers::elementwise {
 
 std::string ElementwiseIr::describe() const {
-  return absl::StrCat(parameters.size(), " parameters -> ", type_name(result), ": ", to_string(value));
+  std::string text = absl::StrCat(parameters.size(), " parameters ->");
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    absl::StrAppend(&text, k == 0 ? " " : "; ", type_name(outputs[k].type), ": ", to_string(outputs[k].value));
+  }
+  return text;
 }
 
 namespace {
@@ -46,6 +50,7 @@ absl::StatusOr<std::unique_ptr<ElementwiseIr>> build_elementwise_ir(const Specia
   if (!request.function) return absl::InvalidArgumentError("an element-wise request needs the function's AST");
   const v1::FunctionAst &function = *request.function;
   SourceContext context{function.filename(), absl::StrCat("element-wise kernel '", function.name().substr(0, 64), "'")};
+  for (const v1::FunctionAst &helper : function.helpers()) context.helpers.emplace(helper.name(), &helper);
   if (function.args_size() != static_cast<int>(request.args.size())) {
     return user_error(context, function.pos().line(),
                       absl::StrCat(context.kernel_name, " takes ", function.args_size(), " arguments, called with ",
@@ -71,10 +76,17 @@ absl::StatusOr<std::unique_ptr<ElementwiseIr>> build_elementwise_ir(const Specia
     environment[function.args(k).name()] = make_param(k, parameter->type, function.args(k).pos().line());
   }
   ExprFrontend frontend(context);
-  auto value = frontend.translate_body(function.body(), environment, function.pos().line());
-  if (!value.ok()) return value.status();
-  ir->result = strengthen((*value)->type);
-  ir->value = cast_to(*value, ir->result);
+  auto values = frontend.translate_body_values(function.body(), environment, function.pos().line());
+  if (!values.ok()) return values.status();
+  if (arrays + static_cast<int>(values->size()) > SEJITS_MAX_RANK + 1) {  // the iterator's operand limit
+    return user_error(context, function.pos().line(),
+                      absl::StrCat(context.kernel_name, " has ", arrays, " array arguments and ", values->size(),
+                                   " outputs; at most ", SEJITS_MAX_RANK + 1, " arrays in all are supported"));
+  }
+  for (const NodeRef &value : *values) {
+    ScalarType type = strengthen(value->type);
+    ir->outputs.push_back({cast_to(value, type), type});
+  }
   return ir;
 }
 

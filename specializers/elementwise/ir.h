@@ -1,5 +1,6 @@
-// The element-wise domain IR: the value one output element gets, as a
-// scalar expression over the parameters' elements.
+// The element-wise domain IR: the value each output's element gets, as a
+// scalar expression over the parameters' elements (one output, or several
+// for a kernel that returns a tuple, as NumPy's divmod does).
 #pragma once
 
 #include <string>
@@ -16,11 +17,15 @@ struct Parameter {
   ScalarType type;  // the element type (weak for Python scalars)
 };
 
+struct Output {
+  NodeRef value;    // of type `type`
+  ScalarType type;  // strong
+};
+
 class ElementwiseIr : public DomainIr {
  public:
   std::vector<Parameter> parameters;
-  NodeRef value;          // of type `result`
-  ScalarType result;      // strong
+  std::vector<Output> outputs;  // at least one; the entry point takes them after the parameters, in order
   std::string describe() const override;
 };
 

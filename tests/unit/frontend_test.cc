@@ -129,9 +129,10 @@ TEST_CASE("accepted kernels get NumPy 2's result dtype", "[frontend]") {
   auto ir = elementwise::build_elementwise_ir(request);
   REQUIRE(ir.ok());
   INFO((*ir)->describe());
-  CHECK((*ir)->result == ScalarType{kernel.result, false});
-  CHECK((*ir)->value->type == (*ir)->result);
-  CHECK((*ir)->value->op == kernel.root);
+  REQUIRE((*ir)->outputs.size() == 1);
+  CHECK((*ir)->outputs[0].type == ScalarType{kernel.result, false});
+  CHECK((*ir)->outputs[0].value->type == (*ir)->outputs[0].type);
+  CHECK((*ir)->outputs[0].value->op == kernel.root);
   CHECK((*ir)->parameters.size() == kernel.args.size());
 
   auto generated = run_pipeline(request);
