@@ -81,6 +81,27 @@ def _constant(message, value):
         message.dtype = dtype_code(value.dtype)
 
 
+def _nested_constants(out, value, node):
+    _position(out, node)
+    if isinstance(value, tuple):
+        for part in value:
+            _nested_constants(out.tuple.elts.add(), part, node)
+    else:
+        _constant(out.constant, value)
+
+
+def _constant_array(out, kind, value, node):
+    """A constant array (stencil weights) as the expression that builds it:
+    a sequence as nested tuples of its numbers, a NumPy array as
+    numpy.array(<nested tuples of NumPy scalars of its dtype>)."""
+    if kind == "sequence":
+        _nested_constants(out, value, node)
+        return
+    out.call.func.global_ref.qualified_name = "numpy.array"
+    _position(out.call.func, node)
+    _nested_constants(out.call.args.add(), value, node)
+
+
 class _Encoder:
     def __init__(self, captured):
         self.names = captured.names
@@ -100,6 +121,8 @@ class _Encoder:
                 _constant(out.constant, resolved.value)
             elif resolved.kind == "ref":
                 out.global_ref.qualified_name = resolved.value
+            elif resolved.kind in ("ndarray", "sequence"):
+                _constant_array(out, resolved.kind, resolved.value, node)
             else:
                 out.unsupported.what = f"the name '{node.id}' (bound to {resolved.value})"
         elif isinstance(node, ast.Constant):

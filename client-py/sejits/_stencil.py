@@ -3,7 +3,7 @@ is the value of the output at the current point, reading the grid around it."""
 
 import numpy as np
 
-from sejits import _config, _device_calls, _load, _masked, _native, _pending, _stencil_python
+from sejits import _capture, _config, _device_calls, _load, _masked, _native, _pending, _stencil_python
 from sejits._dispatch import KernelDispatcher
 from sejits._fallback_policy import Fallback, Retry
 from sejits._native import FallbackRequested
@@ -43,6 +43,14 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher):
     def _publish_live_names(self, live):
         self._live_keys = live.key_sources
         self._live_scalars = live.scalar_sources
+
+    def _capture(self, key_values=None):
+        """As for any kernel, and small arrays and sequences of numbers it
+        reads (weights) are constants of the kernel, keyed by their values."""
+        parsed = self._parse()
+        key_values = self._live.key_values() if key_values is None else key_values
+        self._live.check_defined(parsed, key_values)
+        return _capture.bind(parsed, self._live, key_values, self._attributes(), constant_arrays=True)
 
     def _last_call_description(self):
         if not self._last_call_native:

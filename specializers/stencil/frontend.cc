@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "specializers/common/expr_frontend.h"
+#include "specializers/stencil/constant_arrays.h"
 #include "specializers/stencil/plan.h"
 
 namespace sejits::specializers::stencil {
@@ -87,6 +88,7 @@ class RelativeIndexing {
 
   absl::StatusOr<NodeRef> operator()(ExprFrontend &frontend, const v1::Subscript &subscript,
                                      const Environment &environment, int line) const {
+    if (is_constant_array_read(subscript)) return read_constant_array(frontend, context_, subscript, environment, line);
     if (!subscript.value().has_name()) {
       return user_error(context_, line, "only a kernel argument can be indexed, as a[offset, ...]");
     }
