@@ -6,6 +6,7 @@ import ast
 import numpy as np
 
 from sejits import _native
+from sejits._capture import Resolved
 from sejits._errors import KernelNotSendable
 from sejits.v1 import ast_pb2 as pb
 
@@ -157,7 +158,11 @@ class _Encoder:
                 self.expr(keyword.value, k.value, d)
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and (
                 (node.value.id, node.attr) in self.attributes):
-            _constant(out.constant, self.attributes[(node.value.id, node.attr)])
+            value = self.attributes[(node.value.id, node.attr)]
+            if isinstance(value, Resolved):  # a constant array attribute (class stencils' weights)
+                _constant_array(out, value.kind, value.value, node)
+            else:
+                _constant(out.constant, value)
         elif isinstance(node, ast.Attribute):
             out.attribute.attr = node.attr
             self.expr(node.value, out.attribute.value, d)

@@ -9,7 +9,7 @@ import itertools
 
 import numpy as np
 
-from sejits import _device_calls
+from sejits import _capture, _device_calls
 from sejits._dispatch import KernelDispatcher
 from sejits._fallback_policy import Fallback
 from sejits._tuning_session import call_timed
@@ -150,7 +150,9 @@ class ClassStencilDispatcher(KernelDispatcher):
             return []
 
     def _attributes(self):
-        """This instance's numeric attributes that the method reads: constants of the kernel."""
+        """This instance's numeric attributes that the method reads, and its
+        small arrays and sequences of numbers (weights, as
+        _capture.Resolved("ndarray" or "sequence", ...)): constants of the kernel."""
         instance = self._call_context[0]
         self_name = self._parse().params[0]
         attributes = {}
@@ -158,6 +160,8 @@ class ClassStencilDispatcher(KernelDispatcher):
             value = getattr(instance, name, None)
             if isinstance(value, (bool, int, float, np.number)):
                 attributes[(self_name, name)] = value
+            elif (found := _capture.constant_array(value)) is not None:
+                attributes[(self_name, name)] = _capture.Resolved(*found)
         return attributes
 
     def _params(self):

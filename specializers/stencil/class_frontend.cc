@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "specializers/common/expr_frontend.h"
+#include "specializers/stencil/constant_arrays.h"
 
 namespace sejits::specializers::stencil {
 namespace {
@@ -100,7 +101,14 @@ class ClassKernelTranslator {
   absl::Status statement(const v1::Stmt &stmt) {
     const int line = stmt.pos().line();
     if (stmt.has_pass_stmt()) return absl::OkStatus();
-    if (stmt.has_for_stmt()) return neighbor_loop(stmt.for_stmt(), line);
+    if (stmt.has_for_stmt()) {
+      const v1::Expr &iter = stmt.for_stmt().iter();
+      if (iter.has_call() && iter.call().func().has_global_ref() &&
+          iter.call().func().global_ref().qualified_name() == "builtins.range") {
+        return range_loop(stmt.for_stmt(), line);
+      }
+      return neighbor_loop(stmt.for_stmt(), line);
+    }
     if (stmt.has_assign() && stmt.assign().targets_size() == 1) {
       const v1::Expr &target = stmt.assign().targets(0);
       auto value = frontend_.translate_expr(stmt.assign().value(), environment_);
@@ -215,6 +223,38 @@ class ClassKernelTranslator {
     return false;
   }
 
+  // for k in range(...) with constant bounds: the body once per value, k a
+  // Python int constant (so grid[x[0] + k, x[1]] and self.w[k] are constant reads).
+  absl::Status range_loop(const v1::For &loop, int line) {
+    constexpr int64_t kMaxIterations = 4096;
+    const auto &args = loop.iter().call().args();
+    if (!loop.target().has_name() || loop.orelse_size() > 0 || args.empty() || args.size() > 3 ||
+        loop.iter().call().keywords_size() > 0) {
+      return error(line, "a loop over range() has one name and constant bounds: for k in range(-1, 2)");
+    }
+    std::vector<int64_t> bounds;
+    for (const auto &arg : args) {
+      auto value = frontend_.translate_expr(arg, environment_);
+      if (!value.ok()) return value.status();
+      const int64_t *constant = std::get_if<int64_t>(&(*value)->value);
+      if ((*value)->op != ScalarOp::kConstant || constant == nullptr || !is_integer((*value)->type.dtype)) {
+        return error(line, "range() bounds must be integer constants (the loop is unrolled)");
+      }
+      bounds.push_back(*constant);
+    }
+    const int64_t start = bounds.size() > 1 ? bounds[0] : 0, stop = bounds.size() > 1 ? bounds[1] : bounds[0];
+    const int64_t step = bounds.size() > 2 ? bounds[2] : 1;
+    if (step == 0) return error(line, "range() step must not be zero");
+    const std::string &name = loop.target().name().id();
+    int64_t count = 0;
+    for (int64_t value = start; step > 0 ? value < stop : value > stop; value += step) {
+      if (++count > kMaxIterations) return error(line, absl::StrCat("the loop runs more than ", kMaxIterations, " times; sejits unrolls loops"));
+      environment_[name] = make_constant(value, ScalarType{DType::kInt64, true}, line);
+      if (absl::Status body = block(loop.body()); !body.ok()) return body;
+    }
+    return absl::OkStatus();
+  }
+
   // for y in grid.neighbors(x, i): the body once per offset of set i.
   absl::Status neighbor_loop(const v1::For &loop, int line) {
     auto grid = iterated_grid(loop.iter(), "neighbors", 2);
@@ -242,7 +282,10 @@ class ClassKernelTranslator {
   }
 
   // grid[p]: an output's value so far at the current point, or a read.
-  absl::StatusOr<NodeRef> read(const v1::Subscript &subscript, const Environment &, int line) {
+  absl::StatusOr<NodeRef> read(const v1::Subscript &subscript, const Environment &environment, int line) {
+    if (is_constant_array_read(subscript)) {  // self.weights[k]: a constant array attribute
+      return read_constant_array(frontend_, context_, subscript, environment, line);
+    }
     if (!subscript.value().has_name() ||
         (!grids_.count(subscript.value().name().id()) && !outputs_.count(subscript.value().name().id()))) {
       return error(line, "only grid arguments can be indexed, with a point variable: grid[x]");

@@ -189,3 +189,24 @@ def test_undefined_name_is_a_name_error_at_its_line(daemon):
         NotAGrid().kernel(*grids)
     line = inspect.getsourcelines(NotAGrid.kernel.__wrapped__)[1] + 2
     assert "undefined_helper" in str(error.value) and f":{line}" in str(error.value), str(error.value)
+
+
+class WeightedRows(sejits.StencilKernel):
+    """Weights as an attribute (a NumPy array, or a list), read with the offsets of an unrolled range() loop."""
+
+    def kernel(self, in_grid, out_grid):
+        for x in out_grid.interior_points():
+            acc = 0.0
+            for di in range(-2, 3):
+                for dj in range(-2, 3):
+                    acc += self.weights[di + 2, dj + 2] * in_grid[x[0] + di, x[1] + dj]
+            out_grid[x] = acc + self.bias[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weights_attribute_and_range_loops(target, dtype):
+    grids = make_grids((19, 24), dtype, 2, ghost_depth=2, seed=7)
+    weights = np.outer([1.0, 4.0, 6.0, 4.0, 1.0], [1.0, 4.0, 6.0, 4.0, 1.0]) / 256.0
+    compare(WeightedRows, {"weights": weights.astype(dtype), "bias": [0.5]}, grids, TOLERANCE[dtype])
+    # New weights (same shapes and dtypes) are another kernel, not the first one's result.
+    compare(WeightedRows, {"weights": (weights * 2).astype(dtype), "bias": [-1]}, grids, TOLERANCE[dtype])
