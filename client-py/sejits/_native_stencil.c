@@ -58,6 +58,45 @@ static int same_shape(PyArrayObject *a, PyArrayObject *b) {
   return PyArray_NDIM(a) == PyArray_NDIM(b) && PyArray_CompareLists(PyArray_SHAPE(a), PyArray_SHAPE(b), PyArray_NDIM(a));
 }
 
+/* sejits._capture._content_key, imported on first use. */
+static PyObject *content_key_function;
+
+/* The key free names' elements of a fresh `signature` (its last 2 * nkeys
+ * items, (type, value) each) as sejits._capture.key_elements builds them: a
+ * small array, list or tuple of numbers (stencil weights) is keyed by its
+ * contents, so a repeat call with weights stays on the fast path. 0, or -1
+ * with an exception. */
+static int key_by_contents(StencilDispatcher *self, PyObject *signature) {
+  PyObject *keys = self->base.live_keys;
+  Py_ssize_t nkeys = keys && PyTuple_Check(keys) ? PyTuple_GET_SIZE(keys) : 0;
+  Py_ssize_t first = PyTuple_GET_SIZE(signature) - 2 * nkeys;
+  for (Py_ssize_t k = 0; k < nkeys; ++k) {
+    PyObject *value = PyTuple_GET_ITEM(signature, first + 2 * k + 1);
+    if (!PyArray_Check(value) && !PyList_Check(value) && !PyTuple_Check(value)) continue;
+    if (!content_key_function) {
+      PyObject *module = PyImport_ImportModule("sejits._capture");
+      if (!module) return -1;
+      content_key_function = PyObject_GetAttrString(module, "_content_key");
+      Py_DECREF(module);
+      if (!content_key_function) return -1;
+    }
+    PyObject *content = PyObject_CallOneArg(content_key_function, value);
+    if (!content) return -1;
+    if (content == Py_None) {
+      Py_DECREF(content);
+      continue;
+    }
+    /* The tuple is new and not yet shared or hashed: its items may be replaced. */
+    PyObject *old_type = PyTuple_GET_ITEM(signature, first + 2 * k);
+    Py_INCREF(Py_TYPE(content));
+    PyTuple_SET_ITEM(signature, first + 2 * k, (PyObject *)Py_TYPE(content));
+    PyTuple_SET_ITEM(signature, first + 2 * k + 1, content);
+    Py_DECREF(old_type);
+    Py_DECREF(value);
+  }
+  return 0;
+}
+
 /* Binds a plain positional call and finds its loaded kernel: 0, or -1 (no
  * exception) for the slow path. The caller releases `call` either way. */
 static int find_kernel(StencilDispatcher *self, PyObject *args, StencilCall *call) {
@@ -87,7 +126,7 @@ static int find_kernel(StencilDispatcher *self, PyObject *args, StencilCall *cal
   for (Py_ssize_t k = 0; k < noptions; ++k) elements[1 + k] = PyTuple_GET_ITEM(options, k);
   call->signature = fast_signature(&self->base, call->items, call->n, elements, 1 + noptions);
   Py_DECREF(elements[0]);
-  if (!call->signature) {
+  if (!call->signature || key_by_contents(self, call->signature) != 0) {
     PyErr_Clear();
     return -1;
   }

@@ -189,3 +189,23 @@ def test_a_large_array_is_not_a_constant(daemon):
 
     with pytest.raises(sejits.SpecializationError, match="'big'"):
         sejits.stencil(reads_big)(np.ones(4))
+
+
+def test_repeat_calls_with_weights_take_the_native_fast_path(daemon):
+    weights = np.array([0.25, 0.5, 0.25])
+
+    def smooth(a):
+        return weights[0] * a[-1] + weights[1] * a[0] + weights[2] * a[1]
+
+    kernel = sejits.stencil(boundary="nearest")(smooth)
+    grid = random_grid((33,), np.float64, seed=9)
+    kernel(grid)
+    result = kernel(grid)
+    assert kernel._last_call_native, "a repeat call with the same weights must not reach Python"
+    assert_same(result, _stencil_python.run_python(smooth, (grid,), "nearest", 0.0, None), 1e-14)
+    weights[0] = 1.0  # in place: the contents key misses, Python builds the new kernel
+    result = kernel(grid)
+    assert not kernel._last_call_native
+    assert_same(result, _stencil_python.run_python(smooth, (grid,), "nearest", 0.0, None), 1e-14)
+    kernel(grid)
+    assert kernel._last_call_native
