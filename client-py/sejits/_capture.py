@@ -369,26 +369,92 @@ def current(source):
     return builtin_names.get(name, _UNDEFINED) if value is _UNDEFINED else value
 
 
+# A constant array (stencil weights) holds at most this many numbers: each
+# one is a constant of the kernel, sent in its AST and compared on every call.
+MAX_CONSTANT_ARRAY = 4096
+
+
+def constant_array(value):
+    """A NumPy array, or a (nested) list or tuple, of at most
+    MAX_CONSTANT_ARRAY numbers as ("ndarray" or "sequence", nested tuples of
+    its numbers: NumPy scalars of its dtype for an array, the numbers as they
+    are for a sequence); None for anything else."""
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0 or value.size > MAX_CONSTANT_ARRAY or value.dtype.kind not in "biuf":
+            return None
+        scalar = value.dtype.type
+        def nested(part):
+            return tuple(nested(p) for p in part) if isinstance(part, list) else scalar(part)
+        return "ndarray", nested(value.tolist())
+    if not isinstance(value, (list, tuple)):
+        return None
+    count = 0
+
+    def walk(part):
+        nonlocal count
+        if isinstance(part, (list, tuple)):
+            return tuple(walk(p) for p in part)
+        if not isinstance(part, _NUMBER_TYPES):
+            raise TypeError
+        count += 1
+        return part
+    try:
+        numbers = walk(value)
+    except (TypeError, RecursionError):
+        return None
+    return ("sequence", numbers) if 0 < count <= MAX_CONSTANT_ARRAY else None
+
+
+def _typed(part):
+    """Nested numbers with their types and exact values (1, 1.0 and -0.0 differ)."""
+    if isinstance(part, (list, tuple)):
+        return tuple(_typed(p) for p in part)
+    return type(part), repr(part)
+
+
+def _content_key(value):
+    """The key element of a small array, list or tuple of numbers: its
+    values, dtype and shape (a change in place is a new key); None otherwise."""
+    if isinstance(value, np.ndarray):
+        if value.size > MAX_CONSTANT_ARRAY or value.dtype.hasobject:
+            return None
+        return ("ndarray", value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, (list, tuple)) and len(value) <= MAX_CONSTANT_ARRAY:
+        found = constant_array(value)
+        return None if found is None else ("sequence", _typed(found[1]))
+    return None
+
+
 def key_elements(values):
     """The dispatch key's part for the key names' values: type and value
-    (1, 1.0 and True must differ), or type and identity when unhashable.
-    Built exactly so in C by sejits._native.Dispatcher."""
+    (1, 1.0 and True must differ), the contents of a small array or sequence
+    of numbers, or type and identity when unhashable. sejits._native.Dispatcher
+    builds (type, value) in C: a value keyed by content misses there and comes
+    here (the slow path)."""
     elements = []
     for value in values:
-        try:
-            hash(value)
-        except TypeError:
-            value = ("unhashable", id(value))
+        content = _content_key(value)
+        if content is not None:
+            value = content
+        else:
+            try:
+                hash(value)
+            except TypeError:
+                value = ("unhashable", id(value))
         elements += (type(value), value)
     return tuple(elements)
 
 
-def bind(parsed, live, key_values, attributes=None):
+def bind(parsed, live, key_values, attributes=None, constant_arrays=False):
     """The kernel as compiled for one call: key names resolved to their
     values, scalar names appended to the parameters, the helper functions
-    it calls captured with their own free names."""
+    it calls captured with their own free names. `constant_arrays`: small
+    arrays and sequences of numbers are constants too (stencil weights),
+    Resolved("ndarray" or "sequence", nested tuples of numbers)."""
     names = {name: Resolved("scalar", None) for name in live.scalar_names}
-    names.update((name, resolve(value)) for name, value in zip(live.key_names, key_values))
+    for name, value in zip(live.key_names, key_values):
+        found = constant_array(value) if constant_arrays else None
+        names[name] = Resolved(*found) if found is not None else resolve(value)
     captured = CapturedFunction(name=parsed.name, filename=parsed.filename, tree=parsed.tree,
                                 arg_names=[*parsed.params, *live.scalar_names], names=names,
                                 attributes=dict(attributes or {}), scalar_names=live.scalar_names)

@@ -6,6 +6,7 @@ import ast
 import numpy as np
 
 from sejits import _native
+from sejits._capture import Resolved
 from sejits._errors import KernelNotSendable
 from sejits.v1 import ast_pb2 as pb
 
@@ -81,6 +82,27 @@ def _constant(message, value):
         message.dtype = dtype_code(value.dtype)
 
 
+def _nested_constants(out, value, node):
+    _position(out, node)
+    if isinstance(value, tuple):
+        for part in value:
+            _nested_constants(out.tuple.elts.add(), part, node)
+    else:
+        _constant(out.constant, value)
+
+
+def _constant_array(out, kind, value, node):
+    """A constant array (stencil weights) as the expression that builds it:
+    a sequence as nested tuples of its numbers, a NumPy array as
+    numpy.array(<nested tuples of NumPy scalars of its dtype>)."""
+    if kind == "sequence":
+        _nested_constants(out, value, node)
+        return
+    out.call.func.global_ref.qualified_name = "numpy.array"
+    _position(out.call.func, node)
+    _nested_constants(out.call.args.add(), value, node)
+
+
 class _Encoder:
     def __init__(self, captured):
         self.names = captured.names
@@ -100,6 +122,8 @@ class _Encoder:
                 _constant(out.constant, resolved.value)
             elif resolved.kind in ("ref", "helper"):  # a helper by its key in FunctionAst.helpers
                 out.global_ref.qualified_name = resolved.value
+            elif resolved.kind in ("ndarray", "sequence"):
+                _constant_array(out, resolved.kind, resolved.value, node)
             else:
                 out.unsupported.what = f"the name '{node.id}' (bound to {resolved.value})"
         elif isinstance(node, ast.Constant):
@@ -134,7 +158,11 @@ class _Encoder:
                 self.expr(keyword.value, k.value, d)
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and (
                 (node.value.id, node.attr) in self.attributes):
-            _constant(out.constant, self.attributes[(node.value.id, node.attr)])
+            value = self.attributes[(node.value.id, node.attr)]
+            if isinstance(value, Resolved):  # a constant array attribute (class stencils' weights)
+                _constant_array(out, value.kind, value.value, node)
+            else:
+                _constant(out.constant, value)
         elif isinstance(node, ast.Attribute):
             out.attribute.attr = node.attr
             self.expr(node.value, out.attribute.value, d)

@@ -58,6 +58,45 @@ static int same_shape(PyArrayObject *a, PyArrayObject *b) {
   return PyArray_NDIM(a) == PyArray_NDIM(b) && PyArray_CompareLists(PyArray_SHAPE(a), PyArray_SHAPE(b), PyArray_NDIM(a));
 }
 
+/* sejits._capture._content_key, imported on first use. */
+static PyObject *content_key_function;
+
+/* The key free names' elements of a fresh `signature` (its last 2 * nkeys
+ * items, (type, value) each) as sejits._capture.key_elements builds them: a
+ * small array, list or tuple of numbers (stencil weights) is keyed by its
+ * contents, so a repeat call with weights stays on the fast path. 0, or -1
+ * with an exception. */
+static int key_by_contents(StencilDispatcher *self, PyObject *signature) {
+  PyObject *keys = self->base.live_keys;
+  Py_ssize_t nkeys = keys && PyTuple_Check(keys) ? PyTuple_GET_SIZE(keys) : 0;
+  Py_ssize_t first = PyTuple_GET_SIZE(signature) - 2 * nkeys;
+  for (Py_ssize_t k = 0; k < nkeys; ++k) {
+    PyObject *value = PyTuple_GET_ITEM(signature, first + 2 * k + 1);
+    if (!PyArray_Check(value) && !PyList_Check(value) && !PyTuple_Check(value)) continue;
+    if (!content_key_function) {
+      PyObject *module = PyImport_ImportModule("sejits._capture");
+      if (!module) return -1;
+      content_key_function = PyObject_GetAttrString(module, "_content_key");
+      Py_DECREF(module);
+      if (!content_key_function) return -1;
+    }
+    PyObject *content = PyObject_CallOneArg(content_key_function, value);
+    if (!content) return -1;
+    if (content == Py_None) {
+      Py_DECREF(content);
+      continue;
+    }
+    /* The tuple is new and not yet shared or hashed: its items may be replaced. */
+    PyObject *old_type = PyTuple_GET_ITEM(signature, first + 2 * k);
+    Py_INCREF(Py_TYPE(content));
+    PyTuple_SET_ITEM(signature, first + 2 * k, (PyObject *)Py_TYPE(content));
+    PyTuple_SET_ITEM(signature, first + 2 * k + 1, content);
+    Py_DECREF(old_type);
+    Py_DECREF(value);
+  }
+  return 0;
+}
+
 /* Binds a plain positional call and finds its loaded kernel: 0, or -1 (no
  * exception) for the slow path. The caller releases `call` either way. */
 static int find_kernel(StencilDispatcher *self, PyObject *args, StencilCall *call) {
@@ -87,7 +126,7 @@ static int find_kernel(StencilDispatcher *self, PyObject *args, StencilCall *cal
   for (Py_ssize_t k = 0; k < noptions; ++k) elements[1 + k] = PyTuple_GET_ITEM(options, k);
   call->signature = fast_signature(&self->base, call->items, call->n, elements, 1 + noptions);
   Py_DECREF(elements[0]);
-  if (!call->signature) {
+  if (!call->signature || key_by_contents(self, call->signature) != 0) {
     PyErr_Clear();
     return -1;
   }
@@ -318,12 +357,80 @@ static PyMemberDef StencilDispatcher_members[] = {
      "whether the last native call ran the iterate entry point"},
     {NULL, 0, 0, 0, NULL}};
 
-static PyMethodDef StencilDispatcher_methods[] = {
-    {"iterate", (PyCFunction)(void (*)(void))StencilDispatcher_iterate, METH_VARARGS | METH_KEYWORDS,
-     "iterate($self, /, *args, steps, **kwargs)\n--\n\n`steps` sweeps, the result of each feeding the next as the grid. Where the "
-     "artifact has temporally blocked sweeps, they run in one call; otherwise two buffers are reused "
-     "(ping-pong). Results are the same."},
+/* `kernel.iterate`: called, it is the method; it also has `explain(...)`
+ * (`kernel.iterate.explain(grid, steps=n)`), which a bound built-in method
+ * could not carry. */
+typedef struct {
+  PyObject_HEAD StencilDispatcher *owner;
+} BoundIterate;
+
+static PyObject *iterate_explain_name;
+
+static PyObject *BoundIterate_call(BoundIterate *self, PyObject *args, PyObject *kwargs) {
+  return StencilDispatcher_iterate(self->owner, args, kwargs);
+}
+
+static PyObject *BoundIterate_explain(BoundIterate *self, PyObject *args, PyObject *kwargs) {
+  PyObject *method = PyObject_GetAttr((PyObject *)self->owner, iterate_explain_name);
+  if (!method) return NULL;
+  PyObject *result = PyObject_Call(method, args, kwargs);
+  Py_DECREF(method);
+  return result;
+}
+
+static PyObject *BoundIterate_self(BoundIterate *self, void *closure) {
+  (void)closure;
+  Py_INCREF(self->owner);
+  return (PyObject *)self->owner;
+}
+
+static int BoundIterate_traverse(BoundIterate *self, visitproc visit, void *arg) {
+  Py_VISIT(self->owner);
+  return 0;
+}
+
+static void BoundIterate_dealloc(BoundIterate *self) {
+  PyObject_GC_UnTrack(self);
+  Py_CLEAR(self->owner);
+  PyObject_GC_Del(self);
+}
+
+static PyMethodDef BoundIterate_methods[] = {
+    {"explain", (PyCFunction)(void (*)(void))BoundIterate_explain, METH_VARARGS | METH_KEYWORDS,
+     "explain(*args, steps, **kwargs)\n--\n\nThe kernel's explain() for these arguments, and how `steps` sweeps run."},
     {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef BoundIterate_getset[] = {{"__self__", (getter)BoundIterate_self, NULL, "the stencil", NULL},
+                                            {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject BoundIterateType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sejits._native.StencilIterate",
+    .tp_basicsize = sizeof(BoundIterate),
+    .tp_dealloc = (destructor)BoundIterate_dealloc,
+    .tp_call = (ternaryfunc)BoundIterate_call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "iterate(*args, steps, out=None, **kwargs)\n--\n\n`steps` sweeps, the result of each feeding the next as "
+              "the grid (steps=0: a copy of the grid). Where the artifact has temporally blocked sweeps, they run in one "
+              "call; otherwise two buffers are reused (ping-pong). Results are the same. `out=` receives the result.",
+    .tp_traverse = (traverseproc)BoundIterate_traverse,
+    .tp_methods = BoundIterate_methods,
+    .tp_getset = BoundIterate_getset,
+};
+
+static PyObject *StencilDispatcher_get_iterate(StencilDispatcher *self, void *closure) {
+  (void)closure;
+  BoundIterate *bound = PyObject_GC_New(BoundIterate, &BoundIterateType);
+  if (!bound) return NULL;
+  Py_INCREF(self);
+  bound->owner = self;
+  PyObject_GC_Track(bound);
+  return (PyObject *)bound;
+}
+
+static PyGetSetDef StencilDispatcher_getset[] = {
+    {"iterate", (getter)StencilDispatcher_get_iterate, NULL, "kernel.iterate(*args, steps, out=None); kernel.iterate.explain(...)",
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
 
 static PyTypeObject StencilDispatcherType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "sejits._native.StencilDispatcher",
@@ -335,13 +442,15 @@ static PyTypeObject StencilDispatcherType = {
     .tp_traverse = (traverseproc)StencilDispatcher_traverse,
     .tp_clear = (inquiry)StencilDispatcher_clear,
     .tp_members = StencilDispatcher_members,
-    .tp_methods = StencilDispatcher_methods,
+    .tp_getset = StencilDispatcher_getset,
     .tp_new = PyType_GenericNew,
 };
 
 int sejits_stencil_init(PyObject *module) {
   StencilDispatcherType.tp_base = &DispatcherType;
-  if (PyType_Ready(&StencilDispatcherType) < 0) return -1;
+  if (PyType_Ready(&StencilDispatcherType) < 0 || PyType_Ready(&BoundIterateType) < 0) return -1;
+  iterate_explain_name = PyUnicode_InternFromString("_iterate_explain");
+  if (!iterate_explain_name) return -1;
   call_slow_name = PyUnicode_InternFromString("_call_slow");
   iterate_slow_name = PyUnicode_InternFromString("_iterate_slow");
   out_name = PyUnicode_InternFromString("out");

@@ -3,7 +3,7 @@ is the value of the output at the current point, reading the grid around it."""
 
 import numpy as np
 
-from sejits import _config, _device_calls, _load, _masked, _native, _pending, _stencil_python
+from sejits import _capture, _config, _device_calls, _load, _masked, _native, _pending, _stencil_python
 from sejits._dispatch import KernelDispatcher
 from sejits._methods import MethodDescriptor
 from sejits._fallback_policy import Fallback, Retry
@@ -44,6 +44,14 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher, MethodDescr
     def _publish_live_names(self, live):
         self._live_keys = live.key_sources
         self._live_scalars = live.scalar_sources
+
+    def _capture(self, key_values=None):
+        """As for any kernel, and small arrays and sequences of numbers it
+        reads (weights) are constants of the kernel, keyed by their values."""
+        parsed = self._parse()
+        key_values = self._live.key_values() if key_values is None else key_values
+        self._live.check_defined(parsed, key_values)
+        return _capture.bind(parsed, self._live, key_values, self._attributes(), constant_arrays=True)
 
     def _last_call_description(self):
         if not self._last_call_native:
@@ -178,14 +186,82 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher, MethodDescr
         entry.call_device(context._device, items, out._descriptor())
         return out if on_device else out.get()
 
-    def _iterate_slow(self, *args, steps=_MISSING, **kwargs):
-        """iterate() off the fast path (sejits._native.StencilDispatcher.iterate)."""
+    def _iterate_slow(self, *args, steps=_MISSING, out=None, **kwargs):
+        """iterate() off the fast path (sejits._native.StencilDispatcher.iterate):
+        steps=0 is a copy of the grid; `out=` receives the result."""
         self._last_call_native = False
+        steps = self._check_steps(steps)
+        args = self._bind(args, kwargs)
+        if steps == 0:
+            if not args or np.ndim(args[0]) == 0:
+                raise TypeError(f"{self.__name__}: the first argument of a stencil is the grid, an array of rank 1 or more")
+            self._last_run = "no sweep (steps=0): a copy of the grid"
+            grid = args[0]
+            result = grid.copy() if _device_calls.is_device_array(grid) else np.array(grid, copy=True)
+        else:
+            result = self._iterate_bound(args, steps)
+        return result if out is None else self._into_out(result, out)
+
+    def _check_steps(self, steps):
         if steps is _MISSING:
             raise TypeError("StencilDispatcher.iterate() missing 1 required keyword-only argument: 'steps'")
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"{self.__name__}.iterate: steps must be an integer of at least 1, not {steps!r}")
-        return self._iterate_bound(self._bind(args, kwargs), steps)
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+            raise ValueError(f"{self.__name__}.iterate: steps must be an integer of at least 0, not {steps!r}")
+        return int(steps)
+
+    def _into_out(self, result, out):
+        """iterate's `out=`: the grid's shape and the result's dtype, as a
+        call's out= (a host or a device array); the sweeps ran in buffers of
+        their own, so out may be the grid itself."""
+        if _device_calls.is_device_array(out):
+            context = out.context
+            _device_calls.check_out(self.__name__, out, context, tuple(result.shape), result.dtype)
+            source = result if _device_calls.is_device_array(result) else context.asarray(np.ascontiguousarray(result))
+            if source.context is not context:
+                raise ValueError(f"{self.__name__}: out is a device array of another OpenCL context ({context.name})")
+            context._device.copy(source._buffer, source._offset, out._buffer, out._offset, out.nbytes)
+            return out
+        host = result.get() if _device_calls.is_device_array(result) else result
+        self._check_out(out, host.shape, host.dtype)
+        np.copyto(out, host)
+        return out
+
+    def _iterate_explain(self, *args, steps=_MISSING, **kwargs):
+        """iterate.explain(*args, steps=n): explain() for the grid's kernel,
+        and how `steps` sweeps run."""
+        steps = self._check_steps(steps)
+        kwargs.pop("out", None)
+        text = self.explain(*args, **kwargs)
+        args = self._bind(args, kwargs)
+        if steps == 0:
+            how = "no sweep: steps=0 returns a copy of the grid"
+        else:
+            how = self._iterate_plan(args, steps)
+        return text + f"\n  iterate:     {steps} sweep{'s' if steps != 1 else ''}: {how}"
+
+    def _iterate_plan(self, args, steps):
+        """How iterate runs `steps` sweeps of these arguments, in words."""
+        masked = _masked.refusal(args)
+        if masked is not None:
+            return f"the Python function as written, sweep by sweep ({masked})"
+        context = _device_calls.context_for(args)
+        if context is not None:
+            kernel = self._resolve_device(context, _device_calls.to_device(context, args, set())).kernel
+        else:
+            kernel = self._resolve(args).kernel
+        if type(kernel) is Fallback:
+            return f"the Python function as written, sweep by sweep ({kernel.reason})"
+        grid_dtype = np.dtype(args[0].dtype) if hasattr(args[0], "dtype") else np.asarray(args[0]).dtype
+        if kernel.result_dtype != grid_dtype:
+            return (f"the first sweep computes {kernel.result_dtype} from the {grid_dtype} grid; "
+                    "the later ones are the kernel for that dtype")
+        if context is not None:
+            return f"the artifact's iterate entry enqueues every sweep on {context.name}, on two device buffers"
+        if steps == 1:
+            return "one call of the kernel"
+        if _iterate_entry_of(kernel) is not None:
+            return "the artifact's iterate entry point: temporally blocked sweeps in one call (see its notes)"
+        return "one kernel call per sweep, between two buffers (the artifact has no temporally blocked sweeps: see its notes)"
 
     def _iterate_bound(self, args, steps):
         masked = _masked.refusal(args)

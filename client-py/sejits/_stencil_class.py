@@ -4,15 +4,16 @@ specialized on first call. Running the method as written is the semantics,
 and the fallback."""
 
 import ast
+import copy
 import itertools
 
 import numpy as np
 
+from sejits import _capture, _device_calls
 from sejits._dispatch import KernelDispatcher
 from sejits._fallback_policy import Fallback
 from sejits._tuning_session import call_timed
 from sejits._capture import CaptureError
-from sejits._errors import SpecializationError
 
 
 class StencilGrid:
@@ -49,7 +50,9 @@ class StencilGrid:
 class StencilKernel:
     """Subclass it and define `kernel(self, in_grid, ..., out_grid)`;
     constructor keyword arguments become attributes (numbers are constants
-    of the specialized kernel and part of its cache key)."""
+    of the specialized kernel and part of its cache key). The method holds
+    loops over grid.interior_points() and grid.border_points(); it may write
+    several output grids (the grids it assigns to)."""
 
     def __init__(self, pure_python=False, **attributes):
         self.pure_python = pure_python
@@ -70,17 +73,59 @@ class StencilKernel:
 
         kernel.__wrapped__ = python_kernel
         kernel.__doc__ = python_kernel.__doc__
+        kernel.__name__ = python_kernel.__name__
+        kernel.__qualname__ = python_kernel.__qualname__
+        kernel.__module__ = python_kernel.__module__
         cls.kernel = kernel
         cls.sejits_dispatcher = dispatcher
 
+    def iterate(self, *grids, steps):
+        """`steps` applications of kernel(), each reading the grid the one
+        before wrote: the method's one input grid and one output grid
+        ping-pong, the input starting as a copy of the given one (which is
+        left as it was), and the last result lands in the output grid, which
+        is returned. The same as `a, b = copy(in_grid), out_grid; for _ in
+        range(steps): self.kernel(a, b); a, b = b, a` with the result copied
+        into out_grid; steps=0 copies in_grid's data into out_grid."""
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+            raise ValueError(f"{type(self).__name__}.iterate: steps must be an integer of at least 0, not {steps!r}")
+        dispatcher = type(self).__dict__.get("sejits_dispatcher") or getattr(type(self), "sejits_dispatcher", None)
+        if dispatcher is None:
+            raise TypeError(f"{type(self).__name__} defines no kernel method")
+        written = dispatcher.written_positions(len(grids))
+        if len(grids) != 2 or len(written) != 1:
+            raise TypeError(f"{type(self).__name__}.iterate: the kernel must take one input grid and write one "
+                            f"output grid (it takes {len(grids)} and writes {len(written)})")
+        out_position = written[0]
+        in_position = 1 - out_position
+        source, target = grids[in_position], grids[out_position]
+        if source.data.shape != target.data.shape or source.data.dtype != target.data.dtype:
+            raise ValueError(f"{type(self).__name__}.iterate: the input and output grids must have one shape and dtype")
+        scratch = copy.copy(source)
+        scratch.data = source.data.copy()
+        current, other = scratch, target
+        for _ in range(int(steps)):
+            call = [None, None]
+            call[in_position], call[out_position] = current, other
+            self.kernel(*call)
+            current, other = other, current
+        if current is not target:
+            np.copyto(target.data, current.data)
+        return target
+
 
 class ClassStencilDispatcher(KernelDispatcher):
+    """One specialized sweep per output grid of the method: each computes
+    that grid from the grids the method only reads."""
+
     specializer = "stencil"
     scalar_arguments = False  # the entry point takes the grids only: free names are constants
 
     def __init__(self, fn):
         super().__init__(fn)
-        self._call_context = None  # set for the duration of one call
+        # Messages name the method as its class has it (Jacobi.kernel), once.
+        self._fallbacks.kernel_name = getattr(fn, "__qualname__", self.__name__)
+        self._call_context = None  # (instance, grids, output position) for the duration of one call
         self._method_facts = None  # (grids written, self attributes read): from the AST, found once
 
     def _facts(self):
@@ -97,26 +142,30 @@ class ClassStencilDispatcher(KernelDispatcher):
             self._method_facts = (written, sorted(attributes))
         return self._method_facts
 
+    def written_positions(self, count):
+        """The positions (among `count` grids) of the grids the method assigns to."""
+        try:
+            return [k for k in self._facts()[0] if k < count]
+        except CaptureError:
+            return []
+
     def _attributes(self):
-        """This instance's numeric attributes that the method reads: constants of the kernel."""
-        instance, _ = self._call_context
+        """This instance's numeric attributes that the method reads, and its
+        small arrays and sequences of numbers (weights, as
+        _capture.Resolved("ndarray" or "sequence", ...)): constants of the kernel."""
+        instance = self._call_context[0]
         self_name = self._parse().params[0]
         attributes = {}
         for name in self._facts()[1]:
             value = getattr(instance, name, None)
             if isinstance(value, (bool, int, float, np.number)):
                 attributes[(self_name, name)] = value
+            elif (found := _capture.constant_array(value)) is not None:
+                attributes[(self_name, name)] = _capture.Resolved(*found)
         return attributes
 
-    def _output_index(self):
-        written = self._facts()[0]
-        if len(written) != 1:
-            raise SpecializationError(f"{self.__name__}: the kernel must assign to exactly one grid")
-        return written[0]
-
     def _params(self):
-        _, grids = self._call_context
-        output = self._output_index()
+        _, grids, output = self._call_context
         params = {"style": "class", "output": str(output), "ghost_depth": str(grids[output].ghost_depth)}
         for k, grid in enumerate(grids):
             for i, offsets in enumerate(grid.neighbor_definition):
@@ -128,31 +177,56 @@ class ClassStencilDispatcher(KernelDispatcher):
         return super()._signature(args) + (np.ndim(args[0]), tuple(sorted(self._params().items())), attributes)
 
     def _run_python(self, args, out):
-        instance, grids = self._call_context
+        instance, grids, _ = self._call_context
         return self.fn(instance, *grids)
 
     def call(self, instance, grids):
         for grid in grids:
             if not isinstance(grid, StencilGrid):
                 raise TypeError(f"{self.__name__}: the arguments of a stencil kernel are StencilGrids")
-        self._call_context = (instance, grids)
+        self._call_context = (instance, grids, 0)
         try:
-            output = self._output_index()
-        except (SpecializationError, CaptureError) as error:
+            written = self._facts()[0]
+        except CaptureError as error:
             self._fallbacks.fall_back(str(error))
             return self.fn(instance, *grids)
-        inputs = tuple(g.data for k, g in enumerate(grids) if k != output)
-        out = grids[output].data
+        if not written:
+            self._fallbacks.fall_back("the method assigns to no grid")
+            return self.fn(instance, *grids)
+        shape = grids[written[0]].data.shape
         for grid in grids:
-            if grid.data.shape != out.shape:
-                raise ValueError(f"{self.__name__}: every grid must have the output's shape {out.shape}")
-        if any(np.may_share_memory(a, out) for a in inputs):
+            if grid.data.shape != shape:
+                raise ValueError(f"{self.__name__}: every grid must have the output's shape {shape}")
+        inputs = tuple(g.data for k, g in enumerate(grids) if k not in written)
+        outputs = [grids[k].data for k in written]
+        overlap = any(np.may_share_memory(a, out) for a in inputs for out in outputs) or any(
+            np.may_share_memory(a, b) for i, a in enumerate(outputs) for b in outputs[i + 1:])
+        if overlap:
             # Written as Python, the method would read points it has already
             # updated (Gauss-Seidel order); only the Python run has that meaning.
-            self._fallbacks.fall_back("an input grid shares memory with the output grid")
+            self._fallbacks.fall_back("an input grid shares memory with an output grid")
             return self.fn(instance, *grids)
-        kernel = self._resolve(tuple(g.data for g in grids)).kernel
-        if type(kernel) is Fallback:
-            return self.fn(instance, *grids)
-        call_timed(kernel, lambda native: native(inputs, out))
+        everything = tuple(g.data for g in grids)
+        context = _device_calls.context_for(everything)
+        kernels = []
+        for k in written:  # every output's kernel first: a fallback runs the whole method as Python
+            self._call_context = (instance, grids, k)
+            if context is not None:
+                kernel = self._resolve_device(context, _device_calls.to_device(context, everything, set())).kernel
+            else:
+                kernel = self._resolve(everything).kernel
+            if type(kernel) is Fallback:
+                return self.fn(instance, *grids)
+            kernels.append((k, kernel))
+        if context is not None:
+            device_inputs = _device_calls.to_device(context, inputs, set())
+            for k, kernel in kernels:
+                # The device buffer starts as the grid: ghost cells no loop assigns keep their values.
+                result = context.asarray(np.ascontiguousarray(grids[k].data))
+                kernel.call_device(context._device, _device_calls.call_items(device_inputs, shape), result._descriptor())
+                np.copyto(grids[k].data, result.get())
+            self._last_run = f"the compiled OpenCL kernels on {context.name}"
+            return None
+        for k, kernel in kernels:
+            call_timed(kernel, lambda native: native(inputs, grids[k].data))
         return None

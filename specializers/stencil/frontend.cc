@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "specializers/common/expr_frontend.h"
+#include "specializers/stencil/constant_arrays.h"
 #include "specializers/stencil/plan.h"
 
 namespace sejits::specializers::stencil {
@@ -27,7 +28,8 @@ std::string boundary_name(Boundary boundary) {
 
 std::string StencilIr::describe() const {
   return absl::StrCat("rank ", rank, ", boundary ", boundary_name(boundary), ", halo -[", absl::StrJoin(low, ","), "] +[",
-                      absl::StrJoin(high, ","), "] -> ", type_name(result), ": ", to_string(value));
+                      absl::StrJoin(high, ","), "] -> ", type_name(result), ": ", to_string(value),
+                      border ? absl::StrCat("; border: ", to_string(border)) : "");
 }
 
 namespace {
@@ -87,6 +89,13 @@ class RelativeIndexing {
 
   absl::StatusOr<NodeRef> operator()(ExprFrontend &frontend, const v1::Subscript &subscript,
                                      const Environment &environment, int line) const {
+    if (is_constant_array_read(subscript)) return read_constant_array(frontend, context_, subscript, environment, line);
+    if (subscript.value().has_unsupported()) {
+      return user_error(context_, line, absl::StrCat("indexing ", subscript.value().unsupported().what(),
+                                                     " is not supported: a stencil reads its array arguments, and "
+                                                     "NumPy arrays, lists or tuples of at most 4096 numbers as constants "
+                                                     "(weights); pass a larger array as an argument"));
+    }
     if (!subscript.value().has_name()) {
       return user_error(context_, line, "only a kernel argument can be indexed, as a[offset, ...]");
     }

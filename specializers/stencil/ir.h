@@ -28,6 +28,10 @@ class StencilIr : public DomainIr {
   std::vector<Parameter> parameters;  // parameters[0] is the grid
   int rank = 0;
   NodeRef value;        // of type `result`
+  // Boundary kSkip only (class kernels' border_points() loops): the value of
+  // the border points, reading the inputs at the point itself; null: the
+  // border is left as it was.
+  NodeRef border;
   ScalarType result;    // strong
   // Reads reach from i - low[d] to i + high[d] along axis d.
   std::vector<int64_t> low, high;

@@ -62,7 +62,11 @@ class StencilNumpyLowering {
   bool is_array(int index) const { return ir_.parameters[index].kind == ArgKind::kArray; }
 
   void collect_reads() {
-    for (const NodeRef &node : topological_order(ir_.value)) {
+    std::vector<NodeRef> nodes = topological_order(ir_.value);
+    if (ir_.border) {
+      for (const NodeRef &node : topological_order(ir_.border)) nodes.push_back(node);
+    }
+    for (const NodeRef &node : nodes) {
       if (node->op != ScalarOp::kParam || !is_array(node->param_index)) continue;
       arrays_read_.insert(node->param_index);
       Offsets &low = halo_low_[node->param_index], &high = halo_high_[node->param_index];
@@ -112,7 +116,7 @@ class StencilNumpyLowering {
       return absl::StrCat("a", index, "[", absl::StrJoin(axes, ", "), "]");
     };
     if (absl::Status printed = print_numpy_value(ir_.value, operands(slice), "dst", indent_, module_); !printed.ok()) return printed;
-    if (ir_.boundary == Boundary::kSkip) return absl::OkStatus();
+    if (ir_.boundary == Boundary::kSkip) return print_border_value(interior);
     // The border slabs, each point once: axes before d over the interior,
     // axis d over one side of its border, axes after d whole.
     const std::string cval = module_.constant(
@@ -122,6 +126,29 @@ class StencilNumpyLowering {
         std::vector<std::string> axes;
         for (int e = 0; e < ir_.rank; ++e) axes.push_back(e < d ? interior[e] : e == d ? side : ":");
         module_.line(1, absl::StrCat("out[", absl::StrJoin(axes, ", "), "] = ", cval));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // A class kernel's border_points() loop: each border slab computed from
+  // the inputs' same slab (its reads are at the point itself).
+  absl::Status print_border_value(const std::vector<std::string> &interior) {
+    if (!ir_.border) return absl::OkStatus();
+    for (int d = 0; d < ir_.rank; ++d) {
+      for (const std::string side : {absl::StrCat(":lo", d), absl::StrCat("hi", d, ":")}) {
+        std::vector<std::string> axes;
+        for (int e = 0; e < ir_.rank; ++e) axes.push_back(e < d ? interior[e] : e == d ? side : ":");
+        const std::string region = absl::StrJoin(axes, ", ");
+        indent_ = 1;
+        module_.line(indent_, absl::StrCat("dst = out[", region, "]"));
+        module_.line(indent_, "if dst.size:");
+        indent_ = 2;
+        reads_.clear();  // the same reads name other slices here
+        auto slice = [region](int index, const Offsets &) { return absl::StrCat("a", index, "[", region, "]"); };
+        if (absl::Status printed = print_numpy_value(ir_.border, operands(slice), "dst", indent_, module_); !printed.ok()) {
+          return printed;
+        }
       }
     }
     return absl::OkStatus();

@@ -30,8 +30,8 @@ class OpenClStencilLowering {
     narrowed_ = narrowed_scalar_params(ir.value);
     std::vector<DType> dtypes;
     for (int k = 0; k <= out_; ++k) dtypes.push_back(device_dtype(k));
-    fp64_ = needs_fp64(ir.value, dtypes, narrowed_);
-    flags_errors_ = may_set_error_flag(ir.value);
+    fp64_ = needs_fp64(ir.value, dtypes, narrowed_) || (ir.border && needs_fp64(ir.border, dtypes, narrowed_));
+    flags_errors_ = may_set_error_flag(ir.value) || (ir.border && may_set_error_flag(ir.border));
     for (int k = 0; k < out_; ++k) {
       if (sweep_.is_array(k)) arrays_.push_back(k);
     }
@@ -46,7 +46,9 @@ class OpenClStencilLowering {
     unit.device_functions.push_back(kernel(false));
     notes.push_back(absl::StrCat("OpenCL stencil, rank ", ir_.rank, ", boundary ", boundary_name(ir_.boundary),
                                  ": one work item per point, interior points read without boundary checks, border points ",
-                                 ir_.boundary == Boundary::kSkip ? "left untouched" : "through the boundary mode",
+                                 ir_.boundary != Boundary::kSkip ? "through the boundary mode"
+                                 : ir_.border                    ? "computed from the point itself (border_points())"
+                                                                 : "left untouched",
                                  "; iterate enqueues every sweep back to back on two device buffers; 32-bit indices for grids under 2^31 points"));
     notes.push_back(describe_opencl_plan(plan_, ir_.rank >= 2));
     return unit;
@@ -93,7 +95,7 @@ class OpenClStencilLowering {
     }
     using Region = SweepLowering::Region;
     std::vector<cg::StmtPtr> border;
-    if (ir_.boundary != Boundary::kSkip) {
+    if (ir_.boundary != Boundary::kSkip || ir_.border) {
       border = sweep_.point_body(Region::kBorder, sweep_.element(out_, {}, Region::kBorder));
     } else {
       // iterate: every sweep's output keeps the grid's border.
@@ -223,6 +225,7 @@ class OpenClStencilLowering {
     if (flags_errors_) {
       body.push_back(read_error_flag());
       append_error_flag_checks(ir_.value, body);
+      if (ir_.border) append_error_flag_checks(ir_.border, body);
     }
     body.push_back(cg::return_stmt(lit(0)));
   }

@@ -178,7 +178,9 @@ std::vector<cg::StmtPtr> SweepLowering::point_body(Region region, cg::ExprPtr ta
     if (!is_array(index)) return cg::var(absl::StrCat("s", index));
     return element(index, offsets, region);
   };
-  LoweredScalar lowered = lower_scalar(ir_.value, context);
+  // A class kernel's border_points() loop: its own value, read at the point itself.
+  const NodeRef &value = region == Region::kBorder && ir_.border ? ir_.border : ir_.value;
+  LoweredScalar lowered = lower_scalar(value, context);
   std::vector<cg::StmtPtr> statements = lowered.statements;
   statements.push_back(cg::assign(target, lowered.value));
   return statements;
@@ -317,7 +319,7 @@ std::vector<cg::StmtPtr> SweepLowering::sweep(const AxisRange &window, cg::ExprP
   if (streaming) unit_nest = cg::if_stmt(streaming, {streaming_nest(inner, parallel, tiling)}, {unit_nest});
   body.push_back(cg::if_stmt(unit, {unit_nest},
                              {loop_nest(inner, point_body(Region::kInterior, element(out_, {}, Region::kInterior)), parallel, tiling)}));
-  if (ir_.boundary == Boundary::kSkip) return body;
+  if (ir_.boundary == Boundary::kSkip && !ir_.border) return body;
   std::vector<std::vector<AxisRange>> slabs = border_slabs(window);
   for (size_t s = 0; s < slabs.size(); ++s) {
     body.push_back(cg::comment(absl::StrCat("border: axis ", s / 2, s % 2 == 0 ? ", low side" : ", high side")));

@@ -182,6 +182,7 @@ std::string temporal_blocking_obstacle(const StencilIr &ir) {
                         dtype_name(ir.parameters[0].type.dtype), "), so sweeps after the first are a different kernel");
   }
   if (ir.boundary == Boundary::kWrap) return "boundary \"wrap\" reads the far end of the outer axis";
+  if (ir.border) return "the border has a value of its own (a border_points() loop)";
   return "";
 }
 
