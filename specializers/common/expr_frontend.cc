@@ -402,7 +402,7 @@ absl::StatusOr<Values> ExprFrontend::translate_block(const std::vector<const v1:
     }
     if (absl::Status applied = apply_statement(stmt, environment, depth); !applied.ok()) return applied;
     auto returned = continue_after_loop_return(stmts, i + 1, environment, depth, line);
-    if (!returned.ok() || *returned) return returned;
+    if (!returned.ok() || !returned->empty()) return returned;
   }
   return error(stmts.empty() ? function_line : stmts.back()->pos().line(),
                "the kernel can reach its end without returning a value; every path must end in 'return'");

@@ -84,9 +84,9 @@ class ExprFrontend {
                             int depth, int line);
   absl::Status build_loop(const LoopShape &shape, Environment &environment, int depth, int line);
   // After a statement whose loops may have returned: the returned value, or
-  // the value of the block's statements from `next` on when they did not
-  // return (a null NodeRef when no loop may have returned).
-  absl::StatusOr<NodeRef> continue_after_loop_return(const std::vector<const v1::Stmt *> &stmts, size_t next,
+  // the values of the block's statements from `next` on when they did not
+  // return (none when no loop may have returned).
+  absl::StatusOr<Values> continue_after_loop_return(const std::vector<const v1::Stmt *> &stmts, size_t next,
                                                      Environment &environment, int depth, int line);
   absl::StatusOr<Environment> merge_branches(const NodeRef &condition, const v1::If &if_stmt,
                                             const Environment &before, int depth, int line);

@@ -231,20 +231,26 @@ absl::Status ExprFrontend::apply_jump(const v1::Stmt &stmt, Environment &environ
   return absl::OkStatus();
 }
 
-absl::StatusOr<NodeRef> ExprFrontend::continue_after_loop_return(const std::vector<const v1::Stmt *> &stmts, size_t next,
-                                                                 Environment &environment, int depth, int line) {
+absl::StatusOr<Values> ExprFrontend::continue_after_loop_return(const std::vector<const v1::Stmt *> &stmts, size_t next,
+                                                                Environment &environment, int depth, int line) {
   auto flag = environment.find(kReturnFlag), value_it = environment.find(kReturnValue);
-  if (flag == environment.end()) return NodeRef();
+  if (flag == environment.end()) return Values{};
   NodeRef returned = flag->second, value = value_it == environment.end() ? NodeRef() : value_it->second;
   environment.erase(kReturnFlag);
   environment.erase(kReturnValue);
-  if (!value) return NodeRef();  // every return in the loops was unreachable
-  if (is_constant_true(returned)) return value;
+  if (!value) return Values{};  // every return in the loops was unreachable
+  if (is_constant_true(returned)) return Values{value};
   std::vector<const v1::Stmt *> rest(stmts.begin() + static_cast<std::ptrdiff_t>(next), stmts.end());
-  auto rest_value = translate_block(rest, environment, depth + 1, line);
-  if (!rest_value.ok()) return rest_value.status();
-  if (is_constant_false(returned)) return *rest_value;
-  return select(returned, value, *rest_value, line);
+  auto rest_values = translate_block(rest, environment, depth + 1, line);
+  if (!rest_values.ok()) return rest_values.status();
+  if (is_constant_false(returned)) return *rest_values;
+  if (rest_values->size() != 1) {
+    return error(line, absl::StrCat("a 'return' inside this loop gives one value and the return after it ", rest_values->size(),
+                                    "; every return must give as many"));
+  }
+  auto merged = select(returned, value, rest_values->front(), line);
+  if (!merged.ok()) return merged.status();
+  return Values{*merged};
 }
 
 absl::Status ExprFrontend::translate_while(const v1::While &loop, Environment &environment, int depth, int line) {
