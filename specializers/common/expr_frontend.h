@@ -24,6 +24,9 @@ struct SourceContext {
   std::map<std::string, const v1::FunctionAst *> helpers;
 };
 
+// The context of `function`, a "<kind> '<name>'" (e.g. "stencil kernel"), with its helpers.
+SourceContext source_context(const v1::FunctionAst &function, const std::string &kind);
+
 // name -> value, for parameters and locals.
 using Environment = std::map<std::string, NodeRef>;
 // What an expression or a body gives: one value, or a tuple's elements.

@@ -9,6 +9,12 @@
 #include "specializers/common/expr_frontend.h"
 
 namespace sejits::specializers {
+
+SourceContext source_context(const v1::FunctionAst &function, const std::string &kind) {
+  SourceContext context{function.filename(), absl::StrCat(kind, " '", function.name().substr(0, 64), "'")};
+  for (const v1::FunctionAst &helper : function.helpers()) context.helpers.emplace(helper.name(), &helper);
+  return context;
+}
 namespace {
 
 constexpr size_t kMaxInliningDepth = 32;

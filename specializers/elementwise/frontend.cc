@@ -49,8 +49,7 @@ absl::StatusOr<Parameter> describe_parameter(const SourceContext &context, const
 absl::StatusOr<std::unique_ptr<ElementwiseIr>> build_elementwise_ir(const SpecializationRequest &request) {
   if (!request.function) return absl::InvalidArgumentError("an element-wise request needs the function's AST");
   const v1::FunctionAst &function = *request.function;
-  SourceContext context{function.filename(), absl::StrCat("element-wise kernel '", function.name().substr(0, 64), "'")};
-  for (const v1::FunctionAst &helper : function.helpers()) context.helpers.emplace(helper.name(), &helper);
+  SourceContext context = source_context(function, "element-wise kernel");
   if (function.args_size() != static_cast<int>(request.args.size())) {
     return user_error(context, function.pos().line(),
                       absl::StrCat(context.kernel_name, " takes ", function.args_size(), " arguments, called with ",

@@ -367,7 +367,7 @@ absl::StatusOr<std::vector<Offsets>> parse_neighbor_set(const std::string &text,
 absl::StatusOr<std::unique_ptr<StencilIr>> build_class_stencil_ir(const SpecializationRequest &request) {
   if (!request.function) return absl::InvalidArgumentError("a stencil request needs the kernel method's AST");
   const v1::FunctionAst &function = *request.function;
-  SourceContext context{function.filename(), absl::StrCat("stencil kernel '", function.name().substr(0, 64), "'")};
+  SourceContext context = source_context(function, "stencil kernel");
   const int line = function.pos().line();
   // Parameters: self, then one per request argument.
   if (function.args_size() != static_cast<int>(request.args.size()) + 1) {

@@ -142,7 +142,7 @@ class RelativeIndexing {
 absl::StatusOr<std::unique_ptr<StencilIr>> build_stencil_ir(const SpecializationRequest &request) {
   if (!request.function) return absl::InvalidArgumentError("a stencil request needs the function's AST");
   const v1::FunctionAst &function = *request.function;
-  SourceContext context{function.filename(), absl::StrCat("stencil kernel '", function.name().substr(0, 64), "'")};
+  SourceContext context = source_context(function, "stencil kernel");
   const int line = function.pos().line();
   if (function.args_size() != static_cast<int>(request.args.size())) {
     return user_error(context, line, absl::StrCat(context.kernel_name, " takes ", function.args_size(),

@@ -187,3 +187,23 @@ def test_an_error_inside_a_helper_names_its_line(daemon):
 
     with pytest.raises(sejits.SpecializationError, match=r"test_kernel_helpers\.py:\d+: string constants are not supported"):
         kernel(np.ones(3))
+
+
+# ---- helpers in stencil bodies --------------------------------------------------
+
+@sejits.elementwise
+def _squared(v):
+    return v * v
+
+
+def test_a_stencil_body_calls_helpers_and_kernels(target):
+    from scipy import ndimage
+
+    @sejits.stencil(boundary="nearest")
+    def smooth(a):
+        return clamp((a[0, -1] + a[0, 1]) / 2.0, hi=0.8) + _squared(a[0, 0])
+
+    grid = np.random.default_rng(5).random((7, 11))
+    shifted = [ndimage.shift(grid, (0, s), order=0, mode="nearest") for s in (1, -1)]
+    expected = np.clip((shifted[0] + shifted[1]) / 2.0, 0.0, 0.8) + grid * grid
+    assert_same(smooth(grid), expected, tolerance(np.float64))
