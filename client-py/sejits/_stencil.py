@@ -1,6 +1,8 @@
 """Stencils written with relative indexing: `a[0, 1] + a[0, -1] - 2 * a[0, 0]`
 is the value of the output at the current point, reading the grid around it."""
 
+import ast
+
 import numpy as np
 
 from sejits import _capture, _config, _device_calls, _load, _masked, _native, _pending, _stencil_python
@@ -32,6 +34,10 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher, MethodDescr
         self._signature_options = (boundary, float(cval), _check_neighborhood(neighborhood))
         self._skip_border = boundary == "skip"
         self._iterate_kernels = {}  # signature -> the artifact's iterate entry point, or None
+        # `return a, b`: one kernel per output (a dispatcher each, the "output"
+        # option set); this one then only hands calls to them.
+        self._output_index = None  # which value of the body this dispatcher computes (None: the only one)
+        self._output_dispatchers = None
         if self._binder.plain:
             binder = self._binder
             self._n_required, self._n_positional = binder.n_required, binder.n_positional
@@ -68,16 +74,53 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher, MethodDescr
 
     def _params(self):
         params = {"boundary": self.boundary, "cval": repr(self.cval)}
+        if self._output_index is not None:
+            params["output"] = str(self._output_index)
         if self.neighborhood is not None:
             params["neighborhood"] = ";".join(f"{low},{high}" for low, high in self.neighborhood)
         return params
 
     def _run_python(self, args, out):
-        return _stencil_python.run_python(lambda *values: self._call_python(values), args, self.boundary, self.cval, out, self.neighborhood)
+        def point(*values):
+            value = self._call_python(values)
+            return value if self._output_index is None else value[self._output_index]
+        return _stencil_python.run_python(point, args, self.boundary, self.cval, out, self.neighborhood)
 
     def _call_slow(self, *args, out=None, **kwargs):
         self._last_call_native = False
+        outputs = self._per_output()
+        if outputs is not None:
+            return self._call_each_output(outputs, args, kwargs, out)
         return self._call_bound(self._bind(args, kwargs), out)
+
+    def _per_output(self):
+        """The dispatchers of a stencil whose body returns a tuple (`return a,
+        b`), one per value; None for a stencil of one output."""
+        if self._output_dispatchers is None and self._output_index is None:
+            try:
+                tree = self._parse().tree
+            except _capture.CaptureError:
+                return None  # the call falls back with the reason
+            counts = [len(node.value.elts) for node in ast.walk(tree)
+                      if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple)]
+            self._output_dispatchers = ()
+            if counts:
+                self._output_dispatchers = tuple(self._output_dispatcher(k) for k in range(max(counts)))
+        return self._output_dispatchers or None
+
+    def _output_dispatcher(self, index):
+        dispatcher = StencilDispatcher(self.fn, self.boundary, self.cval, self.neighborhood)
+        dispatcher._output_index = index
+        return dispatcher
+
+    def _call_each_output(self, outputs, args, kwargs, out):
+        """A tuple of arrays, one per returned value; out=(o1, o2, ...) receives them."""
+        outs = (None,) * len(outputs) if out is None else out
+        if not isinstance(outs, tuple) or len(outs) != len(outputs):
+            raise TypeError(f"{self.__name__} returns {len(outputs)} values: out must be a tuple of {len(outputs)} arrays")
+        results = tuple(dispatcher(*args, out=o, **kwargs) for dispatcher, o in zip(outputs, outs))
+        self._last_run = f"one kernel per output ({len(outputs)}): " + "; ".join(d._last_run for d in outputs)
+        return results
 
     def _call_bound(self, args, out):
         if not args or np.ndim(args[0]) == 0:
@@ -190,6 +233,9 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher, MethodDescr
         """iterate() off the fast path (sejits._native.StencilDispatcher.iterate):
         steps=0 is a copy of the grid; `out=` receives the result."""
         self._last_call_native = False
+        if self._per_output() is not None:
+            raise TypeError(f"{self.__name__}.iterate: a stencil that returns several values cannot feed itself; "
+                            "call it once per step")
         steps = self._check_steps(steps)
         args = self._bind(args, kwargs)
         if steps == 0:
@@ -333,7 +379,16 @@ class StencilDispatcher(_native.StencilDispatcher, KernelDispatcher, MethodDescr
         self._iterate_kernels.setdefault(signature, entry)
         return self._iterate_kernels[signature]
 
+    def source(self, *args, **kwargs):
+        outputs = self._per_output()
+        if outputs is not None:
+            return "\n".join(f"// output {k}\n" + d.source(*args, **kwargs) for k, d in enumerate(outputs))
+        return super().source(*args, **kwargs)
+
     def explain(self, *args, **kwargs):
+        outputs = self._per_output()
+        if outputs is not None:
+            return "\n".join(f"output {k}: " + d.explain(*args, **kwargs) for k, d in enumerate(outputs))
         return super().explain(*args, **kwargs) + f"\n  boundary:    {self.boundary}" + (
             f" (cval {self.cval})" if self.boundary == "constant" else "")
 

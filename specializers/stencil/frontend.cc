@@ -137,6 +137,24 @@ class RelativeIndexing {
   const std::map<int, std::string> &array_names_;
 };
 
+// Which of the body's `count` values this kernel computes: the "output"
+// option, required when there are several.
+absl::StatusOr<size_t> chosen_output(const SourceContext &context, int line, const std::map<std::string, std::string> &params,
+                                     size_t count) {
+  auto it = params.find("output");
+  if (it == params.end()) {
+    if (count == 1) return size_t{0};
+    return user_error(context, line, absl::StrCat(context.kernel_name, " returns ", count,
+                                                  " values: the client asks for each with the 'output' option"));
+  }
+  size_t output = 0;
+  if (!absl::SimpleAtoi(it->second, &output) || output >= count) {
+    return user_error(context, line, absl::StrCat("output must be an index below ", count, ", got '",
+                                                  it->second.substr(0, 32), "'"));
+  }
+  return output;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StencilIr>> build_stencil_ir(const SpecializationRequest &request) {
@@ -164,7 +182,7 @@ absl::StatusOr<std::unique_ptr<StencilIr>> build_stencil_ir(const Specialization
   if (!cval.ok()) return cval.status();
   ir->cval = *cval;
   for (const auto &[name, value] : request.params) {
-    if (name != "boundary" && name != "cval" && name != "neighborhood" && !is_variant_param(name)) {
+    if (name != "boundary" && name != "cval" && name != "neighborhood" && name != "output" && !is_variant_param(name)) {
       return user_error(context, line, absl::StrCat("unknown stencil option '", name.substr(0, 32), "'"));
     }
   }
@@ -198,8 +216,13 @@ absl::StatusOr<std::unique_ptr<StencilIr>> build_stencil_ir(const Specialization
   }
 
   ExprFrontend frontend(context, RelativeIndexing(context, ir->rank, array_names));
-  auto value = frontend.translate_body(function.body(), environment, line);
-  if (!value.ok()) return value.status();
+  auto values = frontend.translate_body_values(function.body(), environment, line);
+  if (!values.ok()) return values.status();
+  // A stencil returning several values (`return a, b`) is one kernel per
+  // output, chosen by the "output" option; the halo is every output's.
+  auto output = chosen_output(context, line, request.params, values->size());
+  if (!output.ok()) return output.status();
+  const NodeRef value = (*values)[*output];
 
   ir->low.assign(ir->rank, 0);
   ir->high.assign(ir->rank, 0);
@@ -207,7 +230,12 @@ absl::StatusOr<std::unique_ptr<StencilIr>> build_stencil_ir(const Specialization
     ir->low[d] = -(*neighborhood)[d].first;
     ir->high[d] = (*neighborhood)[d].second;
   }
-  for (const NodeRef &node : topological_order(*value)) {
+  std::vector<NodeRef> nodes;
+  for (const NodeRef &each : *values) {
+    auto order = topological_order(each);
+    nodes.insert(nodes.end(), order.begin(), order.end());
+  }
+  for (const NodeRef &node : nodes) {
     if (node->op != ScalarOp::kParam || !array_names.count(node->param_index)) continue;
     if (node->offsets.empty()) {
       std::vector<std::string> zeros(ir->rank, "0");
@@ -227,8 +255,8 @@ absl::StatusOr<std::unique_ptr<StencilIr>> build_stencil_ir(const Specialization
       ir->high[d] = std::max(ir->high[d], node->offsets[d]);
     }
   }
-  ir->result = strengthen((*value)->type);
-  ir->value = cast_to(*value, ir->result);
+  ir->result = strengthen(value->type);
+  ir->value = cast_to(value, ir->result);
   return ir;
 }
 
