@@ -206,13 +206,6 @@ def test_refusals_name_the_line(daemon):
     with pytest.raises(sejits.SpecializationError, match=r"\.py:\d+: cannot unpack 2 values into 3 names"):
         sejits.elementwise(too_many_names)(np.ones(3), np.ones(3))
 
-    @sejits.stencil
-    def stencil_tuple(a):
-        return a[0, 0], a[0, 1]
-
-    with pytest.raises(sejits.SpecializationError, match="returns a tuple of 2 values; it must return one value"):
-        stencil_tuple(np.ones((4, 4)))
-
 
 def test_fallback_returns_a_tuple(daemon):
     @sejits.elementwise

@@ -525,7 +525,7 @@ def class_kernel_on_numpy(kernel_class, attributes, inputs, output):
     """A StencilKernel's method on the numpy platform, called as its native
     entry is: the input grids, then the output grid (whose ghost cells stay)."""
     dispatcher = kernel_class.sejits_dispatcher
-    dispatcher._call_context = (kernel_class(**attributes), (*inputs, output))
+    dispatcher._call_context = (kernel_class(**attributes), (*inputs, output), len(inputs))  # the output's position
     kernel, _ = numpy_kernel(dispatcher, tuple(g.data for g in (*inputs, output)))
     assert kernel(tuple(g.data for g in inputs), output.data) is None
 
