@@ -233,16 +233,6 @@ std::string unsupported_function_message(const std::string &qualified) {
   return message;
 }
 
-// The qualified name a call's callee refers to: GlobalRef("numpy.sin") or
-// Attribute(GlobalRef("numpy"), "sin").
-std::optional<std::string> callee_name(const v1::Expr &func) {
-  if (func.has_global_ref()) return func.global_ref().qualified_name();
-  if (func.has_attribute() && func.attribute().value().has_global_ref()) {
-    return absl::StrCat(func.attribute().value().global_ref().qualified_name(), ".", func.attribute().attr());
-  }
-  return std::nullopt;
-}
-
 // The float constants of the numpy and math modules (Python floats: weak).
 std::optional<double> module_constant(const std::string &module, const std::string &name) {
   constexpr double kInf = std::numeric_limits<double>::infinity(), kNan = std::numeric_limits<double>::quiet_NaN();
@@ -314,6 +304,14 @@ bool is_docstring(const v1::Stmt &stmt) {
 }
 
 }  // namespace
+
+std::optional<std::string> callee_name(const v1::Expr &func) {
+  if (func.has_global_ref()) return func.global_ref().qualified_name();
+  if (func.has_attribute() && func.attribute().value().has_global_ref()) {
+    return absl::StrCat(func.attribute().value().global_ref().qualified_name(), ".", func.attribute().attr());
+  }
+  return std::nullopt;
+}
 
 absl::Status user_error(const SourceContext &context, int line, const std::string &message) {
   return absl::InvalidArgumentError(absl::StrCat(context.filename.empty() ? "<kernel>" : context.filename,

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,10 @@ using Values = std::vector<NodeRef>;
 
 // An INVALID_ARGUMENT status "file:line: message".
 absl::Status user_error(const SourceContext &context, int line, const std::string &message);
+
+// The qualified name a call's callee refers to: GlobalRef("numpy.sin") or
+// Attribute(GlobalRef("numpy"), "sin"); nullopt for anything else.
+std::optional<std::string> callee_name(const v1::Expr &func);
 
 // The qualified names of the ufuncs the front end writes out in other
 // operations ("numpy.clip", "math.erf", ...).

@@ -21,14 +21,6 @@ const std::map<std::string, int> &tuple_functions() {
   return kFunctions;
 }
 
-std::optional<std::string> called_name(const v1::Expr &func) {
-  if (func.has_global_ref()) return func.global_ref().qualified_name();
-  if (func.has_attribute() && func.attribute().value().has_global_ref()) {
-    return absl::StrCat(func.attribute().value().global_ref().qualified_name(), ".", func.attribute().attr());
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 bool ExprFrontend::is_tuple_function(const std::string &qualified) { return tuple_functions().count(qualified) > 0; }
@@ -45,7 +37,7 @@ absl::StatusOr<Values> ExprFrontend::translate_values(const v1::Expr &expr, cons
     return values;
   }
   if (expr.has_call()) {
-    if (auto name = called_name(expr.call().func()); name && is_tuple_function(*name)) {
+    if (auto name = callee_name(expr.call().func()); name && is_tuple_function(*name)) {
       return translate_tuple_call(*name, expr.call(), environment, expr.pos().line());
     } else if (const v1::FunctionAst *helper = name ? find_helper(*name) : nullptr) {
       return inline_helper(*helper, expr.call(), environment, expr.pos().line());
