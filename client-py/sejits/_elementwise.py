@@ -89,12 +89,7 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher, MethodDescripto
         except _FallbackRequested:
             return self._device_fallback(context, Fallback("the kernel asked for Python"), args, out, on_device)
         result = _device_calls.finish_result(result, out, on_device, zero_rank=not shape)
-        if out is None and not on_device and shape and any(not a.flags.c_contiguous for a in host_arrays):
-            # NumPy in, NumPy out, laid out as a ufunc's result (order="K")
-            ordered = _empty_like_inputs(tuple(host_arrays), result.dtype)
-            np.copyto(ordered, result)
-            return ordered
-        return result
+        return _laid_out_as_inputs(result, host_arrays) if out is None and not on_device and shape else result
 
     def _call_device_outputs(self, context, kernel, args, out, shape, dtypes, on_device, host_arrays):
         """A kernel returning a tuple, on the device: one result per output."""
@@ -110,11 +105,7 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher, MethodDescripto
         finished = []
         for result, given in zip(results, outs):
             result = _device_calls.finish_result(result, given, on_device, zero_rank=not shape)
-            if given is None and not on_device and shape and any(not a.flags.c_contiguous for a in host_arrays):
-                ordered = _empty_like_inputs(tuple(host_arrays), result.dtype)
-                np.copyto(ordered, result)
-                result = ordered
-            finished.append(result)
+            finished.append(_laid_out_as_inputs(result, host_arrays) if given is None and not on_device and shape else result)
         return tuple(finished)
 
     def _call_kernel(self, kernel, args, out, user_args):
@@ -229,6 +220,16 @@ class ElementwiseDispatcher(_NativeDispatcher, KernelDispatcher, MethodDescripto
 
     def _run_python(self, args, out):
         return _fallback.run_python(lambda *values: self._call_python(values), args, out)
+
+
+def _laid_out_as_inputs(result, host_arrays):
+    """A device result copied back to the host, laid out as a ufunc's result
+    would be (NumPy in, NumPy out, order="K"): itself when the inputs are C-contiguous."""
+    if all(a.flags.c_contiguous for a in host_arrays):
+        return result
+    ordered = _empty_like_inputs(tuple(host_arrays), result.dtype)
+    np.copyto(ordered, result)
+    return ordered
 
 
 def _result_array(arrays, shape, dtype):
