@@ -316,6 +316,7 @@ std::string base_callee_name(Callee callee) {
     case Callee::kClErrorFlag: return "sejits_cl_error_flag";
     case Callee::kClAllDense: return "sejits_cl_all_dense";
     case Callee::kClElementStride: return "sejits_cl_element_stride";
+    case Callee::kReduceRun: return "sejits_reduce_run";
   }
   return "";
 }

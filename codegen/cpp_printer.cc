@@ -44,7 +44,10 @@ class CppDialect : public Dialect {
   // at lowering; templated runtime helpers name their type.
   std::string call_name(const CallExpr &call) const override {
     std::string name = base_callee_name(call.callee);
-    if (call.templated) name += "<" + type_name(call.template_type) + ">";
+    if (!call.templated) return name;
+    name += "<" + type_name(call.template_type);
+    for (const std::string &function : call.template_functions) name += ", " + function;
+    return name + ">";
     return name;
   }
   std::string literal(const Literal &literal) const override { return print_cpp_literal(literal); }

@@ -27,6 +27,9 @@ ExprPtr call(Callee callee, std::vector<ExprPtr> args) {
 ExprPtr call_templated(Callee callee, Type template_type, std::vector<ExprPtr> args) {
   return make(CallExpr{callee, template_type, true, std::move(args)});
 }
+ExprPtr call_instantiated(Callee callee, Type template_type, std::vector<std::string> functions, std::vector<ExprPtr> args) {
+  return make(CallExpr{callee, template_type, true, std::move(args), std::move(functions)});
+}
 ExprPtr cast(Type type, ExprPtr operand) { return make(Cast{type, std::move(operand)}); }
 ExprPtr index(ExprPtr base, ExprPtr idx) { return make(IndexExpr{std::move(base), std::move(idx)}); }
 ExprPtr member(ExprPtr base, std::string field, bool via_pointer) {

@@ -50,6 +50,8 @@ enum class Callee {
   // of an OpenCL artifact.
   kClBegin, kClArgBuffer, kClArgValue, kClArgErrorFlag, kClRun, kClErrorFlag, kClAllDense,
   kClElementStride,
+  // Reductions (sejits/reduce_runtime.h): sejits_reduce_run<Acc, map, map_unit, combine>.
+  kReduceRun,
 };
 
 struct Variable { std::string name; };  // a generated identifier
@@ -60,7 +62,15 @@ struct Literal {
 struct Unary { UnaryOp op; ExprPtr operand; };
 struct Binary { BinaryOp op; ExprPtr left, right; };
 struct Ternary { ExprPtr condition, if_true, if_false; };
-struct CallExpr { Callee callee; Type template_type; bool templated = false; std::vector<ExprPtr> args; };
+// A templated call names its type and, after it, any generated functions
+// it is instantiated with (C++ only).
+struct CallExpr {
+  Callee callee;
+  Type template_type;
+  bool templated = false;
+  std::vector<ExprPtr> args;
+  std::vector<std::string> template_functions;
+};
 struct Cast { Type type; ExprPtr operand; };
 struct IndexExpr { ExprPtr base, index; };
 struct Member { ExprPtr base; std::string field; bool via_pointer = false; };  // field: runtime struct field
@@ -144,6 +154,7 @@ ExprPtr binary(BinaryOp op, ExprPtr left, ExprPtr right);
 ExprPtr ternary(ExprPtr condition, ExprPtr if_true, ExprPtr if_false);
 ExprPtr call(Callee callee, std::vector<ExprPtr> args);
 ExprPtr call_templated(Callee callee, Type template_type, std::vector<ExprPtr> args);
+ExprPtr call_instantiated(Callee callee, Type template_type, std::vector<std::string> functions, std::vector<ExprPtr> args);
 ExprPtr cast(Type type, ExprPtr operand);
 ExprPtr index(ExprPtr base, ExprPtr idx);
 ExprPtr member(ExprPtr base, std::string field, bool via_pointer = false);

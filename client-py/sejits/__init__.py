@@ -24,7 +24,7 @@ from sejits._config import config  # noqa: E402 - after the OpenMP setting
 from sejits._errors import SpecializationError, SpecializationWarning  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["elementwise", "stencil", "StencilGrid", "StencilKernel", "LibraryKernel", "Array", "config", "target",
+__all__ = ["elementwise", "stencil", "reduce", "scan", "StencilGrid", "StencilKernel", "LibraryKernel", "Array", "config", "target",
            "stats", "opencl", "SpecializationError", "SpecializationWarning"]
 
 
@@ -52,6 +52,38 @@ def stencil(fn=None, *, boundary="constant", cval=0.0, neighborhood=None, **opti
     from sejits import _stencil
 
     return _stencil.stencil(fn, boundary=boundary, cval=cval, neighborhood=neighborhood, **options)
+
+
+def reduce(op=None, *, combine=False, identity=None):
+    """Decorator factory for reductions: `@sejits.reduce("sum")` on a map
+    written as for @sejits.elementwise; calling the result reduces the map's
+    values with NumPy's sum, prod, min, max, argmin, argmax, any, all or mean
+    and that function's keywords (axis, dtype, out, keepdims, initial, where),
+    in one compiled pass with no intermediate array. `combine=True,
+    identity=...`: the function is instead an associative operator fn(a, b)
+    folded over an axis."""
+    from sejits import _reduce
+
+    if combine:
+        if op is not None:
+            raise TypeError("sejits.reduce(combine=True) takes the operator as the decorated function, not an op name")
+        return lambda fn: _reduce.CombineDispatcher(fn, identity)
+    if not isinstance(op, str):
+        raise TypeError(f"sejits.reduce() needs an op name, one of {', '.join(_reduce.REDUCTIONS)}")
+    if op not in _reduce.REDUCTIONS:
+        raise ValueError(f"sejits.reduce: unknown op {op!r}; one of {', '.join(_reduce.REDUCTIONS)}")
+    return lambda fn: _reduce.ReduceDispatcher(fn, op)
+
+
+def scan(op):
+    """Decorator factory for scans: `@sejits.scan("sum")` on a map; calling
+    the result gives np.cumsum of its values (prod: np.cumprod; min and max:
+    running minima and maxima) along `axis` (None flattens, as np.cumsum)."""
+    from sejits import _reduce
+
+    if op not in _reduce.SCANS:
+        raise ValueError(f"sejits.scan: unknown op {op!r}; one of {', '.join(_reduce.SCANS)}")
+    return lambda fn: _reduce.ScanDispatcher(fn, op)
 
 
 @contextlib.contextmanager

@@ -470,4 +470,6 @@ static inline void sejits_iter_row(const sejits_iter *it, int64_t row, char **po
   }
 }
 
+#include "sejits/reduce_runtime.h"  /* after sejits_fail, which it calls */
+
 #endif  // SEJITS_KERNEL_RUNTIME_H

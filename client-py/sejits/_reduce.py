@@ -1,0 +1,281 @@
+"""Reductions and scans (sejits.reduce, sejits.scan): a map, as element-wise
+kernels take it, folded into NumPy's sum, prod, min, max, any, all or mean
+in one compiled pass with no intermediate array (the "reduce" specializer;
+the order of combination is codegen/include/sejits/reduce_runtime.h's).
+
+Every keyword means what it means for the NumPy function of the same name.
+A call the compiled kernel does not take (argmin/argmax and scans so far,
+OpenCL targets and device arrays, misuse NumPy raises on, an `out` that
+overlaps an input) runs the map, compiled element-wise, and then the NumPy
+function itself: that path is the fallback and the test oracle, and it
+raises NumPy's own errors for NumPy's misuse."""
+
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
+
+from sejits import _config, _device_calls
+from sejits._dispatch import KernelDispatcher
+from sejits._elementwise import ElementwiseDispatcher
+from sejits._errors import SpecializationError
+from sejits._fallback_policy import Fallback
+from sejits._native import Kernel as _NativeKernel
+from sejits._tuning_session import call_timed
+
+_NO_VALUE = np._NoValue
+
+# NumPy's function for each op, and the keywords it takes besides axis.
+REDUCTIONS = {
+    "sum": (np.sum, ("dtype", "out", "keepdims", "initial", "where")),
+    "prod": (np.prod, ("dtype", "out", "keepdims", "initial", "where")),
+    "min": (np.min, ("out", "keepdims", "initial", "where")),
+    "max": (np.max, ("out", "keepdims", "initial", "where")),
+    "argmin": (np.argmin, ("out", "keepdims")),
+    "argmax": (np.argmax, ("out", "keepdims")),
+    "any": (np.any, ("out", "keepdims", "where")),
+    "all": (np.all, ("out", "keepdims", "where")),
+    "mean": (np.mean, ("dtype", "out", "keepdims", "where")),
+}
+SCANS = {
+    "sum": lambda a, axis, dtype, out: np.cumsum(a, axis=axis, dtype=dtype, out=out),
+    "prod": lambda a, axis, dtype, out: np.cumprod(a, axis=axis, dtype=dtype, out=out),
+    "min": lambda a, axis, dtype, out: np.minimum.accumulate(a, axis=axis, dtype=dtype, out=out),
+    "max": lambda a, axis, dtype, out: np.maximum.accumulate(a, axis=axis, dtype=dtype, out=out),
+}
+# The ops the compiled kernel computes (mean: a sum the client divides).
+COMPILED = ("sum", "prod", "min", "max", "any", "all", "mean")
+
+
+class _ReductionKernel(KernelDispatcher):
+    """The compiled reduction for one configuration (op, reduced dimensions,
+    dtype=, where=, initial=): those are request params, part of the key."""
+
+    specializer = "reduce"
+
+    def __init__(self, fn, params):
+        KernelDispatcher.__init__(self, fn)
+        self._reduce_params = params
+
+    def _params(self):
+        return self._reduce_params
+
+    def _specialize(self, *args, asynchronous=False, **kwargs):
+        # No interim NumPy form: a reduction compiles before its first call.
+        return KernelDispatcher._specialize(self, *args, asynchronous=False, **kwargs)
+
+
+class ReduceDispatcher:
+    """sejits.reduce(op)(fn): calling it reduces fn's values over the broadcast arguments."""
+
+    def __init__(self, fn, op):
+        if op not in REDUCTIONS:
+            raise ValueError(f"sejits.reduce: unknown op {op!r}; one of {', '.join(REDUCTIONS)}")
+        self.fn, self.op = fn, op
+        self.__name__ = getattr(fn, "__name__", "kernel")
+        self.__qualname__ = getattr(fn, "__qualname__", self.__name__)
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.__wrapped__ = fn
+        self._map = ElementwiseDispatcher(fn)
+        self._kernels = {}  # configuration params -> _ReductionKernel
+        self._last_run = "no call yet"
+
+    def __repr__(self):
+        return f"<sejits.reduce({self.op!r}) {self.__name__}>"
+
+    def __call__(self, *args, axis=None, **keywords):
+        function, accepted = REDUCTIONS[self.op]
+        unexpected = sorted(set(keywords) - set(accepted))
+        if unexpected:
+            raise TypeError(f"{self.__name__}: sejits.reduce({self.op!r}) got an unexpected keyword argument "
+                            f"'{unexpected[0]}' (np.{function.__name__} takes axis, {', '.join(accepted)})")
+        reason = self._compiled_call_refusal(args, keywords)
+        if reason is None:
+            result = self._call_compiled(args, axis, keywords)
+            if result is not _NO_VALUE:
+                return result
+        return self._call_numpy(function, args, axis, keywords)
+
+    # ---- the fallback and oracle: the map, then NumPy's function ------------
+
+    def _call_numpy(self, function, args, axis, keywords):
+        mapped = self._map(*args)
+        if self._last_run == "no call yet" or not self._last_run.startswith("the compiled reduction"):
+            self._last_run = f"the map ({self._map._last_call_description()}), then np.{function.__name__}"
+        return function(mapped, axis=axis, **keywords)
+
+    def _compiled_call_refusal(self, args, keywords):
+        """Why this call takes the NumPy path, or None."""
+        if self.op not in COMPILED:
+            return f"np.{self.op} is not compiled yet"
+        if _config.settings.target != "cpu" or any(_device_calls.is_device_array(a) for a in args):
+            return "reductions are compiled for the CPU only so far"
+        out = keywords.get("out")
+        if out is not None and (type(out) is not np.ndarray or not out.flags.writeable):
+            return "out= is not a writable NumPy array"
+        return None
+
+    # ---- the compiled kernel ---------------------------------------------------
+
+    def _call_compiled(self, args, axis, keywords):
+        """The compiled reduction, or _NO_VALUE where NumPy must decide (its
+        errors, or a configuration the kernel refuses)."""
+        args = tuple(np.asarray(a) if isinstance(a, (list, tuple)) else a for a in args)
+        arrays = [a for a in args if type(a) is np.ndarray]
+        if not arrays:
+            return _NO_VALUE
+        try:
+            shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        except ValueError:
+            return _NO_VALUE  # NumPy's broadcast error, from the map
+        ndim = len(shape)
+        axes = tuple(range(ndim)) if axis is None else normalize_axis_tuple(axis, ndim)  # NumPy's AxisError
+        keepdims = bool(keywords.get("keepdims", False))
+        initial, where = keywords.get("initial", _NO_VALUE), keywords.get("where", True)
+        out, dtype = keywords.get("out"), keywords.get("dtype")
+        count = 1
+        for a in axes:
+            count *= shape[a]
+        if count == 0 and self.op in ("min", "max") and initial is _NO_VALUE:
+            return _NO_VALUE  # NumPy's "zero-size array to reduction operation"
+        if where is not True:
+            if initial is _NO_VALUE and self.op in ("min", "max"):
+                return _NO_VALUE  # NumPy's "... to use a where mask one has to specify 'initial'"
+            if not (type(where) is np.ndarray and where.dtype == np.bool_) and type(where) is not bool:
+                return _NO_VALUE
+            if where is False or self.op == "mean":
+                return _NO_VALUE
+        if initial is not _NO_VALUE and not isinstance(initial, (bool, int, float, np.bool_, np.integer, np.floating)):
+            return _NO_VALUE
+        kept = tuple(d for d in range(ndim) if d not in axes)
+        result_shape = tuple(1 if d in axes else shape[d] for d in range(ndim)) if keepdims else tuple(shape[d] for d in kept)
+        if out is not None:
+            if out.shape != result_shape or self.op == "mean" or any(np.may_share_memory(out, a) for a in arrays):
+                return _NO_VALUE
+            if dtype is None and self.op in ("sum", "prod", "min", "max"):
+                dtype = out.dtype  # NumPy: out= sets the accumulator
+            elif self.op in ("any", "all") and out.dtype != np.bool_:
+                return _NO_VALUE
+        if dtype is not None:
+            try:
+                dtype = np.dtype(dtype)
+            except TypeError:
+                return _NO_VALUE
+        order = _reduced_order(arrays, shape, axes)
+        perm = kept + order
+        params = {"op": self.op, "reduced_dims": str(len(axes))}
+        if dtype is not None:
+            params["dtype"] = dtype.name
+        if where is not True:
+            params["where"] = "1"
+        if initial is not _NO_VALUE:
+            params["initial"] = "1"
+        kernel = self._kernel_for(params)
+        laid_out = tuple(np.broadcast_to(a, shape).transpose(perm) if type(a) is np.ndarray else a for a in args)
+        lookup = kernel._resolve(laid_out)
+        native = lookup.kernel
+        if type(native) is Fallback:
+            self._last_run = f"the map, then np.{self.op} ({native.reason})"
+            return _NO_VALUE
+        result_dtype = native.result_dtype
+        extra = ()
+        if where is not True:
+            extra += (np.broadcast_to(where, shape).transpose(perm),)
+        if initial is not _NO_VALUE:
+            extra += (result_dtype.type(initial),)
+        kept_shape = tuple(shape[d] for d in kept)
+        out_view = None if out is None else np.squeeze(out, axis=axes) if keepdims else out
+        direct = out is not None and out.dtype == result_dtype
+        target = out_view if direct else np.empty(kept_shape, result_dtype)
+        self._last_run = "the compiled reduction"
+        call_timed(native, lambda k: _run(k, lookup.args + extra, target))
+        if self.op == "mean":
+            with np.errstate(invalid="warn", divide="warn"):
+                np.true_divide(target, count, out=target, casting="unsafe")
+        if out is not None:
+            if not direct:
+                np.copyto(out_view, target, casting="unsafe")
+            return out
+        result = target.reshape(result_shape)
+        return result[()] if result.ndim == 0 else result
+
+    def _kernel_for(self, params):
+        key = tuple(sorted(params.items()))
+        kernel = self._kernels.get(key)
+        if kernel is None:
+            kernel = self._kernels[key] = _ReductionKernel(self.fn, params)
+        return kernel
+
+    def explain(self, *args, axis=None, **keywords):
+        """Which code ran the last call; with arguments, whether they get a compiled kernel and why."""
+        reason = self._compiled_call_refusal(args, keywords)
+        if reason is not None:
+            return f"{self.__name__}: sejits.reduce({self.op!r}) runs the map, then NumPy: {reason}"
+        return f"{self.__name__}: sejits.reduce({self.op!r}); last call ran {self._last_run}"
+
+
+def _reduced_order(arrays, shape, axes):
+    """The reduced axes in the memory order of the first array that is not
+    broadcast along them (largest stride first): the order in which the
+    kernel combines elements, so that it reads memory in sequence. It is
+    fixed by the arrays' layout, never by threads or variants."""
+    ndim = len(shape)
+    for a in arrays:
+        lead = ndim - a.ndim
+        strides = [a.strides[d - lead] if d >= lead and a.shape[d - lead] != 1 else 0 for d in axes]
+        if any(strides):
+            return tuple(d for _, d in sorted(zip((-abs(s) for s in strides), axes), key=lambda pair: pair[0]))
+    return tuple(axes)
+
+
+def _run(kernel, args, out):
+    if type(kernel) is _NativeKernel:
+        kernel(args, out)
+    else:
+        raise SpecializationError("a reduction needs its compiled kernel")
+
+
+class CombineDispatcher:
+    """sejits.reduce(combine=True, identity=...)(fn): a user's associative
+    operator fn(a, b) folded over an axis (Copperhead's reduce(fn, x, init)).
+    Not compiled yet: it runs as a NumPy object-array reduction of fn."""
+
+    def __init__(self, fn, identity):
+        self.fn, self.identity = fn, identity
+        self.__name__ = getattr(fn, "__name__", "kernel")
+        self.__wrapped__ = fn
+        self._ufunc = np.frompyfunc(fn, 2, 1)
+
+    def __call__(self, x, axis=None, dtype=None, out=None, keepdims=False):
+        x = np.asarray(x)
+        if axis is None:
+            x, axis = x.reshape(-1), 0
+            reduced = self._ufunc.reduce(x, axis=0, initial=self.identity)
+            result = np.asarray(reduced).astype(dtype or x.dtype)
+            if keepdims:
+                result = result.reshape((1,) * np.ndim(x))
+        else:
+            reduced = self._ufunc.reduce(x, axis=axis, keepdims=keepdims, initial=self.identity)
+            result = np.asarray(reduced).astype(dtype or x.dtype)
+        if out is not None:
+            np.copyto(out, result, casting="unsafe")
+            return out
+        return result[()] if result.ndim == 0 else result
+
+
+class ScanDispatcher:
+    """sejits.scan(op)(fn): running sums, products, minima or maxima of fn's
+    values along an axis (np.cumsum, np.cumprod, np.minimum/maximum.accumulate).
+    Scans run the map compiled element-wise, then NumPy's scan."""
+
+    def __init__(self, fn, op):
+        if op not in SCANS:
+            raise ValueError(f"sejits.scan: unknown op {op!r}; one of {', '.join(SCANS)}")
+        self.fn, self.op = fn, op
+        self.__name__ = getattr(fn, "__name__", "kernel")
+        self.__wrapped__ = fn
+        self._map = ElementwiseDispatcher(fn)
+
+    def __call__(self, *args, axis=None, dtype=None, out=None):
+        mapped = self._map(*args)
+        if self.op in ("min", "max") and axis is None:
+            mapped, axis = np.ravel(mapped), 0  # as np.cumsum: axis=None flattens
+        return SCANS[self.op](mapped, axis, dtype, out)

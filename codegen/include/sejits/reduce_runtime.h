@@ -1,0 +1,407 @@
+/* Reductions (sejits.reduce): the order in which elements are combined, the
+ * loops of the two layouts and the parallel split. A generated reduction
+ * kernel supplies only its map (one element's value in the accumulator
+ * type, from strided and from unit-stride operands) and its combine
+ * operator; every reduction shares this one implementation of the order.
+ *
+ * The order. The elements of one reduction, in the C order of its reduced
+ * axes as the kernel sees them, are combined by NumPy's pairwise scheme
+ * (numpy/_core/src/umath/loops_utils.h.src): a range of 8 to 128 elements
+ * goes to 8 interleaved accumulators, combined as
+ * ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the rest one by one; a range
+ * under 8 goes one by one; a longer range splits at half its length rounded
+ * down to a multiple of 8. The tree depends on the range's length only.
+ * Threads compute whole subtrees and their values are combined by the same
+ * tree, so the result never depends on the thread count, the tile width or
+ * any other variant. NumPy uses this tree only along a contiguous axis and
+ * adds naively along strided ones; here a strided axis runs the same tree
+ * for a tile of contiguous columns at once ("row mode"). */
+#ifndef SEJITS_REDUCE_RUNTIME_H
+#define SEJITS_REDUCE_RUNTIME_H
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "sejits/kernel_abi.h"
+
+#define SEJITS_REDUCE_LEAF 128     /* NumPy's PW_BLOCKSIZE */
+#define SEJITS_REDUCE_LANES 8      /* interleaved accumulators of a leaf */
+#define SEJITS_REDUCE_OPERANDS 10  /* the map's arrays (at most SEJITS_MAX_RANK) and the where mask */
+#define SEJITS_REDUCE_MAX_TILE 512 /* columns of one row-mode tile, at most */
+/* Below this many element evaluations a reduction runs on the calling thread. */
+#define SEJITS_REDUCE_PARALLEL_ELEMENTS 32768
+
+typedef struct sejits_reduce_layout {
+  int noperands; /* array arguments, in argument order (the where mask is one) */
+  const char *base[SEJITS_REDUCE_OPERANDS];
+  int64_t itemsize[SEJITS_REDUCE_OPERANDS];
+  char *out;
+  int64_t out_itemsize;
+  int nkept, nred; /* after merging; the output has the kept dimensions */
+  int64_t kept_shape[SEJITS_MAX_RANK], red_shape[SEJITS_MAX_RANK];
+  int64_t kept_stride[SEJITS_REDUCE_OPERANDS + 1][SEJITS_MAX_RANK]; /* bytes; the output's last */
+  int64_t red_stride[SEJITS_REDUCE_OPERANDS][SEJITS_MAX_RANK];
+  int64_t kept_count, red_count;
+  int unit_reduced; /* one reduced dimension, every operand's stride along it its item size */
+  int row_mode;     /* one reduced dimension, every operand contiguous along the last kept one */
+} sejits_reduce_layout;
+
+/* Merges the dimensions [first, first + n) of the listed stride rows where
+ * every row allows it (stride[d] == stride[d + 1] * shape[d + 1]) and drops
+ * extent-1 dimensions. Returns the new count; shapes and strides move down. */
+static inline int sejits_reduce_merge(int64_t *shape, int n, int64_t (*strides)[SEJITS_MAX_RANK], int nrows) {
+  int kept = 0;
+  for (int d = 0; d < n; ++d) {
+    if (shape[d] == 1) continue;
+    int merge = kept > 0;
+    for (int r = 0; merge && r < nrows; ++r) merge = strides[r][kept - 1] == strides[r][d] * shape[d];
+    if (merge) {
+      shape[kept - 1] *= shape[d];
+      for (int r = 0; r < nrows; ++r) strides[r][kept - 1] = strides[r][d];
+      continue;
+    }
+    shape[kept] = shape[d];
+    for (int r = 0; r < nrows; ++r) strides[r][kept] = strides[r][d];
+    ++kept;
+  }
+  return kept;
+}
+
+/* Reads the arguments: the arrays before the output have the output's
+ * dimensions followed by `nred` reduced ones, all of one shape (the client
+ * broadcasts them). Returns 0, or 1 with a message in `error`. */
+static inline int32_t sejits_reduce_layout_init(sejits_reduce_layout *layout, const sejits_arg *args, int32_t nargs,
+                                                int nred, char *error, int64_t error_len) {
+  const sejits_arg *out = &args[nargs - 1];
+  const int nkept = out->rank;
+  if (out->kind != SEJITS_ARG_ARRAY || nkept + nred > SEJITS_MAX_RANK) {
+    return sejits_fail(error, error_len, "the reduction's output is not an array of the kept dimensions");
+  }
+  layout->noperands = 0;
+  layout->out = (char *)out->data;
+  layout->out_itemsize = sejits_dtype_itemsize(out->dtype);
+  for (int32_t k = 0; k + 1 < nargs; ++k) {
+    const sejits_arg *arg = &args[k];
+    if (arg->kind != SEJITS_ARG_ARRAY) continue;
+    const int j = layout->noperands++;
+    if (j >= SEJITS_REDUCE_OPERANDS || arg->rank != nkept + nred) {
+      return sejits_fail(error, error_len, "a reduction operand does not have the kept and reduced dimensions");
+    }
+    layout->base[j] = (const char *)arg->data;
+    layout->itemsize[j] = sejits_dtype_itemsize(arg->dtype);
+    for (int d = 0; d < nkept + nred; ++d) {
+      if (arg->shape[d] != args[0].shape[d] && layout->noperands > 1) {
+        return sejits_fail(error, error_len, "the reduction's operands do not have one shape");
+      }
+    }
+    for (int d = 0; d < nkept; ++d) {
+      if (arg->shape[d] != out->shape[d]) return sejits_fail(error, error_len, "the output does not have the kept shape");
+      layout->kept_stride[j][d] = arg->strides[d];
+    }
+    for (int d = 0; d < nred; ++d) layout->red_stride[j][d] = arg->strides[nkept + d];
+  }
+  const int nops = layout->noperands;
+  layout->kept_count = 1;
+  for (int d = 0; d < nkept; ++d) {
+    layout->kept_shape[d] = out->shape[d];
+    layout->kept_stride[nops][d] = out->strides[d];
+    layout->kept_count *= out->shape[d];
+  }
+  layout->red_count = 1;
+  for (int d = 0; d < nred; ++d) {
+    layout->red_shape[d] = nops > 0 ? args[0].shape[nkept + d] : 1;
+    for (int32_t k = 0; k + 1 < nargs; ++k) {
+      if (args[k].kind == SEJITS_ARG_ARRAY) {
+        layout->red_shape[d] = args[k].shape[nkept + d];
+        break;
+      }
+    }
+    layout->red_count *= layout->red_shape[d];
+  }
+  layout->nkept = sejits_reduce_merge(layout->kept_shape, nkept, layout->kept_stride, nops + 1);
+  layout->nred = sejits_reduce_merge(layout->red_shape, nred, layout->red_stride, nops);
+  if (layout->nred == 0) { /* every reduced extent 1 (or none): one element along a zero stride */
+    layout->nred = 1;
+    layout->red_shape[0] = layout->red_count;
+    for (int j = 0; j < nops; ++j) layout->red_stride[j][0] = 0;
+  }
+  layout->unit_reduced = layout->nred == 1;
+  for (int j = 0; j < nops; ++j) layout->unit_reduced &= layout->red_stride[j][0] == layout->itemsize[j];
+  layout->row_mode = layout->nred == 1 && layout->nkept > 0 && !layout->unit_reduced && nops > 0;
+  for (int j = 0; j < nops && layout->row_mode; ++j) {
+    layout->row_mode = layout->kept_stride[j][layout->nkept - 1] == layout->itemsize[j];
+  }
+  return 0;
+}
+
+/* The byte offsets of kept position `group` (C order over the first
+ * `ndims` kept dimensions) in every operand and, last, the output. */
+static inline void sejits_reduce_kept_offsets(const sejits_reduce_layout *layout, int ndims, int64_t group,
+                                              int64_t *offsets) {
+  for (int j = 0; j <= layout->noperands; ++j) offsets[j] = 0;
+  for (int d = ndims - 1; d >= 0; --d) {
+    const int64_t index = group % layout->kept_shape[d];
+    group /= layout->kept_shape[d];
+    for (int j = 0; j <= layout->noperands; ++j) offsets[j] += index * layout->kept_stride[j][d];
+  }
+}
+
+/* The number of subtrees of a range of `n` under the tree's splits that are
+ * at most `cut` long, and their starts and lengths (when `ranges` is set). */
+static inline int64_t sejits_reduce_subtrees(int64_t lo, int64_t n, int64_t cut, int64_t *ranges, int64_t count) {
+  if (n <= cut || n <= SEJITS_REDUCE_LEAF) {
+    if (ranges) {
+      ranges[2 * count] = lo;
+      ranges[2 * count + 1] = n;
+    }
+    return count + 1;
+  }
+  int64_t half = n / 2;
+  half -= half % SEJITS_REDUCE_LANES;
+  count = sejits_reduce_subtrees(lo, half, cut, ranges, count);
+  return sejits_reduce_subtrees(lo + half, n - half, cut, ranges, count);
+}
+
+/* The reduction of one kept position (inner mode) or one tile of columns
+ * (row mode), for the map `Map` (strided operands), `MapUnit` (unit-stride
+ * operands) and the operator `Combine`. */
+template <typename Acc, Acc (*Map)(const char **, const int64_t *, int64_t, const sejits_arg *),
+          Acc (*MapUnit)(const char **, int64_t, const sejits_arg *), Acc (*Combine)(Acc, Acc)>
+struct sejits_reduce_loops {
+  const sejits_reduce_layout *layout;
+  const sejits_arg *args;
+
+  /* A leaf: `value(i)` is element i of the range. */
+  template <typename Value>
+  static inline Acc leaf(const Value &value, int64_t n) {
+    if (n < SEJITS_REDUCE_LANES) {
+      Acc result = value(0);
+      for (int64_t i = 1; i < n; ++i) result = Combine(result, value(i));
+      return result;
+    }
+    Acc r[SEJITS_REDUCE_LANES];
+    for (int k = 0; k < SEJITS_REDUCE_LANES; ++k) r[k] = value(k);
+    const int64_t whole = n - n % SEJITS_REDUCE_LANES;
+    for (int64_t i = SEJITS_REDUCE_LANES; i < whole; i += SEJITS_REDUCE_LANES) {
+      for (int k = 0; k < SEJITS_REDUCE_LANES; ++k) r[k] = Combine(r[k], value(i + k));
+    }
+    Acc result = Combine(Combine(Combine(r[0], r[1]), Combine(r[2], r[3])), Combine(Combine(r[4], r[5]), Combine(r[6], r[7])));
+    for (int64_t i = whole; i < n; ++i) result = Combine(result, value(i));
+    return result;
+  }
+
+  /* Inner mode: elements [lo, lo + n) of the reduction at kept `offsets`. */
+  Acc inner_leaf(const int64_t *offsets, int64_t lo, int64_t n) const {
+    const int nops = layout->noperands;
+    const char *p[SEJITS_REDUCE_OPERANDS];
+    if (layout->nred == 1) {
+      int64_t s[SEJITS_REDUCE_OPERANDS];
+      for (int j = 0; j < nops; ++j) {
+        s[j] = layout->red_stride[j][0];
+        p[j] = layout->base[j] + offsets[j] + lo * s[j];
+      }
+      const sejits_arg *a = args;
+      if (layout->unit_reduced) return leaf([&](int64_t i) { return MapUnit(p, i, a); }, n);
+      return leaf([&](int64_t i) { return Map(p, s, i, a); }, n);
+    }
+    /* Dimensions that do not merge: the range's values in order, then the leaf. */
+    Acc values[SEJITS_REDUCE_LEAF];
+    int64_t index[SEJITS_MAX_RANK], zero[SEJITS_REDUCE_OPERANDS] = {0};
+    int64_t rest = lo;
+    for (int d = layout->nred - 1; d >= 0; --d) {
+      index[d] = rest % layout->red_shape[d];
+      rest /= layout->red_shape[d];
+    }
+    for (int j = 0; j < nops; ++j) {
+      p[j] = layout->base[j] + offsets[j];
+      for (int d = 0; d < layout->nred; ++d) p[j] += index[d] * layout->red_stride[j][d];
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      values[i] = Map(p, zero, 0, args);
+      for (int d = layout->nred - 1; d >= 0; --d) { /* the next element, C order */
+        for (int j = 0; j < nops; ++j) p[j] += layout->red_stride[j][d];
+        if (++index[d] < layout->red_shape[d]) break;
+        for (int j = 0; j < nops; ++j) p[j] -= layout->red_shape[d] * layout->red_stride[j][d];
+        index[d] = 0;
+      }
+    }
+    return leaf([&](int64_t i) { return values[i]; }, n);
+  }
+
+  Acc inner_tree(const int64_t *offsets, int64_t lo, int64_t n) const {
+    if (n <= SEJITS_REDUCE_LEAF) return inner_leaf(offsets, lo, n);
+    int64_t half = n / 2;
+    half -= half % SEJITS_REDUCE_LANES;
+    return Combine(inner_tree(offsets, lo, half), inner_tree(offsets, lo + half, n - half));
+  }
+
+  /* Row mode: rows [lo, lo + n) of the `width` columns at kept `offsets`
+   * (the tile's first column), one tree per column, into result[0..width). */
+  void row_leaf(const int64_t *offsets, int64_t width, int64_t lo, int64_t n, Acc *result) const {
+    const int nops = layout->noperands;
+    const char *p[SEJITS_REDUCE_OPERANDS];
+    auto row = [&](int64_t r) {
+      for (int j = 0; j < nops; ++j) p[j] = layout->base[j] + offsets[j] + r * layout->red_stride[j][0];
+    };
+    if (n < SEJITS_REDUCE_LANES) {
+      row(lo);
+      for (int64_t c = 0; c < width; ++c) result[c] = MapUnit(p, c, args);
+      for (int64_t i = 1; i < n; ++i) {
+        row(lo + i);
+        for (int64_t c = 0; c < width; ++c) result[c] = Combine(result[c], MapUnit(p, c, args));
+      }
+      return;
+    }
+    Acc r[SEJITS_REDUCE_LANES][SEJITS_REDUCE_MAX_TILE];
+    for (int k = 0; k < SEJITS_REDUCE_LANES; ++k) {
+      row(lo + k);
+      for (int64_t c = 0; c < width; ++c) r[k][c] = MapUnit(p, c, args);
+    }
+    const int64_t whole = n - n % SEJITS_REDUCE_LANES;
+    for (int64_t i = SEJITS_REDUCE_LANES; i < whole; i += SEJITS_REDUCE_LANES) {
+      for (int k = 0; k < SEJITS_REDUCE_LANES; ++k) {
+        row(lo + i + k);
+        Acc *lane = r[k];
+        for (int64_t c = 0; c < width; ++c) lane[c] = Combine(lane[c], MapUnit(p, c, args));
+      }
+    }
+    for (int64_t c = 0; c < width; ++c) {
+      result[c] = Combine(Combine(Combine(r[0][c], r[1][c]), Combine(r[2][c], r[3][c])),
+                          Combine(Combine(r[4][c], r[5][c]), Combine(r[6][c], r[7][c])));
+    }
+    for (int64_t i = whole; i < n; ++i) {
+      row(lo + i);
+      for (int64_t c = 0; c < width; ++c) result[c] = Combine(result[c], MapUnit(p, c, args));
+    }
+  }
+
+  void row_tree(const int64_t *offsets, int64_t width, int64_t lo, int64_t n, Acc *result) const {
+    if (n <= SEJITS_REDUCE_LEAF) {
+      row_leaf(offsets, width, lo, n, result);
+      return;
+    }
+    int64_t half = n / 2;
+    half -= half % SEJITS_REDUCE_LANES;
+    Acc upper[SEJITS_REDUCE_MAX_TILE];
+    row_tree(offsets, width, lo, half, result);
+    row_tree(offsets, width, lo + half, n - half, upper);
+    for (int64_t c = 0; c < width; ++c) result[c] = Combine(result[c], upper[c]);
+  }
+};
+
+/* The value of the tree over subtree values partials[*next...], in the
+ * order sejits_reduce_subtrees listed them; `width` values per subtree, of
+ * which the first `used` are columns. */
+template <typename Acc, Acc (*Combine)(Acc, Acc)>
+static inline void sejits_reduce_combine_partials(const Acc *partials, int64_t *next, int64_t n, int64_t cut,
+                                                  int64_t width, int64_t used, Acc *result) {
+  if (n <= cut || n <= SEJITS_REDUCE_LEAF) {
+    for (int64_t c = 0; c < used; ++c) result[c] = partials[*next * width + c];
+    ++*next;
+    return;
+  }
+  int64_t half = n / 2;
+  half -= half % SEJITS_REDUCE_LANES;
+  Acc upper[SEJITS_REDUCE_MAX_TILE];
+  sejits_reduce_combine_partials<Acc, Combine>(partials, next, half, cut, width, used, result);
+  sejits_reduce_combine_partials<Acc, Combine>(partials, next, n - half, cut, width, used, upper);
+  for (int64_t c = 0; c < used; ++c) result[c] = Combine(result[c], upper[c]);
+}
+
+/* The whole reduction: `start` is combined first with each result when
+ * `has_start` (the identity of sum, prod, any and all, or the caller's
+ * initial), and is the result of an empty reduction. `tile`: row-mode
+ * columns per task; `threads`: the team. */
+template <typename Acc, Acc (*Map)(const char **, const int64_t *, int64_t, const sejits_arg *),
+          Acc (*MapUnit)(const char **, int64_t, const sejits_arg *), Acc (*Combine)(Acc, Acc)>
+static inline int32_t sejits_reduce_run(const sejits_arg *args, int32_t nargs, int nred, Acc start, int has_start,
+                                        int64_t tile, int64_t threads, char *error, int64_t error_len) {
+  sejits_reduce_layout layout;
+  if (sejits_reduce_layout_init(&layout, args, nargs, nred, error, error_len) != 0) return 1;
+  const sejits_reduce_loops<Acc, Map, MapUnit, Combine> loops = {&layout, args};
+  const int nops = layout.noperands;
+  const int64_t rows = layout.red_count;
+  if (layout.kept_count == 0) return 0;
+  if (rows == 0) {
+    if (!has_start) return sejits_fail(error, error_len, "zero-size array to reduction operation which has no identity");
+    for (int64_t g = 0; g < layout.kept_count; ++g) {
+      int64_t offsets[SEJITS_REDUCE_OPERANDS + 1];
+      sejits_reduce_kept_offsets(&layout, layout.nkept, g, offsets);
+      *(Acc *)(layout.out + offsets[nops]) = start;
+    }
+    return 0;
+  }
+  const int serial = (args[nargs - 1].flags & SEJITS_CALL_SERIAL) || threads <= 1 ||
+                     layout.kept_count * rows < SEJITS_REDUCE_PARALLEL_ELEMENTS;
+  if (tile < 1 || tile > SEJITS_REDUCE_MAX_TILE) tile = SEJITS_REDUCE_MAX_TILE;
+  /* Tasks: (kept group, column tile, subtree). Whole reductions per task when
+   * the groups alone keep every thread busy; else subtrees of a length that
+   * gives each thread several. The cut changes which subtrees are tasks, never the tree. */
+  const int64_t ncols = layout.row_mode ? layout.kept_shape[layout.nkept - 1] : 1;
+  const int64_t width = layout.row_mode ? (ncols < tile ? ncols : tile) : 1;
+  const int64_t tiles = layout.row_mode ? (ncols + width - 1) / width : 1;
+  const int64_t groups = layout.kept_count / ncols;
+  int64_t cut = rows;
+  if (!serial && groups * tiles < 4 * threads) {
+    cut = rows / (8 * threads);
+    if (cut < 64 * SEJITS_REDUCE_LEAF / width) cut = 64 * SEJITS_REDUCE_LEAF / width;
+    if (cut < SEJITS_REDUCE_LEAF) cut = SEJITS_REDUCE_LEAF;
+  }
+  const int64_t nsub = sejits_reduce_subtrees(0, rows, cut, NULL, 0);
+  int64_t *ranges = (int64_t *)malloc(sizeof(int64_t) * 2 * (size_t)nsub);
+  Acc *partials = nsub > 1 ? (Acc *)malloc(sizeof(Acc) * (size_t)(groups * tiles * nsub * width)) : NULL;
+  if (!ranges || (nsub > 1 && !partials)) {
+    free(ranges);
+    free(partials);
+    return sejits_fail(error, error_len, "out of memory for the reduction's partial results");
+  }
+  sejits_reduce_subtrees(0, rows, cut, ranges, 0);
+  const int group_dims = layout.row_mode ? layout.nkept - 1 : layout.nkept;
+  const int64_t tasks = groups * tiles * nsub;
+  const int64_t out_column_stride = layout.row_mode ? layout.kept_stride[nops][layout.nkept - 1] : 0;
+  auto finish = [&](Acc value) { return has_start ? Combine(start, value) : value; };
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (!serial && tasks > 1)
+  for (int64_t task = 0; task < tasks; ++task) {
+    const int64_t sub = task % nsub, tile_index = (task / nsub) % tiles, group = task / (nsub * tiles);
+    int64_t offsets[SEJITS_REDUCE_OPERANDS + 1];
+    sejits_reduce_kept_offsets(&layout, group_dims, group, offsets);
+    const int64_t lo = ranges[2 * sub], n = ranges[2 * sub + 1];
+    if (!layout.row_mode) {
+      const Acc value = loops.inner_tree(offsets, lo, n);
+      if (nsub > 1) {
+        partials[task] = value;
+      } else {
+        *(Acc *)(layout.out + offsets[nops]) = finish(value);
+      }
+      continue;
+    }
+    const int64_t col0 = tile_index * width, w = ncols - col0 < width ? ncols - col0 : width;
+    for (int j = 0; j < nops; ++j) offsets[j] += col0 * layout.itemsize[j];
+    Acc *result = nsub > 1 ? partials + task * width : NULL;
+    Acc local[SEJITS_REDUCE_MAX_TILE];
+    loops.row_tree(offsets, w, lo, n, result ? result : local);
+    if (!result) {
+      char *out = layout.out + offsets[nops] + col0 * out_column_stride;
+      for (int64_t c = 0; c < w; ++c) *(Acc *)(out + c * out_column_stride) = finish(local[c]);
+    }
+  }
+  if (nsub > 1) {
+#pragma omp parallel for schedule(static) num_threads(threads) if (!serial && groups * tiles > 1)
+    for (int64_t item = 0; item < groups * tiles; ++item) {
+      const int64_t group = item / tiles, tile_index = item % tiles;
+      int64_t offsets[SEJITS_REDUCE_OPERANDS + 1];
+      sejits_reduce_kept_offsets(&layout, group_dims, group, offsets);
+      const int64_t col0 = tile_index * width, w = layout.row_mode && ncols - col0 < width ? ncols - col0 : width;
+      Acc combined[SEJITS_REDUCE_MAX_TILE];
+      int64_t next = 0;
+      sejits_reduce_combine_partials<Acc, Combine>(partials + item * nsub * width, &next, rows, cut, width, w, combined);
+      char *out = layout.out + offsets[nops] + col0 * out_column_stride;
+      for (int64_t c = 0; c < w; ++c) *(Acc *)(out + c * out_column_stride) = finish(combined[c]);
+    }
+  }
+  free(ranges);
+  free(partials);
+  return 0;
+}
+
+#endif /* SEJITS_REDUCE_RUNTIME_H */

@@ -1,0 +1,47 @@
+#include "specializers/reduce/plan.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace sejits::specializers::reduce {
+namespace {
+
+constexpr char kName[] = "reduce";
+constexpr int64_t kMaxTile = 512;  // SEJITS_REDUCE_MAX_TILE
+
+}  // namespace
+
+std::string ReducePlan::describe() const {
+  return absl::StrCat("variant: threads=", thread_count_name(threads), ", row-mode tile ", tile, " columns");
+}
+
+absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const SpecializationRequest &request, Platform platform) {
+  if (platform != Platform::kCpuOpenMp) {
+    return absl::UnimplementedError("reductions run on the CPU (C++/OpenMP) only so far; OpenCL reductions are not built yet");
+  }
+  auto plan = std::make_unique<ReducePlan>();
+  for (const auto &[name, value] : request.params) {
+    if (!is_variant_param(name)) continue;
+    const std::string field = name.substr(sizeof(kVariantPrefix) - 1);
+    if (field == "threads") {
+      absl::StatusOr<ThreadCount> threads = parse_thread_count(kName, name, value);
+      if (!threads.ok()) return threads.status();
+      plan->threads = *threads;
+    } else if (field == "tile") {
+      absl::StatusOr<int64_t> tile = parse_variant_int(kName, name, value, 8, kMaxTile);
+      if (!tile.ok()) return tile.status();
+      plan->tile = *tile;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("unknown reduce variant parameter '", name.substr(0, 48), "'"));
+    }
+  }
+  return std::unique_ptr<LoweringPlan>(std::move(plan));
+}
+
+tuner::TuningSpace tuning_space(const SpecializationRequest &, const std::string &) {
+  tuner::TuningSpace space;
+  space.parameters.push_back({"threads", {"all", "half", "1"}, "all"});
+  space.parameters.push_back({"tile", {"256", "64", "512"}, "256"});
+  return space;
+}
+
+}  // namespace sejits::specializers::reduce

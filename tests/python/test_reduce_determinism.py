@@ -1,0 +1,76 @@
+"""Float sums are reproducible (issue 19): the summation order depends on the
+data's size and the reduction's shape only, never on the thread count, so a
+child process with OMP_NUM_THREADS=1 (and one with 3, more threads than this
+machine's cores) gives bitwise the parent's result."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sejits
+
+sum_of = sejits.reduce("sum")(lambda v: v)
+mean_of = sejits.reduce("mean")(lambda v: v)
+
+HERE = Path(__file__).resolve().parent
+
+
+def inputs(dtype):
+    rng = np.random.default_rng(2222)
+    vector = (rng.random(2 ** 22 + 17) - 0.3).astype(dtype)
+    matrix = (rng.random((2048, 2048)) * 1e3 - 1.0).astype(dtype)
+    return vector, matrix
+
+
+def results(dtype):
+    vector, matrix = inputs(dtype)
+    return {"full": sum_of(vector), "axis0": sum_of(matrix, axis=0), "axis1": sum_of(matrix, axis=1),
+            "strided": sum_of(vector[::-3]), "mean0": mean_of(matrix, axis=0)}
+
+
+def child(path, target, dtype):
+    """The child process's side: the same sums, saved to `path`."""
+    import contextlib
+
+    context = sejits.target("opencl", device="cpu") if target == "opencl" else contextlib.nullcontext()
+    with context:
+        found = results(np.dtype(dtype))
+    np.savez(path, **{name: np.asarray(value) for name, value in found.items()})
+
+
+def run_child(python_env, tmp_path, target, dtype, threads):
+    path = tmp_path / f"{dtype}-{threads}.npz"
+    env = dict(python_env)
+    env["OMP_NUM_THREADS"] = str(threads)
+    env["POCL_MAX_PTHREAD_COUNT"] = env["POCL_CPU_MAX_CU_COUNT"] = str(threads)
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
+    code = f"import test_reduce_determinism as t; t.child({str(path)!r}, {target!r}, {dtype!r})"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    with np.load(path) as saved:
+        return {name: saved[name] for name in saved.files}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_sums_do_not_depend_on_the_thread_count(target, python_env, tmp_path, dtype):
+    parent = results(np.dtype(dtype))
+    again = results(np.dtype(dtype))
+    vector, matrix = inputs(np.dtype(dtype))
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(parent["full"], np.sum(vector.astype(np.float64)), rtol=rtol)
+    np.testing.assert_allclose(parent["axis0"], np.sum(matrix.astype(np.float64), axis=0), rtol=rtol)
+    np.testing.assert_allclose(parent["axis1"], np.sum(matrix.astype(np.float64), axis=1), rtol=rtol)
+    assert type(parent["full"]) is np.dtype(dtype).type
+    for threads in (1, 3):
+        children = run_child(python_env, tmp_path, target, dtype, threads)
+        for name, value in parent.items():
+            ours, theirs = np.asarray(value), children[name]
+            assert ours.dtype == theirs.dtype and ours.shape == theirs.shape, name
+            assert ours.tobytes() == theirs.tobytes(), \
+                f"{name}: OMP_NUM_THREADS={threads} gives other bits than the parent " \
+                f"({np.count_nonzero(ours != theirs)} of {ours.size} values differ)"
+            assert np.asarray(again[name]).tobytes() == ours.tobytes(), f"{name}: two runs differ"
