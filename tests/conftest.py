@@ -145,6 +145,26 @@ TARGETS = ["cpu", "opencl"]
 OPENCL_DEVICE = "cpu"  # PoCL's pthread device, which CI installs (deploy/install_deps.sh)
 
 
+def _chooses_its_targets(item):
+    for marker in item.iter_markers("parametrize"):
+        names = marker.args[0]
+        if "target" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
+            return True
+    return False
+
+
+def pytest_collection_modifyitems(config, items):
+    """A module with OPENCL_ONLY_WHERE_SAMPLED runs on OpenCL only the cases
+    it samples for it (on_targets); its other tests run on the CPU."""
+    kept = [item for item in items
+            if not (getattr(getattr(item, "module", None), "OPENCL_ONLY_WHERE_SAMPLED", False)
+                    and getattr(item, "callspec", None) is not None and item.callspec.params.get("target") == "opencl"
+                    and not _chooses_its_targets(item))]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def opencl_device():
     """The DeviceInfo the OpenCL runs use; where there is none, the test is skipped saying why."""

@@ -45,6 +45,17 @@ SCANS = {
 COMPILED = ("sum", "prod", "min", "max", "any", "all", "mean")
 
 
+class _ConfiguredCall:
+    """One call as the compiled kernel takes it: its kernel (per
+    configuration), the arguments broadcast and transposed (kept axes first,
+    reduced ones last) and what the result needs."""
+
+    def __init__(self, kernel, laid_out, shape, axes, perm, kept, count, result_shape, keepdims, where, initial, out):
+        self.kernel, self.laid_out, self.shape, self.axes, self.perm, self.kept = kernel, laid_out, shape, axes, perm, kept
+        self.count, self.result_shape, self.keepdims = count, result_shape, keepdims
+        self.where, self.initial, self.out = where, initial, out
+
+
 class _ReductionKernel(KernelDispatcher):
     """The compiled reduction for one configuration (op, reduced dimensions,
     dtype=, where=, initial=): those are request params, part of the key."""
@@ -118,14 +129,22 @@ class ReduceDispatcher:
     def _call_compiled(self, args, axis, keywords):
         """The compiled reduction, or _NO_VALUE where NumPy must decide (its
         errors, or a configuration the kernel refuses)."""
+        call = self._configure(args, axis, keywords)
+        if call is None:
+            return _NO_VALUE
+        return self._run_configured(call, keywords)
+
+    def _configure(self, args, axis, keywords):
+        """The call as the compiled kernel takes it (a _ConfiguredCall), or
+        None where NumPy must decide."""
         args = tuple(np.asarray(a) if isinstance(a, (list, tuple)) else a for a in args)
         arrays = [a for a in args if type(a) is np.ndarray]
         if not arrays:
-            return _NO_VALUE
+            return None
         try:
             shape = np.broadcast_shapes(*(a.shape for a in arrays))
         except ValueError:
-            return _NO_VALUE  # NumPy's broadcast error, from the map
+            return None  # NumPy's broadcast error, from the map
         ndim = len(shape)
         axes = tuple(range(ndim)) if axis is None else normalize_axis_tuple(axis, ndim)  # NumPy's AxisError
         keepdims = bool(keywords.get("keepdims", False))
@@ -135,30 +154,30 @@ class ReduceDispatcher:
         for a in axes:
             count *= shape[a]
         if count == 0 and self.op in ("min", "max") and initial is _NO_VALUE:
-            return _NO_VALUE  # NumPy's "zero-size array to reduction operation"
+            return None  # NumPy's "zero-size array to reduction operation"
         if where is not True:
             if initial is _NO_VALUE and self.op in ("min", "max"):
-                return _NO_VALUE  # NumPy's "... to use a where mask one has to specify 'initial'"
+                return None  # NumPy's "... to use a where mask one has to specify 'initial'"
             if not (type(where) is np.ndarray and where.dtype == np.bool_) and type(where) is not bool:
-                return _NO_VALUE
+                return None
             if where is False or self.op == "mean":
-                return _NO_VALUE
+                return None
         if initial is not _NO_VALUE and not isinstance(initial, (bool, int, float, np.bool_, np.integer, np.floating)):
-            return _NO_VALUE
+            return None
         kept = tuple(d for d in range(ndim) if d not in axes)
         result_shape = tuple(1 if d in axes else shape[d] for d in range(ndim)) if keepdims else tuple(shape[d] for d in kept)
         if out is not None:
             if out.shape != result_shape or self.op == "mean" or any(np.may_share_memory(out, a) for a in arrays):
-                return _NO_VALUE
+                return None
             if dtype is None and self.op in ("sum", "prod", "min", "max"):
                 dtype = out.dtype  # NumPy: out= sets the accumulator
             elif self.op in ("any", "all") and out.dtype != np.bool_:
-                return _NO_VALUE
+                return None
         if dtype is not None:
             try:
                 dtype = np.dtype(dtype)
             except TypeError:
-                return _NO_VALUE
+                return None
         order = _reduced_order(arrays, shape, axes)
         perm = kept + order
         params = {"op": self.op, "reduced_dims": str(len(axes))}
@@ -168,9 +187,14 @@ class ReduceDispatcher:
             params["where"] = "1"
         if initial is not _NO_VALUE:
             params["initial"] = "1"
-        kernel = self._kernel_for(params)
         laid_out = tuple(np.broadcast_to(a, shape).transpose(perm) if type(a) is np.ndarray else a for a in args)
-        lookup = kernel._resolve(laid_out)
+        return _ConfiguredCall(self._kernel_for(params), laid_out, shape, axes, perm, kept, count, result_shape, keepdims,
+                               where, initial, out)
+
+    def _run_configured(self, call, keywords):
+        shape, axes, perm, kept, count = call.shape, call.axes, call.perm, call.kept, call.count
+        result_shape, keepdims, where, initial, out = call.result_shape, call.keepdims, call.where, call.initial, call.out
+        lookup = call.kernel._resolve(call.laid_out)
         native = lookup.kernel
         if type(native) is Fallback:
             self._last_run = f"the map, then np.{self.op} ({native.reason})"
@@ -203,6 +227,13 @@ class ReduceDispatcher:
         if kernel is None:
             kernel = self._kernels[key] = _ReductionKernel(self.fn, params)
         return kernel
+
+    def source(self, *args, axis=None, **keywords):
+        """The generated C++ for these arguments and keywords."""
+        call = self._configure(args, axis, keywords) if self._compiled_call_refusal(args, keywords) is None else None
+        if call is None:
+            raise SpecializationError(f"{self.__name__}: this call runs the map, then NumPy: there is no reduction source")
+        return call.kernel.source(*call.laid_out)
 
     def explain(self, *args, axis=None, **keywords):
         """Which code ran the last call; with arguments, whether they get a compiled kernel and why."""

@@ -81,3 +81,4 @@ def _param_id(value):
     if isinstance(value, type) and issubclass(value, np.generic):
         return np.dtype(value).name
     return str(value)
+

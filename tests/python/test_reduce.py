@@ -17,6 +17,11 @@ import pytest
 import sejits
 from reference import ALL_DTYPES, FLOAT_DTYPES, on_targets, random_array
 
+# OpenCL reductions are not compiled yet (the map runs on the device, then
+# NumPy): only the on_targets cases sampled for OpenCL run there
+# (tests/conftest.py). Each OpenCL case costs a program build.
+OPENCL_ONLY_WHERE_SAMPLED = True
+
 OPS = ["sum", "prod", "min", "max", "argmin", "argmax", "any", "all", "mean"]
 NUMPY = {"sum": np.sum, "prod": np.prod, "min": np.min, "max": np.max, "argmin": np.argmin, "argmax": np.argmax,
          "any": np.any, "all": np.all, "mean": np.mean}
@@ -162,8 +167,8 @@ def seed(*parts):
 
 
 def _opencl_sample(op, dtype):
-    # Each (op, dtype) is an OpenCL build: a rotation that still puts every dtype and every op through it.
-    return (OPS.index(op) + ALL_DTYPES.index(dtype)) % 4 == 0
+    # Each (op, dtype) is an OpenCL build: a sparse diagonal that still puts every dtype and every op through it.
+    return OPS.index(op) == ALL_DTYPES.index(dtype) or (op == OPS[-1] and ALL_DTYPES.index(dtype) >= len(OPS))
 
 
 # ------------------------------------------------------- ops x dtypes sweep
