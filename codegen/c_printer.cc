@@ -317,6 +317,9 @@ std::string base_callee_name(Callee callee) {
     case Callee::kClAllDense: return "sejits_cl_all_dense";
     case Callee::kClElementStride: return "sejits_cl_element_stride";
     case Callee::kReduceRun: return "sejits_reduce_run";
+    case Callee::kReduceArgMaxRun: return "sejits_reduce_argmax_run";
+    case Callee::kReduceArgMinRun: return "sejits_reduce_argmin_run";
+    case Callee::kScanRun: return "sejits_scan_run";
   }
   return "";
 }

@@ -50,8 +50,9 @@ enum class Callee {
   // of an OpenCL artifact.
   kClBegin, kClArgBuffer, kClArgValue, kClArgErrorFlag, kClRun, kClErrorFlag, kClAllDense,
   kClElementStride,
-  // Reductions (sejits/reduce_runtime.h): sejits_reduce_run<Acc, map, map_unit, combine>.
-  kReduceRun,
+  // Reductions (sejits/reduce_runtime.h): sejits_reduce_run<Acc, map, map_unit, combine>,
+  // sejits_reduce_argmax_run<T, map, map_unit> (and argmin), sejits_scan_run<Acc, map, map_unit, combine>.
+  kReduceRun, kReduceArgMaxRun, kReduceArgMinRun, kScanRun,
 };
 
 struct Variable { std::string name; };  // a generated identifier

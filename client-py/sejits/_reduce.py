@@ -4,10 +4,9 @@ in one compiled pass with no intermediate array (the "reduce" specializer;
 the order of combination is codegen/include/sejits/reduce_runtime.h's).
 
 Every keyword means what it means for the NumPy function of the same name.
-A call the compiled kernel does not take (argmin/argmax and scans so far,
-OpenCL targets and device arrays, misuse NumPy raises on, an `out` that
-overlaps an input) runs the map, compiled element-wise, and then the NumPy
-function itself: that path is the fallback and the test oracle, and it
+A call the compiled kernel does not take (OpenCL targets and device arrays
+so far, misuse NumPy raises on, an `out` that overlaps an input) runs the
+map, compiled element-wise, and then the NumPy function itself: that path is the fallback and the test oracle, and it
 raises NumPy's own errors for NumPy's misuse."""
 
 import numpy as np
@@ -42,7 +41,8 @@ SCANS = {
     "max": lambda a, axis, dtype, out: np.maximum.accumulate(a, axis=axis, dtype=dtype, out=out),
 }
 # The ops the compiled kernel computes (mean: a sum the client divides).
-COMPILED = ("sum", "prod", "min", "max", "any", "all", "mean")
+COMPILED = ("sum", "prod", "min", "max", "any", "all", "mean", "argmin", "argmax")
+ARG_REDUCTIONS = ("argmin", "argmax")
 
 
 class _ConfiguredCall:
@@ -146,6 +146,9 @@ class ReduceDispatcher:
         except ValueError:
             return None  # NumPy's broadcast error, from the map
         ndim = len(shape)
+        arg = self.op in ARG_REDUCTIONS
+        if arg and axis is not None and not isinstance(axis, (int, np.integer)):
+            return None  # NumPy's TypeError: argmax takes one int axis
         axes = tuple(range(ndim)) if axis is None else normalize_axis_tuple(axis, ndim)  # NumPy's AxisError
         keepdims = bool(keywords.get("keepdims", False))
         initial, where = keywords.get("initial", _NO_VALUE), keywords.get("where", True)
@@ -153,8 +156,8 @@ class ReduceDispatcher:
         count = 1
         for a in axes:
             count *= shape[a]
-        if count == 0 and self.op in ("min", "max") and initial is _NO_VALUE:
-            return None  # NumPy's "zero-size array to reduction operation"
+        if count == 0 and (arg or self.op in ("min", "max") and initial is _NO_VALUE):
+            return None  # NumPy's "zero-size array to reduction operation", "attempt to get argmax of an empty sequence"
         if where is not True:
             if initial is _NO_VALUE and self.op in ("min", "max"):
                 return None  # NumPy's "... to use a where mask one has to specify 'initial'"
@@ -171,14 +174,15 @@ class ReduceDispatcher:
                 return None
             if dtype is None and self.op in ("sum", "prod", "min", "max"):
                 dtype = out.dtype  # NumPy: out= sets the accumulator
-            elif self.op in ("any", "all") and out.dtype != np.bool_:
+            elif self.op in ("any", "all") and out.dtype != np.bool_ or arg and out.dtype != np.intp:
                 return None
         if dtype is not None:
             try:
                 dtype = np.dtype(dtype)
             except TypeError:
                 return None
-        order = _reduced_order(arrays, shape, axes)
+        # argmin/argmax answer a flat index in C order; the others combine in memory order.
+        order = axes if arg else _reduced_order(arrays, shape, axes)
         perm = kept + order
         params = {"op": self.op, "reduced_dims": str(len(axes))}
         if dtype is not None:
@@ -294,19 +298,82 @@ class CombineDispatcher:
 
 class ScanDispatcher:
     """sejits.scan(op)(fn): running sums, products, minima or maxima of fn's
-    values along an axis (np.cumsum, np.cumprod, np.minimum/maximum.accumulate).
-    Scans run the map compiled element-wise, then NumPy's scan."""
+    values along an axis (np.cumsum, np.cumprod, np.minimum/maximum.accumulate;
+    axis=None flattens, as np.cumsum does), compiled in one pass over the
+    map with no intermediate array. Calls the kernel does not take run the
+    compiled map, then NumPy's scan."""
 
     def __init__(self, fn, op):
         if op not in SCANS:
             raise ValueError(f"sejits.scan: unknown op {op!r}; one of {', '.join(SCANS)}")
         self.fn, self.op = fn, op
         self.__name__ = getattr(fn, "__name__", "kernel")
+        self.__qualname__ = getattr(fn, "__qualname__", self.__name__)
+        self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
         self._map = ElementwiseDispatcher(fn)
+        self._kernels = {}
+        self._last_run = "no call yet"
+
+    def __repr__(self):
+        return f"<sejits.scan({self.op!r}) {self.__name__}>"
 
     def __call__(self, *args, axis=None, dtype=None, out=None):
+        if _config.settings.target == "cpu" and not any(_device_calls.is_device_array(a) for a in args):
+            result = self._call_compiled(args, axis, dtype, out)
+            if result is not _NO_VALUE:
+                return result
         mapped = self._map(*args)
+        self._last_run = f"the map ({self._map._last_call_description()}), then NumPy's scan"
         if self.op in ("min", "max") and axis is None:
             mapped, axis = np.ravel(mapped), 0  # as np.cumsum: axis=None flattens
         return SCANS[self.op](mapped, axis, dtype, out)
+
+    def _call_compiled(self, args, axis, dtype, out):
+        """The compiled scan, or _NO_VALUE where NumPy must decide."""
+        args = tuple(np.asarray(a) if isinstance(a, (list, tuple)) else a for a in args)
+        arrays = [a for a in args if type(a) is np.ndarray]
+        if not arrays:
+            return _NO_VALUE
+        try:
+            shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        except ValueError:
+            return _NO_VALUE
+        if axis is None:
+            size = int(np.prod(shape))
+            args = tuple(np.broadcast_to(a, shape).reshape(size) if type(a) is np.ndarray else a for a in args)
+            shape, axis = (size,), 0
+        elif not isinstance(axis, (int, np.integer)) or not shape:
+            return _NO_VALUE  # NumPy's errors for a tuple axis or a 0-d scan
+        (axis,) = normalize_axis_tuple(axis, len(shape))  # NumPy's AxisError
+        if out is not None:
+            if type(out) is not np.ndarray or out.shape != shape or not out.flags.writeable:
+                return _NO_VALUE
+            if any(np.may_share_memory(out, a) for a in arrays):
+                return _NO_VALUE
+            if dtype is None:
+                dtype = out.dtype  # as for NumPy's reductions: out= sets the accumulator
+        params = {"op": self.op, "reduced_dims": "1", "scan": "1"}
+        if dtype is not None:
+            try:
+                params["dtype"] = np.dtype(dtype).name
+            except TypeError:
+                return _NO_VALUE
+        key = tuple(sorted(params.items()))
+        kernel = self._kernels.get(key)
+        if kernel is None:
+            kernel = self._kernels[key] = _ReductionKernel(self.fn, params)
+        perm = tuple(d for d in range(len(shape)) if d != axis) + (axis,)
+        laid_out = tuple(np.broadcast_to(a, shape).transpose(perm) if type(a) is np.ndarray else a for a in args)
+        lookup = kernel._resolve(laid_out)
+        native = lookup.kernel
+        if type(native) is Fallback:
+            return _NO_VALUE
+        direct = out is not None and out.dtype == native.result_dtype
+        result = out if direct else np.empty(shape, native.result_dtype)
+        self._last_run = "the compiled scan"
+        call_timed(native, lambda k: _run(k, lookup.args, result.transpose(perm)))
+        if out is not None and not direct:
+            np.copyto(out, result, casting="unsafe")
+            return out
+        return result

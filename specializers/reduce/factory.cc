@@ -49,7 +49,8 @@ class ReduceSpecializer : public Specializer {
   }
 
   // call(map arguments..., [where], [initial], out): the arrays are broadcast
-  // to one shape, reduced dimensions last; out has the leading, kept ones.
+  // to one shape, reduced dimensions last; out has the leading, kept ones
+  // (a scan's has them all).
   KernelInterface kernel_interface(const DomainIr &domain_ir, const SpecializationRequest &request) const override {
     const auto &ir = static_cast<const reduce::ReduceIr &>(domain_ir);
     std::vector<EntryParam> params = argument_params(request);
@@ -59,9 +60,10 @@ class ReduceSpecializer : public Specializer {
     }
     if (ir.where) params.push_back({"where", ParamRole::kInput, DType::kBool, {}});
     if (ir.initial) params.push_back({"initial", ParamRole::kScalar, ir.accumulator.dtype, {}});
-    EntryParam out{"out", ParamRole::kOutput, ir.accumulator.dtype, {}};
+    EntryParam out{"out", ParamRole::kOutput, reduce::result_dtype(ir), {}};
     if (first_array >= 0) {
-      for (int d = 0; d < request.args[first_array].rank - ir.reduced_dims; ++d) {
+      const int kept = request.args[first_array].rank - (ir.scan ? 0 : ir.reduced_dims);  // a scan's output keeps every dimension
+      for (int d = 0; d < kept; ++d) {
         out.shape.dims.push_back(Dimension::of_axis(first_array, d));
       }
     }

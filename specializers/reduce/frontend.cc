@@ -18,6 +18,8 @@ const char *op_name(ReduceOp op) {
     case ReduceOp::kMax: return "max";
     case ReduceOp::kAny: return "any";
     case ReduceOp::kAll: return "all";
+    case ReduceOp::kArgMin: return "argmin";
+    case ReduceOp::kArgMax: return "argmax";
   }
   return "?";
 }
@@ -30,11 +32,12 @@ std::string ReduceIr::describe() const {
 namespace {
 
 absl::StatusOr<ReduceOp> parse_op(const std::string &text) {
-  for (ReduceOp op : {ReduceOp::kSum, ReduceOp::kProd, ReduceOp::kMin, ReduceOp::kMax, ReduceOp::kAny, ReduceOp::kAll}) {
+  for (ReduceOp op : {ReduceOp::kSum, ReduceOp::kProd, ReduceOp::kMin, ReduceOp::kMax, ReduceOp::kAny, ReduceOp::kAll,
+                      ReduceOp::kArgMin, ReduceOp::kArgMax}) {
     if (text == op_name(op)) return op;
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown reduction '", text.substr(0, 32),
-                                                 "': the reduce specializer takes sum, prod, min, max, any, all and mean"));
+                                                 "': the reduce specializer takes sum, prod, min, max, any, all, mean, argmin and argmax"));
 }
 
 // NumPy's mean accumulates bool and integers in float64, floats in their own dtype.
@@ -42,7 +45,7 @@ DType mean_accumulator(DType value) { return is_float(value) ? value : DType::kF
 
 DType default_accumulator(ReduceOp op, DType value) {
   if (op == ReduceOp::kAny || op == ReduceOp::kAll) return DType::kBool;
-  if (op == ReduceOp::kMin || op == ReduceOp::kMax) return value;
+  if (op == ReduceOp::kMin || op == ReduceOp::kMax || is_arg_reduction(op)) return value;
   switch (value) {
     case DType::kBool:
     case DType::kInt8:
@@ -89,6 +92,15 @@ absl::StatusOr<std::unique_ptr<ReduceIr>> build_reduce_ir(const SpecializationRe
   }
   ir->where = param_or(request, kWhereParam, "0") == "1";
   ir->initial = param_or(request, kInitialParam, "0") == "1";
+  ir->scan = param_or(request, kScanParam, "0") == "1";
+  const bool plain = !ir->where && !ir->initial && param_or(request, kDtypeParam, "").empty();
+  if (is_arg_reduction(ir->op) && (!plain || ir->scan)) {
+    return absl::InvalidArgumentError("argmin and argmax take no dtype, where or initial, and do not scan");
+  }
+  if (ir->scan && (ir->where || ir->initial || reduced != 1 || mean ||
+                   (ir->op != ReduceOp::kSum && ir->op != ReduceOp::kProd && ir->op != ReduceOp::kMin && ir->op != ReduceOp::kMax))) {
+    return absl::InvalidArgumentError("a scan is a sum, prod, min or max along one dimension, without where or initial");
+  }
   auto map = elementwise::build_elementwise_ir(request);
   if (!map.ok()) return map.status();
   if ((*map)->outputs.size() != 1) {

@@ -10,13 +10,14 @@
 
 namespace sejits::specializers::reduce {
 
-enum class ReduceOp { kSum, kProd, kMin, kMax, kAny, kAll };
+enum class ReduceOp { kSum, kProd, kMin, kMax, kAny, kAll, kArgMin, kArgMax };
 
 struct ReduceIr : DomainIr {
   std::unique_ptr<elementwise::ElementwiseIr> map;  // exactly one output
   ReduceOp op = ReduceOp::kSum;
-  ScalarType accumulator;  // strong: the result's dtype
+  ScalarType accumulator;  // strong: what elements are combined in; the result's dtype but for argmin/argmax (int64)
   int reduced_dims = 0;    // the operands' trailing dimensions that are reduced
+  bool scan = false;       // a running reduction along the one reduced dimension: the output keeps it
   bool where = false;      // a bool mask array follows the map's arguments
   bool initial = false;    // then a scalar of the accumulator's dtype: NumPy's `initial`
   std::string describe() const override;
@@ -24,5 +25,9 @@ struct ReduceIr : DomainIr {
 
 // "sum", "prod", ...
 const char *op_name(ReduceOp op);
+// argmin and argmax: the result is an int64 index, not the accumulator.
+inline bool is_arg_reduction(ReduceOp op) { return op == ReduceOp::kArgMin || op == ReduceOp::kArgMax; }
+// The dtype of the output array.
+inline DType result_dtype(const ReduceIr &ir) { return is_arg_reduction(ir.op) ? DType::kInt64 : ir.accumulator.dtype; }
 
 }  // namespace sejits::specializers::reduce

@@ -33,17 +33,30 @@ class ReduceLowering {
                                         "; the order of combination is sejits/reduce_runtime.h's pairwise tree")};
     unit.functions.push_back(map_function(kMapSymbol, /*unit_stride=*/false));
     unit.functions.push_back(map_function(kMapUnitSymbol, /*unit_stride=*/true));
-    unit.functions.push_back(combine_function());
+    if (!is_arg_reduction(ir_.op)) unit.functions.push_back(combine_function());
     unit.functions.push_back(entry_point(kEntrySymbol, entry_body()));
-    notes.push_back(absl::StrCat("C++/OpenMP: the map is folded into the ", op_name(ir_.op),
-                                 " (no intermediate array); pairwise tree of 128-element leaves with 8 accumulators, "
-                                 "whole rows at a time along strided axes, the same bits on any thread count"));
+    notes.push_back(describe_strategy());
     notes.push_back(plan_.describe());
     return unit;
   }
 
  private:
   cg::CType acc_type() const { return ctype_of(ir_.accumulator.dtype); }
+
+  std::string describe_strategy() const {
+    if (ir_.scan) {
+      return absl::StrCat("C++/OpenMP: running ", op_name(ir_.op), " of the map (no intermediate array) in blocks of ",
+                          "4096 elements: block totals, their offsets in order, then each block from its offset; "
+                          "the same bits on any thread count");
+    }
+    if (is_arg_reduction(ir_.op)) {
+      return absl::StrCat("C++/OpenMP: ", op_name(ir_.op), " of the map (no intermediate array), chunks of a long range "
+                          "in parallel, combined left to right (the first best element, or the first NaN, wins)");
+    }
+    return absl::StrCat("C++/OpenMP: the map is folded into the ", op_name(ir_.op),
+                        " (no intermediate array); pairwise tree of 128-element leaves with 8 accumulators, "
+                        "whole rows at a time along strided axes, the same bits on any thread count");
+  }
 
   DType param_dtype(int k) const {
     if (k == mask_param_ && ir_.where) return DType::kBool;
@@ -75,6 +88,8 @@ class ReduceLowering {
       case ReduceOp::kAll: return make_constant(ConstantValue{true}, acc, line);
       case ReduceOp::kMin:
       case ReduceOp::kMax: return make_param(initial_param_, acc, line);
+      case ReduceOp::kArgMin:
+      case ReduceOp::kArgMax: break;  // take no where=
     }
     return make_constant(ConstantValue{int64_t{0}}, acc, line);
   }
@@ -119,6 +134,8 @@ class ReduceLowering {
       case ReduceOp::kMax: op = ScalarOp::kMaximum; break;
       case ReduceOp::kAny: op = ScalarOp::kLogicalOr; break;
       case ReduceOp::kAll: op = ScalarOp::kLogicalAnd; break;
+      case ReduceOp::kArgMin:
+      case ReduceOp::kArgMax: break;  // no combine function: the runtime compares
     }
     ScalarLoweringContext context;
     context.error_flag = "error_flag";
@@ -137,7 +154,7 @@ class ReduceLowering {
     for (int k = 0; k < nargs_; ++k) {
       const bool is_out = k == nargs_ - 1;
       const bool array = is_out || operand_of_param_.count(k);
-      const DType dtype = is_out ? ir_.accumulator.dtype : param_dtype(k);
+      const DType dtype = is_out ? result_dtype(ir_) : param_dtype(k);
       cg::ExprPtr wrong = cg::binary(cg::BinaryOp::kNe, arg_field(k, "kind"),
                                      cg::int_literal(static_cast<int>(array ? ArgKind::kArray : ArgKind::kScalar)));
       wrong = cg::binary(cg::BinaryOp::kLogicalOr, wrong,
@@ -150,6 +167,21 @@ class ReduceLowering {
     }
     append_python_int_range_checks(ir_.map->outputs[0].value, body);
     body.push_back(declare_thread_count(plan_.threads));
+    if (ir_.scan) {
+      body.push_back(cg::return_stmt(cg::call_instantiated(cg::Callee::kScanRun, cg::scalar_type(acc_type()),
+                                                           {kMapSymbol, kMapUnitSymbol, kCombineSymbol},
+                                                           {cg::var("args"), cg::var("nargs"), cg::var(kThreadCountVar),
+                                                            cg::var("error"), cg::var("error_len")})));
+      return body;
+    }
+    if (is_arg_reduction(ir_.op)) {
+      body.push_back(cg::return_stmt(cg::call_instantiated(
+          ir_.op == ReduceOp::kArgMax ? cg::Callee::kReduceArgMaxRun : cg::Callee::kReduceArgMinRun,
+          cg::scalar_type(acc_type()), {kMapSymbol, kMapUnitSymbol},
+          {cg::var("args"), cg::var("nargs"), cg::int_literal(ir_.reduced_dims), cg::var(kThreadCountVar), cg::var("error"),
+           cg::var("error_len")})));
+      return body;
+    }
     const bool has_start = ir_.initial || (ir_.op != ReduceOp::kMin && ir_.op != ReduceOp::kMax);
     cg::ExprPtr start = ir_.initial ? cg::var(absl::StrCat("s", initial_param_))
                                     : cg::cast(cg::scalar_type(acc_type()), identity_literal());

@@ -42,6 +42,7 @@ typedef struct sejits_reduce_layout {
   int64_t kept_stride[SEJITS_REDUCE_OPERANDS + 1][SEJITS_MAX_RANK]; /* bytes; the output's last */
   int64_t red_stride[SEJITS_REDUCE_OPERANDS][SEJITS_MAX_RANK];
   int64_t kept_count, red_count;
+  int64_t out_scan_stride; /* scans: the output's stride along the scanned dimension */
   int unit_reduced; /* one reduced dimension, every operand's stride along it its item size */
   int row_mode;     /* one reduced dimension, every operand contiguous along the last kept one */
 } sejits_reduce_layout;
@@ -69,12 +70,13 @@ static inline int sejits_reduce_merge(int64_t *shape, int n, int64_t (*strides)[
 
 /* Reads the arguments: the arrays before the output have the output's
  * dimensions followed by `nred` reduced ones, all of one shape (the client
- * broadcasts them). Returns 0, or 1 with a message in `error`. */
+ * broadcasts them); a scan's output (`out_scanned`) has the scanned
+ * dimension last as well. Returns 0, or 1 with a message in `error`. */
 static inline int32_t sejits_reduce_layout_init(sejits_reduce_layout *layout, const sejits_arg *args, int32_t nargs,
-                                                int nred, char *error, int64_t error_len) {
+                                                int nred, int out_scanned, char *error, int64_t error_len) {
   const sejits_arg *out = &args[nargs - 1];
-  const int nkept = out->rank;
-  if (out->kind != SEJITS_ARG_ARRAY || nkept + nred > SEJITS_MAX_RANK) {
+  const int nkept = out->rank - out_scanned;
+  if (out->kind != SEJITS_ARG_ARRAY || nkept < 0 || nkept + nred > SEJITS_MAX_RANK || (out_scanned && nred != 1)) {
     return sejits_fail(error, error_len, "the reduction's output is not an array of the kept dimensions");
   }
   layout->noperands = 0;
@@ -117,6 +119,10 @@ static inline int32_t sejits_reduce_layout_init(sejits_reduce_layout *layout, co
       }
     }
     layout->red_count *= layout->red_shape[d];
+  }
+  layout->out_scan_stride = out_scanned ? out->strides[nkept] : 0;
+  if (out_scanned && out->shape[nkept] != layout->red_count) {
+    return sejits_fail(error, error_len, "the scan's output does not have the scanned length");
   }
   layout->nkept = sejits_reduce_merge(layout->kept_shape, nkept, layout->kept_stride, nops + 1);
   layout->nred = sejits_reduce_merge(layout->red_shape, nred, layout->red_stride, nops);
@@ -317,7 +323,7 @@ template <typename Acc, Acc (*Map)(const char **, const int64_t *, int64_t, cons
 static inline int32_t sejits_reduce_run(const sejits_arg *args, int32_t nargs, int nred, Acc start, int has_start,
                                         int64_t tile, int64_t threads, char *error, int64_t error_len) {
   sejits_reduce_layout layout;
-  if (sejits_reduce_layout_init(&layout, args, nargs, nred, error, error_len) != 0) return 1;
+  if (sejits_reduce_layout_init(&layout, args, nargs, nred, 0, error, error_len) != 0) return 1;
   const sejits_reduce_loops<Acc, Map, MapUnit, Combine> loops = {&layout, args};
   const int nops = layout.noperands;
   const int64_t rows = layout.red_count;
@@ -401,6 +407,221 @@ static inline int32_t sejits_reduce_run(const sejits_arg *args, int32_t nargs, i
   }
   free(ranges);
   free(partials);
+  return 0;
+}
+
+/* Element i of a reduction's range, in order, for arg reductions and scans
+ * (which visit elements one by one): visit(offsets, lo, n, f) calls
+ * f(i, value) for i in [lo, lo + n). */
+template <typename T, T (*Map)(const char **, const int64_t *, int64_t, const sejits_arg *),
+          T (*MapUnit)(const char **, int64_t, const sejits_arg *)>
+struct sejits_reduce_elements {
+  const sejits_reduce_layout *layout;
+  const sejits_arg *args;
+
+  template <typename F>
+  inline void visit(const int64_t *offsets, int64_t lo, int64_t n, F &&f) const {
+    const int nops = layout->noperands;
+    const char *p[SEJITS_REDUCE_OPERANDS];
+    if (layout->nred == 1) {
+      int64_t s[SEJITS_REDUCE_OPERANDS];
+      for (int j = 0; j < nops; ++j) {
+        s[j] = layout->red_stride[j][0];
+        p[j] = layout->base[j] + offsets[j] + lo * s[j];
+      }
+      if (layout->unit_reduced) {
+        for (int64_t i = 0; i < n; ++i) f(lo + i, MapUnit(p, i, args));
+      } else {
+        for (int64_t i = 0; i < n; ++i) f(lo + i, Map(p, s, i, args));
+      }
+      return;
+    }
+    int64_t index[SEJITS_MAX_RANK], zero[SEJITS_REDUCE_OPERANDS] = {0};
+    int64_t rest = lo;
+    for (int d = layout->nred - 1; d >= 0; --d) {
+      index[d] = rest % layout->red_shape[d];
+      rest /= layout->red_shape[d];
+    }
+    for (int j = 0; j < nops; ++j) {
+      p[j] = layout->base[j] + offsets[j];
+      for (int d = 0; d < layout->nred; ++d) p[j] += index[d] * layout->red_stride[j][d];
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      f(lo + i, Map(p, zero, 0, args));
+      for (int d = layout->nred - 1; d >= 0; --d) {
+        for (int j = 0; j < nops; ++j) p[j] += layout->red_stride[j][d];
+        if (++index[d] < layout->red_shape[d]) break;
+        for (int j = 0; j < nops; ++j) p[j] -= layout->red_shape[d] * layout->red_stride[j][d];
+        index[d] = 0;
+      }
+    }
+  }
+};
+
+/* Elements per task of an arg reduction's or a scan's split of one long range. */
+#define SEJITS_REDUCE_CHUNK 65536
+
+/* Whether `candidate` (later in the range) replaces `best` as the arg
+ * reduction's answer: NumPy returns the first maximum (minimum), and the
+ * first NaN if there is one. */
+template <typename T, int IsMax>
+static inline bool sejits_reduce_arg_better(T candidate, T best) {
+  if (best != best) return false;
+  if (candidate != candidate) return true;
+  return IsMax ? candidate > best : candidate < best;
+}
+
+/* argmax (IsMax) or argmin along the flat reduced index (C order of the
+ * reduced dimensions); the output is int64. The answer is the first best
+ * element whatever the split, so chunks are combined left to right. */
+template <typename T, T (*Map)(const char **, const int64_t *, int64_t, const sejits_arg *),
+          T (*MapUnit)(const char **, int64_t, const sejits_arg *), int IsMax>
+static inline int32_t sejits_reduce_arg_run(const sejits_arg *args, int32_t nargs, int nred, int64_t threads,
+                                            char *error, int64_t error_len) {
+  sejits_reduce_layout layout;
+  if (sejits_reduce_layout_init(&layout, args, nargs, nred, 0, error, error_len) != 0) return 1;
+  const int nops = layout.noperands;
+  const int64_t rows = layout.red_count, groups = layout.kept_count;
+  if (groups == 0) return 0;
+  if (rows == 0) return sejits_fail(error, error_len, IsMax ? "attempt to get argmax of an empty sequence"
+                                                            : "attempt to get argmin of an empty sequence");
+  const sejits_reduce_elements<T, Map, MapUnit> elements = {&layout, args};
+  const int serial = (args[nargs - 1].flags & SEJITS_CALL_SERIAL) || threads <= 1 ||
+                     groups * rows < SEJITS_REDUCE_PARALLEL_ELEMENTS;
+  const int64_t chunks = serial || groups >= 4 * threads ? 1 : (rows + SEJITS_REDUCE_CHUNK - 1) / SEJITS_REDUCE_CHUNK;
+  T *best = (T *)malloc(sizeof(T) * (size_t)(groups * chunks));
+  int64_t *where = (int64_t *)malloc(sizeof(int64_t) * (size_t)(groups * chunks));
+  if (!best || !where) {
+    free(best);
+    free(where);
+    return sejits_fail(error, error_len, "out of memory for the arg reduction's partial results");
+  }
+  const int64_t chunk = (rows + chunks - 1) / chunks;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (!serial && groups * chunks > 1)
+  for (int64_t task = 0; task < groups * chunks; ++task) {
+    const int64_t group = task / chunks, lo = (task % chunks) * chunk;
+    const int64_t n = rows - lo < chunk ? rows - lo : chunk;
+    int64_t offsets[SEJITS_REDUCE_OPERANDS + 1];
+    sejits_reduce_kept_offsets(&layout, layout.nkept, group, offsets);
+    T top = T();
+    int64_t at = -1;
+    elements.visit(offsets, lo, n, [&](int64_t i, T value) {
+      if (at < 0 || sejits_reduce_arg_better<T, IsMax>(value, top)) {
+        top = value;
+        at = i;
+      }
+    });
+    best[task] = top;
+    where[task] = at;
+  }
+  for (int64_t group = 0; group < groups; ++group) {
+    int64_t offsets[SEJITS_REDUCE_OPERANDS + 1];
+    sejits_reduce_kept_offsets(&layout, layout.nkept, group, offsets);
+    int64_t k = group * chunks, at = where[k];
+    T top = best[k];
+    for (int64_t c = 1; c < chunks; ++c) {
+      if (where[k + c] >= 0 && sejits_reduce_arg_better<T, IsMax>(best[k + c], top)) {
+        top = best[k + c];
+        at = where[k + c];
+      }
+    }
+    *(int64_t *)(layout.out + offsets[nops]) = at;
+  }
+  free(best);
+  free(where);
+  return 0;
+}
+
+template <typename T, T (*Map)(const char **, const int64_t *, int64_t, const sejits_arg *),
+          T (*MapUnit)(const char **, int64_t, const sejits_arg *)>
+static inline int32_t sejits_reduce_argmax_run(const sejits_arg *args, int32_t nargs, int nred, int64_t threads,
+                                               char *error, int64_t error_len) {
+  return sejits_reduce_arg_run<T, Map, MapUnit, 1>(args, nargs, nred, threads, error, error_len);
+}
+
+template <typename T, T (*Map)(const char **, const int64_t *, int64_t, const sejits_arg *),
+          T (*MapUnit)(const char **, int64_t, const sejits_arg *)>
+static inline int32_t sejits_reduce_argmin_run(const sejits_arg *args, int32_t nargs, int nred, int64_t threads,
+                                               char *error, int64_t error_len) {
+  return sejits_reduce_arg_run<T, Map, MapUnit, 0>(args, nargs, nred, threads, error, error_len);
+}
+
+/* Scans: elements per block of the fixed blocking. Element i of block b is
+ * combine(offset[b], local), where local runs from the block's first element
+ * and offset[b + 1] = combine(offset[b], the block's total) (block 0: local
+ * alone). A serial scan computes the same formula, so the bits do not depend
+ * on the thread count; the blocks are a size, never a share of threads. */
+#define SEJITS_SCAN_BLOCK 4096
+
+/* A scan (running sum, product, minimum or maximum) along the one scanned
+ * dimension: the output has the kept dimensions, then that one. */
+template <typename Acc, Acc (*Map)(const char **, const int64_t *, int64_t, const sejits_arg *),
+          Acc (*MapUnit)(const char **, int64_t, const sejits_arg *), Acc (*Combine)(Acc, Acc)>
+static inline int32_t sejits_scan_run(const sejits_arg *args, int32_t nargs, int64_t threads, char *error,
+                                      int64_t error_len) {
+  sejits_reduce_layout layout;
+  if (sejits_reduce_layout_init(&layout, args, nargs, 1, 1, error, error_len) != 0) return 1;
+  const int nops = layout.noperands;
+  const int64_t rows = layout.red_count, groups = layout.kept_count, step = layout.out_scan_stride;
+  if (groups == 0 || rows == 0) return 0;
+  const sejits_reduce_elements<Acc, Map, MapUnit> elements = {&layout, args};
+  const int serial = (args[nargs - 1].flags & SEJITS_CALL_SERIAL) || threads <= 1 ||
+                     groups * rows < SEJITS_REDUCE_PARALLEL_ELEMENTS;
+  const int64_t blocks = (rows + SEJITS_SCAN_BLOCK - 1) / SEJITS_SCAN_BLOCK;
+  /* Scans the block's elements from `offset` (none for block 0) into the
+   * output; returns the block's local total. */
+  auto scan_block = [&](const int64_t *offsets, int64_t block, const Acc *offset) {
+    const int64_t lo = block * SEJITS_SCAN_BLOCK, n = rows - lo < SEJITS_SCAN_BLOCK ? rows - lo : SEJITS_SCAN_BLOCK;
+    char *out = layout.out + offsets[nops] + lo * step;
+    Acc local = Acc();
+    elements.visit(offsets, lo, n, [&](int64_t i, Acc value) {
+      local = i == lo ? value : Combine(local, value);
+      *(Acc *)(out + (i - lo) * step) = offset ? Combine(*offset, local) : local;
+    });
+    return local;
+  };
+  if (serial || groups >= 2 * threads || blocks == 1) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (!serial && groups > 1)
+    for (int64_t group = 0; group < groups; ++group) {
+      int64_t offsets[SEJITS_REDUCE_OPERANDS + 1];
+      sejits_reduce_kept_offsets(&layout, layout.nkept, group, offsets);
+      Acc offset = scan_block(offsets, 0, NULL);
+      for (int64_t b = 1; b < blocks; ++b) offset = Combine(offset, scan_block(offsets, b, &offset));
+    }
+    return 0;
+  }
+  /* Few long scans: every block's total (pass 1), the offsets in block
+   * order, then every block scanned from its offset (pass 2). */
+  Acc *totals = (Acc *)malloc(sizeof(Acc) * (size_t)(groups * blocks));
+  if (!totals) return sejits_fail(error, error_len, "out of memory for the scan's block totals");
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t task = 0; task < groups * blocks; ++task) {
+    const int64_t group = task / blocks, block = task % blocks;
+    if (block == blocks - 1) continue; /* the last block's total is never an offset */
+    int64_t offsets[SEJITS_REDUCE_OPERANDS + 1];
+    sejits_reduce_kept_offsets(&layout, layout.nkept, group, offsets);
+    const int64_t lo = block * SEJITS_SCAN_BLOCK;
+    Acc local = Acc();
+    elements.visit(offsets, lo, SEJITS_SCAN_BLOCK, [&](int64_t i, Acc value) { local = i == lo ? value : Combine(local, value); });
+    totals[task] = local;
+  }
+  for (int64_t group = 0; group < groups; ++group) { /* totals -> offsets: offset[b] for b >= 1 */
+    Acc *row = totals + group * blocks;
+    Acc running = row[0];
+    for (int64_t b = 1; b < blocks; ++b) {
+      const Acc total = row[b];
+      row[b] = running;
+      if (b + 1 < blocks) running = Combine(running, total); /* the last block's total was not computed */
+    }
+  }
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t task = 0; task < groups * blocks; ++task) {
+    const int64_t group = task / blocks, block = task % blocks;
+    int64_t offsets[SEJITS_REDUCE_OPERANDS + 1];
+    sejits_reduce_kept_offsets(&layout, layout.nkept, group, offsets);
+    scan_block(offsets, block, block == 0 ? NULL : &totals[task]);
+  }
+  free(totals);
   return 0;
 }
 
