@@ -69,6 +69,11 @@ class _ReductionKernel(KernelDispatcher):
     def _params(self):
         return self._reduce_params
 
+    def _bind(self, args, kwargs):
+        # Called with the arguments already laid out (and, for a user's
+        # operator, one array where the function takes two scalars).
+        return args
+
     def _specialize(self, *args, asynchronous=False, **kwargs):
         # No interim NumPy form: a reduction compiles before its first call.
         return KernelDispatcher._specialize(self, *args, asynchronous=False, **kwargs)
@@ -270,30 +275,90 @@ def _run(kernel, args, out):
 
 class CombineDispatcher:
     """sejits.reduce(combine=True, identity=...)(fn): a user's associative
-    operator fn(a, b) folded over an axis (Copperhead's reduce(fn, x, init)).
-    Not compiled yet: it runs as a NumPy object-array reduction of fn."""
+    operator fn(a, b) folded over the elements of one array (Copperhead's
+    reduce(fn, x, init)), compiled: the order of combination is the
+    pairwise tree of every reduction, so fn must be associative (it need not
+    be commutative: elements are combined in order). `identity` starts every
+    reduction and is the result of an empty one; without it an empty
+    reduction is NumPy's ValueError. A call the kernel does not take runs
+    np.frompyfunc(fn).reduce."""
 
     def __init__(self, fn, identity):
         self.fn, self.identity = fn, identity
         self.__name__ = getattr(fn, "__name__", "kernel")
+        self.__qualname__ = getattr(fn, "__qualname__", self.__name__)
+        self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
-        self._ufunc = np.frompyfunc(fn, 2, 1)
+        self._kernels = {}
+        self._last_run = "no call yet"
+
+    def __repr__(self):
+        return f"<sejits.reduce(combine=True) {self.__name__}>"
 
     def __call__(self, x, axis=None, dtype=None, out=None, keepdims=False):
         x = np.asarray(x)
-        if axis is None:
-            x, axis = x.reshape(-1), 0
-            reduced = self._ufunc.reduce(x, axis=0, initial=self.identity)
-            result = np.asarray(reduced).astype(dtype or x.dtype)
-            if keepdims:
-                result = result.reshape((1,) * np.ndim(x))
-        else:
-            reduced = self._ufunc.reduce(x, axis=axis, keepdims=keepdims, initial=self.identity)
-            result = np.asarray(reduced).astype(dtype or x.dtype)
+        axes = tuple(range(x.ndim)) if axis is None else normalize_axis_tuple(axis, x.ndim)
+        kept = tuple(d for d in range(x.ndim) if d not in axes)
+        count = int(np.prod([x.shape[a] for a in axes]))
+        if count == 0 and self.identity is None:
+            raise ValueError(f"zero-size array to reduction operation {self.__name__} which has no identity")
+        result = _NO_VALUE
+        if _config.settings.target == "cpu" and (out is None or type(out) is np.ndarray):
+            result = self._call_compiled(x, axes, kept, dtype)
+        if result is _NO_VALUE:
+            self._last_run = "np.frompyfunc(fn).reduce (the operator is not compiled for this call)"
+            result = self._reduce_with_numpy(x, axes, dtype)
+        if keepdims:
+            result = np.reshape(result, tuple(1 if d in axes else x.shape[d] for d in range(x.ndim)))
         if out is not None:
             np.copyto(out, result, casting="unsafe")
             return out
+        result = np.asarray(result)
         return result[()] if result.ndim == 0 else result
+
+    def _call_compiled(self, x, axes, kept, dtype):
+        params = {"op": "combine", "reduced_dims": str(len(axes))}
+        if dtype is not None:
+            try:
+                params["dtype"] = np.dtype(dtype).name
+            except TypeError:
+                return _NO_VALUE
+        if self.identity is not None:
+            params["initial"] = "1"
+        key = tuple(sorted(params.items()))
+        kernel = self._kernels.get(key)
+        if kernel is None:
+            kernel = self._kernels[key] = _ReductionKernel(self.fn, params)
+        laid_out = x.transpose(kept + _reduced_order([x], x.shape, axes))
+        lookup = kernel._resolve((laid_out,))
+        native = lookup.kernel
+        if type(native) is Fallback:
+            return _NO_VALUE
+        extra = (native.result_dtype.type(self.identity),) if self.identity is not None else ()
+        target = np.empty(tuple(x.shape[d] for d in kept), native.result_dtype)
+        self._last_run = "the compiled reduction"
+        call_timed(native, lambda k: _run(k, lookup.args + extra, target))
+        return target
+
+    def _reduce_with_numpy(self, x, axes, dtype):
+        """fn folded as a NumPy object-array ufunc, one axis at a time (last first)."""
+        result = x.astype(object)
+        ufunc = np.frompyfunc(self.fn, 2, 1)
+        for a in sorted(axes, reverse=True):
+            result = ufunc.reduce(result, axis=a, initial=self.identity) if self.identity is not None else ufunc.reduce(result, axis=a)
+        return np.asarray(result).astype(dtype or x.dtype)
+
+    def source(self, x, axis=None, dtype=None):
+        """The generated C++ for reducing `x` along `axis`."""
+        x = np.asarray(x)
+        axes = tuple(range(x.ndim)) if axis is None else normalize_axis_tuple(axis, x.ndim)
+        params = {"op": "combine", "reduced_dims": str(len(axes))}
+        if dtype is not None:
+            params["dtype"] = np.dtype(dtype).name
+        if self.identity is not None:
+            params["initial"] = "1"
+        kept = tuple(d for d in range(x.ndim) if d not in axes)
+        return _ReductionKernel(self.fn, params).source(x.transpose(kept + axes))
 
 
 class ScanDispatcher:

@@ -20,6 +20,7 @@ const char *op_name(ReduceOp op) {
     case ReduceOp::kAll: return "all";
     case ReduceOp::kArgMin: return "argmin";
     case ReduceOp::kArgMax: return "argmax";
+    case ReduceOp::kCombine: return "combine";
   }
   return "?";
 }
@@ -33,11 +34,11 @@ namespace {
 
 absl::StatusOr<ReduceOp> parse_op(const std::string &text) {
   for (ReduceOp op : {ReduceOp::kSum, ReduceOp::kProd, ReduceOp::kMin, ReduceOp::kMax, ReduceOp::kAny, ReduceOp::kAll,
-                      ReduceOp::kArgMin, ReduceOp::kArgMax}) {
+                      ReduceOp::kArgMin, ReduceOp::kArgMax, ReduceOp::kCombine}) {
     if (text == op_name(op)) return op;
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown reduction '", text.substr(0, 32),
-                                                 "': the reduce specializer takes sum, prod, min, max, any, all, mean, argmin and argmax"));
+                                                 "': the reduce specializer takes sum, prod, min, max, any, all, mean, argmin, argmax and combine"));
 }
 
 // NumPy's mean accumulates bool and integers in float64, floats in their own dtype.
@@ -63,6 +64,40 @@ std::optional<DType> dtype_named(const std::string &name) {
     if (is_supported_dtype(code) && dtype_name(static_cast<DType>(code)) == name) return static_cast<DType>(code);
   }
   return std::nullopt;
+}
+
+// sejits.reduce(combine=True): the map is the call's one array itself; the
+// function, read with two scalar parameters of the accumulator's dtype, is
+// the operator.
+absl::Status build_combine(const SpecializationRequest &request, ReduceIr &ir, const std::string &dtype_param) {
+  if (request.args.size() != 1 || request.args[0].kind != ArgKind::kArray || !is_supported_dtype(request.args[0].dtype_code)) {
+    return absl::InvalidArgumentError("a user's operator (combine=True) reduces one array of a supported dtype");
+  }
+  const DType value = static_cast<DType>(request.args[0].dtype_code);
+  DType accumulator = value;
+  if (!dtype_param.empty()) {
+    std::optional<DType> named = dtype_named(dtype_param);
+    if (!named) return absl::InvalidArgumentError(absl::StrCat("reduce: unsupported dtype= '", dtype_param.substr(0, 32), "'"));
+    accumulator = *named;
+  }
+  SpecializationRequest operands = request;
+  ArgSpec scalar;
+  scalar.kind = ArgKind::kScalar;
+  scalar.dtype_code = static_cast<int32_t>(accumulator);
+  operands.args = {scalar, scalar};
+  auto combine = elementwise::build_elementwise_ir(operands);
+  if (!combine.ok()) return combine.status();
+  if ((*combine)->outputs.size() != 1) return absl::InvalidArgumentError("a reduction's operator returns one value, not a tuple");
+  if (may_set_error_flag((*combine)->outputs[0].value)) {
+    return absl::UnimplementedError("the operator needs run-time checks (an integer power or Python int arithmetic) that reductions do not carry yet");
+  }
+  ir.accumulator = ScalarType{accumulator, false};
+  ir.combine = cast_to((*combine)->outputs[0].value, ir.accumulator);
+  ir.map = std::make_unique<elementwise::ElementwiseIr>();
+  ir.map->parameters = {{ArgKind::kArray, ScalarType{value, false}}};
+  ir.map->outputs = {{make_param(0, ScalarType{value, false}, request.function ? request.function->pos().line() : 0),
+                      ScalarType{value, false}}};
+  return absl::OkStatus();
 }
 
 std::string param_or(const SpecializationRequest &request, const char *name, const std::string &otherwise) {
@@ -96,6 +131,11 @@ absl::StatusOr<std::unique_ptr<ReduceIr>> build_reduce_ir(const SpecializationRe
   const bool plain = !ir->where && !ir->initial && param_or(request, kDtypeParam, "").empty();
   if (is_arg_reduction(ir->op) && (!plain || ir->scan)) {
     return absl::InvalidArgumentError("argmin and argmax take no dtype, where or initial, and do not scan");
+  }
+  if (ir->op == ReduceOp::kCombine) {
+    if (ir->where || ir->scan) return absl::InvalidArgumentError("a user's operator takes no where= and does not scan");
+    if (absl::Status built = build_combine(request, *ir, param_or(request, kDtypeParam, "")); !built.ok()) return built;
+    return ir;
   }
   if (ir->scan && (ir->where || ir->initial || reduced != 1 || mean ||
                    (ir->op != ReduceOp::kSum && ir->op != ReduceOp::kProd && ir->op != ReduceOp::kMin && ir->op != ReduceOp::kMax))) {

@@ -10,10 +10,12 @@
 
 namespace sejits::specializers::reduce {
 
-enum class ReduceOp { kSum, kProd, kMin, kMax, kAny, kAll, kArgMin, kArgMax };
+// kCombine: the user's associative operator (sejits.reduce(combine=True)).
+enum class ReduceOp { kSum, kProd, kMin, kMax, kAny, kAll, kArgMin, kArgMax, kCombine };
 
 struct ReduceIr : DomainIr {
   std::unique_ptr<elementwise::ElementwiseIr> map;  // exactly one output
+  NodeRef combine;  // kCombine: the operator's value over params 0 (a) and 1 (b), in the accumulator's type
   ReduceOp op = ReduceOp::kSum;
   ScalarType accumulator;  // strong: what elements are combined in; the result's dtype but for argmin/argmax (int64)
   int reduced_dims = 0;    // the operands' trailing dimensions that are reduced

@@ -89,7 +89,8 @@ class ReduceLowering {
       case ReduceOp::kMin:
       case ReduceOp::kMax: return make_param(initial_param_, acc, line);
       case ReduceOp::kArgMin:
-      case ReduceOp::kArgMax: break;  // take no where=
+      case ReduceOp::kArgMax:
+      case ReduceOp::kCombine: break;  // take no where=
     }
     return make_constant(ConstantValue{int64_t{0}}, acc, line);
   }
@@ -136,11 +137,12 @@ class ReduceLowering {
       case ReduceOp::kAll: op = ScalarOp::kLogicalAnd; break;
       case ReduceOp::kArgMin:
       case ReduceOp::kArgMax: break;  // no combine function: the runtime compares
+      case ReduceOp::kCombine: break;  // the user's operator, below
     }
     ScalarLoweringContext context;
     context.error_flag = "error_flag";
     context.param = [](int k, const std::vector<int64_t> &) { return cg::var(k == 0 ? "a" : "b"); };
-    LoweredScalar lowered = lower_scalar(make_node(op, acc, {a, b}, 0), context);
+    LoweredScalar lowered = lower_scalar(ir_.combine ? ir_.combine : make_node(op, acc, {a, b}, 0), context);
     std::vector<cg::StmtPtr> body = lowered.statements;
     body.push_back(cg::return_stmt(lowered.value));
     return cg::Function{cg::scalar_type(acc_type()), kCombineSymbol,
@@ -182,7 +184,7 @@ class ReduceLowering {
            cg::var("error_len")})));
       return body;
     }
-    const bool has_start = ir_.initial || (ir_.op != ReduceOp::kMin && ir_.op != ReduceOp::kMax);
+    const bool has_start = ir_.initial || (ir_.op != ReduceOp::kMin && ir_.op != ReduceOp::kMax && ir_.op != ReduceOp::kCombine);
     cg::ExprPtr start = ir_.initial ? cg::var(absl::StrCat("s", initial_param_))
                                     : cg::cast(cg::scalar_type(acc_type()), identity_literal());
     body.push_back(cg::return_stmt(cg::call_instantiated(

@@ -79,3 +79,32 @@ def test_sums_do_not_depend_on_the_thread_count(target, python_env, tmp_path, dt
                 f"{name}: OMP_NUM_THREADS={threads} gives other bits than the parent " \
                 f"({np.count_nonzero(ours != theirs)} of {ours.size} values differ)"
             assert np.asarray(again[name]).tobytes() == ours.tobytes(), f"{name}: two runs differ"
+
+
+# Every variant of the reduce tuning space computes the same bits: the tile
+# and the thread count choose which subtrees a task computes, never the tree.
+VARIANTS = [{}, {"variant.threads": "1"}, {"variant.threads": "half", "variant.tile": "64"}, {"variant.tile": "8"},
+            {"variant.tile": "512", "variant.threads": "1"}]
+
+
+def variant_sum(params, *args):
+    from sejits import _reduce
+
+    arrays = [a for a in args if isinstance(a, np.ndarray)]
+    kernel = _reduce._ReductionKernel(sum_of.fn, {"op": "sum", "reduced_dims": "1", **params})
+    lookup = kernel._resolve(args)
+    assert type(lookup.kernel).__name__ == "Kernel", f"variant {params}: {lookup.kernel}"
+    out = np.empty(arrays[0].shape[:-1], lookup.kernel.result_dtype)
+    lookup.kernel(lookup.args, out)
+    return out
+
+
+def test_every_variant_gives_the_same_bits(target):
+    rng = np.random.default_rng(77)
+    matrix = rng.random((1500, 700)) * 10 - 3
+    layouts = {"rows (axis 1)": matrix, "columns (axis 0, row mode)": matrix.T, "one long row": matrix.reshape(1, -1)}
+    for name, laid_out in layouts.items():
+        expected = variant_sum({}, laid_out)
+        np.testing.assert_allclose(expected, laid_out.sum(axis=-1), rtol=1e-12)
+        for params in VARIANTS[1:]:
+            assert variant_sum(params, laid_out).tobytes() == expected.tobytes(), f"{name}: variant {params} differs"
