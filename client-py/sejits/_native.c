@@ -284,8 +284,8 @@ static PyObject *mark_forked(PyObject *module, PyObject *unused) {
   Py_RETURN_NONE;
 }
 
-/* Below this many output elements the GIL is kept: releasing and taking it
- * back costs more than the call. */
+/* Below this many elements (of the output or the largest input) the GIL is
+ * kept: releasing and taking it back costs more than the call. */
 #define GIL_RELEASE_ELEMENTS 16384
 
 static int run_kernel_in_order(Kernel *self, PyObject *const *inputs, Py_ssize_t ninputs, PyArrayObject *out,
@@ -324,7 +324,13 @@ static int run_kernel_in_order(Kernel *self, PyObject *const *inputs, Py_ssize_t
   char error[ERROR_BYTES];
   error[0] = '\0';
   int32_t status;
-  if (PyArray_SIZE(out) >= GIL_RELEASE_ELEMENTS) {
+  npy_intp elements = PyArray_SIZE(out); /* a reduction's inputs are larger than its output */
+  for (Py_ssize_t k = 0; k < ninputs && elements < GIL_RELEASE_ELEMENTS; ++k) {
+    if (self->scalar_codes[k] == 0 && PyArray_SIZE((PyArrayObject *)inputs[k]) > elements) {
+      elements = PyArray_SIZE((PyArrayObject *)inputs[k]);
+    }
+  }
+  if (elements >= GIL_RELEASE_ELEMENTS) {
     Py_BEGIN_ALLOW_THREADS status = self->entry(descriptors, (int32_t)n, error, ERROR_BYTES);
     Py_END_ALLOW_THREADS
   } else {

@@ -218,7 +218,7 @@ class ReduceDispatcher:
         out_view = None if out is None else np.squeeze(out, axis=axes) if keepdims else out
         direct = out is not None and out.dtype == result_dtype
         target = out_view if direct else np.empty(kept_shape, result_dtype)
-        self._last_run = "the compiled reduction"
+        self._last_run = call.kernel._last_run = "the compiled reduction"
         call_timed(native, lambda k: _run(k, lookup.args + extra, target))
         if self.op == "mean":
             with np.errstate(invalid="warn", divide="warn"):
@@ -245,11 +245,16 @@ class ReduceDispatcher:
         return call.kernel.source(*call.laid_out)
 
     def explain(self, *args, axis=None, **keywords):
-        """Which code ran the last call; with arguments, whether they get a compiled kernel and why."""
+        """Whether a call with these arguments and keywords gets a compiled
+        reduction and why (the daemon's key, cache outcome and notes when it
+        does); which code ran the last call."""
         reason = self._compiled_call_refusal(args, keywords)
-        if reason is not None:
-            return f"{self.__name__}: sejits.reduce({self.op!r}) runs the map, then NumPy: {reason}"
-        return f"{self.__name__}: sejits.reduce({self.op!r}); last call ran {self._last_run}"
+        call = self._configure(args, axis, keywords) if reason is None else None
+        if call is None:
+            reason = reason or "NumPy decides this call (its errors, or keywords the kernel does not take)"
+            return (f"{self.__name__}: sejits.reduce({self.op!r}) runs the map, then np.{self.op}: {reason}\n"
+                    f"  last call:   ran {self._last_run}")
+        return call.kernel.explain(*call.laid_out)
 
 
 def _reduced_order(arrays, shape, axes):

@@ -28,12 +28,14 @@ from measure import BenchFailure, Settings, progress
 from heat import run_heat_first_run
 from overhead import run_first_calls, run_import, run_per_call, run_stencil_per_call
 from peers import install_command, missing_peers
+from reductions import run_reductions
 from report import plot, print_table, write_json
 from stencil import run_stencil
 from tuning import run_tuning
 
 SUITES = {
     "elementwise": [run_elementwise],
+    "reductions": [run_reductions],
     "overhead": [run_per_call, run_stencil_per_call, run_first_calls, run_import, run_heat_first_run],
     "stencil": [run_stencil],
     "daemon": [run_daemon_throughput],
