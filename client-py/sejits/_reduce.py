@@ -93,6 +93,7 @@ class ReduceDispatcher:
         self._map = ElementwiseDispatcher(fn)
         self._kernels = {}  # configuration params -> _ReductionKernel
         self._last_run = "no call yet"
+        self._numpy_reason = None  # why the last call the kernel refused goes to NumPy
 
     def __repr__(self):
         return f"<sejits.reduce({self.op!r}) {self.__name__}>"
@@ -108,14 +109,16 @@ class ReduceDispatcher:
             result = self._call_compiled(args, axis, keywords)
             if result is not _NO_VALUE:
                 return result
-        return self._call_numpy(function, args, axis, keywords)
+            reason = self._numpy_reason
+        return self._call_numpy(function, args, axis, keywords, reason)
 
     # ---- the fallback and oracle: the map, then NumPy's function ------------
 
-    def _call_numpy(self, function, args, axis, keywords):
+    def _call_numpy(self, function, args, axis, keywords, reason):
         mapped = self._map(*args)
-        if self._last_run == "no call yet" or not self._last_run.startswith("the compiled reduction"):
-            self._last_run = f"the map ({self._map._last_call_description()}), then np.{function.__name__}"
+        self._last_run = f"the map ({self._map._last_call_description()}), then np.{function.__name__} ({reason})"
+        if _device_calls.is_device_array(mapped):
+            mapped = mapped.get()  # OpenCL reductions are not compiled yet: NumPy reduces on the host
         return function(mapped, axis=axis, **keywords)
 
     def _compiled_call_refusal(self, args, keywords):
@@ -134,6 +137,7 @@ class ReduceDispatcher:
     def _call_compiled(self, args, axis, keywords):
         """The compiled reduction, or _NO_VALUE where NumPy must decide (its
         errors, or a configuration the kernel refuses)."""
+        self._numpy_reason = "NumPy decides this call: its errors, or keywords the kernel does not take"
         call = self._configure(args, axis, keywords)
         if call is None:
             return _NO_VALUE
@@ -206,7 +210,7 @@ class ReduceDispatcher:
         lookup = call.kernel._resolve(call.laid_out)
         native = lookup.kernel
         if type(native) is Fallback:
-            self._last_run = f"the map, then np.{self.op} ({native.reason})"
+            self._numpy_reason = native.reason
             return _NO_VALUE
         result_dtype = native.result_dtype
         extra = ()
@@ -395,6 +399,8 @@ class ScanDispatcher:
                 return result
         mapped = self._map(*args)
         self._last_run = f"the map ({self._map._last_call_description()}), then NumPy's scan"
+        if _device_calls.is_device_array(mapped):
+            mapped = mapped.get()  # OpenCL scans are not compiled yet: NumPy scans on the host
         if self.op in ("min", "max") and axis is None:
             mapped, axis = np.ravel(mapped), 0  # as np.cumsum: axis=None flattens
         return SCANS[self.op](mapped, axis, dtype, out)

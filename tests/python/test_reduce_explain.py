@@ -1,0 +1,29 @@
+"""What a reduction tells its user: explain() of a compiled call is its
+kernel's (specializer, key, cache outcome, notes), and the last call's path
+names the reason when NumPy ran it; source() is the generated C++."""
+
+import numpy as np
+
+import sejits
+
+sumsq = sejits.reduce("sum")(lambda x, y: (x - y) * (x - y))
+mean_of = sejits.reduce("mean")(lambda v: v)
+
+
+def test_explain_and_source_of_a_compiled_reduction(daemon):
+    x, y = np.random.default_rng(3).random((2, 50, 40))
+    np.testing.assert_allclose(sumsq(x, y, axis=0), np.sum((x - y) ** 2, axis=0), rtol=1e-12)
+    assert sumsq._last_run == "the compiled reduction"
+    text = str(sumsq.explain(x, y, axis=0))
+    assert "reduce" in text and "key" in text and "pairwise tree" in text, text
+    assert "sejits_reduce_run<double" in sumsq.source(x, y, axis=0)
+
+
+def test_the_numpy_path_says_why(daemon):
+    x = np.random.default_rng(4).random((6, 7))
+    mask = x > 0.3
+    np.testing.assert_allclose(mean_of(x, axis=1, where=mask), np.mean(x, axis=1, where=mask), rtol=1e-12)
+    assert "then np.mean (NumPy decides this call" in mean_of._last_run, mean_of._last_run
+    assert "runs the map, then np.mean" in str(mean_of.explain(x, axis=1, where=mask))
+    np.testing.assert_allclose(mean_of(x, axis=1), np.mean(x, axis=1), rtol=1e-12)
+    assert mean_of._last_run == "the compiled reduction"
