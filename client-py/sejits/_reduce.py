@@ -5,9 +5,14 @@ the order of combination is codegen/include/sejits/reduce_runtime.h's).
 
 Every keyword means what it means for the NumPy function of the same name.
 A call the compiled kernel does not take (OpenCL targets and device arrays
-so far, misuse NumPy raises on, an `out` that overlaps an input) runs the
-map, compiled element-wise, and then the NumPy function itself: that path is the fallback and the test oracle, and it
-raises NumPy's own errors for NumPy's misuse."""
+so far, masked arrays, misuse NumPy raises on, an `out` that overlaps an
+input or has another dtype than the result's) runs the map, compiled
+element-wise, and then the NumPy function itself: that path is the
+fallback and the test oracle, and it raises NumPy's own errors.
+
+Elements are combined in the C order of the reduced axes, so the bits of a
+result depend on the data's size and the reduction's shape only: not on the
+memory layout, the thread count or the tuning variant."""
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
@@ -146,7 +151,9 @@ class ReduceDispatcher:
     def _configure(self, args, axis, keywords):
         """The call as the compiled kernel takes it (a _ConfiguredCall), or
         None where NumPy must decide."""
-        args = tuple(np.asarray(a) if isinstance(a, (list, tuple)) else a for a in args)
+        args = _plain_arrays(args)
+        if args is None:
+            return None  # masked arrays: the map's np.ma semantics, then NumPy's
         arrays = [a for a in args if type(a) is np.ndarray]
         if not arrays:
             return None
@@ -156,8 +163,8 @@ class ReduceDispatcher:
             return None  # NumPy's broadcast error, from the map
         ndim = len(shape)
         arg = self.op in ARG_REDUCTIONS
-        if arg and axis is not None and not isinstance(axis, (int, np.integer)):
-            return None  # NumPy's TypeError: argmax takes one int axis
+        if not _plain_axis(axis, single=arg) or ndim == 0:
+            return None  # NumPy's TypeError for a list, a bool or (argmax) a tuple axis; 0-d takes axis 0 or -1 there
         axes = tuple(range(ndim)) if axis is None else normalize_axis_tuple(axis, ndim)  # NumPy's AxisError
         keepdims = bool(keywords.get("keepdims", False))
         initial, where = keywords.get("initial", _NO_VALUE), keywords.get("where", True)
@@ -165,8 +172,8 @@ class ReduceDispatcher:
         count = 1
         for a in axes:
             count *= shape[a]
-        if count == 0 and (arg or self.op in ("min", "max") and initial is _NO_VALUE):
-            return None  # NumPy's "zero-size array to reduction operation", "attempt to get argmax of an empty sequence"
+        if count == 0 and (arg or self.op == "mean" or self.op in ("min", "max") and initial is _NO_VALUE):
+            return None  # NumPy's "zero-size array to reduction operation", "...argmax of an empty sequence", "Mean of empty slice"
         if where is not True:
             if initial is _NO_VALUE and self.op in ("min", "max"):
                 return None  # NumPy's "... to use a where mask one has to specify 'initial'"
@@ -179,20 +186,20 @@ class ReduceDispatcher:
         kept = tuple(d for d in range(ndim) if d not in axes)
         result_shape = tuple(1 if d in axes else shape[d] for d in range(ndim)) if keepdims else tuple(shape[d] for d in kept)
         if out is not None:
+            # An out of the result's dtype only (checked once the kernel is
+            # known): NumPy computes in the promotion of out's and the
+            # input's dtypes and casts into out per buffer, which is its to do.
             if out.shape != result_shape or self.op == "mean" or any(np.may_share_memory(out, a) for a in arrays):
-                return None
-            if dtype is None and self.op in ("sum", "prod", "min", "max"):
-                dtype = out.dtype  # NumPy: out= sets the accumulator
-            elif self.op in ("any", "all") and out.dtype != np.bool_ or arg and out.dtype != np.intp:
                 return None
         if dtype is not None:
             try:
                 dtype = np.dtype(dtype)
             except TypeError:
                 return None
-        # argmin/argmax answer a flat index in C order; the others combine in memory order.
-        order = axes if arg else _reduced_order(arrays, shape, axes)
-        perm = kept + order
+        # Elements are combined in the C order of the reduced axes, whatever
+        # the memory layout: the bits depend on the data's size and the
+        # reduction's shape only.
+        perm = kept + axes
         params = {"op": self.op, "reduced_dims": str(len(axes))}
         if dtype is not None:
             params["dtype"] = dtype.name
@@ -213,6 +220,9 @@ class ReduceDispatcher:
             self._numpy_reason = native.reason
             return _NO_VALUE
         result_dtype = native.result_dtype
+        if out is not None and out.dtype != result_dtype:
+            self._numpy_reason = f"out= is {out.dtype}, the reduction's result {result_dtype}: NumPy's casting rules"
+            return _NO_VALUE
         extra = ()
         if where is not True:
             extra += (np.broadcast_to(where, shape).transpose(perm),)
@@ -220,16 +230,12 @@ class ReduceDispatcher:
             extra += (result_dtype.type(initial),)
         kept_shape = tuple(shape[d] for d in kept)
         out_view = None if out is None else np.squeeze(out, axis=axes) if keepdims else out
-        direct = out is not None and out.dtype == result_dtype
-        target = out_view if direct else np.empty(kept_shape, result_dtype)
+        target = out_view if out is not None else np.empty(kept_shape, result_dtype)
         self._last_run = call.kernel._last_run = "the compiled reduction"
         call_timed(native, lambda k: _run(k, lookup.args + extra, target))
-        if self.op == "mean":
-            with np.errstate(invalid="warn", divide="warn"):
-                np.true_divide(target, count, out=target, casting="unsafe")
+        if self.op == "mean":  # count as np.intp, as NumPy's: a Python int would divide float32 in float32
+            np.true_divide(target, np.intp(count), out=target, casting="unsafe")
         if out is not None:
-            if not direct:
-                np.copyto(out_view, target, casting="unsafe")
             return out
         result = target.reshape(result_shape)
         return result[()] if result.ndim == 0 else result
@@ -261,18 +267,29 @@ class ReduceDispatcher:
         return call.kernel.explain(*call.laid_out)
 
 
-def _reduced_order(arrays, shape, axes):
-    """The reduced axes in the memory order of the first array that is not
-    broadcast along them (largest stride first): the order in which the
-    kernel combines elements, so that it reads memory in sequence. It is
-    fixed by the arrays' layout, never by threads or variants."""
-    ndim = len(shape)
-    for a in arrays:
-        lead = ndim - a.ndim
-        strides = [a.strides[d - lead] if d >= lead and a.shape[d - lead] != 1 else 0 for d in axes]
-        if any(strides):
-            return tuple(d for _, d in sorted(zip((-abs(s) for s in strides), axes), key=lambda pair: pair[0]))
-    return tuple(axes)
+def _plain_arrays(args):
+    """The arguments with array-likes (lists, tuples, ndarray subclasses such
+    as memmap) as plain ndarrays, or None when one is a masked array."""
+    plain = []
+    for a in args:
+        if isinstance(a, np.ma.MaskedArray):
+            return None
+        if isinstance(a, (np.ndarray, list, tuple)):
+            a = np.asarray(a)
+        plain.append(a)
+    return tuple(plain)
+
+
+def _plain_axis(axis, single=False):
+    """Whether `axis` is one NumPy takes as given: None, an int or (unless
+    `single`) a tuple of ints. Lists and bools are NumPy's TypeError."""
+    if axis is None:
+        return True
+    if isinstance(axis, (bool, np.bool_)):
+        return False
+    if isinstance(axis, (int, np.integer)):
+        return True
+    return not single and type(axis) is tuple and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axis)
 
 
 def _run(kernel, args, out):
@@ -338,7 +355,7 @@ class CombineDispatcher:
         kernel = self._kernels.get(key)
         if kernel is None:
             kernel = self._kernels[key] = _ReductionKernel(self.fn, params)
-        laid_out = x.transpose(kept + _reduced_order([x], x.shape, axes))
+        laid_out = x.transpose(kept + axes)  # combined in C order: the operator need not be commutative
         lookup = kernel._resolve((laid_out,))
         native = lookup.kernel
         if type(native) is Fallback:
@@ -407,7 +424,9 @@ class ScanDispatcher:
 
     def _call_compiled(self, args, axis, dtype, out):
         """The compiled scan, or _NO_VALUE where NumPy must decide."""
-        args = tuple(np.asarray(a) if isinstance(a, (list, tuple)) else a for a in args)
+        args = _plain_arrays(args)
+        if args is None or not _plain_axis(axis, single=True):
+            return _NO_VALUE
         arrays = [a for a in args if type(a) is np.ndarray]
         if not arrays:
             return _NO_VALUE
@@ -427,8 +446,6 @@ class ScanDispatcher:
                 return _NO_VALUE
             if any(np.may_share_memory(out, a) for a in arrays):
                 return _NO_VALUE
-            if dtype is None:
-                dtype = out.dtype  # as for NumPy's reductions: out= sets the accumulator
         params = {"op": self.op, "reduced_dims": "1", "scan": "1"}
         if dtype is not None:
             try:
@@ -445,11 +462,9 @@ class ScanDispatcher:
         native = lookup.kernel
         if type(native) is Fallback:
             return _NO_VALUE
-        direct = out is not None and out.dtype == native.result_dtype
-        result = out if direct else np.empty(shape, native.result_dtype)
+        if out is not None and out.dtype != native.result_dtype:
+            return _NO_VALUE  # NumPy computes in the promoted dtype and casts into out: its rules
+        result = out if out is not None else np.empty(shape, native.result_dtype)
         self._last_run = "the compiled scan"
         call_timed(native, lambda k: _run(k, lookup.args, result.transpose(perm)))
-        if out is not None and not direct:
-            np.copyto(out, result, casting="unsafe")
-            return out
         return result

@@ -132,6 +132,9 @@ absl::StatusOr<std::unique_ptr<ReduceIr>> build_reduce_ir(const SpecializationRe
   if (is_arg_reduction(ir->op) && (!plain || ir->scan)) {
     return absl::InvalidArgumentError("argmin and argmax take no dtype, where or initial, and do not scan");
   }
+  if (ir->where && !ir->initial && (ir->op == ReduceOp::kMin || ir->op == ReduceOp::kMax)) {
+    return absl::InvalidArgumentError("min and max have no identity: a where= mask needs an initial value (as in NumPy)");
+  }
   if (ir->op == ReduceOp::kCombine) {
     if (ir->where || ir->scan) return absl::InvalidArgumentError("a user's operator takes no where= and does not scan");
     if (absl::Status built = build_combine(request, *ir, param_or(request, kDtypeParam, "")); !built.ok()) return built;

@@ -80,6 +80,7 @@ static inline int32_t sejits_reduce_layout_init(sejits_reduce_layout *layout, co
     return sejits_fail(error, error_len, "the reduction's output is not an array of the kept dimensions");
   }
   layout->noperands = 0;
+  const sejits_arg *first = NULL; /* the first array: every array has its shape (scalars have none) */
   layout->out = (char *)out->data;
   layout->out_itemsize = sejits_dtype_itemsize(out->dtype);
   for (int32_t k = 0; k + 1 < nargs; ++k) {
@@ -91,10 +92,9 @@ static inline int32_t sejits_reduce_layout_init(sejits_reduce_layout *layout, co
     }
     layout->base[j] = (const char *)arg->data;
     layout->itemsize[j] = sejits_dtype_itemsize(arg->dtype);
+    if (!first) first = arg;
     for (int d = 0; d < nkept + nred; ++d) {
-      if (arg->shape[d] != args[0].shape[d] && layout->noperands > 1) {
-        return sejits_fail(error, error_len, "the reduction's operands do not have one shape");
-      }
+      if (arg->shape[d] != first->shape[d]) return sejits_fail(error, error_len, "the reduction's operands do not have one shape");
     }
     for (int d = 0; d < nkept; ++d) {
       if (arg->shape[d] != out->shape[d]) return sejits_fail(error, error_len, "the output does not have the kept shape");
@@ -111,13 +111,7 @@ static inline int32_t sejits_reduce_layout_init(sejits_reduce_layout *layout, co
   }
   layout->red_count = 1;
   for (int d = 0; d < nred; ++d) {
-    layout->red_shape[d] = nops > 0 ? args[0].shape[nkept + d] : 1;
-    for (int32_t k = 0; k + 1 < nargs; ++k) {
-      if (args[k].kind == SEJITS_ARG_ARRAY) {
-        layout->red_shape[d] = args[k].shape[nkept + d];
-        break;
-      }
-    }
+    layout->red_shape[d] = first ? first->shape[nkept + d] : 1;
     layout->red_count *= layout->red_shape[d];
   }
   layout->out_scan_stride = out_scanned ? out->strides[nkept] : 0;
