@@ -14,6 +14,8 @@ Elements are combined in the C order of the reduced axes, so the bits of a
 result depend on the data's size and the reduction's shape only: not on the
 memory layout, the thread count or the tuning variant."""
 
+import functools
+
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
@@ -91,10 +93,7 @@ class ReduceDispatcher:
         if op not in REDUCTIONS:
             raise ValueError(f"sejits.reduce: unknown op {op!r}; one of {', '.join(REDUCTIONS)}")
         self.fn, self.op = fn, op
-        self.__name__ = getattr(fn, "__name__", "kernel")
-        self.__qualname__ = getattr(fn, "__qualname__", self.__name__)
-        self.__doc__ = getattr(fn, "__doc__", None)
-        self.__wrapped__ = fn
+        functools.update_wrapper(self, fn)  # __name__, __qualname__, __doc__, __module__, __wrapped__: fn's
         self._map = ElementwiseDispatcher(fn)
         self._kernels = {}  # configuration params -> _ReductionKernel
         self._last_run = "no call yet"
@@ -311,10 +310,7 @@ class CombineDispatcher:
 
     def __init__(self, fn, identity):
         self.fn, self.identity = fn, identity
-        self.__name__ = getattr(fn, "__name__", "kernel")
-        self.__qualname__ = getattr(fn, "__qualname__", self.__name__)
-        self.__doc__ = getattr(fn, "__doc__", None)
-        self.__wrapped__ = fn
+        functools.update_wrapper(self, fn)  # __name__, __qualname__, __doc__, __module__, __wrapped__: fn's
         self._kernels = {}
         self._last_run = "no call yet"
 
@@ -398,10 +394,7 @@ class ScanDispatcher:
         if op not in SCANS:
             raise ValueError(f"sejits.scan: unknown op {op!r}; one of {', '.join(SCANS)}")
         self.fn, self.op = fn, op
-        self.__name__ = getattr(fn, "__name__", "kernel")
-        self.__qualname__ = getattr(fn, "__qualname__", self.__name__)
-        self.__doc__ = getattr(fn, "__doc__", None)
-        self.__wrapped__ = fn
+        functools.update_wrapper(self, fn)  # __name__, __qualname__, __doc__, __module__, __wrapped__: fn's
         self._map = ElementwiseDispatcher(fn)
         self._kernels = {}
         self._last_run = "no call yet"

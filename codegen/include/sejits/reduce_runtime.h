@@ -162,6 +162,54 @@ static inline int64_t sejits_reduce_subtrees(int64_t lo, int64_t n, int64_t cut,
   return sejits_reduce_subtrees(lo + half, n - half, cut, ranges, count);
 }
 
+/* Element i of a reduction's range, in order, for arg reductions, scans and
+ * reduced dimensions that do not merge (which visit elements one by one): visit(offsets, lo, n, f) calls
+ * f(i, value) for i in [lo, lo + n). */
+template <typename T, T (*Map)(const char **, const int64_t *, int64_t, const sejits_arg *),
+          T (*MapUnit)(const char **, int64_t, const sejits_arg *)>
+struct sejits_reduce_elements {
+  const sejits_reduce_layout *layout;
+  const sejits_arg *args;
+
+  template <typename F>
+  inline void visit(const int64_t *offsets, int64_t lo, int64_t n, F &&f) const {
+    const int nops = layout->noperands;
+    const char *p[SEJITS_REDUCE_OPERANDS];
+    if (layout->nred == 1) {
+      int64_t s[SEJITS_REDUCE_OPERANDS];
+      for (int j = 0; j < nops; ++j) {
+        s[j] = layout->red_stride[j][0];
+        p[j] = layout->base[j] + offsets[j] + lo * s[j];
+      }
+      if (layout->unit_reduced) {
+        for (int64_t i = 0; i < n; ++i) f(lo + i, MapUnit(p, i, args));
+      } else {
+        for (int64_t i = 0; i < n; ++i) f(lo + i, Map(p, s, i, args));
+      }
+      return;
+    }
+    int64_t index[SEJITS_MAX_RANK], zero[SEJITS_REDUCE_OPERANDS] = {0};
+    int64_t rest = lo;
+    for (int d = layout->nred - 1; d >= 0; --d) {
+      index[d] = rest % layout->red_shape[d];
+      rest /= layout->red_shape[d];
+    }
+    for (int j = 0; j < nops; ++j) {
+      p[j] = layout->base[j] + offsets[j];
+      for (int d = 0; d < layout->nred; ++d) p[j] += index[d] * layout->red_stride[j][d];
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      f(lo + i, Map(p, zero, 0, args));
+      for (int d = layout->nred - 1; d >= 0; --d) {
+        for (int j = 0; j < nops; ++j) p[j] += layout->red_stride[j][d];
+        if (++index[d] < layout->red_shape[d]) break;
+        for (int j = 0; j < nops; ++j) p[j] -= layout->red_shape[d] * layout->red_stride[j][d];
+        index[d] = 0;
+      }
+    }
+  }
+};
+
 /* The reduction of one kept position (inner mode) or one tile of columns
  * (row mode), for the map `Map` (strided operands), `MapUnit` (unit-stride
  * operands) and the operator `Combine`. */
@@ -191,31 +239,11 @@ struct sejits_reduce_loops {
   }
 
   /* Inner mode over reduced dimensions that do not merge: elements
-   * [lo, lo + n) of the reduction at kept `offsets`, in order. */
+   * [lo, lo + n) of the reduction at kept `offsets`, in order, then the leaf. */
   Acc inner_leaf(const int64_t *offsets, int64_t lo, int64_t n) const {
-    const int nops = layout->noperands;
-    const char *p[SEJITS_REDUCE_OPERANDS];
-    /* Dimensions that do not merge: the range's values in order, then the leaf. */
     Acc values[SEJITS_REDUCE_LEAF];
-    int64_t index[SEJITS_MAX_RANK], zero[SEJITS_REDUCE_OPERANDS] = {0};
-    int64_t rest = lo;
-    for (int d = layout->nred - 1; d >= 0; --d) {
-      index[d] = rest % layout->red_shape[d];
-      rest /= layout->red_shape[d];
-    }
-    for (int j = 0; j < nops; ++j) {
-      p[j] = layout->base[j] + offsets[j];
-      for (int d = 0; d < layout->nred; ++d) p[j] += index[d] * layout->red_stride[j][d];
-    }
-    for (int64_t i = 0; i < n; ++i) {
-      values[i] = Map(p, zero, 0, args);
-      for (int d = layout->nred - 1; d >= 0; --d) { /* the next element, C order */
-        for (int j = 0; j < nops; ++j) p[j] += layout->red_stride[j][d];
-        if (++index[d] < layout->red_shape[d]) break;
-        for (int j = 0; j < nops; ++j) p[j] -= layout->red_shape[d] * layout->red_stride[j][d];
-        index[d] = 0;
-      }
-    }
+    const sejits_reduce_elements<Acc, Map, MapUnit> elements = {layout, args};
+    elements.visit(offsets, lo, n, [&](int64_t i, Acc value) { values[i - lo] = value; });
     return leaf([&](int64_t i) { return values[i]; }, n);
   }
 
@@ -432,54 +460,6 @@ static inline int32_t sejits_reduce_run(const sejits_arg *args, int32_t nargs, i
   free(partials);
   return 0;
 }
-
-/* Element i of a reduction's range, in order, for arg reductions and scans
- * (which visit elements one by one): visit(offsets, lo, n, f) calls
- * f(i, value) for i in [lo, lo + n). */
-template <typename T, T (*Map)(const char **, const int64_t *, int64_t, const sejits_arg *),
-          T (*MapUnit)(const char **, int64_t, const sejits_arg *)>
-struct sejits_reduce_elements {
-  const sejits_reduce_layout *layout;
-  const sejits_arg *args;
-
-  template <typename F>
-  inline void visit(const int64_t *offsets, int64_t lo, int64_t n, F &&f) const {
-    const int nops = layout->noperands;
-    const char *p[SEJITS_REDUCE_OPERANDS];
-    if (layout->nred == 1) {
-      int64_t s[SEJITS_REDUCE_OPERANDS];
-      for (int j = 0; j < nops; ++j) {
-        s[j] = layout->red_stride[j][0];
-        p[j] = layout->base[j] + offsets[j] + lo * s[j];
-      }
-      if (layout->unit_reduced) {
-        for (int64_t i = 0; i < n; ++i) f(lo + i, MapUnit(p, i, args));
-      } else {
-        for (int64_t i = 0; i < n; ++i) f(lo + i, Map(p, s, i, args));
-      }
-      return;
-    }
-    int64_t index[SEJITS_MAX_RANK], zero[SEJITS_REDUCE_OPERANDS] = {0};
-    int64_t rest = lo;
-    for (int d = layout->nred - 1; d >= 0; --d) {
-      index[d] = rest % layout->red_shape[d];
-      rest /= layout->red_shape[d];
-    }
-    for (int j = 0; j < nops; ++j) {
-      p[j] = layout->base[j] + offsets[j];
-      for (int d = 0; d < layout->nred; ++d) p[j] += index[d] * layout->red_stride[j][d];
-    }
-    for (int64_t i = 0; i < n; ++i) {
-      f(lo + i, Map(p, zero, 0, args));
-      for (int d = layout->nred - 1; d >= 0; --d) {
-        for (int j = 0; j < nops; ++j) p[j] += layout->red_stride[j][d];
-        if (++index[d] < layout->red_shape[d]) break;
-        for (int j = 0; j < nops; ++j) p[j] -= layout->red_shape[d] * layout->red_stride[j][d];
-        index[d] = 0;
-      }
-    }
-  }
-};
 
 /* Elements per task of an arg reduction's or a scan's split of one long range. */
 #define SEJITS_REDUCE_CHUNK 65536
