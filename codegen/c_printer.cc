@@ -117,9 +117,19 @@ class StmtPrinter {
     indent(depth);
     out_ << "}\n";
   }
+  // A condition without the parentheses a binary expression prints with
+  // (clang warns about `if ((a == b))`, which OpenCL compilers print).
+  std::string condition(const ExprPtr &expr) {
+    std::string text = e(expr);
+    if (std::holds_alternative<Binary>(expr->node) && text.size() > 2 && text.front() == '(' && text.back() == ')') {
+      return text.substr(1, text.size() - 2);
+    }
+    return text;
+  }
+
   void print_node(const IfStmt &i, int depth) {
     indent(depth);
-    out_ << "if (" << e(i.condition) << ") {\n";
+    out_ << "if (" << condition(i.condition) << ") {\n";
     print_body(i.then_body, depth + 1);
     indent(depth);
     if (!i.else_body.empty()) {
@@ -131,7 +141,7 @@ class StmtPrinter {
   }
   void print_node(const WhileStmt &w, int depth) {
     indent(depth);
-    out_ << "while (" << e(w.condition) << ") {\n";
+    out_ << "while (" << condition(w.condition) << ") {\n";
     print_body(w.body, depth + 1);
     indent(depth);
     out_ << "}\n";
@@ -316,6 +326,11 @@ std::string base_callee_name(Callee callee) {
     case Callee::kClErrorFlag: return "sejits_cl_error_flag";
     case Callee::kClAllDense: return "sejits_cl_all_dense";
     case Callee::kClElementStride: return "sejits_cl_element_stride";
+    case Callee::kClScratch: return "sejits_cl_scratch";
+    case Callee::kClArgScratch: return "sejits_cl_arg_scratch";
+    case Callee::kClAllCContiguous: return "sejits_cl_all_c_contiguous";
+    case Callee::kClReduceLanes: return "sejits_cl_reduce_lanes";
+    case Callee::kClReduceLaneMajor: return "sejits_cl_reduce_lane_major";
     case Callee::kReduceRun: return "sejits_reduce_run";
     case Callee::kReduceArgMaxRun: return "sejits_reduce_argmax_run";
     case Callee::kReduceArgMinRun: return "sejits_reduce_argmin_run";

@@ -49,7 +49,7 @@ enum class Callee {
   // The OpenCL host runtime (sejits/opencl_runtime.h), called by the host part
   // of an OpenCL artifact.
   kClBegin, kClArgBuffer, kClArgValue, kClArgErrorFlag, kClRun, kClErrorFlag, kClAllDense,
-  kClElementStride,
+  kClElementStride, kClScratch, kClArgScratch, kClAllCContiguous, kClReduceLanes, kClReduceLaneMajor,
   // Reductions (sejits/reduce_runtime.h): sejits_reduce_run<Acc, map, map_unit, combine>,
   // sejits_reduce_argmax_run<T, map, map_unit> (and argmin), sejits_scan_run<Acc, map, map_unit, combine>.
   kReduceRun, kReduceArgMaxRun, kReduceArgMinRun, kScanRun,

@@ -75,9 +75,9 @@ def describe(value, pb, dtype_code):
         return pb.ArgDescriptor(kind=pb.SCALAR, dtype=dtype_code(scalar[1]), weak=True)
     if isinstance(value, np.generic):
         return pb.ArgDescriptor(kind=pb.SCALAR, dtype=dtype_code(value.dtype), weak=False)
-    if _device_calls.is_device_array(value):  # views of device arrays are C-contiguous
+    if _device_calls.is_device_array(value):  # users' views are C-contiguous; a reduction's laid-out views may not be
         return pb.ArgDescriptor(kind=pb.ARRAY, dtype=dtype_code(value.dtype), rank=value.ndim, shape=value.shape,
-                                strides=value.strides, c_contiguous=True, access=pb.READ)
+                                strides=value.strides, c_contiguous=value._is_contiguous(), access=pb.READ)
     return pb.ArgDescriptor(kind=pb.ARRAY, dtype=dtype_code(value.dtype), rank=value.ndim, shape=value.shape,
                             strides=value.strides, c_contiguous=value.flags.c_contiguous, access=pb.READ)
 

@@ -15,6 +15,7 @@ result depend on the data's size and the reduction's shape only: not on the
 memory layout, the thread count or the tuning variant."""
 
 import functools
+import math
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
@@ -61,6 +62,7 @@ class _ConfiguredCall:
         self.kernel, self.laid_out, self.shape, self.axes, self.perm, self.kept = kernel, laid_out, shape, axes, perm, kept
         self.count, self.result_shape, self.keepdims = count, result_shape, keepdims
         self.where, self.initial, self.out = where, initial, out
+        self.context, self.on_device = None, False  # the OpenCL context of a device call
 
 
 class _ReductionKernel(KernelDispatcher):
@@ -121,19 +123,15 @@ class ReduceDispatcher:
     def _call_numpy(self, function, args, axis, keywords, reason):
         mapped = self._map(*args)
         self._last_run = f"the map ({self._map._last_call_description()}), then np.{function.__name__} ({reason})"
-        if _device_calls.is_device_array(mapped):
-            mapped = mapped.get()  # OpenCL reductions are not compiled yet: NumPy reduces on the host
-        return function(mapped, axis=axis, **keywords)
+        return _numpy_on_host(lambda m, **k: function(m, axis=axis, **k), mapped, args, keywords)
 
     def _compiled_call_refusal(self, args, keywords):
         """Why this call takes the NumPy path, or None."""
         if self.op not in COMPILED:
             return f"np.{self.op} is not compiled yet"
-        if _config.settings.target != "cpu" or any(_device_calls.is_device_array(a) for a in args):
-            return "reductions are compiled for the CPU only so far"
         out = keywords.get("out")
-        if out is not None and (type(out) is not np.ndarray or not out.flags.writeable):
-            return "out= is not a writable NumPy array"
+        if out is not None and not _device_calls.is_device_array(out) and (type(out) is not np.ndarray or not out.flags.writeable):
+            return "out= is not a writable NumPy or device array"
         return None
 
     # ---- the compiled kernel ---------------------------------------------------
@@ -145,15 +143,28 @@ class ReduceDispatcher:
         call = self._configure(args, axis, keywords)
         if call is None:
             return _NO_VALUE
+        if call.context is not None:
+            return self._run_on_device(call)
         return self._run_configured(call, keywords)
 
     def _configure(self, args, axis, keywords):
         """The call as the compiled kernel takes it (a _ConfiguredCall), or
-        None where NumPy must decide."""
+        None where NumPy must decide. On an OpenCL target, or with device
+        arrays, host arrays are copied to the device first."""
         args = _plain_arrays(args)
         if args is None:
             return None  # masked arrays: the map's np.ma semantics, then NumPy's
-        arrays = [a for a in args if type(a) is np.ndarray]
+        where = keywords.get("where", True)
+        context = _device_calls.context_for(args, keywords.get("out"))
+        on_device = context is not None and any(_device_calls.is_device_array(a) for a in args)
+        if context is not None:
+            args = _device_calls.to_device(context, args, set())
+            if where is not True and not (type(where) is bool or _device_calls.is_device_array(where)):
+                where = np.asarray(where)
+                if where.dtype != np.bool_:
+                    return None
+                where = context.asarray(np.ascontiguousarray(where))
+        arrays = [a for a in args if _is_array(a)]
         if not arrays:
             return None
         try:
@@ -166,7 +177,7 @@ class ReduceDispatcher:
             return None  # NumPy's TypeError for a list, a bool or (argmax) a tuple axis; 0-d takes axis 0 or -1 there
         axes = tuple(range(ndim)) if axis is None else normalize_axis_tuple(axis, ndim)  # NumPy's AxisError
         keepdims = bool(keywords.get("keepdims", False))
-        initial, where = keywords.get("initial", _NO_VALUE), keywords.get("where", True)
+        initial = keywords.get("initial", _NO_VALUE)
         out, dtype = keywords.get("out"), keywords.get("dtype")
         count = 1
         for a in axes:
@@ -176,7 +187,7 @@ class ReduceDispatcher:
         if where is not True:
             if initial is _NO_VALUE and self.op in ("min", "max"):
                 return None  # NumPy's "... to use a where mask one has to specify 'initial'"
-            if not (type(where) is np.ndarray and where.dtype == np.bool_) and type(where) is not bool:
+            if not (_is_array(where) and where.dtype == np.bool_) and type(where) is not bool:
                 return None
             if where is False or self.op == "mean":
                 return None
@@ -188,7 +199,9 @@ class ReduceDispatcher:
             # An out of the result's dtype only (checked once the kernel is
             # known): NumPy computes in the promotion of out's and the
             # input's dtypes and casts into out per buffer, which is its to do.
-            if out.shape != result_shape or self.op == "mean" or any(np.may_share_memory(out, a) for a in arrays):
+            if tuple(out.shape) != result_shape or (self.op == "mean" and context is None):
+                return None
+            if context is None and (_device_calls.is_device_array(out) or any(np.may_share_memory(out, a) for a in arrays)):
                 return None
         if dtype is not None:
             try:
@@ -206,9 +219,11 @@ class ReduceDispatcher:
             params["where"] = "1"
         if initial is not _NO_VALUE:
             params["initial"] = "1"
-        laid_out = tuple(np.broadcast_to(a, shape).transpose(perm) if type(a) is np.ndarray else a for a in args)
-        return _ConfiguredCall(self._kernel_for(params), laid_out, shape, axes, perm, kept, count, result_shape, keepdims,
+        laid_out = tuple(_laid_out(a, shape, perm) for a in args)
+        call = _ConfiguredCall(self._kernel_for(params), laid_out, shape, axes, perm, kept, count, result_shape, keepdims,
                                where, initial, out)
+        call.context, call.on_device = context, on_device
+        return call
 
     def _run_configured(self, call, keywords):
         shape, axes, perm, kept, count = call.shape, call.axes, call.perm, call.kept, call.count
@@ -224,7 +239,7 @@ class ReduceDispatcher:
             return _NO_VALUE
         extra = ()
         if where is not True:
-            extra += (np.broadcast_to(where, shape).transpose(perm),)
+            extra += (_laid_out(where, shape, perm),)
         if initial is not _NO_VALUE:
             extra += (result_dtype.type(initial),)
         kept_shape = tuple(shape[d] for d in kept)
@@ -237,6 +252,46 @@ class ReduceDispatcher:
         if out is not None:
             return out
         result = target.reshape(result_shape)
+        return result[()] if result.ndim == 0 else result
+
+    def _run_on_device(self, call):
+        """The compiled OpenCL reduction: a device result for device inputs
+        (a NumPy scalar for a full reduction), a host one for host inputs."""
+        context, shape, perm, kept, out = call.context, call.shape, call.perm, call.kept, call.out
+        lookup = call.kernel._resolve_device(context, call.laid_out)
+        native = lookup.kernel
+        if type(native) is Fallback:
+            self._numpy_reason = native.reason
+            return _NO_VALUE
+        result_dtype = native.result_dtype
+        extra = ()
+        if call.where is not True:
+            extra += (_laid_out(call.where, shape, perm),)
+        if call.initial is not _NO_VALUE:
+            extra += (result_dtype.type(call.initial),)
+        kept_shape = tuple(shape[d] for d in kept)
+        device_out = out if _device_calls.is_device_array(out) else None
+        if device_out is not None:
+            _device_calls.check_out(self.__name__, device_out, context, call.result_shape, result_dtype)
+        if out is not None and device_out is None and out.dtype != result_dtype:
+            self._numpy_reason = f"out= is {out.dtype}, the reduction's result {result_dtype}: NumPy's casting rules"
+            return _NO_VALUE
+        overlaps = device_out is not None and any(_device_calls.is_device_array(a) and a._buffer is device_out._buffer
+                                                  for a in call.laid_out + extra)
+        target = device_out._reshaped(kept_shape) if device_out is not None and not overlaps else context.empty(kept_shape, result_dtype)
+        self._last_run = call.kernel._last_run = f"the compiled OpenCL reduction on {context.name}"
+        laid_shape = tuple(shape[p] for p in perm)
+        native.call_device(context._device, _device_calls.call_items(lookup.args + extra, laid_shape), target._descriptor())
+        if device_out is not None:
+            if overlaps:  # computed aside: the inputs were read whole before out changes
+                context._device.copy(target._buffer, target._offset, device_out._buffer, device_out._offset, target.nbytes)
+            return device_out
+        if out is not None:
+            np.copyto(out, target.get().reshape(call.result_shape))
+            return out
+        if call.on_device and call.result_shape:
+            return target._reshaped(call.result_shape)
+        result = target.get().reshape(call.result_shape)
         return result[()] if result.ndim == 0 else result
 
     def _kernel_for(self, params):
@@ -264,6 +319,45 @@ class ReduceDispatcher:
             return (f"{self.__name__}: sejits.reduce({self.op!r}) runs the map, then np.{self.op}: {reason}\n"
                     f"  last call:   ran {self._last_run}")
         return call.kernel.explain(*call.laid_out)
+
+
+def _is_array(value):
+    return type(value) is np.ndarray or _device_calls.is_device_array(value)
+
+
+def _laid_out(value, shape, perm):
+    """An array argument broadcast to `shape`, axes in the order `perm` (a
+    view, on the host or the device); scalars as they are."""
+    if type(value) is np.ndarray:
+        return np.broadcast_to(value, shape).transpose(perm)
+    if _device_calls.is_device_array(value):
+        return value._laid_out(shape, perm)
+    return value
+
+
+def _numpy_on_host(reduce, mapped, args, keywords):
+    """NumPy's reduction or scan `reduce(mapped, **keywords)` of a map's
+    result, on the host: device values are read back, a device `out` is
+    written, and a call with device arrays gets a device array back (a
+    NumPy scalar when the result is 0-d)."""
+    context = next((a.context for a in (mapped, *args) if _device_calls.is_device_array(a)), None)
+    on_device = any(_device_calls.is_device_array(a) for a in args)
+    keywords = {name: value.get() if _device_calls.is_device_array(value) and name != "out" else value
+                for name, value in keywords.items()}
+    device_out = keywords.get("out") if _device_calls.is_device_array(keywords.get("out")) else None
+    if device_out is not None:
+        keywords["out"] = None
+    result = reduce(mapped.get() if _device_calls.is_device_array(mapped) else mapped, **keywords)
+    if device_out is not None:
+        result = np.asarray(result)
+        if result.shape != tuple(device_out.shape):
+            raise ValueError(f"out has shape {tuple(device_out.shape)}, the result has shape {result.shape}")
+        device_out.context._device.write(device_out._buffer, device_out._offset,
+                                         np.ascontiguousarray(result.astype(device_out.dtype, casting="same_kind")))
+        return device_out
+    if on_device and context is not None and np.ndim(result) > 0:
+        return context.asarray(np.ascontiguousarray(result))
+    return result
 
 
 def _plain_arrays(args):
@@ -318,7 +412,21 @@ class CombineDispatcher:
         return f"<sejits.reduce(combine=True) {self.__name__}>"
 
     def __call__(self, x, axis=None, dtype=None, out=None, keepdims=False):
-        x = np.asarray(x)
+        context = _device_calls.context_for((x,), out)
+        if context is None:
+            return self._call_host(np.asarray(x), axis, dtype, out, keepdims)
+        on_device = _device_calls.is_device_array(x)
+        x = _device_calls.to_device(context, (x,), set())[0]
+        result = self._call_on_device(context, x, axis, dtype, out, keepdims, on_device) if _is_array(x) else _NO_VALUE
+        if result is _NO_VALUE:
+            host = self._call_host(np.asarray(x.get() if _is_array(x) else x), axis, dtype, None, keepdims)
+            result = _numpy_on_host(lambda values, out=None: values, host, (x,) if on_device else (), {"out": out})
+            if out is not None and not _device_calls.is_device_array(out):
+                np.copyto(out, result, casting="unsafe")
+                return out
+        return result
+
+    def _call_host(self, x, axis, dtype, out, keepdims):
         axes = tuple(range(x.ndim)) if axis is None else normalize_axis_tuple(axis, x.ndim)
         kept = tuple(d for d in range(x.ndim) if d not in axes)
         count = int(np.prod([x.shape[a] for a in axes]))
@@ -338,19 +446,57 @@ class CombineDispatcher:
         result = np.asarray(result)
         return result[()] if result.ndim == 0 else result
 
-    def _call_compiled(self, x, axes, kept, dtype):
+    def _kernel_for(self, axes, dtype):
+        """The compiled operator for these reduced axes and dtype=, or None (an unknown dtype: NumPy's error)."""
         params = {"op": "combine", "reduced_dims": str(len(axes))}
         if dtype is not None:
             try:
                 params["dtype"] = np.dtype(dtype).name
             except TypeError:
-                return _NO_VALUE
+                return None
         if self.identity is not None:
             params["initial"] = "1"
         key = tuple(sorted(params.items()))
         kernel = self._kernels.get(key)
         if kernel is None:
             kernel = self._kernels[key] = _ReductionKernel(self.fn, params)
+        return kernel
+
+    def _call_on_device(self, context, x, axis, dtype, out, keepdims, on_device):
+        """The compiled operator on the device, or _NO_VALUE."""
+        axes = tuple(range(x.ndim)) if axis is None else normalize_axis_tuple(axis, x.ndim)
+        kept = tuple(d for d in range(x.ndim) if d not in axes)
+        if math.prod(x.shape[a] for a in axes) == 0 and self.identity is None:
+            raise ValueError(f"zero-size array to reduction operation {self.__name__} which has no identity")
+        kernel = self._kernel_for(axes, dtype)
+        if kernel is None or x.ndim == 0:
+            return _NO_VALUE
+        laid_out = x._laid_out(x.shape, kept + axes)
+        lookup = kernel._resolve_device(context, (laid_out,))
+        native = lookup.kernel
+        if type(native) is Fallback:
+            return _NO_VALUE
+        extra = (native.result_dtype.type(self.identity),) if self.identity is not None else ()
+        kept_shape = tuple(x.shape[d] for d in kept)
+        result_shape = tuple(1 if d in axes else x.shape[d] for d in range(x.ndim)) if keepdims else kept_shape
+        target = context.empty(kept_shape, native.result_dtype)
+        self._last_run = f"the compiled OpenCL reduction on {context.name}"
+        native.call_device(context._device, _device_calls.call_items(lookup.args + extra, laid_out.shape), target._descriptor())
+        if out is not None:
+            host = target.get().reshape(result_shape)
+            if _device_calls.is_device_array(out):
+                return _numpy_on_host(lambda values, out=None: values, host, (), {"out": out})
+            np.copyto(out, host, casting="unsafe")
+            return out
+        if on_device and result_shape:
+            return target._reshaped(result_shape)
+        result = target.get().reshape(result_shape)
+        return result[()] if result.ndim == 0 else result
+
+    def _call_compiled(self, x, axes, kept, dtype):
+        kernel = self._kernel_for(axes, dtype)
+        if kernel is None:
+            return _NO_VALUE
         laid_out = x.transpose(kept + axes)  # combined in C order: the operator need not be commutative
         lookup = kernel._resolve((laid_out,))
         native = lookup.kernel
@@ -403,24 +549,27 @@ class ScanDispatcher:
         return f"<sejits.scan({self.op!r}) {self.__name__}>"
 
     def __call__(self, *args, axis=None, dtype=None, out=None):
-        if _config.settings.target == "cpu" and not any(_device_calls.is_device_array(a) for a in args):
-            result = self._call_compiled(args, axis, dtype, out)
-            if result is not _NO_VALUE:
-                return result
+        result = self._call_compiled(args, axis, dtype, out)
+        if result is not _NO_VALUE:
+            return result
         mapped = self._map(*args)
         self._last_run = f"the map ({self._map._last_call_description()}), then NumPy's scan"
-        if _device_calls.is_device_array(mapped):
-            mapped = mapped.get()  # OpenCL scans are not compiled yet: NumPy scans on the host
-        if self.op in ("min", "max") and axis is None:
-            mapped, axis = np.ravel(mapped), 0  # as np.cumsum: axis=None flattens
-        return SCANS[self.op](mapped, axis, dtype, out)
+
+        def scan(values, out=None):
+            flat = self.op in ("min", "max") and axis is None  # as np.cumsum: axis=None flattens
+            return SCANS[self.op](np.ravel(values) if flat else values, 0 if flat else axis, dtype, out)
+        return _numpy_on_host(scan, mapped, args, {"out": out})
 
     def _call_compiled(self, args, axis, dtype, out):
         """The compiled scan, or _NO_VALUE where NumPy must decide."""
         args = _plain_arrays(args)
         if args is None or not _plain_axis(axis, single=True):
             return _NO_VALUE
-        arrays = [a for a in args if type(a) is np.ndarray]
+        context = _device_calls.context_for(args, out)
+        on_device = context is not None and any(_device_calls.is_device_array(a) for a in args)
+        if context is not None:
+            args = _device_calls.to_device(context, args, set())
+        arrays = [a for a in args if _is_array(a)]
         if not arrays:
             return _NO_VALUE
         try:
@@ -429,15 +578,23 @@ class ScanDispatcher:
             return _NO_VALUE
         if axis is None:
             size = int(np.prod(shape))
-            args = tuple(np.broadcast_to(a, shape).reshape(size) if type(a) is np.ndarray else a for a in args)
+            if context is not None:
+                if any(tuple(a.shape) != shape or not a._is_contiguous() for a in arrays):
+                    return _NO_VALUE  # flattening a broadcast on the device: NumPy's
+                args = tuple(a._reshaped((size,)) if _is_array(a) else a for a in args)
+            else:
+                args = tuple(np.broadcast_to(a, shape).reshape(size) if type(a) is np.ndarray else a for a in args)
             shape, axis = (size,), 0
         elif not isinstance(axis, (int, np.integer)) or not shape:
             return _NO_VALUE  # NumPy's errors for a tuple axis or a 0-d scan
         (axis,) = normalize_axis_tuple(axis, len(shape))  # NumPy's AxisError
         if out is not None:
-            if type(out) is not np.ndarray or out.shape != shape or not out.flags.writeable:
+            if _device_calls.is_device_array(out):
+                if context is None or tuple(out.shape) != shape or any(a._buffer is out._buffer for a in arrays):
+                    return _NO_VALUE
+            elif type(out) is not np.ndarray or out.shape != shape or not out.flags.writeable:
                 return _NO_VALUE
-            if any(np.may_share_memory(out, a) for a in arrays):
+            elif context is None and any(np.may_share_memory(out, a) for a in arrays):
                 return _NO_VALUE
         params = {"op": self.op, "reduced_dims": "1", "scan": "1"}
         if dtype is not None:
@@ -450,7 +607,9 @@ class ScanDispatcher:
         if kernel is None:
             kernel = self._kernels[key] = _ReductionKernel(self.fn, params)
         perm = tuple(d for d in range(len(shape)) if d != axis) + (axis,)
-        laid_out = tuple(np.broadcast_to(a, shape).transpose(perm) if type(a) is np.ndarray else a for a in args)
+        laid_out = tuple(_laid_out(a, shape, perm) for a in args)
+        if context is not None:
+            return self._run_on_device(kernel, context, laid_out, shape, perm, out, on_device)
         lookup = kernel._resolve(laid_out)
         native = lookup.kernel
         if type(native) is Fallback:
@@ -461,3 +620,22 @@ class ScanDispatcher:
         self._last_run = "the compiled scan"
         call_timed(native, lambda k: _run(k, lookup.args, result.transpose(perm)))
         return result
+
+    def _run_on_device(self, kernel, context, laid_out, shape, perm, out, on_device):
+        """The compiled OpenCL scan: a device result for device inputs, a host one for host inputs."""
+        lookup = kernel._resolve_device(context, laid_out)
+        native = lookup.kernel
+        if type(native) is Fallback:
+            return _NO_VALUE
+        if out is not None and out.dtype != native.result_dtype:
+            if _device_calls.is_device_array(out):
+                _device_calls.check_out(self.__name__, out, context, shape, native.result_dtype)
+            return _NO_VALUE  # a host out: NumPy's casting rules
+        result = out if _device_calls.is_device_array(out) else context.empty(shape, native.result_dtype)
+        self._last_run = f"the compiled OpenCL scan on {context.name}"
+        laid_shape = tuple(shape[p] for p in perm)
+        native.call_device(context._device, _device_calls.call_items(lookup.args, laid_shape), result._laid_out(shape, perm)._descriptor())
+        if out is not None and not _device_calls.is_device_array(out):
+            np.copyto(out, result.get())
+            return out
+        return result if on_device or out is not None else result.get()

@@ -320,6 +320,18 @@ class DeviceArray:
         """The (buffer, offset, shape, strides, dtype_code) tuple Kernel.call_device takes."""
         return self._buffer, self._offset, self.shape, self.strides, _dtype_code(self.dtype)
 
+    def _laid_out(self, shape, perm):
+        """This array broadcast to `shape`, its axes in the order `perm`: the
+        strided view a reduction's kernel reads (kept axes first, reduced ones
+        last). Internal: users' views stay C-contiguous."""
+        buffer, offset, full, strides, _ = self._broadcast_descriptor(tuple(shape))
+        return DeviceArray(self._context, buffer, offset, tuple(full[p] for p in perm), self.dtype, tuple(strides[p] for p in perm))
+
+    def _reshaped(self, shape):
+        """A C-contiguous array as `shape` (the same elements): a reduction's
+        result with keepdims' axes of length 1."""
+        return DeviceArray(self._context, self._buffer, self._offset, shape, self.dtype)
+
     def _broadcast_descriptor(self, shape):
         """_descriptor() of this array broadcast to `shape` (NumPy's rules; stride 0 on broadcast axes)."""
         if shape == self.shape:

@@ -5,6 +5,7 @@
 #include "specializers/entry_roles.h"
 #include "specializers/reduce/frontend.h"
 #include "specializers/reduce/lower.h"
+#include "specializers/reduce/lower_opencl.h"
 #include "specializers/reduce/plan.h"
 
 namespace sejits::specializers {
@@ -31,7 +32,10 @@ class ReduceSpecializer : public Specializer {
 
   absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const LoweringPlan &plan,
                                                  std::vector<std::string> &notes) const override {
-    return reduce::lower_reduce(static_cast<const reduce::ReduceIr &>(ir), static_cast<const reduce::ReducePlan &>(plan), notes);
+    const auto &reduce_ir = static_cast<const reduce::ReduceIr &>(ir);
+    const auto &reduce_plan = static_cast<const reduce::ReducePlan &>(plan);
+    if (reduce_plan.platform == Platform::kOpenCl) return reduce::lower_reduce_opencl(reduce_ir, reduce_plan, notes);
+    return reduce::lower_reduce(reduce_ir, reduce_plan, notes);
   }
 
   // The generated code depends on each array's rank (the output keeps the

@@ -114,6 +114,7 @@ absl::StatusOr<std::unique_ptr<ReduceIr>> build_reduce_ir(const SpecializationRe
   absl::StatusOr<ReduceOp> op = mean ? ReduceOp::kSum : parse_op(param_or(request, kOpParam, ""));
   if (!op.ok()) return op.status();
   ir->op = *op;
+  ir->mean = mean;
   int reduced = 0;
   if (!absl::SimpleAtoi(param_or(request, kReducedDimsParam, "0"), &reduced) || reduced < 0 || reduced > SEJITS_MAX_RANK) {
     return absl::InvalidArgumentError("the reduce param 'reduced_dims' must be a count of dimensions (0 to 8)");

@@ -22,6 +22,7 @@ struct ReduceIr : DomainIr {
   bool scan = false;       // a running reduction along the one reduced dimension: the output keeps it
   bool where = false;      // a bool mask array follows the map's arguments
   bool initial = false;    // then a scalar of the accumulator's dtype: NumPy's `initial`
+  bool mean = false;       // a sum divided by the count (by the client on the CPU, by the kernel on OpenCL)
   std::string describe() const override;
 };
 

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "specializers/common/lower_entry.h"
 #include "specializers/common/lower_scalar.h"
+#include "specializers/reduce/element.h"
 
 namespace sejits::specializers::reduce {
 namespace cg = codegen;
@@ -20,10 +21,11 @@ class ReduceLowering {
     for (size_t k = 0; k < parameters.size(); ++k) {
       if (parameters[k].kind == ArgKind::kArray) operand_of_param_[static_cast<int>(k)] = operands_++;
     }
-    mask_param_ = static_cast<int>(parameters.size());
+    const ReduceArgs args(ir);
+    mask_param_ = args.mask;
     if (ir.where) operand_of_param_[mask_param_] = operands_++;
-    initial_param_ = mask_param_ + (ir.where ? 1 : 0);
-    nargs_ = initial_param_ + (ir.initial ? 1 : 0) + 1;
+    initial_param_ = args.initial;
+    nargs_ = args.count + 1;
   }
 
   cg::TranslationUnit run(std::vector<std::string> &notes) {
@@ -64,42 +66,11 @@ class ReduceLowering {
     return ir_.map->parameters[k].type.dtype;
   }
 
-  // The value one element adds to the accumulation: the map's value in the
-  // accumulator's type (truth for any/all), or the identity where the mask is false.
-  NodeRef element_value() const {
-    const NodeRef &map = ir_.map->outputs[0].value;
-    const ScalarType acc = ir_.accumulator;
-    NodeRef value = acc.dtype == DType::kBool && map->type.dtype != DType::kBool
-                        ? make_node(ScalarOp::kTruth, acc, {map}, map->line)
-                        : cast_to(map, acc);
-    if (!ir_.where) return value;
-    NodeRef mask = make_param(mask_param_, ScalarType{DType::kBool, false}, map->line);
-    return make_node(ScalarOp::kSelect, acc, {mask, value, neutral_value(map->line)}, map->line);
-  }
-
-  // What a masked-out element counts as: the operator's identity, or for min
-  // and max (which have none) the initial value NumPy requires with where=.
-  NodeRef neutral_value(int line) const {
-    const ScalarType acc = ir_.accumulator;
-    switch (ir_.op) {
-      case ReduceOp::kSum: return make_constant(ConstantValue{int64_t{0}}, acc, line);
-      case ReduceOp::kProd: return make_constant(ConstantValue{int64_t{1}}, acc, line);
-      case ReduceOp::kAny: return make_constant(ConstantValue{false}, acc, line);
-      case ReduceOp::kAll: return make_constant(ConstantValue{true}, acc, line);
-      case ReduceOp::kMin:
-      case ReduceOp::kMax: return make_param(initial_param_, acc, line);
-      case ReduceOp::kArgMin:
-      case ReduceOp::kArgMax:
-      case ReduceOp::kCombine: break;  // take no where=
-    }
-    return make_constant(ConstantValue{int64_t{0}}, acc, line);
-  }
-
   // `static inline Acc map(const char **p, [const int64_t *s,] int64_t i, const sejits_arg *args)`:
   // element i of operand j is at p[j] + i * s[j] bytes, or ((const T *)p[j])[i].
   cg::Function map_function(const char *name, bool unit_stride) const {
     std::vector<cg::StmtPtr> body;
-    for (int k = 0; k < initial_param_ + (ir_.initial ? 1 : 0); ++k) {
+    for (int k = 0; k < nargs_ - 1; ++k) {
       if (!operand_of_param_.count(k)) body.push_back(declare_scalar_arg(k, param_dtype(k)));
     }
     ScalarLoweringContext context;
@@ -113,7 +84,7 @@ class ReduceLowering {
       cg::ExprPtr offset = cg::binary(cg::BinaryOp::kMul, cg::var("i"), cg::index(cg::var("s"), cg::int_literal(operand->second)));
       return cg::unary(cg::UnaryOp::kDeref, cg::cast(cg::pointer_type(type, true), cg::binary(cg::BinaryOp::kAdd, base, offset)));
     };
-    LoweredScalar lowered = lower_scalar(element_value(), context);
+    LoweredScalar lowered = lower_scalar(element_value(ir_), context);
     body.insert(body.end(), lowered.statements.begin(), lowered.statements.end());
     body.push_back(cg::return_stmt(lowered.value));
     std::vector<cg::Param> params = {{cg::pointer_type(cg::CType::kChar, true, false, 2), "p"}};
@@ -125,24 +96,10 @@ class ReduceLowering {
 
   // `static inline Acc combine(Acc a, Acc b)`: NumPy's operator (NaN wins min and max).
   cg::Function combine_function() const {
-    const ScalarType acc = ir_.accumulator;
-    NodeRef a = make_param(0, acc, 0), b = make_param(1, acc, 0);
-    ScalarOp op = ScalarOp::kAdd;
-    switch (ir_.op) {
-      case ReduceOp::kSum: op = ScalarOp::kAdd; break;
-      case ReduceOp::kProd: op = ScalarOp::kMul; break;
-      case ReduceOp::kMin: op = ScalarOp::kMinimum; break;
-      case ReduceOp::kMax: op = ScalarOp::kMaximum; break;
-      case ReduceOp::kAny: op = ScalarOp::kLogicalOr; break;
-      case ReduceOp::kAll: op = ScalarOp::kLogicalAnd; break;
-      case ReduceOp::kArgMin:
-      case ReduceOp::kArgMax: break;  // no combine function: the runtime compares
-      case ReduceOp::kCombine: break;  // the user's operator, below
-    }
     ScalarLoweringContext context;
     context.error_flag = "error_flag";
     context.param = [](int k, const std::vector<int64_t> &) { return cg::var(k == 0 ? "a" : "b"); };
-    LoweredScalar lowered = lower_scalar(ir_.combine ? ir_.combine : make_node(op, acc, {a, b}, 0), context);
+    LoweredScalar lowered = lower_scalar(combine_value(ir_), context);
     std::vector<cg::StmtPtr> body = lowered.statements;
     body.push_back(cg::return_stmt(lowered.value));
     return cg::Function{cg::scalar_type(acc_type()), kCombineSymbol,
@@ -164,7 +121,7 @@ class ReduceLowering {
       body.push_back(cg::if_stmt(wrong, {fail_statement(absl::StrCat("argument ", k, " does not match the specialized signature (",
                                                                      array ? "array of " : "scalar ", dtype_name(dtype), ")"))}));
     }
-    for (int k = 0; k < initial_param_ + (ir_.initial ? 1 : 0); ++k) {
+    for (int k = 0; k < nargs_ - 1; ++k) {
       if (!operand_of_param_.count(k)) body.push_back(declare_scalar_arg(k, param_dtype(k)));
     }
     append_python_int_range_checks(ir_.map->outputs[0].value, body);
@@ -184,9 +141,9 @@ class ReduceLowering {
            cg::var("error_len")})));
       return body;
     }
-    const bool has_start = ir_.initial || (ir_.op != ReduceOp::kMin && ir_.op != ReduceOp::kMax && ir_.op != ReduceOp::kCombine);
+    const bool has_start = ir_.initial || has_identity(ir_.op);
     cg::ExprPtr start = ir_.initial ? cg::var(absl::StrCat("s", initial_param_))
-                                    : cg::cast(cg::scalar_type(acc_type()), identity_literal());
+                                    : cg::cast(cg::scalar_type(acc_type()), cg::int_literal(identity_of(ir_.op)));
     body.push_back(cg::return_stmt(cg::call_instantiated(
         cg::Callee::kReduceRun, cg::scalar_type(acc_type()), {kMapSymbol, kMapUnitSymbol, kCombineSymbol},
         {cg::var("args"), cg::var("nargs"), cg::int_literal(ir_.reduced_dims), start,
@@ -195,19 +152,10 @@ class ReduceLowering {
     return body;
   }
 
-  cg::ExprPtr identity_literal() const {
-    switch (ir_.op) {
-      case ReduceOp::kProd: return cg::int_literal(1);
-      case ReduceOp::kAll: return cg::literal(cg::CType::kBool, true);
-      case ReduceOp::kAny: return cg::literal(cg::CType::kBool, false);
-      default: return cg::int_literal(0);  // sum; min and max have no start without initial
-    }
-  }
-
   const ReduceIr &ir_;
   const ReducePlan &plan_;
   std::map<int, int> operand_of_param_;  // param (or mask) index -> array operand index
-  int operands_ = 0, mask_param_ = 0, initial_param_ = 0, nargs_ = 0;
+  int operands_ = 0, mask_param_ = -1, initial_param_ = -1, nargs_ = 0;
 };
 
 }  // namespace

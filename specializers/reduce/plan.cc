@@ -1,5 +1,7 @@
 #include "specializers/reduce/plan.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace sejits::specializers::reduce {
@@ -11,14 +13,23 @@ constexpr int64_t kMaxTile = 512;  // SEJITS_REDUCE_MAX_TILE
 }  // namespace
 
 std::string ReducePlan::describe() const {
+  if (platform == Platform::kOpenCl) return absl::StrCat("variant: work-groups of ", opencl.wg_x, " work items");
   return absl::StrCat("variant: threads=", thread_count_name(threads), ", row-mode tile ", tile, " columns");
 }
 
 absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const SpecializationRequest &request, Platform platform) {
-  if (platform != Platform::kCpuOpenMp) {
-    return absl::UnimplementedError("reductions run on the CPU (C++/OpenMP) only so far; OpenCL reductions are not built yet");
-  }
   auto plan = std::make_unique<ReducePlan>();
+  plan->platform = platform;
+  if (platform == Platform::kOpenCl) {
+    absl::StatusOr<OpenClPlan> opencl = parse_opencl_plan(kName, request.params, OpenClPlan{});
+    if (!opencl.ok()) return opencl.status();
+    plan->opencl = *opencl;
+    for (const ArgSpec &arg : request.args) {
+      if (arg.kind == ArgKind::kArray) plan->rank = std::max(plan->rank, arg.rank);
+    }
+    return std::unique_ptr<LoweringPlan>(std::move(plan));
+  }
+  if (platform != Platform::kCpuOpenMp) return absl::UnimplementedError("reductions run on the CPU (C++/OpenMP) and on OpenCL devices");
   for (const auto &[name, value] : request.params) {
     if (!is_variant_param(name)) continue;
     const std::string field = name.substr(sizeof(kVariantPrefix) - 1);

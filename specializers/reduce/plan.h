@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "specializers/common/opencl_lowering.h"
 #include "specializers/common/variant_params.h"
 #include "specializers/request.h"
 #include "specializers/specializer.h"
@@ -18,8 +19,11 @@
 namespace sejits::specializers::reduce {
 
 struct ReducePlan final : LoweringPlan {
-  ThreadCount threads = ThreadCount::kAll;
-  int64_t tile = 256;  // row mode: columns per task (each with 8 accumulator rows in L1)
+  Platform platform = Platform::kCpuOpenMp;
+  ThreadCount threads = ThreadCount::kAll;  // C++/OpenMP
+  int64_t tile = 256;  // C++/OpenMP row mode: columns per task (each with 8 accumulator rows in L1)
+  OpenClPlan opencl;   // OpenCL: the work-group size (wg_x)
+  int rank = 0;        // OpenCL: of the broadcast arguments, which the kernels are generated for
   std::string describe() const override;
 };
 

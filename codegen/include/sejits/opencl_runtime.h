@@ -29,6 +29,8 @@ struct sejits_cl_launch {
   cl_int status = CL_SUCCESS;   // the first failure of an argument
   const char *kernel_name = "";
   cl_mem error_flag = nullptr;  // a device int the kernel sets on NumPy errors
+  cl_mem scratch[4] = {};       // device buffers of a multi-pass call (sejits_cl_scratch)
+  int scratch_count = 0;
   bool locked = false;
   ~sejits_cl_launch();
 };
@@ -59,6 +61,7 @@ static int sejits_cl_program_count = 0;
 
 inline sejits_cl_launch::~sejits_cl_launch() {
   if (error_flag) clReleaseMemObject(error_flag);
+  for (int k = 0; k < scratch_count; ++k) clReleaseMemObject(scratch[k]);  // freed once the queued kernels are done
   if (locked) pthread_mutex_unlock(&sejits_cl_mutex);
 }
 
@@ -202,8 +205,10 @@ static inline int32_t sejits_cl_begin(sejits_cl_launch *launch, const sejits_arg
   }
   const sejits_device *device = (const sejits_device *)device_arg->data;
   cl_device_id id = (cl_device_id)device->device;
-  pthread_mutex_lock(&sejits_cl_mutex);
-  launch->locked = true;
+  if (!launch->locked) {  // a multi-pass call begins each of its kernels under one lock
+    pthread_mutex_lock(&sejits_cl_mutex);
+    launch->locked = true;
+  }
   sejits_cl_program *built = sejits_cl_program_of((cl_context)device->context);
   if (!built) return sejits_fail(error, error_len, "OpenCL: this kernel is in use in too many contexts");
   if (built->has_fp64 < 0) {
@@ -275,6 +280,38 @@ static inline void sejits_cl_arg_error_flag(sejits_cl_launch *launch) {
   if (launch->status == CL_SUCCESS) launch->status = status;
 }
 
+// ---- multi-pass calls: scratch buffers between the passes -----------------
+
+// A device buffer of `bytes` in the context of `device_arg` for this call
+// (released after it); its index for sejits_cl_arg_scratch, or -1 with the
+// error written.
+static inline int32_t sejits_cl_scratch(sejits_cl_launch *launch, const sejits_arg *device_arg, int64_t bytes, char *error,
+                                        int64_t error_len) {
+  if (device_arg->kind != SEJITS_ARG_DEVICE || !device_arg->data) {
+    sejits_fail(error, error_len, "an OpenCL kernel needs a device (the last argument)");
+    return -1;
+  }
+  if (launch->scratch_count == (int)(sizeof launch->scratch / sizeof launch->scratch[0])) {
+    sejits_fail(error, error_len, "OpenCL: too many scratch buffers in one call");
+    return -1;
+  }
+  const sejits_device *device = (const sejits_device *)device_arg->data;
+  cl_int status;
+  cl_mem buffer = clCreateBuffer((cl_context)device->context, CL_MEM_READ_WRITE, (size_t)(bytes > 0 ? bytes : 1), nullptr, &status);
+  if (status != CL_SUCCESS) {
+    snprintf(error, (size_t)error_len, "OpenCL: allocating %lld bytes of device scratch failed (%d)", (long long)bytes, status);
+    return -1;
+  }
+  launch->scratch[launch->scratch_count] = buffer;
+  return launch->scratch_count++;
+}
+
+// A scratch buffer as a `__global T *` kernel argument (no offset).
+static inline void sejits_cl_arg_scratch(sejits_cl_launch *launch, int32_t index) {
+  cl_int status = clSetKernelArg(launch->kernel, launch->next_arg++, sizeof(cl_mem), &launch->scratch[index]);
+  if (launch->status == CL_SUCCESS) launch->status = status;
+}
+
 // Enqueues the kernel over a `dims`-dimensional range of global[d] work
 // items in work-groups of local[d] (each rounded so that the group fits the
 // kernel's limit; the range rounded up to whole groups). Arguments set since
@@ -332,6 +369,47 @@ static inline bool sejits_cl_all_dense(const sejits_arg *args, int32_t count) {
     }
   }
   return true;
+}
+
+// True when every device array among args[0, count) is C-contiguous with the
+// shape of args[first]: element i of each is at i from its start.
+static inline bool sejits_cl_all_c_contiguous(const sejits_arg *args, int32_t count, int32_t first) {
+  const sejits_arg &model = args[first];
+  for (int32_t k = 0; k < count; ++k) {
+    const sejits_arg &arg = args[k];
+    if (arg.kind != SEJITS_ARG_DEVICE_ARRAY) continue;
+    if (arg.rank != model.rank) return false;
+    int64_t expected = sejits_cl_itemsize(arg.dtype);
+    for (int32_t d = arg.rank - 1; d >= 0; --d) {
+      if (arg.shape[d] != model.shape[d]) return false;
+      if (arg.shape[d] != 1 && arg.strides[d] != expected) return false;
+      expected *= arg.shape[d];
+    }
+  }
+  return true;
+}
+
+// ---- reductions (specializers/reduce/lower_opencl.cc) ----------------------
+
+// Lanes per output of a reduction's first pass: lane l of an output combines
+// its elements l, l + lanes, l + 2 lanes, ... in order. A power of two that
+// depends on the reduction's shape only (never on the device or the
+// work-group size), so the bits of a result do not either: enough lanes in
+// all to fill a GPU (2^18), at least 16 elements each.
+static inline int64_t sejits_cl_reduce_lanes(int64_t outputs, int64_t reduced) {
+  int64_t lanes = 1;
+  while (lanes < 65536 && lanes * 2 * 16 <= reduced && outputs * lanes * 2 <= (int64_t{1} << 18)) lanes *= 2;
+  return lanes;
+}
+
+// Whether a reduction's first pass gives adjacent work items adjacent lanes
+// of one output (the reduced elements are contiguous) rather than the same
+// lane of adjacent outputs (the kept ones are): which of the two reads
+// memory in order. Speed only: a lane's elements are the same either way.
+static inline bool sejits_cl_reduce_lane_major(const sejits_arg *arg, int32_t kept) {
+  if (kept == 0 || kept == arg->rank) return true;
+  const int64_t item = sejits_cl_itemsize(arg->dtype);
+  return arg->strides[arg->rank - 1] == item || arg->strides[kept - 1] != item;
 }
 
 static inline int64_t sejits_cl_element_stride(const sejits_arg *arg, int32_t axis) {
