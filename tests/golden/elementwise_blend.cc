@@ -5,19 +5,19 @@
 SEJITS_EXPORT int32_t sejits_abi_version(void) { return SEJITS_ABI_VERSION; }
 
 SEJITS_EXPORT int32_t sejits_elementwise(const sejits_arg * args, int32_t nargs, char * error, int64_t error_len) {
-  if ((nargs != 4)) {
+  if (nargs != 4) {
     return sejits_fail(error, error_len, "expected 4 arguments (inputs and the output)");
   }
-  if (((args[0].kind != 2) || (args[0].dtype != 11))) {
+  if ((args[0].kind != 2) || (args[0].dtype != 11)) {
     return sejits_fail(error, error_len, "argument 0 does not match the specialized signature (scalar float64)");
   }
-  if ((((args[1].kind != 1) || (args[1].dtype != 11)) || (args[1].rank > 8))) {
+  if (((args[1].kind != 1) || (args[1].dtype != 11)) || (args[1].rank > 8)) {
     return sejits_fail(error, error_len, "argument 1 does not match the specialized signature (array of float64)");
   }
-  if ((((args[2].kind != 1) || (args[2].dtype != 11)) || (args[2].rank > 8))) {
+  if (((args[2].kind != 1) || (args[2].dtype != 11)) || (args[2].rank > 8)) {
     return sejits_fail(error, error_len, "argument 2 does not match the specialized signature (array of float64)");
   }
-  if ((((args[3].kind != 1) || (args[3].dtype != 11)) || (args[3].rank > 8))) {
+  if (((args[3].kind != 1) || (args[3].dtype != 11)) || (args[3].rank > 8)) {
     return sejits_fail(error, error_len, "argument 3 does not match the specialized signature (array of float64)");
   }
   const sejits_arg * operands[3];
@@ -25,7 +25,7 @@ SEJITS_EXPORT int32_t sejits_elementwise(const sejits_arg * args, int32_t nargs,
   operands[1] = (&args[2]);
   operands[2] = (&args[3]);
   sejits_iter it;
-  if ((sejits_iter_init((&it), operands, 3, error, error_len) != 0)) {
+  if (sejits_iter_init((&it), operands, 3, error, error_len) != 0) {
     return 1;
   }
   const double s0 = ((double)args[0].scalar.f);
@@ -33,7 +33,7 @@ SEJITS_EXPORT int32_t sejits_elementwise(const sejits_arg * args, int32_t nargs,
   const bool parallel = ((it.size >= 32768) && (!((args[3].flags % 2) != 0)));
   const int nthreads = ((int)sejits_max_threads());
   const bool streaming = ((it.size * 8) >= 16777216);
-  if (((sejits_iter_dense((&it), 0, ((int64_t)sizeof(double))) && sejits_iter_dense((&it), 1, ((int64_t)sizeof(double)))) && sejits_iter_dense((&it), 2, ((int64_t)sizeof(double))))) {
+  if ((sejits_iter_dense((&it), 0, ((int64_t)sizeof(double))) && sejits_iter_dense((&it), 1, ((int64_t)sizeof(double)))) && sejits_iter_dense((&it), 2, ((int64_t)sizeof(double)))) {
     const double * __restrict__ p0 = ((const double *)it.base[0]);
     const double * __restrict__ p1 = ((const double *)it.base[1]);
     double * __restrict__ p2 = ((double *)it.base[2]);
