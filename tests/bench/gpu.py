@@ -1,17 +1,23 @@
-"""The OpenCL target (`run.py --target opencl`): E1-E3, S2 and S3 on float32
-with sejits' OpenCL back end, against CuPy and PyTorch on the same GPU.
+"""The OpenCL target (`run.py --target opencl`): E1-E3, S2, S3, R1, R2r and
+R2c on float32 with sejits' OpenCL back end, against CuPy and PyTorch on the
+same GPU.
 
 The limit is the best device-to-device copy bandwidth measured at the start
 (gpu_machine.py): E1 and E3 move 12 B per element, E2 28 B (inputs read and
-the output written, 4 B each), a Jacobi sweep 8 B per point. sejits is
+the output written, 4 B each), a Jacobi sweep 8 B per point, R1 4 B per
+element and R2 8 B (inputs read once; R2's n results of n*n are left out,
+as in the CPU suite). sejits is
 measured device-resident ("sejits-device": inputs and output stay on the
 device), and, as information, from NumPy to NumPy with the transfers
 (cases E1h-E3h, on fewer elements, where CuPy and PyTorch also start and end
 on the host). Stencils have the CPU suite's semantics (boundary "skip",
-ping-pong buffers whose border is the grid's).
+ping-pong buffers whose border is the grid's). Reductions are the CPU
+suite's sums (reductions.py), on a vector of `elements` values (R1) and on
+the square matrix of as many (R2r: axis=1, R2c: axis=0).
 """
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +32,7 @@ from gpu_impls import (
 )
 from gpu_machine import describe_gpu_machine
 from gpu_measure import (
+    CHECK_CHUNK,
     TARGET,
     Tolerance,
     chunks,
@@ -34,7 +41,9 @@ from gpu_measure import (
     measure_device,
     release_device_memory,
 )
+from gpu_reduction_impls import REDUCTION_DEVICE_IMPLS
 from measure import Result, progress
+from reductions import REDUCTION_CASES
 from report import format_ratio, format_seconds
 from stencil import STENCIL_CASES, STEPS
 from stencil_impls import ping_pong
@@ -51,11 +60,19 @@ ELEMENTWISE_TOLERANCES = {
     "E3": Tolerance(1e-4, atol=1e-5),
 }
 STENCIL_TOLERANCE = Tolerance(1e-4)
+# float32 sums against the float64 sum, relative errors measured on these
+# inputs: a tree (CUB, PyTorch) or compensated (sejits) sum of 2^28 values is
+# within about 1e-6, a float32 running sum of 16384 rows (a column) about
+# 4e-6, of 2^19 values (each thread of a one-block reduction of 2^28) about
+# 1.5e-4. rtol 1e-4 plus atol 1e-4 of the largest sum accepts each of these
+# orders of summation, and fails a sum that lost one value in a few thousand.
+REDUCTION_TOLERANCE = Tolerance(1e-4)
+GPU_REDUCTION_CASES = [case for case in REDUCTION_CASES if case.name in ("R1", "R2r", "R2c")]  # all sums
 
 
 @dataclass(frozen=True)
 class GpuSize:
-    elements: int  # element-wise cases, device-resident
+    elements: int  # element-wise and reduction cases, device-resident (R2: the square matrix of as many)
     host_elements: int  # element-wise cases from and to the host
     grid_edges: dict  # rank -> edge of the stencil cases' grids
     copy_elements: int  # float32 copied to measure the device's copy bandwidth
@@ -63,6 +80,7 @@ class GpuSize:
 
 GPU_SIZES = {
     # small also runs on PoCL on a 2-core CPU, in well under a minute.
+    # R2's matrix: 2048x2048 (small), 16384x16384 (full).
     "small": GpuSize(2**22, 2**22, {2: 1024, 3: 128}, 2**24),
     "full": GpuSize(2**28, 2**26, {2: 16384, 3: 1024}, 2**28),  # 1 GiB per float32 array, 4 GiB for S3's grid
 }
@@ -119,6 +137,29 @@ def parallel_sweep(sweep):
 def stencil_reference(case, grid, steps):
     """stencil.reference_sweeps (NumPy slicing, fresh buffers), in threads."""
     return ping_pong(parallel_sweep(case.numpy_sweep), grid, (grid.copy(), grid.copy()), steps)
+
+
+def row_slabs(shape):
+    """Slices of axis 0 of about CHECK_CHUNK elements each (an element each, for a vector)."""
+    rows = max(1, CHECK_CHUNK // math.prod(shape[1:]))
+    return [slice(start, min(start + rows, shape[0])) for start in range(0, shape[0], rows)]
+
+
+def sum_reference(case, inputs):
+    """The case's sum in float64 (NumPy's, on the map of float64 copies),
+    rounded to float32, the dtype NumPy's sum of float32 returns: slabs of
+    axis 0 in threads; their partial sums added in float64 where axis 0 is
+    reduced, their row sums put end to end where it is not (axis=1)."""
+
+    def slab_sum(slab):
+        return np.sum(case.map(*(x[slab].astype(np.float64) for x in inputs)), axis=case.axis)
+
+    partials = in_threads(slab_sum, row_slabs(inputs[0].shape))
+    if case.axis in (None, 0):
+        total = np.sum(np.stack(partials), axis=0)
+    else:
+        total = np.concatenate(partials)
+    return np.asarray(total).astype(DTYPE)
 
 
 def summary(result):
@@ -185,9 +226,25 @@ def run_gpu_stencil(settings):
         )
 
 
+def run_gpu_reductions(settings):
+    for case in GPU_REDUCTION_CASES:
+        shape = case.shape(settings.size.elements)
+        elements = math.prod(shape)
+        progress(case.name, f"{case.description} on {'x'.join(map(str, shape))} float32, on the device")
+        inputs = [random_float32(shape, SEED + index) for index in range(case.arity)]
+        reference = sum_reference(case, inputs)
+        bytes_moved = case.arity * DTYPE.itemsize * elements  # every input read once
+        yield from _measure_all(
+            case.name, REDUCTION_DEVICE_IMPLS, (case, inputs), reference, REDUCTION_TOLERANCE,
+            settings, settings.limit_s(bytes_moved), bytes_moved,
+        )
+        del inputs  # before the next case draws its own
+
+
 GPU_SUITES = {  # each yields its results one by one
     "elementwise": run_gpu_elementwise,
     "stencil": run_gpu_stencil,
+    "reductions": run_gpu_reductions,
 }
 
 

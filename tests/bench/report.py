@@ -90,6 +90,8 @@ def print_table(machine, results):
     print(f"machine: {machine_headline(machine)}")
     if missing := machine.get("peers_not_installed"):
         print(f"not installed: {', '.join(missing)} ({install_command(missing)})")
+    if missing := machine.get("peers_missing"):  # OpenCL target: peers with no rows, and why
+        print(f"peers missing: {'; '.join(f'{peer} ({why})' for peer, why in missing.items())}")
     rows = [(*HEADER, "notes")]  # notes: a result's extra figures (D1's calls/s, tuning's calls and ratios)
     for case_results in by_case(results).values():
         best_peer = best_peer_s(case_results)

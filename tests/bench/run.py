@@ -8,8 +8,9 @@ See BENCHMARKS.md. Progress goes to stderr, the table to stdout; the exit
 status is non-zero if any implementation failed or gave a wrong result (a
 peer that is not installed is listed at the start and its rows say "not
 installed"; that is no failure).
---target opencl runs the GPU suites of gpu.py (elementwise, stencil) on the
-OpenCL device SPEC (default "gpu") instead of the CPU suites.
+--target opencl runs the GPU suites of gpu.py (elementwise, stencil,
+reductions) on the OpenCL device SPEC (default "gpu") instead of the CPU
+suites.
 """
 
 import argparse
