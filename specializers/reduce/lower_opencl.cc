@@ -15,7 +15,8 @@ namespace cg = codegen;
 
 namespace {
 
-constexpr int64_t kFoldLanes = 256;      // lanes left after the fold pass
+constexpr int64_t kFinishLanes = 256;  // the finish walks at most this many partials per output
+constexpr int64_t kMaxFold = 64;       // partials one fold item combines, at most
 constexpr int64_t kScanBlock = 4096;     // SEJITS_SCAN_BLOCK of the C++ kernels: the same bits
 
 cg::ExprPtr v(const std::string &name) { return cg::var(name); }
@@ -392,18 +393,27 @@ class OpenClReduceLowering {
     return make_kernel(name, list, std::move(body));
   }
 
-  // Pass 2: partial g of the next pass folds partials g*group .. g*group + group - 1.
-  cg::Function fold_kernel() const {
+  // Pass 2: lane l of `out_lanes` per output folds the `group` lanes l,
+  // l + out_lanes, ... of the `in_lanes` before (adjacent items read
+  // adjacent partials).
+  std::vector<KernelArg> fold_args(bool host) const {
     std::vector<KernelArg> list = partial_args("in", true, "current");
     for (KernelArg &arg : partial_args("out", false, "next")) list.push_back(std::move(arg));
-    list.push_back(index_arg("items", nullptr));
-    list.push_back(index_arg("group", nullptr));
-    std::vector<cg::StmtPtr> item = declare_state();
+    for (const char *index : {"n_out", "in_lanes", "out_lanes", "group"}) {
+      const std::string host_name = std::string(index) == "in_lanes" ? "lanes" : std::string(index) == "out_lanes" ? "next_lanes" : index;
+      list.push_back(index_arg(index, host ? v(host_name) : nullptr));
+    }
+    return list;
+  }
+  cg::Function fold_kernel() const {
+    std::vector<KernelArg> list = fold_args(false);
+    std::vector<cg::StmtPtr> item = {let("o", div(v("g"), v("out_lanes"))), let("l", mod(v("g"), v("out_lanes")))};
+    for (cg::StmtPtr &statement : declare_state()) item.push_back(std::move(statement));
     std::vector<cg::StmtPtr> step;
-    fold_partial(step, eq(v("k"), lit(0)), add(mul(v("g"), v("group")), v("k")));
+    fold_partial(step, eq(v("k"), lit(0)), add(add(mul(v("o"), v("in_lanes")), v("l")), mul(v("k"), v("out_lanes"))));
     item.push_back(cg::for_loop("k", lit(0), v("group"), std::move(step)));
     for (cg::StmtPtr &statement : store_partial(v("g"))) item.push_back(std::move(statement));
-    std::vector<cg::StmtPtr> body = {each_item(v("items"), std::move(item))};
+    std::vector<cg::StmtPtr> body = {each_item(mul(v("n_out"), v("out_lanes")), std::move(item))};
     return make_kernel("sejits_reduce_fold", list, std::move(body));
   }
 
@@ -586,54 +596,47 @@ class OpenClReduceLowering {
     if (kahan_) scratch(body, set + "_c", count, acc_ctype());
     if (is_arg_reduction(ir_.op)) scratch(body, set + "_i", count, cg::CType::kInt64);
   }
-  // current_* = next_* (the next pass reads what this one wrote).
-  void advance(std::vector<cg::StmtPtr> &body) const {
+  // Swaps the current_* and next_* scratch sets (the next pass reads what this one wrote).
+  void swap_sets(std::vector<cg::StmtPtr> &body) const {
     for (const char *part : {"_v", "_c", "_i"}) {
       if ((part[1] == 'c' && !kahan_) || (part[1] == 'i' && !is_arg_reduction(ir_.op))) continue;
-      body.push_back(cg::assign(v(absl::StrCat("current", part)), v(absl::StrCat("next", part))));
+      const std::string current = absl::StrCat("current", part), next = absl::StrCat("next", part);
+      body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt), absl::StrCat("swap", part), v(current)));
+      body.push_back(cg::assign(v(current), v(next)));
+      body.push_back(cg::assign(v(next), v(absl::StrCat("swap", part))));
     }
   }
 
   std::vector<cg::StmtPtr> reduce_host_body() const {
     std::vector<cg::StmtPtr> body = host_prologue();
     body.push_back(let("lanes", cg::ternary(eq(v("n_red"), lit(0)), lit(0), cg::call(cg::Callee::kClReduceLanes, {v("n_out"), v("n_red")}))));
-    for (const char *part : {"current_v", "current_c", "current_i"}) {
-      body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt), part, lit(0)));
-    }
-    // Scratch of one element per output at least: the finish kernel takes it even when there are no lanes.
-    partial_scratch(body, "next", mul(v("n_out"), cg::ternary(eq(v("lanes"), lit(0)), lit(1), v("lanes"))));
+    // Two scratch sets, one element per output at least (the finish kernel
+    // takes one even when there are no lanes): the first pass writes
+    // current_*, each fold reads current_* and writes next_*, then they swap.
+    partial_scratch(body, "current", mul(v("n_out"), cg::ternary(lt(v("lanes"), lit(1)), lit(1), v("lanes"))));
+    partial_scratch(body, "next", mul(v("n_out"), cg::ternary(lt(v("lanes"), lit(2)), lit(1), div(v("lanes"), lit(2)))));
     std::vector<cg::StmtPtr> first_pass;
     first_pass.push_back(cg::decl(cg::scalar_type(cg::CType::kInt), "lane_major",
                                   cg::cast(cg::scalar_type(cg::CType::kInt), cg::call(cg::Callee::kClReduceLaneMajor, {args_at(first_array()), lit(kept_)}))));
     std::vector<KernelArg> dense = operand_args(false), strided = operand_args(true);
     for (std::vector<KernelArg> *list : {&dense, &strided}) {
-      list->push_back(index_arg("n_out", v("n_out")));
-      list->push_back(index_arg("n_red", v("n_red")));
-      list->push_back(index_arg("lanes", v("lanes")));
-      KernelArg lane_major = index_arg("lane_major", v("lane_major"));
-      list->push_back(lane_major);
-      for (KernelArg &arg : partial_args("out", false, "next")) list->push_back(std::move(arg));
+      for (const char *index : {"n_out", "n_red", "lanes", "lane_major"}) list->push_back(index_arg(index, v(index)));
+      for (KernelArg &arg : partial_args("out", false, "current")) list->push_back(std::move(arg));
     }
     cg::ExprPtr all_dense = cg::call(cg::Callee::kClAllCContiguous, {v("args"), lit(args_.count), lit(first_array())});
     cg::ExprPtr items = mul(v("n_out"), v("lanes"));
     first_pass.push_back(cg::if_stmt(all_dense, launch("sejits_reduce_lanes_dense", dense, items), launch("sejits_reduce_lanes", strided, items)));
-    advance(first_pass);
-    // More lanes than the finish should walk one by one: fold each 256th.
+    body.push_back(cg::if_stmt(lt(lit(0), v("lanes")), std::move(first_pass)));
+    // More lanes than the finish should walk one by one: fold them, at most
+    // kMaxFold partials per item and pass.
     std::vector<cg::StmtPtr> fold;
-    fold.push_back(let("group", div(v("lanes"), lit(kFoldLanes))));
-    partial_scratch(fold, "next", mul(v("n_out"), lit(kFoldLanes)));
-    std::vector<KernelArg> fold_list = partial_args("in", true, "current");
-    for (KernelArg &arg : partial_args("out", false, "next")) fold_list.push_back(std::move(arg));
-    fold_list.push_back(index_arg("items", mul(v("n_out"), lit(kFoldLanes))));
-    fold_list.push_back(index_arg("group", v("group")));
-    for (cg::StmtPtr &statement : launch("sejits_reduce_fold", fold_list, mul(v("n_out"), lit(kFoldLanes)))) fold.push_back(std::move(statement));
-    advance(fold);
-    fold.push_back(cg::assign(v("lanes"), lit(kFoldLanes)));
-    first_pass.push_back(cg::if_stmt(lt(lit(kFoldLanes), v("lanes")), std::move(fold)));
-    body.push_back(cg::if_stmt(lt(lit(0), v("lanes")), std::move(first_pass), {}));
-    std::vector<cg::StmtPtr> no_lanes;
-    advance(no_lanes);
-    body.push_back(cg::if_stmt(eq(v("lanes"), lit(0)), std::move(no_lanes)));
+    fold.push_back(let("group", div(v("lanes"), lit(kFinishLanes))));
+    fold.push_back(cg::if_stmt(lt(lit(kMaxFold), v("group")), {cg::assign(v("group"), lit(kMaxFold))}));
+    fold.push_back(let("next_lanes", div(v("lanes"), v("group"))));
+    for (cg::StmtPtr &statement : launch("sejits_reduce_fold", fold_args(true), mul(v("n_out"), v("next_lanes")))) fold.push_back(std::move(statement));
+    swap_sets(fold);
+    fold.push_back(cg::assign(v("lanes"), v("next_lanes")));
+    body.push_back(cg::while_loop(lt(lit(kFinishLanes), v("lanes")), std::move(fold)));
     std::vector<KernelArg> finish = partial_args("in", true, "current");
     for (KernelArg &arg : output_args()) finish.push_back(std::move(arg));
     if (ir_.initial) {

@@ -395,10 +395,11 @@ static inline bool sejits_cl_all_c_contiguous(const sejits_arg *args, int32_t co
 // its elements l, l + lanes, l + 2 lanes, ... in order. A power of two that
 // depends on the reduction's shape only (never on the device or the
 // work-group size), so the bits of a result do not either: enough lanes in
-// all to fill a GPU (2^18), at least 16 elements each.
+// all to keep a GPU's memory busy (2^20: an H200 holds about 2^18 work items
+// at once), at least 16 elements each.
 static inline int64_t sejits_cl_reduce_lanes(int64_t outputs, int64_t reduced) {
   int64_t lanes = 1;
-  while (lanes < 65536 && lanes * 2 * 16 <= reduced && outputs * lanes * 2 <= (int64_t{1} << 18)) lanes *= 2;
+  while (lanes * 2 * 16 <= reduced && outputs * lanes * 2 <= (int64_t{1} << 20)) lanes *= 2;
   return lanes;
 }
 
