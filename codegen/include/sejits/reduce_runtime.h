@@ -463,6 +463,8 @@ static inline int32_t sejits_reduce_run(const sejits_arg *args, int32_t nargs, i
 
 /* Elements per task of an arg reduction's or a scan's split of one long range. */
 #define SEJITS_REDUCE_CHUNK 65536
+/* Values an arg reduction compares at once (one stack array, in L1). */
+#define SEJITS_REDUCE_ARG_BLOCK 256
 
 /* Whether `candidate` (later in the range) replaces `best` as the arg
  * reduction's answer: NumPy returns the first maximum (minimum), and the
@@ -508,12 +510,29 @@ static inline int32_t sejits_reduce_arg_run(const sejits_arg *args, int32_t narg
     sejits_reduce_kept_offsets(&layout, layout.nkept, group, offsets);
     T top = T();
     int64_t at = -1;
-    elements.visit(offsets, lo, n, [&](int64_t i, T value) {
-      if (at < 0 || sejits_reduce_arg_better<T, IsMax>(value, top)) {
-        top = value;
-        at = i;
+    /* Blocks of values: a block whose peak (a vectorized max or min) does not
+     * beat the best so far, and holds no NaN, is skipped; otherwise it is
+     * walked in order for the first element that beats it. A NaN found ends
+     * the search: nothing after it wins. */
+    T values[SEJITS_REDUCE_ARG_BLOCK];
+    for (int64_t start = lo; start < lo + n && !(at >= 0 && top != top); start += SEJITS_REDUCE_ARG_BLOCK) {
+      const int64_t m = lo + n - start < SEJITS_REDUCE_ARG_BLOCK ? lo + n - start : SEJITS_REDUCE_ARG_BLOCK;
+      elements.visit(offsets, start, m, [&](int64_t i, T value) { values[i - start] = value; });
+      T peak = values[0];
+      int nan = 0;
+      for (int64_t k = 0; k < m; ++k) {
+        const T value = values[k];
+        nan |= value != value;
+        peak = IsMax ? (value > peak ? value : peak) : (value < peak ? value : peak);
       }
-    });
+      if (at >= 0 && !nan && !sejits_reduce_arg_better<T, IsMax>(peak, top)) continue;
+      for (int64_t k = 0; k < m; ++k) {
+        if (at < 0 || sejits_reduce_arg_better<T, IsMax>(values[k], top)) {
+          top = values[k];
+          at = start + k;
+        }
+      }
+    }
     best[task] = top;
     where[task] = at;
   }
