@@ -355,9 +355,9 @@ def _numpy_on_host(reduce, mapped, args, keywords):
         device_out.context._device.write(device_out._buffer, device_out._offset,
                                          np.ascontiguousarray(result.astype(device_out.dtype, casting="same_kind")))
         return device_out
-    if on_device and context is not None and np.ndim(result) > 0:
+    if on_device and context is not None and np.ndim(result) > 0 and keywords.get("out") is None:
         return context.asarray(np.ascontiguousarray(result))
-    return result
+    return result  # NumPy's, or the caller's host `out`
 
 
 def _plain_arrays(args):

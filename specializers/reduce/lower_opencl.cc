@@ -17,6 +17,7 @@ namespace {
 
 constexpr int64_t kFinishLanes = 256;  // the finish walks at most this many partials per output
 constexpr int64_t kMaxFold = 64;       // partials one fold item combines, at most
+constexpr int kUnroll = 4;             // elements a work item of the first pass reads at once
 constexpr int64_t kScanBlock = 4096;     // SEJITS_SCAN_BLOCK of the C++ kernels: the same bits
 
 cg::ExprPtr v(const std::string &name) { return cg::var(name); }
@@ -325,19 +326,26 @@ class OpenClReduceLowering {
     return body;
   }
 
-  // Folds element `x` at index `r` into the state (`first`: the state's first element).
-  void fold_element(std::vector<cg::StmtPtr> &body, cg::ExprPtr first, const std::string &r) const {
-    std::vector<cg::StmtPtr> later;
+  // Folds element value `x` at reduced index `r` into the state (in a block
+  // of its own: its temporaries' names repeat).
+  cg::StmtPtr fold_element(const std::string &x, cg::ExprPtr r) const {
+    std::vector<cg::StmtPtr> body;
     if (is_arg_reduction(ir_.op)) {
-      body.push_back(cg::if_stmt(either(first, beats(v("x"), v("acc"))), {cg::assign(v("acc"), v("x")), cg::assign(v("best"), v(r))}));
-      return;
-    }
-    if (kahan_) {
-      kahan_add(later, acc_type(), v("x"));
+      body.push_back(cg::if_stmt(beats(v(x), v("acc")), {cg::assign(v("acc"), v(x)), cg::assign(v("best"), std::move(r))}));
+    } else if (kahan_) {
+      kahan_add(body, acc_type(), v(x));
     } else {
-      combine_into(later, "acc", v("x"), "c");
+      combine_into(body, "acc", v(x), "c");
     }
-    body.push_back(cg::if_stmt(first, {cg::assign(v("acc"), v("x"))}, std::move(later)));
+    return cg::block(std::move(body));
+  }
+
+  // `<into> = <the element value at l + k * lanes>`, in a block of its own.
+  cg::StmtPtr element_into(const std::string &into, cg::ExprPtr k, bool strided) const {
+    std::vector<cg::StmtPtr> body = {let("r", add(v("l"), mul(std::move(k), v("lanes"))))};
+    element_at(body, "r", strided);
+    body.push_back(cg::assign(v(into), v("x")));
+    return cg::block(std::move(body));
   }
 
   // Folds partial `k` of the `in` partials into the state (the first: taken as it is).
@@ -383,11 +391,27 @@ class OpenClReduceLowering {
     } else {
       item.push_back(let("base", mul(v("o"), v("n_red"))));
     }
+    // The lane's elements l + k * lanes for k < m: the first starts the state
+    // (lanes never outnumber the elements), the rest are folded in order,
+    // read kUnroll at a time so that each work item has several loads in
+    // flight (the order of folding is the same).
     for (cg::StmtPtr &statement : declare_state()) item.push_back(std::move(statement));
-    std::vector<cg::StmtPtr> element;
-    element_at(element, "r", strided);
-    fold_element(element, eq(v("r"), v("l")), "r");
-    item.push_back(cg::for_loop_step("r", v("l"), v("n_red"), v("lanes"), std::move(element)));
+    item.push_back(let("m", div(add(sub(v("n_red"), v("l")), sub(v("lanes"), lit(1))), v("lanes"))));
+    item.push_back(element_into("acc", lit(0), strided));
+    if (is_arg_reduction(ir_.op)) item.push_back(cg::assign(v("best"), v("l")));
+    std::vector<cg::StmtPtr> unrolled;
+    for (int u = 0; u < kUnroll; ++u) {
+      unrolled.push_back(cg::decl(acc_type(), absl::StrCat("x", u)));
+      unrolled.push_back(element_into(absl::StrCat("x", u), add(v("k"), lit(u)), strided));
+    }
+    for (int u = 0; u < kUnroll; ++u) {
+      unrolled.push_back(fold_element(absl::StrCat("x", u), add(v("l"), mul(add(v("k"), lit(u)), v("lanes")))));
+    }
+    item.push_back(cg::for_loop_step("k", lit(1), sub(v("m"), lit(kUnroll - 1)), lit(kUnroll), std::move(unrolled)));
+    std::vector<cg::StmtPtr> rest = {cg::decl(acc_type(), "xr"), element_into("xr", v("j"), strided)};
+    rest.push_back(fold_element("xr", add(v("l"), mul(v("j"), v("lanes")))));
+    cg::ExprPtr done = add(lit(1), mul(div(sub(v("m"), lit(1)), lit(kUnroll)), lit(kUnroll)));
+    item.push_back(cg::for_loop("j", done, v("m"), std::move(rest)));
     for (cg::StmtPtr &statement : store_partial(add(mul(v("o"), v("lanes")), v("l")))) item.push_back(std::move(statement));
     std::vector<cg::StmtPtr> body = {each_item(mul(v("n_out"), v("lanes")), std::move(item))};
     return make_kernel(name, list, std::move(body));
