@@ -29,7 +29,7 @@ struct sejits_cl_launch {
   cl_int status = CL_SUCCESS;   // the first failure of an argument
   const char *kernel_name = "";
   cl_mem error_flag = nullptr;  // a device int the kernel sets on NumPy errors
-  cl_mem scratch[4] = {};       // device buffers of a multi-pass call (sejits_cl_scratch)
+  cl_mem scratch[4] = {};       // the program's scratch buffers this call uses (sejits_cl_scratch)
   int scratch_count = 0;
   bool locked = false;
   ~sejits_cl_launch();
@@ -52,6 +52,11 @@ struct sejits_cl_program {
   sejits_cl_kernel kernels[SEJITS_CL_MAX_KERNELS];
   int kernel_count;
   int has_fp64;  // the device has cl_khr_fp64: 1 or 0; -1 not asked yet
+  // Scratch buffers of multi-pass calls, kept for the next call (k-th
+  // request of a call: scratch[k]): the context's one queue is in order, so
+  // a call's kernels never overlap the previous call's.
+  cl_mem scratch[4];
+  size_t scratch_bytes[4];
 };
 
 // Serializes this artifact's launches: kernel objects hold their arguments.
@@ -61,7 +66,6 @@ static int sejits_cl_program_count = 0;
 
 inline sejits_cl_launch::~sejits_cl_launch() {
   if (error_flag) clReleaseMemObject(error_flag);
-  for (int k = 0; k < scratch_count; ++k) clReleaseMemObject(scratch[k]);  // freed once the queued kernels are done
   if (locked) pthread_mutex_unlock(&sejits_cl_mutex);
 }
 
@@ -282,27 +286,47 @@ static inline void sejits_cl_arg_error_flag(sejits_cl_launch *launch) {
 
 // ---- multi-pass calls: scratch buffers between the passes -----------------
 
-// A device buffer of `bytes` in the context of `device_arg` for this call
-// (released after it); its index for sejits_cl_arg_scratch, or -1 with the
-// error written.
+// A device buffer of at least `bytes` in the context of `device_arg` for
+// this call, from the program's pool (grown when too small; the old buffer
+// is freed once the kernels queued on it are done); its index for
+// sejits_cl_arg_scratch, or -1 with the error written. Takes the artifact's
+// lock, which the call's launches then keep.
 static inline int32_t sejits_cl_scratch(sejits_cl_launch *launch, const sejits_arg *device_arg, int64_t bytes, char *error,
                                         int64_t error_len) {
   if (device_arg->kind != SEJITS_ARG_DEVICE || !device_arg->data) {
     sejits_fail(error, error_len, "an OpenCL kernel needs a device (the last argument)");
     return -1;
   }
-  if (launch->scratch_count == (int)(sizeof launch->scratch / sizeof launch->scratch[0])) {
+  const int k = launch->scratch_count;
+  if (k == (int)(sizeof launch->scratch / sizeof launch->scratch[0])) {
     sejits_fail(error, error_len, "OpenCL: too many scratch buffers in one call");
     return -1;
   }
+  if (!launch->locked) {
+    pthread_mutex_lock(&sejits_cl_mutex);
+    launch->locked = true;
+  }
   const sejits_device *device = (const sejits_device *)device_arg->data;
-  cl_int status;
-  cl_mem buffer = clCreateBuffer((cl_context)device->context, CL_MEM_READ_WRITE, (size_t)(bytes > 0 ? bytes : 1), nullptr, &status);
-  if (status != CL_SUCCESS) {
-    snprintf(error, (size_t)error_len, "OpenCL: allocating %lld bytes of device scratch failed (%d)", (long long)bytes, status);
+  sejits_cl_program *pool = sejits_cl_program_of((cl_context)device->context);
+  if (!pool) {
+    sejits_fail(error, error_len, "OpenCL: this kernel is in use in too many contexts");
     return -1;
   }
-  launch->scratch[launch->scratch_count] = buffer;
+  const size_t need = (size_t)(bytes > 0 ? bytes : 1);
+  if (pool->scratch_bytes[k] < need) {
+    if (pool->scratch[k]) clReleaseMemObject(pool->scratch[k]);
+    pool->scratch[k] = nullptr;
+    pool->scratch_bytes[k] = 0;
+    cl_int status;
+    cl_mem buffer = clCreateBuffer((cl_context)device->context, CL_MEM_READ_WRITE, need, nullptr, &status);
+    if (status != CL_SUCCESS) {
+      snprintf(error, (size_t)error_len, "OpenCL: allocating %lld bytes of device scratch failed (%d)", (long long)bytes, status);
+      return -1;
+    }
+    pool->scratch[k] = buffer;
+    pool->scratch_bytes[k] = need;
+  }
+  launch->scratch[k] = pool->scratch[k];
   return launch->scratch_count++;
 }
 
