@@ -15,8 +15,8 @@ namespace cg = codegen;
 
 namespace {
 
-constexpr int64_t kFinishLanes = 256;  // the finish walks at most this many partials per output
-constexpr int64_t kMaxFold = 64;       // partials one fold item combines, at most
+constexpr int64_t kFinishLanes = 16;  // the finish walks at most this many partials per output
+constexpr int64_t kMaxFold = 16;      // partials one fold item combines, at most
 constexpr int kUnroll = 4;             // elements a work item of the first pass reads at once
 constexpr int64_t kScanBlock = 4096;     // SEJITS_SCAN_BLOCK of the C++ kernels: the same bits
 
@@ -348,25 +348,51 @@ class OpenClReduceLowering {
     return cg::block(std::move(body));
   }
 
-  // Folds partial `k` of the `in` partials into the state (the first: taken as it is).
-  void fold_partial(std::vector<cg::StmtPtr> &body, cg::ExprPtr first, cg::ExprPtr k) const {
-    cg::ExprPtr value = cg::index(v("in_v"), k);
-    std::vector<cg::StmtPtr> take = {cg::assign(v("acc"), value)};
-    std::vector<cg::StmtPtr> merge;
-    if (kahan_) {
-      take.push_back(cg::assign(v("comp"), cg::index(v("in_c"), k)));
-      two_sum_into(merge, acc_type(), value, cg::index(v("in_c"), k));
+  // Loads partial `at` of the `in` partials into pv<u> [pc<u>] [pi<u>].
+  void load_partial(std::vector<cg::StmtPtr> &body, const std::string &u, cg::ExprPtr at) const {
+    body.push_back(cg::decl(acc_type(), "pv" + u, cg::index(v("in_v"), at)));
+    if (kahan_) body.push_back(cg::decl(acc_type(), "pc" + u, cg::index(v("in_c"), at)));
+    if (is_arg_reduction(ir_.op)) body.push_back(let("pi" + u, cg::index(v("in_i"), at)));
+  }
+
+  // Folds the loaded partial <u> into the state (`take`: it starts the state).
+  cg::StmtPtr merge_partial(const std::string &u, bool take) const {
+    std::vector<cg::StmtPtr> body;
+    cg::ExprPtr value = v("pv" + u);
+    if (take) {
+      body.push_back(cg::assign(v("acc"), value));
+      if (kahan_) body.push_back(cg::assign(v("comp"), v("pc" + u)));
+      if (is_arg_reduction(ir_.op)) body.push_back(cg::assign(v("best"), v("pi" + u)));
+    } else if (kahan_) {
+      two_sum_into(body, acc_type(), value, v("pc" + u));
     } else if (is_arg_reduction(ir_.op)) {
-      cg::ExprPtr index = cg::index(v("in_i"), k);
-      take.push_back(cg::assign(v("best"), index));
+      cg::ExprPtr index = v("pi" + u);
       // The other lane's best wins when it beats ours, or ties (or both are
       // NaN) at a smaller index: the first best element overall.
       cg::ExprPtr tie = both(cg::unary(cg::UnaryOp::kNot, beats(v("acc"), value)), lt(index, v("best")));
-      merge.push_back(cg::if_stmt(either(beats(value, v("acc")), tie), {cg::assign(v("acc"), value), cg::assign(v("best"), index)}));
+      body.push_back(cg::if_stmt(either(beats(value, v("acc")), tie), {cg::assign(v("acc"), value), cg::assign(v("best"), index)}));
     } else {
-      combine_into(merge, "acc", value, "c");
+      combine_into(body, "acc", value, "c");
     }
-    body.push_back(cg::if_stmt(first, std::move(take), std::move(merge)));
+    return cg::block(std::move(body));
+  }
+
+  // Folds partials at(0), at(1), ... at(count - 1) in order into the state
+  // (count >= 1), loading kUnroll at a time: a work item waits for one
+  // round trip to memory per kUnroll partials, not per partial.
+  void fold_partials(std::vector<cg::StmtPtr> &body, const std::string &count, const std::function<cg::ExprPtr(cg::ExprPtr)> &at) const {
+    std::vector<cg::StmtPtr> first;
+    load_partial(first, "", at(lit(0)));
+    first.push_back(merge_partial("", true));
+    body.push_back(cg::block(std::move(first)));
+    std::vector<cg::StmtPtr> unrolled;
+    for (int u = 0; u < kUnroll; ++u) load_partial(unrolled, absl::StrCat(u), at(add(v("k"), lit(u))));
+    for (int u = 0; u < kUnroll; ++u) unrolled.push_back(merge_partial(absl::StrCat(u), false));
+    body.push_back(cg::for_loop_step("k", lit(1), sub(v(count), lit(kUnroll - 1)), lit(kUnroll), std::move(unrolled)));
+    std::vector<cg::StmtPtr> rest;
+    load_partial(rest, "", at(v("j")));
+    rest.push_back(merge_partial("", false));
+    body.push_back(cg::for_loop("j", add(lit(1), mul(div(sub(v(count), lit(1)), lit(kUnroll)), lit(kUnroll))), v(count), std::move(rest)));
   }
 
   // The state written to partial `at` of the `out` partials.
@@ -433,9 +459,7 @@ class OpenClReduceLowering {
     std::vector<KernelArg> list = fold_args(false);
     std::vector<cg::StmtPtr> item = {let("o", div(v("g"), v("out_lanes"))), let("l", mod(v("g"), v("out_lanes")))};
     for (cg::StmtPtr &statement : declare_state()) item.push_back(std::move(statement));
-    std::vector<cg::StmtPtr> step;
-    fold_partial(step, eq(v("k"), lit(0)), add(add(mul(v("o"), v("in_lanes")), v("l")), mul(v("k"), v("out_lanes"))));
-    item.push_back(cg::for_loop("k", lit(0), v("group"), std::move(step)));
+    fold_partials(item, "group", [](cg::ExprPtr k) { return add(add(mul(v("o"), v("in_lanes")), v("l")), mul(k, v("out_lanes"))); });
     for (cg::StmtPtr &statement : store_partial(v("g"))) item.push_back(std::move(statement));
     std::vector<cg::StmtPtr> body = {each_item(mul(v("n_out"), v("out_lanes")), std::move(item))};
     return make_kernel("sejits_reduce_fold", list, std::move(body));
@@ -467,9 +491,9 @@ class OpenClReduceLowering {
     }
     for (const char *index : {"n_out", "n_red", "lanes"}) list.push_back(index_arg(index, nullptr));
     std::vector<cg::StmtPtr> item = declare_state();
-    std::vector<cg::StmtPtr> step;
-    fold_partial(step, eq(v("k"), lit(0)), add(mul(v("g"), v("lanes")), v("k")));
-    item.push_back(cg::for_loop("k", lit(0), v("lanes"), std::move(step)));
+    std::vector<cg::StmtPtr> partials;
+    fold_partials(partials, "lanes", [](cg::ExprPtr k) { return add(mul(v("g"), v("lanes")), k); });
+    item.push_back(cg::if_stmt(lt(lit(0), v("lanes")), std::move(partials)));
     if (kahan_) item.push_back(cg::assign(v("acc"), add(v("acc"), v("comp"))));
     if (!is_arg_reduction(ir_.op)) {
       // No elements: the identity (sum, prod, any, all) or initial (the client

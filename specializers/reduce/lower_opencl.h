@@ -14,8 +14,8 @@ namespace sejits::specializers::reduce {
 //   1. lanes: lane l of each output folds the output's elements l, l + L,
 //      l + 2L, ... in order (L = sejits_cl_reduce_lanes(outputs, elements),
 //      a function of the shape only), float sums with Kahan compensation;
-//   2. fold: each group of 256 consecutive lanes' partials, in order, when
-//      there are more than 256 lanes;
+//   2. fold, while there are more than 16 lanes: lane l of the next pass
+//      folds up to 16 lanes l, l + L', l + 2L', ... (L' lanes next), in order;
 //   3. finish: an output's partials in lane order, then initial= (and
 //      mean's division), written to the output.
 // Adjacent work items take adjacent lanes or adjacent outputs, whichever
