@@ -1,5 +1,8 @@
 #include "specializers/common/opencl_lowering.h"
 
+#include <optional>
+#include <unordered_map>
+
 #include "absl/strings/str_cat.h"
 #include "specializers/common/lower_entry.h"
 #include "specializers/common/lower_scalar.h"
@@ -80,6 +83,39 @@ bool needs_fp64(const NodeRef &value, const std::vector<DType> &operand_dtypes, 
     if (node->type.dtype == DType::kFloat64) return true;
   }
   return false;
+}
+
+namespace {
+
+std::optional<DType> unsigned_twin(DType dtype) {
+  switch (dtype) {
+    case DType::kInt8: return DType::kUInt8;
+    case DType::kInt16: return DType::kUInt16;
+    case DType::kInt32: return DType::kUInt32;
+    case DType::kInt64: return DType::kUInt64;
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace
+
+NodeRef wrapping_signed_arithmetic(const NodeRef &value) {
+  std::unordered_map<const ScalarNode *, NodeRef> rewritten;
+  for (const NodeRef &node : topological_order(value)) {
+    std::vector<NodeRef> operands;
+    for (const NodeRef &operand : node->operands) operands.push_back(rewritten.at(operand.get()));
+    NodeRef result = with_operands(node, operands);
+    const bool arithmetic = node->op == ScalarOp::kAdd || node->op == ScalarOp::kSub || node->op == ScalarOp::kMul || node->op == ScalarOp::kNeg;
+    std::optional<DType> twin = unsigned_twin(node->type.dtype);
+    if (arithmetic && twin && !node->type.weak) {
+      const ScalarType wide{*twin, false};
+      std::vector<NodeRef> as_unsigned;
+      for (const NodeRef &operand : operands) as_unsigned.push_back(cast_to(operand, wide));
+      result = cast_to(make_node(node->op, wide, std::move(as_unsigned), node->line), node->type);
+    }
+    rewritten[node.get()] = result;
+  }
+  return rewritten.at(value.get());
 }
 
 void add_buffer_param(cg::Function &kernel, std::vector<cg::StmtPtr> &prologue, const std::string &name, DType dtype, bool input) {

@@ -139,7 +139,7 @@ class OpenClLowering {
     };
     for (int j = 0; j < output_count(); ++j) {
       context.temporary_prefix = j == 0 ? "t" : absl::StrCat("o", j, "t");  // one scope: distinct names per output
-      LoweredScalar lowered = lower_scalar(ir_.outputs[j].value, context);
+      LoweredScalar lowered = lower_scalar(wrapping_signed_arithmetic(ir_.outputs[j].value), context);
       element.insert(element.end(), lowered.statements.begin(), lowered.statements.end());
       element.push_back(cg::assign(at(first_output_operand_ + j), lowered.value));
     }

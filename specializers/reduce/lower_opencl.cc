@@ -267,7 +267,7 @@ class OpenClReduceLowering {
       auto operand = operand_of_param_.find(k);
       return operand == operand_of_param_.end() ? v(absl::StrCat("s", k)) : at(operand->second);
     };
-    LoweredScalar lowered = lower_scalar(element_value(ir_), context);
+    LoweredScalar lowered = lower_scalar(wrapping_signed_arithmetic(element_value(ir_)), context);
     body.insert(body.end(), lowered.statements.begin(), lowered.statements.end());
     body.push_back(cg::decl(acc_type(), "x", lowered.value));
   }
@@ -287,7 +287,7 @@ class OpenClReduceLowering {
     context.temporary_prefix = prefix;
     body.push_back(cg::decl(acc_type(), prefix + "b", std::move(other)));
     context.param = [&](int k, const std::vector<int64_t> &) { return v(k == 0 ? into : prefix + "b"); };
-    LoweredScalar lowered = lower_scalar(combine_value(ir_), context);
+    LoweredScalar lowered = lower_scalar(wrapping_signed_arithmetic(combine_value(ir_)), context);
     body.insert(body.end(), lowered.statements.begin(), lowered.statements.end());
     body.push_back(cg::assign(v(into), lowered.value));
   }

@@ -17,9 +17,10 @@ import pytest
 import sejits
 from reference import ALL_DTYPES, FLOAT_DTYPES, on_targets, random_array
 
-# OpenCL reductions are not compiled yet (the map runs on the device, then
-# NumPy): only the on_targets cases sampled for OpenCL run there
-# (tests/conftest.py). Each OpenCL case costs a program build.
+# Each OpenCL case costs a compile and a program build (all of this module
+# on OpenCL takes 8 minutes here): only the on_targets cases sampled for
+# OpenCL, and the tests that name both targets, run there (tests/conftest.py).
+# test_reduce_opencl.py sweeps the device path.
 OPENCL_ONLY_WHERE_SAMPLED = True
 
 OPS = ["sum", "prod", "min", "max", "argmin", "argmax", "any", "all", "mean"]
@@ -254,6 +255,7 @@ def test_infinities(target):
         check(IDENTITY[op], op, (x,), x, axis=0)
 
 
+@pytest.mark.parametrize("target", ["cpu", "opencl"], indirect=True)
 @pytest.mark.parametrize("dtype", [np.int64, np.uint64, np.int32, np.int8, np.uint8], ids=lambda d: np.dtype(d).name)
 def test_integer_reductions_are_exact(target, dtype):
     """Full-range values: int64/uint64 sums and products wrap as NumPy's do;
@@ -465,6 +467,7 @@ def test_broadcasting_map(target, axis):
     check(sumsq, "sum", (x, y[0]), d * d, axis=axis)  # y as a 1-D (7,)
 
 
+@pytest.mark.parametrize("target", ["cpu", "opencl"], indirect=True)
 def test_map_dtypes_follow_numpy_promotion(target):
     rng = seed("promote")
     x, y = random_array(np.float32, (5, 1), rng), random_array(np.float32, (1, 7), rng)
