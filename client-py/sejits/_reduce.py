@@ -155,7 +155,8 @@ class ReduceDispatcher:
         if args is None:
             return None  # masked arrays: the map's np.ma semantics, then NumPy's
         where = keywords.get("where", True)
-        context = _device_calls.context_for(args, keywords.get("out"))
+        device_mask = (where,) if _device_calls.is_device_array(where) else ()
+        context = _device_calls.context_for(args + device_mask, keywords.get("out"))  # a device where= makes it a device call
         on_device = context is not None and any(_device_calls.is_device_array(a) for a in args)
         if context is not None:
             args = _device_calls.to_device(context, args, set())
@@ -271,9 +272,7 @@ class ReduceDispatcher:
             extra += (result_dtype.type(call.initial),)
         kept_shape = tuple(shape[d] for d in kept)
         device_out = out if _device_calls.is_device_array(out) else None
-        if device_out is not None:
-            _device_calls.check_out(self.__name__, device_out, context, call.result_shape, result_dtype)
-        if out is not None and device_out is None and out.dtype != result_dtype:
+        if out is not None and out.dtype != result_dtype:
             self._numpy_reason = f"out= is {out.dtype}, the reduction's result {result_dtype}: NumPy's casting rules"
             return _NO_VALUE
         overlaps = device_out is not None and any(_device_calls.is_device_array(a) and a._buffer is device_out._buffer
@@ -628,9 +627,7 @@ class ScanDispatcher:
         if type(native) is Fallback:
             return _NO_VALUE
         if out is not None and out.dtype != native.result_dtype:
-            if _device_calls.is_device_array(out):
-                _device_calls.check_out(self.__name__, out, context, shape, native.result_dtype)
-            return _NO_VALUE  # a host out: NumPy's casting rules
+            return _NO_VALUE  # NumPy computes in the promoted dtype and casts into out: its rules
         result = out if _device_calls.is_device_array(out) else context.empty(shape, native.result_dtype)
         self._last_run = f"the compiled OpenCL scan on {context.name}"
         laid_shape = tuple(shape[p] for p in perm)

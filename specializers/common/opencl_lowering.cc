@@ -87,10 +87,15 @@ bool needs_fp64(const NodeRef &value, const std::vector<DType> &operand_dtypes, 
 
 namespace {
 
-std::optional<DType> unsigned_twin(DType dtype) {
+// The unsigned type integer arithmetic of `dtype` wraps in: 8 and 16 bits
+// compute in uint (OpenCL C promotes ushort * ushort to int, which can
+// overflow), int in uint, long in ulong.
+std::optional<DType> wrapping_type(DType dtype) {
   switch (dtype) {
-    case DType::kInt8: return DType::kUInt8;
-    case DType::kInt16: return DType::kUInt16;
+    case DType::kInt8:
+    case DType::kInt16:
+    case DType::kUInt8:
+    case DType::kUInt16:
     case DType::kInt32: return DType::kUInt32;
     case DType::kInt64: return DType::kUInt64;
     default: return std::nullopt;
@@ -106,7 +111,7 @@ NodeRef wrapping_signed_arithmetic(const NodeRef &value) {
     for (const NodeRef &operand : node->operands) operands.push_back(rewritten.at(operand.get()));
     NodeRef result = with_operands(node, operands);
     const bool arithmetic = node->op == ScalarOp::kAdd || node->op == ScalarOp::kSub || node->op == ScalarOp::kMul || node->op == ScalarOp::kNeg;
-    std::optional<DType> twin = unsigned_twin(node->type.dtype);
+    std::optional<DType> twin = wrapping_type(node->type.dtype);
     if (arithmetic && twin && !node->type.weak) {
       const ScalarType wide{*twin, false};
       std::vector<NodeRef> as_unsigned;

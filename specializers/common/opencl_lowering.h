@@ -44,8 +44,8 @@ std::map<int, DType> narrowed_scalar_params(const NodeRef &value);
 // (parameters in `narrowed` count with their narrowed dtype).
 bool needs_fp64(const NodeRef &value, const std::vector<DType> &operand_dtypes, const std::map<int, DType> &narrowed);
 
-// `value` with signed integer negation, +, - and * done in the unsigned type
-// of the same width and cast back. OpenCL C, like C, leaves signed overflow
+// `value` with integer negation, +, - and * of the signed types and of 8
+// and 16 bits done in uint or ulong and cast back. OpenCL C, like C, leaves signed overflow
 // undefined and device compilers use that (PoCL widened an int32 product to
 // int64 unwrapped); NumPy wraps, and so does unsigned arithmetic.
 NodeRef wrapping_signed_arithmetic(const NodeRef &value);

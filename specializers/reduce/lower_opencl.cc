@@ -64,8 +64,11 @@ class OpenClReduceLowering {
     std::vector<DType> dtypes;
     for (int k = 0; k < args_.count; ++k) dtypes.push_back(device_dtype(k));
     dtypes.push_back(acc());
-    fp64_ = needs_fp64(element_value(ir), dtypes, narrowed_) || needs_fp64(combine_value(ir), dtypes, narrowed_);
+    fp64_ = needs_fp64(element_value(ir), dtypes, narrowed_) || needs_fp64(combine_value(ir), dtypes, narrowed_) ||
+            (ir.mean && !is_float(acc()));
     kahan_ = ir.op == ReduceOp::kSum && is_float(acc());
+    contiguous_ = ir.op == ReduceOp::kCombine;
+    mean_in_float64_ = ir.mean && !is_float(acc());  // NumPy divides an integer dtype='s sum in float64, then casts
   }
 
   cg::TranslationUnit run(std::vector<std::string> &notes) {
@@ -340,9 +343,16 @@ class OpenClReduceLowering {
     return cg::block(std::move(body));
   }
 
-  // `<into> = <the element value at l + k * lanes>`, in a block of its own.
+  // The reduced index of the lane's element k: l + k * lanes (interleaved
+  // lanes), or first + k (a user's operator: contiguous lanes, so that
+  // elements meet in order and the operator need not be commutative).
+  cg::ExprPtr element_index(cg::ExprPtr k) const {
+    return contiguous_ ? add(v("first"), std::move(k)) : add(v("l"), mul(std::move(k), v("lanes")));
+  }
+
+  // `<into> = <the lane's element k>`, in a block of its own.
   cg::StmtPtr element_into(const std::string &into, cg::ExprPtr k, bool strided) const {
-    std::vector<cg::StmtPtr> body = {let("r", add(v("l"), mul(std::move(k), v("lanes"))))};
+    std::vector<cg::StmtPtr> body = {let("r", element_index(std::move(k)))};
     element_at(body, "r", strided);
     body.push_back(cg::assign(v(into), v("x")));
     return cg::block(std::move(body));
@@ -422,20 +432,25 @@ class OpenClReduceLowering {
     // read kUnroll at a time so that each work item has several loads in
     // flight (the order of folding is the same).
     for (cg::StmtPtr &statement : declare_state()) item.push_back(std::move(statement));
-    item.push_back(let("m", div(add(sub(v("n_red"), v("l")), sub(v("lanes"), lit(1))), v("lanes"))));
+    if (contiguous_) {  // lane l: elements [l * n_red / lanes, (l + 1) * n_red / lanes), at least 16
+      item.push_back(let("first", div(mul(v("l"), v("n_red")), v("lanes"))));
+      item.push_back(let("m", sub(div(mul(add(v("l"), lit(1)), v("n_red")), v("lanes")), v("first"))));
+    } else {
+      item.push_back(let("m", div(add(sub(v("n_red"), v("l")), sub(v("lanes"), lit(1))), v("lanes"))));
+    }
     item.push_back(element_into("acc", lit(0), strided));
-    if (is_arg_reduction(ir_.op)) item.push_back(cg::assign(v("best"), v("l")));
+    if (is_arg_reduction(ir_.op)) item.push_back(cg::assign(v("best"), element_index(lit(0))));
     std::vector<cg::StmtPtr> unrolled;
     for (int u = 0; u < kUnroll; ++u) {
       unrolled.push_back(cg::decl(acc_type(), absl::StrCat("x", u)));
       unrolled.push_back(element_into(absl::StrCat("x", u), add(v("k"), lit(u)), strided));
     }
     for (int u = 0; u < kUnroll; ++u) {
-      unrolled.push_back(fold_element(absl::StrCat("x", u), add(v("l"), mul(add(v("k"), lit(u)), v("lanes")))));
+      unrolled.push_back(fold_element(absl::StrCat("x", u), element_index(add(v("k"), lit(u)))));
     }
     item.push_back(cg::for_loop_step("k", lit(1), sub(v("m"), lit(kUnroll - 1)), lit(kUnroll), std::move(unrolled)));
     std::vector<cg::StmtPtr> rest = {cg::decl(acc_type(), "xr"), element_into("xr", v("j"), strided)};
-    rest.push_back(fold_element("xr", add(v("l"), mul(v("j"), v("lanes")))));
+    rest.push_back(fold_element("xr", element_index(v("j"))));
     cg::ExprPtr done = add(lit(1), mul(div(sub(v("m"), lit(1)), lit(kUnroll)), lit(kUnroll)));
     item.push_back(cg::for_loop("j", done, v("m"), std::move(rest)));
     for (cg::StmtPtr &statement : store_partial(add(mul(v("o"), v("lanes")), v("l")))) item.push_back(std::move(statement));
@@ -459,7 +474,11 @@ class OpenClReduceLowering {
     std::vector<KernelArg> list = fold_args(false);
     std::vector<cg::StmtPtr> item = {let("o", div(v("g"), v("out_lanes"))), let("l", mod(v("g"), v("out_lanes")))};
     for (cg::StmtPtr &statement : declare_state()) item.push_back(std::move(statement));
-    fold_partials(item, "group", [](cg::ExprPtr k) { return add(add(mul(v("o"), v("in_lanes")), v("l")), mul(k, v("out_lanes"))); });
+    if (contiguous_) {  // lanes l * group ... l * group + group - 1, in order
+      fold_partials(item, "group", [](cg::ExprPtr k) { return add(add(mul(v("o"), v("in_lanes")), mul(v("l"), v("group"))), k); });
+    } else {
+      fold_partials(item, "group", [](cg::ExprPtr k) { return add(add(mul(v("o"), v("in_lanes")), v("l")), mul(k, v("out_lanes"))); });
+    }
     for (cg::StmtPtr &statement : store_partial(v("g"))) item.push_back(std::move(statement));
     std::vector<cg::StmtPtr> body = {each_item(mul(v("n_out"), v("out_lanes")), std::move(item))};
     return make_kernel("sejits_reduce_fold", list, std::move(body));
@@ -510,7 +529,11 @@ class OpenClReduceLowering {
       } else if (has_identity(ir_.op)) {
         item.push_back(cg::if_stmt(eq(v("lanes"), lit(0)), {cg::assign(v("acc"), identity)}));
       }
-      if (ir_.mean) item.push_back(cg::assign(v("acc"), div(v("acc"), cg::cast(acc_type(), v("n_red")))));
+      if (ir_.mean) {
+        const cg::Type wide = cg::scalar_type(cg::CType::kFloat64);
+        item.push_back(cg::assign(v("acc"), mean_in_float64_ ? cg::cast(acc_type(), div(cg::cast(wide, v("acc")), cg::cast(wide, v("n_red"))))
+                                                             : div(v("acc"), cg::cast(acc_type(), v("n_red")))));
+      }
     }
     output_offset(item, "g", kept_);
     item.push_back(cg::assign(cg::index(v("out"), v("w")), is_arg_reduction(ir_.op) ? v("best") : v("acc")));
@@ -662,7 +685,7 @@ class OpenClReduceLowering {
     // takes one even when there are no lanes): the first pass writes
     // current_*, each fold reads current_* and writes next_*, then they swap.
     partial_scratch(body, "current", mul(v("n_out"), cg::ternary(lt(v("lanes"), lit(1)), lit(1), v("lanes"))));
-    partial_scratch(body, "next", mul(v("n_out"), cg::ternary(lt(v("lanes"), lit(2)), lit(1), div(v("lanes"), lit(2)))));
+    partial_scratch(body, "next", cg::ternary(lt(lit(kFinishLanes), v("lanes")), mul(v("n_out"), div(v("lanes"), lit(2))), lit(1)));
     std::vector<cg::StmtPtr> first_pass;
     first_pass.push_back(cg::decl(cg::scalar_type(cg::CType::kInt), "lane_major",
                                   cg::cast(cg::scalar_type(cg::CType::kInt), cg::call(cg::Callee::kClReduceLaneMajor, {args_at(first_array()), lit(kept_)}))));
@@ -731,6 +754,8 @@ class OpenClReduceLowering {
   std::map<int, DType> narrowed_;
   bool fp64_ = false;
   bool kahan_ = false;  // float sums: compensated lanes
+  bool contiguous_ = false;  // a user's operator: each lane a contiguous range, folds of adjacent lanes
+  bool mean_in_float64_ = false;
 };
 
 }  // namespace

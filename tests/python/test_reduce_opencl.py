@@ -67,6 +67,7 @@ def logaddexp(a, b):
 
 
 first = sejits.reduce(combine=True)(lambda a, b: a)  # associative, not commutative
+last = sejits.reduce(combine=True)(lambda a, b: b)
 
 
 @pytest.fixture(scope="module")
@@ -770,6 +771,42 @@ def test_operator_that_is_not_commutative(ctx):
     ran_on_device(first, ctx)
     with pytest.raises(ValueError, match="zero-size array"):
         first(ctx.asarray(np.zeros((0, 4))), axis=0)
+
+
+
+def test_operator_that_is_not_commutative_sees_elements_in_order(ctx):
+    """`last` keeps the later element: any interleaving of the elements
+    across lanes would give another answer (lengths past the lane minimum,
+    and one with fold passes)."""
+    for shape, axis in (((33,), None), ((2, 1000), 1), ((1000, 3), 0), ((3000001,), None)):
+        x = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+        got = last(ctx.asarray(x), axis=axis)
+        expected = x[(slice(None),) * (axis if axis is not None else 0) + (-1,)] if axis is not None else x.ravel()[-1]
+        np.testing.assert_array_equal(host(got), expected)
+    ran_on_device(last, ctx)
+
+
+def test_mean_with_an_integer_dtype_divides_as_numpy(ctx):
+    """NumPy divides the integer sum in float64 and casts back."""
+    for x, dtype in ((np.ones(300, np.int8), np.int8), (np.ones(256, np.int16), np.int16),
+                     (np.full(3, 2**61 + 1, np.int64), np.int64), (np.arange(7, dtype=np.int32), np.int32)):
+        assert host(mean_of(ctx.asarray(x), dtype=dtype)) == np.mean(x, dtype=dtype)
+
+
+def test_device_mask_with_host_inputs(ctx):
+    x = seed("mask").random((4, 9))
+    mask = seed("mask2").random((4, 9)) > 0.5
+    np.testing.assert_allclose(host(sum_of(x, axis=1, where=ctx.asarray(mask))), np.sum(x, axis=1, where=mask), rtol=1e-12)
+
+
+def test_device_out_of_another_dtype_is_cast_into(ctx):
+    i = seed("cast").integers(0, 100, (5, 6)).astype(np.int32)
+    out = ctx.empty((5,), np.int32)  # the sum is int64
+    assert sum_of(ctx.asarray(i), axis=1, out=out) is out
+    np.testing.assert_array_equal(out.get(), np.sum(i, axis=1))
+    running = ctx.empty((5, 6), np.int32)
+    assert running_sum(ctx.asarray(i), axis=1, out=running) is running
+    np.testing.assert_array_equal(running.get(), np.cumsum(i, axis=1))
 
 
 # ----------------------------------------- determinism and accuracy (float32)

@@ -29,7 +29,8 @@ struct sejits_cl_launch {
   cl_int status = CL_SUCCESS;   // the first failure of an argument
   const char *kernel_name = "";
   cl_mem error_flag = nullptr;  // a device int the kernel sets on NumPy errors
-  cl_mem scratch[4] = {};       // the program's scratch buffers this call uses (sejits_cl_scratch)
+  cl_mem scratch[4] = {};       // the scratch buffers this call uses (sejits_cl_scratch)
+  bool scratch_owned[4] = {};   // too large to keep: released after the call
   int scratch_count = 0;
   bool locked = false;
   ~sejits_cl_launch();
@@ -66,6 +67,9 @@ static int sejits_cl_program_count = 0;
 
 inline sejits_cl_launch::~sejits_cl_launch() {
   if (error_flag) clReleaseMemObject(error_flag);
+  for (int k = 0; k < scratch_count; ++k) {
+    if (scratch_owned[k]) clReleaseMemObject(scratch[k]);  // freed once the queued kernels are done
+  }
   if (locked) pthread_mutex_unlock(&sejits_cl_mutex);
 }
 
@@ -286,6 +290,9 @@ static inline void sejits_cl_arg_error_flag(sejits_cl_launch *launch) {
 
 // ---- multi-pass calls: scratch buffers between the passes -----------------
 
+// Scratch buffers up to this size are kept by the program for later calls.
+#define SEJITS_CL_POOLED_SCRATCH ((size_t)64 << 20)
+
 // A device buffer of at least `bytes` in the context of `device_arg` for
 // this call, from the program's pool (grown when too small; the old buffer
 // is freed once the kernels queued on it are done); its index for
@@ -313,6 +320,17 @@ static inline int32_t sejits_cl_scratch(sejits_cl_launch *launch, const sejits_a
     return -1;
   }
   const size_t need = (size_t)(bytes > 0 ? bytes : 1);
+  if (need > SEJITS_CL_POOLED_SCRATCH) {  // a buffer this large is the call's own, not the process's
+    cl_int status;
+    cl_mem buffer = clCreateBuffer((cl_context)device->context, CL_MEM_READ_WRITE, need, nullptr, &status);
+    if (status != CL_SUCCESS) {
+      snprintf(error, (size_t)error_len, "OpenCL: allocating %lld bytes of device scratch failed (%d)", (long long)bytes, status);
+      return -1;
+    }
+    launch->scratch[k] = buffer;
+    launch->scratch_owned[k] = true;
+    return launch->scratch_count++;
+  }
   if (pool->scratch_bytes[k] < need) {
     if (pool->scratch[k]) clReleaseMemObject(pool->scratch[k]);
     pool->scratch[k] = nullptr;
