@@ -56,18 +56,20 @@ std::string describe_opencl_plan(const OpenClPlan &plan, bool two_dimensional) {
   return absl::StrCat("variant: work-groups of ", plan.wg_x, " work items, ", plan.items, " element(s) per work item");
 }
 
-std::map<int, DType> narrowed_scalar_params(const NodeRef &value) {
+std::map<int, DType> narrowed_scalar_params(const std::vector<NodeRef> &values) {
   std::map<int, DType> narrowed;
   std::map<int, bool> other_use;
-  for (const NodeRef &node : topological_order(value)) {
-    for (const NodeRef &operand : node->operands) {
-      if (operand->op != ScalarOp::kParam || !operand->type.weak) continue;
-      if (node->op != ScalarOp::kCast) {
-        other_use[operand->param_index] = true;
-        continue;
+  for (const NodeRef &value : values) {
+    for (const NodeRef &node : topological_order(value)) {
+      for (const NodeRef &operand : node->operands) {
+        if (operand->op != ScalarOp::kParam || !operand->type.weak) continue;
+        if (node->op != ScalarOp::kCast) {
+          other_use[operand->param_index] = true;
+          continue;
+        }
+        auto [it, inserted] = narrowed.emplace(operand->param_index, node->type.dtype);
+        if (!inserted && it->second != node->type.dtype) other_use[operand->param_index] = true;
       }
-      auto [it, inserted] = narrowed.emplace(operand->param_index, node->type.dtype);
-      if (!inserted && it->second != node->type.dtype) other_use[operand->param_index] = true;
     }
   }
   for (const auto &[param, used] : other_use) narrowed.erase(param);
@@ -104,12 +106,16 @@ std::optional<DType> wrapping_type(DType dtype) {
 
 }  // namespace
 
-NodeRef wrapping_signed_arithmetic(const NodeRef &value) {
+NodeRef device_scalar_ir(const NodeRef &value, const std::map<int, DType> &narrowed) {
   std::unordered_map<const ScalarNode *, NodeRef> rewritten;
   for (const NodeRef &node : topological_order(value)) {
     std::vector<NodeRef> operands;
     for (const NodeRef &operand : node->operands) operands.push_back(rewritten.at(operand.get()));
     NodeRef result = with_operands(node, operands);
+    if (node->op == ScalarOp::kCast && operands[0]->op == ScalarOp::kParam) {
+      auto found = narrowed.find(operands[0]->param_index);
+      if (operands[0]->type.weak && found != narrowed.end() && found->second == node->type.dtype) result = make_param(found->first, node->type, node->line);
+    }
     const bool arithmetic = node->op == ScalarOp::kAdd || node->op == ScalarOp::kSub || node->op == ScalarOp::kMul || node->op == ScalarOp::kNeg;
     std::optional<DType> twin = wrapping_type(node->type.dtype);
     if (arithmetic && twin && !node->type.weak) {

@@ -36,19 +36,22 @@ absl::StatusOr<OpenClPlan> parse_opencl_plan(const std::string &specializer, con
                                              OpenClPlan defaults);
 std::string describe_opencl_plan(const OpenClPlan &plan, bool two_dimensional);
 
-// Python scalars (weak) that the kernel only ever casts to one dtype: they are
-// passed to the device already converted (param index -> that dtype), so that
-// a Python float does not make a float32 kernel need float64.
-std::map<int, DType> narrowed_scalar_params(const NodeRef &value);
+// Python scalars (weak) that every one of `values` only ever casts to one
+// dtype: they are passed to the device already converted (param index -> that
+// dtype), so that a Python float does not make a float32 kernel need float64.
+std::map<int, DType> narrowed_scalar_params(const std::vector<NodeRef> &values);
 // True when any value the kernel computes, reads or writes is float64
 // (parameters in `narrowed` count with their narrowed dtype).
 bool needs_fp64(const NodeRef &value, const std::vector<DType> &operand_dtypes, const std::map<int, DType> &narrowed);
 
-// `value` with integer negation, +, - and * of the signed types and of 8
-// and 16 bits done in uint or ulong and cast back. OpenCL C, like C, leaves signed overflow
-// undefined and device compilers use that (PoCL widened an int32 product to
-// int64 unwrapped); NumPy wraps, and so does unsigned arithmetic.
-NodeRef wrapping_signed_arithmetic(const NodeRef &value);
+// `value` as a device kernel computes it:
+// - a parameter in `narrowed` is read in its narrowed dtype (the cast is done
+//   on the host, before the value becomes a kernel argument);
+// - integer negation, +, - and * of the signed types and of 8 and 16 bits run
+//   in uint or ulong and are cast back. OpenCL C, like C, leaves signed
+//   overflow undefined and device compilers use that (PoCL widened an int32
+//   product to int64 unwrapped); NumPy wraps, and so does unsigned arithmetic.
+NodeRef device_scalar_ir(const NodeRef &value, const std::map<int, DType> &narrowed);
 
 // Adds `name_base`, `name_off` to `kernel` and `name = name_base + name_off`
 // to `prologue`.

@@ -17,25 +17,6 @@ cg::ExprPtr add(cg::ExprPtr a, cg::ExprPtr b) { return cg::binary(cg::BinaryOp::
 cg::ExprPtr mul(cg::ExprPtr a, cg::ExprPtr b) { return cg::binary(cg::BinaryOp::kMul, std::move(a), std::move(b)); }
 cg::StmtPtr let(const std::string &name, cg::ExprPtr init) { return cg::decl(cg::scalar_type(cg::CType::kInt64, true), name, std::move(init)); }
 
-// The scalar params every output that reads them narrows to the same dtype
-// (see narrowed_scalar_params).
-std::map<int, DType> narrowed_for_all(const std::vector<Output> &outputs) {
-  std::map<int, DType> narrowed = narrowed_scalar_params(outputs[0].value);
-  for (size_t j = 1; j < outputs.size() && !narrowed.empty(); ++j) {
-    std::map<int, DType> here = narrowed_scalar_params(outputs[j].value);
-    std::set<int> read;
-    for (const NodeRef &node : topological_order(outputs[j].value)) {
-      if (node->op == ScalarOp::kParam) read.insert(node->param_index);
-    }
-    for (auto it = narrowed.begin(); it != narrowed.end();) {
-      auto other = here.find(it->first);
-      bool agrees = other != here.end() ? other->second == it->second : read.count(it->first) == 0;
-      it = agrees ? std::next(it) : narrowed.erase(it);
-    }
-  }
-  return narrowed;
-}
-
 class OpenClLowering {
  public:
   OpenClLowering(const ElementwiseIr &ir, const OpenClPlan &plan, int rank) : ir_(ir), plan_(plan), rank_(rank) {
@@ -48,7 +29,9 @@ class OpenClLowering {
     first_output_operand_ = static_cast<int>(array_args_.size());
     for (size_t j = 0; j < ir.outputs.size(); ++j) array_args_.push_back(output_arg() + static_cast<int>(j));  // outputs last
     if (plan_.items == 0) plan_.items = default_items(static_cast<int>(array_args_.size()));
-    narrowed_ = narrowed_for_all(ir.outputs);
+    std::vector<NodeRef> values;
+    for (const Output &output : ir.outputs) values.push_back(output.value);
+    narrowed_ = narrowed_scalar_params(values);
     std::vector<DType> dtypes;
     for (size_t k = 0; k < ir.parameters.size(); ++k) dtypes.push_back(device_dtype(static_cast<int>(k)));
     for (const Output &output : ir.outputs) dtypes.push_back(output.type.dtype);
@@ -139,7 +122,7 @@ class OpenClLowering {
     };
     for (int j = 0; j < output_count(); ++j) {
       context.temporary_prefix = j == 0 ? "t" : absl::StrCat("o", j, "t");  // one scope: distinct names per output
-      LoweredScalar lowered = lower_scalar(wrapping_signed_arithmetic(ir_.outputs[j].value), context);
+      LoweredScalar lowered = lower_scalar(device_scalar_ir(ir_.outputs[j].value, narrowed_), context);
       element.insert(element.end(), lowered.statements.begin(), lowered.statements.end());
       element.push_back(cg::assign(at(first_output_operand_ + j), lowered.value));
     }

@@ -60,7 +60,7 @@ class OpenClReduceLowering {
         operand_params_.push_back(k);
       }
     }
-    narrowed_ = narrowed_scalar_params(ir.map->outputs[0].value);
+    narrowed_ = narrowed_scalar_params({ir.map->outputs[0].value});
     std::vector<DType> dtypes;
     for (int k = 0; k < args_.count; ++k) dtypes.push_back(device_dtype(k));
     dtypes.push_back(acc());
@@ -270,7 +270,7 @@ class OpenClReduceLowering {
       auto operand = operand_of_param_.find(k);
       return operand == operand_of_param_.end() ? v(absl::StrCat("s", k)) : at(operand->second);
     };
-    LoweredScalar lowered = lower_scalar(wrapping_signed_arithmetic(element_value(ir_)), context);
+    LoweredScalar lowered = lower_scalar(device_scalar_ir(element_value(ir_), narrowed_), context);
     body.insert(body.end(), lowered.statements.begin(), lowered.statements.end());
     body.push_back(cg::decl(acc_type(), "x", lowered.value));
   }
@@ -290,7 +290,7 @@ class OpenClReduceLowering {
     context.temporary_prefix = prefix;
     body.push_back(cg::decl(acc_type(), prefix + "b", std::move(other)));
     context.param = [&](int k, const std::vector<int64_t> &) { return v(k == 0 ? into : prefix + "b"); };
-    LoweredScalar lowered = lower_scalar(wrapping_signed_arithmetic(combine_value(ir_)), context);
+    LoweredScalar lowered = lower_scalar(device_scalar_ir(combine_value(ir_), {}), context);  // a and b: no scalar parameters
     body.insert(body.end(), lowered.statements.begin(), lowered.statements.end());
     body.push_back(cg::assign(v(into), lowered.value));
   }

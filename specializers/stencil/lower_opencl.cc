@@ -24,10 +24,21 @@ cg::StmtPtr let_index(cg::CType type, const std::string &name, cg::ExprPtr init)
 constexpr char kKernel[] = "sejits_sweep", kNarrowKernel[] = "sejits_sweep32";
 cg::ExprPtr args_address(cg::ExprPtr index) { return cg::unary(cg::UnaryOp::kAddressOf, cg::index(v("args"), std::move(index))); }
 
+std::vector<NodeRef> computed_values(const StencilIr &ir) { return ir.border ? std::vector<NodeRef>{ir.value, ir.border} : std::vector<NodeRef>{ir.value}; }
+
+// The stencil as the device computes it (see device_scalar_ir).
+StencilIr on_device(const StencilIr &ir, const std::map<int, DType> &narrowed) {
+  StencilIr device = ir;
+  device.value = device_scalar_ir(ir.value, narrowed);
+  if (ir.border) device.border = device_scalar_ir(ir.border, narrowed);
+  return device;
+}
+
 class OpenClStencilLowering {
  public:
-  OpenClStencilLowering(const StencilIr &ir, const OpenClPlan &plan) : ir_(ir), plan_(plan), sweep_(ir), out_(sweep_.output()) {
-    narrowed_ = narrowed_scalar_params(ir.value);
+  OpenClStencilLowering(const StencilIr &ir, const OpenClPlan &plan)
+      : ir_(ir), plan_(plan), narrowed_(narrowed_scalar_params(computed_values(ir))), device_ir_(on_device(ir, narrowed_)), sweep_(device_ir_),
+        out_(sweep_.output()) {
     std::vector<DType> dtypes;
     for (int k = 0; k <= out_; ++k) dtypes.push_back(device_dtype(k));
     fp64_ = needs_fp64(ir.value, dtypes, narrowed_) || (ir.border && needs_fp64(ir.border, dtypes, narrowed_));
@@ -282,10 +293,11 @@ class OpenClStencilLowering {
 
   const StencilIr &ir_;
   const OpenClPlan &plan_;
+  const std::map<int, DType> narrowed_;
+  const StencilIr device_ir_;
   SweepLowering sweep_;
   const int out_;
   std::vector<int> arrays_;  // the array parameters (the grid first)
-  std::map<int, DType> narrowed_;
   bool fp64_ = false;
   bool flags_errors_ = false;
 };

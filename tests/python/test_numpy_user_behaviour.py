@@ -301,6 +301,27 @@ def test_a_uint64_sized_python_int_meets_floats_as_numpy_converts_it(target, dty
     assert_same(_add_scalar(x, 2**64 - 1), x + (2**64 - 1))
 
 
+@sejits.reduce("sum")
+def _sum_plus_scalar(x, c):
+    return x + c
+
+
+@sejits.stencil(boundary="nearest")
+def _pair_plus_scalar(u, c):
+    return u[0] + u[-1] + c
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_uint64_sized_python_int_reaches_reductions_and_stencils_as_a_float(target, dtype):
+    # The device gets such a scalar already converted to the float dtype: the
+    # kernel must read it as that dtype, not convert it back to uint64.
+    x = np.array([-1.5, 0.0, 3.25, 7.0, 2.0], dtype=dtype)
+    big = 2**64 - 1
+    assert_same(_sum_plus_scalar(x, big), np.sum(x + big))
+    padded = np.concatenate([x[:1], x])
+    assert_same(_pair_plus_scalar(x, big), x + padded[:-1] + big)
+
+
 @pytest.mark.parametrize("dtype", [np.int64, np.int8, np.uint32, np.bool_])
 def test_a_uint64_sized_python_int_with_other_ints_is_out_of_bounds(target, dtype):
     x = np.ones(4, dtype=dtype)
