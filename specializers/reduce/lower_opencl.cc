@@ -19,6 +19,7 @@ constexpr int64_t kFinishLanes = 16;  // the finish walks at most this many part
 constexpr int64_t kMaxFold = 16;      // partials one fold item combines, at most
 constexpr int kUnroll = 4;             // elements a work item of the first pass reads at once
 constexpr int64_t kScanBlock = 4096;     // SEJITS_SCAN_BLOCK of the C++ kernels: the same bits
+constexpr int64_t kScanLanes = 8;        // SEJITS_SCAN_LANES: a block's total, as theirs
 
 cg::ExprPtr v(const std::string &name) { return cg::var(name); }
 cg::ExprPtr lit(int64_t value) { return cg::int_literal(value); }
@@ -556,9 +557,9 @@ class OpenClReduceLowering {
     return list;
   }
 
-  // A block's elements [lo, lo + count) folded into `acc`; `write`: each
-  // running value also to the output, after the block's offset.
-  std::vector<cg::StmtPtr> scan_block(bool write) const {
+  // A block's elements [lo, lo + count) folded into `acc`, each running value
+  // written to the output after the block's offset.
+  std::vector<cg::StmtPtr> scan_block() const {
     std::vector<cg::StmtPtr> body = {let("lo", mul(v("b"), lit(kScanBlock)))};
     body.push_back(let("hi", cg::ternary(lt(add(v("lo"), lit(kScanBlock)), v("n_red")), add(v("lo"), lit(kScanBlock)), v("n_red"))));
     body.push_back(cg::decl(acc_type(), "acc", cg::cast(acc_type(), lit(0))));
@@ -567,14 +568,12 @@ class OpenClReduceLowering {
     std::vector<cg::StmtPtr> later;
     combine_into(later, "acc", v("x"), "c");
     element.push_back(cg::if_stmt(eq(v("r"), v("lo")), {cg::assign(v("acc"), v("x"))}, std::move(later)));
-    if (write) {
-      element.push_back(cg::decl(acc_type(), "y", v("acc")));
-      std::vector<cg::StmtPtr> offset = {cg::decl(acc_type(), "before", cg::index(v("totals"), v("g")))};
-      combine_into(offset, "before", v("acc"), "o");
-      offset.push_back(cg::assign(v("y"), v("before")));
-      element.push_back(cg::if_stmt(ne(v("b"), lit(0)), std::move(offset)));
-      element.push_back(cg::assign(cg::index(v("out"), add(v("w"), mul(v("r"), v(absl::StrCat("u", rank_ - 1))))), v("y")));
-    }
+    element.push_back(cg::decl(acc_type(), "y", v("acc")));
+    std::vector<cg::StmtPtr> offset = {cg::decl(acc_type(), "before", cg::index(v("totals"), v("g")))};
+    combine_into(offset, "before", v("acc"), "o");
+    offset.push_back(cg::assign(v("y"), v("before")));
+    element.push_back(cg::if_stmt(ne(v("b"), lit(0)), std::move(offset)));
+    element.push_back(cg::assign(cg::index(v("out"), add(v("w"), mul(v("r"), v(absl::StrCat("u", rank_ - 1))))), v("y")));
     body.push_back(cg::for_loop("r", v("lo"), v("hi"), std::move(element)));
     return body;
   }
@@ -586,12 +585,37 @@ class OpenClReduceLowering {
     return body;
   }
 
+  // A full block's total into `lane[0]`, in the C++ kernels' order: lane k
+  // folds elements k, k + kScanLanes, ... in order, then the lanes combine
+  // pairwise (k with k + 4, then k + 2, then k + 1).
+  std::vector<cg::StmtPtr> block_total() const {
+    std::vector<cg::StmtPtr> body = {let("lo", mul(v("b"), lit(kScanBlock)))};
+    body.push_back(cg::decl(acc_type(), "lane", nullptr, kScanLanes));
+    std::vector<cg::StmtPtr> first = {let("r", add(v("lo"), v("k")))};
+    element_at(first, "r", true);
+    first.push_back(cg::assign(cg::index(v("lane"), v("k")), v("x")));
+    body.push_back(cg::for_loop("k", lit(0), lit(kScanLanes), std::move(first)));
+    std::vector<cg::StmtPtr> element = {let("r", add(v("at"), v("k"))), cg::decl(acc_type(), "a", cg::index(v("lane"), v("k")))};
+    element_at(element, "r", true);
+    combine_into(element, "a", v("x"), "c");
+    element.push_back(cg::assign(cg::index(v("lane"), v("k")), v("a")));
+    std::vector<cg::StmtPtr> lanes = {cg::for_loop("k", lit(0), lit(kScanLanes), std::move(element))};
+    body.push_back(cg::for_loop_step("at", add(v("lo"), lit(kScanLanes)), add(v("lo"), lit(kScanBlock)), lit(kScanLanes), std::move(lanes)));
+    for (int64_t width = kScanLanes / 2; width >= 1; width /= 2) {
+      std::vector<cg::StmtPtr> pair = {cg::decl(acc_type(), "a", cg::index(v("lane"), v("k")))};
+      combine_into(pair, "a", cg::index(v("lane"), add(v("k"), lit(width))), "c");
+      pair.push_back(cg::assign(cg::index(v("lane"), v("k")), v("a")));
+      body.push_back(cg::for_loop("k", lit(0), lit(width), std::move(pair)));
+    }
+    return body;
+  }
+
   cg::Function scan_totals_kernel() const {
     std::vector<KernelArg> list = scan_args();
     list.push_back(scratch_arg("totals", acc_ctype(), false, "totals"));
     std::vector<cg::StmtPtr> item = scan_item_prologue();
-    std::vector<cg::StmtPtr> block = scan_block(false);
-    block.push_back(cg::assign(cg::index(v("totals"), v("g")), v("acc")));
+    std::vector<cg::StmtPtr> block = block_total();
+    block.push_back(cg::assign(cg::index(v("totals"), v("g")), cg::index(v("lane"), lit(0))));
     item.push_back(cg::if_stmt(lt(v("b"), sub(v("blocks"), lit(1))), std::move(block)));  // the last block's total is never an offset
     std::vector<cg::StmtPtr> body = {each_item(mul(v("n_out"), v("blocks")), std::move(item))};
     return make_kernel("sejits_scan_totals", list, std::move(body));
@@ -618,7 +642,7 @@ class OpenClReduceLowering {
     list.push_back(scratch_arg("totals", acc_ctype(), true, "totals"));
     std::vector<cg::StmtPtr> item = scan_item_prologue();
     output_offset(item, "o", rank_ - 1);
-    for (cg::StmtPtr &statement : scan_block(true)) item.push_back(std::move(statement));
+    for (cg::StmtPtr &statement : scan_block()) item.push_back(std::move(statement));
     std::vector<cg::StmtPtr> body = {each_item(mul(v("n_out"), v("blocks")), std::move(item))};
     return make_kernel("sejits_scan_blocks", list, std::move(body));
   }

@@ -13,13 +13,13 @@ import pytest
 
 import sejits
 
-# OpenCL reductions are not compiled yet (the map runs on the device, then
-# NumPy): only the on_targets cases sampled for OpenCL run there
-# (tests/conftest.py). Each OpenCL case costs a program build.
+# The thread-count children cost minutes on PoCL: only the tests that name
+# their targets run on OpenCL (tests/conftest.py).
 OPENCL_ONLY_WHERE_SAMPLED = True
 
 sum_of = sejits.reduce("sum")(lambda v: v)
 mean_of = sejits.reduce("mean")(lambda v: v)
+running_sum_of = sejits.scan("sum")(lambda v: v)
 
 HERE = Path(__file__).resolve().parent
 
@@ -33,8 +33,10 @@ def inputs(dtype):
 
 def results(dtype):
     vector, matrix = inputs(dtype)
+    three_rows = vector[: 3 * 99991].reshape(3, -1)  # fewer rows than 2 x threads: scanned in rounds of blocks
     return {"full": sum_of(vector), "axis0": sum_of(matrix, axis=0), "axis1": sum_of(matrix, axis=1),
-            "strided": sum_of(vector[::-3]), "mean0": mean_of(matrix, axis=0)}
+            "strided": sum_of(vector[::-3]), "mean0": mean_of(matrix, axis=0), "scan": running_sum_of(vector),
+            "scan_rows": running_sum_of(three_rows, axis=1), "scan_columns": running_sum_of(matrix[:, :3], axis=0)}
 
 
 def child(path, target, dtype):
@@ -108,3 +110,39 @@ def test_every_variant_gives_the_same_bits(target):
         np.testing.assert_allclose(expected, laid_out.sum(axis=-1), rtol=1e-12)
         for params in VARIANTS[1:]:
             assert variant_sum(params, laid_out).tobytes() == expected.tobytes(), f"{name}: variant {params} differs"
+
+
+SCAN_BLOCK, SCAN_LANES = 4096, 8  # SEJITS_SCAN_BLOCK and SEJITS_SCAN_LANES of reduce_runtime.h
+
+
+def blocked_running_sum(x):
+    """The scans' documented order (reduce_runtime.h), in NumPy: each block's
+    running sum from its first element (np.cumsum adds in order), after the
+    block's offset; a block's total is its lanes' in-order sums combined
+    pairwise, and the offsets add the totals in block order."""
+    out, offset = np.empty_like(x), None
+    for lo in range(0, x.size, SCAN_BLOCK):
+        block = x[lo:lo + SCAN_BLOCK]
+        local = np.cumsum(block)
+        out[lo:lo + SCAN_BLOCK] = local if offset is None else offset + local
+        if lo + SCAN_BLOCK >= x.size:
+            break  # the last block's total is never an offset
+        lanes = [np.cumsum(block[k::SCAN_LANES])[-1] for k in range(SCAN_LANES)]
+        width = SCAN_LANES // 2
+        while width >= 1:
+            lanes[:width] = [lanes[k] + lanes[k + width] for k in range(width)]
+            width //= 2
+        offset = lanes[0] if offset is None else offset + lanes[0]
+    return out
+
+
+@pytest.mark.parametrize("target", ["cpu", "opencl"], indirect=True)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_scans_add_in_the_documented_order(target, dtype):
+    rng = np.random.default_rng(5)
+    x = (rng.random(3 * 65536 + 4097) - 0.4).astype(dtype)
+    assert running_sum_of(x).tobytes() == blocked_running_sum(x).tobytes()
+    assert running_sum_of(x[::-2]).tobytes() == blocked_running_sum(x[::-2]).tobytes()
+    rows = x[: 2 * 70001].reshape(2, -1)
+    expected = np.stack([blocked_running_sum(row) for row in rows])
+    assert running_sum_of(rows, axis=1).tobytes() == expected.tobytes()

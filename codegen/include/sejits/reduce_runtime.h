@@ -20,6 +20,7 @@
 #define SEJITS_REDUCE_RUNTIME_H
 
 #include <stdint.h>
+#include <omp.h>
 #include <stdlib.h>
 
 #include "sejits/kernel_abi.h"
@@ -569,11 +570,18 @@ static inline int32_t sejits_reduce_argmin_run(const sejits_arg *args, int32_t n
 }
 
 /* Scans: elements per block of the fixed blocking. Element i of block b is
- * combine(offset[b], local), where local runs from the block's first element
- * and offset[b + 1] = combine(offset[b], the block's total) (block 0: local
- * alone). A serial scan computes the same formula, so the bits do not depend
- * on the thread count; the blocks are a size, never a share of threads. */
+ * combine(offset[b], local), where local runs from the block's first element;
+ * offset[1] = total[0] and offset[b + 1] = combine(offset[b], total[b]) (block
+ * 0: local alone). A block's total is its SEJITS_SCAN_LANES lanes (lane k folds
+ * elements k, k + LANES, ... in order) combined pairwise: independent chains,
+ * several times faster than the running value's one. Serial and parallel scans
+ * compute the same formula, so the bits do not depend on the thread count; the
+ * blocks are a size, never a share of threads. The OpenCL scans use it too. */
 #define SEJITS_SCAN_BLOCK 4096
+#define SEJITS_SCAN_LANES 8
+/* Blocks per thread per round of a long scan: a round's elements are read
+ * once for the totals and again, from the thread's cache, for the scan. */
+#define SEJITS_SCAN_ROUND_BLOCKS 8
 
 /* A scan (running sum, product, minimum or maximum) along the one scanned
  * dimension: the output has the kept dimensions, then that one. */
@@ -590,8 +598,7 @@ static inline int32_t sejits_scan_run(const sejits_arg *args, int32_t nargs, int
   const int serial = (args[nargs - 1].flags & SEJITS_CALL_SERIAL) || threads <= 1 ||
                      groups * rows < SEJITS_REDUCE_PARALLEL_ELEMENTS;
   const int64_t blocks = (rows + SEJITS_SCAN_BLOCK - 1) / SEJITS_SCAN_BLOCK;
-  /* Scans the block's elements from `offset` (none for block 0) into the
-   * output; returns the block's local total. */
+  /* Scans the block's elements from `offset` (none for block 0) into the output. */
   auto scan_block = [&](const int64_t *offsets, int64_t block, const Acc *offset) {
     const int64_t lo = block * SEJITS_SCAN_BLOCK, n = rows - lo < SEJITS_SCAN_BLOCK ? rows - lo : SEJITS_SCAN_BLOCK;
     char *out = layout.out + offsets[nops] + lo * step;
@@ -600,48 +607,77 @@ static inline int32_t sejits_scan_run(const sejits_arg *args, int32_t nargs, int
       local = i == lo ? value : Combine(local, value);
       *(Acc *)(out + (i - lo) * step) = offset ? Combine(*offset, local) : local;
     });
-    return local;
+  };
+  /* The total of a full block (every block but the last, whose total is never an offset). */
+  auto block_total = [&](const int64_t *offsets, int64_t block) {
+    const int64_t lo = block * SEJITS_SCAN_BLOCK;
+    Acc lane[SEJITS_SCAN_LANES];
+    elements.visit(offsets, lo, SEJITS_SCAN_LANES, [&](int64_t i, Acc value) { lane[i - lo] = value; });
+    for (int64_t at = lo + SEJITS_SCAN_LANES; at < lo + SEJITS_SCAN_BLOCK; at += SEJITS_SCAN_LANES) {
+      elements.visit(offsets, at, SEJITS_SCAN_LANES, [&](int64_t i, Acc value) { lane[i - at] = Combine(lane[i - at], value); });
+    }
+    for (int width = SEJITS_SCAN_LANES / 2; width >= 1; width /= 2) {
+      for (int k = 0; k < width; ++k) lane[k] = Combine(lane[k], lane[k + width]);
+    }
+    return lane[0];
+  };
+  /* offset[block + 1] from offset[block] (`has`: block > 0) and total[block]. */
+  auto next_offset = [](Acc &offset, bool &has, Acc total) {
+    offset = has ? Combine(offset, total) : total;
+    has = true;
   };
   if (serial || groups >= 2 * threads || blocks == 1) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (!serial && groups > 1)
     for (int64_t group = 0; group < groups; ++group) {
       int64_t offsets[SEJITS_REDUCE_OPERANDS + 1];
       sejits_reduce_kept_offsets(&layout, layout.nkept, group, offsets);
-      Acc offset = scan_block(offsets, 0, NULL);
-      for (int64_t b = 1; b < blocks; ++b) offset = Combine(offset, scan_block(offsets, b, &offset));
+      Acc offset = Acc();
+      bool has = false;
+      for (int64_t b = 0; b < blocks; ++b) {
+        scan_block(offsets, b, has ? &offset : NULL);
+        if (b + 1 < blocks) next_offset(offset, has, block_total(offsets, b));
+      }
     }
     return 0;
   }
-  /* Few long scans: every block's total (pass 1), the offsets in block
-   * order, then every block scanned from its offset (pass 2). */
-  Acc *totals = (Acc *)malloc(sizeof(Acc) * (size_t)(groups * blocks));
+  /* Few long scans, in rounds of threads x SEJITS_SCAN_ROUND_BLOCKS blocks:
+   * each thread totals its blocks of the round, a barrier, then every thread
+   * walks the round's totals in block order (the same offsets in each) and
+   * scans its blocks again, now from its cache. The totals alternate between
+   * two arrays, so that one barrier per round suffices: a thread writes a
+   * round's totals only after every thread has finished the round before the
+   * previous one. */
+  const int64_t span = threads * SEJITS_SCAN_ROUND_BLOCKS;
+  Acc *totals = (Acc *)malloc(sizeof(Acc) * (size_t)(2 * span));
   if (!totals) return sejits_fail(error, error_len, "out of memory for the scan's block totals");
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (int64_t task = 0; task < groups * blocks; ++task) {
-    const int64_t group = task / blocks, block = task % blocks;
-    if (block == blocks - 1) continue; /* the last block's total is never an offset */
-    int64_t offsets[SEJITS_REDUCE_OPERANDS + 1];
-    sejits_reduce_kept_offsets(&layout, layout.nkept, group, offsets);
-    const int64_t lo = block * SEJITS_SCAN_BLOCK;
-    Acc local = Acc();
-    elements.visit(offsets, lo, SEJITS_SCAN_BLOCK, [&](int64_t i, Acc value) { local = i == lo ? value : Combine(local, value); });
-    totals[task] = local;
-  }
-  for (int64_t group = 0; group < groups; ++group) { /* totals -> offsets: offset[b] for b >= 1 */
-    Acc *row = totals + group * blocks;
-    Acc running = row[0];
-    for (int64_t b = 1; b < blocks; ++b) {
-      const Acc total = row[b];
-      row[b] = running;
-      if (b + 1 < blocks) running = Combine(running, total); /* the last block's total was not computed */
+#pragma omp parallel num_threads(threads)
+  {
+    const int64_t me = omp_get_thread_num(), team = omp_get_num_threads();
+    int64_t round = 0;
+    for (int64_t group = 0; group < groups; ++group) {
+      int64_t offsets[SEJITS_REDUCE_OPERANDS + 1];
+      sejits_reduce_kept_offsets(&layout, layout.nkept, group, offsets);
+      Acc carry = Acc();
+      bool carried = false;
+      for (int64_t first = 0; first < blocks; first += span, ++round) {
+        Acc *total = totals + (round & 1) * span;
+        const int64_t count = blocks - first < span ? blocks - first : span;
+        const int64_t lo = first + count * me / team, hi = first + count * (me + 1) / team;
+        for (int64_t b = lo; b < hi && b + 1 < blocks; ++b) total[b - first] = block_total(offsets, b);
+#pragma omp barrier
+        Acc offset = carry, mine = carry;
+        bool has = carried, mine_has = carried;
+        for (int64_t b = first; b < first + count; ++b) {
+          if (b == lo) mine = offset, mine_has = has;
+          if (b + 1 < blocks) next_offset(offset, has, total[b - first]);
+        }
+        carry = offset, carried = has;
+        for (int64_t b = lo; b < hi; ++b) {
+          scan_block(offsets, b, mine_has ? &mine : NULL);
+          if (b + 1 < blocks) next_offset(mine, mine_has, total[b - first]);
+        }
+      }
     }
-  }
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (int64_t task = 0; task < groups * blocks; ++task) {
-    const int64_t group = task / blocks, block = task % blocks;
-    int64_t offsets[SEJITS_REDUCE_OPERANDS + 1];
-    sejits_reduce_kept_offsets(&layout, layout.nkept, group, offsets);
-    scan_block(offsets, block, block == 0 ? NULL : &totals[task]);
   }
   free(totals);
   return 0;
