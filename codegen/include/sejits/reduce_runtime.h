@@ -209,6 +209,32 @@ struct sejits_reduce_elements {
       }
     }
   }
+
+  /* One reduced dimension only: elements starts[q] + i of Q ranges in
+   * lockstep, f(i, values) with values[q] for i in [0, n). A caller's Q
+   * running values are independent chains. */
+  template <int Q, typename F>
+  inline void visit_lockstep(const int64_t *offsets, const int64_t *starts, int64_t n, F &&f) const {
+    const int nops = layout->noperands;
+    const char *p[Q][SEJITS_REDUCE_OPERANDS];
+    int64_t s[SEJITS_REDUCE_OPERANDS];
+    for (int j = 0; j < nops; ++j) s[j] = layout->red_stride[j][0];
+    for (int q = 0; q < Q; ++q) {
+      for (int j = 0; j < nops; ++j) p[q][j] = layout->base[j] + offsets[j] + starts[q] * s[j];
+    }
+    T values[Q];
+    if (layout->unit_reduced) {
+      for (int64_t i = 0; i < n; ++i) {
+        for (int q = 0; q < Q; ++q) values[q] = MapUnit(p[q], i, args);
+        f(i, values);
+      }
+    } else {
+      for (int64_t i = 0; i < n; ++i) {
+        for (int q = 0; q < Q; ++q) values[q] = Map(p[q], s, i, args);
+        f(i, values);
+      }
+    }
+  }
 };
 
 /* The reduction of one kept position (inner mode) or one tile of columns
@@ -582,6 +608,8 @@ static inline int32_t sejits_reduce_argmin_run(const sejits_arg *args, int32_t n
 /* Blocks per thread per round of a long scan: a round's elements are read
  * once for the totals and again, from the thread's cache, for the scan. */
 #define SEJITS_SCAN_ROUND_BLOCKS 8
+/* Full blocks whose running values advance together. */
+#define SEJITS_SCAN_LOCKSTEP 4
 
 /* A scan (running sum, product, minimum or maximum) along the one scanned
  * dimension: the output has the kept dimensions, then that one. */
@@ -598,15 +626,57 @@ static inline int32_t sejits_scan_run(const sejits_arg *args, int32_t nargs, int
   const int serial = (args[nargs - 1].flags & SEJITS_CALL_SERIAL) || threads <= 1 ||
                      groups * rows < SEJITS_REDUCE_PARALLEL_ELEMENTS;
   const int64_t blocks = (rows + SEJITS_SCAN_BLOCK - 1) / SEJITS_SCAN_BLOCK;
-  /* Scans the block's elements from `offset` (none for block 0) into the output. */
-  auto scan_block = [&](const int64_t *offsets, int64_t block, const Acc *offset) {
-    const int64_t lo = block * SEJITS_SCAN_BLOCK, n = rows - lo < SEJITS_SCAN_BLOCK ? rows - lo : SEJITS_SCAN_BLOCK;
-    char *out = layout.out + offsets[nops] + lo * step;
-    Acc local = Acc();
-    elements.visit(offsets, lo, n, [&](int64_t i, Acc value) {
-      local = i == lo ? value : Combine(local, value);
-      *(Acc *)(out + (i - lo) * step) = offset ? Combine(*offset, local) : local;
+  /* Scans the SEJITS_SCAN_LOCKSTEP full blocks from `block` into the output,
+   * from their offsets, in lockstep (as scan_blocks does one block). */
+  auto scan_lockstep = [&](const int64_t *offsets, int64_t block, const Acc *from) {
+    constexpr int Q = SEJITS_SCAN_LOCKSTEP;
+    int64_t starts[Q];
+    char *out[Q];
+    Acc running[Q];
+    for (int q = 0; q < Q; ++q) {
+      starts[q] = (block + q) * SEJITS_SCAN_BLOCK;
+      out[q] = layout.out + offsets[nops] + starts[q] * step;
+    }
+    elements.template visit_lockstep<Q>(offsets, starts, 1, [&](int64_t, const Acc *value) {
+      for (int q = 0; q < Q; ++q) running[q] = value[q], *(Acc *)out[q] = Combine(from[q], running[q]);
     });
+    for (int q = 0; q < Q; ++q) starts[q] += 1, out[q] += step;
+    elements.template visit_lockstep<Q>(offsets, starts, SEJITS_SCAN_BLOCK - 1, [&](int64_t i, const Acc *value) {
+      for (int q = 0; q < Q; ++q) {
+        running[q] = Combine(running[q], value[q]);
+        *(Acc *)(out[q] + i * step) = Combine(from[q], running[q]);
+      }
+    });
+  };
+  /* Scans blocks [lo, hi) into the output, block b from offset[b - lo] where
+   * has[b - lo] (block 0 has none). The first element starts the running
+   * value, so that the loop's one dependence is Combine's. */
+  auto scan_blocks = [&](const int64_t *offsets, int64_t lo, int64_t hi, const Acc *offset, const bool *has) {
+    for (int64_t b = lo; b < hi; ++b) {
+      if (b + SEJITS_SCAN_LOCKSTEP <= hi && (b + SEJITS_SCAN_LOCKSTEP) * SEJITS_SCAN_BLOCK <= rows && has[b - lo]) {
+        scan_lockstep(offsets, b, offset + (b - lo));
+        b += SEJITS_SCAN_LOCKSTEP - 1;
+        continue;
+      }
+      const int64_t first = b * SEJITS_SCAN_BLOCK, n = rows - first < SEJITS_SCAN_BLOCK ? rows - first : SEJITS_SCAN_BLOCK;
+      char *out = layout.out + offsets[nops] + first * step;
+      Acc running = Acc();
+      elements.visit(offsets, first, 1, [&](int64_t, Acc value) { running = value; });
+      if (has[b - lo]) {
+        const Acc from = offset[b - lo];
+        *(Acc *)out = Combine(from, running);
+        elements.visit(offsets, first + 1, n - 1, [&](int64_t i, Acc value) {
+          running = Combine(running, value);
+          *(Acc *)(out + (i - first) * step) = Combine(from, running);
+        });
+      } else {
+        *(Acc *)out = running;
+        elements.visit(offsets, first + 1, n - 1, [&](int64_t i, Acc value) {
+          running = Combine(running, value);
+          *(Acc *)(out + (i - first) * step) = running;
+        });
+      }
+    }
   };
   /* The total of a full block (every block but the last, whose total is never an offset). */
   auto block_total = [&](const int64_t *offsets, int64_t block) {
@@ -621,61 +691,63 @@ static inline int32_t sejits_scan_run(const sejits_arg *args, int32_t nargs, int
     }
     return lane[0];
   };
-  /* offset[block + 1] from offset[block] (`has`: block > 0) and total[block]. */
-  auto next_offset = [](Acc &offset, bool &has, Acc total) {
-    offset = has ? Combine(offset, total) : total;
-    has = true;
+  /* Walks the totals of the round's blocks [first, first + count) in block
+   * order from `carry` (the offset of block `first`; `carried`: it has one),
+   * noting the offsets of blocks [lo, hi); leaves carry past the round. */
+  auto walk = [&](int64_t first, int64_t count, const Acc *total, Acc &carry, bool &carried, int64_t lo, int64_t hi,
+                  Acc *offset, bool *has) {
+    for (int64_t b = first; b < first + count; ++b) {
+      if (b >= lo && b < hi) offset[b - lo] = carry, has[b - lo] = carried;
+      if (b + 1 < blocks) {
+        carry = carried ? Combine(carry, total[b - first]) : total[b - first];
+        carried = true;
+      }
+    }
   };
   if (serial || groups >= 2 * threads || blocks == 1) {
+    /* Whole scans per thread, in rounds of SEJITS_SCAN_ROUND_BLOCKS blocks:
+     * their totals, then the blocks again, from the cache. */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (!serial && groups > 1)
     for (int64_t group = 0; group < groups; ++group) {
       int64_t offsets[SEJITS_REDUCE_OPERANDS + 1];
       sejits_reduce_kept_offsets(&layout, layout.nkept, group, offsets);
-      Acc offset = Acc();
-      bool has = false;
-      for (int64_t b = 0; b < blocks; ++b) {
-        scan_block(offsets, b, has ? &offset : NULL);
-        if (b + 1 < blocks) next_offset(offset, has, block_total(offsets, b));
+      Acc carry = Acc(), total[SEJITS_SCAN_ROUND_BLOCKS], offset[SEJITS_SCAN_ROUND_BLOCKS];
+      bool carried = false, has[SEJITS_SCAN_ROUND_BLOCKS];
+      for (int64_t first = 0; first < blocks; first += SEJITS_SCAN_ROUND_BLOCKS) {
+        const int64_t count = blocks - first < SEJITS_SCAN_ROUND_BLOCKS ? blocks - first : SEJITS_SCAN_ROUND_BLOCKS;
+        for (int64_t b = first; b < first + count && b + 1 < blocks; ++b) total[b - first] = block_total(offsets, b);
+        walk(first, count, total, carry, carried, first, first + count, offset, has);
+        scan_blocks(offsets, first, first + count, offset, has);
       }
     }
     return 0;
   }
-  /* Few long scans, in rounds of threads x SEJITS_SCAN_ROUND_BLOCKS blocks:
+  /* Few long scans, in rounds of SEJITS_SCAN_ROUND_BLOCKS blocks per thread:
    * each thread totals its blocks of the round, a barrier, then every thread
    * walks the round's totals in block order (the same offsets in each) and
    * scans its blocks again, now from its cache. The totals alternate between
    * two arrays, so that one barrier per round suffices: a thread writes a
    * round's totals only after every thread has finished the round before the
    * previous one. */
-  const int64_t span = threads * SEJITS_SCAN_ROUND_BLOCKS;
-  Acc *totals = (Acc *)malloc(sizeof(Acc) * (size_t)(2 * span));
+  Acc *totals = (Acc *)malloc(sizeof(Acc) * (size_t)(2 * threads * SEJITS_SCAN_ROUND_BLOCKS));
   if (!totals) return sejits_fail(error, error_len, "out of memory for the scan's block totals");
 #pragma omp parallel num_threads(threads)
   {
-    const int64_t me = omp_get_thread_num(), team = omp_get_num_threads();
+    const int64_t me = omp_get_thread_num(), team = omp_get_num_threads(), span = team * SEJITS_SCAN_ROUND_BLOCKS;
     int64_t round = 0;
     for (int64_t group = 0; group < groups; ++group) {
       int64_t offsets[SEJITS_REDUCE_OPERANDS + 1];
       sejits_reduce_kept_offsets(&layout, layout.nkept, group, offsets);
-      Acc carry = Acc();
-      bool carried = false;
+      Acc carry = Acc(), offset[SEJITS_SCAN_ROUND_BLOCKS];
+      bool carried = false, has[SEJITS_SCAN_ROUND_BLOCKS];
       for (int64_t first = 0; first < blocks; first += span, ++round) {
         Acc *total = totals + (round & 1) * span;
         const int64_t count = blocks - first < span ? blocks - first : span;
         const int64_t lo = first + count * me / team, hi = first + count * (me + 1) / team;
         for (int64_t b = lo; b < hi && b + 1 < blocks; ++b) total[b - first] = block_total(offsets, b);
 #pragma omp barrier
-        Acc offset = carry, mine = carry;
-        bool has = carried, mine_has = carried;
-        for (int64_t b = first; b < first + count; ++b) {
-          if (b == lo) mine = offset, mine_has = has;
-          if (b + 1 < blocks) next_offset(offset, has, total[b - first]);
-        }
-        carry = offset, carried = has;
-        for (int64_t b = lo; b < hi; ++b) {
-          scan_block(offsets, b, mine_has ? &mine : NULL);
-          if (b + 1 < blocks) next_offset(mine, mine_has, total[b - first]);
-        }
+        walk(first, count, total, carry, carried, lo, hi, offset, has);
+        scan_blocks(offsets, lo, hi, offset, has);
       }
     }
   }
