@@ -515,17 +515,27 @@ class CombineDispatcher:
             result = ufunc.reduce(result, axis=a, initial=self.identity) if self.identity is not None else ufunc.reduce(result, axis=a)
         return np.asarray(result).astype(dtype or x.dtype)
 
-    def source(self, x, axis=None, dtype=None):
-        """The generated C++ for reducing `x` along `axis`."""
+    def _host_call(self, x, axis, dtype):
+        """(kernel, x laid out with the reduced axes last) of reducing host `x` along `axis`."""
         x = np.asarray(x)
         axes = tuple(range(x.ndim)) if axis is None else normalize_axis_tuple(axis, x.ndim)
-        params = {"op": "combine", "reduced_dims": str(len(axes))}
-        if dtype is not None:
-            params["dtype"] = np.dtype(dtype).name
-        if self.identity is not None:
-            params["initial"] = "1"
         kept = tuple(d for d in range(x.ndim) if d not in axes)
-        return _ReductionKernel(self.fn, params).source(x.transpose(kept + axes))
+        kernel = self._kernel_for(axes, dtype)
+        if kernel is None:
+            raise TypeError(f"{self.__name__}: dtype={dtype!r} is not a NumPy dtype")
+        return kernel, x.transpose(kept + axes)
+
+    def source(self, x, axis=None, dtype=None):
+        """The generated C++ for reducing `x` along `axis`."""
+        kernel, laid_out = self._host_call(x, axis, dtype)
+        return kernel.source(laid_out)
+
+    def explain(self, x, axis=None, dtype=None):
+        """Whether reducing `x` along `axis` gets the compiled operator and
+        why (the daemon's key, cache outcome and notes when it does); which
+        code ran the last call."""
+        kernel, laid_out = self._host_call(x, axis, dtype)
+        return kernel.explain(laid_out)
 
 
 class ScanDispatcher:
@@ -561,52 +571,10 @@ class ScanDispatcher:
 
     def _call_compiled(self, args, axis, dtype, out):
         """The compiled scan, or _NO_VALUE where NumPy must decide."""
-        args = _plain_arrays(args)
-        if args is None or not _plain_axis(axis, single=True):
+        call = self._configure(args, axis, dtype, out)
+        if call is None:
             return _NO_VALUE
-        context = _device_calls.context_for(args, out)
-        on_device = context is not None and any(_device_calls.is_device_array(a) for a in args)
-        if context is not None:
-            args = _device_calls.to_device(context, args, set())
-        arrays = [a for a in args if _is_array(a)]
-        if not arrays:
-            return _NO_VALUE
-        try:
-            shape = np.broadcast_shapes(*(a.shape for a in arrays))
-        except ValueError:
-            return _NO_VALUE
-        if axis is None:
-            size = int(np.prod(shape))
-            if context is not None:
-                if any(tuple(a.shape) != shape or not a._is_contiguous() for a in arrays):
-                    return _NO_VALUE  # flattening a broadcast on the device: NumPy's
-                args = tuple(a._reshaped((size,)) if _is_array(a) else a for a in args)
-            else:
-                args = tuple(np.broadcast_to(a, shape).reshape(size) if type(a) is np.ndarray else a for a in args)
-            shape, axis = (size,), 0
-        elif not isinstance(axis, (int, np.integer)) or not shape:
-            return _NO_VALUE  # NumPy's errors for a tuple axis or a 0-d scan
-        (axis,) = normalize_axis_tuple(axis, len(shape))  # NumPy's AxisError
-        if out is not None:
-            if _device_calls.is_device_array(out):
-                if context is None or tuple(out.shape) != shape or any(a._buffer is out._buffer for a in arrays):
-                    return _NO_VALUE
-            elif type(out) is not np.ndarray or out.shape != shape or not out.flags.writeable:
-                return _NO_VALUE
-            elif context is None and any(np.may_share_memory(out, a) for a in arrays):
-                return _NO_VALUE
-        params = {"op": self.op, "reduced_dims": "1", "scan": "1"}
-        if dtype is not None:
-            try:
-                params["dtype"] = np.dtype(dtype).name
-            except TypeError:
-                return _NO_VALUE
-        key = tuple(sorted(params.items()))
-        kernel = self._kernels.get(key)
-        if kernel is None:
-            kernel = self._kernels[key] = _ReductionKernel(self.fn, params)
-        perm = tuple(d for d in range(len(shape)) if d != axis) + (axis,)
-        laid_out = tuple(_laid_out(a, shape, perm) for a in args)
+        kernel, context, laid_out, shape, perm, on_device = call
         if context is not None:
             return self._run_on_device(kernel, context, laid_out, shape, perm, out, on_device)
         lookup = kernel._resolve(laid_out)
@@ -619,6 +587,73 @@ class ScanDispatcher:
         self._last_run = "the compiled scan"
         call_timed(native, lambda k: _run(k, lookup.args, result.transpose(perm)))
         return result
+
+    def _configure(self, args, axis, dtype, out):
+        """(kernel, context, laid-out args, shape, perm, on_device) of a
+        compiled scan, or None where NumPy must decide."""
+        args = _plain_arrays(args)
+        if args is None or not _plain_axis(axis, single=True):
+            return None
+        context = _device_calls.context_for(args, out)
+        on_device = context is not None and any(_device_calls.is_device_array(a) for a in args)
+        if context is not None:
+            args = _device_calls.to_device(context, args, set())
+        arrays = [a for a in args if _is_array(a)]
+        if not arrays:
+            return None
+        try:
+            shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        except ValueError:
+            return None
+        if axis is None:
+            size = int(np.prod(shape))
+            if context is not None:
+                if any(tuple(a.shape) != shape or not a._is_contiguous() for a in arrays):
+                    return None  # flattening a broadcast on the device: NumPy's
+                args = tuple(a._reshaped((size,)) if _is_array(a) else a for a in args)
+            else:
+                args = tuple(np.broadcast_to(a, shape).reshape(size) if type(a) is np.ndarray else a for a in args)
+            shape, axis = (size,), 0
+        elif not isinstance(axis, (int, np.integer)) or not shape:
+            return None  # NumPy's errors for a tuple axis or a 0-d scan
+        (axis,) = normalize_axis_tuple(axis, len(shape))  # NumPy's AxisError
+        if out is not None:
+            if _device_calls.is_device_array(out):
+                if context is None or tuple(out.shape) != shape or any(a._buffer is out._buffer for a in arrays):
+                    return None
+            elif type(out) is not np.ndarray or out.shape != shape or not out.flags.writeable:
+                return None
+            elif context is None and any(np.may_share_memory(out, a) for a in arrays):
+                return None
+        params = {"op": self.op, "reduced_dims": "1", "scan": "1"}
+        if dtype is not None:
+            try:
+                params["dtype"] = np.dtype(dtype).name
+            except TypeError:
+                return None
+        key = tuple(sorted(params.items()))
+        kernel = self._kernels.get(key)
+        if kernel is None:
+            kernel = self._kernels[key] = _ReductionKernel(self.fn, params)
+        perm = tuple(d for d in range(len(shape)) if d != axis) + (axis,)
+        return kernel, context, tuple(_laid_out(a, shape, perm) for a in args), shape, perm, on_device
+
+    def source(self, *args, axis=None, dtype=None, out=None):
+        """The generated code (C++, or OpenCL under sejits.target("opencl")) for these arguments."""
+        call = self._configure(args, axis, dtype, out)
+        if call is None:
+            raise SpecializationError(f"{self.__name__}: this call runs the map, then NumPy's scan: there is no scan source")
+        return call[0].source(*call[2])
+
+    def explain(self, *args, axis=None, dtype=None, out=None):
+        """Whether a call with these arguments gets a compiled scan and why
+        (the daemon's key, cache outcome and notes when it does); which code
+        ran the last call."""
+        call = self._configure(args, axis, dtype, out)
+        if call is None:
+            return (f"{self.__name__}: sejits.scan({self.op!r}) runs the map, then NumPy's scan: NumPy decides this "
+                    f"call (its errors, or arguments the kernel does not take)\n  last call:   ran {self._last_run}")
+        return call[0].explain(*call[2])
 
     def _run_on_device(self, kernel, context, laid_out, shape, perm, out, on_device):
         """The compiled OpenCL scan: a device result for device inputs, a host one for host inputs."""
