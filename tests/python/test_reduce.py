@@ -223,6 +223,31 @@ def test_arg_reductions_with_ties(target, op, axis):
     check(IDENTITY[op], op, (view,), view, axis=axis)
 
 
+@pytest.mark.parametrize("target", ["cpu", "opencl"], indirect=True)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.uint8])
+def test_arg_reductions_of_long_ranges(target, dtype):
+    """Ranges of many blocks of 256 values and many parallel chunks: the first
+    extreme wins however blocks and chunks split it, and the first NaN ends
+    the search."""
+    rng = seed("long arg", dtype)
+    n = 3 * 65536 + 4099
+    x = (rng.integers(0, 50, n) if np.dtype(dtype).kind in "iu" else rng.random(n) * 50).astype(dtype)
+    for spot in (n - 1, 70000, 255, 256, 65536, 65535):  # a new extreme at each block and chunk edge
+        x[spot] = 60
+        x[n - 1 - spot] = 0
+        for op in ("argmax", "argmin"):
+            check(IDENTITY[op], op, (x,), x)
+            check(IDENTITY[op], op, (x[::-3],), x[::-3])
+    if np.dtype(dtype).kind == "f":
+        for spot in (200000, 70001, 256):
+            x[spot] = np.nan
+            for op in ("argmax", "argmin"):
+                check(IDENTITY[op], op, (x,), x)
+        rows = x[: 2 * 100003].reshape(2, -1)
+        for op in ("argmax", "argmin"):
+            check(IDENTITY[op], op, (rows,), rows, axis=1)
+
+
 # ---------------------------------------------------------- special values
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)

@@ -503,6 +503,12 @@ static inline bool sejits_reduce_arg_better(T candidate, T best) {
   return IsMax ? candidate > best : candidate < best;
 }
 
+/* The larger (IsMax) or smaller of `value` and `peak`, ignoring a NaN `value`. */
+template <typename T, int IsMax>
+static inline T sejits_reduce_arg_peak(T value, T peak) {
+  return IsMax ? (value > peak ? value : peak) : (value < peak ? value : peak);
+}
+
 /* argmax (IsMax) or argmin along the flat reduced index (C order of the
  * reduced dimensions); the output is int64. The answer is the first best
  * element whatever the split, so chunks are combined left to right. */
@@ -545,13 +551,24 @@ static inline int32_t sejits_reduce_arg_run(const sejits_arg *args, int32_t narg
     for (int64_t start = lo; start < lo + n && !(at >= 0 && top != top); start += SEJITS_REDUCE_ARG_BLOCK) {
       const int64_t m = lo + n - start < SEJITS_REDUCE_ARG_BLOCK ? lo + n - start : SEJITS_REDUCE_ARG_BLOCK;
       elements.visit(offsets, start, m, [&](int64_t i, T value) { values[i - start] = value; });
-      T peak = values[0];
-      int nan = 0;
-      for (int64_t k = 0; k < m; ++k) {
-        const T value = values[k];
-        nan |= value != value;
-        peak = IsMax ? (value > peak ? value : peak) : (value < peak ? value : peak);
+      /* The peak in SEJITS_REDUCE_LANES independent lanes (max and min are
+       * exact, so any order gives the same peak): no loop-carried chain
+       * through one compare and select per element. */
+      T lane[SEJITS_REDUCE_LANES];
+      int lane_nan[SEJITS_REDUCE_LANES];
+      for (int q = 0; q < SEJITS_REDUCE_LANES; ++q) lane[q] = values[0], lane_nan[q] = 0;
+      const int64_t whole = m - m % SEJITS_REDUCE_LANES;
+      for (int64_t k = 0; k < whole; k += SEJITS_REDUCE_LANES) {
+        for (int q = 0; q < SEJITS_REDUCE_LANES; ++q) {
+          const T value = values[k + q];
+          lane_nan[q] |= value != value;
+          lane[q] = sejits_reduce_arg_peak<T, IsMax>(value, lane[q]);
+        }
       }
+      T peak = lane[0];
+      int nan = lane_nan[0];
+      for (int q = 1; q < SEJITS_REDUCE_LANES; ++q) nan |= lane_nan[q], peak = sejits_reduce_arg_peak<T, IsMax>(lane[q], peak);
+      for (int64_t k = whole; k < m; ++k) nan |= values[k] != values[k], peak = sejits_reduce_arg_peak<T, IsMax>(values[k], peak);
       if (at >= 0 && !nan && !sejits_reduce_arg_better<T, IsMax>(peak, top)) continue;
       for (int64_t k = 0; k < m; ++k) {
         if (at < 0 || sejits_reduce_arg_better<T, IsMax>(values[k], top)) {
