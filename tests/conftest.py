@@ -142,7 +142,9 @@ def python_env(daemon):
 
 
 TARGETS = ["cpu", "opencl"]
-OPENCL_DEVICE = "cpu"  # PoCL's pthread device, which CI installs (deploy/install_deps.sh)
+# PoCL's pthread device, which CI installs (deploy/install_deps.sh);
+# SEJITS_TEST_OPENCL_DEVICE=gpu runs the OpenCL cases on a GPU (deploy/gpu/opencl_tests.py).
+OPENCL_DEVICE = os.environ.get("SEJITS_TEST_OPENCL_DEVICE", "cpu")
 
 
 def _chooses_its_targets(item):

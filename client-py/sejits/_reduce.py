@@ -479,7 +479,7 @@ class CombineDispatcher:
         kept_shape = tuple(x.shape[d] for d in kept)
         result_shape = tuple(1 if d in axes else x.shape[d] for d in range(x.ndim)) if keepdims else kept_shape
         target = context.empty(kept_shape, native.result_dtype)
-        self._last_run = f"the compiled OpenCL reduction on {context.name}"
+        self._last_run = kernel._last_run = f"the compiled OpenCL reduction on {context.name}"
         native.call_device(context._device, _device_calls.call_items(lookup.args + extra, laid_out.shape), target._descriptor())
         if out is not None:
             host = target.get().reshape(result_shape)
@@ -503,7 +503,7 @@ class CombineDispatcher:
             return _NO_VALUE
         extra = (native.result_dtype.type(self.identity),) if self.identity is not None else ()
         target = np.empty(tuple(x.shape[d] for d in kept), native.result_dtype)
-        self._last_run = "the compiled reduction"
+        self._last_run = kernel._last_run = "the compiled reduction"
         call_timed(native, lambda k: _run(k, lookup.args + extra, target))
         return target
 
@@ -584,7 +584,7 @@ class ScanDispatcher:
         if out is not None and out.dtype != native.result_dtype:
             return _NO_VALUE  # NumPy computes in the promoted dtype and casts into out: its rules
         result = out if out is not None else np.empty(shape, native.result_dtype)
-        self._last_run = "the compiled scan"
+        self._last_run = kernel._last_run = "the compiled scan"
         call_timed(native, lambda k: _run(k, lookup.args, result.transpose(perm)))
         return result
 
@@ -664,7 +664,7 @@ class ScanDispatcher:
         if out is not None and out.dtype != native.result_dtype:
             return _NO_VALUE  # NumPy computes in the promoted dtype and casts into out: its rules
         result = out if _device_calls.is_device_array(out) else context.empty(shape, native.result_dtype)
-        self._last_run = f"the compiled OpenCL scan on {context.name}"
+        self._last_run = kernel._last_run = f"the compiled OpenCL scan on {context.name}"
         laid_shape = tuple(shape[p] for p in perm)
         native.call_device(context._device, _device_calls.call_items(lookup.args, laid_shape), result._laid_out(shape, perm)._descriptor())
         if out is not None and not _device_calls.is_device_array(out):

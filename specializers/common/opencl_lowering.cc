@@ -60,10 +60,13 @@ std::map<int, DType> narrowed_scalar_params(const std::vector<NodeRef> &values) 
   std::map<int, DType> narrowed;
   std::map<int, bool> other_use;
   for (const NodeRef &value : values) {
+    if (value->op == ScalarOp::kParam) other_use[value->param_index] = true;  // an output that is the scalar itself
     for (const NodeRef &node : topological_order(value)) {
       for (const NodeRef &operand : node->operands) {
-        if (operand->op != ScalarOp::kParam || !operand->type.weak) continue;
-        if (node->op != ScalarOp::kCast) {
+        if (operand->op != ScalarOp::kParam) continue;
+        // Any read but a cast of the weak (Python) scalar, including a
+        // strong copy of it, needs the value as the host has it.
+        if (node->op != ScalarOp::kCast || !operand->type.weak) {
           other_use[operand->param_index] = true;
           continue;
         }

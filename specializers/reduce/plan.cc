@@ -8,7 +8,7 @@ namespace sejits::specializers::reduce {
 namespace {
 
 constexpr char kName[] = "reduce";
-constexpr int64_t kMaxTile = 2048;  // SEJITS_REDUCE_MAX_TILE
+constexpr int64_t kMaxTile = 1024;  // SEJITS_REDUCE_MAX_TILE
 
 }  // namespace
 
@@ -51,7 +51,7 @@ absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const SpecializationR
 tuner::TuningSpace tuning_space(const SpecializationRequest &, const std::string &) {
   tuner::TuningSpace space;
   space.parameters.push_back({"threads", {"all", "half", "1"}, "all"});
-  space.parameters.push_back({"tile", {"1024", "256", "2048"}, "1024"});
+  space.parameters.push_back({"tile", {"1024", "256", "512"}, "1024"});
   return space;
 }
 

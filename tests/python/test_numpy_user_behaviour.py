@@ -322,6 +322,22 @@ def test_a_uint64_sized_python_int_reaches_reductions_and_stencils_as_a_float(ta
     assert_same(_pair_plus_scalar(x, big), x + padded[:-1] + big)
 
 
+_scaled_and_scale = sejits.elementwise(lambda x, s: (x * s, s))
+_scaled_twice = sejits.elementwise(lambda x32, y64, s: x32 * s + y64 * s)
+_sum_scaled_twice = sejits.reduce("sum")(lambda x32, y64, s: x32 * s + y64 * s)
+
+
+def test_a_python_float_read_in_two_dtypes_keeps_its_value(target):
+    # A device gets a Python float already converted only where every read of
+    # it converts it to that one dtype; here float32 and float64 both read it.
+    x, y = np.arange(5, dtype=np.float32), np.arange(5, dtype=np.float64)
+    scaled, scale = _scaled_and_scale(x, 0.1)
+    assert_same(scaled, x * 0.1)
+    assert scale.dtype == np.float64 and np.all(scale == 0.1)
+    assert_same(_scaled_twice(x, y, 0.1), x * 0.1 + y * 0.1)
+    assert_same(_sum_scaled_twice(x, y, 0.1), np.sum(x * 0.1 + y * 0.1), rtol=1e-15)
+
+
 @pytest.mark.parametrize("dtype", [np.int64, np.int8, np.uint32, np.bool_])
 def test_a_uint64_sized_python_int_with_other_ints_is_out_of_bounds(target, dtype):
     x = np.ones(4, dtype=dtype)

@@ -44,6 +44,7 @@ def test_explain_and_source_of_a_scan(target):
     source = running_sumsq.source(x, axis=1)
     expected = "sejits_scan_totals" if target == "opencl" else "sejits_scan_run<double"
     assert expected in source, source[:2000]
+    assert "the compiled" in text and "scan" in text.split("last call")[-1], text
     bad = str(running_sumsq.explain(x, axis=(0, 1)))
     assert "runs the map, then NumPy's scan" in bad, bad
 
@@ -52,5 +53,5 @@ def test_explain_and_source_of_a_users_operator(daemon):
     x = np.random.default_rng(6).random((40, 7))
     np.testing.assert_array_equal(largest(x, axis=0), np.max(x, axis=0))
     text = str(largest.explain(x, axis=0))
-    assert "reduce" in text and "key" in text, text
+    assert "reduce" in text and "key" in text and "the compiled reduction" in text.split("last call")[-1], text
     assert "sejits_reduce_run<double" in largest.source(x, axis=0)

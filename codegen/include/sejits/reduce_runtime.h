@@ -28,7 +28,7 @@
 #define SEJITS_REDUCE_LEAF 128     /* NumPy's PW_BLOCKSIZE */
 #define SEJITS_REDUCE_LANES 8      /* interleaved accumulators of a leaf */
 #define SEJITS_REDUCE_OPERANDS 10  /* the map's arrays (at most SEJITS_MAX_RANK) and the where mask */
-#define SEJITS_REDUCE_MAX_TILE 2048 /* columns of one row-mode tile, at most */
+#define SEJITS_REDUCE_MAX_TILE 1024 /* columns of one row-mode tile, at most: its arrays live on OpenMP threads' stacks */
 /* Below this many element evaluations a reduction runs on the calling thread. */
 #define SEJITS_REDUCE_PARALLEL_ELEMENTS 32768
 
