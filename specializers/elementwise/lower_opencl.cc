@@ -1,7 +1,6 @@
 #include "specializers/elementwise/lower_opencl.h"
 
 #include <functional>
-#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "specializers/common/lower_entry.h"
