@@ -335,6 +335,10 @@ std::string base_callee_name(Callee callee) {
     case Callee::kReduceArgMaxRun: return "sejits_reduce_argmax_run";
     case Callee::kReduceArgMinRun: return "sejits_reduce_argmin_run";
     case Callee::kScanRun: return "sejits_scan_run";
+    case Callee::kGmmFit: return "sejits_gmm::fit";
+    case Callee::kGmmEmIteration: return "sejits_gmm::em_iteration";
+    case Callee::kGmmPerRow: return "sejits_gmm::per_row";
+    case Callee::kGmmMStep: return "sejits_gmm::m_step";
   }
   return "";
 }

@@ -46,9 +46,9 @@ class CppDialect : public Dialect {
     std::string name = base_callee_name(call.callee);
     if (!call.templated) return name;
     name += "<" + type_name(call.template_type);
+    for (int64_t value : call.template_values) name += ", " + std::to_string(value);
     for (const std::string &function : call.template_functions) name += ", " + function;
     return name + ">";
-    return name;
   }
   std::string literal(const Literal &literal) const override { return print_cpp_literal(literal); }
   bool prints_openmp() const override { return true; }
@@ -86,6 +86,7 @@ std::string print_cpp(const TranslationUnit &unit) {
   print_header_comment(unit.header_comment, out);
   out << "#include \"sejits/kernel_runtime.h\"\n";
   if (!unit.device_functions.empty()) out << "#include \"sejits/opencl_runtime.h\"\n";
+  for (const std::string &header : unit.runtime_headers) out << "#include \"sejits/" << header << "\"\n";
   out << "\nSEJITS_EXPORT int32_t sejits_abi_version(void) { return SEJITS_ABI_VERSION; }\n";
   if (!unit.device_functions.empty()) print_embedded_opencl(unit, out);
   for (const auto &function : unit.functions) {

@@ -30,6 +30,9 @@ ExprPtr call_templated(Callee callee, Type template_type, std::vector<ExprPtr> a
 ExprPtr call_instantiated(Callee callee, Type template_type, std::vector<std::string> functions, std::vector<ExprPtr> args) {
   return make(CallExpr{callee, template_type, true, std::move(args), std::move(functions)});
 }
+ExprPtr call_specialized(Callee callee, Type template_type, std::vector<int64_t> values, std::vector<ExprPtr> args) {
+  return make(CallExpr{callee, template_type, true, std::move(args), {}, std::move(values)});
+}
 ExprPtr cast(Type type, ExprPtr operand) { return make(Cast{type, std::move(operand)}); }
 ExprPtr index(ExprPtr base, ExprPtr idx) { return make(IndexExpr{std::move(base), std::move(idx)}); }
 ExprPtr member(ExprPtr base, std::string field, bool via_pointer) {

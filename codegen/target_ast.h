@@ -53,6 +53,9 @@ enum class Callee {
   // Reductions (sejits/reduce_runtime.h): sejits_reduce_run<Acc, map, map_unit, combine>,
   // sejits_reduce_argmax_run<T, map, map_unit> (and argmin), sejits_scan_run<Acc, map, map_unit, combine>.
   kReduceRun, kReduceArgMaxRun, kReduceArgMinRun, kScanRun,
+  // Gaussian-mixture EM (sejits/gmm_runtime.h), each sejits_gmm::<entry><T, covariance, D, M>:
+  // the EM loop, one EM iteration, the E-step's outputs, the M-step from responsibilities.
+  kGmmFit, kGmmEmIteration, kGmmPerRow, kGmmMStep,
 };
 
 struct Variable { std::string name; };  // a generated identifier
@@ -63,14 +66,15 @@ struct Literal {
 struct Unary { UnaryOp op; ExprPtr operand; };
 struct Binary { BinaryOp op; ExprPtr left, right; };
 struct Ternary { ExprPtr condition, if_true, if_false; };
-// A templated call names its type and, after it, any generated functions
-// it is instantiated with (C++ only).
+// A templated call names its type and, after it, any integer constants and
+// generated functions it is instantiated with (C++ only).
 struct CallExpr {
   Callee callee;
   Type template_type;
   bool templated = false;
   std::vector<ExprPtr> args;
   std::vector<std::string> template_functions;
+  std::vector<int64_t> template_values;
 };
 struct Cast { Type type; ExprPtr operand; };
 struct IndexExpr { ExprPtr base, index; };
@@ -143,6 +147,8 @@ struct TranslationUnit {
   // OpenCL C kernels. The C++ printer embeds them, printed by the OpenCL
   // printer, as the source string the host part builds for its device.
   std::vector<Function> device_functions;
+  // Runtime headers (under sejits/, beside kernel_runtime.h) the functions call into.
+  std::vector<std::string> runtime_headers;
 };
 
 // ---- builders -------------------------------------------------------------
@@ -156,6 +162,8 @@ ExprPtr ternary(ExprPtr condition, ExprPtr if_true, ExprPtr if_false);
 ExprPtr call(Callee callee, std::vector<ExprPtr> args);
 ExprPtr call_templated(Callee callee, Type template_type, std::vector<ExprPtr> args);
 ExprPtr call_instantiated(Callee callee, Type template_type, std::vector<std::string> functions, std::vector<ExprPtr> args);
+// callee<template_type, values...>(args): a runtime template specialized on constants.
+ExprPtr call_specialized(Callee callee, Type template_type, std::vector<int64_t> values, std::vector<ExprPtr> args);
 ExprPtr cast(Type type, ExprPtr operand);
 ExprPtr index(ExprPtr base, ExprPtr idx);
 ExprPtr member(ExprPtr base, std::string field, bool via_pointer = false);
