@@ -11,9 +11,9 @@ namespace {
 // sejits_gmm::per_row's OUTPUT (sejits_gmm::RowOutput).
 enum class RowOutput { kLogResp = 0, kScore = 1, kLabel = 2 };
 
-// `const int nthreads = ...; return <runtime><T, covariance, D, M, extra...>(args, nargs, nthreads, error, error_len);`
+// `const int nthreads = ...; return <runtime><T, covariance, D, M, tile rows, extra...>(args, nargs, nthreads, error, error_len);`
 cg::Function entry(const GmmIr &ir, const GmmPlan &plan, const char *symbol, cg::Callee runtime, std::vector<int64_t> extra = {}) {
-  std::vector<int64_t> constants = {static_cast<int64_t>(ir.covariance), ir.n_features, ir.n_components};
+  std::vector<int64_t> constants = {static_cast<int64_t>(ir.covariance), ir.n_features, ir.n_components, plan.tile_rows};
   constants.insert(constants.end(), extra.begin(), extra.end());
   std::vector<cg::StmtPtr> body = {declare_thread_count(plan.threads)};
   body.push_back(cg::return_stmt(cg::call_specialized(

@@ -5,7 +5,9 @@
 
 namespace sejits::specializers::gmm {
 
-std::string GmmPlan::describe() const { return absl::StrCat("variant: threads=", thread_count_name(threads)); }
+std::string GmmPlan::describe() const {
+  return absl::StrCat("variant: threads=", thread_count_name(threads), ", tiles of ", tile_rows, " rows");
+}
 
 absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const SpecializationRequest &request, Platform platform) {
   if (platform != Platform::kCpuOpenMp) {
@@ -20,6 +22,11 @@ absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const SpecializationR
       absl::StatusOr<ThreadCount> threads = parse_thread_count(kName, name, value);
       if (!threads.ok()) return threads.status();
       plan->threads = *threads;
+    } else if (field == "tile") {
+      absl::StatusOr<int64_t> tile = parse_variant_int(kName, name, value, 16, 512);
+      if (!tile.ok()) return tile.status();
+      if (*tile % 16 != 0) return bad_variant_value(kName, name, value, "a multiple of 16");
+      plan->tile_rows = *tile;
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown gmm variant parameter '", name.substr(0, 48), "'"));
     }
@@ -30,6 +37,7 @@ absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const SpecializationR
 tuner::TuningSpace tuning_space(const SpecializationRequest &, const std::string &) {
   tuner::TuningSpace space;
   space.parameters.push_back({"threads", {"all", "half"}, "all"});
+  space.parameters.push_back({"tile", {"64", "32", "128"}, "64"});
   return space;
 }
 

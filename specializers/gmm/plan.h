@@ -16,6 +16,9 @@ namespace sejits::specializers::gmm {
 
 struct GmmPlan final : LoweringPlan {
   ThreadCount threads = ThreadCount::kAll;
+  // Rows of X per tile (sejits/gmm_tile.h): the E-step's and M-step's
+  // working set of one thread is about tile_rows * (3 D + M) doubles.
+  int64_t tile_rows = 64;
   std::string describe() const override;
 };
 
