@@ -393,7 +393,11 @@ int32_t m_step(const sejits_arg *args, int32_t nargs, int nthreads, char *error,
               r < tile.rows ? (double)*(const T *)((const char *)resp.data + (first + r) * resp.strides[0] + k * resp.strides[1]) : 0.0;
         }
       }
-      accumulate<T, COV, D, M, R>(partial[me], tile, origin.data(), center.data());
+      if (pass == 0) {
+        accumulate<T, COV, D, M, R, false>(partial[me], tile, origin.data(), center.data());
+      } else {
+        accumulate<T, COV, D, M, R, true>(partial[me], tile, origin.data(), center.data());
+      }
     });
     for (int t = 1; t < team; ++t) partial[0].add(partial[t]);
   }

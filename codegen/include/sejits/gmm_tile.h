@@ -268,9 +268,10 @@ inline void outer_moments(const T *__restrict__ x, const double *__restrict__ re
 }
 
 /* Adds the tile's rows, with responsibilities tile.wlp, to `stats` around
- * the means `mu_o` (tied: and the center `center`). A component with no
- * responsibility in the tile adds nothing and is skipped. */
-template <typename T, int COV, int64_t D, int64_t M, int64_t R>
+ * the means `mu_o` (tied: and the center `center`); S and s1 only unless
+ * SECOND_MOMENTS. A component with no responsibility in the tile adds
+ * nothing and is skipped. */
+template <typename T, int COV, int64_t D, int64_t M, int64_t R, bool SECOND_MOMENTS = true>
 void accumulate(Stats<COV, D, M> &stats, Tile<T, COV, D, M, R> &tile, const double *mu_o, const double *center) {
   const T *__restrict__ x = tile.x.data();
   for (int64_t k = 0; k < M; ++k) {
@@ -280,7 +281,16 @@ void accumulate(Stats<COV, D, M> &stats, Tile<T, COV, D, M, R> &tile, const doub
     if (!any) continue;
     stats.S[k] += lane_sum<R>(resp);
     const double *mu = mu_o + k * D;
-    if (COV == kFull) {
+    if (!SECOND_MOMENTS) {
+      for (int64_t d = 0; d < D; ++d) {
+        double lane[kLanes] = {};
+        for (int64_t r = 0; r < R; r += kLanes) {
+#pragma omp simd
+          for (int64_t l = 0; l < kLanes; ++l) lane[l] = fused(resp[r + l], (double)x[d * R + r + l] - mu[d], lane[l]);
+        }
+        stats.s1[k * D + d] += combine_lanes(lane);
+      }
+    } else if (COV == kFull) {
       outer_moments<T, D, R>(x, resp, mu, tile.centered.data(), &stats.s1[k * D], &stats.s2[k * D * D]);
     } else {
       double trace = 0, unused = 0;
@@ -291,7 +301,7 @@ void accumulate(Stats<COV, D, M> &stats, Tile<T, COV, D, M, R> &tile, const doub
       if (COV == kSpherical) stats.s2[k] += trace;
     }
   }
-  if (COV == kTied) {
+  if (COV == kTied && SECOND_MOMENTS) {
     /* A = sum_r R_r (x - c)(x - c)^T with R_r = sum_k r_k; the finish
      * derives sum_k s2_k from A, s1 and S (gmm_model.h). */
     double total[R] = {};
