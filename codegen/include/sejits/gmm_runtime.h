@@ -38,8 +38,11 @@
 
 namespace sejits_gmm {
 
-/* Rows below which one thread does the work. */
-constexpr int64_t kParallelRows = 2048;
+/* Multiply-adds of a pass below which one thread does the work. */
+constexpr int64_t kParallelWork = 1 << 20;
+/* The threads' own statistics together stay below this many bytes (a
+ * full-covariance model of M = 256, D = 128 has 32 MiB of them). */
+constexpr int64_t kStatsBudgetBytes = int64_t(1) << 30;
 
 constexpr const char *kIllDefined =
     "Fitting the mixture model failed because some components have ill-defined empirical covariance (for instance "
@@ -144,8 +147,14 @@ static inline void share(int64_t rows, int me, int team, int64_t *begin, int64_t
   *end = rows * (me + 1) / team;
 }
 
-static inline int team_size(int64_t rows, int nthreads, bool serial) {
-  return serial || rows < kParallelRows ? 1 : std::max(1, nthreads);
+/* The threads a pass over `rows` rows uses. */
+template <int COV, int64_t D, int64_t M>
+int team_size(int64_t rows, int nthreads, bool serial) {
+  const int64_t per_row = COV == kFull ? M * D * D : COV == kTied ? D * D + M * D : M * D;
+  if (serial || rows * per_row < kParallelWork) return 1;
+  const int64_t stats_bytes = (int64_t)sizeof(double) * (Stats<COV, D, M>::kSecond + M * D + M);
+  const int64_t affordable = std::max<int64_t>(1, kStatsBudgetBytes / stats_bytes);
+  return (int)std::max<int64_t>(1, std::min<int64_t>({(int64_t)nthreads, rows / 64 + 1, affordable}));
 }
 
 /* Each thread's share of X's rows, a tile at a time: visit(tile, first row)
@@ -169,7 +178,7 @@ void for_tiles(const sejits_arg &X, int team, Visit &&visit) {
  * statistics around the model's means: the fused EM iteration's pass. */
 template <typename T, int COV, int64_t D, int64_t M, int64_t R>
 void gather(const Model<T, COV, D, M> &model, const sejits_arg &X, int nthreads, bool serial, Stats<COV, D, M> &total) {
-  const int team = team_size(X.shape[0], nthreads, serial);
+  const int team = team_size<COV, D, M>(X.shape[0], nthreads, serial);
   std::vector<Stats<COV, D, M>> partial(team);
   std::vector<double> center(D);
   for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
@@ -335,7 +344,7 @@ int32_t per_row(const sejits_arg *args, int32_t nargs, int nthreads, char *error
   Model<T, COV, D, M> model;
   load_model<T, COV, D, M>(args, 1, model);
   const sejits_arg &out = args[4];
-  for_tiles<T, COV, D, M, R>(args[0], team_size(args[0].shape[0], nthreads, serial_call(args, nargs)),
+  for_tiles<T, COV, D, M, R>(args[0], team_size<COV, D, M>(args[0].shape[0], nthreads, serial_call(args, nargs)),
                              [&](Tile<T, COV, D, M, R> &tile, int64_t first, int) {
     weighted_log_prob<T, COV, D, M, R>(model, tile);
     if (OUTPUT != kLabel) log_normalizers<T, COV, D, M, R>(tile);
@@ -369,7 +378,7 @@ int32_t m_step(const sejits_arg *args, int32_t nargs, int nthreads, char *error,
                            S::covariance("precisions_cholesky")};
   if (check_entry(args, nargs, specs, 7, error, error_len)) return 1;
   const sejits_arg &X = args[0], &resp = args[1];
-  const int team = team_size(X.shape[0], nthreads, serial_call(args, nargs));
+  const int team = team_size<COV, D, M>(X.shape[0], nthreads, serial_call(args, nargs));
   const double ten_eps = 10.0 * (double)std::numeric_limits<T>::epsilon();
   std::vector<Stats<COV, D, M>> partial(team);
   std::vector<double> origin(M * D, 0.0), center(D, 0.0);  /* pass 1: zero; pass 2: the means */
