@@ -40,8 +40,8 @@ create_venv_if_needed
 PY_MODULES=(numpy grpc google.protobuf grpc_tools setuptools wheel)
 PY_PACKAGES=(numpy grpcio protobuf grpcio-tools setuptools wheel)
 if [[ $WITH_TEST == 1 ]]; then
-  PY_MODULES+=(pytest xdist numexpr numba scipy pyspark dask.distributed pandas pyarrow yaml)
-  PY_PACKAGES+=(pytest pytest-xdist numexpr numba scipy pyspark "dask[distributed]" pandas pyarrow pyyaml)
+  PY_MODULES+=(pytest xdist numexpr numba scipy sklearn pyspark dask.distributed pandas pyarrow yaml)
+  PY_PACKAGES+=(pytest pytest-xdist numexpr numba scipy scikit-learn pyspark "dask[distributed]" pandas pyarrow pyyaml)
 fi
 missing=()
 for i in "${!PY_MODULES[@]}"; do
