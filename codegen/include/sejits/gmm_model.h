@@ -55,12 +55,14 @@ struct Model {
       }
       constant[k] = log(weights[k]) + log_det - half_log_2pi;
     }
-    if (COV == kTied) {
+    if (COV != kFull) {
       for (int64_t d = 0; d < D; ++d) {
         double sum = 0;
         for (int64_t k = 0; k < M; ++k) sum += means[k * D + d];
         center[d] = (T)(sum / (double)M);
       }
+    }
+    if (COV == kTied) {
       for (int64_t k = 0; k < M; ++k) {
         for (int64_t j = 0; j < D; ++j) {
           double y = 0;
@@ -97,6 +99,27 @@ struct Stats {
     log_likelihood += other.log_likelihood;
   }
 };
+
+/* Diag and spherical sums gathered around the center c (gmm_tile.h's
+ * accumulate: two multiply-adds per element) moved to the means mu_o:
+ * s1 = s1_c - S e, s2 = s2_c - 2 e s1_c + S e^2 with e = mu_o - c (summed
+ * over features for spherical). In double, the rounding this adds is
+ * eps (e / sigma)^2 relative to a component's variance sigma^2. */
+template <int COV, int64_t D, int64_t M>
+void recenter_on_means(Stats<COV, D, M> &stats, const double *mu_o, const double *center) {
+  if (COV != kDiag && COV != kSpherical) return;
+  for (int64_t k = 0; k < M; ++k) {
+    double trace_shift = 0;
+    for (int64_t d = 0; d < D; ++d) {
+      const double e = mu_o[k * D + d] - center[d], s1c = stats.s1[k * D + d];
+      const double shift = -2.0 * e * s1c + stats.S[k] * e * e;
+      if (COV == kDiag) stats.s2[k * D + d] += shift;
+      else trace_shift += shift;
+      stats.s1[k * D + d] = s1c - stats.S[k] * e;
+    }
+    if (COV == kSpherical) stats.s2[k] += trace_shift;
+  }
+}
 
 /* ---- the M-step's finish --------------------------------------------------------- */
 

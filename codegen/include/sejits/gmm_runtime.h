@@ -255,6 +255,7 @@ bool em_step(Model<T, COV, D, M> &model, const sejits_arg &X, double reg_covar, 
   *bound = stats.log_likelihood / (double)X.shape[0];
   std::vector<double> nk(M), mu_o = model.means, center(D);
   for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
+  recenter_on_means<COV, D, M>(stats, mu_o.data(), center.data());
   if (!finish_m_step<T, COV, D, M>(stats, mu_o.data(), center.data(), reg_covar, nk, model.weights, model.means,
                                    covariances, model.precisions_chol)) {
     return false;
@@ -410,6 +411,7 @@ int32_t m_step(const sejits_arg *args, int32_t nargs, int nthreads, char *error,
     });
     for (int t = 1; t < team; ++t) partial[0].add(partial[t]);
   }
+  recenter_on_means<COV, D, M>(partial[0], origin.data(), center.data());
   std::vector<double> nk(M), weights(M), means(M * D), covariances(covariance_count<COV>(D, M)),
       precisions_chol(covariance_count<COV>(D, M));
   if (!finish_m_step<T, COV, D, M>(partial[0], origin.data(), center.data(), scalar_of(args[2]), nk, weights, means,

@@ -78,7 +78,8 @@ struct Tile {
   std::vector<T> projected = std::vector<T>(COV == kTied ? D * R : 0); /* tied: (x - c) P */
   std::vector<double> wlp = std::vector<double>(M * R); /* wlp[k * R + r]: weighted log-probabilities, or responsibilities */
   std::vector<double> lse = std::vector<double>(R);
-  std::vector<double> centered = std::vector<double>(COV == kFull || COV == kTied ? D * R : 0); /* the M-step's x - mu, in double */
+  /* the M-step's x - mu (full, tied) or x - c and its square (diag, spherical), in double */
+  std::vector<double> centered = std::vector<double>(COV == kFull || COV == kTied ? D * R : 2 * D * R);
   int64_t rows = 0;
 };
 
@@ -222,19 +223,18 @@ void responsibilities(Tile<T, COV, D, M, R> &tile) {
   }
 }
 
-/* The first and second moments of one feature's column around `mu`,
- * weighted by `resp`: s1 += sum_r resp (x - mu), s2 += sum_r resp (x - mu)^2,
- * in registers (nothing stored). */
-template <typename T, int64_t R>
-inline void column_moments(const T *__restrict__ x, const double *__restrict__ resp, double mu, double *s1, double *s2) {
+/* s1 += sum_r resp u, s2 += sum_r resp u^2 for one feature's column u =
+ * x - c and its square (both computed once per tile): two multiply-adds per
+ * element, in registers. */
+template <int64_t R>
+inline void column_moments(const double *__restrict__ u, const double *__restrict__ u2, const double *__restrict__ resp,
+                           double *s1, double *s2) {
   double first[kLanes] = {}, second[kLanes] = {};
   for (int64_t r = 0; r < R; r += kLanes) {
 #pragma omp simd
     for (int64_t l = 0; l < kLanes; ++l) {
-      const double centered = (double)x[r + l] - mu;
-      const double weighted = resp[r + l] * centered;
-      first[l] += weighted;
-      second[l] = fused(weighted, centered, second[l]);
+      first[l] = fused(resp[r + l], u[r + l], first[l]);
+      second[l] = fused(resp[r + l], u2[r + l], second[l]);
     }
   }
   *s1 += combine_lanes(first);
@@ -268,12 +268,24 @@ inline void outer_moments(const T *__restrict__ x, const double *__restrict__ re
 }
 
 /* Adds the tile's rows, with responsibilities tile.wlp, to `stats` around
- * the means `mu_o` (tied: and the center `center`); S and s1 only unless
- * SECOND_MOMENTS. A component with no responsibility in the tile adds
+ * the means `mu_o` (diag and spherical: around the center `center`, moved
+ * to the means by recenter_on_means(); tied: A around it); S and s1 only
+ * unless SECOND_MOMENTS. A component with no responsibility in the tile adds
  * nothing and is skipped. */
 template <typename T, int COV, int64_t D, int64_t M, int64_t R, bool SECOND_MOMENTS = true>
 void accumulate(Stats<COV, D, M> &stats, Tile<T, COV, D, M, R> &tile, const double *mu_o, const double *center) {
   const T *__restrict__ x = tile.x.data();
+  double *__restrict__ shifted = tile.centered.data();
+  double *__restrict__ squared = shifted + (COV == kDiag || COV == kSpherical ? D * R : 0);
+  if ((COV == kDiag || COV == kSpherical) && SECOND_MOMENTS) {
+    for (int64_t d = 0; d < D; ++d) {
+#pragma omp simd
+      for (int64_t r = 0; r < R; ++r) {
+        shifted[d * R + r] = (double)x[d * R + r] - center[d];
+        squared[d * R + r] = shifted[d * R + r] * shifted[d * R + r];
+      }
+    }
+  }
   for (int64_t k = 0; k < M; ++k) {
     const double *__restrict__ resp = &tile.wlp[k * R];
     bool any = false;
@@ -292,13 +304,23 @@ void accumulate(Stats<COV, D, M> &stats, Tile<T, COV, D, M, R> &tile, const doub
       }
     } else if (COV == kFull) {
       outer_moments<T, D, R>(x, resp, mu, tile.centered.data(), &stats.s1[k * D], &stats.s2[k * D * D]);
-    } else {
-      double trace = 0, unused = 0;
+    } else if (COV == kDiag || COV == kSpherical) {
+      /* around the center c, not mu_k: recenter_on_means() moves the sums */
+      double trace = 0;
       for (int64_t d = 0; d < D; ++d) {
-        double *second = COV == kDiag ? &stats.s2[k * D + d] : COV == kSpherical ? &trace : &unused;
-        column_moments<T, R>(x + d * R, resp, mu[d], &stats.s1[k * D + d], second);
+        double *second = COV == kDiag ? &stats.s2[k * D + d] : &trace;
+        column_moments<R>(shifted + d * R, squared + d * R, resp, &stats.s1[k * D + d], second);
       }
       if (COV == kSpherical) stats.s2[k] += trace;
+    } else {
+      for (int64_t d = 0; d < D; ++d) {
+        double lane[kLanes] = {};
+        for (int64_t r = 0; r < R; r += kLanes) {
+#pragma omp simd
+          for (int64_t l = 0; l < kLanes; ++l) lane[l] = fused(resp[r + l], (double)x[d * R + r + l] - mu[d], lane[l]);
+        }
+        stats.s1[k * D + d] += combine_lanes(lane);
+      }
     }
   }
   if (COV == kTied && SECOND_MOMENTS) {
