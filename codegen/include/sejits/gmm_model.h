@@ -78,25 +78,28 @@ struct Model {
 
 /* Per component: S = sum r, s1 = sum r (x - mu_o), s2 = sum r (x - mu_o)(x - mu_o)^T
  * (full: D x D, upper half; diag: its diagonal; spherical: its trace). Tied
- * keeps, instead of s2, A = sum_r R_r (x - c)(x - c)^T with R_r = sum_k r_k
- * (upper half), from which sum_k s2_k follows. */
+ * keeps, instead of s2, A = sum_r (x - c)(x - c)^T (upper half) and
+ * u = sum_r (x - c) over every row, and the number of rows. */
 template <int COV, int64_t D, int64_t M>
 struct Stats {
-  static constexpr int64_t kSecond = COV == kFull ? M * D * D : COV == kTied ? D * D : COV == kDiag ? M * D : M;
+  static constexpr int64_t kSecond = COV == kFull ? M * D * D : COV == kTied ? D * D + D : COV == kDiag ? M * D : M;
   std::vector<double> S = std::vector<double>(M), s1 = std::vector<double>(M * D), s2 = std::vector<double>(kSecond);
   double log_likelihood = 0;  // sum of log sum_k exp over the rows
+  double rows = 0;            // tied: the rows gathered
 
   void clear() {
     std::fill(S.begin(), S.end(), 0.0);
     std::fill(s1.begin(), s1.end(), 0.0);
     std::fill(s2.begin(), s2.end(), 0.0);
     log_likelihood = 0;
+    rows = 0;
   }
   void add(const Stats &other) {
     for (int64_t i = 0; i < M; ++i) S[i] += other.S[i];
     for (int64_t i = 0; i < M * D; ++i) s1[i] += other.s1[i];
     for (int64_t i = 0; i < kSecond; ++i) s2[i] += other.s2[i];
     log_likelihood += other.log_likelihood;
+    rows += other.rows;
   }
 };
 
@@ -211,19 +214,26 @@ bool finish_m_step(const Stats<COV, D, M> &stats, const double *mu_o, const doub
       ok = ok && precision_cholesky<D>(cov, &precisions_chol[k * D * D]);
     }
   } else if (COV == kTied) {
-    // scikit-learn: (X^T X - sum nk mean mean^T) / sum nk; per component
-    // that is s2_k - nk delta delta^T + 10 eps mu_o mu_o^T, and with
-    // e_k = mu_o_k - c, sum_k s2_k = A - sum_k (s1_k e_k^T + e_k s1_k^T + S_k e_k e_k^T).
-    const double *A = stats.s2.data();
+    // scikit-learn: (X^T X - sum_k nk mean_k mean_k^T) / sum nk. Around c,
+    // with A = sum_r (x - c)(x - c)^T, u = sum_r (x - c), m_k = mean_k - c and
+    // w = sum_k nk m_k, the numerator is
+    // A + u c^T + c u^T + (N - sum nk) c c^T - c w^T - w c^T - sum_k nk m_k m_k^T,
+    // where no term is of the size of |c|^2 N unless the rows' responsibilities
+    // do not sum to 1 (an initialisation's), and then scikit-learn's is too.
+    const double *A = stats.s2.data(), *u = A + D * D;
+    std::vector<double> m(M * D), w(D, 0.0);
+    for (int64_t k = 0; k < M; ++k) {
+      for (int64_t d = 0; d < D; ++d) {
+        m[k * D + d] = mu_o[k * D + d] + delta[k * D + d] - center[d];
+        w[d] += nk[k] * m[k * D + d];
+      }
+    }
+    const double spare = stats.rows - nk_total;
     for (int64_t i = 0; i < D; ++i) {
       for (int64_t j = i; j < D; ++j) {
-        double value = A[i * D + j];
-        for (int64_t k = 0; k < M; ++k) {
-          const double *mu = mu_o + k * D, *dk = &delta[k * D], *s1 = &stats.s1[k * D];
-          const double ei = mu[i] - center[i], ej = mu[j] - center[j];
-          value -= s1[i] * ej + ei * s1[j] + stats.S[k] * ei * ej;
-          value += ten_eps * mu[i] * mu[j] - nk[k] * dk[i] * dk[j];
-        }
+        double value = A[i * D + j] + u[i] * center[j] + center[i] * u[j] + spare * center[i] * center[j] -
+                       center[i] * w[j] - w[i] * center[j];
+        for (int64_t k = 0; k < M; ++k) value -= nk[k] * m[k * D + i] * m[k * D + j];
         value = value / nk_total + (i == j ? reg_covar : 0.0);
         covariances[i * D + j] = covariances[j * D + i] = round_to<T>(value);
       }

@@ -324,15 +324,15 @@ void accumulate(Stats<COV, D, M> &stats, Tile<T, COV, D, M, R> &tile, const doub
     }
   }
   if (COV == kTied && SECOND_MOMENTS) {
-    /* A = sum_r R_r (x - c)(x - c)^T with R_r = sum_k r_k; the finish
-     * derives sum_k s2_k from A, s1 and S (gmm_model.h). */
-    double total[R] = {};
-    for (int64_t k = 0; k < M; ++k) {
+    /* scikit-learn's tied covariance starts from X^T X over every row, whatever
+     * the responsibilities (its initial ones need not sum to 1 per row):
+     * A = sum_r (x - c)(x - c)^T and u = sum_r (x - c) over the tile's rows;
+     * the finish (gmm_model.h) does the rest. */
+    double row[R];
 #pragma omp simd
-      for (int64_t r = 0; r < R; ++r) total[r] += tile.wlp[k * R + r];
-    }
-    double ignored[D] = {};
-    outer_moments<T, D, R>(x, total, center, tile.centered.data(), ignored, stats.s2.data());
+    for (int64_t r = 0; r < R; ++r) row[r] = r < tile.rows ? 1.0 : 0.0;
+    outer_moments<T, D, R>(x, row, center, tile.centered.data(), stats.s2.data() + D * D, stats.s2.data());
+    stats.rows += (double)tile.rows;
   }
 }
 
