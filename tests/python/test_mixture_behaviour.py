@@ -306,3 +306,16 @@ def test_reference_em_keeps_no_samples_by_components_array(covariance_type):
     finally:
         tracemalloc.stop()
     assert m_step_peak < budget and em_peak < budget, (m_step_peak, em_peak, budget)
+
+
+def test_explain_and_source_name_the_generated_em(native):
+    """explain() says the EM runs generated code (and which entry ran last);
+    source() is the C++ that instantiates the runtime for this model."""
+    X = blobs(300, 4, 3, seed=31)
+    model = GaussianMixture(3, covariance_type="diag", init_params="random_from_data", random_state=0).fit(X)
+    text = model.explain(X)
+    assert "specialized (library kernel of the gmm specializer)" in text
+    assert "n_components=3" in text and "n_features=4" in text
+    assert "ran the compiled" in text
+    assert "sejits_gmm::fit<double, 2, 4, 3," in model.source(X)
+    assert "sejits_gmm::fit<float, 2, 4, 3," in model.source(X.astype(np.float32))

@@ -304,6 +304,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         labels = np.concatenate([np.full(int(count), k, dtype=np.int64) for k, count in enumerate(counts)])
         return np.asarray(np.vstack(parts), dtype=np.float64), labels
 
+    # ---- what runs ------------------------------------------------------------
+
+    def explain(self, X):
+        """Whether EM on X runs code the daemon generated for this model's
+        covariance type, n_components and X's features and dtype, and why
+        not if it does not; the kernel's key, variant and entry points, and
+        which code ran its last call."""
+        X = _as_model_input(X)
+        return gmm_kernel(self.covariance_type, self.n_components, X.shape[1]).explain(X)
+
+    def source(self, X):
+        """The C++ the daemon generates for EM on X with this model's shape."""
+        X = _as_model_input(X)
+        return gmm_kernel(self.covariance_type, self.n_components, X.shape[1]).source(X)
+
     def _n_parameters(self):
         """The model's free parameters."""
         n_features = self.means_.shape[1]
@@ -321,6 +336,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def aic(self, X):
         """Akaike information criterion on X (lower is better)."""
         return -2 * self.score(X) * _n_samples(X) + 2 * self._n_parameters()
+
+
+def _as_model_input(X):
+    """X as the kernels take it: 2-D, float32 kept, other dtypes float64."""
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"Expected 2D array, got {X.ndim}D array instead")
+    return X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
 
 
 def _n_samples(X):
