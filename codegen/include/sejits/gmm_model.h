@@ -14,6 +14,10 @@
 #include <limits>
 #include <vector>
 
+/* 256-bit vectors where the CPU has them (see gmm_runtime.h). */
+#pragma GCC push_options
+#pragma GCC target("prefer-vector-width=256")
+
 namespace sejits_gmm {
 
 enum Covariance { kFull = 0, kTied = 1, kDiag = 2, kSpherical = 3 };
@@ -266,5 +270,7 @@ bool finish_m_step(const Stats<COV, D, M> &stats, const double *mu_o, const doub
 }
 
 }  // namespace sejits_gmm
+
+#pragma GCC pop_options
 
 #endif /* SEJITS_GMM_MODEL_H */

@@ -20,6 +20,10 @@
 #include "sejits/kernel_abi.h"
 #include "sejits/kernel_runtime.h" /* SIMD declarations of exp and log */
 
+/* 256-bit vectors where the CPU has them (see gmm_runtime.h). */
+#pragma GCC push_options
+#pragma GCC target("prefer-vector-width=256")
+
 namespace sejits_gmm {
 
 constexpr int64_t kLanes = 8;   /* partial sums of a sum over a tile's rows */
@@ -337,5 +341,7 @@ void accumulate(Stats<COV, D, M> &stats, Tile<T, COV, D, M, R> &tile, const doub
 }
 
 }  // namespace sejits_gmm
+
+#pragma GCC pop_options
 
 #endif /* SEJITS_GMM_TILE_H */
