@@ -24,6 +24,8 @@ class Settings:
     repeats: int | None  # overrides every case's default when set
     grid_edges: dict  # rank -> edge of the stencil cases' grids
     missing_peers: tuple = ()  # optional peers not installed (peers.py): their rows are skipped
+    peak_gflops: float | None = None  # double-precision peak (machine.py): the compute-bound limits
+    gmm_scale: object = None  # gmm.GmmScale: the GMM cases' sizes and repeats
 
     def repeats_or(self, default):
         return self.repeats or default

@@ -37,12 +37,22 @@ def format_ratio(numerator, denominator):
     return f"{numerator / denominator:.3g}"
 
 
+def format_bytes(count):
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(count) >= scale:
+            return f"{count / scale:.3g}{unit}"
+    return f"{count}B"
+
+
 def format_extra(extra):
     """A result's case-specific figures as "key=value" words (*_s keys are
-    seconds, *_per_s rates, gbs and *_gbs bandwidths in GB/s)."""
+    seconds, *_per_s rates, gbs and *_gbs bandwidths in GB/s, *_bytes
+    sizes)."""
     words = []
     for key, value in extra.items():
-        if isinstance(value, float):
+        if key.endswith("_bytes") and isinstance(value, int):
+            value = format_bytes(value)
+        elif isinstance(value, float):
             seconds = key.endswith("_s") and not key.endswith("_per_s")
             bandwidth = key == "gbs" or key.endswith("_gbs")
             if seconds:
@@ -83,7 +93,9 @@ def machine_headline(machine):
             f"(sejits {format_gbs(machine['copy_gbs_sejits'])}, torch {format_gbs(machine['copy_gbs_torch'])}); "
             f"host {machine['cpu']}, {machine['cores']} cores"
         )
-    return f"{machine['cpu']}, {machine['cores']} cores, STREAM triad {machine['stream_triad_gbs']:.1f} GB/s"
+    peak = machine.get("peak_gflops")
+    return (f"{machine['cpu']}, {machine['cores']} cores, STREAM triad {machine['stream_triad_gbs']:.1f} GB/s, "
+            f"peak {'-' if peak is None else f'{peak:.1f}'} GFLOP/s (float64)")
 
 
 def print_table(machine, results):

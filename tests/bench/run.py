@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from daemon import fresh_daemon
 from daemon_throughput import run_daemon_throughput
 from elementwise import run_elementwise
+from gmm import GmmScale, run_gmm
 from gpu import GPU_SUITES, run_opencl
 from machine import describe_machine
 from measure import BenchFailure, Settings, progress
@@ -40,6 +41,7 @@ SUITES = {
     "overhead": [run_per_call, run_stencil_per_call, run_first_calls, run_import, run_heat_first_run],
     "stencil": [run_stencil],
     "daemon": [run_daemon_throughput],
+    "gmm": [run_gmm],
     "tuning": [run_tuning],  # sets its own tuning mode; every other suite measures the default variant
 }
 
@@ -51,11 +53,12 @@ class Size:
     elements: int  # element-wise cases
     stream_elements: int  # per STREAM array: large enough to defeat the caches
     grid_edges: dict  # rank -> edge of the stencil cases' grids
+    gmm: GmmScale  # the GMM cases' N (divided from BENCHMARKS.md's) and timed fits
 
 
 SIZES = {
-    "small": Size(2**20, 2**23, {2: 512, 3: 64}),
-    "full": Size(2**24, 2**25, {2: 4096, 3: 256}),
+    "small": Size(2**20, 2**23, {2: 512, 3: 64}, GmmScale(samples_divisor=100, repeats=2)),
+    "full": Size(2**24, 2**25, {2: 4096, 3: 256}, GmmScale(samples_divisor=1, repeats=3)),
 }
 
 
@@ -100,7 +103,8 @@ def cpu_settings(args):
     size = SIZES[args.size]
     machine = describe_machine(size.stream_elements, STREAM_RUNS)
     machine["peers_not_installed"] = list(missing)
-    return machine, Settings(size.elements, machine["stream_triad_gbs"], args.repeats, size.grid_edges, missing)
+    return machine, Settings(size.elements, machine["stream_triad_gbs"], args.repeats, size.grid_edges, missing,
+                             peak_gflops=machine["peak_gflops"], gmm_scale=size.gmm)
 
 
 def run_cpu(args):

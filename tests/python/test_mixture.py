@@ -63,13 +63,12 @@ class ReferenceOnly:
 
 @pytest.fixture
 def native(daemon):
-    """The estimator's kernels through the daemon. Until it has the gmm
-    specializer they fall back to the reference; that warning is expected."""
-    sejits.config(fallback="warn")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", sejits.SpecializationWarning)
-        yield "native"
+    """The estimator's kernels through the daemon, never the reference: a
+    kernel the daemon cannot build fails the test."""
     sejits.config(fallback="error")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sejits.SpecializationWarning)
+        yield "native"
 
 
 @pytest.fixture

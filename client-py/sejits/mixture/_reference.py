@@ -257,8 +257,12 @@ class _Statistics:
             covariances /= nk.sum()
             covariances[np.arange(n_features), np.arange(n_features)] += reg_covar
         else:
-            covariances = (second / nk[:, np.newaxis] - delta ** 2 + eps10 * mu_o ** 2 / nk[:, np.newaxis]
-                           + reg_covar)
+            # -delta^2 + 10 eps mu_o^2 / nk rewritten so that no two terms of the size of mu_o^2
+            # cancel: exactly 0 for a component that lost its points (first = 0, nk = 10 eps).
+            mean_shift = first / nk[:, np.newaxis]
+            ratio = eps10 * mu_o / nk[:, np.newaxis]
+            correction = -mean_shift ** 2 + ratio * (2.0 * first + (nk - eps10)[:, np.newaxis] * mu_o) / nk[:, np.newaxis]
+            covariances = second / nk[:, np.newaxis] + correction + reg_covar
             if self.covariance_type == "spherical":
                 covariances = covariances.mean(axis=1)
         covariances = covariances.astype(dtype)

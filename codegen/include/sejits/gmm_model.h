@@ -245,12 +245,17 @@ bool finish_m_step(const Stats<COV, D, M> &stats, const double *mu_o, const doub
     ok = precision_cholesky<D>(covariances.data(), precisions_chol.data());
   } else {
     // scikit-learn: sum r x^2 / nk - mean^2 + reg = s2 / nk - delta^2 + 10 eps mu_o^2 / nk + reg
+    // = s2 / nk - a^2 + (10 eps mu_o / nk) (2 s1 + (nk - 10 eps) mu_o) / nk + reg with a = s1 / nk:
+    // The first form's -delta^2 and 10 eps mu_o^2 / nk are both about mu_o^2 for a component that
+    // lost its points (S = s1 = s2 = 0, nk = 10 eps); their difference, exactly 0, came out as a
+    // rounding error of eps mu_o^2, not small beside reg_covar (negative for |mu_o| ~ 1e6: an
+    // ill-defined covariance where scikit-learn has reg_covar). This one gives 0 there.
     for (int64_t k = 0; k < M; ++k) {
       double trace = 0;
       for (int64_t d = 0; d < D; ++d) {
-        const double mu = mu_o[k * D + d], dk = delta[k * D + d];
+        const double mu = mu_o[k * D + d], s1 = stats.s1[k * D + d], a = s1 / nk[k];
         const double second = COV == kDiag ? stats.s2[k * D + d] : 0.0;
-        const double correction = -dk * dk + ten_eps * mu * mu / nk[k];
+        const double correction = -a * a + (ten_eps * mu / nk[k]) * ((2.0 * s1 + (nk[k] - ten_eps) * mu) / nk[k]);
         if (COV == kDiag) {
           covariances[k * D + d] = round_to<T>(second / nk[k] + correction + reg_covar);
         } else {
