@@ -33,7 +33,7 @@ TIMED=(tests/e2e/test_tuning_e2e.py tests/cluster/test_fairness.py tests/reliabi
 # background compiles in flight (a fork beside them failed the JVM's start).
 SPARK=tests/cluster/test_spark.py
 echo "==> Python tests (pytest, 2 workers)"
-"$PYTHON" -m pytest -q -n 2 --dist loadfile "${TIMED[@]/#/--ignore=$ROOT/}" --ignore="$ROOT/$SPARK" "$ROOT/tests/python" "$ROOT/tests/e2e" \
+"$PYTHON" -m pytest -q -n 2 --dist loadfile --durations=30 "${TIMED[@]/#/--ignore=$ROOT/}" --ignore="$ROOT/$SPARK" "$ROOT/tests/python" "$ROOT/tests/e2e" \
   "$ROOT/tests/cluster" "$ROOT/tests/deploy" "$ROOT/tests/reliability"
 echo "==> the Spark engine suite (pytest, a process of its own)"
 "$PYTHON" -m pytest -q "$ROOT/$SPARK"

@@ -270,6 +270,24 @@ def test_a_component_lost_far_from_the_origin_keeps_reg_covar():
     assert_close(ours.covariances_[:2], theirs.covariances_[:2], 1e-3, "covariances_")
 
 
+@pytest.mark.parametrize("covariance_type", SMALL)
+def test_log_probability_gaps_around_exps_underflow(covariance_type):
+    """Two clusters 38 apart: each point's log-probability under the other
+    component is 600 to 850 below its own, across the range where exp's
+    result turns subnormal and then 0 (about -708 to -745), where the
+    kernels flush exp to 0 (below 2^-1020, to stay on the fast SIMD path).
+    scikit-learn's responsibilities there are subnormal or 0; the fits and
+    predict_proba agree to the normwise 1e-6."""
+    rng = np.random.default_rng(11)
+    X = np.concatenate([rng.standard_normal((150, 3)), rng.standard_normal((150, 3)) + [38.0, 0.0, 0.0]])
+    means = np.array([[0.0, 0.0, 0.0], [38.0, 0.0, 0.0], [19.0, 0.0, 0.0]])
+    ours, theirs = fit_both(X, n_components=3, covariance_type=covariance_type, tol=0, max_iter=2,
+                            weights_init=np.array([0.45, 0.45, 0.1]), means_init=means,
+                            precisions_init=unit_precisions(covariance_type, 3, 3))
+    assert_same_fit(ours, theirs, X)
+    assert_same_predictions(ours, theirs, X)
+
+
 @pytest.mark.parametrize("points", [7, 1])
 @pytest.mark.parametrize("covariance_type", SMALL)
 def test_duplicated_points(covariance_type, points):

@@ -179,11 +179,12 @@ inline double round_to(double value) {
 /* New parameters from the statistics gathered around `mu_o` (the model's
  * means; the tied center `center`): nk (with scikit-learn's 10 eps), means,
  * covariances, their precision Cholesky factors, rounded to T as the arrays
- * keep them. Weights are nk / sum nk. False: an ill-defined covariance. */
+ * keep them. Weights are nk / sum nk. False: an ill-defined covariance.
+ * `team`: the threads that may share the full covariances' factorizations. */
 template <typename T, int COV, int64_t D, int64_t M>
 bool finish_m_step(const Stats<COV, D, M> &stats, const double *mu_o, const double *center, double reg_covar,
                    std::vector<double> &nk, std::vector<double> &weights, std::vector<double> &means,
-                   std::vector<double> &covariances, std::vector<double> &precisions_chol) {
+                   std::vector<double> &covariances, std::vector<double> &precisions_chol, int team = 1) {
   const double ten_eps = 10.0 * (double)std::numeric_limits<T>::epsilon();
   std::vector<double> delta(M * D);
   double nk_total = 0;
@@ -202,17 +203,15 @@ bool finish_m_step(const Stats<COV, D, M> &stats, const double *mu_o, const doub
   bool ok = true;
   if (COV == kFull) {
     // scikit-learn: sum r (x - mean)(x - mean)^T / nk, centred on the new mean.
-#pragma omp parallel for schedule(dynamic, 1) if (M > 1 && D >= 16) reduction(&& : ok)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(team) if (team > 1 && M > 1 && D >= 16) reduction(&& : ok)
     for (int64_t k = 0; k < M; ++k) {
       const double *s1 = &stats.s1[k * D], *s2 = &stats.s2[k * D * D], *dk = &delta[k * D];
       const double S = stats.S[k];
       double *cov = &covariances[k * D * D];
       for (int64_t i = 0; i < D; ++i) {
-        for (int64_t j = 0; j < D; ++j) {
-          const int64_t lo = std::min(i, j), hi = std::max(i, j);  // s2 is summed in full; its two halves agree to rounding
-          const double second = s2[lo * D + hi];
-          double value = (second - dk[i] * s1[j] - s1[i] * dk[j] + S * dk[i] * dk[j]) / nk[k];
-          cov[i * D + j] = round_to<T>(value + (i == j ? reg_covar : 0.0));
+        for (int64_t j = i; j < D; ++j) {  // the upper half of s2, mirrored: the covariance is exactly symmetric
+          double value = (s2[i * D + j] - dk[i] * s1[j] - s1[i] * dk[j] + S * dk[i] * dk[j]) / nk[k];
+          cov[i * D + j] = cov[j * D + i] = round_to<T>(value + (i == j ? reg_covar : 0.0));
         }
       }
       ok = ok && precision_cholesky<D>(cov, &precisions_chol[k * D * D]);

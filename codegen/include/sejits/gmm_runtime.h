@@ -263,7 +263,7 @@ bool em_step(Model<T, COV, D, M> &model, const sejits_arg &X, double reg_covar, 
   for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
   recenter_on_means<COV, D, M>(stats, mu_o.data(), center.data());
   if (!finish_m_step<T, COV, D, M>(stats, mu_o.data(), center.data(), reg_covar, nk, model.weights, model.means,
-                                   covariances, model.precisions_chol)) {
+                                   covariances, model.precisions_chol, serial ? 1 : nthreads)) {
     return false;
   }
   model.prepare();
@@ -421,7 +421,7 @@ int32_t m_step(const sejits_arg *args, int32_t nargs, int nthreads, char *error,
   std::vector<double> nk(M), weights(M), means(M * D), covariances(covariance_count<COV>(D, M)),
       precisions_chol(covariance_count<COV>(D, M));
   if (!finish_m_step<T, COV, D, M>(partial[0], origin.data(), center.data(), scalar_of(args[2]), nk, weights, means,
-                                   covariances, precisions_chol)) {
+                                   covariances, precisions_chol, team)) {
     return fail_ill_defined<T>(error, error_len);
   }
   store<T>(args[3], nk.data(), M);
