@@ -1,6 +1,7 @@
 """The OpenCL target (`run.py --target opencl`): E1-E3, S2, S3, R1, R2r and
 R2c on float32 with sejits' OpenCL back end, against CuPy and PyTorch on the
-same GPU.
+same GPU; G1g and G2g (gpu_gmm.py, GaussianMixture fits) against
+scikit-learn on the CPU and on PyTorch CUDA tensors.
 
 The limit is the best device-to-device copy bandwidth measured at the start
 (gpu_machine.py): E1 and E3 move 12 B per element, E2 28 B (inputs read and
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cases import ELEMENTWISE_CASES
+from gpu_gmm import run_gpu_gmm
 from gpu_impls import (
     ELEMENTWISE_DEVICE_IMPLS,
     ELEMENTWISE_HOST_IMPLS,
@@ -245,6 +247,7 @@ GPU_SUITES = {  # each yields its results one by one
     "elementwise": run_gpu_elementwise,
     "stencil": run_gpu_stencil,
     "reductions": run_gpu_reductions,
+    "gmm": run_gpu_gmm,  # gpu_gmm.py: fits, against scikit-learn on the CPU and on CUDA tensors
 }
 
 

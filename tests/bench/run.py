@@ -8,7 +8,7 @@ See BENCHMARKS.md. Progress goes to stderr, the table to stdout; the exit
 status is non-zero if any implementation failed or gave a wrong result (a
 peer that is not installed is listed at the start and its rows say "not
 installed"; that is no failure).
---target opencl runs the GPU suites of gpu.py (elementwise, stencil,
+--target opencl runs the GPU suites of gpu.py (elementwise, stencil, gmm,
 reductions) on the OpenCL device SPEC (default "gpu") instead of the CPU
 suites.
 """
