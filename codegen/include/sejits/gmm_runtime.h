@@ -153,14 +153,20 @@ static inline void share(int64_t rows, int me, int team, int64_t *begin, int64_t
   *end = rows * (me + 1) / team;
 }
 
-/* The threads a pass over `rows` rows uses. */
+/* The threads the work of a pass over `rows` rows is worth. */
 template <int COV, int64_t D, int64_t M>
-int team_size(int64_t rows, int nthreads, bool serial) {
+int team_for_work(int64_t rows, int nthreads, bool serial) {
   const int64_t per_row = COV == kFull ? M * D * D : COV == kTied ? D * D + M * D : M * D;
   if (serial || rows * per_row < kParallelWork) return 1;
+  return (int)std::max<int64_t>(1, std::min<int64_t>((int64_t)nthreads, rows / 64 + 1));
+}
+
+/* The threads a pass over `rows` rows uses when each keeps its own statistics. */
+template <int COV, int64_t D, int64_t M>
+int team_size(int64_t rows, int nthreads, bool serial) {
   const int64_t stats_bytes = (int64_t)sizeof(double) * (Stats<COV, D, M>::kSecond + M * D + M);
   const int64_t affordable = std::max<int64_t>(1, kStatsBudgetBytes / stats_bytes);
-  return (int)std::max<int64_t>(1, std::min<int64_t>({(int64_t)nthreads, rows / 64 + 1, affordable}));
+  return (int)std::min<int64_t>(team_for_work<COV, D, M>(rows, nthreads, serial), affordable);
 }
 
 /* Each thread's share of X's rows, a tile at a time: visit(tile, first row)
@@ -180,21 +186,79 @@ void for_tiles(const sejits_arg &X, int team, Visit &&visit) {
   }
 }
 
+/* How the fused pass splits the M-step's sums between threads (the variant
+ * "mstep"): over rows, each thread its own rows' statistics for every
+ * component, added in thread order at the end; or over components, the team
+ * walking X together, each thread the statistics of its own components over
+ * every row, in row order. */
+enum MStepSplit { kOverRows = 0, kOverComponents = 1 };
+
+/* The E-step of one tile, leaving its responsibilities in tile.wlp; returns
+ * the sum of its rows' log-likelihoods. */
+template <typename T, int COV, int64_t D, int64_t M, int64_t R>
+double e_step_tile(const Model<T, COV, D, M> &model, Tile<T, COV, D, M, R> &tile) {
+  weighted_log_prob<T, COV, D, M, R>(model, tile);
+  log_normalizers<T, COV, D, M, R>(tile);
+  double likelihood = 0;
+  for (int64_t r = 0; r < tile.rows; ++r) likelihood += tile.lse[r];
+  responsibilities<T, COV, D, M, R>(tile);
+  return likelihood;
+}
+
+/* The fused pass, M-step over components: X a chunk of `team` tiles at a
+ * time; thread t runs the E-step of the chunk's tile t, then (after a
+ * barrier) adds every tile of the chunk, in row order, to the statistics of
+ * its components t, t + team, ... (thread 0 also the tied rows' part). One
+ * set of statistics, no per-thread copies, and sums whose order is the
+ * tiles' whatever the number of threads. */
+template <typename T, int COV, int64_t D, int64_t M, int64_t R>
+void gather_over_components(const Model<T, COV, D, M> &model, const sejits_arg &X, int team, const double *center,
+                            Stats<COV, D, M> &total) {
+  const int64_t rows = X.shape[0], tiles = (rows + R - 1) / R;
+  std::vector<Tile<T, COV, D, M, R>> chunk(team);
+  std::vector<double> likelihood(team);
+#pragma omp parallel num_threads(team) if (team > 1)
+  {
+    const int me = omp_get_thread_num(), size = omp_get_num_threads();
+    std::vector<double> scratch(chunk[0].centered.size());
+    const ComponentShare mine{me, size, me == 0};
+    for (int64_t first_tile = 0; first_tile < tiles; first_tile += size) {
+      const int64_t in_chunk = std::min<int64_t>(size, tiles - first_tile);
+      if (me < in_chunk) {
+        const int64_t first = (first_tile + me) * R;
+        load_tile<T, COV, D, M, R>(X, first, std::min(R, rows - first), chunk[me]);
+        likelihood[me] = e_step_tile<T, COV, D, M, R>(model, chunk[me]);
+      }
+#pragma omp barrier
+      for (int64_t t = 0; t < in_chunk; ++t) {
+        accumulate<T, COV, D, M, R>(total, chunk[t], model.means.data(), center, scratch.data(), mine);
+        if (me == 0) total.log_likelihood += likelihood[t];
+      }
+#pragma omp barrier
+    }
+  }
+}
+
 /* One E-step over X with the model's parameters, gathering the M-step's
  * statistics around the model's means: the fused EM iteration's pass. */
-template <typename T, int COV, int64_t D, int64_t M, int64_t R>
+template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP = kOverRows>
 void gather(const Model<T, COV, D, M> &model, const sejits_arg &X, int nthreads, bool serial, Stats<COV, D, M> &total) {
+  if (MSTEP == kOverComponents) {
+    std::vector<double> center(D);
+    for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
+    total.clear();
+    gather_over_components<T, COV, D, M, R>(model, X, team_for_work<COV, D, M>(X.shape[0], nthreads, serial),
+                                            center.data(), total);
+    return;
+  }
   const int team = team_size<COV, D, M>(X.shape[0], nthreads, serial);
   std::vector<Stats<COV, D, M>> partial(team);
   std::vector<double> center(D);
   for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
   for_tiles<T, COV, D, M, R>(X, team, [&](Tile<T, COV, D, M, R> &tile, int64_t, int me) {
     Stats<COV, D, M> &mine = partial[me];
-    weighted_log_prob<T, COV, D, M, R>(model, tile);
-    log_normalizers<T, COV, D, M, R>(tile);
-    for (int64_t r = 0; r < tile.rows; ++r) mine.log_likelihood += tile.lse[r];
-    responsibilities<T, COV, D, M, R>(tile);
-    accumulate<T, COV, D, M, R>(mine, tile, model.means.data(), center.data());
+    mine.log_likelihood += e_step_tile<T, COV, D, M, R>(model, tile);
+    accumulate<T, COV, D, M, R>(mine, tile, model.means.data(), center.data(), tile.centered.data());
   });
   total.clear();
   for (const auto &part : partial) total.add(part);
@@ -254,10 +318,10 @@ static inline double scalar_of(const sejits_arg &arg) {
 
 /* One EM iteration on `model` in place: the E-step's mean log-likelihood
  * into *bound; covariances into `covariances`. False: ill-defined. */
-template <typename T, int COV, int64_t D, int64_t M, int64_t R>
+template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP>
 bool em_step(Model<T, COV, D, M> &model, const sejits_arg &X, double reg_covar, int nthreads, bool serial,
              Stats<COV, D, M> &stats, std::vector<double> &covariances, double *bound) {
-  gather<T, COV, D, M, R>(model, X, nthreads, serial, stats);
+  gather<T, COV, D, M, R, MSTEP>(model, X, nthreads, serial, stats);
   *bound = stats.log_likelihood / (double)X.shape[0];
   std::vector<double> nk(M), mu_o = model.means, center(D);
   for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
@@ -273,7 +337,7 @@ bool em_step(Model<T, COV, D, M> &model, const sejits_arg &X, double reg_covar, 
 /* fit(X, reg_covar, tol, start_bound, weights, means, precisions_cholesky,
  *     covariances, lower_bounds, progress): the EM loop, max_iter =
  * len(lower_bounds); progress = [n_iter, converged]. */
-template <typename T, int COV, int64_t D, int64_t M, int64_t R>
+template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP = kOverRows>
 int32_t fit(const sejits_arg *args, int32_t nargs, int nthreads, char *error, int64_t error_len) {
   using S = Specs<T, COV, D, M>;
   const ArgSpec specs[] = {S::X, S::number("reg_covar"), S::number("tol"), S::number("start_bound"), S::weights,
@@ -295,7 +359,7 @@ int32_t fit(const sejits_arg *args, int32_t nargs, int nthreads, char *error, in
   bool converged = false;
   for (int64_t iteration = 1; iteration <= max_iter; ++iteration) {
     double bound = 0;
-    if (!em_step<T, COV, D, M, R>(model, args[0], reg_covar, nthreads, serial, stats, covariances, &bound)) {
+    if (!em_step<T, COV, D, M, R, MSTEP>(model, args[0], reg_covar, nthreads, serial, stats, covariances, &bound)) {
       return fail_ill_defined<T>(error, error_len);
     }
     *(double *)((char *)args[8].data + (iteration - 1) * args[8].strides[0]) = bound;
@@ -314,7 +378,7 @@ int32_t fit(const sejits_arg *args, int32_t nargs, int nthreads, char *error, in
 }
 
 /* em_iteration(X, reg_covar, weights, means, precisions_cholesky, covariances, lower_bound[1]). */
-template <typename T, int COV, int64_t D, int64_t M, int64_t R>
+template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP = kOverRows>
 int32_t em_iteration(const sejits_arg *args, int32_t nargs, int nthreads, char *error, int64_t error_len) {
   using S = Specs<T, COV, D, M>;
   const ArgSpec specs[] = {S::X, S::number("reg_covar"), S::weights, S::means, S::covariance("precisions_cholesky"),
@@ -326,7 +390,7 @@ int32_t em_iteration(const sejits_arg *args, int32_t nargs, int nthreads, char *
   std::vector<double> covariances(covariance_count<COV>(D, M));
   Stats<COV, D, M> stats;
   double bound = 0;
-  if (!em_step<T, COV, D, M, R>(model, args[0], scalar_of(args[1]), nthreads, serial_call(args, nargs), stats,
+  if (!em_step<T, COV, D, M, R, MSTEP>(model, args[0], scalar_of(args[1]), nthreads, serial_call(args, nargs), stats,
                                 covariances, &bound)) {
     return fail_ill_defined<T>(error, error_len);
   }
@@ -410,9 +474,9 @@ int32_t m_step(const sejits_arg *args, int32_t nargs, int nthreads, char *error,
         }
       }
       if (pass == 0) {
-        accumulate<T, COV, D, M, R, false>(partial[me], tile, origin.data(), center.data());
+        accumulate<T, COV, D, M, R, false>(partial[me], tile, origin.data(), center.data(), tile.centered.data());
       } else {
-        accumulate<T, COV, D, M, R, true>(partial[me], tile, origin.data(), center.data());
+        accumulate<T, COV, D, M, R, true>(partial[me], tile, origin.data(), center.data(), tile.centered.data());
       }
     });
     for (int t = 1; t < team; ++t) partial[0].add(partial[t]);

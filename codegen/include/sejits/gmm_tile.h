@@ -293,15 +293,26 @@ inline void outer_moments(const T *__restrict__ x, const double *__restrict__ re
   }
 }
 
+/* The components a thread gathers: first, first + step, ... (all: 0, 1),
+ * and whether it also gathers what belongs to no component (tied: A, u and
+ * the rows). */
+struct ComponentShare {
+  int64_t first = 0, step = 1;
+  bool rows_part = true;
+};
+
 /* Adds the tile's rows, with responsibilities tile.wlp, to `stats` around
  * the means `mu_o` (diag and spherical: around the center `center`, moved
  * to the means by recenter_on_means(); tied: A around it); S and s1 only
  * unless SECOND_MOMENTS. A component with no responsibility in the tile adds
- * nothing and is skipped. */
+ * nothing and is skipped. `centered` is the caller's scratch of
+ * Tile::centered's size (the tile's own, unless threads share the tile);
+ * `share` picks the components. */
 template <typename T, int COV, int64_t D, int64_t M, int64_t R, bool SECOND_MOMENTS = true>
-void accumulate(Stats<COV, D, M> &stats, Tile<T, COV, D, M, R> &tile, const double *mu_o, const double *center) {
+void accumulate(Stats<COV, D, M> &stats, const Tile<T, COV, D, M, R> &tile, const double *mu_o, const double *center,
+                double *centered, ComponentShare share = {}) {
   const T *__restrict__ x = tile.x.data();
-  double *__restrict__ shifted = tile.centered.data();
+  double *__restrict__ shifted = centered;
   double *__restrict__ squared = shifted + (COV == kDiag || COV == kSpherical ? D * R : 0);
   if ((COV == kDiag || COV == kSpherical) && SECOND_MOMENTS) {
     for (int64_t d = 0; d < D; ++d) {
@@ -312,7 +323,7 @@ void accumulate(Stats<COV, D, M> &stats, Tile<T, COV, D, M, R> &tile, const doub
       }
     }
   }
-  for (int64_t k = 0; k < M; ++k) {
+  for (int64_t k = share.first; k < M; k += share.step) {
     const double *__restrict__ resp = &tile.wlp[k * R];
     bool any = false;
     for (int64_t r = 0; r < R; ++r) any |= resp[r] != 0;
@@ -329,7 +340,7 @@ void accumulate(Stats<COV, D, M> &stats, Tile<T, COV, D, M, R> &tile, const doub
         stats.s1[k * D + d] += combine_lanes(lane);
       }
     } else if (COV == kFull) {
-      outer_moments<T, D, R>(x, resp, mu, tile.centered.data(), &stats.s1[k * D], &stats.s2[k * D * D]);
+      outer_moments<T, D, R>(x, resp, mu, centered, &stats.s1[k * D], &stats.s2[k * D * D]);
     } else if (COV == kDiag || COV == kSpherical) {
       /* around the center c, not mu_k: recenter_on_means() moves the sums */
       double trace = 0;
@@ -349,7 +360,7 @@ void accumulate(Stats<COV, D, M> &stats, Tile<T, COV, D, M, R> &tile, const doub
       }
     }
   }
-  if (COV == kTied && SECOND_MOMENTS) {
+  if (COV == kTied && SECOND_MOMENTS && share.rows_part) {
     /* scikit-learn's tied covariance starts from X^T X over every row, whatever
      * the responsibilities (its initial ones need not sum to 1 per row):
      * A = sum_r (x - c)(x - c)^T and u = sum_r (x - c) over the tile's rows;
@@ -357,7 +368,7 @@ void accumulate(Stats<COV, D, M> &stats, Tile<T, COV, D, M, R> &tile, const doub
     double row[R];
 #pragma omp simd
     for (int64_t r = 0; r < R; ++r) row[r] = r < tile.rows ? 1.0 : 0.0;
-    outer_moments<T, D, R>(x, row, center, tile.centered.data(), stats.s2.data() + D * D, stats.s2.data());
+    outer_moments<T, D, R>(x, row, center, centered, stats.s2.data() + D * D, stats.s2.data());
     stats.rows += (double)tile.rows;
   }
 }
