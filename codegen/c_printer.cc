@@ -339,6 +339,10 @@ std::string base_callee_name(Callee callee) {
     case Callee::kGmmEmIteration: return "sejits_gmm::em_iteration";
     case Callee::kGmmPerRow: return "sejits_gmm::per_row";
     case Callee::kGmmMStep: return "sejits_gmm::m_step";
+    case Callee::kGmmClFit: return "sejits_gmm_cl::fit";
+    case Callee::kGmmClEmIteration: return "sejits_gmm_cl::em_iteration";
+    case Callee::kGmmClPerRow: return "sejits_gmm_cl::per_row";
+    case Callee::kGmmClMStep: return "sejits_gmm_cl::m_step";
   }
   return "";
 }

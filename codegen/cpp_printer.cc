@@ -85,10 +85,10 @@ std::string print_cpp(const TranslationUnit &unit) {
   CppDialect dialect;
   print_header_comment(unit.header_comment, out);
   out << "#include \"sejits/kernel_runtime.h\"\n";
-  if (!unit.device_functions.empty()) out << "#include \"sejits/opencl_runtime.h\"\n";
+  if (unit.has_device_code()) out << "#include \"sejits/opencl_runtime.h\"\n";
   for (const std::string &header : unit.runtime_headers) out << "#include \"sejits/" << header << "\"\n";
   out << "\nSEJITS_EXPORT int32_t sejits_abi_version(void) { return SEJITS_ABI_VERSION; }\n";
-  if (!unit.device_functions.empty()) print_embedded_opencl(unit, out);
+  if (unit.has_device_code()) print_embedded_opencl(unit, out);
   for (const auto &function : unit.functions) {
     out << "\n";
     print_function(dialect, function, function.exported ? "SEJITS_EXPORT " : "static inline ", out);

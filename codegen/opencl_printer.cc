@@ -49,11 +49,14 @@ class OpenClDialect : public Dialect {
   bool prints_openmp() const override { return false; }
 };
 
-std::string_view prelude() {
+// An embedded runtime file by name; a line the device compiler refuses when
+// there is none (a lowering that names a file the daemon was built without).
+std::string_view embedded(std::string_view name, std::string &missing) {
   for (const EmbeddedHeader &header : runtime_headers()) {
-    if (header.name == "opencl_prelude.cl") return header.text;
+    if (header.name == name) return header.text;
   }
-  return {};
+  missing = "#error \"sejits: no embedded OpenCL runtime file " + std::string(name) + "\"\n";
+  return missing;
 }
 
 }  // namespace
@@ -67,7 +70,10 @@ std::string print_opencl(const TranslationUnit &unit) {
   std::ostringstream out;
   OpenClDialect dialect;
   print_header_comment(unit.header_comment, out);
-  out << prelude() << "\n";
+  std::string missing;
+  out << embedded("opencl_prelude.cl", missing) << "\n";
+  for (const auto &[name, value] : unit.device_defines) out << "#define " << name << " " << value << "\n";
+  for (const std::string &file : unit.device_runtime) out << "\n" << embedded(file, missing);
   for (const auto &function : unit.device_functions) {
     out << "\n";
     print_function(dialect, function, function.device_kernel ? "__kernel " : "inline ", out);

@@ -9,7 +9,8 @@
 
 namespace sejits::codegen {
 
-// The OpenCL C program of `unit.device_functions` (prelude included).
+// The OpenCL C program of the unit: the prelude, the device runtime files
+// after their #defines, then `unit.device_functions`.
 std::string print_opencl(const TranslationUnit &unit);
 
 // Prints a literal in OpenCL C (used by tests).

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -56,6 +57,9 @@ enum class Callee {
   // Gaussian-mixture EM (sejits/gmm_runtime.h), each sejits_gmm::<entry><T, covariance, D, M>:
   // the EM loop, one EM iteration, the E-step's outputs, the M-step from responsibilities.
   kGmmFit, kGmmEmIteration, kGmmPerRow, kGmmMStep,
+  // The same on an OpenCL device (sejits/gmm_opencl_runtime.h), each
+  // sejits_gmm_cl::<entry><T, covariance, D, M, work-group size, rows per group>.
+  kGmmClFit, kGmmClEmIteration, kGmmClPerRow, kGmmClMStep,
 };
 
 struct Variable { std::string name; };  // a generated identifier
@@ -149,6 +153,16 @@ struct TranslationUnit {
   std::vector<Function> device_functions;
   // Runtime headers (under sejits/, beside kernel_runtime.h) the functions call into.
   std::vector<std::string> runtime_headers;
+  // Hand-written OpenCL C runtime files (under sejits/, embedded in the
+  // daemon like opencl_prelude.cl) that the device program holds after the
+  // prelude, specialized by `device_defines` (#define name value, printed
+  // before them): device code too intricate to build as target AST, kept
+  // readable as OpenCL C (the gmm specializer's EM kernels).
+  std::vector<std::string> device_runtime;
+  std::vector<std::pair<std::string, std::string>> device_defines;
+
+  // The unit has an OpenCL program (kernels or a device runtime) for its host part to build.
+  bool has_device_code() const { return !device_functions.empty() || !device_runtime.empty(); }
 };
 
 // ---- builders -------------------------------------------------------------

@@ -14,7 +14,12 @@ runs when the daemon cannot build it, and the oracle its tests compare with.
 Outputs are allocated from the shape rules of the artifact's interface (or
 passed as out=(...)); the entry's other parameters are the call's values, in
 the interface's order. It shares the daemon connection, the handle cache,
-the fallback policy and explain() with decorated kernels."""
+the fallback policy and explain() with decorated kernels.
+
+With sejits.opencl device arrays among the values, or under
+sejits.target("opencl"), the kernel is generated for that OpenCL device
+(_library_device.py: where the values and outputs live), as decorated
+kernels are: NumPy in, NumPy out; a device array in, device arrays out."""
 
 import hashlib
 import json
@@ -23,8 +28,8 @@ import time
 
 import numpy as np
 
-from sejits import _arguments, _config, _daemon, _interface, _load, _native, _request, _specialize, _tuning
-from sejits import _tuning_session
+from sejits import _arguments, _config, _daemon, _device_calls, _interface, _library_device, _load, _native, _platforms
+from sejits import _request, _specialize, _tuning, _tuning_session
 from sejits._errors import SpecializationError
 from sejits._fallback_policy import Fallback, FallbackPolicy, Retry
 
@@ -45,6 +50,11 @@ class Array:
         return f"Array({self.name!r}, ndim={self.ndim}, dtypes={self.dtypes and [str(d) for d in self.dtypes]})"
 
     def normalize(self, kernel, value):
+        if _device_calls.is_device_array(value):  # stays on its device
+            if self.ndim is not None and value.ndim != self.ndim:
+                raise ValueError(f"{kernel}: argument '{self.name}' must have {self.ndim} dimensions, not {value.ndim} "
+                                 f"(shape {value.shape})")
+            return value
         array = np.asarray(value)
         if self.ndim is not None and array.ndim != self.ndim:
             raise ValueError(f"{kernel}: argument '{self.name}' must have {self.ndim} dimensions, not {array.ndim} "
@@ -131,15 +141,17 @@ class LibraryKernel:
         there are several, None when there are none)."""
         if role not in self.reference:
             raise LookupError(f"{self.__name__} has no '{role}' entry point (it has: {', '.join(self.reference)})")
-        values, entries = self._resolve(values)
+        on_device = any(map(_device_calls.is_device_array, values))
+        values, entries, context = self._resolve(values)
         if type(entries) is Fallback:
-            return self._run_reference(role, values, out, entries.reason)
-        self._last_run = f"the compiled '{role}' entry point"
+            return self._run_reference(role, values, out, entries.reason, context, on_device)
+        placement = _HOST if context is None else _library_device.DevicePlacement(context, on_device, _HOST)
+        self._last_run = f"the compiled '{role}' entry point on {_target_name(context)}"
         if role != "call":  # tuning times the "call" entry; the others run the served variant's
             entries = entries.served if type(entries) is _tuning.TuningSession else entries
-            return _call_entry(self.__name__, entries, role, values, self.params, out)
+            return _call_entry(self.__name__, entries, role, values, self.params, out, placement)
         return _tuning_session.call_timed(
-            entries, lambda chosen: _call_entry(self.__name__, chosen, role, values, self.params, out))
+            entries, lambda chosen: _call_entry(self.__name__, chosen, role, values, self.params, out, placement))
 
     def reference_run(self, role, *values):
         """The reference implementation of `role` (the fallback, and the tests' oracle)."""
@@ -149,39 +161,51 @@ class LibraryKernel:
 
     def _resolve(self, values):
         """(the values with the specialized arguments normalized, what their
-        signature maps to: _Entries, a TuningSession over them, or a Fallback)."""
+        signature maps to: _Entries, a TuningSession over them, or a Fallback;
+        the OpenCL context the call runs in, None on the CPU). On a device,
+        the specialized arguments are device arrays (host ones copied in)."""
         count = len(self.arguments)
         if len(values) < count:
             names = ", ".join(a.name for a in self.arguments)
             raise TypeError(f"{self.__name__} takes the arguments ({names}) first; got {len(values)} values")
+        context = _device_calls.context_for(values)
         leading = tuple(a.normalize(self.__name__, v) for a, v in zip(self.arguments, values))
-        values = leading + tuple(values[count:])
         signature = tuple(_arguments.signature_element(a) for a in leading)
+        if context is not None:
+            leading = _library_device.on_device(context, leading)
+            signature = _device_calls.signature_prefix(context) + signature
+        values = leading + tuple(values[count:])
         entries = self._kernels.get(signature)
         if entries is not None:
-            return values, entries
+            return values, entries, context
         with self._lock:
             entries = self._kernels.get(signature)
             if entries is None:
                 refusal = next(filter(None, (a.refusal(v) for a, v in zip(self.arguments, leading))), None)
-                entries = self._fallbacks.fall_back(refusal) if refusal else self._specialize(leading, signature)
+                platform = _platforms.CPU_OPENMP if context is None else _platforms.OPENCL
+                if refusal:
+                    entries = self._fallbacks.fall_back(refusal)
+                else:
+                    entries = self._specialize(leading, signature, platform)
                 if type(entries) is Retry:  # the daemon may answer next time: not kept
-                    return values, entries.fallback
+                    return values, entries.fallback, context
                 self._kernels[signature] = entries
-        return values, entries
+        return values, entries, context
 
-    def _specialize(self, leading, signature):
+    def _specialize(self, leading, signature, platform=_platforms.CPU_OPENMP):
         """What a signature's miss maps to (_specialize.specialize): its
         _Entries or a TuningSession over them, else a Fallback (a Retry where
         the failure may pass)."""
         started = time.perf_counter()
         try:
-            mode = _config.settings.tuning
+            # OpenCL variants are not tuned yet (as decorated kernels'): the default work-groups.
+            mode = _config.settings.tuning if platform == _platforms.CPU_OPENMP else "off"
             tuning = _request.TuningAsk(mode, "call") if mode != "off" else None
             handle_key = (signature, "library")
             if tuning is not None:
                 handle_key += (mode, _tuning.tuning_scope("call", leading))
-            miss = _specialize.Miss(self._fingerprint, handle_key, lambda: self._request(leading, tuning))
+            miss = _specialize.Miss(self._fingerprint, handle_key,
+                                    lambda: self._request(leading, tuning, platform=platform))
             described = _arguments.describe_signature(leading)
 
             def load(handle, origin, started=started):
@@ -201,17 +225,20 @@ class LibraryKernel:
         except Exception as error:  # noqa: BLE001 - every failure becomes a fallback with its reason
             return self._fallbacks.failure(error)
 
-    def _request(self, leading, tuning=None, want_source=False):
+    def _request(self, leading, tuning=None, want_source=False, platform=_platforms.CPU_OPENMP):
         return _request.build(self.specializer, leading, params=self.params, kernel_name=self.__name__, tuning=tuning,
-                              want_source=want_source)
+                              want_source=want_source, platform=platform)
 
     # ---- the reference ---------------------------------------------------
 
     def _reference_params(self):
         return {name: _param_value(text) for name, text in self.params.items()}
 
-    def _run_reference(self, role, values, out, reason):
+    def _run_reference(self, role, values, out, reason, context=None, on_device=False):
         self._last_run = f"the reference implementation ({reason})"
+        if context is not None:
+            return _library_device.run_reference(self.reference_run, role, values, out, context, on_device,
+                                                 leading=len(self.arguments))
         result = self.reference_run(role, *values)
         if out is None:
             return result
@@ -225,13 +252,16 @@ class LibraryKernel:
     def explain(self, *values):
         """Whether these arguments get a generated kernel, and why; its key,
         cache outcome and entry points; which code ran the last call."""
-        values, entries = self._resolve(values)
+        values, entries, context = self._resolve(values)
         last = f"  last call:   ran {self._last_run}"
+        target = f"  target:      {_target_name(context)}"
         if type(entries) is Fallback:
             return (f"{self.__name__}: NOT specialized; runs the reference implementation.\n"
-                    f"  reason: {entries.reason}\n{last}")
+                    f"  reason: {entries.reason}\n{target}\n{last}")
         info = entries.info
-        lines = [f"{self.__name__}: specialized (library kernel of the {self.specializer} specializer), via {info['origin']}",
+        lines = [f"{self.__name__}: specialized (library kernel of the {self.specializer} specializer), "
+                 f"via {info['origin']}",
+                 target,
                  f"  signature:   {info['signature']}",
                  f"  params:      {', '.join(f'{k}={v}' for k, v in sorted(self.params.items())) or 'none'}"]
         lines += [f"  entry:       {_describe_entry(e)}" for e in info["interface"]["entries"]]
@@ -245,16 +275,19 @@ class LibraryKernel:
         return "\n".join(lines)
 
     def source(self, *values):
-        """The generated C++ for these arguments."""
-        values, _ = self._resolve(values)
+        """The generated C++ for these arguments (on OpenCL, the host part with
+        the OpenCL C program it builds)."""
+        values, _, context = self._resolve(values)
         leading = values[:len(self.arguments)]
-        return _daemon.call("Specialize", self._request(leading, want_source=True)).source
+        platform = _platforms.CPU_OPENMP if context is None else _platforms.OPENCL
+        return _daemon.call("Specialize", self._request(leading, want_source=True, platform=platform)).source
 
 
-def _call_entry(name, entries, role, values, params, out):
+def _call_entry(name, entries, role, values, params, out, placement):
     """Calls `role`'s native entry: the caller's values for its inputs,
     in-outs and scalars, outputs and workspaces allocated by their shape
-    rules (or taken from `out`)."""
+    rules (or taken from `out`), where `placement` puts them (_HOST, or a
+    device's _library_device.DevicePlacement)."""
     entry = _interface.entry(entries.interface, role)
     passed = [p for p in entry["params"] if p["role"] in _CALLER_ROLES]
     if len(values) != len(passed):
@@ -266,25 +299,51 @@ def _call_entry(name, entries, role, values, params, out):
     for index, param in enumerate(entry["params"]):
         dtype = np.dtype(param["dtype"])
         if param["role"] in _CALLER_ROLES:
-            value = _entry_value(name, role, param, dtype, next(given))
+            value = placement.argument(name, role, param, dtype, next(given))
             shapes.append(np.shape(value))
         else:
             shape = _interface.output_shape(entry, index, shapes + [()] * (len(entry["params"]) - index), params)
-            value = next(outs, None) if param["role"] == "output" else None
-            if value is None:
-                value = _native.empty(shape, dtype)
-            else:
-                _check_out(name, role, param, value, shape, dtype)
+            requested = next(outs, None) if param["role"] == "output" else None
+            value = placement.output(name, role, param, requested, shape, dtype)
             shapes.append(shape)
             if param["role"] == "output":
-                results.append(value)
+                results.append(placement.result(value, requested))
         arguments.append(value)
-    if not arguments or not isinstance(arguments[-1], np.ndarray):
-        raise SpecializationError(f"{name}.{role}: an entry point's last parameter must be an array")
-    entries.native(role)(tuple(arguments[:-1]), arguments[-1])
+    placement.invoke(entries.native(role), name, role, arguments)
+    results = [result() for result in results]
     if not results:
         return None
     return results[0] if len(results) == 1 else tuple(results)
+
+
+class _HostPlacement:
+    """Where a CPU entry's values live: NumPy arrays, as given (converted
+    where the entry's dtype asks), outputs allocated on the host."""
+
+    def argument(self, name, role, param, dtype, value):
+        return _entry_value(name, role, param, dtype, value)
+
+    def output(self, name, role, param, requested, shape, dtype):
+        if requested is None:
+            return _native.empty(shape, dtype)
+        _check_out(name, role, param, requested, shape, dtype)
+        return requested
+
+    def result(self, value, requested):
+        """What the caller gets for an output, once the entry ran (a function)."""
+        return lambda: value
+
+    def invoke(self, native, name, role, arguments):
+        if not arguments or not isinstance(arguments[-1], np.ndarray):
+            raise SpecializationError(f"{name}.{role}: an entry point's last parameter must be an array")
+        native(tuple(arguments[:-1]), arguments[-1])
+
+
+_HOST = _HostPlacement()
+
+
+def _target_name(context):
+    return "the CPU (C++/OpenMP)" if context is None else f"OpenCL device {context.name}"
 
 
 def _entry_value(name, role, param, dtype, value):

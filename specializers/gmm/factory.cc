@@ -5,6 +5,7 @@
 #include "specializers/entry_roles.h"
 #include "specializers/gmm/frontend.h"
 #include "specializers/gmm/lower.h"
+#include "specializers/gmm/lower_opencl.h"
 #include "specializers/gmm/plan.h"
 
 namespace sejits::specializers {
@@ -39,11 +40,15 @@ class GmmSpecializer : public Specializer {
 
   absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const LoweringPlan &plan,
                                                  std::vector<std::string> &notes) const override {
-    return gmm::lower_gmm(static_cast<const GmmIr &>(ir), static_cast<const gmm::GmmPlan &>(plan), notes);
+    const auto &gmm_ir = static_cast<const GmmIr &>(ir);
+    const auto &gmm_plan = static_cast<const gmm::GmmPlan &>(plan);
+    if (gmm_plan.platform == Platform::kOpenCl) return gmm::lower_gmm_opencl(gmm_ir, gmm_plan, notes);
+    return gmm::lower_gmm(gmm_ir, gmm_plan, notes);
   }
 
   // Every parameter array has X's dtype; N (X's rows) is the only size not
-  // fixed by the request. The EM loop is "call".
+  // fixed by the request. The EM loop is "call". The same on OpenCL, with
+  // device arrays (and the device after the last parameter).
   KernelInterface kernel_interface(const DomainIr &domain_ir, const SpecializationRequest &) const override {
     const auto &ir = static_cast<const GmmIr &>(domain_ir);
     const DType t = ir.dtype;

@@ -2,16 +2,47 @@
 
 #include "absl/strings/str_cat.h"
 #include "specializers/gmm/ir.h"
+#include "specializers/platforms.h"
 
 namespace sejits::specializers::gmm {
 
+namespace {
+
+constexpr int64_t kMaxWorkGroup = 1024;
+constexpr int64_t kMaxGroupRows = int64_t{1} << 24;
+
+absl::Status unknown_variant(const std::string &name) {
+  return absl::InvalidArgumentError(absl::StrCat("unknown gmm variant parameter '", name.substr(0, 48), "'"));
+}
+
+// OpenCL: "variant.wg_x" (work items per group) and "variant.rows" (rows per group).
+absl::StatusOr<std::unique_ptr<LoweringPlan>> opencl_plan(const SpecializationRequest &request) {
+  auto plan = std::make_unique<GmmPlan>();
+  plan->platform = Platform::kOpenCl;
+  for (const auto &[name, value] : request.params) {
+    if (!is_variant_param(name)) continue;
+    const std::string field = name.substr(sizeof(kVariantPrefix) - 1);
+    if (field != "wg_x" && field != "rows") return unknown_variant(name);
+    absl::StatusOr<int64_t> parsed = parse_variant_int(kName, name, value, 1, field == "wg_x" ? kMaxWorkGroup : kMaxGroupRows);
+    if (!parsed.ok()) return parsed.status();
+    (field == "wg_x" ? plan->work_group : plan->group_rows) = *parsed;
+  }
+  return std::unique_ptr<LoweringPlan>(std::move(plan));
+}
+
+}  // namespace
+
 std::string GmmPlan::describe() const {
+  if (platform == Platform::kOpenCl) {
+    return absl::StrCat("variant: work-groups of ", work_group, " work items, ", group_rows, " rows per group");
+  }
   return absl::StrCat("variant: threads=", thread_count_name(threads), ", tiles of ", tile_rows, " rows");
 }
 
 absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const SpecializationRequest &request, Platform platform) {
+  if (platform == Platform::kOpenCl) return opencl_plan(request);
   if (platform != Platform::kCpuOpenMp) {
-    return absl::UnimplementedError(absl::StrCat("Gaussian-mixture EM is generated for cpu-openmp only so far, not for '",
+    return absl::UnimplementedError(absl::StrCat("Gaussian-mixture EM is generated for cpu-openmp and opencl, not for '",
                                                  request.platform.substr(0, 40), "'"));
   }
   auto plan = std::make_unique<GmmPlan>();
@@ -28,14 +59,19 @@ absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const SpecializationR
       if (*tile % 16 != 0) return bad_variant_value(kName, name, value, "a multiple of 16");
       plan->tile_rows = *tile;
     } else {
-      return absl::InvalidArgumentError(absl::StrCat("unknown gmm variant parameter '", name.substr(0, 48), "'"));
+      return unknown_variant(name);
     }
   }
   return std::unique_ptr<LoweringPlan>(std::move(plan));
 }
 
-tuner::TuningSpace tuning_space(const SpecializationRequest &, const std::string &) {
+tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &) {
   tuner::TuningSpace space;
+  if (request.platform == kOpenClPlatform) {
+    space.parameters.push_back({"wg_x", {"256", "64", "128"}, "256"});
+    space.parameters.push_back({"rows", {"1024", "256", "4096"}, "1024"});
+    return space;
+  }
   space.parameters.push_back({"threads", {"all", "half"}, "all"});
   space.parameters.push_back({"tile", {"64", "32", "128"}, "64"});
   return space;

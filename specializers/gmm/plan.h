@@ -1,6 +1,7 @@
 // The code variant of a gmm kernel: choices that change speed, never
-// results beyond the order of the per-thread sums. Requests select one with
-// "variant.<name>" params; tuning_space() is what the tuner searches.
+// results beyond the order of the per-thread (per-work-group) sums. Requests
+// select one with "variant.<name>" params; tuning_space() is what the tuner
+// searches. C++/OpenMP: threads, tile; OpenCL: wg_x, rows.
 #pragma once
 
 #include <memory>
@@ -15,10 +16,18 @@
 namespace sejits::specializers::gmm {
 
 struct GmmPlan final : LoweringPlan {
+  Platform platform = Platform::kCpuOpenMp;
   ThreadCount threads = ThreadCount::kAll;
   // Rows of X per tile (sejits/gmm_tile.h): the E-step's and M-step's
   // working set of one thread is about tile_rows * (3 D + M) doubles.
   int64_t tile_rows = 64;
+  // OpenCL (sejits/gmm_opencl.cl): work items per group, each the E-step of
+  // one row of the group's tile, then a share of the statistics over it.
+  int64_t work_group = 256;
+  // OpenCL: rows of X per work-group (each group keeps its own partial
+  // statistics, added in group order); fewer groups where their scratch
+  // would pass 256 MiB (sejits_gmm_cl::group_count).
+  int64_t group_rows = 1024;
   std::string describe() const override;
 };
 

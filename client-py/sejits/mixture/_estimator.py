@@ -7,7 +7,12 @@ the first M-step of each initialisation ("m_step"), the whole EM loop
 ("call"; "em_iteration" per iteration when verbose, to print as it goes),
 and "score_samples", "predict", "e_step" afterwards. Where the daemon cannot
 build them, the same roles run the NumPy reference (_reference.py) after one
-SpecializationWarning. float32 X keeps every fitted array float32."""
+SpecializationWarning. float32 X keeps every fitted array float32.
+
+With X a sejits.opencl device array, or under sejits.target("opencl"), the
+same entry points run the kernels generated for that OpenCL device
+(_placement.py: X stays there; the fitted attributes are NumPy arrays).
+explain(X) says which target runs them."""
 
 import math
 import warnings
@@ -15,8 +20,9 @@ from time import time
 
 import numpy as np
 
-from sejits.mixture import _init, _validation
+from sejits.mixture import _init, _placement, _validation
 from sejits.mixture._kernels import gmm_kernel
+from sejits.mixture._placement import host
 from sejits.mixture._validation import (BaseEstimator, ConvergenceWarning, DensityMixin, check_is_fitted,
                                         check_random_state, fit_context, validate_data)
 
@@ -81,12 +87,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return self._predict_validated(self._fit(X))
 
     def _fit(self, X):
-        """The fit; returns X as validated (C-contiguous)."""
+        """The fit; returns X as the kernels took it (validated, C-contiguous;
+        on a device there)."""
+        context, given = _placement.context_of(X), X
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         if X.shape[0] < self.n_components:
             raise ValueError("Expected n_samples >= n_components "
                              f"but got n_components = {self.n_components}, n_samples = {X.shape[0]}")
         X = np.ascontiguousarray(X)
+        X_kernel = _placement.kernel_input(context, given, X)
         inits = self._checked_inits(X)
         kernel = gmm_kernel(self.covariance_type, self.n_components, X.shape[1])
 
@@ -100,13 +109,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         for init in range(n_init):
             self._print_verbose_msg_init_beg(init)
             if do_init:
-                self._initialize_parameters(X, random_state, kernel, inits)
+                self._initialize_parameters(X, X_kernel, random_state, kernel, inits)
             lower_bound = -np.inf if do_init else self.lower_bound_
             if self.max_iter == 0:
                 best_params = self._get_parameters()
                 best_n_iter = 0
                 continue
-            lower_bound, n_iter, converged, lower_bounds = self._run_em(X, kernel, lower_bound)
+            lower_bound, n_iter, converged, lower_bounds = self._run_em(X_kernel, kernel, lower_bound)
             self._print_verbose_msg_init_end(lower_bound, converged)
             if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
                 max_lower_bound = lower_bound
@@ -122,7 +131,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = best_n_iter
         self.lower_bound_ = max_lower_bound
         self.lower_bounds_ = best_lower_bounds
-        return X
+        return X_kernel
 
     def _checked_inits(self, X):
         """weights_init, means_init, precisions_init validated as
@@ -139,14 +148,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                                                       n_features)
         return tuple(None if a is None else np.array(a, dtype=X.dtype, order="C") for a in (weights, means, precisions))
 
-    def _initialize_parameters(self, X, random_state, kernel, inits):
-        """The parameters EM starts from: one M-step on the init method's
-        responsibilities, replaced by the given *_init arrays; none of that
-        when all three are given."""
+    def _initialize_parameters(self, X, X_kernel, random_state, kernel, inits):
+        """The parameters EM starts from: one M-step (on X_kernel, where the
+        kernels run) on the init method's responsibilities (from X, on the
+        host), replaced by the given *_init arrays; none of that when all
+        three are given."""
         weights_init, means_init, precisions_init = inits
         if weights_init is None or means_init is None or precisions_init is None:
             resp = _init.initial_responsibilities(self.init_params, X, self.n_components, random_state)
-            nk, means, covariances, precisions_cholesky = kernel.run("m_step", X, resp, float(self.reg_covar))
+            nk, means, covariances, precisions_cholesky = map(host, kernel.run("m_step", X_kernel, resp,
+                                                                               float(self.reg_covar)))
             del resp
             weights = nk / X.dtype.type(X.shape[0])
         self.weights_ = weights if weights_init is None else weights_init.copy()
@@ -175,8 +186,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             bounds, converged = [], False
             for n_iter in range(1, self.max_iter + 1):
                 previous = lower_bound
-                lower_bound = float(kernel.run("em_iteration", X, reg_covar, weights, means, precisions_cholesky,
-                                               covariances)[0])
+                lower_bound = float(host(kernel.run("em_iteration", X, reg_covar, weights, means, precisions_cholesky,
+                                                    covariances))[0])
                 bounds.append(lower_bound)
                 change = lower_bound - previous
                 self._print_verbose_msg_iter_end(n_iter, change)
@@ -189,8 +200,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             bounds, converged = [], False
             while not converged and len(bounds) < self.max_iter:
                 recorded = np.empty(min(self.max_iter - len(bounds), _ITERATIONS_PER_CALL))
-                progress = kernel.run("call", X, reg_covar, tol, float(lower_bound), weights, means,
-                                      precisions_cholesky, covariances, recorded)
+                progress = host(kernel.run("call", X, reg_covar, tol, float(lower_bound), weights, means,
+                                           precisions_cholesky, covariances, recorded))
                 bounds += recorded[:int(progress[0])].tolist()
                 converged, lower_bound = bool(progress[1]), bounds[-1]
             n_iter = len(bounds)
@@ -243,27 +254,30 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _model_inputs(self, X):
         """X validated against the fit, and (X, weights, means, precision
-        factors) in the dtype NumPy would compute them in, with the kernel."""
+        factors) in the dtype NumPy would compute them in (X where the
+        kernels run), with the kernel."""
         check_is_fitted(self)
+        context, given = _placement.context_of(X), X
         X = validate_data(self, X, reset=False)
         dtype = np.result_type(X.dtype, self.means_.dtype)
         if dtype not in (np.float32, np.float64):
             dtype = np.dtype(np.float64)
-        values = tuple(np.ascontiguousarray(a, dtype=dtype)
-                       for a in (X, self.weights_, self.means_, self.precisions_cholesky_))
+        X, *model = (np.ascontiguousarray(a, dtype=dtype)
+                     for a in (X, self.weights_, self.means_, self.precisions_cholesky_))
         kernel = gmm_kernel(self.covariance_type, self.means_.shape[0], self.means_.shape[1])
-        return kernel, values
+        return kernel, (_placement.kernel_input(context, given, X), *model)
 
     def _predict_validated(self, X):
+        """predict() on X as the fit's kernels took it."""
         kernel = gmm_kernel(self.covariance_type, self.means_.shape[0], self.means_.shape[1])
         dtype = X.dtype
-        return kernel.run("predict", X, *(np.ascontiguousarray(a, dtype=dtype)
-                                          for a in (self.weights_, self.means_, self.precisions_cholesky_)))
+        return host(kernel.run("predict", X, *(np.ascontiguousarray(a, dtype=dtype)
+                                               for a in (self.weights_, self.means_, self.precisions_cholesky_))))
 
     def score_samples(self, X):
         """The log-likelihood of each sample of X under the model (N,)."""
         kernel, values = self._model_inputs(X)
-        return kernel.run("score_samples", *values)
+        return host(kernel.run("score_samples", *values))
 
     def score(self, X, y=None):
         """The mean log-likelihood of the samples of X."""
@@ -272,12 +286,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def predict(self, X):
         """The most probable component of each sample of X (int64)."""
         kernel, values = self._model_inputs(X)
-        return kernel.run("predict", *values)
+        return host(kernel.run("predict", *values))
 
     def predict_proba(self, X):
         """The posterior probability of each component for each sample (N, M)."""
         kernel, values = self._model_inputs(X)
-        log_resp, _ = kernel.run("e_step", *values)
+        log_resp = host(kernel.run("e_step", *values)[0])
         return np.exp(log_resp, out=log_resp)
 
     def sample(self, n_samples=1):
@@ -309,14 +323,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def explain(self, X):
         """Whether EM on X runs code the daemon generated for this model's
         covariance type, n_components and X's features and dtype, and why
-        not if it does not; the kernel's key, variant and entry points, and
-        which code ran its last call."""
-        X = _as_model_input(X)
+        not if it does not; the target it runs on (the CPU, or an OpenCL
+        device), the kernel's key, variant and entry points, and which code
+        ran its last call."""
+        X = _placement.as_kernel_input(X)
         return gmm_kernel(self.covariance_type, self.n_components, X.shape[1]).explain(X)
 
     def source(self, X):
-        """The C++ the daemon generates for EM on X with this model's shape."""
-        X = _as_model_input(X)
+        """The C++ the daemon generates for EM on X with this model's shape
+        (on OpenCL, its host part with the OpenCL C program it builds)."""
+        X = _placement.as_kernel_input(X)
         return gmm_kernel(self.covariance_type, self.n_components, X.shape[1]).source(X)
 
     def _n_parameters(self):
@@ -336,14 +352,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def aic(self, X):
         """Akaike information criterion on X (lower is better)."""
         return -2 * self.score(X) * _n_samples(X) + 2 * self._n_parameters()
-
-
-def _as_model_input(X):
-    """X as the kernels take it: 2-D, float32 kept, other dtypes float64."""
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"Expected 2D array, got {X.ndim}D array instead")
-    return X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
 
 
 def _n_samples(X):
