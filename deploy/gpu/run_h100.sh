@@ -195,6 +195,9 @@ EOF
   export SEJITS_DAEMON_BIN=$WORK/bin/sejitsd
   export SEJITS_DAEMON=unix:$WORK/sejitsd.sock
   export SEJITS_CACHE_DIR=$WORK/client-cache
+  # scikit-learn's array API dispatch (the GMM cases' torch-sklearn rows)
+  # refuses to run unless SciPy's is on, which is read when SciPy is imported.
+  export SCIPY_ARRAY_API=1
   echo "SEJITS_DAEMON_BIN=$SEJITS_DAEMON_BIN"
 }
 

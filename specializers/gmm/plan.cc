@@ -36,7 +36,8 @@ std::string GmmPlan::describe() const {
   if (platform == Platform::kOpenCl) {
     return absl::StrCat("variant: work-groups of ", work_group, " work items, ", group_rows, " rows per group");
   }
-  return absl::StrCat("variant: threads=", thread_count_name(threads), ", tiles of ", tile_rows, " rows");
+  return absl::StrCat("variant: threads=", thread_count_name(threads), ", tiles of ", tile_rows, " rows, M-step sums split over ",
+                      mstep_over_components ? "components" : "rows");
 }
 
 absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const SpecializationRequest &request, Platform platform) {
@@ -58,6 +59,9 @@ absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const SpecializationR
       if (!tile.ok()) return tile.status();
       if (*tile % 16 != 0) return bad_variant_value(kName, name, value, "a multiple of 16");
       plan->tile_rows = *tile;
+    } else if (field == "mstep") {
+      if (value != "rows" && value != "components") return bad_variant_value(kName, name, value, "'rows' or 'components'");
+      plan->mstep_over_components = value == "components";
     } else {
       return unknown_variant(name);
     }
@@ -74,6 +78,7 @@ tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std:
   }
   space.parameters.push_back({"threads", {"all", "half"}, "all"});
   space.parameters.push_back({"tile", {"64", "32", "128"}, "64"});
+  space.parameters.push_back({"mstep", {"rows", "components"}, "rows"});
   return space;
 }
 

@@ -1,7 +1,7 @@
 // The code variant of a gmm kernel: choices that change speed, never
 // results beyond the order of the per-thread (per-work-group) sums. Requests
 // select one with "variant.<name>" params; tuning_space() is what the tuner
-// searches. C++/OpenMP: threads, tile; OpenCL: wg_x, rows.
+// searches. C++/OpenMP: threads, tile, mstep; OpenCL: wg_x, rows.
 #pragma once
 
 #include <memory>
@@ -21,6 +21,11 @@ struct GmmPlan final : LoweringPlan {
   // Rows of X per tile (sejits/gmm_tile.h): the E-step's and M-step's
   // working set of one thread is about tile_rows * (3 D + M) doubles.
   int64_t tile_rows = 64;
+  // How the fused pass splits the M-step's sums between threads
+  // (sejits_gmm::MStepSplit): per thread over its rows (added in thread
+  // order), or per thread over its components (every row, in row order: the
+  // same sums whatever the number of threads).
+  bool mstep_over_components = false;
   // OpenCL (sejits/gmm_opencl.cl): work items per group, each the E-step of
   // one row of the group's tile, then a share of the statistics over it.
   int64_t work_group = 256;

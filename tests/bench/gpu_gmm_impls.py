@@ -6,7 +6,9 @@ returns run(): one fit from `init` with tol=0, synced, returning
 {"means": NumPy array, "lower_bound": float}.
 
 - sklearn: scikit-learn on the CPU (all cores), NumPy X: the reference.
-- torch-sklearn: scikit-learn with array_api_dispatch=True on CUDA tensors.
+- torch-sklearn: scikit-learn with array_api_dispatch=True on CUDA tensors
+  (it needs SCIPY_ARRAY_API=1 in the environment before SciPy is imported:
+  deploy/gpu/run_h100.sh sets it).
 - torch-em: EM in PyTorch written as scikit-learn computes it
   (sklearn/mixture/_gaussian_mixture.py: the expanded diag form, a
   triangular product per component for full, logsumexp, resp^T X), for when

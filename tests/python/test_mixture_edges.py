@@ -344,3 +344,38 @@ def test_diagonal_covariances_of_256_components():
     ours, theirs = fit_both(X, n_components=256, covariance_type="diag", tol=0, max_iter=3, **inits)
     assert_same_fit(ours, theirs, X)
     assert_same_predictions(ours, theirs, X[:1])
+
+
+# ---- the C++ variants ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_mstep_over_components_gives_the_default_variants_fit(covariance_type):
+    """variant.mstep=components (each thread the sums of its own components,
+    the team walking X together) against the default split over rows, with
+    each tile size, on 3001 rows (several tiles per thread): the same fit
+    (the `call` entry, 3 iterations) to 1e-12 normwise: the sums only add in
+    another order."""
+    from sejits._library import Array, LibraryKernel
+    from sejits.mixture import _reference
+
+    X = blobs(3001, 3, 4, np.float64, seed=21)
+    model = random_model(4, 3, covariance_type, np.float64)
+
+    def fitted(kernel):
+        state = [np.array(a, copy=True) for a in model]
+        state.append(np.zeros_like(state[2]))  # covariances
+        bounds = np.zeros(3)
+        kernel.run("call", X, 1e-6, 0.0, -np.inf, *state, bounds)
+        return [*state, bounds]
+
+    expected = fitted(_kernels.gmm_kernel(covariance_type, 4, 3))
+    for tile in ("32", "64", "128"):
+        params = {"covariance_type": covariance_type, "n_components": 4, "n_features": 3,
+                  "variant.mstep": "components", "variant.tile": tile}
+        kernel = LibraryKernel("gmm", params=params, arguments=[Array("X", ndim=2, dtypes=("float32", "float64"))],
+                               reference=_reference.ENTRY_POINTS, name=f"GaussianMixture{params}")
+        for what, (got, want) in enumerate(zip(fitted(kernel), expected)):
+            assert_close(got, want, 1e-12, f"tile {tile}, output {what}")
+        text = kernel.explain(X)
+        assert "sums split over components" in text and "ran the compiled" in text, text

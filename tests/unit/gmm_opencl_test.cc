@@ -142,7 +142,7 @@ TEST_CASE("gmm's tuning space on OpenCL is its work-groups", "[gmm_opencl]") {
   cpu.platform = sp::kCpuOpenMpPlatform;
   names.clear();
   for (const auto &parameter : specializer->tuning_space(cpu, "").parameters) names.push_back(parameter.name);
-  CHECK(names == std::vector<std::string>{"threads", "tile"});
+  CHECK(names == std::vector<std::string>{"threads", "tile", "mstep"});
 }
 
 TEST_CASE("the OpenCL printer puts device runtime files after their #defines", "[gmm_opencl]") {
