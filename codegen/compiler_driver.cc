@@ -137,14 +137,18 @@ std::string compiler_identity(const CompilerConfig &config) {
                       host.cpu_digest);
 }
 
+std::string runtime_headers_digest() {
+  TaggedHasher hasher;
+  for (const auto &header : runtime_headers()) hasher.add(header.name, header.text);
+  return hasher.hex_digest();
+}
+
 absl::StatusOr<std::string> install_runtime_headers(const std::filesystem::path &include_dir) {
   std::filesystem::path header_dir = include_dir / "sejits";
   std::error_code error;
   std::filesystem::create_directories(header_dir, error);
   if (error) return absl::InternalError(absl::StrCat("mkdir ", header_dir.string(), ": ", error.message()));
-  TaggedHasher hasher;
   for (const auto &header : runtime_headers()) {
-    hasher.add(header.name, header.text);
     auto existing = read_file(header_dir / header.name);
     if (existing.ok() && *existing == header.text) continue;
     if (absl::Status written = write_file_atomically(header_dir / header.name, header.text);
@@ -152,7 +156,7 @@ absl::StatusOr<std::string> install_runtime_headers(const std::filesystem::path 
       return written;
     }
   }
-  return hasher.hex_digest();
+  return runtime_headers_digest();
 }
 
 }  // namespace sejits::codegen

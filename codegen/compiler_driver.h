@@ -48,6 +48,9 @@ absl::StatusOr<CompiledObject> compile_shared_object(const CompilerConfig &confi
 // the flags, and the host CPU that -march=native resolves to.
 std::string compiler_identity(const CompilerConfig &config);
 
+// Digest of the kernel ABI and runtime headers embedded in the daemon.
+std::string runtime_headers_digest();
+
 // Writes the kernel ABI and runtime headers (embedded in the daemon) under
 // `include_dir`/sejits/, atomically. Returns a digest of their contents.
 absl::StatusOr<std::string> install_runtime_headers(const std::filesystem::path &include_dir);

@@ -46,6 +46,17 @@ bool decode_metadata(const std::string &text, SpecializeResult &result) {
   return has_interface;
 }
 
+// The precompiled headers of other versions of the runtime headers (20 MB
+// each) go; their headers stay, for a daemon of that version still running.
+void remove_other_versions_precompiled_headers(const std::filesystem::path &include_root,
+                                               const std::filesystem::path &current) {
+  std::error_code error;
+  for (const auto &entry : std::filesystem::directory_iterator(include_root, error)) {
+    if (entry.path() == current) continue;
+    std::filesystem::remove_all(entry.path() / "sejits" / "kernel_runtime.h.gch", error);
+  }
+}
+
 }  // namespace
 
 SpecializerCore::SpecializerCore(CoreConfig config) : config_(std::move(config)), pool_(config_.compile_jobs) {}
@@ -57,10 +68,14 @@ absl::StatusOr<std::unique_ptr<SpecializerCore>> SpecializerCore::create(CoreCon
   auto store = codegen::ArtifactStore::open(core->config_.cache_dir / "store", core->config_.max_cache_bytes);
   if (!store.ok()) return store.status();
   core->store_ = std::move(*store);
-  core->config_.compiler.include_dir = core->config_.cache_dir / "include";
+  // One include directory per version of the headers: a precompiled header
+  // always sits beside the text it was made of (codegen/precompiled_header.h).
+  const std::filesystem::path include_root = core->config_.cache_dir / "include";
+  core->config_.compiler.include_dir = include_root / codegen::runtime_headers_digest().substr(0, 16);
   auto runtime_digest = codegen::install_runtime_headers(core->config_.compiler.include_dir);
   if (!runtime_digest.ok()) return runtime_digest.status();
   core->runtime_digest_ = *runtime_digest;
+  remove_other_versions_precompiled_headers(include_root, core->config_.compiler.include_dir);
   core->compiler_identity_ = codegen::compiler_identity(core->config_.compiler);
   core->build_identity_ = server::build_identity(this_daemon_build_inputs(core->compiler_identity_, core->runtime_digest_));
   spdlog::info("core: build identity {}", core->build_identity_);
@@ -260,6 +275,7 @@ SpecializerCore::Build SpecializerCore::compile_here(const specializers::Special
   // The artifact carries this daemon's build identity: a build that differs
   // never yields the same digest, even where the code is the same.
   const std::string stamped_source = kernel->source + build_identity_stamp(build_identity_);
+  precompiled_header_.prepare(compiler);
   auto compiled = pool_.run([&] { return codegen::compile_shared_object(compiler, stamped_source, *work_dir, kernel->libraries); });
   SpecializeResult &result = build.result;
   result.key = key;

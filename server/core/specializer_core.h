@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "codegen/artifact_store.h"
 #include "codegen/compiler_driver.h"
+#include "codegen/precompiled_header.h"
 #include "server/core/compile_pool.h"
 #include "server/core/compile_target.h"
 #include "server/core/single_flight.h"
@@ -136,6 +137,7 @@ class SpecializerCore {
   std::string runtime_digest_;
   std::string build_identity_;
   CompilePool pool_;
+  codegen::PrecompiledRuntimeHeader precompiled_header_;  // built in the background on the first compile
   SingleFlight<Build> flights_;
   Stats stats_;
   absl::Time started_ = absl::Now();
