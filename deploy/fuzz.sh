@@ -1,35 +1,23 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (tests/fuzz/) with clang, ASan and UBSan into
-# build-fuzz/, fuzzes each for a bounded time from a scratch copy of its seed
-# corpus (tests/fuzz/corpus/<target>/), then replays the kept crash inputs
+# Builds the libFuzzer targets (tests/fuzz/) with clang, ASan and UBSan in
+# build-asan/ (shared with deploy/sanitize.sh's unit tests), fuzzes each for a
+# bounded time from a scratch copy of its seed corpus
+# (tests/fuzz/corpus/<target>/), then replays the kept crash inputs
 # (tests/fuzz/regressions/<target>/) once each. Exits non-zero on any crash,
 # sanitizer report, timeout or out-of-memory.
 #   SEJITS_FUZZ_SECONDS  fuzzing time per target (default 30; 0: replay only)
 #   JOBS                 targets fuzzed at once and build jobs (default 2)
-# A crash input is left in build-fuzz/fuzz-artifacts/<target>/: once fixed,
+# A crash input is left in build-asan/fuzz-artifacts/<target>/: once fixed,
 # copy it into tests/fuzz/regressions/<target>/.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${SEJITS_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 FUZZ_SECONDS=${SEJITS_FUZZ_SECONDS:-30}
 JOBS=${JOBS:-2}
 TARGETS=(elementwise_request stencil_request artifact_index tuning_import)
 
-# libFuzzer ships with clang's runtime libraries (Debian: clang, libclang-rt-dev).
-runtime_dir=$(clang++ -print-runtime-dir 2>/dev/null || true)
-if [[ ! -f "$runtime_dir/libclang_rt.fuzzer-x86_64.a" ]]; then
-  echo "==> installing clang and libFuzzer (clang libclang-rt-dev llvm)"
-  SUDO=""; [[ $(id -u) != 0 ]] && SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends clang libclang-rt-dev llvm >/dev/null
-fi
-
-if [[ ! -f "$BUILD/CMakeCache.txt" ]]; then
-  # fuzzer-no-link: the libraries carry coverage; only the targets link libFuzzer's main.
-  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-    -DCMAKE_BUILD_TYPE=Fuzz -DCMAKE_CXX_FLAGS_FUZZ="-O1 -gline-tables-only" -DCMAKE_C_FLAGS_FUZZ="-O1 -gline-tables-only" \
-    -DSEJITS_SANITIZE=address,undefined,fuzzer-no-link -DSEJITS_FUZZ=ON >/dev/null
-fi
+source "$ROOT/deploy/clang_build.sh"
+BUILD=$ASAN_BUILD
+configure_asan_build
 echo "==> building the fuzz targets (clang, -fsanitize=fuzzer,address,undefined)"
 cmake --build "$BUILD" -j "$JOBS" --target "${TARGETS[@]/#/fuzz_}" >/dev/null
 

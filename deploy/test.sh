@@ -8,17 +8,19 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${SEJITS_BUILD_DIR:-$ROOT/build}
 source "$ROOT/deploy/python_env.sh"
+# Each stage says when it starts (minutes since the start), so that CI's log shows where the time goes.
+stage() { echo "==> [$((SECONDS / 60)) min] $*"; }
 
 "$ROOT/deploy/install_deps.sh" --test
 "$ROOT/deploy/build.sh"
 
-echo "==> C++ unit tests (ctest)"
+stage "C++ unit tests (ctest)"
 (cd "$BUILD" && ctest --output-on-failure -j 2)
 
-echo "==> C++ unit tests under sanitizers (deploy/sanitize.sh)"
+stage "C++ unit tests under sanitizers (deploy/sanitize.sh)"
 "$ROOT/deploy/sanitize.sh"
 
-echo "==> fuzzing, ${SEJITS_FUZZ_SECONDS:=20} s per target (deploy/fuzz.sh)"
+stage "fuzzing, ${SEJITS_FUZZ_SECONDS:=20} s per target (deploy/fuzz.sh)"
 SEJITS_FUZZ_SECONDS=$SEJITS_FUZZ_SECONDS "$ROOT/deploy/fuzz.sh"
 
 export SEJITS_DAEMON_BIN="$BUILD/server/sejitsd"
@@ -32,14 +34,14 @@ TIMED=(tests/e2e/test_tuning_e2e.py tests/cluster/test_fairness.py tests/reliabi
 # a pytest process of its own, where no earlier test left gRPC calls or
 # background compiles in flight (a fork beside them failed the JVM's start).
 SPARK=tests/cluster/test_spark.py
-echo "==> Python tests (pytest, 2 workers)"
+stage "Python tests (pytest, 2 workers)"
 "$PYTHON" -m pytest -q -n 2 --dist loadfile --durations=30 "${TIMED[@]/#/--ignore=$ROOT/}" --ignore="$ROOT/$SPARK" "$ROOT/tests/python" "$ROOT/tests/e2e" \
   "$ROOT/tests/cluster" "$ROOT/tests/deploy" "$ROOT/tests/reliability"
-echo "==> the Spark engine suite (pytest, a process of its own)"
+stage "the Spark engine suite (pytest, a process of its own)"
 "$PYTHON" -m pytest -q "$ROOT/$SPARK"
-echo "==> Python tests that measure time (pytest, alone)"
+stage "Python tests that measure time (pytest, alone)"
 # The soak runs 30 s here; SEJITS_SOAK_SECONDS=300 gives the full five minutes.
 SEJITS_SOAK_SECONDS=${SEJITS_SOAK_SECONDS:-30} "$PYTHON" -m pytest -q "${TIMED[@]/#/$ROOT/}"
 
-echo "==> benchmarks, small size (correctness of every implementation; timings for information)"
+stage "benchmarks, small size (correctness of every implementation; timings for information)"
 "$PYTHON" "$ROOT/tests/bench/run.py" --suite all --size small --json "$BUILD/bench-small.json"
