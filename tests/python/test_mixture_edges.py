@@ -27,7 +27,7 @@ import pytest
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn import mixture as sk_mixture  # noqa: E402
-from test_mixture import (assert_close, assert_same_fit, blobs, explicit_inits, one_blas_thread,  # noqa: E402,F401
+from test_mixture import (assert_close, assert_same_fit, blobs, explicit_inits, native, one_blas_thread,  # noqa: E402,F401
                           random_model)
 
 import sejits  # noqa: E402
@@ -41,12 +41,8 @@ SMALL = ("tied", "diag")  # the two (M=3, D=3, float64) kernels most tests share
 
 
 @pytest.fixture(autouse=True)
-def native_only(daemon):
-    """The daemon's kernels or an error: no fallback, and a SpecializationWarning fails the test."""
-    sejits.config(fallback="error")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", sejits.SpecializationWarning)
-        yield
+def native_only(native):
+    """Every test here runs the daemon's kernels or fails (test_mixture.native)."""
 
 
 def assert_native(covariance_type, n_components, X):

@@ -37,7 +37,7 @@ import pytest
 sklearn = pytest.importorskip("sklearn")
 from sklearn import mixture as sk_mixture  # noqa: E402
 from test_mixture import (COVARIANCE_TYPES, FITTED, assert_close, assert_same_fit, blobs,  # noqa: E402,F401
-                          explicit_inits, one_blas_thread, random_model, sk_m_step)
+                          explicit_inits, native, one_blas_thread, random_model, sk_m_step)
 from test_mixture_edges import FAR, three_component_inits, two_clusters  # noqa: E402
 
 import sejits  # noqa: E402
@@ -61,12 +61,8 @@ def rtol_against_sklearn(dtype):
 
 
 @pytest.fixture(autouse=True)
-def native_only(daemon):
-    """The daemon's kernels or an error: no fallback, and a SpecializationWarning fails the test."""
-    sejits.config(fallback="error")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", sejits.SpecializationWarning)
-        yield
+def native_only(native):
+    """Every test here runs the daemon's kernels or fails (test_mixture.native)."""
 
 
 @pytest.fixture
@@ -149,6 +145,57 @@ def test_a_device_X_stays_there_and_the_attributes_are_numpy(ctx):
         np.testing.assert_allclose(getattr(ours, method)(device_X), want, rtol=1e-9)
     assert_ran_on(ctx, "full", 3, device_X)
     assert "target:      the CPU" in ours.explain(X)  # a host X outside sejits.target("opencl"): the CPU kernels
+
+
+class CopiesToHost:
+    """Records the shapes of the device arrays read back to the host while active."""
+
+    def __init__(self, monkeypatch):
+        self.shapes = []
+        get = opencl.DeviceArray.get
+
+        def counted_get(array):
+            self.shapes.append(array.shape)
+            return get(array)
+        monkeypatch.setattr(opencl.DeviceArray, "get", counted_get)
+
+
+def test_a_device_X_is_validated_on_the_device_not_copied_to_the_host(ctx, monkeypatch):
+    """fit, predict and score_samples on a device X read back only its first
+    two rows (scikit-learn's shape checks) and the results; its values are
+    checked on the device. An init that reads X's values copies it once per fit."""
+    X = blobs(600, 3, 3, np.float32, seed=21)
+    device_X = ctx.asarray(X)
+    params = dict(n_components=3, covariance_type="diag", tol=0, max_iter=3)
+    cpu = GaussianMixture(**params, **explicit_inits(X, 3, "diag")).fit(X)
+    copies = CopiesToHost(monkeypatch)
+    ours = GaussianMixture(**params, **explicit_inits(X, 3, "diag")).fit(device_X)
+    labels, log_density = ours.predict(device_X), ours.score_samples(device_X)
+    assert X.shape not in copies.shapes, copies.shapes
+    assert (2, 3) in copies.shapes
+    assert_same_as_cpu(ours, cpu, X, ctx, rtol_against_cpu(np.float32))
+    np.testing.assert_array_equal(labels, cpu.predict(X))
+    assert_close(log_density, cpu.score_samples(X), rtol_against_cpu(np.float32), "score_samples")
+
+    copies.shapes.clear()
+    GaussianMixture(**params, init_params="k-means++", random_state=0, n_init=2).fit(device_X)
+    assert copies.shapes.count(X.shape) == 1, copies.shapes
+
+
+@pytest.mark.parametrize("bad, message", [(np.nan, "Input X contains NaN"), (np.inf, "Input X contains infinity")])
+def test_a_device_X_with_a_value_that_is_not_finite_is_sklearns_error(ctx, bad, message):
+    X = blobs(300, 3, 3, np.float32, seed=22)
+    X[217, 1] = bad
+    with pytest.raises(ValueError, match=message) as ours:
+        GaussianMixture(n_components=3, **explicit_inits(X, 3, "diag"), covariance_type="diag").fit(ctx.asarray(X))
+    with pytest.raises(ValueError) as theirs:
+        sk_mixture.GaussianMixture(n_components=3).fit(X)
+    assert str(ours.value) == str(theirs.value)
+    fitted = GaussianMixture(n_components=3, covariance_type="diag", max_iter=2).fit(np.nan_to_num(X, posinf=0.0))
+    with pytest.raises(ValueError, match=message):
+        fitted.predict(ctx.asarray(X))
+    with pytest.raises(ValueError, match="X has 2 features, but GaussianMixture is expecting 3 features as input"):
+        fitted.predict(ctx.asarray(np.ascontiguousarray(X[:, ::2])))  # columns 0 and 2: finite
 
 
 def test_initialisation_and_verbose_run_their_entries_on_the_device(ctx, capsys):

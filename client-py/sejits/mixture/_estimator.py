@@ -90,12 +90,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """The fit; returns X as the kernels took it (validated, C-contiguous;
         on a device there)."""
         context, given = _placement.context_of(X), X
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        X = _placement.validated(self, X, validate_data, reset=True, dtype=[np.float64, np.float32],
+                                 ensure_min_samples=2)
         if X.shape[0] < self.n_components:
             raise ValueError("Expected n_samples >= n_components "
                              f"but got n_components = {self.n_components}, n_samples = {X.shape[0]}")
-        X = np.ascontiguousarray(X)
         X_kernel = _placement.kernel_input(context, given, X)
+        X_values = _placement.host_values(X)
         inits = self._checked_inits(X)
         kernel = gmm_kernel(self.covariance_type, self.n_components, X.shape[1])
 
@@ -109,7 +110,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         for init in range(n_init):
             self._print_verbose_msg_init_beg(init)
             if do_init:
-                self._initialize_parameters(X, X_kernel, random_state, kernel, inits)
+                self._initialize_parameters(X_values, X_kernel, random_state, kernel, inits)
             lower_bound = -np.inf if do_init else self.lower_bound_
             if self.max_iter == 0:
                 best_params = self._get_parameters()
@@ -148,13 +149,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                                                       n_features)
         return tuple(None if a is None else np.array(a, dtype=X.dtype, order="C") for a in (weights, means, precisions))
 
-    def _initialize_parameters(self, X, X_kernel, random_state, kernel, inits):
+    def _initialize_parameters(self, X_values, X_kernel, random_state, kernel, inits):
         """The parameters EM starts from: one M-step (on X_kernel, where the
-        kernels run) on the init method's responsibilities (from X, on the
-        host), replaced by the given *_init arrays; none of that when all
+        kernels run) on the init method's responsibilities (from X's values
+        on the host, X_values(), except "random", which reads only X's
+        shape), replaced by the given *_init arrays; none of that when all
         three are given."""
         weights_init, means_init, precisions_init = inits
         if weights_init is None or means_init is None or precisions_init is None:
+            X = X_kernel if self.init_params == "random" else X_values()
             resp = _init.initial_responsibilities(self.init_params, X, self.n_components, random_state)
             nk, means, covariances, precisions_cholesky = map(host, kernel.run("m_step", X_kernel, resp,
                                                                                float(self.reg_covar)))
@@ -258,12 +261,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         kernels run), with the kernel."""
         check_is_fitted(self)
         context, given = _placement.context_of(X), X
-        X = validate_data(self, X, reset=False)
+        X = _placement.validated(self, X, validate_data, reset=False)
         dtype = np.result_type(X.dtype, self.means_.dtype)
         if dtype not in (np.float32, np.float64):
             dtype = np.dtype(np.float64)
-        X, *model = (np.ascontiguousarray(a, dtype=dtype)
-                     for a in (X, self.weights_, self.means_, self.precisions_cholesky_))
+        if X.dtype != dtype:
+            X = np.ascontiguousarray(host(X), dtype=dtype)  # uploaded again by kernel_input where the kernels run there
+        model = (np.ascontiguousarray(a, dtype=dtype) for a in (self.weights_, self.means_, self.precisions_cholesky_))
         kernel = gmm_kernel(self.covariance_type, self.means_.shape[0], self.means_.shape[1])
         return kernel, (_placement.kernel_input(context, given, X), *model)
 

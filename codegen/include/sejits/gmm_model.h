@@ -128,6 +128,21 @@ void recenter_on_means(Stats<COV, D, M> &stats, const double *mu_o, const double
   }
 }
 
+/* The m_step entry's second pass gathers around the first pass's means
+ * s1 / (S + 10 eps), with scikit-learn's 10 eps of T, and their center. */
+template <typename T, int COV, int64_t D, int64_t M>
+void means_of_first_pass(const Stats<COV, D, M> &first, double *origin, double *center) {
+  const double ten_eps = 10.0 * (double)std::numeric_limits<T>::epsilon();
+  for (int64_t k = 0; k < M; ++k) {
+    for (int64_t d = 0; d < D; ++d) origin[k * D + d] = first.s1[k * D + d] / (first.S[k] + ten_eps);
+  }
+  for (int64_t d = 0; d < D; ++d) {
+    double sum = 0;
+    for (int64_t k = 0; k < M; ++k) sum += origin[k * D + d];
+    center[d] = sum / (double)M;
+  }
+}
+
 /* ---- the M-step's finish --------------------------------------------------------- */
 
 /* Lower Cholesky factor of the D x D matrix `a` into `l`; false when a pivot

@@ -235,6 +235,61 @@ inline void gmm_gather_one(long w, int mode, __global const gmm_t *X, long x_row
 #undef GMM_RESP
 }
 
+#if GMM_COV == GMM_DIAG
+// Diag after the E-step: unit u < GMM_DIAG_UNITS sums s1 and s2 for a block
+// of GMM_DIAG_BK components and GMM_DIAG_BD features over the tile's rows:
+// per row BK responsibilities and BD values of x serve BK * BD pairs, each
+// summed in row order with gmm_gather_one's operations (the same bits). The
+// units after those are S[k], the log-likelihood and the rows, as
+// gmm_gather_one's work items.
+#define GMM_DIAG_BK 4
+#define GMM_DIAG_BD 2
+#define GMM_DIAG_K_BLOCKS ((GMM_M + GMM_DIAG_BK - 1) / GMM_DIAG_BK)
+#define GMM_DIAG_D_BLOCKS ((GMM_D + GMM_DIAG_BD - 1) / GMM_DIAG_BD)
+#define GMM_DIAG_UNITS (GMM_DIAG_K_BLOCKS * GMM_DIAG_D_BLOCKS)
+#define GMM_DIAG_WORK (GMM_DIAG_UNITS + GMM_M + 2)
+
+inline void gmm_gather_diag(long u, __global const gmm_t *X, long x_row, long x_col, long first, long count,
+                            __global const gmm_acc *tile, __global const gmm_acc *model_acc, __global gmm_acc *partial) {
+  if (u >= GMM_DIAG_UNITS) {
+    const long rest = u - GMM_DIAG_UNITS;  // S[k], then the log-likelihood and the rows
+    const long w = rest < GMM_M ? rest : GMM_AT_S2 + GMM_SECOND_WORK + (rest - GMM_M);
+    gmm_gather_one(w, GMM_E_STEP, X, x_row, x_col, first, count, tile, (__global const gmm_t *)X, 0, 0, model_acc,
+                   partial);
+    return;
+  }
+  // Neighbouring work items take neighbouring features: their loads of x share cache lines.
+  const long d0 = (u % GMM_DIAG_D_BLOCKS) * GMM_DIAG_BD, k0 = (u / GMM_DIAG_D_BLOCKS) * GMM_DIAG_BK;
+  const long ks = min((long)GMM_DIAG_BK, GMM_M - k0), ds = min((long)GMM_DIAG_BD, GMM_D - d0);
+  __global const gmm_acc *origin = model_acc + GMM_A_ORIGIN;
+  gmm_acc mu[GMM_DIAG_BK][GMM_DIAG_BD], s1[GMM_DIAG_BK][GMM_DIAG_BD], s2[GMM_DIAG_BK][GMM_DIAG_BD];
+  for (long j = 0; j < GMM_DIAG_BK; ++j) {
+    for (long e = 0; e < GMM_DIAG_BD; ++e) {
+      mu[j][e] = j < ks && e < ds ? origin[(k0 + j) * GMM_D + d0 + e] : 0;
+      s1[j][e] = s2[j][e] = 0;
+    }
+  }
+  for (long r = 0; r < count; ++r) {
+    gmm_acc x[GMM_DIAG_BD], resp[GMM_DIAG_BK];
+    for (long e = 0; e < GMM_DIAG_BD; ++e) x[e] = e < ds ? (gmm_acc)X[(first + r) * x_row + (d0 + e) * x_col] : 0;
+    for (long j = 0; j < GMM_DIAG_BK; ++j) resp[j] = j < ks ? tile[r * GMM_TILE + k0 + j] : 0;
+    for (long j = 0; j < GMM_DIAG_BK; ++j) {
+      for (long e = 0; e < GMM_DIAG_BD; ++e) {
+        const gmm_acc v = x[e] - mu[j][e];
+        s1[j][e] = fma(resp[j], v, s1[j][e]);
+        s2[j][e] = fma(resp[j], v * v, s2[j][e]);
+      }
+    }
+  }
+  for (long j = 0; j < ks; ++j) {
+    for (long e = 0; e < ds; ++e) {
+      partial[GMM_AT_S1 + (k0 + j) * GMM_D + d0 + e] += s1[j][e];
+      partial[GMM_AT_S2 + (k0 + j) * GMM_D + d0 + e] += s2[j][e];
+    }
+  }
+}
+#endif
+
 // Work-group g takes rows [g N / groups, (g + 1) N / groups) a tile of
 // get_local_size(0) rows at a time: each work item the E-step of one row
 // (its responsibilities and log-sum-exp into the group's tile), then each
@@ -266,6 +321,13 @@ __kernel void gmm_gather(__global const gmm_t *X_base, long X_off, long n_rows, 
       row[GMM_M] = lse;
     }
     barrier(CLK_GLOBAL_MEM_FENCE);
+#if GMM_COV == GMM_DIAG
+    if (mode == GMM_E_STEP) {
+      for (long u = me; u < GMM_DIAG_WORK; u += width) gmm_gather_diag(u, X, x_row, x_col, first, count, tile, model_acc, partial);
+      barrier(CLK_GLOBAL_MEM_FENCE);
+      continue;
+    }
+#endif
     for (long w = me; w < GMM_WORK; w += width) {
       gmm_gather_one(w, mode, X, x_row, x_col, first, count, tile, given, resp_row, resp_col, model_acc, partial);
     }

@@ -477,19 +477,11 @@ int32_t m_step(const sejits_arg *args, int32_t nargs, const char *source, const 
   Call call(args, nargs, source, digest, error, error_len);
   Device<T, COV, D, M, WG, ROWS> device(call);
   if (device.allocate_model() || device.allocate_gather(X.shape[0])) return 1;
-  const double ten_eps = 10.0 * (double)std::numeric_limits<T>::epsilon();
   const std::vector<double> no_constants(M, 0.0);
   std::vector<double> origin(M * D, 0.0), center(D, 0.0); /* pass 1: zero; pass 2: the means */
   Stats<COV, D, M> first, stats;
   if (device.upload_origin(no_constants, origin.data(), center.data()) || device.gather(X, &resp, kGivenFirst, first)) return 1;
-  for (int64_t k = 0; k < M; ++k) {
-    for (int64_t d = 0; d < D; ++d) origin[k * D + d] = first.s1[k * D + d] / (first.S[k] + ten_eps);
-  }
-  for (int64_t d = 0; d < D; ++d) {
-    double sum = 0;
-    for (int64_t k = 0; k < M; ++k) sum += origin[k * D + d];
-    center[d] = sum / (double)M;
-  }
+  sejits_gmm::means_of_first_pass<T>(first, origin.data(), center.data());
   if (device.upload_origin(no_constants, origin.data(), center.data()) || device.gather(X, &resp, kGivenSecond, stats)) return 1;
   const int64_t count = sejits_gmm::covariance_count<COV>(D, M);
   std::vector<double> nk(M), weights(M), means(M * D), covariances(count), precisions_chol(count);

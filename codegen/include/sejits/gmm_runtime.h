@@ -450,21 +450,10 @@ int32_t m_step(const sejits_arg *args, int32_t nargs, int nthreads, char *error,
   if (check_entry(args, nargs, specs, 7, error, error_len)) return 1;
   const sejits_arg &X = args[0], &resp = args[1];
   const int team = team_size<COV, D, M>(X.shape[0], nthreads, serial_call(args, nargs));
-  const double ten_eps = 10.0 * (double)std::numeric_limits<T>::epsilon();
   std::vector<Stats<COV, D, M>> partial(team);
   std::vector<double> origin(M * D, 0.0), center(D, 0.0);  /* pass 1: zero; pass 2: the means */
   for (int pass = 0; pass < 2; ++pass) {
-    if (pass == 1) {
-      const Stats<COV, D, M> &first = partial[0];
-      for (int64_t k = 0; k < M; ++k) {
-        for (int64_t d = 0; d < D; ++d) origin[k * D + d] = first.s1[k * D + d] / (first.S[k] + ten_eps);
-      }
-      for (int64_t d = 0; d < D; ++d) {
-        double sum = 0;
-        for (int64_t k = 0; k < M; ++k) sum += origin[k * D + d];
-        center[d] = sum / (double)M;
-      }
-    }
+    if (pass == 1) means_of_first_pass<T>(partial[0], origin.data(), center.data());
     for (auto &part : partial) part.clear();
     for_tiles<T, COV, D, M, R>(X, team, [&](Tile<T, COV, D, M, R> &tile, int64_t first, int me) {
       for (int64_t k = 0; k < M; ++k) {
