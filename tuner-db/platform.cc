@@ -52,4 +52,11 @@ PlatformFingerprint local_platform(const std::string &compiler_identity, const s
   return platform;
 }
 
+PlatformFingerprint on_device(const PlatformFingerprint &host, const std::string &device) {
+  PlatformFingerprint platform;
+  platform.description = absl::StrCat(host.description.substr(0, host.description.rfind("; device=")), "; device=", device);
+  platform.fingerprint = codegen::sha256_hex(platform.description).substr(0, 16);
+  return platform;
+}
+
 }  // namespace sejits::tuner

@@ -15,4 +15,8 @@ struct PlatformFingerprint {
 // /proc/cpuinfo), with the compiler identity and the device kernels run on.
 PlatformFingerprint local_platform(const std::string &compiler_identity, const std::string &device = "none");
 
+// `host` (a local_platform) with the kernels running on `device` instead:
+// an OpenCL device's name and driver, as the client describes it.
+PlatformFingerprint on_device(const PlatformFingerprint &host, const std::string &device);
+
 }  // namespace sejits::tuner

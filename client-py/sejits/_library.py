@@ -186,21 +186,22 @@ class LibraryKernel:
                 if refusal:
                     entries = self._fallbacks.fall_back(refusal)
                 else:
-                    entries = self._specialize(leading, signature, platform)
+                    entries = self._specialize(leading, signature, platform, context)
                 if type(entries) is Retry:  # the daemon may answer next time: not kept
                     return values, entries.fallback, context
                 self._kernels[signature] = entries
         return values, entries, context
 
-    def _specialize(self, leading, signature, platform=_platforms.CPU_OPENMP):
+    def _specialize(self, leading, signature, platform=_platforms.CPU_OPENMP, context=None):
         """What a signature's miss maps to (_specialize.specialize): its
         _Entries or a TuningSession over them, else a Fallback (a Retry where
-        the failure may pass)."""
+        the failure may pass). On an OpenCL device (`context`) the variants
+        are timed there and chosen per device."""
         started = time.perf_counter()
         try:
-            # OpenCL variants are not tuned yet (as decorated kernels'): the default work-groups.
-            mode = _config.settings.tuning if platform == _platforms.CPU_OPENMP else "off"
-            tuning = _request.TuningAsk(mode, "call") if mode != "off" else None
+            mode = _config.settings.tuning
+            device = _request.device_identity(context.device) if context is not None else ""
+            tuning = _request.TuningAsk(mode, "call", device) if mode != "off" else None
             handle_key = (signature, "library")
             if tuning is not None:
                 handle_key += (mode, _tuning.tuning_scope("call", leading))

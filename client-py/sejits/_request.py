@@ -13,12 +13,19 @@ from sejits import _arguments, _platforms, _worker_platform
 
 
 class TuningAsk(NamedTuple):
-    """What the request asks of tuning: the mode ("online", "exhaustive")
-    and the entry role whose calls are timed ("call", "iterate"). The daemon
-    computes the shape class from the request's args."""
+    """What the request asks of tuning: the mode ("online", "exhaustive"),
+    the entry role whose calls are timed ("call", "iterate") and, for calls
+    on an OpenCL device, the device (device_identity): the choice is kept
+    per device. The daemon computes the shape class from the request's args."""
 
     mode: str
     entry: str
+    device: str = ""
+
+
+def device_identity(info):
+    """An OpenCL device (opencl.DeviceInfo) as tuning records name it."""
+    return f"{info.name} | {info.driver_version}"
 
 
 def _wire():
@@ -46,6 +53,7 @@ def build(specializer, args, *, function=None, params=None, kernel_name="", tuni
     if tuning is not None:
         request.tuning.mode = pb.TUNING_EXHAUSTIVE if tuning.mode == "exhaustive" else pb.TUNING_ONLINE
         request.tuning.entry = tuning.entry
+        request.tuning.device = tuning.device
         request.tuning.kernel_name = kernel_name
     return request
 

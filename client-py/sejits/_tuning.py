@@ -22,13 +22,19 @@ OFFLINE_PATIENCE_SECONDS = 300.0
 MODES = ("online", "exhaustive", "off")
 
 
+def _c_contiguous(array):
+    """NumPy's C-contiguous flag; for a sejits.opencl device array, the same test on its strides."""
+    flags = getattr(array, "flags", None)
+    return flags.c_contiguous if flags is not None else array._is_contiguous()
+
+
 def tuning_scope(entry, arrays):
     """The entry role whose calls are timed, then the arrays' exact shapes
     and layout: the key under which the handle cache remembers a tuned
     handle. Not sent: the request names the role (TuningRequest.entry), and
     the daemon computes the shape class from the request's args (its plan says it)."""
     shapes = ",".join("x".join(str(int(extent)) for extent in a.shape) for a in arrays)
-    layout = "".join("c" if a.flags.c_contiguous else "s" for a in arrays)
+    layout = "".join("c" if _c_contiguous(a) else "s" for a in arrays)
     return f"{entry}:{shapes}:{layout}"
 
 

@@ -116,14 +116,15 @@ absl::StatusOr<TuningPlan> TuningCoordinator::report(const specializers::Special
     return untuned;
   }
   if (ask.shape_class.size() > 200) return absl::InvalidArgumentError("a shape class of more than 200 characters");
-  tuner::TuningKey key{kernel_key, ask.shape_class, platform_.fingerprint};
+  const tuner::PlatformFingerprint platform = platform_of(ask);
+  tuner::TuningKey key{kernel_key, ask.shape_class, platform.fingerprint};
   for (const VariantTiming &timing : timings) {
     std::optional<tuner::Variant> variant = tuner::parse_variant_label(timing.label);
     if (!variant || !space.contains(*variant)) {
       return absl::InvalidArgumentError(absl::StrCat("timings for '", timing.label.substr(0, 80),
                                                      "', which is not a variant of this kernel"));
     }
-    absl::Status added = db_->add_samples(key, ask.kernel_name, platform_.description, timing.label, timing.samples, timing.error);
+    absl::Status added = db_->add_samples(key, ask.kernel_name, platform.description, timing.label, timing.samples, timing.error);
     if (!added.ok()) return added;
   }
   absl::StatusOr<tuner::TuningRecord> record = db_->find(key);
@@ -138,6 +139,10 @@ absl::StatusOr<TuningPlan> TuningCoordinator::report(const specializers::Special
   }
   plan.record = *record;
   return plan;
+}
+
+tuner::PlatformFingerprint TuningCoordinator::platform_of(const TuningAsk &ask) const {
+  return ask.device.empty() ? platform_ : tuner::on_device(platform_, ask.device);
 }
 
 TuningPlan TuningCoordinator::plan_from(const specializers::Specializer &specializer, const tuner::TuningSpace &space,
@@ -165,8 +170,9 @@ TuningPlan TuningCoordinator::plan_from(const specializers::Specializer &special
       plan.reason = "the client's tuning budget was spent before any variant was timed twice";
     }
   } else {
-    // Entries the daemon's child cannot time are timed by the client.
-    const bool offline = site_ == TimingSite::kOffline && specializer.times_offline(ask.entry);
+    // Entries the daemon's child cannot time are timed by the client, as
+    // are calls on an OpenCL device (the child runs host code only).
+    const bool offline = site_ == TimingSite::kOffline && ask.device.empty() && specializer.times_offline(ask.entry);
     plan.state = offline ? PlanState::kOfflinePending : PlanState::kTrying;
     plan.reason = step.reason;
     for (const tuner::Variant &candidate : step.to_time) {

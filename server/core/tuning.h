@@ -31,6 +31,9 @@ struct TuningAsk {
   std::string shape_class;
   std::string kernel_name;
   std::string entry;  // the entry role the client times, e.g. "call"
+  // The OpenCL device the client times on (empty: the CPU): the choice is
+  // recorded for this machine with that device.
+  std::string device;
 };
 
 enum class PlanState { kUntuned, kChosen, kTrying, kOfflinePending };
@@ -102,6 +105,9 @@ class TuningCoordinator {
  private:
   TuningPlan plan_from(const specializers::Specializer &specializer, const tuner::TuningSpace &space, const TuningAsk &ask,
                        const tuner::TuningRecord &record, bool finish) const;
+  // The platform the ask's timings are recorded under: this daemon's, or
+  // this machine with the ask's OpenCL device.
+  tuner::PlatformFingerprint platform_of(const TuningAsk &ask) const;
 
   std::unique_ptr<tuner::TuningDb> db_;
   std::string unavailable_reason_;

@@ -91,6 +91,7 @@ TuningAsk from_proto(const v1::TuningRequest &tuning) {
   ask.shape_class = tuning.shape_class();
   ask.kernel_name = tuning.kernel_name().substr(0, kMaxNameBytes);
   ask.entry = tuning.entry();
+  ask.device = tuning.device().substr(0, kMaxNameBytes);
   return ask;
 }
 

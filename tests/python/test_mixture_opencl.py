@@ -29,6 +29,10 @@ on each target: the four covariance types with M = D = 3 in both dtypes,
 (diag, 2, 3, float32), and four variants of (full, 3, 3, float64) and two
 of (tied, 3, 3, float32)."""
 
+import os
+import subprocess
+import sys
+import time
 import warnings
 
 import numpy as np
@@ -42,8 +46,12 @@ from test_mixture_edges import FAR, three_component_inits, two_clusters  # noqa:
 
 import sejits  # noqa: E402
 from sejits import LibraryKernel, opencl  # noqa: E402
+from sejits import _config, _device_calls, _request, _tuning  # noqa: E402
 from sejits.mixture import GaussianMixture, _reference  # noqa: E402
 from sejits.mixture._kernels import gmm_kernel  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest import Daemon  # noqa: E402
 
 pytestmark = [pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
               pytest.mark.filterwarnings("ignore:divide by zero encountered in log:RuntimeWarning")]
@@ -398,3 +406,55 @@ def test_the_reference_runs_on_host_copies_of_device_values(ctx):
     np.testing.assert_array_equal(labels.get(), kernel.reference_run("predict", X, *model))
     text = kernel.explain(ctx.asarray(X))
     assert "NOT specialized" in text and f"target:      OpenCL device {ctx.name}" in text, text
+
+
+# ---- tuning on the device ---------------------------------------------------------
+
+
+@pytest.fixture
+def tuning_daemon(tmp_path, daemon):
+    """A daemon with a tuning database of its own; online tuning in this process."""
+    instance = Daemon(tmp_path / "tuning").start()
+    saved = (_config.settings.daemon, _config.settings.tuning, _config.settings.tuning_budget)
+    saved_cache = os.environ.get("SEJITS_CACHE_DIR")
+    os.environ["SEJITS_CACHE_DIR"] = str(tmp_path / "client-cache")
+    sejits.config(daemon=instance.address, tuning="online", tuning_budget=None)
+    yield instance
+    instance.stop()
+    os.environ["SEJITS_CACHE_DIR"] = saved_cache
+    sejits.config(daemon=saved[0], tuning=saved[1], tuning_budget=saved[2])
+
+
+def test_variants_are_timed_on_the_device_and_the_choice_kept_for_it(ctx, tuning_daemon, tmp_path):
+    """Fits on a device X time the OpenCL variants (wg_x, rows) there; every
+    fit, whichever variant ran it, is the default variant's within the
+    variants' bound; the choice is recorded for this machine with the device."""
+    X = blobs(3000, 5, 2, np.float32, seed=31)
+    device_X = ctx.asarray(X)
+    params = dict(n_components=2, covariance_type="spherical", tol=0, max_iter=3,
+                  **explicit_inits(X, 2, "spherical"))
+    sejits.config(tuning="off")
+    default = GaussianMixture(**params).fit(X)  # the CPU's fit: the reference here
+    sejits.config(tuning="online")
+    kernel = gmm_kernel("spherical", 2, 5)
+    settled, deadline = None, time.monotonic() + 300
+    while time.monotonic() < deadline:  # the candidates compile in the background meanwhile
+        fitted = GaussianMixture(**params).fit(device_X)
+        assert_close(fitted.means_, default.means_, rtol_against_cpu(np.float32), "means_")
+        assert_close(fitted.precisions_cholesky_, default.precisions_cholesky_, rtol_against_cpu(np.float32), "precisions")
+        prefix = _device_calls.signature_prefix(ctx)
+        entries = [e for signature, e in kernel._kernels.items() if signature[:len(prefix)] == prefix]
+        if entries and type(entries[-1]) is not _tuning.TuningSession and "tuning" in entries[-1].info:
+            settled = entries[-1].info["tuning"]
+            break
+        if entries and type(entries[-1]) is _tuning.TuningSession and entries[-1]._building:
+            time.sleep(0.02)
+    assert settled is not None, kernel.explain(device_X)
+    env = dict(os.environ, SEJITS_DAEMON=tuning_daemon.address, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    exported = tmp_path / "records.jsonl"
+    done = subprocess.run([sys.executable, "-m", "sejits.cli", "tune", "export", str(exported)], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    records = exported.read_text()
+    assert f"device={_request.device_identity(ctx.device)}" in records, records
+    assert "wg_x" in records and '"choice"' in records, records

@@ -85,6 +85,26 @@ TEST_CASE("reported timings lead to a choice that a restarted core serves", "[tu
   }
 }
 
+TEST_CASE("timings on an OpenCL device are recorded for that device, apart from the CPU's", "[tuning_core]") {
+  TempDir dir;
+  auto core = create_core(dir.path());
+  const auto request = add_arrays();
+  TuningAsk on_gpu = kOnline;
+  on_gpu.device = "NVIDIA H200 | 580.159";
+  auto first = core->specialize(request, {false, on_gpu});
+  REQUIRE(first.ok());
+  std::vector<VariantTiming> timings = timings_for(first->tuning.candidates);
+  auto plan = core->report_timings(request, on_gpu, timings, true);
+  REQUIRE(plan.ok());
+  REQUIRE(plan->record);
+  CHECK(plan->record->platform_description.ends_with("; device=NVIDIA H200 | 580.159"));
+  CHECK(plan->record->key.platform != core->tuning().platform().fingerprint);
+  CHECK(plan->state == PlanState::kChosen);
+  auto on_cpu = core->specialize(request, {false, kOnline});  // the device's choice is not the CPU's
+  REQUIRE(on_cpu.ok());
+  CHECK(on_cpu->tuning.state == PlanState::kTrying);
+}
+
 TEST_CASE("a spent budget chooses the fastest variant timed so far", "[tuning_core]") {
   TempDir dir;
   auto core = create_core(dir.path());
