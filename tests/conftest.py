@@ -131,6 +131,20 @@ def daemon(tmp_path_factory):
     instance.stop()
 
 
+@pytest.fixture(autouse=True)
+def restored_settings():
+    """Whatever a test sets with sejits.config (fallback, tuning, target...)
+    ends with it: the next test on this worker starts from the settings the
+    session's (and its module's) fixtures made, in whatever order the tests run."""
+    from sejits import _config
+
+    before = dict(vars(_config.settings))
+    yield
+    changed = {name: value for name, value in before.items() if getattr(_config.settings, name) != value}
+    if changed:
+        _config.config(**changed)
+
+
 @pytest.fixture
 def python_env(daemon):
     """Environment for a child Python process that uses the session daemon."""
