@@ -47,7 +47,7 @@ from test_mixture_edges import FAR, three_component_inits, two_clusters  # noqa:
 import sejits  # noqa: E402
 from sejits import LibraryKernel, opencl  # noqa: E402
 from sejits import _config, _device_calls, _request, _tuning  # noqa: E402
-from sejits.mixture import GaussianMixture, _reference  # noqa: E402
+from sejits.mixture import GaussianMixture, _kernels, _reference  # noqa: E402
 from sejits.mixture._kernels import gmm_kernel  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -188,6 +188,25 @@ def test_a_device_X_is_validated_on_the_device_not_copied_to_the_host(ctx, monke
     copies.shapes.clear()
     GaussianMixture(**params, init_params="k-means++", random_state=0, n_init=2).fit(device_X)
     assert copies.shapes.count(X.shape) == 1, copies.shapes
+
+
+def test_a_device_fit_without_the_daemon_warns_once(ctx, monkeypatch):
+    """No daemon: the device X's check and the fit fall back to NumPy with
+    at most one SpecializationWarning between them (an outage is told once),
+    and the fit is scikit-learn's."""
+    monkeypatch.setattr(_kernels, "_kernels", {})
+    X = blobs(300, 3, 3, np.float32, seed=23)
+    params = dict(n_components=3, covariance_type="diag", tol=0, max_iter=3, **explicit_inits(X, 3, "diag"))
+    sejits.config(daemon="unix:/nonexistent/sejitsd.sock", fallback="warn")  # restored after the test
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours = GaussianMixture(**params).fit(ctx.asarray(X))
+    fallbacks = [str(w.message) for w in caught if issubclass(w.category, sejits.SpecializationWarning)]
+    assert len(fallbacks) <= 1, fallbacks  # none when an earlier test's outage was already told
+    assert "runs the reference implementation" in _kernels.gmm_kernel("diag", 3, 3).explain(ctx.asarray(X))
+    theirs = sk_mixture.GaussianMixture(**params).fit(X)
+    assert_close(ours.means_, theirs.means_, rtol_against_sklearn(np.float32), "means_")
+    assert_close(ours.covariances_, theirs.covariances_, rtol_against_sklearn(np.float32), "covariances_")
 
 
 @pytest.mark.parametrize("bad, message", [(np.nan, "Input X contains NaN"), (np.inf, "Input X contains infinity")])
