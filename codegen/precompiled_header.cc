@@ -13,6 +13,9 @@ namespace sejits::codegen {
 namespace {
 
 constexpr const char *kHeader = "sejits/kernel_runtime.h";
+// A precompiled header takes about 20 MB: it is built only where the cache's
+// file system has this much to spare, never taking the room kernels need.
+constexpr uintmax_t kMinFreeBytes = uintmax_t{256} << 20;
 
 // The flags that matter for a header: the kernel's, less the link step's.
 std::vector<std::string> header_flags(const CompilerConfig &config) {
@@ -65,6 +68,12 @@ void PrecompiledRuntimeHeader::prepare(const CompilerConfig &config) {
   if (!started_.insert(path.string()).second) return;
   std::error_code ignored;
   if (std::filesystem::exists(path, ignored)) return;
+  const std::filesystem::space_info space = std::filesystem::space(config.include_dir, ignored);
+  if (ignored || space.available < kMinFreeBytes) {
+    spdlog::info("compiler: {} is not precompiled: less than {} MiB free under {}", kHeader, kMinFreeBytes >> 20,
+                 config.include_dir.string());
+    return;
+  }
   builds_.emplace_back([config, path] {
     absl::Time start = absl::Now();
     absl::Status built = build_precompiled_runtime_header(config);

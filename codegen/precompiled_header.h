@@ -32,8 +32,9 @@ class PrecompiledRuntimeHeader {
 
   // Starts building the precompiled header for `config` (its compiler,
   // flags and include_dir) in the background, once per process and flags,
-  // unless one is there already. Never blocks a compile: the kernels
-  // compiled meanwhile parse the header as before.
+  // unless one is there already or the file system has less than 256 MiB
+  // free. Never blocks a compile: the kernels compiled meanwhile parse the
+  // header as before.
   void prepare(const CompilerConfig &config);
 
   // Where the precompiled header for `config` is (or will be).
