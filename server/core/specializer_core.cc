@@ -51,9 +51,11 @@ bool decode_metadata(const std::string &text, SpecializeResult &result) {
 void remove_other_versions_precompiled_headers(const std::filesystem::path &include_root,
                                                const std::filesystem::path &current) {
   std::error_code error;
-  for (const auto &entry : std::filesystem::directory_iterator(include_root, error)) {
-    if (entry.path() == current) continue;
-    std::filesystem::remove_all(entry.path() / "sejits" / "kernel_runtime.h.gch", error);
+  std::filesystem::directory_iterator entries(include_root, error), end;
+  for (; !error && entries != end; entries.increment(error)) {  // never throws: the daemon starts whatever it meets
+    if (entries->path() == current) continue;
+    std::error_code ignored;
+    std::filesystem::remove_all(entries->path() / "sejits" / "kernel_runtime.h.gch", ignored);
   }
 }
 
