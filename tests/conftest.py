@@ -146,6 +146,21 @@ def restored_settings():
 
 
 @pytest.fixture
+def tuning_daemon(tmp_path, daemon):
+    """A daemon with a tuning database (and a client cache) of its own;
+    online tuning in this process. The settings are put back by restored_settings."""
+    instance = Daemon(tmp_path / "tuning").start()
+    saved_cache = os.environ.get("SEJITS_CACHE_DIR")
+    os.environ["SEJITS_CACHE_DIR"] = str(tmp_path / "client-cache")
+    import sejits
+
+    sejits.config(daemon=instance.address, tuning="online", tuning_budget=None)
+    yield instance
+    instance.stop(signal.SIGKILL)
+    os.environ["SEJITS_CACHE_DIR"] = saved_cache
+
+
+@pytest.fixture
 def python_env(daemon):
     """Environment for a child Python process that uses the session daemon."""
     env = dict(os.environ)

@@ -69,20 +69,6 @@ CHILD = textwrap.dedent(f"""
 """)
 
 
-@pytest.fixture
-def tuning_daemon(tmp_path, daemon):
-    """A daemon with a tuning database of its own; tuning on in this process."""
-    instance = Daemon(tmp_path / "tuning").start()
-    saved = (_config.settings.daemon, _config.settings.tuning, _config.settings.tuning_budget)
-    saved_cache = os.environ.get("SEJITS_CACHE_DIR")
-    os.environ["SEJITS_CACHE_DIR"] = str(tmp_path / "client-cache")
-    sejits.config(daemon=instance.address, tuning="online", tuning_budget=None)
-    yield instance
-    instance.stop(signal.SIGKILL)
-    os.environ["SEJITS_CACHE_DIR"] = saved_cache
-    sejits.config(daemon=saved[0], tuning=saved[1], tuning_budget=saved[2])
-
-
 def inputs():
     return np.linspace(0, 1, N), np.linspace(1, 2, N)
 

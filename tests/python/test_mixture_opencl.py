@@ -46,12 +46,9 @@ from test_mixture_edges import FAR, three_component_inits, two_clusters  # noqa:
 
 import sejits  # noqa: E402
 from sejits import LibraryKernel, opencl  # noqa: E402
-from sejits import _config, _device_calls, _request, _tuning  # noqa: E402
+from sejits import _device_calls, _request, _tuning  # noqa: E402
 from sejits.mixture import GaussianMixture, _kernels, _reference  # noqa: E402
 from sejits.mixture._kernels import gmm_kernel  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from conftest import Daemon  # noqa: E402
 
 pytestmark = [pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
               pytest.mark.filterwarnings("ignore:divide by zero encountered in log:RuntimeWarning")]
@@ -428,20 +425,6 @@ def test_the_reference_runs_on_host_copies_of_device_values(ctx):
 
 
 # ---- tuning on the device ---------------------------------------------------------
-
-
-@pytest.fixture
-def tuning_daemon(tmp_path, daemon):
-    """A daemon with a tuning database of its own; online tuning in this process."""
-    instance = Daemon(tmp_path / "tuning").start()
-    saved = (_config.settings.daemon, _config.settings.tuning, _config.settings.tuning_budget)
-    saved_cache = os.environ.get("SEJITS_CACHE_DIR")
-    os.environ["SEJITS_CACHE_DIR"] = str(tmp_path / "client-cache")
-    sejits.config(daemon=instance.address, tuning="online", tuning_budget=None)
-    yield instance
-    instance.stop()
-    os.environ["SEJITS_CACHE_DIR"] = saved_cache
-    sejits.config(daemon=saved[0], tuning=saved[1], tuning_budget=saved[2])
 
 
 def test_variants_are_timed_on_the_device_and_the_choice_kept_for_it(ctx, tuning_daemon, tmp_path):

@@ -12,6 +12,8 @@ take it on the device when they run there: uploaded once per fit or method
 call. The fitted attributes are NumPy arrays, as scikit-learn's: the
 kernels' outputs are brought back to the host."""
 
+import functools
+
 import numpy as np
 
 import sejits
@@ -51,13 +53,7 @@ def _stays_on_device(X):
 
 def host_values(X):
     """X's values as NumPy, copied from its device at most once."""
-    copy = []
-
-    def values():
-        if not copy:
-            copy.append(host(X))
-        return copy[0]
-    return values
+    return functools.cache(lambda: host(X))
 
 
 def kernel_input(context, given, validated):
