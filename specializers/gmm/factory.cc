@@ -33,9 +33,9 @@ class GmmSpecializer : public Specializer {
   // The algorithm is fixed by the runtime; there is nothing to rewrite.
   std::unique_ptr<DomainIr> optimize(std::unique_ptr<DomainIr> ir, std::vector<std::string> &) const override { return ir; }
 
-  absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const DomainIr &, const SpecializationRequest &request,
+  absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const DomainIr &ir, const SpecializationRequest &request,
                                                              Platform platform) const override {
-    return gmm::plan_variant(request, platform);
+    return gmm::plan_variant(static_cast<const gmm::GmmIr &>(ir), request, platform);
   }
 
   absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const LoweringPlan &plan,

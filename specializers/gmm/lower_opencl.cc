@@ -39,7 +39,8 @@ cg::TranslationUnit lower_gmm_opencl(const GmmIr &ir, const GmmPlan &plan, std::
                          {"GMM_COV", absl::StrCat(static_cast<int>(ir.covariance))},
                          {"GMM_D", absl::StrCat(ir.n_features, "L")},
                          {"GMM_M", absl::StrCat(ir.n_components, "L")},
-                         {"GMM_WG", absl::StrCat(plan.work_group, "L")}};
+                         {"GMM_WG", absl::StrCat(plan.work_group, "L")},
+                         {"GMM_LOCAL_MODEL", plan.local_model ? "1" : "0"}};
   unit.device_runtime = {"gmm_opencl.cl"};
   unit.functions.push_back(entry(ir, plan, kFitSymbol, cg::Callee::kGmmClFit));
   unit.functions.push_back(entry(ir, plan, kEmIterationSymbol, cg::Callee::kGmmClEmIteration));

@@ -1,6 +1,7 @@
 #include "specializers/gmm/plan.h"
 
 #include "absl/strings/str_cat.h"
+#include "specializers/gmm/frontend.h"
 #include "specializers/gmm/ir.h"
 #include "specializers/platforms.h"
 
@@ -15,13 +16,24 @@ absl::Status unknown_variant(const std::string &name) {
   return absl::InvalidArgumentError(absl::StrCat("unknown gmm variant parameter '", name.substr(0, 48), "'"));
 }
 
-// OpenCL: "variant.wg_x" (work items per group) and "variant.rows" (rows per group).
-absl::StatusOr<std::unique_ptr<LoweringPlan>> opencl_plan(const SpecializationRequest &request) {
+// OpenCL: "variant.wg_x" (work items per group), "variant.rows" (rows per
+// group) and "variant.model" (global or local).
+absl::StatusOr<std::unique_ptr<LoweringPlan>> opencl_plan(const GmmIr &ir, const SpecializationRequest &request) {
   auto plan = std::make_unique<GmmPlan>();
   plan->platform = Platform::kOpenCl;
   for (const auto &[name, value] : request.params) {
     if (!is_variant_param(name)) continue;
     const std::string field = name.substr(sizeof(kVariantPrefix) - 1);
+    if (field == "model") {
+      if (value != "global" && value != "local") return bad_variant_value(kName, name, value, "'global' or 'local'");
+      plan->local_model = value == "local";
+      if (plan->local_model && device_model_bytes(ir) > kLocalModelBytes) {
+        return absl::InvalidArgumentError(absl::StrCat("gmm variant.model=local: the model's ", device_model_bytes(ir),
+                                                       " bytes do not fit the ", kLocalModelBytes,
+                                                       " bytes of local memory every OpenCL device has"));
+      }
+      continue;
+    }
     if (field != "wg_x" && field != "rows") return unknown_variant(name);
     absl::StatusOr<int64_t> parsed = parse_variant_int(kName, name, value, 1, field == "wg_x" ? kMaxWorkGroup : kMaxGroupRows);
     if (!parsed.ok()) return parsed.status();
@@ -32,16 +44,29 @@ absl::StatusOr<std::unique_ptr<LoweringPlan>> opencl_plan(const SpecializationRe
 
 }  // namespace
 
-std::string GmmPlan::describe() const {
-  if (platform == Platform::kOpenCl) {
-    return absl::StrCat("variant: work-groups of ", work_group, " work items, ", group_rows, " rows per group");
-  }
-  return absl::StrCat("variant: threads=", thread_count_name(threads), ", tiles of ", tile_rows, " rows, M-step sums split over ",
-                      mstep_over_components ? "components" : "rows");
+int64_t device_model_bytes(const GmmIr &ir) {
+  const int64_t M = ir.n_components, D = ir.n_features;
+  const int64_t precisions = ir.covariance == Covariance::kFull   ? M * D * D
+                             : ir.covariance == Covariance::kTied ? D * D
+                             : ir.covariance == Covariance::kDiag ? M * D
+                                                                  : M;
+  const int64_t values = M * D + precisions + D + (ir.covariance == Covariance::kTied ? M * D : 0);
+  return values * (ir.dtype == DType::kFloat32 ? 4 : 8);
 }
 
-absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const SpecializationRequest &request, Platform platform) {
-  if (platform == Platform::kOpenCl) return opencl_plan(request);
+std::string GmmPlan::describe() const {
+  if (platform == Platform::kOpenCl) {
+    return absl::StrCat("variant: work-groups of ", work_group, " work items, ", group_rows, " rows per group, the model's means ",
+                        "and precision factors read from ", local_model ? "a copy in local memory" : "global memory");
+  }
+  return absl::StrCat("variant: threads=", thread_count_name(threads), ", tiles of ", tile_rows, " rows, M-step sums split over ",
+                      mstep_over_components ? "components" : "rows", ", ",
+                      separate_passes ? "separate E and M passes (N x M responsibilities kept)" : "E and M fused in one pass");
+}
+
+absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const GmmIr &ir, const SpecializationRequest &request,
+                                                           Platform platform) {
+  if (platform == Platform::kOpenCl) return opencl_plan(ir, request);
   if (platform != Platform::kCpuOpenMp) {
     return absl::UnimplementedError(absl::StrCat("Gaussian-mixture EM is generated for cpu-openmp and opencl, not for '",
                                                  request.platform.substr(0, 40), "'"));
@@ -62,6 +87,9 @@ absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const SpecializationR
     } else if (field == "mstep") {
       if (value != "rows" && value != "components") return bad_variant_value(kName, name, value, "'rows' or 'components'");
       plan->mstep_over_components = value == "components";
+    } else if (field == "passes") {
+      if (value != "fused" && value != "separate") return bad_variant_value(kName, name, value, "'fused' or 'separate'");
+      plan->separate_passes = value == "separate";
     } else {
       return unknown_variant(name);
     }
@@ -74,11 +102,16 @@ tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std:
   if (request.platform == kOpenClPlatform) {
     space.parameters.push_back({"wg_x", {"256", "64", "128"}, "256"});
     space.parameters.push_back({"rows", {"1024", "256", "4096"}, "1024"});
+    absl::StatusOr<std::unique_ptr<GmmIr>> ir = build_gmm_ir(request);
+    if (ir.ok() && device_model_bytes(**ir) <= kLocalModelBytes) {
+      space.parameters.push_back({"model", {"global", "local"}, "global"});
+    }
     return space;
   }
   space.parameters.push_back({"threads", {"all", "half"}, "all"});
   space.parameters.push_back({"tile", {"64", "32", "128"}, "64"});
   space.parameters.push_back({"mstep", {"rows", "components"}, "rows"});
+  space.parameters.push_back({"passes", {"fused", "separate"}, "fused"});
   return space;
 }
 

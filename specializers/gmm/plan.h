@@ -1,7 +1,8 @@
 // The code variant of a gmm kernel: choices that change speed, never
 // results beyond the order of the per-thread (per-work-group) sums. Requests
 // select one with "variant.<name>" params; tuning_space() is what the tuner
-// searches. C++/OpenMP: threads, tile, mstep; OpenCL: wg_x, rows.
+// searches. C++/OpenMP: threads, tile, mstep, passes; OpenCL: wg_x, rows,
+// model.
 #pragma once
 
 #include <memory>
@@ -9,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "specializers/common/variant_params.h"
+#include "specializers/gmm/ir.h"
 #include "specializers/request.h"
 #include "specializers/specializer.h"
 #include "tuner-db/variant.h"
@@ -26,6 +28,10 @@ struct GmmPlan final : LoweringPlan {
   // order), or per thread over its components (every row, in row order: the
   // same sums whatever the number of threads).
   bool mstep_over_components = false;
+  // Whether an iteration is one fused pass over X (E-step and statistics a
+  // tile at a time) or two (the E-step over all of X keeping its N x M
+  // responsibilities, then the statistics): sejits_gmm::Passes.
+  bool separate_passes = false;
   // OpenCL (sejits/gmm_opencl.cl): work items per group, each the E-step of
   // one row of the group's tile, then a share of the statistics over it.
   int64_t work_group = 256;
@@ -33,10 +39,22 @@ struct GmmPlan final : LoweringPlan {
   // statistics, added in group order); fewer groups where their scratch
   // would pass 256 MiB (sejits_gmm_cl::group_count).
   int64_t group_rows = 1024;
+  // OpenCL: whether each work-group first copies the model's means and
+  // precision factors into local memory (only where they fit in
+  // kLocalModelBytes) or reads them from global memory.
+  bool local_model = false;
   std::string describe() const override;
 };
 
-absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const SpecializationRequest &request, Platform platform);
+// The local memory every OpenCL device has (the specification's minimum).
+inline constexpr int64_t kLocalModelBytes = int64_t{32} << 10;
+
+// Bytes of the model the OpenCL E-step reads for every row: means,
+// precision factors, the center of the means, tied's (mu_k - c) P.
+int64_t device_model_bytes(const GmmIr &ir);
+
+absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const GmmIr &ir, const SpecializationRequest &request,
+                                                           Platform platform);
 
 tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &shape_class);
 

@@ -345,13 +345,24 @@ def test_diagonal_covariances_of_256_components():
 # ---- the C++ variants ------------------------------------------------------------
 
 
+CPU_VARIANTS = [{"variant.mstep": "components", "variant.tile": "32"},
+                {"variant.mstep": "components", "variant.tile": "64"},
+                {"variant.mstep": "components", "variant.tile": "128"},
+                {"variant.passes": "separate"},
+                {"variant.passes": "separate", "variant.tile": "32"},
+                {"variant.passes": "separate", "variant.mstep": "components", "variant.tile": "128"}]
+
+
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
-def test_mstep_over_components_gives_the_default_variants_fit(covariance_type):
-    """variant.mstep=components (each thread the sums of its own components,
-    the team walking X together) against the default split over rows, with
-    each tile size, on 3001 rows (several tiles per thread): the same fit
-    (the `call` entry, 3 iterations) to 1e-12 normwise: the sums only add in
-    another order."""
+def test_every_cpu_variant_gives_the_default_variants_fit(covariance_type):
+    """The M-step's sums split over components (each thread its own
+    components, the team walking X together) and separate E and M passes
+    (the N x M responsibilities kept between them), with each tile size,
+    against the default variant (fused, split over rows) on 3001 rows
+    (several tiles per thread): the same fit (the `call` entry, 3
+    iterations) to 1e-12 normwise, the variants' stated bound: the sums only
+    add in another order. Separate passes over rows add the same tiles in
+    the same order as the default: the same bits."""
     from sejits._library import Array, LibraryKernel
     from sejits.mixture import _reference
 
@@ -366,12 +377,16 @@ def test_mstep_over_components_gives_the_default_variants_fit(covariance_type):
         return [*state, bounds]
 
     expected = fitted(_kernels.gmm_kernel(covariance_type, 4, 3))
-    for tile in ("32", "64", "128"):
-        params = {"covariance_type": covariance_type, "n_components": 4, "n_features": 3,
-                  "variant.mstep": "components", "variant.tile": tile}
+    for variant in CPU_VARIANTS:
+        params = {"covariance_type": covariance_type, "n_components": 4, "n_features": 3, **variant}
         kernel = LibraryKernel("gmm", params=params, arguments=[Array("X", ndim=2, dtypes=("float32", "float64"))],
                                reference=_reference.ENTRY_POINTS, name=f"GaussianMixture{params}")
         for what, (got, want) in enumerate(zip(fitted(kernel), expected)):
-            assert_close(got, want, 1e-12, f"tile {tile}, output {what}")
+            if variant == {"variant.passes": "separate"}:
+                np.testing.assert_array_equal(got, want, err_msg=f"{variant}, output {what}")
+            assert_close(got, want, 1e-12, f"{variant}, output {what}")
         text = kernel.explain(X)
-        assert "sums split over components" in text and "ran the compiled" in text, text
+        split = {"rows": "row ranges", "components": "components"}[variant.get("variant.mstep", "rows")]
+        assert f"sums split over {split}" in text and "ran the compiled" in text, text
+        if variant.get("variant.passes") == "separate":
+            assert "separate E and M passes" in text, text

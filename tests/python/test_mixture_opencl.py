@@ -317,7 +317,10 @@ def test_ill_defined_covariance_is_sklearns_error(ctx, covariance_type, dtype):
 # ---- the variants ------------------------------------------------------------------
 
 VARIANTS = [{"variant.wg_x": "1"}, {"variant.wg_x": "7", "variant.rows": "100"},
-            {"variant.wg_x": "64", "variant.rows": "1"}, {"variant.wg_x": "256", "variant.rows": "100000"}]
+            {"variant.wg_x": "64", "variant.rows": "1"}, {"variant.wg_x": "256", "variant.rows": "100000"},
+            {"variant.wg_x": "7", "variant.rows": "100", "variant.model": "local"},
+            {"variant.wg_x": "64", "variant.model": "local"}]
+LOCAL_MODEL = [{"variant.wg_x": "32", "variant.model": "local"}]
 
 
 def variant_kernel(covariance_type, n_components, n_features, params):
@@ -343,10 +346,15 @@ def every_entry(kernel, X, model, resp):
 
 
 @pytest.mark.parametrize("covariance_type, dtype, variants", [("full", np.float64, VARIANTS),
-                                                              ("tied", np.float32, VARIANTS[1:3])])
+                                                              ("tied", np.float32, VARIANTS[1:3] + VARIANTS[4:5]),
+                                                              ("diag", np.float32, LOCAL_MODEL),
+                                                              ("spherical", np.float64, LOCAL_MODEL)])
 def test_every_variant_gives_the_same_answer(ctx, covariance_type, dtype, variants):
     """Work-groups of 1 to 256 items, 1 to 100000 rows per group (1: a group
-    per row; 100000: one group), against the default variant and the CPU."""
+    per row; 100000: one group), the model read from global memory or from
+    each group's copy in local memory, against the default variant and the
+    CPU. Where the model is read changes no arithmetic: a local-model
+    variant gives the bits of the same variant reading global memory."""
     X = ctx.asarray(blobs(1500, 3, 3, dtype, seed=14))
     model = random_model(3, 3, covariance_type, dtype)
     default = gmm_kernel(covariance_type, 3, 3)
@@ -363,6 +371,13 @@ def test_every_variant_gives_the_same_answer(ctx, covariance_type, dtype, varian
         text = kernel.explain(X)
         assert f"on OpenCL device {ctx.name}" in text, text
         assert f"work-groups of {params['variant.wg_x']} work items" in text, text
+        if params.get("variant.model") == "local":
+            assert "read from a copy in local memory" in text, text
+            reading_global = {**params, "variant.model": "global"}
+            same = zip(every_entry(kernel, X, model, resp),
+                       every_entry(variant_kernel(covariance_type, 3, 3, reading_global), X, model, resp))
+            for what, (got, want) in enumerate(same):
+                np.testing.assert_array_equal(got, want, err_msg=f"{params} against global memory, output {what}")
 
 
 # ---- the library kernel's device calls ---------------------------------------------

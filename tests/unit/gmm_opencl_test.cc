@@ -102,7 +102,7 @@ TEST_CASE("gmm on OpenCL: each covariance type and dtype is a #define", "[gmm_op
   }
 }
 
-TEST_CASE("gmm OpenCL variants: work-group size and rows per group, validated", "[gmm_opencl]") {
+TEST_CASE("gmm OpenCL variants: work-group size, rows per group and the model's memory, validated", "[gmm_opencl]") {
   auto request = opencl_request("tied", 3, 5);
   request.params["variant.wg_x"] = "64";
   request.params["variant.rows"] = "512";
@@ -111,14 +111,29 @@ TEST_CASE("gmm OpenCL variants: work-group size and rows per group, validated", 
   CHECK(contains(generated->source, "sejits_gmm_cl::fit<double, 1, 5, 3, 64, 512>"));
   CHECK(contains(generated->source, "#define GMM_WG 64L\\n"));
   bool described = false;
-  for (const std::string &note : generated->notes) described |= note == "variant: work-groups of 64 work items, 512 rows per group";
+  for (const std::string &note : generated->notes) {
+    described |= note == "variant: work-groups of 64 work items, 512 rows per group, the model's means and precision factors "
+                         "read from global memory";
+  }
   CHECK(described);
+  CHECK(contains(generated->source, "#define GMM_LOCAL_MODEL 0\\n"));
+
+  request.params["variant.model"] = "local";
+  auto local = sp::run_pipeline(request);
+  REQUIRE(local.ok());
+  CHECK(contains(local->source, "#define GMM_LOCAL_MODEL 1\\n"));
+  // full, M = 64, D = 32, float64: 64 * (32 + 32 * 32) + 32 values, far past 32 KiB of local memory
+  auto large = opencl_request("full", 32, 64);
+  large.params["variant.model"] = "local";
+  auto too_large = sp::run_pipeline(large);
+  REQUIRE(!too_large.ok());
+  CHECK(contains(std::string(too_large.status().message()), "do not fit the 32768 bytes of local memory"));
 
   const std::vector<std::pair<std::string, std::string>> refused = {
       {"variant.wg_x", "0"}, {"variant.wg_x", "2048"}, {"variant.wg_x", "x"}, {"variant.rows", "0"},
       {"variant.threads", "half"},  // a C++/OpenMP variant
       {"variant.tile", "64"},       // likewise
-      {"variant.items", "4"}};
+      {"variant.items", "4"}, {"variant.model", "constant"}};
   for (const auto &[name, value] : refused) {
     auto bad = opencl_request("tied", 3, 5);
     bad.params[name] = value;
@@ -132,17 +147,22 @@ TEST_CASE("gmm OpenCL variants: work-group size and rows per group, validated", 
   CHECK(!sp::run_pipeline(cpu).ok());
 }
 
-TEST_CASE("gmm's tuning space on OpenCL is its work-groups", "[gmm_opencl]") {
+TEST_CASE("gmm's tuning space on OpenCL is its work-groups and where the model is read", "[gmm_opencl]") {
   auto specializer = sp::make_gmm_specializer();
   auto space = specializer->tuning_space(opencl_request("diag", 2, 2), "");
   std::vector<std::string> names;
   for (const auto &parameter : space.parameters) names.push_back(parameter.name);
+  CHECK(names == std::vector<std::string>{"wg_x", "rows", "model"});
+  names.clear();  // a model past local memory: no "model" to choose
+  for (const auto &parameter : specializer->tuning_space(opencl_request("full", 32, 64), "").parameters) {
+    names.push_back(parameter.name);
+  }
   CHECK(names == std::vector<std::string>{"wg_x", "rows"});
   auto cpu = opencl_request("diag", 2, 2);
   cpu.platform = sp::kCpuOpenMpPlatform;
   names.clear();
   for (const auto &parameter : specializer->tuning_space(cpu, "").parameters) names.push_back(parameter.name);
-  CHECK(names == std::vector<std::string>{"threads", "tile", "mstep"});
+  CHECK(names == std::vector<std::string>{"threads", "tile", "mstep", "passes"});
 }
 
 TEST_CASE("the OpenCL printer puts device runtime files after their #defines", "[gmm_opencl]") {

@@ -5,6 +5,9 @@
 //   GMM_COV  0 full, 1 tied, 2 diag, 3 spherical (sejits_gmm::Covariance)
 //   GMM_D    features, GMM_M components (long constants)
 //   GMM_WG   work items per group, at most: the rows of a group's tile
+//   GMM_LOCAL_MODEL  1: each work-group reads the model's means and
+//            precision factors from its copy in local memory (the lowering
+//            sets it only where they fit); 0: from global memory
 //
 // The arithmetic is gmm_tile.h's, one row per work item instead of a tile
 // of rows per thread: the direct forms (x - mu) P, never the expanded ones;
@@ -46,6 +49,27 @@ typedef GMM_T gmm_t;
 #define GMM_T_PRECISIONS (GMM_M * GMM_D)
 #define GMM_T_CENTER (GMM_T_PRECISIONS + GMM_PRECISIONS)
 #define GMM_T_MEAN_P (GMM_T_CENTER + GMM_D)
+#define GMM_T_MODEL (GMM_T_MEAN_P + (GMM_COV == GMM_TIED ? GMM_M * GMM_D : 0))
+#ifndef GMM_LOCAL_MODEL
+#define GMM_LOCAL_MODEL 0
+#endif
+#if GMM_LOCAL_MODEL
+#define GMM_MODEL_SPACE __local
+#else
+#define GMM_MODEL_SPACE __global
+#endif
+// A kernel's view of the model in GMM_T, `model_t`, from its argument
+// `model_global`: a work-group's copy in local memory, or the argument. Every
+// work item of the group must reach it (it may hold a barrier).
+#if GMM_LOCAL_MODEL
+#define GMM_MODEL_VIEW                                                                          \
+  __local gmm_t model_copy[GMM_T_MODEL];                                                        \
+  for (long e = get_local_id(0); e < GMM_T_MODEL; e += get_local_size(0)) model_copy[e] = model_global[e]; \
+  barrier(CLK_LOCAL_MEM_FENCE);                                                                 \
+  __local const gmm_t *model_t = model_copy
+#else
+#define GMM_MODEL_VIEW __global const gmm_t *model_t = model_global
+#endif
 // The model in gmm_acc: per component log w + log det P - D/2 log(2 pi), then
 // the points the statistics are gathered around: origin[M][D] (the means) and
 // center[D] (tied's A and u).
@@ -74,10 +98,10 @@ inline void gmm_load_row(__global const gmm_t *X, long row, long x_row, long x_c
 
 // Tied: (x - c) P for the row, P upper triangular; column j adds its terms
 // in the order of i, as gmm_tile.h's triangular_forms.
-inline void gmm_project(const gmm_t *x, __global const gmm_t *model_t, gmm_t *projected) {
+inline void gmm_project(const gmm_t *x, GMM_MODEL_SPACE const gmm_t *model_t, gmm_t *projected) {
 #if GMM_COV == GMM_TIED
-  __global const gmm_t *P = model_t + GMM_T_PRECISIONS;
-  __global const gmm_t *center = model_t + GMM_T_CENTER;
+  GMM_MODEL_SPACE const gmm_t *P = model_t + GMM_T_PRECISIONS;
+  GMM_MODEL_SPACE const gmm_t *center = model_t + GMM_T_CENTER;
   gmm_t diff[GMM_D];
   for (long d = 0; d < GMM_D; ++d) diff[d] = x[d] - center[d];
   for (long j = 0; j < GMM_D; ++j) {
@@ -89,13 +113,13 @@ inline void gmm_project(const gmm_t *x, __global const gmm_t *model_t, gmm_t *pr
 }
 
 // log N(x | mu_k, P_k) + log w_k.
-inline gmm_acc gmm_weighted_log_prob(const gmm_t *x, const gmm_t *projected, long k, __global const gmm_t *model_t,
+inline gmm_acc gmm_weighted_log_prob(const gmm_t *x, const gmm_t *projected, long k, GMM_MODEL_SPACE const gmm_t *model_t,
                                      __global const gmm_acc *model_acc) {
-  __global const gmm_t *mu = model_t + k * GMM_D;
+  GMM_MODEL_SPACE const gmm_t *mu = model_t + k * GMM_D;
   gmm_t q = 0;
   gmm_acc precision = 1;
 #if GMM_COV == GMM_FULL
-  __global const gmm_t *P = model_t + GMM_T_PRECISIONS + k * GMM_D * GMM_D;
+  GMM_MODEL_SPACE const gmm_t *P = model_t + GMM_T_PRECISIONS + k * GMM_D * GMM_D;
   gmm_t v[GMM_D];
   for (long d = 0; d < GMM_D; ++d) v[d] = x[d] - mu[d];
   for (long j = 0; j < GMM_D; ++j) {
@@ -105,13 +129,13 @@ inline gmm_acc gmm_weighted_log_prob(const gmm_t *x, const gmm_t *projected, lon
   }
 #elif GMM_COV == GMM_TIED
   // (x - mu_k) P = (x - c) P - (mu_k - c) P: the row's projection is shared by the components.
-  __global const gmm_t *shift = model_t + GMM_T_MEAN_P + k * GMM_D;
+  GMM_MODEL_SPACE const gmm_t *shift = model_t + GMM_T_MEAN_P + k * GMM_D;
   for (long d = 0; d < GMM_D; ++d) {
     const gmm_t y = projected[d] - shift[d];
     q = fma(y, y, q);
   }
 #elif GMM_COV == GMM_DIAG
-  __global const gmm_t *p = model_t + GMM_T_PRECISIONS + k * GMM_D;
+  GMM_MODEL_SPACE const gmm_t *p = model_t + GMM_T_PRECISIONS + k * GMM_D;
   for (long d = 0; d < GMM_D; ++d) {
     const gmm_t y = (x[d] - mu[d]) * p[d];
     q = fma(y, y, q);
@@ -140,7 +164,7 @@ inline gmm_acc gmm_log_sum_exp(__global const gmm_acc *wlp) {
 
 // The same for terms computed on the fly (two passes over the components):
 // the row-wise entries keep no M terms per row.
-inline gmm_acc gmm_row_log_sum_exp(const gmm_t *x, const gmm_t *projected, __global const gmm_t *model_t,
+inline gmm_acc gmm_row_log_sum_exp(const gmm_t *x, const gmm_t *projected, GMM_MODEL_SPACE const gmm_t *model_t,
                                    __global const gmm_acc *model_acc) {
   gmm_acc largest = gmm_weighted_log_prob(x, projected, 0, model_t, model_acc);
   for (long k = 1; k < GMM_M; ++k) {
@@ -297,12 +321,13 @@ inline void gmm_gather_diag(long u, __global const gmm_t *X, long x_row, long x_
 // goes to partials[g]; gmm_fold adds them in group order.
 __kernel void gmm_gather(__global const gmm_t *X_base, long X_off, long n_rows, long x_row, long x_col,
                          __global const gmm_t *resp_base, long resp_off, long resp_row, long resp_col,
-                         __global const gmm_t *model_t, __global const gmm_acc *model_acc, __global gmm_acc *tiles,
+                         __global const gmm_t *model_global, __global const gmm_acc *model_acc, __global gmm_acc *tiles,
                          __global gmm_acc *partials, long groups, int mode) {
   __global const gmm_t *X = X_base + X_off;
   __global const gmm_t *given = resp_base + resp_off;
   const long g = get_group_id(0), me = get_local_id(0), width = get_local_size(0);
   if (g >= groups) return;  // a launch rounded up to whole groups: the whole group leaves
+  GMM_MODEL_VIEW;
   const long begin = g * n_rows / groups, end = (g + 1) * n_rows / groups;
   __global gmm_acc *partial = partials + g * GMM_STATS;
   __global gmm_acc *tile = tiles + g * GMM_WG * GMM_TILE;
@@ -350,6 +375,7 @@ __kernel void gmm_fold(__global gmm_acc *partials, long groups) {
 #define GMM_ROW_PROLOGUE                                                \
   __global const gmm_t *X = X_base + X_off;                             \
   const long row = get_global_id(0);                                    \
+  GMM_MODEL_VIEW;                                                       \
   if (row >= n_rows) return;                                            \
   gmm_t x[GMM_D], projected[GMM_COV == GMM_TIED ? GMM_D : 1];           \
   gmm_load_row(X, row, x_row, x_col, x);                                \
@@ -357,7 +383,7 @@ __kernel void gmm_fold(__global gmm_acc *partials, long groups) {
 
 // score_samples: log_prob_norm[row] = the row's log-sum-exp.
 __kernel void gmm_score(__global const gmm_t *X_base, long X_off, long n_rows, long x_row, long x_col,
-                        __global const gmm_t *model_t, __global const gmm_acc *model_acc, __global gmm_t *out_base,
+                        __global const gmm_t *model_global, __global const gmm_acc *model_acc, __global gmm_t *out_base,
                         long out_off, long out_stride) {
   GMM_ROW_PROLOGUE;
   out_base[out_off + row * out_stride] = (gmm_t)gmm_row_log_sum_exp(x, projected, model_t, model_acc);
@@ -365,7 +391,7 @@ __kernel void gmm_score(__global const gmm_t *X_base, long X_off, long n_rows, l
 
 // predict: the first component of largest weighted log-probability (argmax).
 __kernel void gmm_predict(__global const gmm_t *X_base, long X_off, long n_rows, long x_row, long x_col,
-                          __global const gmm_t *model_t, __global const gmm_acc *model_acc, __global long *out_base,
+                          __global const gmm_t *model_global, __global const gmm_acc *model_acc, __global long *out_base,
                           long out_off, long out_stride) {
   GMM_ROW_PROLOGUE;
   long best = 0;
@@ -382,7 +408,7 @@ __kernel void gmm_predict(__global const gmm_t *X_base, long X_off, long n_rows,
 
 // e_step: log_resp[row][k] = wlp_k - lse, log_prob_norm[row] = lse.
 __kernel void gmm_log_resp(__global const gmm_t *X_base, long X_off, long n_rows, long x_row, long x_col,
-                           __global const gmm_t *model_t, __global const gmm_acc *model_acc, __global gmm_t *out_base,
+                           __global const gmm_t *model_global, __global const gmm_acc *model_acc, __global gmm_t *out_base,
                            long out_off, long out_row, long out_col, __global gmm_t *norm_base, long norm_off,
                            long norm_stride) {
   GMM_ROW_PROLOGUE;

@@ -16,7 +16,8 @@
  *    its centred full covariance, its uncentred diag, tied and spherical
  *    ones) without their cancellation;
  *  - responsibilities never stored: a tile of rows at a time
- *    (sejits/gmm_tile.h; the parameters' side is sejits/gmm_model.h).
+ *    (sejits/gmm_tile.h; the parameters' side is sejits/gmm_model.h),
+ *    unless the variant asks for separate E and M passes.
  * Threads take contiguous ranges of rows and keep their own statistics,
  * added in thread order; the M-step's finish runs over components.
  * Results depend on the thread count only through that order. */
@@ -30,6 +31,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "sejits/gmm_model.h"
@@ -239,10 +241,71 @@ void gather_over_components(const Model<T, COV, D, M> &model, const sejits_arg &
   }
 }
 
+/* How an iteration passes over X (the variant "passes"): fused, each tile's
+ * E-step and then its statistics; or separate, the E-step over all of X
+ * keeping the responsibilities (N x M doubles), then the statistics from X
+ * and them. Separate adds each tile to the same sums in the same order as
+ * fused, so only the log-likelihood's order can differ (over components:
+ * thread shares instead of tiles). It runs fused where the N x M doubles
+ * would pass kSeparateBudgetBytes. */
+enum Passes { kFused = 0, kSeparate = 1 };
+constexpr int64_t kSeparateBudgetBytes = int64_t(1) << 31;
+
+/* The separate passes. resp[k * rows + row]: component-major, so that a
+ * tile's rows of one component are contiguous whatever the tiles. */
+template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP>
+void gather_separately(const Model<T, COV, D, M> &model, const sejits_arg &X, int nthreads, bool serial,
+                       const double *center, Stats<COV, D, M> &total) {
+  const int64_t rows = X.shape[0];
+  std::unique_ptr<double[]> resp(new double[rows * M]);  /* uninitialized: each thread first touches its own rows */
+  const int team = team_size<COV, D, M>(rows, nthreads, serial);
+  std::vector<Stats<COV, D, M>> partial(team);
+  for_tiles<T, COV, D, M, R>(X, team, [&](Tile<T, COV, D, M, R> &tile, int64_t first, int me) {
+    partial[me].log_likelihood += e_step_tile<T, COV, D, M, R>(model, tile);
+    for (int64_t k = 0; k < M; ++k) memcpy(&resp[k * rows + first], &tile.wlp[k * R], tile.rows * sizeof(double));
+  });
+  auto responsibilities_of = [&](Tile<T, COV, D, M, R> &tile, int64_t first, const ComponentShare &mine) {
+    for (int64_t k = mine.first; k < M; k += mine.step) {
+      memcpy(&tile.wlp[k * R], &resp[k * rows + first], tile.rows * sizeof(double));
+      for (int64_t r = tile.rows; r < R; ++r) tile.wlp[k * R + r] = 0;
+    }
+  };
+  if (MSTEP == kOverRows) {
+    for_tiles<T, COV, D, M, R>(X, team, [&](Tile<T, COV, D, M, R> &tile, int64_t first, int me) {
+      responsibilities_of(tile, first, ComponentShare{});
+      accumulate<T, COV, D, M, R>(partial[me], tile, model.means.data(), center, tile.centered.data());
+    });
+    total.clear();
+    for (const auto &part : partial) total.add(part);
+    return;
+  }
+  /* over components: every thread walks every tile of X, adding its own components */
+  total.clear();
+  for (const auto &part : partial) total.log_likelihood += part.log_likelihood;
+  const int workers = team_for_work<COV, D, M>(rows, nthreads, serial);
+#pragma omp parallel num_threads(workers) if (workers > 1)
+  {
+    Tile<T, COV, D, M, R> tile;
+    const int me = omp_get_thread_num(), size = omp_get_num_threads();
+    const ComponentShare mine{me, size, me == 0};
+    for (int64_t first = 0; first < rows; first += R) {
+      load_tile<T, COV, D, M, R>(X, first, std::min(R, rows - first), tile);
+      responsibilities_of(tile, first, mine);
+      accumulate<T, COV, D, M, R>(total, tile, model.means.data(), center, tile.centered.data(), mine);
+    }
+  }
+}
+
 /* One E-step over X with the model's parameters, gathering the M-step's
- * statistics around the model's means: the fused EM iteration's pass. */
-template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP = kOverRows>
+ * statistics around the model's means: the EM iteration's pass (or passes). */
+template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP = kOverRows, int PASSES = kFused>
 void gather(const Model<T, COV, D, M> &model, const sejits_arg &X, int nthreads, bool serial, Stats<COV, D, M> &total) {
+  if (PASSES == kSeparate && X.shape[0] <= kSeparateBudgetBytes / (int64_t)(M * sizeof(double))) {
+    std::vector<double> center(D);
+    for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
+    gather_separately<T, COV, D, M, R, MSTEP>(model, X, nthreads, serial, center.data(), total);
+    return;
+  }
   if (MSTEP == kOverComponents) {
     std::vector<double> center(D);
     for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
@@ -318,10 +381,10 @@ static inline double scalar_of(const sejits_arg &arg) {
 
 /* One EM iteration on `model` in place: the E-step's mean log-likelihood
  * into *bound; covariances into `covariances`. False: ill-defined. */
-template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP>
+template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP, int PASSES>
 bool em_step(Model<T, COV, D, M> &model, const sejits_arg &X, double reg_covar, int nthreads, bool serial,
              Stats<COV, D, M> &stats, std::vector<double> &covariances, double *bound) {
-  gather<T, COV, D, M, R, MSTEP>(model, X, nthreads, serial, stats);
+  gather<T, COV, D, M, R, MSTEP, PASSES>(model, X, nthreads, serial, stats);
   *bound = stats.log_likelihood / (double)X.shape[0];
   std::vector<double> nk(M), mu_o = model.means, center(D);
   for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
@@ -337,7 +400,7 @@ bool em_step(Model<T, COV, D, M> &model, const sejits_arg &X, double reg_covar, 
 /* fit(X, reg_covar, tol, start_bound, weights, means, precisions_cholesky,
  *     covariances, lower_bounds, progress): the EM loop, max_iter =
  * len(lower_bounds); progress = [n_iter, converged]. */
-template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP = kOverRows>
+template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP = kOverRows, int PASSES = kFused>
 int32_t fit(const sejits_arg *args, int32_t nargs, int nthreads, char *error, int64_t error_len) {
   using S = Specs<T, COV, D, M>;
   const ArgSpec specs[] = {S::X, S::number("reg_covar"), S::number("tol"), S::number("start_bound"), S::weights,
@@ -359,7 +422,7 @@ int32_t fit(const sejits_arg *args, int32_t nargs, int nthreads, char *error, in
   bool converged = false;
   for (int64_t iteration = 1; iteration <= max_iter; ++iteration) {
     double bound = 0;
-    if (!em_step<T, COV, D, M, R, MSTEP>(model, args[0], reg_covar, nthreads, serial, stats, covariances, &bound)) {
+    if (!em_step<T, COV, D, M, R, MSTEP, PASSES>(model, args[0], reg_covar, nthreads, serial, stats, covariances, &bound)) {
       return fail_ill_defined<T>(error, error_len);
     }
     *(double *)((char *)args[8].data + (iteration - 1) * args[8].strides[0]) = bound;
@@ -378,7 +441,7 @@ int32_t fit(const sejits_arg *args, int32_t nargs, int nthreads, char *error, in
 }
 
 /* em_iteration(X, reg_covar, weights, means, precisions_cholesky, covariances, lower_bound[1]). */
-template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP = kOverRows>
+template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP = kOverRows, int PASSES = kFused>
 int32_t em_iteration(const sejits_arg *args, int32_t nargs, int nthreads, char *error, int64_t error_len) {
   using S = Specs<T, COV, D, M>;
   const ArgSpec specs[] = {S::X, S::number("reg_covar"), S::weights, S::means, S::covariance("precisions_cholesky"),
@@ -390,7 +453,7 @@ int32_t em_iteration(const sejits_arg *args, int32_t nargs, int nthreads, char *
   std::vector<double> covariances(covariance_count<COV>(D, M));
   Stats<COV, D, M> stats;
   double bound = 0;
-  if (!em_step<T, COV, D, M, R, MSTEP>(model, args[0], scalar_of(args[1]), nthreads, serial_call(args, nargs), stats,
+  if (!em_step<T, COV, D, M, R, MSTEP, PASSES>(model, args[0], scalar_of(args[1]), nthreads, serial_call(args, nargs), stats,
                                 covariances, &bound)) {
     return fail_ill_defined<T>(error, error_len);
   }
