@@ -8,9 +8,11 @@ namespace sejits::specializers::gmm {
 namespace cg = codegen;
 namespace {
 
-// sejits_gmm::fit's and em_iteration's MSTEP (sejits_gmm::MStepSplit) and PASSES (sejits_gmm::Passes).
+// sejits_gmm::fit's and em_iteration's MSTEP (sejits_gmm::MStepSplit), PASSES (sejits_gmm::Passes) and
+// ESTEP (sejits_gmm::EStep).
 constexpr int64_t kMStepOverRows = 0, kMStepOverComponents = 1;
 constexpr int64_t kFusedPasses = 0, kSeparatePasses = 1;
+constexpr int64_t kTwoPassLogSumExp = 0, kOnlineLogSumExp = 1;
 
 // sejits_gmm::per_row's OUTPUT (sejits_gmm::RowOutput).
 enum class RowOutput { kLogResp = 0, kScore = 1, kLabel = 2 };
@@ -34,7 +36,8 @@ cg::TranslationUnit lower_gmm(const GmmIr &ir, const GmmPlan &plan, std::vector<
                          "The arithmetic is sejits/gmm_runtime.h's, instantiated for these constants.", plan.describe()};
   unit.runtime_headers = {"gmm_runtime.h"};
   const std::vector<int64_t> mstep = {plan.mstep_over_components ? kMStepOverComponents : kMStepOverRows,
-                                      plan.separate_passes ? kSeparatePasses : kFusedPasses};
+                                      plan.separate_passes ? kSeparatePasses : kFusedPasses,
+                                      plan.online_log_sum_exp ? kOnlineLogSumExp : kTwoPassLogSumExp};
   unit.functions.push_back(entry(ir, plan, kFitSymbol, cg::Callee::kGmmFit, mstep));
   unit.functions.push_back(entry(ir, plan, kEmIterationSymbol, cg::Callee::kGmmEmIteration, mstep));
   unit.functions.push_back(entry(ir, plan, kEStepSymbol, cg::Callee::kGmmPerRow, {static_cast<int64_t>(RowOutput::kLogResp)}));
@@ -46,6 +49,8 @@ cg::TranslationUnit lower_gmm(const GmmIr &ir, const GmmPlan &plan, std::vector<
                                                       "fused instead where it would pass 2 GiB)"
                                                     : "fused E+M pass over X per iteration (no N x M array)",
                                ", the M-step's sums split over ", plan.mstep_over_components ? "components" : "row ranges",
+                               ", the E-step's log-sum-exp ",
+                               plan.online_log_sum_exp ? "online over blocks of 8 components" : "in two passes over the components",
                                ", the EM loop in native code"));
   return unit;
 }

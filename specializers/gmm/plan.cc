@@ -21,6 +21,7 @@ absl::Status unknown_variant(const std::string &name) {
 absl::StatusOr<std::unique_ptr<LoweringPlan>> opencl_plan(const GmmIr &ir, const SpecializationRequest &request) {
   auto plan = std::make_unique<GmmPlan>();
   plan->platform = Platform::kOpenCl;
+  plan->local_model = device_model_bytes(ir) <= kLocalModelBytes;
   for (const auto &[name, value] : request.params) {
     if (!is_variant_param(name)) continue;
     const std::string field = name.substr(sizeof(kVariantPrefix) - 1);
@@ -61,7 +62,8 @@ std::string GmmPlan::describe() const {
   }
   return absl::StrCat("variant: threads=", thread_count_name(threads), ", tiles of ", tile_rows, " rows, M-step sums split over ",
                       mstep_over_components ? "components" : "rows", ", ",
-                      separate_passes ? "separate E and M passes (N x M responsibilities kept)" : "E and M fused in one pass");
+                      separate_passes ? "separate E and M passes (N x M responsibilities kept)" : "E and M fused in one pass",
+                      ", ", online_log_sum_exp ? "online log-sum-exp over blocks of components" : "two-pass log-sum-exp");
 }
 
 absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const GmmIr &ir, const SpecializationRequest &request,
@@ -90,6 +92,9 @@ absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const GmmIr &ir, cons
     } else if (field == "passes") {
       if (value != "fused" && value != "separate") return bad_variant_value(kName, name, value, "'fused' or 'separate'");
       plan->separate_passes = value == "separate";
+    } else if (field == "estep") {
+      if (value != "two_pass" && value != "online") return bad_variant_value(kName, name, value, "'two_pass' or 'online'");
+      plan->online_log_sum_exp = value == "online";
     } else {
       return unknown_variant(name);
     }
@@ -104,7 +109,7 @@ tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std:
     space.parameters.push_back({"rows", {"1024", "256", "4096"}, "1024"});
     absl::StatusOr<std::unique_ptr<GmmIr>> ir = build_gmm_ir(request);
     if (ir.ok() && device_model_bytes(**ir) <= kLocalModelBytes) {
-      space.parameters.push_back({"model", {"global", "local"}, "global"});
+      space.parameters.push_back({"model", {"local", "global"}, "local"});
     }
     return space;
   }
@@ -112,6 +117,7 @@ tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std:
   space.parameters.push_back({"tile", {"64", "32", "128"}, "64"});
   space.parameters.push_back({"mstep", {"rows", "components"}, "rows"});
   space.parameters.push_back({"passes", {"fused", "separate"}, "fused"});
+  space.parameters.push_back({"estep", {"two_pass", "online"}, "two_pass"});
   return space;
 }
 

@@ -350,14 +350,19 @@ CPU_VARIANTS = [{"variant.mstep": "components", "variant.tile": "32"},
                 {"variant.mstep": "components", "variant.tile": "128"},
                 {"variant.passes": "separate"},
                 {"variant.passes": "separate", "variant.tile": "32"},
-                {"variant.passes": "separate", "variant.mstep": "components", "variant.tile": "128"}]
+                {"variant.passes": "separate", "variant.mstep": "components", "variant.tile": "128"},
+                {"variant.estep": "online"},
+                {"variant.estep": "online", "variant.mstep": "components", "variant.tile": "32"},
+                {"variant.estep": "online", "variant.passes": "separate", "variant.tile": "128"}]
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
 def test_every_cpu_variant_gives_the_default_variants_fit(covariance_type):
     """The M-step's sums split over components (each thread its own
-    components, the team walking X together) and separate E and M passes
-    (the N x M responsibilities kept between them), with each tile size,
+    components, the team walking X together), separate E and M passes (the
+    N x M responsibilities kept between them) and the online log-sum-exp
+    (blocks of components folded into a running largest term), with each
+    tile size,
     against the default variant (fused, split over rows) on 3001 rows
     (several tiles per thread): the same fit (the `call` entry, 3
     iterations) to 1e-12 normwise, the variants' stated bound: the sums only
@@ -390,3 +395,38 @@ def test_every_cpu_variant_gives_the_default_variants_fit(covariance_type):
         assert f"sums split over {split}" in text and "ran the compiled" in text, text
         if variant.get("variant.passes") == "separate":
             assert "separate E and M passes" in text, text
+        if variant.get("variant.estep") == "online":
+            assert "log-sum-exp online over blocks of 8 components" in text, text
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_online_log_sum_exp_over_several_blocks_and_empty_ones(dtype):
+    """The online log-sum-exp (variant.estep=online) with M = 20: blocks of
+    8, 8 and 4 components, the first block's weights all zero (every term
+    of its block -inf, so the running largest starts at -inf and its sum must
+    stay 0), on well-separated blobs whose far terms underflow: every entry's
+    fit equals the two-pass variant's to 1e-12 normwise in float64 (1e-6 in
+    float32, whose E-step rounds to float)."""
+    from sejits._library import Array, LibraryKernel
+    from sejits.mixture import _reference
+
+    X = blobs(2003, 5, 20, dtype, seed=8)
+    weights, means, chol = random_model(20, 5, "full", dtype)
+    weights = weights.copy()
+    weights[:8] = 0
+    weights /= weights.sum()
+
+    def fitted(variant):
+        params = {"covariance_type": "full", "n_components": 20, "n_features": 5, **variant}
+        kernel = LibraryKernel("gmm", params=params, arguments=[Array("X", ndim=2, dtypes=("float32", "float64"))],
+                               reference=_reference.ENTRY_POINTS, name=f"GaussianMixture{params}")
+        state = [weights.copy(), means.copy(), chol.copy(), np.zeros_like(chol)]
+        bounds = np.zeros(2)
+        kernel.run("call", X, 1e-6, 0.0, -np.inf, *state, bounds)
+        assert "ran the compiled" in kernel.explain(X)
+        return [*state, bounds]
+
+    rtol = 1e-12 if dtype == np.float64 else 1e-6
+    for what, (got, want) in enumerate(zip(fitted({"variant.estep": "online"}), fitted({}))):
+        assert np.all(np.isfinite(got)), f"output {what}"
+        assert_close(got, want, rtol, f"output {what}")

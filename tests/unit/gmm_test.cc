@@ -151,7 +151,7 @@ TEST_CASE("gmm variants: threads and tile rows, validated", "[gmm]") {
   request.params["variant.threads"] = "half";
   auto generated = sp::run_pipeline(request);
   REQUIRE(generated.ok());
-  CHECK(generated->source.find("sejits_gmm::fit<double, 1, 5, 3, 128, 0, 0>") != std::string::npos);
+  CHECK(generated->source.find("sejits_gmm::fit<double, 1, 5, 3, 128, 0, 0, 0>") != std::string::npos);
 
   for (const char *bad : {"8", "100", "1024", "x"}) {
     request.params["variant.tile"] = bad;
@@ -163,13 +163,21 @@ TEST_CASE("gmm variants: threads and tile rows, validated", "[gmm]") {
   request.params["variant.mstep"] = "components";
   auto components = sp::run_pipeline(request);
   REQUIRE(components.ok());
-  CHECK(components->source.find("sejits_gmm::fit<double, 1, 5, 3, 64, 1, 0>") != std::string::npos);
-  CHECK(components->source.find("sejits_gmm::em_iteration<double, 1, 5, 3, 64, 1, 0>") != std::string::npos);
+  CHECK(components->source.find("sejits_gmm::fit<double, 1, 5, 3, 64, 1, 0, 0>") != std::string::npos);
+  CHECK(components->source.find("sejits_gmm::em_iteration<double, 1, 5, 3, 64, 1, 0, 0>") != std::string::npos);
   request.params["variant.passes"] = "separate";
   auto separate = sp::run_pipeline(request);
   REQUIRE(separate.ok());
-  CHECK(separate->source.find("sejits_gmm::fit<double, 1, 5, 3, 64, 1, 1>") != std::string::npos);
+  CHECK(separate->source.find("sejits_gmm::fit<double, 1, 5, 3, 64, 1, 1, 0>") != std::string::npos);
   CHECK(separate->source.find("separate E and M passes") != std::string::npos);
+  request.params["variant.estep"] = "online";
+  auto online = sp::run_pipeline(request);
+  REQUIRE(online.ok());
+  CHECK(online->source.find("sejits_gmm::em_iteration<double, 1, 5, 3, 64, 1, 1, 1>") != std::string::npos);
+  CHECK(online->source.find("online log-sum-exp") != std::string::npos);
+  request.params["variant.estep"] = "gemm";
+  CHECK(!sp::run_pipeline(request).ok());
+  request.params.erase("variant.estep");
   request.params["variant.passes"] = "unfused";
   CHECK(!sp::run_pipeline(request).ok());
   request.params["variant.passes"] = "fused";

@@ -195,12 +195,22 @@ void for_tiles(const sejits_arg &X, int team, Visit &&visit) {
  * every row, in row order. */
 enum MStepSplit { kOverRows = 0, kOverComponents = 1 };
 
+/* How the EM iteration's E-step finds each row's log-sum-exp (the variant
+ * "estep"): every component's terms, then their largest and their sum (two
+ * passes over them); or online, a block of components at a time
+ * (online_log_normalizers). */
+enum EStep { kTwoPass = 0, kOnline = 1 };
+
 /* The E-step of one tile, leaving its responsibilities in tile.wlp; returns
  * the sum of its rows' log-likelihoods. */
-template <typename T, int COV, int64_t D, int64_t M, int64_t R>
+template <typename T, int COV, int64_t D, int64_t M, int64_t R, int ESTEP = kTwoPass>
 double e_step_tile(const Model<T, COV, D, M> &model, Tile<T, COV, D, M, R> &tile) {
-  weighted_log_prob<T, COV, D, M, R>(model, tile);
-  log_normalizers<T, COV, D, M, R>(tile);
+  if (ESTEP == kOnline) {
+    online_log_normalizers<T, COV, D, M, R>(model, tile);
+  } else {
+    weighted_log_prob<T, COV, D, M, R>(model, tile);
+    log_normalizers<T, COV, D, M, R>(tile);
+  }
   double likelihood = 0;
   for (int64_t r = 0; r < tile.rows; ++r) likelihood += tile.lse[r];
   responsibilities<T, COV, D, M, R>(tile);
@@ -213,7 +223,7 @@ double e_step_tile(const Model<T, COV, D, M> &model, Tile<T, COV, D, M, R> &tile
  * its components t, t + team, ... (thread 0 also the tied rows' part). One
  * set of statistics, no per-thread copies, and sums whose order is the
  * tiles' whatever the number of threads. */
-template <typename T, int COV, int64_t D, int64_t M, int64_t R>
+template <typename T, int COV, int64_t D, int64_t M, int64_t R, int ESTEP>
 void gather_over_components(const Model<T, COV, D, M> &model, const sejits_arg &X, int team, const double *center,
                             Stats<COV, D, M> &total) {
   const int64_t rows = X.shape[0], tiles = (rows + R - 1) / R;
@@ -229,7 +239,7 @@ void gather_over_components(const Model<T, COV, D, M> &model, const sejits_arg &
       if (me < in_chunk) {
         const int64_t first = (first_tile + me) * R;
         load_tile<T, COV, D, M, R>(X, first, std::min(R, rows - first), chunk[me]);
-        likelihood[me] = e_step_tile<T, COV, D, M, R>(model, chunk[me]);
+        likelihood[me] = e_step_tile<T, COV, D, M, R, ESTEP>(model, chunk[me]);
       }
 #pragma omp barrier
       for (int64_t t = 0; t < in_chunk; ++t) {
@@ -253,7 +263,7 @@ constexpr int64_t kSeparateBudgetBytes = int64_t(1) << 31;
 
 /* The separate passes. resp[k * rows + row]: component-major, so that a
  * tile's rows of one component are contiguous whatever the tiles. */
-template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP>
+template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP, int ESTEP>
 void gather_separately(const Model<T, COV, D, M> &model, const sejits_arg &X, int nthreads, bool serial,
                        const double *center, Stats<COV, D, M> &total) {
   const int64_t rows = X.shape[0];
@@ -261,7 +271,7 @@ void gather_separately(const Model<T, COV, D, M> &model, const sejits_arg &X, in
   const int team = team_size<COV, D, M>(rows, nthreads, serial);
   std::vector<Stats<COV, D, M>> partial(team);
   for_tiles<T, COV, D, M, R>(X, team, [&](Tile<T, COV, D, M, R> &tile, int64_t first, int me) {
-    partial[me].log_likelihood += e_step_tile<T, COV, D, M, R>(model, tile);
+    partial[me].log_likelihood += e_step_tile<T, COV, D, M, R, ESTEP>(model, tile);
     for (int64_t k = 0; k < M; ++k) memcpy(&resp[k * rows + first], &tile.wlp[k * R], tile.rows * sizeof(double));
   });
   auto responsibilities_of = [&](Tile<T, COV, D, M, R> &tile, int64_t first, const ComponentShare &mine) {
@@ -298,19 +308,20 @@ void gather_separately(const Model<T, COV, D, M> &model, const sejits_arg &X, in
 
 /* One E-step over X with the model's parameters, gathering the M-step's
  * statistics around the model's means: the EM iteration's pass (or passes). */
-template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP = kOverRows, int PASSES = kFused>
+template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP = kOverRows, int PASSES = kFused,
+          int ESTEP = kTwoPass>
 void gather(const Model<T, COV, D, M> &model, const sejits_arg &X, int nthreads, bool serial, Stats<COV, D, M> &total) {
   if (PASSES == kSeparate && X.shape[0] <= kSeparateBudgetBytes / (int64_t)(M * sizeof(double))) {
     std::vector<double> center(D);
     for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
-    gather_separately<T, COV, D, M, R, MSTEP>(model, X, nthreads, serial, center.data(), total);
+    gather_separately<T, COV, D, M, R, MSTEP, ESTEP>(model, X, nthreads, serial, center.data(), total);
     return;
   }
   if (MSTEP == kOverComponents) {
     std::vector<double> center(D);
     for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
     total.clear();
-    gather_over_components<T, COV, D, M, R>(model, X, team_for_work<COV, D, M>(X.shape[0], nthreads, serial),
+    gather_over_components<T, COV, D, M, R, ESTEP>(model, X, team_for_work<COV, D, M>(X.shape[0], nthreads, serial),
                                             center.data(), total);
     return;
   }
@@ -320,7 +331,7 @@ void gather(const Model<T, COV, D, M> &model, const sejits_arg &X, int nthreads,
   for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
   for_tiles<T, COV, D, M, R>(X, team, [&](Tile<T, COV, D, M, R> &tile, int64_t, int me) {
     Stats<COV, D, M> &mine = partial[me];
-    mine.log_likelihood += e_step_tile<T, COV, D, M, R>(model, tile);
+    mine.log_likelihood += e_step_tile<T, COV, D, M, R, ESTEP>(model, tile);
     accumulate<T, COV, D, M, R>(mine, tile, model.means.data(), center.data(), tile.centered.data());
   });
   total.clear();
@@ -381,10 +392,10 @@ static inline double scalar_of(const sejits_arg &arg) {
 
 /* One EM iteration on `model` in place: the E-step's mean log-likelihood
  * into *bound; covariances into `covariances`. False: ill-defined. */
-template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP, int PASSES>
+template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP, int PASSES, int ESTEP>
 bool em_step(Model<T, COV, D, M> &model, const sejits_arg &X, double reg_covar, int nthreads, bool serial,
              Stats<COV, D, M> &stats, std::vector<double> &covariances, double *bound) {
-  gather<T, COV, D, M, R, MSTEP, PASSES>(model, X, nthreads, serial, stats);
+  gather<T, COV, D, M, R, MSTEP, PASSES, ESTEP>(model, X, nthreads, serial, stats);
   *bound = stats.log_likelihood / (double)X.shape[0];
   std::vector<double> nk(M), mu_o = model.means, center(D);
   for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
@@ -400,7 +411,8 @@ bool em_step(Model<T, COV, D, M> &model, const sejits_arg &X, double reg_covar, 
 /* fit(X, reg_covar, tol, start_bound, weights, means, precisions_cholesky,
  *     covariances, lower_bounds, progress): the EM loop, max_iter =
  * len(lower_bounds); progress = [n_iter, converged]. */
-template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP = kOverRows, int PASSES = kFused>
+template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP = kOverRows, int PASSES = kFused,
+          int ESTEP = kTwoPass>
 int32_t fit(const sejits_arg *args, int32_t nargs, int nthreads, char *error, int64_t error_len) {
   using S = Specs<T, COV, D, M>;
   const ArgSpec specs[] = {S::X, S::number("reg_covar"), S::number("tol"), S::number("start_bound"), S::weights,
@@ -422,7 +434,7 @@ int32_t fit(const sejits_arg *args, int32_t nargs, int nthreads, char *error, in
   bool converged = false;
   for (int64_t iteration = 1; iteration <= max_iter; ++iteration) {
     double bound = 0;
-    if (!em_step<T, COV, D, M, R, MSTEP, PASSES>(model, args[0], reg_covar, nthreads, serial, stats, covariances, &bound)) {
+    if (!em_step<T, COV, D, M, R, MSTEP, PASSES, ESTEP>(model, args[0], reg_covar, nthreads, serial, stats, covariances, &bound)) {
       return fail_ill_defined<T>(error, error_len);
     }
     *(double *)((char *)args[8].data + (iteration - 1) * args[8].strides[0]) = bound;
@@ -441,7 +453,8 @@ int32_t fit(const sejits_arg *args, int32_t nargs, int nthreads, char *error, in
 }
 
 /* em_iteration(X, reg_covar, weights, means, precisions_cholesky, covariances, lower_bound[1]). */
-template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP = kOverRows, int PASSES = kFused>
+template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP = kOverRows, int PASSES = kFused,
+          int ESTEP = kTwoPass>
 int32_t em_iteration(const sejits_arg *args, int32_t nargs, int nthreads, char *error, int64_t error_len) {
   using S = Specs<T, COV, D, M>;
   const ArgSpec specs[] = {S::X, S::number("reg_covar"), S::weights, S::means, S::covariance("precisions_cholesky"),
@@ -453,7 +466,7 @@ int32_t em_iteration(const sejits_arg *args, int32_t nargs, int nthreads, char *
   std::vector<double> covariances(covariance_count<COV>(D, M));
   Stats<COV, D, M> stats;
   double bound = 0;
-  if (!em_step<T, COV, D, M, R, MSTEP, PASSES>(model, args[0], scalar_of(args[1]), nthreads, serial_call(args, nargs), stats,
+  if (!em_step<T, COV, D, M, R, MSTEP, PASSES, ESTEP>(model, args[0], scalar_of(args[1]), nthreads, serial_call(args, nargs), stats,
                                 covariances, &bound)) {
     return fail_ill_defined<T>(error, error_len);
   }

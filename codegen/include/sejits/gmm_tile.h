@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "sejits/gmm_model.h"
@@ -142,22 +143,30 @@ inline void triangular_forms(const T *__restrict__ v, const T *__restrict__ P, T
   }
 }
 
-/* wlp[k][r] = log N(x_r | mu_k, P_k) + log w_k for the tile's rows. */
+/* Tied: the tile's (x - c) P, which every component's terms share. */
 template <typename T, int COV, int64_t D, int64_t M, int64_t R>
-void weighted_log_prob(const Model<T, COV, D, M> &model, Tile<T, COV, D, M, R> &tile) {
+void project_tile(const Model<T, COV, D, M> &model, Tile<T, COV, D, M, R> &tile) {
+  if (COV != kTied) return;
   const T *__restrict__ x = tile.x.data();
   T *__restrict__ diff = tile.diff.data();
   T q[kBlock];
-  if (COV == kTied) {
-    for (int64_t d = 0; d < D; ++d) {
+  for (int64_t d = 0; d < D; ++d) {
 #pragma omp simd
-      for (int64_t r = 0; r < R; ++r) diff[d * R + r] = x[d * R + r] - model.center[d];
-    }
-    for (int64_t block = 0; block < R; block += kBlock) {
-      triangular_forms<T, D, R>(diff + block, model.prec_t.data(), q, tile.projected.data() + block);
-    }
+    for (int64_t r = 0; r < R; ++r) diff[d * R + r] = x[d * R + r] - model.center[d];
   }
-  for (int64_t k = 0; k < M; ++k) {
+  for (int64_t block = 0; block < R; block += kBlock) {
+    triangular_forms<T, D, R>(diff + block, model.prec_t.data(), q, tile.projected.data() + block);
+  }
+}
+
+/* wlp[k][r] = log N(x_r | mu_k, P_k) + log w_k for the tile's rows and the
+ * components [k_begin, k_end), after project_tile. */
+template <typename T, int COV, int64_t D, int64_t M, int64_t R>
+void weighted_log_prob_of(const Model<T, COV, D, M> &model, Tile<T, COV, D, M, R> &tile, int64_t k_begin, int64_t k_end) {
+  const T *__restrict__ x = tile.x.data();
+  T *__restrict__ diff = tile.diff.data();
+  T q[kBlock];
+  for (int64_t k = k_begin; k < k_end; ++k) {
     const T *__restrict__ mu = &model.mean_t[k * D];
     double *__restrict__ out = &tile.wlp[k * R];
     if (COV == kFull) {
@@ -188,6 +197,13 @@ void weighted_log_prob(const Model<T, COV, D, M> &model, Tile<T, COV, D, M, R> &
       for (int64_t l = 0; l < kBlock; ++l) out[block + l] = model.constant[k] - 0.5 * ((double)q[l] * precision);
     }
   }
+}
+
+/* wlp[k][r] for every component. */
+template <typename T, int COV, int64_t D, int64_t M, int64_t R>
+void weighted_log_prob(const Model<T, COV, D, M> &model, Tile<T, COV, D, M, R> &tile) {
+  project_tile<T, COV, D, M, R>(model, tile);
+  weighted_log_prob_of<T, COV, D, M, R>(model, tile, 0, M);
 }
 
 /* exp(x) on the fast path of glibc's SIMD exp. That exp computes every lane
@@ -234,6 +250,48 @@ void log_normalizers(Tile<T, COV, D, M, R> &tile) {
   }
   #pragma omp simd
   for (int64_t r = 0; r < R; ++r) tile.lse[r] = largest[r] + log(sum[r]);
+}
+
+/* The online log-sum-exp (the variant "estep" = "online"): the components'
+ * terms kComponentBlock at a time, each block folded into a running largest
+ * term and a sum of exps rescaled when the largest grows, while the block's
+ * terms are in cache. 1 + 1 / kComponentBlock exps per term instead of 1, one
+ * pass over the terms instead of two. The value is log_normalizers' up to
+ * the rounding of the rescaling: a few ulps. */
+constexpr int64_t kComponentBlock = 8;
+
+template <typename T, int COV, int64_t D, int64_t M, int64_t R>
+void online_log_normalizers(const Model<T, COV, D, M> &model, Tile<T, COV, D, M, R> &tile) {
+  double largest[R], sum[R], shift[R];
+  const double *__restrict__ wlp = tile.wlp.data();
+  const double floor = opaque_exp_floor();
+#pragma omp simd
+  for (int64_t r = 0; r < R; ++r) {
+    largest[r] = -INFINITY;
+    sum[r] = 0;
+  }
+  project_tile<T, COV, D, M, R>(model, tile);
+  for (int64_t k_begin = 0; k_begin < M; k_begin += kComponentBlock) {
+    const int64_t k_end = std::min(M, k_begin + kComponentBlock);
+    weighted_log_prob_of<T, COV, D, M, R>(model, tile, k_begin, k_end);
+    for (int64_t k = k_begin; k < k_end; ++k) {
+#pragma omp simd
+      for (int64_t r = 0; r < R; ++r) shift[r] = k == k_begin || wlp[k * R + r] > shift[r] ? wlp[k * R + r] : shift[r];
+    }
+#pragma omp simd
+    for (int64_t r = 0; r < R; ++r) {
+      const double grown = shift[r] > largest[r] ? shift[r] : largest[r];
+      shift[r] = grown > -INFINITY ? grown : 0;  /* every term so far -inf: their exps are 0 */
+      sum[r] *= flushed_exp(largest[r] - shift[r], floor);
+      largest[r] = grown;
+    }
+    for (int64_t k = k_begin; k < k_end; ++k) {
+#pragma omp simd
+      for (int64_t r = 0; r < R; ++r) sum[r] += flushed_exp(wlp[k * R + r] - shift[r], floor);
+    }
+  }
+#pragma omp simd
+  for (int64_t r = 0; r < R; ++r) tile.lse[r] = (largest[r] > -INFINITY ? largest[r] : 0) + log(sum[r]);
 }
 
 /* wlp -> responsibilities exp(wlp - lse); zero on the padding rows. */
