@@ -21,7 +21,7 @@ absl::Status unknown_variant(const std::string &name) {
 absl::StatusOr<std::unique_ptr<LoweringPlan>> opencl_plan(const GmmIr &ir, const SpecializationRequest &request) {
   auto plan = std::make_unique<GmmPlan>();
   plan->platform = Platform::kOpenCl;
-  plan->local_model = device_model_bytes(ir) <= kLocalModelBytes;
+  plan->local_model = device_model_bytes(ir) <= kDefaultLocalModelBytes;
   for (const auto &[name, value] : request.params) {
     if (!is_variant_param(name)) continue;
     const std::string field = name.substr(sizeof(kVariantPrefix) - 1);
@@ -109,7 +109,8 @@ tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std:
     space.parameters.push_back({"rows", {"1024", "256", "4096"}, "1024"});
     absl::StatusOr<std::unique_ptr<GmmIr>> ir = build_gmm_ir(request);
     if (ir.ok() && device_model_bytes(**ir) <= kLocalModelBytes) {
-      space.parameters.push_back({"model", {"local", "global"}, "local"});
+      const char *preferred = device_model_bytes(**ir) <= kDefaultLocalModelBytes ? "local" : "global";
+      space.parameters.push_back({"model", {"local", "global"}, preferred});
     }
     return space;
   }

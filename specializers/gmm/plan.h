@@ -1,5 +1,6 @@
 // The code variant of a gmm kernel: choices that change speed, never
-// results beyond the order of the per-thread (per-work-group) sums. Requests
+// results beyond rounding: the order of the per-thread (per-work-group)
+// sums, and the online log-sum-exp's rescaling (a few ulps). Requests
 // select one with "variant.<name>" params; tuning_space() is what the tuner
 // searches. C++/OpenMP: threads, tile, mstep, passes, estep; OpenCL: wg_x,
 // rows, model.
@@ -23,7 +24,7 @@ struct GmmPlan final : LoweringPlan {
   // Rows of X per tile (sejits/gmm_tile.h): the E-step's and M-step's
   // working set of one thread is about tile_rows * (3 D + M) doubles.
   int64_t tile_rows = 64;
-  // How the fused pass splits the M-step's sums between threads
+  // How the pass that gathers the M-step's sums splits them between threads
   // (sejits_gmm::MStepSplit): per thread over its rows (added in thread
   // order), or per thread over its components (every row, in row order: the
   // same sums whatever the number of threads).
@@ -45,14 +46,18 @@ struct GmmPlan final : LoweringPlan {
   int64_t group_rows = 1024;
   // OpenCL: whether each work-group first copies the model's means and
   // precision factors into local memory or reads them from global memory.
-  // Local by default where they fit in kLocalModelBytes: on an H200 it took
-  // 4% to 21% off an EM iteration of every covariance type, the same bits.
+  // Local by default where they fit in kDefaultLocalModelBytes: on an H200
+  // it took 3% to 21% off an EM iteration of every covariance type, with
+  // the same bits.
   bool local_model = false;
   std::string describe() const override;
 };
 
-// The local memory every OpenCL device has (the specification's minimum).
+// The local memory every full-profile OpenCL device has (the
+// specification's minimum): the most variant.model=local may ask for. The
+// default asks for less, leaving room for what a device keeps for itself.
 inline constexpr int64_t kLocalModelBytes = int64_t{32} << 10;
+inline constexpr int64_t kDefaultLocalModelBytes = int64_t{24} << 10;
 
 // Bytes of the model the OpenCL E-step reads for every row: means,
 // precision factors, the center of the means, tied's (mu_k - c) P.

@@ -59,16 +59,19 @@ typedef GMM_T gmm_t;
 #define GMM_MODEL_SPACE __global
 #endif
 // A kernel's view of the model in GMM_T, `model_t`, from its argument
-// `model_global`: a work-group's copy in local memory, or the argument. Every
-// work item of the group must reach it (it may hold a barrier).
+// `model_global`: a work-group's copy in local memory (copied where `wanted`,
+// the same for the whole group), or the argument. Every work item of the
+// group must reach it (it holds a barrier).
 #if GMM_LOCAL_MODEL
-#define GMM_MODEL_VIEW                                                                          \
+#define GMM_MODEL_VIEW(wanted)                                                                  \
   __local gmm_t model_copy[GMM_T_MODEL];                                                        \
-  for (long e = get_local_id(0); e < GMM_T_MODEL; e += get_local_size(0)) model_copy[e] = model_global[e]; \
+  if (wanted) {                                                                                 \
+    for (long e = get_local_id(0); e < GMM_T_MODEL; e += get_local_size(0)) model_copy[e] = model_global[e]; \
+  }                                                                                             \
   barrier(CLK_LOCAL_MEM_FENCE);                                                                 \
   __local const gmm_t *model_t = model_copy
 #else
-#define GMM_MODEL_VIEW __global const gmm_t *model_t = model_global
+#define GMM_MODEL_VIEW(wanted) __global const gmm_t *model_t = model_global
 #endif
 // The model in gmm_acc: per component log w + log det P - D/2 log(2 pi), then
 // the points the statistics are gathered around: origin[M][D] (the means) and
@@ -327,7 +330,7 @@ __kernel void gmm_gather(__global const gmm_t *X_base, long X_off, long n_rows, 
   __global const gmm_t *given = resp_base + resp_off;
   const long g = get_group_id(0), me = get_local_id(0), width = get_local_size(0);
   if (g >= groups) return;  // a launch rounded up to whole groups: the whole group leaves
-  GMM_MODEL_VIEW;
+  GMM_MODEL_VIEW(mode == GMM_E_STEP);  // given responsibilities: no model uploaded, none read
   const long begin = g * n_rows / groups, end = (g + 1) * n_rows / groups;
   __global gmm_acc *partial = partials + g * GMM_STATS;
   __global gmm_acc *tile = tiles + g * GMM_WG * GMM_TILE;
@@ -375,7 +378,7 @@ __kernel void gmm_fold(__global gmm_acc *partials, long groups) {
 #define GMM_ROW_PROLOGUE                                                \
   __global const gmm_t *X = X_base + X_off;                             \
   const long row = get_global_id(0);                                    \
-  GMM_MODEL_VIEW;                                                       \
+  GMM_MODEL_VIEW(1);                                                    \
   if (row >= n_rows) return;                                            \
   gmm_t x[GMM_D], projected[GMM_COV == GMM_TIED ? GMM_D : 1];           \
   gmm_load_row(X, row, x_row, x_col, x);                                \

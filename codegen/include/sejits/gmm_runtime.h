@@ -18,9 +18,10 @@
  *  - responsibilities never stored: a tile of rows at a time
  *    (sejits/gmm_tile.h; the parameters' side is sejits/gmm_model.h),
  *    unless the variant asks for separate E and M passes.
- * Threads take contiguous ranges of rows and keep their own statistics,
- * added in thread order; the M-step's finish runs over components.
- * Results depend on the thread count only through that order. */
+ * By default threads take contiguous ranges of rows and keep their own
+ * statistics, added in thread order (the variants: MStepSplit, Passes,
+ * EStep); the M-step's finish runs over components. Results depend on the
+ * thread count and the variant only through rounding. */
 #ifndef SEJITS_GMM_RUNTIME_H
 #define SEJITS_GMM_RUNTIME_H
 
@@ -32,6 +33,7 @@
 #include <algorithm>
 #include <limits>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "sejits/gmm_model.h"
@@ -188,8 +190,8 @@ void for_tiles(const sejits_arg &X, int team, Visit &&visit) {
   }
 }
 
-/* How the fused pass splits the M-step's sums between threads (the variant
- * "mstep"): over rows, each thread its own rows' statistics for every
+/* How the pass gathering the M-step's sums splits them between threads
+ * (the variant "mstep"): over rows, each thread its own rows' statistics for every
  * component, added in thread order at the end; or over components, the team
  * walking X together, each thread the statistics of its own components over
  * every row, in row order. */
@@ -261,17 +263,35 @@ void gather_over_components(const Model<T, COV, D, M> &model, const sejits_arg &
 enum Passes { kFused = 0, kSeparate = 1 };
 constexpr int64_t kSeparateBudgetBytes = int64_t(1) << 31;
 
+/* The responsibilities separate passes keep, allocated once per entry call
+ * (not per iteration) and uninitialized: each thread first touches its own
+ * rows. Null where the allocation failed: the passes are then fused. */
+struct KeptResponsibilities {
+  std::unique_ptr<double[]> values;
+  int64_t count = 0;
+  double *reserve(int64_t wanted) {
+    if (wanted > count) {
+      values.reset(new (std::nothrow) double[wanted]);
+      count = values ? wanted : 0;
+    }
+    return values.get();
+  }
+};
+
 /* The separate passes. resp[k * rows + row]: component-major, so that a
  * tile's rows of one component are contiguous whatever the tiles. */
 template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP, int ESTEP>
 void gather_separately(const Model<T, COV, D, M> &model, const sejits_arg &X, int nthreads, bool serial,
-                       const double *center, Stats<COV, D, M> &total) {
+                       const double *center, double *resp, Stats<COV, D, M> &total) {
   const int64_t rows = X.shape[0];
-  std::unique_ptr<double[]> resp(new double[rows * M]);  /* uninitialized: each thread first touches its own rows */
-  const int team = team_size<COV, D, M>(rows, nthreads, serial);
-  std::vector<Stats<COV, D, M>> partial(team);
+  /* over rows: the fused pass's teams and tiles (the same sums); over
+   * components: no per-thread statistics, so every thread the work affords */
+  const int team = MSTEP == kOverRows ? team_size<COV, D, M>(rows, nthreads, serial)
+                                      : team_for_work<COV, D, M>(rows, nthreads, serial);
+  std::vector<Stats<COV, D, M>> partial(MSTEP == kOverRows ? team : 0);
+  std::vector<double> likelihood(team);
   for_tiles<T, COV, D, M, R>(X, team, [&](Tile<T, COV, D, M, R> &tile, int64_t first, int me) {
-    partial[me].log_likelihood += e_step_tile<T, COV, D, M, R, ESTEP>(model, tile);
+    likelihood[me] += e_step_tile<T, COV, D, M, R, ESTEP>(model, tile);
     for (int64_t k = 0; k < M; ++k) memcpy(&resp[k * rows + first], &tile.wlp[k * R], tile.rows * sizeof(double));
   });
   auto responsibilities_of = [&](Tile<T, COV, D, M, R> &tile, int64_t first, const ComponentShare &mine) {
@@ -286,14 +306,16 @@ void gather_separately(const Model<T, COV, D, M> &model, const sejits_arg &X, in
       accumulate<T, COV, D, M, R>(partial[me], tile, model.means.data(), center, tile.centered.data());
     });
     total.clear();
-    for (const auto &part : partial) total.add(part);
+    for (int t = 0; t < team; ++t) {
+      partial[t].log_likelihood = likelihood[t];
+      total.add(partial[t]);
+    }
     return;
   }
   /* over components: every thread walks every tile of X, adding its own components */
   total.clear();
-  for (const auto &part : partial) total.log_likelihood += part.log_likelihood;
-  const int workers = team_for_work<COV, D, M>(rows, nthreads, serial);
-#pragma omp parallel num_threads(workers) if (workers > 1)
+  for (double part : likelihood) total.log_likelihood += part;
+#pragma omp parallel num_threads(team) if (team > 1)
   {
     Tile<T, COV, D, M, R> tile;
     const int me = omp_get_thread_num(), size = omp_get_num_threads();
@@ -310,11 +332,15 @@ void gather_separately(const Model<T, COV, D, M> &model, const sejits_arg &X, in
  * statistics around the model's means: the EM iteration's pass (or passes). */
 template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP = kOverRows, int PASSES = kFused,
           int ESTEP = kTwoPass>
-void gather(const Model<T, COV, D, M> &model, const sejits_arg &X, int nthreads, bool serial, Stats<COV, D, M> &total) {
-  if (PASSES == kSeparate && X.shape[0] <= kSeparateBudgetBytes / (int64_t)(M * sizeof(double))) {
+void gather(const Model<T, COV, D, M> &model, const sejits_arg &X, int nthreads, bool serial, KeptResponsibilities &kept,
+            Stats<COV, D, M> &total) {
+  double *resp = PASSES == kSeparate && X.shape[0] <= kSeparateBudgetBytes / (int64_t)(M * sizeof(double))
+                     ? kept.reserve(X.shape[0] * M)
+                     : nullptr;
+  if (resp) {
     std::vector<double> center(D);
     for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
-    gather_separately<T, COV, D, M, R, MSTEP, ESTEP>(model, X, nthreads, serial, center.data(), total);
+    gather_separately<T, COV, D, M, R, MSTEP, ESTEP>(model, X, nthreads, serial, center.data(), resp, total);
     return;
   }
   if (MSTEP == kOverComponents) {
@@ -394,8 +420,8 @@ static inline double scalar_of(const sejits_arg &arg) {
  * into *bound; covariances into `covariances`. False: ill-defined. */
 template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP, int PASSES, int ESTEP>
 bool em_step(Model<T, COV, D, M> &model, const sejits_arg &X, double reg_covar, int nthreads, bool serial,
-             Stats<COV, D, M> &stats, std::vector<double> &covariances, double *bound) {
-  gather<T, COV, D, M, R, MSTEP, PASSES, ESTEP>(model, X, nthreads, serial, stats);
+             KeptResponsibilities &kept, Stats<COV, D, M> &stats, std::vector<double> &covariances, double *bound) {
+  gather<T, COV, D, M, R, MSTEP, PASSES, ESTEP>(model, X, nthreads, serial, kept, stats);
   *bound = stats.log_likelihood / (double)X.shape[0];
   std::vector<double> nk(M), mu_o = model.means, center(D);
   for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
@@ -429,12 +455,14 @@ int32_t fit(const sejits_arg *args, int32_t nargs, int nthreads, char *error, in
   std::vector<double> covariances(covariance_count<COV>(D, M));
   load<T>(args[7], covariances.data(), covariance_count<COV>(D, M));
   Stats<COV, D, M> stats;
+  KeptResponsibilities kept;
   const bool serial = serial_call(args, nargs);
   int64_t n_iter = 0;
   bool converged = false;
   for (int64_t iteration = 1; iteration <= max_iter; ++iteration) {
     double bound = 0;
-    if (!em_step<T, COV, D, M, R, MSTEP, PASSES, ESTEP>(model, args[0], reg_covar, nthreads, serial, stats, covariances, &bound)) {
+    if (!em_step<T, COV, D, M, R, MSTEP, PASSES, ESTEP>(model, args[0], reg_covar, nthreads, serial, kept, stats, covariances,
+                                                       &bound)) {
       return fail_ill_defined<T>(error, error_len);
     }
     *(double *)((char *)args[8].data + (iteration - 1) * args[8].strides[0]) = bound;
@@ -465,9 +493,10 @@ int32_t em_iteration(const sejits_arg *args, int32_t nargs, int nthreads, char *
   load_model<T, COV, D, M>(args, 2, model);
   std::vector<double> covariances(covariance_count<COV>(D, M));
   Stats<COV, D, M> stats;
+  KeptResponsibilities kept;
   double bound = 0;
-  if (!em_step<T, COV, D, M, R, MSTEP, PASSES, ESTEP>(model, args[0], scalar_of(args[1]), nthreads, serial_call(args, nargs), stats,
-                                covariances, &bound)) {
+  if (!em_step<T, COV, D, M, R, MSTEP, PASSES, ESTEP>(model, args[0], scalar_of(args[1]), nthreads, serial_call(args, nargs), kept,
+                                                     stats, covariances, &bound)) {
     return fail_ill_defined<T>(error, error_len);
   }
   store_model<T, COV, D, M>(model, covariances, args, 2);

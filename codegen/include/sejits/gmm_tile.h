@@ -263,7 +263,7 @@ constexpr int64_t kComponentBlock = 8;
 template <typename T, int COV, int64_t D, int64_t M, int64_t R>
 void online_log_normalizers(const Model<T, COV, D, M> &model, Tile<T, COV, D, M, R> &tile) {
   double largest[R], sum[R], shift[R];
-  const double *__restrict__ wlp = tile.wlp.data();
+  const double *wlp = tile.wlp.data();  /* not restrict: weighted_log_prob_of writes it between the reads */
   const double floor = opaque_exp_floor();
 #pragma omp simd
   for (int64_t r = 0; r < R; ++r) {
