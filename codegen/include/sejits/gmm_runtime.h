@@ -334,18 +334,16 @@ template <typename T, int COV, int64_t D, int64_t M, int64_t R, int MSTEP = kOve
           int ESTEP = kTwoPass>
 void gather(const Model<T, COV, D, M> &model, const sejits_arg &X, int nthreads, bool serial, KeptResponsibilities &kept,
             Stats<COV, D, M> &total) {
+  std::vector<double> center(D);
+  for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
   double *resp = PASSES == kSeparate && X.shape[0] <= kSeparateBudgetBytes / (int64_t)(M * sizeof(double))
                      ? kept.reserve(X.shape[0] * M)
                      : nullptr;
   if (resp) {
-    std::vector<double> center(D);
-    for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
     gather_separately<T, COV, D, M, R, MSTEP, ESTEP>(model, X, nthreads, serial, center.data(), resp, total);
     return;
   }
   if (MSTEP == kOverComponents) {
-    std::vector<double> center(D);
-    for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
     total.clear();
     gather_over_components<T, COV, D, M, R, ESTEP>(model, X, team_for_work<COV, D, M>(X.shape[0], nthreads, serial),
                                             center.data(), total);
@@ -353,8 +351,6 @@ void gather(const Model<T, COV, D, M> &model, const sejits_arg &X, int nthreads,
   }
   const int team = team_size<COV, D, M>(X.shape[0], nthreads, serial);
   std::vector<Stats<COV, D, M>> partial(team);
-  std::vector<double> center(D);
-  for (int64_t d = 0; d < D; ++d) center[d] = (double)model.center[d];
   for_tiles<T, COV, D, M, R>(X, team, [&](Tile<T, COV, D, M, R> &tile, int64_t, int me) {
     Stats<COV, D, M> &mine = partial[me];
     mine.log_likelihood += e_step_tile<T, COV, D, M, R, ESTEP>(model, tile);
