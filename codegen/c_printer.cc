@@ -343,6 +343,9 @@ std::string base_callee_name(Callee callee) {
     case Callee::kGmmClEmIteration: return "sejits_gmm_cl::em_iteration";
     case Callee::kGmmClPerRow: return "sejits_gmm_cl::per_row";
     case Callee::kGmmClMStep: return "sejits_gmm_cl::m_step";
+    case Callee::kSparseSpmv: return "sejits_sparse::spmv";
+    case Callee::kSparseCgIteration: return "sejits_sparse::cg_iteration";
+    case Callee::kSparsePowers: return "sejits_sparse::powers";
   }
   return "";
 }

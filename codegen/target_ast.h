@@ -60,6 +60,9 @@ enum class Callee {
   // The same on an OpenCL device (sejits/gmm_opencl_runtime.h), each
   // sejits_gmm_cl::<entry><T, covariance, D, M, work-group size, rows per group>.
   kGmmClFit, kGmmClEmIteration, kGmmClPerRow, kGmmClMStep,
+  // Sparse matrices (sejits/sparse_runtime.h), each sejits_sparse::<entry><T, index bytes, ...>:
+  // y = A x, one CG iteration, the powers kernel (with k and the basis).
+  kSparseSpmv, kSparseCgIteration, kSparsePowers,
 };
 
 struct Variable { std::string name; };  // a generated identifier

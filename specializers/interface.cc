@@ -143,9 +143,11 @@ absl::StatusOr<const EntryPoint *> KernelInterface::entry(const std::string &rol
 }
 
 DType KernelInterface::result_dtype() const {
-  for (const EntryPoint &entry : entries) {
-    for (const EntryParam &param : entry.params) {
-      if (param.role == ParamRole::kOutput) return param.dtype;
+  for (ParamRole role : {ParamRole::kOutput, ParamRole::kInOut}) {
+    for (const EntryPoint &entry : entries) {
+      for (const EntryParam &param : entry.params) {
+        if (param.role == role) return param.dtype;
+      }
     }
   }
   return DType::kFloat64;

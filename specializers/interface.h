@@ -72,7 +72,7 @@ struct KernelInterface {
   // The entry playing `role`; NOT_FOUND naming the roles there are.
   absl::StatusOr<const EntryPoint *> entry(const std::string &role) const;
   // The dtype of the first output of the first entry (what single-result
-  // callers and explain() report).
+  // callers and explain() report); with no outputs, of the first in-out.
   DType result_dtype() const;
   bool operator==(const KernelInterface &) const = default;
 };

@@ -7,6 +7,7 @@
 
 #include "specializers/elementwise/factory.h"
 #include "specializers/gmm/factory.h"
+#include "specializers/sparse/factory.h"
 #include "specializers/reduce/factory.h"
 #include "specializers/stencil/factory.h"
 #include "specializers/testing/factory.h"
@@ -78,7 +79,7 @@ using Factory = std::unique_ptr<Specializer> (*)();
 
 std::vector<Factory> registered_factories() {
   std::vector<Factory> factories = {make_elementwise_specializer, make_stencil_specializer, make_reduce_specializer,
-                                    make_gmm_specializer};
+                                    make_gmm_specializer, make_sparse_specializer};
   if (test_specializers_enabled()) factories.push_back(make_test_column_stats_specializer);
   return factories;
 }

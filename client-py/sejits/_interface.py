@@ -46,12 +46,15 @@ def has_entry(interface, role):
 
 
 def result_dtype(interface):
-    """The dtype of the first output (what single-result kernels return)."""
-    for candidate in interface["entries"]:
-        for p in candidate["params"]:
-            if p["role"] == "output":
-                return np.dtype(p["dtype"])
-    raise LookupError("the artifact's interface has no output")
+    """The dtype of the first output (what single-result kernels return);
+    where entries only update arrays in place, of the first in-out one
+    (interface.cc's KernelInterface::result_dtype, the same rule)."""
+    for role in ("output", "inout"):
+        for candidate in interface["entries"]:
+            for p in candidate["params"]:
+                if p["role"] == role:
+                    return np.dtype(p["dtype"])
+    raise LookupError("the artifact's interface has no output or in-out array")
 
 
 def output_dtypes(interface, role="call"):

@@ -1,0 +1,85 @@
+"""sejits.sparse.cg: scipy.sparse.linalg.cg's signature, arithmetic and
+results, each iteration one fused native call (p update, q = A p with p.q,
+x and r updates with r.r) on the operator's threaded kernels.
+
+Unlike SciPy, convergence is confirmed on the true residual: when the
+recursive residual passes the tolerance, b - A x is computed; if it does not
+meet max(rtol ||b||, atol), it replaces r and the iteration goes on (a
+restart), so info = 0 always means ||b - A x|| <= max(rtol ||b||, atol)."""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from sejits.sparse import _kernels
+from sejits.sparse._operator import SparseNotSupportedWarning, SparseOperator, operator
+
+try:  # SciPy's own checks and conversions, so that bad input gets SciPy's errors
+    from scipy.sparse.linalg._isolve.utils import make_system as _make_system
+except ImportError:  # pragma: no cover - SciPy moved it
+    _make_system = None
+
+
+def _tolerance(rtol, atol, bnorm):
+    if rtol is None or atol is None or float(rtol) < 0 or float(atol) < 0:
+        raise ValueError(f"cg: rtol and atol must be non-negative numbers, not rtol={rtol!r}, atol={atol!r}")
+    return max(float(atol), float(rtol) * float(bnorm))
+
+
+def cg(A, b, x0=None, *, rtol=1e-5, atol=0.0, maxiter=None, M=None, callback=None, s="auto"):
+    """Solves A x = b for symmetric positive definite A by conjugate
+    gradients; returns (x, info) as scipy.sparse.linalg.cg does: info 0
+    when ||b - A x|| <= max(rtol ||b||, atol), else the iterations run
+    (maxiter). `s` is the s-step block size: "auto" or 1 (classic CG)."""
+    if s not in ("auto", 1):
+        raise NotImplementedError(f"cg: s-step CG (s={s!r}) is not built yet; use s='auto' or s=1 (classic CG)")
+    if not (sp.issparse(A) or isinstance(A, SparseOperator)):
+        warnings.warn(f"sejits.sparse.cg: A is a {type(A).__name__}, not a scipy.sparse matrix; SciPy's cg runs it",
+                      SparseNotSupportedWarning, stacklevel=2)
+        return spla.cg(A, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, M=M, callback=callback)
+    op = operator(A)
+    if op.shape[0] != op.shape[1]:
+        raise ValueError(f"expected square matrix, but got shape={op.shape}")
+    _, M_op, x, b = _make_system(op.csr, M, x0, b)[:4]
+    dtype = op.compute_dtype(x.dtype)
+    if dtype is None or x.dtype != dtype:
+        warnings.warn(f"sejits.sparse.cg: {x.dtype} values are not supported (float32 and float64 are); SciPy's cg runs it",
+                      SparseNotSupportedWarning, stacklevel=2)
+        return spla.cg(op.csr, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, M=M, callback=callback)
+    bnorm = np.linalg.norm(b)
+    tolerance = _tolerance(rtol, atol, bnorm)
+    if bnorm == 0:
+        return b, 0
+    maxiter = len(b) * 10 if maxiter is None else int(maxiter)
+    preconditioned = M is not None
+    arrays = op.arrays(dtype)
+    kernel = _kernels.products_kernel()
+    b = np.ascontiguousarray(b)
+    r = b - op.matvec(x) if x.any() else b.copy()
+    p, q = np.zeros_like(r), np.empty_like(r)
+    state = np.zeros(4, dtype=np.float64)
+    rr = float(np.dot(r.astype(np.float64), r.astype(np.float64)))
+    restart = True
+    rho_previous = 1.0
+    for _ in range(maxiter):
+        if np.sqrt(rr) < tolerance:
+            true_residual = b - op.matvec(x)
+            if np.linalg.norm(true_residual) <= tolerance:
+                return x, 0
+            r[...] = true_residual  # the recursive residual drifted: replace it and restart
+            rr = float(np.dot(r.astype(np.float64), r.astype(np.float64)))
+            restart = True
+        z = np.ascontiguousarray(M_op.matvec(r), dtype=dtype) if preconditioned else r
+        rho = float(np.dot(r.astype(np.float64), z.astype(np.float64))) if preconditioned else rr
+        state[0] = 0.0 if restart else rho / rho_previous
+        state[1] = rho
+        kernel.run("cg_iteration", *arrays, x, r, z, p, q, state)
+        rr, rho_previous, restart = float(state[3]), rho, False
+        if callback is not None:
+            callback(x)
+    return x, maxiter
+
+
+__all__ = ["cg"]

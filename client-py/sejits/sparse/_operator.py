@@ -1,0 +1,179 @@
+"""sejits.sparse.operator: a scipy.sparse matrix analysed once and applied
+by generated kernels (a scipy LinearOperator, so SciPy's solvers take it).
+
+    op = ss.operator(A)          # any scipy.sparse matrix or array, converted to CSR once
+    y = op @ x                   # threaded y = A x; also op.matvec(x), op.matmat(X)
+    V = op.powers(x, k=8)        # (k+1, n): x, Ax, ..., A^k x
+    print(op.explain(k=8))       # how the powers kernel splits A, and why
+
+Values of float32 and float64 run in that dtype (integer and bool matrices as
+float64, as SciPy's products do); indices stay int32 where SciPy made them
+so. Complex matrices are not supported: SciPy runs them, with a warning."""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator
+
+from sejits.sparse import _analysis, _kernels, _reference
+
+BASES = ("monomial", "newton", "chebyshev")
+
+
+class SparseNotSupportedWarning(UserWarning):
+    """The operation runs in SciPy, not in a generated kernel (the message says why)."""
+
+
+def as_csr(A):
+    """A as a canonical-enough scipy.sparse CSR array (its own arrays where it is one)."""
+    if isinstance(A, SparseOperator):
+        return A.csr
+    if not sp.issparse(A):
+        raise TypeError(f"expected a scipy.sparse matrix or array, not {type(A).__name__}")
+    csr = A if A.format == "csr" else A.tocsr()
+    if csr.indptr.dtype != csr.indices.dtype:
+        index = np.promote_types(csr.indptr.dtype, csr.indices.dtype)
+        csr = sp.csr_array((csr.data, csr.indices.astype(index), csr.indptr.astype(index)), shape=csr.shape)
+    return csr
+
+
+def _values_dtype(dtype):
+    """The dtype the kernels compute in for values of `dtype`, or None (complex: SciPy's)."""
+    if dtype.kind == "c":
+        return None
+    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+class SparseOperator(LinearOperator):
+    """A sparse matrix with its structure analysed (see the module's text)."""
+
+    def __init__(self, A):
+        csr = as_csr(A)
+        dtype = _values_dtype(csr.dtype)
+        super().__init__(dtype=csr.dtype if dtype is None else dtype, shape=csr.shape)
+        self.csr = csr
+        self._arrays = {}  # value dtype -> (data, indices, indptr), C-contiguous
+        self.structure = _analysis.structure_of(csr.shape, csr.indptr, csr.indices)
+
+    def __repr__(self):
+        return f"<sejits.sparse operator {self.shape[0]}x{self.shape[1]} {self.dtype}, {self.csr.nnz} stored entries>"
+
+    # ---- products ----------------------------------------------------------
+
+    def arrays(self, dtype):
+        """(data, indices, indptr) with values of `dtype`, made once."""
+        found = self._arrays.get(dtype)
+        if found is None:
+            found = (np.ascontiguousarray(self.csr.data, dtype=dtype), np.ascontiguousarray(self.csr.indices),
+                     np.ascontiguousarray(self.csr.indptr))
+            self._arrays[dtype] = found
+        return found
+
+    def compute_dtype(self, other):
+        """The dtype of a product with an array of dtype `other` (SciPy's rule), or None where SciPy must run it."""
+        dtype = np.result_type(self.csr.dtype, other)
+        return None if dtype.kind == "c" or _values_dtype(self.csr.dtype) is None else _values_dtype(dtype)
+
+    def _scipy(self, why):
+        warnings.warn(f"sejits.sparse: {why} is not supported; SciPy computes it", SparseNotSupportedWarning, stacklevel=4)
+        return self.csr
+
+    def _matvec(self, x):
+        x = np.asarray(x).reshape(-1)
+        dtype = self.compute_dtype(x.dtype)
+        if dtype is None:
+            return self._scipy(f"a product of {self.csr.dtype} and {x.dtype} values (complex)") @ x
+        y = np.empty(self.shape[0], dtype=dtype)
+        _kernels.products_kernel().run("call", *self.arrays(dtype), np.ascontiguousarray(x, dtype=dtype), y)
+        return y
+
+    def _matmat(self, X):
+        X = np.asarray(X)
+        dtype = self.compute_dtype(X.dtype)
+        if dtype is None:
+            return self._scipy(f"a product of {self.csr.dtype} and {X.dtype} values (complex)") @ X
+        Y = np.empty((X.shape[1], self.shape[0]), dtype=dtype)
+        for column in range(X.shape[1]):
+            Y[column] = self._matvec(X[:, column])
+        return Y.T
+
+    def _adjoint(self):
+        return SparseOperator(self.csr.conj().T)
+
+    # ---- powers ------------------------------------------------------------
+
+    def powers(self, x, k, basis="monomial", shifts=None, bounds=None):
+        """V of shape (k+1, n): V[0] = x and V[j+1] = A V[j] (monomial),
+        (A - shifts[j] I) V[j] (newton), or V[j] = T_j((A - c I) / h) x with
+        c, h the centre and half-width of bounds = (lmin, lmax) (chebyshev)."""
+        if self.shape[0] != self.shape[1]:
+            raise ValueError(f"matrix_powers needs a square matrix, not {self.shape[0]}x{self.shape[1]}")
+        k = _check_k(k)
+        coeffs = basis_coefficients(basis, k, shifts, bounds)
+        x = np.asarray(x)
+        if x.ndim == 2 and x.shape[1] == 1:
+            x = x[:, 0]
+        if x.shape != (self.shape[0],):
+            raise ValueError(f"dimension mismatch: x has shape {x.shape}, the matrix {self.shape}")
+        dtype = self.compute_dtype(x.dtype)
+        if dtype is None:
+            csr = self._scipy(f"the powers of {self.csr.dtype} with {x.dtype} values (complex)")
+            V = np.empty((k + 1, self.shape[0]), dtype=np.result_type(csr.dtype, x.dtype))
+            V[0] = x
+            for j in range(k):
+                V[j + 1] = _reference.next_level(csr @ V[j], j, V[j], V[j - 1] if j else V[j], basis, coeffs)
+            return V
+        V = np.empty((k + 1, self.shape[0]), dtype=dtype)
+        V[0] = x
+        plan = self.structure.powers_plan(k)
+        _kernels.powers_kernel(k, basis).run("call", *self.arrays(dtype), plan.blocks, coeffs, V)
+        return V
+
+    def explain(self, k=8):
+        """How the powers kernel would split this matrix for `k`, and the kernels' own explain()."""
+        k = _check_k(k)
+        plan = self.structure.powers_plan(k)
+        dtype = _values_dtype(self.csr.dtype)
+        lines = [repr(self), f"  powers (k={k}): {plan.reason}"]
+        if dtype is not None:
+            data, indices, _ = self.arrays(dtype)
+            lines += ["  " + line for line in _kernels.products_kernel().explain(data, indices).splitlines()]
+        return "\n".join(lines)
+
+
+def _check_k(k):
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= 64:
+        raise ValueError(f"k must be an integer from 1 to 64, not {k!r}")
+    return int(k)
+
+
+def basis_coefficients(basis, k, shifts=None, bounds=None):
+    """The powers kernel's coeffs: Newton's k shifts, Chebyshev's (c, h)."""
+    if basis not in BASES:
+        raise ValueError(f"basis must be one of {', '.join(BASES)}, not {basis!r}")
+    if basis == "newton":
+        if shifts is None:
+            raise ValueError("basis='newton' needs shifts (k numbers)")
+        coeffs = np.asarray(shifts, dtype=np.float64).reshape(-1)
+        if coeffs.shape != (k,):
+            raise ValueError(f"basis='newton' needs k={k} shifts, not {coeffs.size}")
+        return np.ascontiguousarray(coeffs)
+    if basis == "chebyshev":
+        if bounds is None or len(bounds) != 2:
+            raise ValueError("basis='chebyshev' needs bounds=(lmin, lmax)")
+        lmin, lmax = float(bounds[0]), float(bounds[1])
+        if not lmax > lmin:
+            raise ValueError(f"basis='chebyshev' needs lmin < lmax, not bounds=({lmin}, {lmax})")
+        return np.array([(lmax + lmin) / 2, (lmax - lmin) / 2], dtype=np.float64)
+    return np.zeros(1, dtype=np.float64)
+
+
+def operator(A):
+    """A analysed once for the generated kernels (SparseOperator)."""
+    return A if isinstance(A, SparseOperator) else SparseOperator(A)
+
+
+def matrix_powers(A, x, k, basis="monomial", shifts=None, bounds=None):
+    """(k+1, n) array: x, p1(A) x, ..., pk(A) x in the basis (SparseOperator.powers)."""
+    return operator(A).powers(x, k, basis=basis, shifts=shifts, bounds=bounds)

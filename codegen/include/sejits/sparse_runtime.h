@@ -1,0 +1,391 @@
+/* Sparse matrices in CSR form (sejits.sparse): the threaded product y = A x,
+ * the matrix powers kernel V = [x, p1(A) x, ..., pK(A) x] by PA1, and one
+ * fused iteration of conjugate gradients. The sparse specializer's entry
+ * points instantiate them for a value type T, an index type I, the number
+ * of powers K and the basis; the matrix's structure analysis (its blocks and
+ * their ghost zones, sejits/sparse/_analysis.py) is data passed with each
+ * call, never compiled in.
+ *
+ * Every row's sum is taken as SciPy's csr_matvec takes it: in T, in the
+ * row's stored order, starting from zero, one multiply and one add per
+ * stored entry (no fused multiply-add: this header turns contraction off),
+ * so that y = A x, and the monomial powers, are bitwise SciPy's A @ x.
+ *
+ * PA1: each block owns a contiguous range of rows [r0, r1) and computes
+ * level j of the basis on a wider range [lo_j, hi_j) (its ghost zone, grown
+ * by one level of A's graph per step), so that it needs no other block's
+ * values: redundant rows in exchange for reading A once for all K levels.
+ * Within a block, the levels advance as a wavefront over chunks of rows
+ * sized from the cache: level j computes the rows whose columns level j-1
+ * already holds, so the rows of A that level 1 read stay in cache until
+ * level K has used them; each level keeps only a window of its values, in a
+ * ring indexed by the row's low bits. Owned rows of every level are written
+ * to V; the ghost rows never leave the block. */
+#ifndef SEJITS_SPARSE_RUNTIME_H
+#define SEJITS_SPARSE_RUNTIME_H
+
+#include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <algorithm>
+#include <new>
+#include <type_traits>
+#include <vector>
+
+#include "sejits/cache_share.h"
+#include "sejits/kernel_abi.h"
+
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+
+namespace sejits_sparse {
+
+/* The bases of the powers kernel (sejits.sparse.matrix_powers's basis=). */
+enum Basis { kMonomial = 0, kNewton = 1, kChebyshev = 2 };
+
+/* Stored entries below which one thread does a product. */
+constexpr int64_t kParallelEntries = 1 << 15;
+/* The columns of one block's plan row: r0, r1, the largest distance from a
+ * row to a column left of it and right of it, then lo_1..lo_K, hi_1..hi_K. */
+constexpr int kPlanHead = 4;
+
+static inline int32_t fail(char *error, int64_t error_len, const char *message) {
+  if (error && error_len > 0) snprintf(error, (size_t)error_len, "%s", message);
+  return 1;
+}
+
+template <typename T>
+constexpr int32_t dtype_code() {
+  return sizeof(T) == 4 ? SEJITS_FLOAT32 : SEJITS_FLOAT64;
+}
+template <typename I>
+constexpr int32_t index_code() {
+  return sizeof(I) == 4 ? SEJITS_INT32 : SEJITS_INT64;
+}
+
+static inline bool contiguous(const sejits_arg &arg, int64_t itemsize) {
+  for (int d = 0; d < arg.rank; ++d) {
+    if (arg.shape[d] == 0) return true;  // no elements: any strides
+  }
+  int64_t stride = itemsize;
+  for (int d = arg.rank - 1; d >= 0; --d) {
+    if (arg.shape[d] > 1 && arg.strides[d] != stride) return false;
+    stride *= arg.shape[d];
+  }
+  return true;
+}
+
+/* Checks argument `a` is a C-contiguous array of `dtype` and `rank`. */
+static inline bool check_array(const sejits_arg *args, int32_t nargs, int a, const char *name, int32_t dtype, int rank,
+                               char *error, int64_t error_len) {
+  char message[200];
+  if (a >= nargs || args[a].kind != SEJITS_ARG_ARRAY || args[a].dtype != dtype || args[a].rank != rank ||
+      !contiguous(args[a], sejits_dtype_itemsize(dtype))) {
+    snprintf(message, sizeof message, "argument %d (%s) must be a C-contiguous %d-D %s array", a, name, rank,
+             sejits_dtype_name(dtype));
+    fail(error, error_len, message);
+    return false;
+  }
+  return true;
+}
+
+template <typename T, typename I>
+struct Csr {
+  const T *data;
+  const I *indices;
+  const I *indptr;
+  int64_t rows;
+};
+
+/* args[0..2]: data, indices, indptr; their dtypes and lengths. */
+template <typename T, typename I>
+bool load_csr(const sejits_arg *args, int32_t nargs, Csr<T, I> *csr, char *error, int64_t error_len) {
+  if (!check_array(args, nargs, 0, "data", dtype_code<T>(), 1, error, error_len) ||
+      !check_array(args, nargs, 1, "indices", index_code<I>(), 1, error, error_len) ||
+      !check_array(args, nargs, 2, "indptr", index_code<I>(), 1, error, error_len)) {
+    return false;
+  }
+  if (args[2].shape[0] < 1 || args[0].shape[0] != args[1].shape[0]) {
+    fail(error, error_len, "data and indices must have one entry per stored element, and indptr at least one");
+    return false;
+  }
+  csr->data = (const T *)args[0].data;
+  csr->indices = (const I *)args[1].data;
+  csr->indptr = (const I *)args[2].data;
+  csr->rows = args[2].shape[0] - 1;
+  if ((int64_t)csr->indptr[csr->rows] > args[0].shape[0]) {
+    fail(error, error_len, "indptr's last entry passes the stored elements");
+    return false;
+  }
+  return true;
+}
+
+template <typename T, typename I, typename Value>
+inline T row_sum(const Csr<T, I> &a, int64_t row, Value value) {
+  T sum = 0;
+  for (int64_t p = a.indptr[row], end = a.indptr[row + 1]; p < end; ++p) sum += a.data[p] * value((int64_t)a.indices[p]);
+  return sum;
+}
+
+/* The first row of thread `me` of `team` when rows are split by stored entries. */
+template <typename T, typename I>
+int64_t split_row(const Csr<T, I> &a, int me, int team) {
+  if (me <= 0) return 0;
+  if (me >= team) return a.rows;
+  const int64_t target = (int64_t)a.indptr[a.rows] * me / team;
+  return std::lower_bound(a.indptr, a.indptr + a.rows, (I)target) - a.indptr;
+}
+
+template <typename T, typename I>
+int team_for(const Csr<T, I> &a, int nthreads) {
+  const int64_t entries = (int64_t)a.indptr[a.rows] + a.rows;
+  return entries < kParallelEntries ? 1 : std::max(1, nthreads);
+}
+
+/* ---- y = A x ------------------------------------------------------------- */
+
+/* The index type of IB bytes (the entries' second template argument). */
+template <int IB>
+using Index = std::conditional_t<IB == 4, int32_t, int64_t>;
+
+/* data, indices, indptr, x, y (written). */
+template <typename T, int IB, typename I = Index<IB>>
+int32_t spmv(const sejits_arg *args, int32_t nargs, int nthreads, char *error, int64_t error_len) {
+  Csr<T, I> a;
+  if (!load_csr<T, I>(args, nargs, &a, error, error_len) ||
+      !check_array(args, nargs, 3, "x", dtype_code<T>(), 1, error, error_len) ||
+      !check_array(args, nargs, 4, "y", dtype_code<T>(), 1, error, error_len)) {
+    return 1;
+  }
+  if (args[4].shape[0] != a.rows) return fail(error, error_len, "y must have one entry per row of A");
+  const T *x = (const T *)args[3].data;
+  T *y = (T *)args[4].data;
+  const int team = team_for(a, nthreads);
+#pragma omp parallel num_threads(team)
+  {
+    const int me = omp_get_thread_num(), size = omp_get_num_threads();
+    const int64_t begin = split_row(a, me, size), end = split_row(a, me + 1, size);
+    for (int64_t row = begin; row < end; ++row) y[row] = row_sum(a, row, [x](int64_t c) { return x[c]; });
+  }
+  return 0;
+}
+
+/* ---- the powers kernel --------------------------------------------------- */
+
+/* Level j+1 of row `row` from A's row sum over level j (`sum`), level j's
+ * and level j-1's values of the row, and the basis's coefficients. */
+template <typename T, int BASIS>
+inline T next_level(T sum, int j, T here, T before, const double *coeffs) {
+  if (BASIS == kMonomial) return sum;
+  if (BASIS == kNewton) return sum - (T)coeffs[j] * here;
+  const T c = (T)coeffs[0], h = (T)coeffs[1];  // Chebyshev: T_{j+1} = 2 (A - c) T_j / h - T_{j-1}
+  if (j == 0) return (sum - c * here) / h;
+  return (T)2 * (sum - c * here) / h - before;
+}
+
+/* Level by level, all rows each time: K products with the basis's update
+ * (the fallback where ghost zones cost more than they save). */
+template <typename T, typename I, int K, int BASIS>
+void powers_by_level(const Csr<T, I> &a, const double *coeffs, T *v, int team) {
+  const int64_t n = a.rows;
+#pragma omp parallel num_threads(team)
+  {
+    const int me = omp_get_thread_num(), size = omp_get_num_threads();
+    const int64_t begin = split_row(a, me, size), end = split_row(a, me + 1, size);
+    for (int j = 0; j < K; ++j) {
+      const T *here = v + j * n, *before = j > 0 ? v + (j - 1) * n : v;
+      T *next = v + (j + 1) * n;
+      for (int64_t row = begin; row < end; ++row) {
+        next[row] = next_level<T, BASIS>(row_sum(a, row, [here](int64_t c) { return here[c]; }), j, here[row], before[row],
+                                         coeffs);
+      }
+#pragma omp barrier
+    }
+  }
+}
+
+/* One block's rows and ghost zones, from its row of the plan. */
+struct Block {
+  int64_t r0, r1, left, right;
+  const int64_t *lo, *hi;  // lo[j], hi[j] for j = 1..K (lo[0], hi[0] unused)
+};
+
+static inline int64_t power_of_two_at_least(int64_t value) {
+  int64_t p = 1;
+  while (p < value) p <<= 1;
+  return p;
+}
+
+/* Rows per wavefront step: the rows of A and the K windows of values a
+ * step keeps live fill about half of this thread's share of the cache. */
+template <typename T, typename I, int K>
+int64_t chunk_rows(const Csr<T, I> &a, int team) {
+  const double entries_per_row = a.rows > 0 ? (double)a.indptr[a.rows] / (double)a.rows : 1.0;
+  const double row_bytes = entries_per_row * (sizeof(T) + sizeof(I)) + sizeof(I) + 2.0 * (K + 1) * sizeof(T);
+  const int64_t share = sejits_usable_cache_bytes() / std::max(1, team);
+  return std::clamp<int64_t>((int64_t)(share / 2 / row_bytes), 256, 1 << 16);
+}
+
+/* The wavefront over one block: level j holds the values of rows [lo_j, f_j);
+ * its ring holds the last `window` of them (all of them where the block's
+ * ghost zone is narrower than the window). */
+template <typename T, typename I, int K, int BASIS>
+void powers_block(const Csr<T, I> &a, const Block &b, const double *coeffs, const T *x, T *v, int64_t chunk, T *ring,
+                  int64_t mask) {
+  const int64_t n = a.rows;
+  int64_t front[K + 1];
+  front[0] = n;  // level 0 is x, all there
+  for (int j = 1; j <= K; ++j) front[j] = b.lo[j];
+  auto level = [&](int j) { return ring + (int64_t)(j - 1) * (mask + 1); };
+  auto value = [&](int j, int64_t row) -> T { return j == 0 ? x[row] : level(j)[row & mask]; };
+  while (front[K] < b.hi[K]) {
+    for (int j = 1; j <= K; ++j) {
+      int64_t limit;
+      if (j == 1) limit = std::min(b.hi[1], front[1] + chunk);
+      else if (front[j - 1] >= b.hi[j - 1]) limit = b.hi[j];
+      else limit = std::min(b.hi[j], front[j - 1] - b.right);
+      T *out = level(j), *owned = v + (int64_t)j * n;
+      for (int64_t row = front[j]; row < limit; ++row) {
+        const T sum = j == 1 ? row_sum(a, row, [x](int64_t c) { return x[c]; })
+                             : row_sum(a, row, [&](int64_t c) { return level(j - 1)[c & mask]; });
+        const T next = next_level<T, BASIS>(sum, j - 1, value(j - 1, row), j >= 2 ? value(j - 2, row) : T(0), coeffs);
+        if (j < K) out[row & mask] = next;
+        if (row >= b.r0 && row < b.r1) owned[row] = next;
+      }
+      front[j] = std::max(front[j], limit);
+    }
+  }
+}
+
+/* data, indices, indptr, plan (blocks x (kPlanHead + 2K) int64; no rows:
+ * level by level), coeffs (float64: Newton's K shifts, Chebyshev's c and h),
+ * V ((K+1) x n, row 0 given: x; rows 1..K written). */
+template <typename T, int IB, int K, int BASIS, typename I = Index<IB>>
+int32_t powers(const sejits_arg *args, int32_t nargs, int nthreads, char *error, int64_t error_len) {
+  Csr<T, I> a;
+  if (!load_csr<T, I>(args, nargs, &a, error, error_len) ||
+      !check_array(args, nargs, 3, "plan", SEJITS_INT64, 2, error, error_len) ||
+      !check_array(args, nargs, 4, "coeffs", SEJITS_FLOAT64, 1, error, error_len) ||
+      !check_array(args, nargs, 5, "V", dtype_code<T>(), 2, error, error_len)) {
+    return 1;
+  }
+  const int64_t n = a.rows, blocks = args[3].shape[0];
+  if (args[5].shape[0] != K + 1 || args[5].shape[1] != n) return fail(error, error_len, "V must be (k+1) x n");
+  if (blocks > 0 && args[3].shape[1] != kPlanHead + 2 * K) return fail(error, error_len, "the plan was made for another k");
+  const int64_t need = BASIS == kNewton ? K : BASIS == kChebyshev ? 2 : 0;
+  if (args[4].shape[0] < need) return fail(error, error_len, "too few basis coefficients");
+  const double *coeffs = (const double *)args[4].data;
+  T *v = (T *)args[5].data;
+  const int team = team_for(a, nthreads);
+  if (blocks == 0 || n == 0) {
+    powers_by_level<T, I, K, BASIS>(a, coeffs, v, team);
+    return 0;
+  }
+  const int64_t *plan = (const int64_t *)args[3].data, width = kPlanHead + 2 * K;
+  for (int64_t block = 0; block < blocks; ++block) {
+    const int64_t *row = plan + block * width;
+    for (int j = 1; j <= K; ++j) {
+      const int64_t lo = row[kPlanHead + j - 1], hi = row[kPlanHead + K + j - 1];
+      if (lo < 0 || hi > n || lo > row[0] || hi < row[1] || row[2] < 0 || row[3] < 0) {
+        return fail(error, error_len, "the plan does not fit this matrix (analysed for another one?)");
+      }
+    }
+  }
+  const int64_t chunk = chunk_rows<T, I, K>(a, team);
+  int failed = 0;
+#pragma omp parallel num_threads(team) reduction(| : failed)
+  {
+    std::vector<T> ring;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t index = 0; index < blocks; ++index) {
+      const int64_t *row = plan + index * width;
+      int64_t lo[K + 1], hi[K + 1];
+      for (int j = 1; j <= K; ++j) lo[j] = row[kPlanHead + j - 1], hi[j] = row[kPlanHead + K + j - 1];
+      const Block block{row[0], row[1], row[2], row[3], lo, hi};
+      /* Level j-1 must keep every row from the lowest column its pending
+       * rows read (left of the front by `left`) up to its own front, which
+       * runs ahead by at most a chunk plus `right` per level (and
+       * Chebyshev's j-2 by one more `right`). */
+      const int64_t window = chunk + block.left + (K + 2) * block.right + 1;
+      const int64_t mask = power_of_two_at_least(std::min(window, hi[1] - lo[1])) - 1;
+      try {
+        ring.resize((size_t)std::max(1, K - 1) * (size_t)(mask + 1));
+      } catch (const std::bad_alloc &) {
+        failed = 1;
+        continue;
+      }
+      powers_block<T, I, K, BASIS>(a, block, coeffs, v, v, chunk, ring.data(), mask);
+    }
+  }
+  if (failed) return fail(error, error_len, "out of memory for the powers kernel's windows");
+  return 0;
+}
+
+/* ---- conjugate gradients ----------------------------------------------- */
+
+/* One iteration of CG as scipy.sparse.linalg.cg takes it, in three passes:
+ * p = z + beta p (p = z where beta is 0 on the first), q = A p with p.q,
+ * then x += alpha p, r -= alpha q with r.r (alpha = rho / p.q).
+ * data, indices, indptr, x, r, z (M r; r itself without M), p, q,
+ * state (float64 [4]: in beta, rho; out alpha, r.r). */
+template <typename T, int IB, typename I = Index<IB>>
+int32_t cg_iteration(const sejits_arg *args, int32_t nargs, int nthreads, char *error, int64_t error_len) {
+  Csr<T, I> a;
+  if (!load_csr<T, I>(args, nargs, &a, error, error_len)) return 1;
+  static const char *const names[] = {"x", "r", "z", "p", "q"};
+  for (int k = 0; k < 5; ++k) {
+    if (!check_array(args, nargs, 3 + k, names[k], dtype_code<T>(), 1, error, error_len)) return 1;
+    if (args[3 + k].shape[0] != a.rows) return fail(error, error_len, "x, r, z, p and q must have one entry per row");
+  }
+  if (!check_array(args, nargs, 8, "state", SEJITS_FLOAT64, 1, error, error_len) || args[8].shape[0] != 4) {
+    return fail(error, error_len, "state must be 4 float64 values");
+  }
+  T *x = (T *)args[3].data, *r = (T *)args[4].data, *p = (T *)args[6].data, *q = (T *)args[7].data;
+  const T *z = (const T *)args[5].data;
+  double *state = (double *)args[8].data;
+  const T beta = (T)state[0];
+  const double rho = state[1];
+  const int team = team_for(a, nthreads);
+  std::vector<double> partial((size_t)team * 8, 0.0);  // one cache line per thread
+  double alpha = 0.0;
+#pragma omp parallel num_threads(team)
+  {
+    const int me = omp_get_thread_num(), size = omp_get_num_threads();
+    const int64_t begin = split_row(a, me, size), end = split_row(a, me + 1, size);
+    for (int64_t row = begin; row < end; ++row) p[row] = beta == T(0) ? z[row] : z[row] + beta * p[row];
+#pragma omp barrier
+    double pq = 0.0;
+    for (int64_t row = begin; row < end; ++row) {
+      q[row] = row_sum(a, row, [p](int64_t c) { return p[c]; });
+      pq += (double)p[row] * (double)q[row];
+    }
+    partial[(size_t)me * 8] = pq;
+#pragma omp barrier
+#pragma omp single
+    {
+      double total = 0.0;
+      for (int t = 0; t < size; ++t) total += partial[(size_t)t * 8];
+      alpha = rho / total;
+    }
+    const T step = (T)alpha;
+    double rr = 0.0;
+    for (int64_t row = begin; row < end; ++row) {
+      x[row] += step * p[row];
+      r[row] -= step * q[row];
+      rr += (double)r[row] * (double)r[row];
+    }
+    partial[(size_t)me * 8] = rr;
+  }
+  double rr = 0.0;
+  for (int t = 0; t < team; ++t) rr += partial[(size_t)t * 8];
+  state[2] = alpha;
+  state[3] = rr;
+  return 0;
+}
+
+}  // namespace sejits_sparse
+
+#pragma GCC pop_options
+
+#endif  // SEJITS_SPARSE_RUNTIME_H

@@ -1,0 +1,203 @@
+"""sejits.sparse's products and matrix powers on the native path
+(fallback="error"): against SciPy's `A @ x`, bitwise for CSR products and
+monomial powers in float64 and float32 (the native sums take SciPy's order
+with no fused multiply-add), and against the NumPy reference of the Newton
+and Chebyshev bases (the same expressions, so bitwise too, and close to
+their definitions). The powers run level by level, and by PA1 over one
+block and over many (blocks forced small), on Poisson 1-D/2-D/3-D, a random
+nonsymmetric matrix, empty rows with a dense row, a banded matrix and n = 1."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sparse_matrices import ALL, poisson2d, scipy_powers
+
+import sejits
+import sejits.sparse as ss
+from sejits.sparse import _analysis, _reference
+
+
+@pytest.fixture
+def native(daemon):
+    sejits.config(fallback="error")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sejits.SpecializationWarning)
+        yield
+
+
+@pytest.fixture(params=["default", "many_blocks", "by_level"])
+def blocking(request, monkeypatch):
+    """How the analysis splits matrices: its default (one block below 32K
+    entries), PA1 always over blocks of at least 64 entries for 7 threads,
+    or no PA1."""
+    if request.param == "many_blocks":
+        monkeypatch.setattr(_analysis, "MAX_REDUNDANCY", float("inf"))
+        monkeypatch.setattr(_analysis, "MAX_WINDOW", float("inf"))
+        monkeypatch.setattr(_analysis, "MIN_BLOCK_ENTRIES", 64)
+        monkeypatch.setattr(_analysis, "thread_count", lambda: 7)
+    elif request.param == "by_level":
+        monkeypatch.setattr(_analysis, "MAX_REDUNDANCY", -1.0)
+    monkeypatch.setattr(_analysis, "_structures", type(_analysis._structures)())
+    return request.param
+
+
+def vector(n, dtype, seed=0):
+    return np.random.default_rng(seed).standard_normal(n).astype(dtype)
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_product_is_bitwise_scipys(native, name, dtype):
+    A = ALL[name]().astype(dtype)
+    x = vector(A.shape[1], dtype)
+    y = ss.operator(A) @ x
+    assert y.dtype == dtype
+    np.testing.assert_array_equal(y, A @ x)
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+@pytest.mark.parametrize("k", [1, 2, 5, 8, 16])
+def test_monomial_powers_are_bitwise_k_products(native, blocking, name, k):
+    A = ALL[name]()
+    x = vector(A.shape[0], np.float64)
+    V = ss.matrix_powers(A, x, k=k)
+    assert V.shape == (k + 1, A.shape[0])
+    np.testing.assert_array_equal(V, scipy_powers(A, x, k))
+    plan = ss.operator(A).structure.powers_plan(k)
+    if blocking == "many_blocks" and A.shape[0] > 1:
+        assert plan.pa1 and len(plan.blocks) >= min(A.shape[0], 5), plan.reason
+    if blocking == "by_level":
+        assert not plan.pa1
+
+
+@pytest.mark.parametrize("name", ["poisson2d", "random_nonsymmetric", "banded"])
+def test_float32_and_int64_indices(native, blocking, name):
+    A = ALL[name]().astype(np.float32)
+    A.indices, A.indptr = A.indices.astype(np.int64), A.indptr.astype(np.int64)
+    x = vector(A.shape[0], np.float32)
+    V = ss.matrix_powers(A, x, k=6)
+    assert V.dtype == np.float32
+    np.testing.assert_array_equal(V, scipy_powers(A, x, 6))
+
+
+@pytest.mark.parametrize("name", ["poisson1d", "poisson3d", "random_nonsymmetric", "empty_rows_dense_row", "n1"])
+@pytest.mark.parametrize("k", [1, 3, 8])
+def test_newton_and_chebyshev_bases(native, blocking, name, k):
+    A = ALL[name]()
+    n = A.shape[0]
+    x = vector(n, np.float64, seed=k)
+    shifts = np.linspace(0.5, 7.5, k)
+    V = ss.matrix_powers(A, x, k=k, basis="newton", shifts=shifts)
+    expected = [x]
+    for j in range(k):
+        expected.append(A @ expected[-1] - shifts[j] * expected[-1])
+    np.testing.assert_array_equal(V, np.array(expected))
+
+    lmin, lmax = 0.1, 8.0
+    W = ss.matrix_powers(A, x, k=k, basis="chebyshev", bounds=(lmin, lmax))
+    c, h = (lmax + lmin) / 2, (lmax - lmin) / 2
+    B = (A - c * sp.eye_array(n)) / h  # T_j(B) x by the three-term recurrence
+    T = [x, B @ x]
+    while len(T) <= k:
+        T.append(2 * (B @ T[-1]) - T[-2])
+    scale = np.abs(np.array(T[:k + 1])).max(axis=1, keepdims=True) + 1
+    np.testing.assert_allclose(W / scale, np.array(T[:k + 1]) / scale, rtol=0, atol=1e-11 * 4**k)
+    reference = np.empty_like(W)
+    reference[0] = x
+    data, indices, indptr = ss.operator(A).arrays(np.dtype(np.float64))
+    _reference.powers(data, indices, indptr, None, np.array([c, h]), reference, k=k, basis="chebyshev")
+    np.testing.assert_array_equal(W, reference)
+
+
+def test_pa1_reads_a_once_per_k_levels_on_poisson(native):
+    A = poisson2d(300)
+    op = ss.operator(A)
+    plan = op.structure.powers_plan(8)
+    assert plan.pa1 and plan.redundancy < 0.1, plan.reason
+    assert "PA1" in op.explain(k=8)
+    x = vector(A.shape[0], np.float64)
+    np.testing.assert_array_equal(op.powers(x, 8), scipy_powers(A, x, 8))
+
+
+def test_a_dense_row_makes_pa1_fall_back_and_says_why(native):
+    A = ALL["empty_rows_dense_row"]()
+    plan = ss.operator(A).structure.powers_plan(4)
+    assert not plan.pa1 and "level by level" in plan.reason
+
+
+@pytest.mark.parametrize("fmt", ["csc", "coo", "bsr", "dia", "lil", "dok"])
+def test_every_scipy_format_is_converted_once(native, fmt):
+    A = ALL["banded"]()
+    x = vector(A.shape[0], np.float64)
+    op = ss.operator(A.asformat(fmt))
+    np.testing.assert_array_equal(op.powers(x, 3), scipy_powers(A, x, 3))
+
+
+def test_matrices_and_arrays_rectangular_products_and_matmat(native):
+    rng = np.random.default_rng(5)
+    A = sp.random(300, 170, density=0.05, format="csr", random_state=6)  # a spmatrix
+    x = rng.standard_normal(170)
+    op = ss.operator(A)
+    np.testing.assert_array_equal(op @ x, A @ x)
+    np.testing.assert_array_equal(op.matvec(x), A @ x)
+    X = rng.standard_normal((170, 4))
+    np.testing.assert_array_equal(op @ X, A @ X)
+    np.testing.assert_array_equal(op.matmat(X[:, ::2]), A @ X[:, ::2])
+    np.testing.assert_array_equal(op @ x[::-1], A @ x[::-1])  # a non-contiguous view
+
+
+def test_value_dtypes_follow_scipy(native):
+    A = ALL["banded"]()
+    ints = (A * 10).astype(np.int32)
+    x32 = vector(A.shape[0], np.float32)
+    y = ss.operator(ints) @ x32
+    assert y.dtype == (ints @ x32).dtype
+    np.testing.assert_allclose(y, ints @ x32, rtol=1e-6)
+    y = ss.operator(A.astype(np.float32)) @ x32.astype(np.float64)
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y, A.astype(np.float32) @ x32.astype(np.float64))
+
+
+def test_bad_input_gets_scipys_errors(native):
+    A = ALL["banded"]()
+    op = ss.operator(A)
+    with pytest.raises(ValueError, match="dimension mismatch"):
+        op @ np.ones(A.shape[0] + 1)
+    with pytest.raises(ValueError, match="square"):
+        ss.matrix_powers(sp.random(5, 7, density=0.5, format="csr"), np.ones(7), k=2)
+    with pytest.raises(ValueError, match="dimension mismatch"):
+        ss.matrix_powers(A, np.ones(3), k=2)
+    with pytest.raises(ValueError, match="k must be"):
+        ss.matrix_powers(A, np.ones(A.shape[0]), k=0)
+    with pytest.raises(ValueError, match="shifts"):
+        ss.matrix_powers(A, np.ones(A.shape[0]), k=3, basis="newton", shifts=[1.0])
+    with pytest.raises(ValueError, match="lmin < lmax"):
+        ss.matrix_powers(A, np.ones(A.shape[0]), k=3, basis="chebyshev", bounds=(2.0, 1.0))
+    with pytest.raises(TypeError, match="scipy.sparse"):
+        ss.operator(np.eye(3))
+
+
+def test_complex_runs_in_scipy_with_a_warning(native):
+    A = (ALL["banded"]() * (1 + 2j)).tocsr()
+    x = vector(A.shape[0], np.float64)
+    with pytest.warns(ss.SparseNotSupportedWarning, match="not supported"):
+        y = ss.operator(A) @ x
+    np.testing.assert_array_equal(y, A @ x)
+    with pytest.warns(ss.SparseNotSupportedWarning):
+        V = ss.matrix_powers(A, x, k=3)
+    np.testing.assert_array_equal(V, scipy_powers(A, x, 3))
+
+
+def test_nan_propagates_as_in_scipy(native):
+    A = ALL["poisson1d"]()
+    x = vector(A.shape[0], np.float64)
+    x[17] = np.nan
+    np.testing.assert_array_equal(ss.matrix_powers(A, x, k=4), scipy_powers(A, x, 4))
+
+
+def test_same_pattern_reuses_the_analysis(native):
+    A = ALL["poisson2d"]()
+    first = ss.operator(A).structure
+    assert ss.operator((A * 2.0).tocsr()).structure is first
