@@ -44,6 +44,11 @@ namespace sejits_sparse {
 /* The bases of the powers kernel (sejits.sparse.matrix_powers's basis=). */
 enum Basis { kMonomial = 0, kNewton = 1, kChebyshev = 2 };
 
+/* How far ahead of the rows being summed their values and indices are
+ * prefetched, in stored entries: on an AMD EPYC VM, a 2-D Poisson product
+ * out of cache took 22% less time on 2 threads (12.4 to 9.7 ms) with 256
+ * than with none; 128 and 1024 were within a few percent of 256. */
+constexpr int64_t kPrefetchEntries = 256;
 /* Stored entries below which one thread does a product. */
 constexpr int64_t kParallelEntries = 1 << 15;
 /* The columns of one block's plan row: r0, r1, the largest distance from a
@@ -128,6 +133,42 @@ inline T row_sum(const Csr<T, I> &a, int64_t row, Value value) {
   return sum;
 }
 
+/* store(row, sum) for every row of [begin, end), four rows at a time: one
+ * row's sum is a chain of dependent adds (SciPy's order, kept), so four
+ * rows' chains interleave over their common length, then each finishes
+ * alone; every row's sum is the same as row_sum's, bit for bit. */
+template <typename T, typename I, typename Value, typename Store>
+inline void sum_rows(const Csr<T, I> &a, int64_t begin, int64_t end, Value value, Store store) {
+  int64_t row = begin;
+  for (; row + 4 <= end; row += 4) {
+    const int64_t s0 = a.indptr[row], s1 = a.indptr[row + 1], s2 = a.indptr[row + 2], s3 = a.indptr[row + 3],
+                  s4 = a.indptr[row + 4];
+    const int64_t common = std::min(std::min(s1 - s0, s2 - s1), std::min(s3 - s2, s4 - s3));
+    T t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+    for (int64_t ahead = s0 + kPrefetchEntries; ahead < s4 + kPrefetchEntries; ahead += 64 / sizeof(T)) {
+      __builtin_prefetch(a.data + ahead);
+    }
+    for (int64_t ahead = s0 + kPrefetchEntries; ahead < s4 + kPrefetchEntries; ahead += 64 / sizeof(I)) {
+      __builtin_prefetch(a.indices + ahead);
+    }
+    for (int64_t q = 0; q < common; ++q) {
+      t0 += a.data[s0 + q] * value((int64_t)a.indices[s0 + q]);
+      t1 += a.data[s1 + q] * value((int64_t)a.indices[s1 + q]);
+      t2 += a.data[s2 + q] * value((int64_t)a.indices[s2 + q]);
+      t3 += a.data[s3 + q] * value((int64_t)a.indices[s3 + q]);
+    }
+    for (int64_t p = s0 + common; p < s1; ++p) t0 += a.data[p] * value((int64_t)a.indices[p]);
+    for (int64_t p = s1 + common; p < s2; ++p) t1 += a.data[p] * value((int64_t)a.indices[p]);
+    for (int64_t p = s2 + common; p < s3; ++p) t2 += a.data[p] * value((int64_t)a.indices[p]);
+    for (int64_t p = s3 + common; p < s4; ++p) t3 += a.data[p] * value((int64_t)a.indices[p]);
+    store(row, t0);
+    store(row + 1, t1);
+    store(row + 2, t2);
+    store(row + 3, t3);
+  }
+  for (; row < end; ++row) store(row, row_sum(a, row, value));
+}
+
 /* The first row of thread `me` of `team` when rows are split by stored entries. */
 template <typename T, typename I>
 int64_t split_row(const Csr<T, I> &a, int me, int team) {
@@ -166,7 +207,7 @@ int32_t spmv(const sejits_arg *args, int32_t nargs, int nthreads, char *error, i
   {
     const int me = omp_get_thread_num(), size = omp_get_num_threads();
     const int64_t begin = split_row(a, me, size), end = split_row(a, me + 1, size);
-    for (int64_t row = begin; row < end; ++row) y[row] = row_sum(a, row, [x](int64_t c) { return x[c]; });
+    sum_rows(a, begin, end, [x](int64_t c) { return x[c]; }, [y](int64_t row, T sum) { y[row] = sum; });
   }
   return 0;
 }
@@ -196,10 +237,8 @@ void powers_by_level(const Csr<T, I> &a, const double *coeffs, T *v, int team) {
     for (int j = 0; j < K; ++j) {
       const T *here = v + j * n, *before = j > 0 ? v + (j - 1) * n : v;
       T *next = v + (j + 1) * n;
-      for (int64_t row = begin; row < end; ++row) {
-        next[row] = next_level<T, BASIS>(row_sum(a, row, [here](int64_t c) { return here[c]; }), j, here[row], before[row],
-                                         coeffs);
-      }
+      sum_rows(a, begin, end, [here](int64_t c) { return here[c]; },
+               [&](int64_t row, T sum) { next[row] = next_level<T, BASIS>(sum, j, here[row], before[row], coeffs); });
 #pragma omp barrier
     }
   }
@@ -246,12 +285,16 @@ void powers_block(const Csr<T, I> &a, const Block &b, const double *coeffs, cons
       else if (front[j - 1] >= b.hi[j - 1]) limit = b.hi[j];
       else limit = std::min(b.hi[j], front[j - 1] - b.right);
       T *out = level(j), *owned = v + (int64_t)j * n;
-      for (int64_t row = front[j]; row < limit; ++row) {
-        const T sum = j == 1 ? row_sum(a, row, [x](int64_t c) { return x[c]; })
-                             : row_sum(a, row, [&](int64_t c) { return level(j - 1)[c & mask]; });
+      auto store = [&](int64_t row, T sum) {
         const T next = next_level<T, BASIS>(sum, j - 1, value(j - 1, row), j >= 2 ? value(j - 2, row) : T(0), coeffs);
         if (j < K) out[row & mask] = next;
         if (row >= b.r0 && row < b.r1) owned[row] = next;
+      };
+      if (j == 1) {
+        sum_rows(a, front[j], limit, [x](int64_t c) { return x[c]; }, store);
+      } else {
+        const T *below = level(j - 1);
+        sum_rows(a, front[j], limit, [below, mask](int64_t c) { return below[c & mask]; }, store);
       }
       front[j] = std::max(front[j], limit);
     }
@@ -355,11 +398,9 @@ int32_t cg_iteration(const sejits_arg *args, int32_t nargs, int nthreads, char *
     const int64_t begin = split_row(a, me, size), end = split_row(a, me + 1, size);
     for (int64_t row = begin; row < end; ++row) p[row] = beta == T(0) ? z[row] : z[row] + beta * p[row];
 #pragma omp barrier
+    sum_rows(a, begin, end, [p](int64_t c) { return p[c]; }, [q](int64_t row, T sum) { q[row] = sum; });
     double pq = 0.0;
-    for (int64_t row = begin; row < end; ++row) {
-      q[row] = row_sum(a, row, [p](int64_t c) { return p[c]; });
-      pq += (double)p[row] * (double)q[row];
-    }
+    for (int64_t row = begin; row < end; ++row) pq += (double)p[row] * (double)q[row];
     partial[(size_t)me * 8] = pq;
 #pragma omp barrier
 #pragma omp single

@@ -1,0 +1,141 @@
+"""sejits.sparse.cg against scipy.sparse.linalg.cg on SPD problems (2-D
+Poisson, a random SPD matrix of condition 1e4, float64 and float32): the
+same solution to the tolerance, iteration counts (callback calls) within
+10%, info on maxiter exhaustion, x0, a diagonal preconditioner M; and the
+promise SciPy does not make: info = 0 only when the true residual
+||b - A x|| meets max(rtol ||b||, atol)."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from sparse_matrices import poisson2d, random_spd
+
+import sejits
+import sejits.sparse as ss
+
+
+@pytest.fixture
+def native(daemon):
+    sejits.config(fallback="error")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sejits.SpecializationWarning)
+        yield
+
+
+def counted(solver, A, b, **options):
+    calls = []
+    x, info = solver(A, b, callback=lambda xk: calls.append(1), **options)
+    return x, info, len(calls)
+
+
+def true_residual(A, x, b):
+    return np.linalg.norm(b - A @ x)
+
+
+PROBLEMS = {
+    "poisson2d": lambda: poisson2d(40),
+    "random_spd_1e4": lambda: random_spd(800, 1e4, 7),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROBLEMS))
+@pytest.mark.parametrize("rtol", [1e-5, 1e-8])
+def test_solution_and_iterations_match_scipy(native, name, rtol):
+    A = PROBLEMS[name]()
+    b = np.random.default_rng(1).standard_normal(A.shape[0])
+    ours, info, iterations = counted(ss.cg, A, b, rtol=rtol, atol=0.0)
+    theirs, their_info, their_iterations = counted(spla.cg, A, b, rtol=rtol, atol=0.0)
+    assert info == 0 and their_info == 0
+    assert true_residual(A, ours, b) <= rtol * np.linalg.norm(b)
+    assert abs(iterations - their_iterations) <= max(1, 0.1 * their_iterations), (iterations, their_iterations)
+    # Both residuals are under rtol ||b||, so the solutions differ by at most 2 rtol ||b|| / lambda_min.
+    lambda_min = spla.eigsh(A, k=1, which="SA", return_eigenvectors=False)[0]
+    assert np.linalg.norm(ours - theirs) <= 2 * rtol * np.linalg.norm(b) / lambda_min
+
+
+def test_float32(native):
+    A = poisson2d(30).astype(np.float32)
+    b = np.random.default_rng(2).standard_normal(A.shape[0]).astype(np.float32)
+    x, info = ss.cg(A, b, rtol=1e-4)
+    assert x.dtype == np.float32 and info == 0
+    assert true_residual(A, x, b) <= 1e-4 * np.linalg.norm(b)
+
+
+def test_maxiter_exhausted_gives_maxiter(native):
+    A = poisson2d(40)
+    b = np.ones(A.shape[0])
+    x, info, calls = counted(ss.cg, A, b, rtol=1e-12, maxiter=7)
+    their_x, their_info = spla.cg(A, b, rtol=1e-12, maxiter=7)
+    assert info == their_info == 7 and calls == 7
+    np.testing.assert_allclose(x, their_x, rtol=1e-10, atol=1e-12)
+
+
+def test_x0_and_a_diagonal_preconditioner(native):
+    A = random_spd(600, 1e4, 3)
+    b = np.random.default_rng(4).standard_normal(A.shape[0])
+    x0 = np.random.default_rng(5).standard_normal(A.shape[0])
+    M = sp.diags_array(1.0 / A.diagonal())
+    ours, info, iterations = counted(ss.cg, A, b, x0=x0, M=M, rtol=1e-8)
+    theirs, their_info, their_iterations = counted(spla.cg, A, b, x0=x0, M=M, rtol=1e-8)
+    assert info == their_info == 0
+    assert abs(iterations - their_iterations) <= max(1, 0.1 * their_iterations)
+    assert true_residual(A, ours, b) <= 1e-8 * np.linalg.norm(b)
+    assert not np.shares_memory(ours, x0) and np.all(x0 == np.random.default_rng(5).standard_normal(A.shape[0]))
+    plain, _, plain_iterations = counted(ss.cg, A, b, x0=x0, rtol=1e-8)
+    assert iterations < plain_iterations  # the preconditioner was used
+
+
+def test_atol_and_zero_rhs_as_scipy(native):
+    A = poisson2d(20)
+    x, info = ss.cg(A, np.zeros(A.shape[0]))
+    assert info == 0 and not x.any()
+    b = np.ones(A.shape[0])
+    x, info = ss.cg(A, b, rtol=0.0, atol=1e-6)
+    assert info == 0 and true_residual(A, x, b) <= 1e-6
+
+
+def test_convergence_is_confirmed_on_the_true_residual(native):
+    """Ill-conditioned enough that the recursive residual drifts below the
+    true one: info = 0 only with the true residual under the tolerance."""
+    A = random_spd(400, 1e12, 9)
+    b = np.random.default_rng(3).standard_normal(A.shape[0])
+    for rtol in (1e-6, 1e-10, 1e-13):
+        x, info = ss.cg(A, b, rtol=rtol, maxiter=5000)
+        if info == 0:
+            assert true_residual(A, x, b) <= rtol * np.linalg.norm(b)
+        else:
+            assert info == 5000
+
+
+def test_nan_in_b_propagates_as_in_scipy(native):
+    A = poisson2d(10)
+    b = np.ones(A.shape[0])
+    b[3] = np.nan
+    x, info = ss.cg(A, b, maxiter=20)
+    their_x, their_info = spla.cg(A, b, maxiter=20)
+    assert info == their_info == 20
+    assert np.isnan(x).all() == np.isnan(their_x).all()
+
+
+def test_errors_as_scipy(native):
+    with pytest.raises(ValueError, match="square"):
+        ss.cg(sp.random(5, 7, density=0.5, format="csr"), np.ones(5))
+    A = poisson2d(5)
+    with pytest.raises(ValueError):
+        ss.cg(A, np.ones(7))
+    with pytest.raises(NotImplementedError, match="s-step"):
+        ss.cg(A, np.ones(25), s=4)
+
+
+def test_complex_and_dense_run_scipy_with_a_warning(native):
+    A = (poisson2d(6) * (1 + 0j)).tocsr()
+    b = np.ones(A.shape[0], dtype=complex)
+    with pytest.warns(ss.SparseNotSupportedWarning):
+        x, info = ss.cg(A, b)
+    assert info == 0 and true_residual(A, x, b) <= 1e-5 * np.linalg.norm(b)
+    with pytest.warns(ss.SparseNotSupportedWarning, match="not a scipy.sparse"):
+        x, info = ss.cg(poisson2d(6).toarray(), np.ones(36))
+    assert info == 0
