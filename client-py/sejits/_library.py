@@ -153,6 +153,25 @@ class LibraryKernel:
         return _tuning_session.call_timed(
             entries, lambda chosen: _call_entry(self.__name__, chosen, role, values, self.params, out, placement))
 
+    def direct(self, role, *leading):
+        """A function f(*values) that runs `role` on the entry's parameters
+        (all of them, in order, outputs and workspaces allocated by the
+        caller) with none of run()'s per-call work: for loops that call an
+        entry many times on arrays of the same types (an iteration of a
+        solver). The native entry still checks every array's dtype, rank
+        and layout; where the kernel falls back, f runs the reference."""
+        values, entries, context = self._resolve(leading)
+        if context is not None:
+            raise ValueError(f"{self.__name__}.direct runs on the CPU; the values are on an OpenCL device")
+        if type(entries) is Fallback:
+            self._last_run = f"the reference implementation ({entries.reason})"
+            reference, params = self.reference[role], self._reference_params()
+            return lambda *all_values: reference(*all_values, **params)
+        entries = entries.served if type(entries) is _tuning.TuningSession else entries
+        native = entries.native(role)
+        self._last_run = f"the compiled '{role}' entry point on {_target_name(None)}"
+        return lambda *all_values: native(all_values[:-1], all_values[-1])
+
     def reference_run(self, role, *values):
         """The reference implementation of `role` (the fallback, and the tests' oracle)."""
         return self.reference[role](*values, **self._reference_params())

@@ -26,6 +26,7 @@ class Settings:
     missing_peers: tuple = ()  # optional peers not installed (peers.py): their rows are skipped
     peak_gflops: float | None = None  # double-precision peak (machine.py): the compute-bound limits
     gmm_scale: object = None  # gmm.GmmScale: the GMM cases' sizes and repeats
+    sparse_scale: object = None  # sparse.SparseScale: the sparse cases' matrices and repeats
 
     def repeats_or(self, default):
         return self.repeats or default

@@ -32,6 +32,7 @@ from overhead import run_first_calls, run_import, run_per_call, run_stencil_per_
 from peers import install_command, missing_peers
 from reductions import run_reductions
 from report import plot, print_table, write_json
+from sparse import SparseScale, run_sparse
 from stencil import run_stencil
 from tuning import run_tuning
 
@@ -42,6 +43,7 @@ SUITES = {
     "stencil": [run_stencil],
     "daemon": [run_daemon_throughput],
     "gmm": [run_gmm],
+    "sparse": [run_sparse],
     "tuning": [run_tuning],  # sets its own tuning mode; every other suite measures the default variant
 }
 
@@ -54,11 +56,14 @@ class Size:
     stream_elements: int  # per STREAM array: large enough to defeat the caches
     grid_edges: dict  # rank -> edge of the stencil cases' grids
     gmm: GmmScale  # the GMM cases' N (divided from BENCHMARKS.md's) and timed fits
+    sparse: SparseScale  # the sparse cases' matrices and timed repeats
 
 
 SIZES = {
-    "small": Size(2**20, 2**23, {2: 512, 3: 64}, GmmScale(samples_divisor=100, repeats=2)),
-    "full": Size(2**24, 2**25, {2: 4096, 3: 256}, GmmScale(samples_divisor=1, repeats=3)),
+    "small": Size(2**20, 2**23, {2: 512, 3: 64}, GmmScale(samples_divisor=100, repeats=2),
+                  SparseScale(edge_2d=512, edge_3d=48, graph_vertices=2**17, cg_edge_2d=128, repeats=5)),
+    "full": Size(2**24, 2**25, {2: 4096, 3: 256}, GmmScale(samples_divisor=1, repeats=3),
+                 SparseScale(edge_2d=2048, edge_3d=128, graph_vertices=2**21, cg_edge_2d=2048, repeats=5)),
 }
 
 
@@ -104,7 +109,8 @@ def cpu_settings(args):
     machine = describe_machine(size.stream_elements, STREAM_RUNS)
     machine["peers_not_installed"] = list(missing)
     return machine, Settings(size.elements, machine["stream_triad_gbs"], args.repeats, size.grid_edges, missing,
-                             peak_gflops=machine["peak_gflops"], gmm_scale=size.gmm)
+                             peak_gflops=machine["peak_gflops"], gmm_scale=size.gmm,
+                             sparse_scale=size.sparse)
 
 
 def run_cpu(args):

@@ -55,7 +55,7 @@ def cg(A, b, x0=None, *, rtol=1e-5, atol=0.0, maxiter=None, M=None, callback=Non
     maxiter = len(b) * 10 if maxiter is None else int(maxiter)
     preconditioned = M is not None
     arrays = op.arrays(dtype)
-    kernel = _kernels.products_kernel()
+    iterate = _kernels.products_kernel().direct("cg_iteration", *arrays[:2])
     b = np.ascontiguousarray(b)
     r = b - op.matvec(x) if x.any() else b.copy()
     p, q = np.zeros_like(r), np.empty_like(r)
@@ -75,7 +75,7 @@ def cg(A, b, x0=None, *, rtol=1e-5, atol=0.0, maxiter=None, M=None, callback=Non
         rho = float(np.dot(r.astype(np.float64), z.astype(np.float64))) if preconditioned else rr
         state[0] = 0.0 if restart else rho / rho_previous
         state[1] = rho
-        kernel.run("cg_iteration", *arrays, x, r, z, p, q, state)
+        iterate(*arrays, x, r, z, p, q, state)
         rr, rho_previous, restart = float(state[3]), rho, False
         if callback is not None:
             callback(x)

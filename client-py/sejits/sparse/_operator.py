@@ -54,6 +54,7 @@ class SparseOperator(LinearOperator):
         super().__init__(dtype=csr.dtype if dtype is None else dtype, shape=csr.shape)
         self.csr = csr
         self._arrays = {}  # value dtype -> (data, indices, indptr), C-contiguous
+        self._products = {}  # value dtype -> the products kernel's "call" (LibraryKernel.direct)
         self.structure = _analysis.structure_of(csr.shape, csr.indptr, csr.indices)
 
     def __repr__(self):
@@ -84,8 +85,11 @@ class SparseOperator(LinearOperator):
         dtype = self.compute_dtype(x.dtype)
         if dtype is None:
             return self._scipy(f"a product of {self.csr.dtype} and {x.dtype} values (complex)") @ x
+        product = self._products.get(dtype)
+        if product is None:
+            product = self._products[dtype] = _kernels.products_kernel().direct("call", *self.arrays(dtype)[:2])
         y = np.empty(self.shape[0], dtype=dtype)
-        _kernels.products_kernel().run("call", *self.arrays(dtype), np.ascontiguousarray(x, dtype=dtype), y)
+        product(*self.arrays(dtype), np.ascontiguousarray(x, dtype=dtype), y)
         return y
 
     def _matmat(self, X):
