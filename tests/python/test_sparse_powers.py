@@ -27,12 +27,15 @@ def native(daemon):
         yield
 
 
-@pytest.fixture(params=["default", "many_blocks", "by_level"])
+@pytest.fixture(params=["default", "many_blocks", "small_chunks", "by_level"])
 def blocking(request, monkeypatch):
     """How the analysis splits matrices: its default (one block below 32K
-    entries), PA1 always over blocks of at least 64 entries for 7 threads,
-    or no PA1."""
-    if request.param == "many_blocks":
+    entries), PA1 always over blocks of at least 64 entries for 7 threads
+    (with wavefront steps of 16 rows, so that the windows' rings wrap), or
+    no PA1."""
+    if request.param in ("many_blocks", "small_chunks"):
+        if request.param == "small_chunks":
+            monkeypatch.setenv("SEJITS_SPARSE_CHUNK_ROWS", "16")
         monkeypatch.setattr(_analysis, "MAX_REDUNDANCY", float("inf"))
         monkeypatch.setattr(_analysis, "MAX_WINDOW", float("inf"))
         monkeypatch.setattr(_analysis, "MIN_BLOCK_ENTRIES", 64)
@@ -66,7 +69,7 @@ def test_monomial_powers_are_bitwise_k_products(native, blocking, name, k):
     assert V.shape == (k + 1, A.shape[0])
     np.testing.assert_array_equal(V, scipy_powers(A, x, k))
     plan = ss.operator(A).structure.powers_plan(k)
-    if blocking == "many_blocks" and A.shape[0] > 1:
+    if blocking in ("many_blocks", "small_chunks") and A.shape[0] > 1:
         assert plan.pa1 and len(plan.blocks) >= min(A.shape[0], 5), plan.reason
     if blocking == "by_level":
         assert not plan.pa1

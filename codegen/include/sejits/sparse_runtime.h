@@ -27,6 +27,7 @@
 #include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <algorithm>
 #include <new>
@@ -256,34 +257,56 @@ static inline int64_t power_of_two_at_least(int64_t value) {
   return p;
 }
 
-/* Rows per wavefront step: the rows of A and the K windows of values a
- * step keeps live fill about half of this thread's share of the cache. */
+/* Rows per wavefront step of a block whose rows reach `left` and `right`
+ * rows from the diagonal: the step's rows of A, those of the K levels in
+ * flight (about K * right rows) and the K - 1 windows of values
+ * (chunk + left + 2 right rows each) fill about half of this thread's
+ * share of the cache. */
 template <typename T, typename I, int K>
-int64_t chunk_rows(const Csr<T, I> &a, int team) {
+int64_t chunk_rows(const Csr<T, I> &a, int team, int64_t left, int64_t right) {
+  if (const char *given = getenv("SEJITS_SPARSE_CHUNK_ROWS")) return std::max<int64_t>(16, atoll(given));  // experiments
   const double entries_per_row = a.rows > 0 ? (double)a.indptr[a.rows] / (double)a.rows : 1.0;
-  const double row_bytes = entries_per_row * (sizeof(T) + sizeof(I)) + sizeof(I) + 2.0 * (K + 1) * sizeof(T);
-  const int64_t share = sejits_usable_cache_bytes() / std::max(1, team);
-  return std::clamp<int64_t>((int64_t)(share / 2 / row_bytes), 256, 1 << 16);
+  const double row_bytes = entries_per_row * (sizeof(T) + sizeof(I)) + sizeof(I);
+  const double window_bytes = (K - 1) * (double)sizeof(T);
+  const double budget = (double)sejits_usable_cache_bytes() / std::max(1, team) / 2 -
+                        row_bytes * (double)(K * right) - window_bytes * (double)(left + 2 * right);
+  return std::clamp<int64_t>((int64_t)(budget / (row_bytes + window_bytes)), 256, 1 << 14);
 }
 
-/* The wavefront over one block: level j holds the values of rows [lo_j, f_j);
- * its ring holds the last `window` of them (all of them where the block's
- * ghost zone is narrower than the window). */
+/* The rows each level's ring must hold: the schedule keeps level j no more
+ * than this ahead of the lowest row level j+1 (and, for Chebyshev, j+2)
+ * still reads, and leaves room for a chunk plus the reach of the rows. */
+static inline int64_t window_rows(int64_t chunk, int64_t left, int64_t right) { return chunk + left + 2 * right + 2; }
+
+/* The wavefront over one block: level j holds the values of rows
+ * [lo_j, front_j), the last mask + 1 of them in its ring (slot row & mask).
+ * Each pass advances every level as far as three rules allow: the rows it
+ * computes read only columns level j-1 holds (columns reach `right` past a
+ * row); a pass advances a level by at most a chunk; and level j never
+ * overwrites a slot whose row level j+1 (left of its front by `left`) or,
+ * for Chebyshev, level j+2 (at its front) still reads, where the ring is
+ * shorter than the ghost zone (`wraps`). With window_rows() slots some
+ * level always advances. False if a pass made no progress (a plan that
+ * does not fit the matrix). */
 template <typename T, typename I, int K, int BASIS>
-void powers_block(const Csr<T, I> &a, const Block &b, const double *coeffs, const T *x, T *v, int64_t chunk, T *ring,
-                  int64_t mask) {
-  const int64_t n = a.rows;
+bool powers_block(const Csr<T, I> &a, const Block &b, const double *coeffs, const T *x, T *v, int64_t chunk, T *ring,
+                  int64_t mask, bool wraps) {
+  const int64_t n = a.rows, slots = mask + 1;
   int64_t front[K + 1];
   front[0] = n;  // level 0 is x, all there
   for (int j = 1; j <= K; ++j) front[j] = b.lo[j];
-  auto level = [&](int j) { return ring + (int64_t)(j - 1) * (mask + 1); };
+  auto level = [&](int j) { return ring + (int64_t)(j - 1) * slots; };
   auto value = [&](int j, int64_t row) -> T { return j == 0 ? x[row] : level(j)[row & mask]; };
   while (front[K] < b.hi[K]) {
+    bool progressed = false;
     for (int j = 1; j <= K; ++j) {
-      int64_t limit;
-      if (j == 1) limit = std::min(b.hi[1], front[1] + chunk);
-      else if (front[j - 1] >= b.hi[j - 1]) limit = b.hi[j];
-      else limit = std::min(b.hi[j], front[j - 1] - b.right);
+      int64_t limit = j == 1 || front[j - 1] >= b.hi[j - 1] ? b.hi[j] : front[j - 1] - b.right;
+      limit = std::min(limit, front[j] + chunk);
+      if (wraps && j < K && front[j + 1] < b.hi[j + 1]) limit = std::min(limit, front[j + 1] - b.left + slots);
+      if (wraps && BASIS == kChebyshev && j + 2 <= K && front[std::min(j + 2, K)] < b.hi[std::min(j + 2, K)]) {
+        limit = std::min(limit, front[std::min(j + 2, K)] + slots);
+      }
+      if (limit <= front[j]) continue;
       T *out = level(j), *owned = v + (int64_t)j * n;
       auto store = [&](int64_t row, T sum) {
         const T next = next_level<T, BASIS>(sum, j - 1, value(j - 1, row), j >= 2 ? value(j - 2, row) : T(0), coeffs);
@@ -296,9 +319,12 @@ void powers_block(const Csr<T, I> &a, const Block &b, const double *coeffs, cons
         const T *below = level(j - 1);
         sum_rows(a, front[j], limit, [below, mask](int64_t c) { return below[c & mask]; }, store);
       }
-      front[j] = std::max(front[j], limit);
+      front[j] = limit;
+      progressed = true;
     }
+    if (!progressed) return false;
   }
+  return true;
 }
 
 /* data, indices, indptr, plan (blocks x (kPlanHead + 2K) int64; no rows:
@@ -335,7 +361,6 @@ int32_t powers(const sejits_arg *args, int32_t nargs, int nthreads, char *error,
       }
     }
   }
-  const int64_t chunk = chunk_rows<T, I, K>(a, team);
   int failed = 0;
 #pragma omp parallel num_threads(team) reduction(| : failed)
   {
@@ -346,22 +371,21 @@ int32_t powers(const sejits_arg *args, int32_t nargs, int nthreads, char *error,
       int64_t lo[K + 1], hi[K + 1];
       for (int j = 1; j <= K; ++j) lo[j] = row[kPlanHead + j - 1], hi[j] = row[kPlanHead + K + j - 1];
       const Block block{row[0], row[1], row[2], row[3], lo, hi};
-      /* Level j-1 must keep every row from the lowest column its pending
-       * rows read (left of the front by `left`) up to its own front, which
-       * runs ahead by at most a chunk plus `right` per level (and
-       * Chebyshev's j-2 by one more `right`). */
-      const int64_t window = chunk + block.left + (K + 2) * block.right + 1;
-      const int64_t mask = power_of_two_at_least(std::min(window, hi[1] - lo[1])) - 1;
+      const int64_t chunk = chunk_rows<T, I, K>(a, team, block.left, block.right);
+      const int64_t window = window_rows(chunk, block.left, block.right), hull = hi[1] - lo[1];
+      const bool wraps = window < hull;  // else the ring holds the whole ghost zone: no slot is reused
+      const int64_t mask = power_of_two_at_least(wraps ? window : hull) - 1;
       try {
         ring.resize((size_t)std::max(1, K - 1) * (size_t)(mask + 1));
       } catch (const std::bad_alloc &) {
         failed = 1;
         continue;
       }
-      powers_block<T, I, K, BASIS>(a, block, coeffs, v, v, chunk, ring.data(), mask);
+      if (!powers_block<T, I, K, BASIS>(a, block, coeffs, v, v, chunk, ring.data(), mask, wraps)) failed = 2;
     }
   }
-  if (failed) return fail(error, error_len, "out of memory for the powers kernel's windows");
+  if (failed & 1) return fail(error, error_len, "out of memory for the powers kernel's windows");
+  if (failed) return fail(error, error_len, "the powers kernel's wavefront stalled: the plan does not fit this matrix");
   return 0;
 }
 
