@@ -87,6 +87,9 @@ def matrices(scale):
 
 
 def run_sparse(settings):
+    if "scipy" in settings.missing_peers:  # the matrices, and sejits.sparse itself, are scipy.sparse ones
+        progress("sparse", "scipy not installed: the suite needs it")
+        return [Result(case, "sejits", skipped="not installed (needs scipy)") for case in ("K0", "K1", "K2")]
     scale = settings.sparse_scale
     bandwidth = settings.stream_triad_gbs * 1e9
     rng = np.random.default_rng(SEED)
