@@ -180,6 +180,9 @@ def test_bad_input_gets_scipys_errors(native):
         ss.matrix_powers(A, np.ones(A.shape[0]), k=3, basis="chebyshev", bounds=(2.0, 1.0))
     with pytest.raises(TypeError, match="scipy.sparse"):
         ss.operator(np.eye(3))
+    broken = sp.csr_array((np.ones(2), np.array([0, 5]), np.array([0, 1, 2])), shape=(2, 2))  # column 5 of 2
+    with pytest.raises(ValueError, match=r"column indices must be in \[0, 2\)"):
+        ss.operator(broken)
 
 
 def test_complex_runs_in_scipy_with_a_warning(native):

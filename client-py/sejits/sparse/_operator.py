@@ -32,10 +32,30 @@ def as_csr(A):
     if not sp.issparse(A):
         raise TypeError(f"expected a scipy.sparse matrix or array, not {type(A).__name__}")
     csr = A if A.format == "csr" else A.tocsr()
+    _check_structure(csr)
     if csr.indptr.dtype != csr.indices.dtype:
         index = np.promote_types(csr.indptr.dtype, csr.indices.dtype)
         csr = sp.csr_array((csr.data, csr.indices.astype(index), csr.indptr.astype(index)), shape=csr.shape)
     return csr
+
+
+def _check_structure(csr):
+    """ValueError for indices the kernels would read x or V out of bounds with
+    (SciPy's constructors check only the arrays' lengths unless asked, and
+    its own check_format(full_check=True) rewrites the matrix's arrays)."""
+    rows, columns = csr.shape
+    indptr = csr.indptr
+    if len(indptr) != rows + 1 or indptr[0] != 0:
+        raise ValueError(f"indptr must have {rows + 1} entries starting at 0")
+    if rows and np.diff(indptr).min() < 0:
+        raise ValueError("indptr must be a non-decreasing sequence")
+    stored = int(indptr[-1])
+    if stored > len(csr.indices) or stored > len(csr.data):
+        raise ValueError("indptr's last entry passes the stored indices and values")
+    if stored:
+        indices = csr.indices[:stored]
+        if indices.max() >= columns or indices.min() < 0:
+            raise ValueError(f"column indices must be in [0, {columns}), not from {indices.min()} to {indices.max()}")
 
 
 def _values_dtype(dtype):
