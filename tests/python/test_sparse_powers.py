@@ -207,3 +207,15 @@ def test_same_pattern_reuses_the_analysis(native):
     A = ALL["poisson2d"]()
     first = ss.operator(A).structure
     assert ss.operator((A * 2.0).tocsr()).structure is first
+
+
+def test_pa1_and_level_by_level_are_timed_then_the_faster_kept(native):
+    A = poisson2d(200)
+    op = ss.operator(A)
+    x = vector(A.shape[0], np.float64)
+    expected = scipy_powers(A, x, 5)
+    assert "timing" in op.explain(k=5) or "powers (k=5, " not in op.explain(k=5)
+    for _ in range(4):  # PA1, level by level, then the faster twice: the same bits every time
+        np.testing.assert_array_equal(op.powers(x, 5), expected)
+    explained = op.explain(k=5)
+    assert "chosen: timed on the first calls, PA1" in explained and "level by level" in explained, explained
