@@ -56,6 +56,32 @@ def test_solution_and_iterations_match_scipy(native, name, rtol):
     assert np.linalg.norm(ours - theirs) <= 2 * rtol * np.linalg.norm(b) / lambda_min
 
 
+@pytest.mark.parametrize("name", sorted(PROBLEMS))
+@pytest.mark.parametrize("s", [2, 4, 8])
+@pytest.mark.parametrize("rtol", [1e-5, 1e-8])
+def test_s_step_cg_converges_in_classic_cgs_iterations(native, name, s, rtol):
+    """s-step CG (a Chebyshev basis, residual replacement): at most 1.1x
+    SciPy's iterations, and the true residual under the tolerance."""
+    A = PROBLEMS[name]()
+    b = np.random.default_rng(1).standard_normal(A.shape[0])
+    ours, info, iterations = counted(ss.cg, A, b, rtol=rtol, s=s)
+    _, _, their_iterations = counted(spla.cg, A, b, rtol=rtol, atol=0.0)
+    assert info == 0 and true_residual(A, ours, b) <= rtol * np.linalg.norm(b)
+    assert iterations <= 1.1 * their_iterations, (iterations, their_iterations)
+
+
+def test_s_step_cg_maxiter_and_x0(native):
+    A = poisson2d(30)
+    b = np.random.default_rng(6).standard_normal(A.shape[0])
+    x, info, calls = counted(ss.cg, A, b, rtol=1e-12, maxiter=10, s=4)
+    assert info == 10 and calls == 10
+    reference, _ = spla.cg(A, b, rtol=1e-12, maxiter=10)
+    np.testing.assert_allclose(x, reference, rtol=1e-8, atol=1e-10)  # the same iterates up to rounding
+    x0 = np.random.default_rng(7).standard_normal(A.shape[0])
+    x, info = ss.cg(A, b, x0=x0, rtol=1e-9, s=4)
+    assert info == 0 and true_residual(A, x, b) <= 1e-9 * np.linalg.norm(b)
+
+
 def test_float32(native):
     A = poisson2d(30).astype(np.float32)
     b = np.random.default_rng(2).standard_normal(A.shape[0]).astype(np.float32)
@@ -126,8 +152,10 @@ def test_errors_as_scipy(native):
     A = poisson2d(5)
     with pytest.raises(ValueError):
         ss.cg(A, np.ones(7))
-    with pytest.raises(NotImplementedError, match="s-step"):
-        ss.cg(A, np.ones(25), s=4)
+    with pytest.raises(ValueError, match="s must be"):
+        ss.cg(A, np.ones(25), s=0)
+    with pytest.raises(NotImplementedError, match="preconditioned s-step"):
+        ss.cg(A, np.ones(25), s=4, M=sp.eye_array(25))
 
 
 def test_complex_and_dense_run_scipy_with_a_warning(native):

@@ -13,13 +13,25 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from sejits.sparse import _kernels
+from sejits.sparse import _cacg, _kernels
 from sejits.sparse._operator import SparseNotSupportedWarning, SparseOperator, operator
 
 try:  # SciPy's own checks and conversions, so that bad input gets SciPy's errors
     from scipy.sparse.linalg._isolve.utils import make_system as _make_system
 except ImportError:  # pragma: no cover - SciPy moved it
     _make_system = None
+
+
+MAX_S = 16
+AUTO_S = 4
+
+
+def choose_s(op, dtype):
+    """s="auto": AUTO_S where the powers kernel was timed reading A less than
+    k products do (PA1 faster than level by level on this operator); else 1:
+    an s-step iteration costs 2s - 1 products per s iterations where each
+    reads A again, more than classic CG's s."""
+    return AUTO_S if op.powers_pay(AUTO_S, dtype) else 1
 
 
 def _tolerance(rtol, atol, bnorm):
@@ -32,9 +44,13 @@ def cg(A, b, x0=None, *, rtol=1e-5, atol=0.0, maxiter=None, M=None, callback=Non
     """Solves A x = b for symmetric positive definite A by conjugate
     gradients; returns (x, info) as scipy.sparse.linalg.cg does: info 0
     when ||b - A x|| <= max(rtol ||b||, atol), else the iterations run
-    (maxiter). `s` is the s-step block size: "auto" or 1 (classic CG)."""
-    if s not in ("auto", 1):
-        raise NotImplementedError(f"cg: s-step CG (s={s!r}) is not built yet; use s='auto' or s=1 (classic CG)")
+    (maxiter). `s` is the s-step block size: 1 is classic CG; s > 1 runs s
+    iterations per pass over A's powers (sejits.sparse._cacg); "auto"
+    chooses (choose_s)."""
+    if s != "auto" and (isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 1 <= s <= MAX_S):
+        raise ValueError(f"cg: s must be 'auto' or an integer from 1 to {MAX_S}, not {s!r}")
+    if s not in ("auto", 1) and M is not None:
+        raise NotImplementedError("cg: preconditioned s-step CG is not built; use s=1 (classic CG) with M")
     if not (sp.issparse(A) or isinstance(A, SparseOperator)):
         warnings.warn(f"sejits.sparse.cg: A is a {type(A).__name__}, not a scipy.sparse matrix; SciPy's cg runs it",
                       SparseNotSupportedWarning, stacklevel=2)
@@ -53,6 +69,9 @@ def cg(A, b, x0=None, *, rtol=1e-5, atol=0.0, maxiter=None, M=None, callback=Non
     if bnorm == 0:
         return b, 0
     maxiter = len(b) * 10 if maxiter is None else int(maxiter)
+    steps = choose_s(op, dtype) if s == "auto" else int(s)
+    if steps > 1:
+        return _cacg.cg_s_step(op, np.ascontiguousarray(b), x, steps, tolerance, maxiter, callback)
     preconditioned = M is not None
     arrays = op.arrays(dtype)
     iterate = _kernels.products_kernel().direct("cg_iteration", *arrays[:2])

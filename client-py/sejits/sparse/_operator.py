@@ -77,6 +77,7 @@ class SparseOperator(LinearOperator):
         self._arrays = {}  # value dtype -> (data, indices, indptr), C-contiguous
         self._products = {}  # value dtype -> the products kernel's "call" (LibraryKernel.direct)
         self._powers_ways = {}  # (k, basis, value dtype) -> _PowersWays
+        self.cache = {}  # what solvers learn about A and keep for the next solve (spectrum bounds)
         self.structure = _analysis.structure_of(csr.shape, csr.indptr, csr.indices)
 
     def __repr__(self):
@@ -162,6 +163,11 @@ class SparseOperator(LinearOperator):
         ways.run(*self.arrays(dtype), ways.blocks(way), coeffs, V)
         ways.took(way, time.perf_counter() - started)
         return V
+
+    def powers_pay(self, k, dtype):
+        """True where PA1 was timed faster than level by level for this k (any basis): the powers read A less."""
+        return any(ways.plan.pa1 and len(ways.seconds) == 2 and ways.next() == "PA1"
+                   for (known_k, _, known_dtype), ways in self._powers_ways.items() if known_k == k and known_dtype == dtype)
 
     def explain(self, k=8):
         """How the powers kernel would split this matrix for `k`, and the kernels' own explain()."""
