@@ -127,7 +127,8 @@ def _powers_plan(A):
     try:
         import sejits.sparse as ss
 
-        return ss.operator(A).structure.powers_plan(K).reason
+        op = ss.operator(A)
+        return f"{op.kernel_structure.powers_plan(K).reason}; {op.structure.ordering()[1]}"
     except Exception as exc:  # noqa: BLE001 - a note, not a result
         return describe(exc)
 

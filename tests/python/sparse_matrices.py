@@ -65,3 +65,11 @@ def scipy_powers(A, x, k):
     for _ in range(k):
         V.append(A @ V[-1])
     return np.array(V)
+
+
+def shuffled_poisson2d(m, seed):
+    """2-D Poisson with its rows and columns numbered at random (P A P^T): no
+    locality left, so that sejits.sparse reorders it (m * m >= 4096)."""
+    perm = np.random.default_rng(seed).permutation(m * m)
+    A = poisson2d(m)
+    return A[perm][:, perm].tocsr()

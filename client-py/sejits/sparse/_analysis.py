@@ -22,6 +22,8 @@ from collections import OrderedDict
 
 import numpy as np
 
+from sejits.sparse import _ordering
+
 # Ghost rows may add this fraction of the k levels' rows before PA1 costs more than it saves.
 MAX_REDUNDANCY = 0.5
 # A block's wavefront window (sejits/sparse_runtime.h: left + (k+2) right rows) may span this
@@ -73,6 +75,7 @@ class Structure:
         self.entries = int(indptr[-1]) if len(indptr) else 0
         self._indptr, self._indices = indptr, indices
         self._extents = None
+        self._ordering = None  # (Ordering or None, reason), made on first use
         self._plans = {}
         self._lock = threading.Lock()
 
@@ -84,12 +87,20 @@ class Structure:
             starts = self._indptr[:-1].astype(np.int64)
             filled = np.flatnonzero(np.diff(self._indptr) > 0)
             if len(filled):
-                indices = self._indices.astype(np.int64, copy=False)
+                indices = self._indices[:self.entries].astype(np.int64, copy=False)
                 low[filled] = np.minimum.reduceat(indices, starts[filled])
                 high[filled] = np.maximum.reduceat(indices, starts[filled])
             # A row's ghost zone also holds the row itself (the basis reads V[j] of it).
             self._extents = (np.minimum(low, rows), np.maximum(high, rows))
         return self._extents
+
+    def ordering(self):
+        """(an _ordering.Ordering the kernels should run in, or None; the reason)."""
+        if self._ordering is None:
+            with self._lock:
+                if self._ordering is None:
+                    self._ordering = _ordering.choose_ordering(self.shape, self._indptr, self._indices)
+        return self._ordering
 
     def block_bounds(self, threads=None):
         """Row bounds of blocks of about equal stored entries: one per thread

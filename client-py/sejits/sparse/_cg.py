@@ -72,11 +72,18 @@ def cg(A, b, x0=None, *, rtol=1e-5, atol=0.0, maxiter=None, M=None, callback=Non
     steps = choose_s(op, dtype) if s == "auto" else int(s)
     if steps > 1:
         return _cacg.cg_s_step(op, np.ascontiguousarray(b), x, steps, tolerance, maxiter, callback)
-    preconditioned = M is not None
+    return _classic(op, M_op if M is not None else None, b, x, dtype, tolerance, maxiter, callback)
+
+
+def _classic(op, M, b, x0, dtype, tolerance, maxiter, callback):
+    """Classic CG, one native call per iteration, in the kernels' order of
+    the rows (op.to_kernel: A's own, or its reordering); the callback, the
+    preconditioner and the result see A's order."""
     arrays = op.arrays(dtype)
     iterate = _kernels.products_kernel().direct("cg_iteration", *arrays[:2])
-    b = np.ascontiguousarray(b)
-    r = b - op.matvec(x) if x.any() else b.copy()
+    b, x = op.to_kernel(b, dtype), op.to_kernel(x0, dtype)  # x0 itself where A is not reordered (cg's own copy)
+    outside = op.from_kernel
+    r = b - op.kernel_product(x, dtype) if x.any() else b.copy()
     p, q = np.zeros_like(r), np.empty_like(r)
     state = np.zeros(4, dtype=np.float64)
     rr = float(np.dot(r.astype(np.float64), r.astype(np.float64)))
@@ -84,21 +91,20 @@ def cg(A, b, x0=None, *, rtol=1e-5, atol=0.0, maxiter=None, M=None, callback=Non
     rho_previous = 1.0
     for _ in range(maxiter):
         if np.sqrt(rr) < tolerance:
-            true_residual = b - op.matvec(x)
+            true_residual = b - op.kernel_product(x, dtype)
             if np.linalg.norm(true_residual) <= tolerance:
-                return x, 0
+                return outside(x), 0
             r[...] = true_residual  # the recursive residual drifted: replace it and restart
             rr = float(np.dot(r.astype(np.float64), r.astype(np.float64)))
             restart = True
-        z = np.ascontiguousarray(M_op.matvec(r), dtype=dtype) if preconditioned else r
-        rho = float(np.dot(r.astype(np.float64), z.astype(np.float64))) if preconditioned else rr
+        z = op.to_kernel(M.matvec(outside(r)), dtype) if M is not None else r
+        rho = float(np.dot(r.astype(np.float64), z.astype(np.float64))) if M is not None else rr
         state[0] = 0.0 if restart else rho / rho_previous
         state[1] = rho
         iterate(*arrays, x, r, z, p, q, state)
         rr, rho_previous, restart = float(state[3]), rho, False
         if callback is not None:
-            callback(x)
-    return x, maxiter
-
+            callback(outside(x))
+    return outside(x), maxiter
 
 __all__ = ["cg"]
