@@ -128,7 +128,7 @@ def _powers_plan(A):
         import sejits.sparse as ss
 
         op = ss.operator(A)
-        return f"{op.kernel_structure.powers_plan(K).reason}; {op.structure.ordering()[1]}"
+        return f"{op.structure.powers_plan(K).reason}; CG's order: {op.structure.ordering()[1]}"
     except Exception as exc:  # noqa: BLE001 - a note, not a result
         return describe(exc)
 

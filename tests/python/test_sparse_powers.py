@@ -68,7 +68,7 @@ def test_monomial_powers_are_bitwise_k_products(native, blocking, name, k):
     V = ss.matrix_powers(A, x, k=k)
     assert V.shape == (k + 1, A.shape[0])
     np.testing.assert_array_equal(V, scipy_powers(A, x, k))
-    plan = ss.operator(A).kernel_structure.powers_plan(k)
+    plan = ss.operator(A).structure.powers_plan(k)
     if blocking in ("many_blocks", "small_chunks") and A.shape[0] > 1:
         assert plan.pa1 and len(plan.blocks) >= min(A.shape[0], 5), plan.reason
     if blocking == "by_level":
@@ -117,7 +117,7 @@ def test_newton_and_chebyshev_bases(native, blocking, name, k):
 def test_pa1_reads_a_once_per_k_levels_on_poisson(native):
     A = poisson2d(300)
     op = ss.operator(A)
-    plan = op.kernel_structure.powers_plan(8)
+    plan = op.structure.powers_plan(8)
     assert plan.pa1 and plan.redundancy < 0.1, plan.reason
     assert "PA1" in op.explain(k=8)
     x = vector(A.shape[0], np.float64)
@@ -126,7 +126,7 @@ def test_pa1_reads_a_once_per_k_levels_on_poisson(native):
 
 def test_a_dense_row_makes_pa1_fall_back_and_says_why(native):
     A = ALL["empty_rows_dense_row"]()
-    plan = ss.operator(A).kernel_structure.powers_plan(4)
+    plan = ss.operator(A).structure.powers_plan(4)
     assert not plan.pa1 and "level by level" in plan.reason
 
 
@@ -222,7 +222,8 @@ def test_pa1_and_level_by_level_are_timed_then_the_faster_kept(native):
 
 
 @pytest.mark.parametrize("dtype,index", [(np.float64, np.int32), (np.float32, np.int64)])
-def test_a_randomly_numbered_matrix_is_reordered_with_the_same_bits(native, blocking, dtype, index):
+def test_a_randomly_numbered_matrix_keeps_scipys_bits(native, blocking, dtype, index):
+    """Products and powers run in A's order; CG (test_sparse_cg.py) in reverse Cuthill-McKee's."""
     A = shuffled_poisson2d(70, 11).astype(dtype)
     A.indices, A.indptr = A.indices.astype(index), A.indptr.astype(index)
     op = ss.operator(A)
@@ -235,13 +236,11 @@ def test_a_randomly_numbered_matrix_is_reordered_with_the_same_bits(native, bloc
     for j in range(4):
         expected.append(A @ expected[-1] - dtype(shifts[j]) * expected[-1])
     np.testing.assert_array_equal(op.powers(x, 4, basis="newton", shifts=shifts), np.array(expected))
-    assert "reverse Cuthill-McKee" in op.explain(k=6)
-    if blocking != "by_level":
-        assert op.kernel_structure.powers_plan(6).pa1  # narrow ghost zones once reordered
+    assert "CG's order:  reverse Cuthill-McKee" in op.explain(k=6)
 
 
 def test_small_or_local_matrices_keep_their_order(native):
     for A in (poisson2d(70), ALL["banded"]()):
         op = ss.operator(A)
         op @ np.ones(A.shape[0])
-        assert "natural order" in op.explain(k=2)
+        assert "CG's order:  natural order" in op.explain(k=2)

@@ -7,6 +7,7 @@ recursive residual passes the tolerance, b - A x is computed; if it does not
 meet max(rtol ||b||, atol), it replaces r and the iteration goes on (a
 restart), so info = 0 always means ||b - A x|| <= max(rtol ||b||, atol)."""
 
+import functools
 import warnings
 
 import numpy as np
@@ -77,13 +78,15 @@ def cg(A, b, x0=None, *, rtol=1e-5, atol=0.0, maxiter=None, M=None, callback=Non
 
 def _classic(op, M, b, x0, dtype, tolerance, maxiter, callback):
     """Classic CG, one native call per iteration, in the kernels' order of
-    the rows (op.to_kernel: A's own, or its reordering); the callback, the
+    the rows (op.to_kernel(..., ordered=True): A's own, or its reordering
+    where rows reach far from the diagonal); the callback, the
     preconditioner and the result see A's order."""
-    arrays = op.arrays(dtype)
+    arrays = op.arrays(dtype, ordered=True)
     iterate = _kernels.products_kernel().direct("cg_iteration", *arrays[:2])
-    b, x = op.to_kernel(b, dtype), op.to_kernel(x0, dtype)  # x0 itself where A is not reordered (cg's own copy)
-    outside = op.from_kernel
-    r = b - op.kernel_product(x, dtype) if x.any() else b.copy()
+    b, x = op.to_kernel(b, dtype, ordered=True), op.to_kernel(x0, dtype, ordered=True)  # x0 itself if not reordered
+    outside = functools.partial(op.from_kernel, ordered=True)
+    product = functools.partial(op.kernel_product, dtype=dtype, ordered=True)
+    r = b - product(x) if x.any() else b.copy()
     p, q = np.zeros_like(r), np.empty_like(r)
     state = np.zeros(4, dtype=np.float64)
     rr = float(np.dot(r.astype(np.float64), r.astype(np.float64)))
@@ -91,13 +94,13 @@ def _classic(op, M, b, x0, dtype, tolerance, maxiter, callback):
     rho_previous = 1.0
     for _ in range(maxiter):
         if np.sqrt(rr) < tolerance:
-            true_residual = b - op.kernel_product(x, dtype)
+            true_residual = b - product(x)
             if np.linalg.norm(true_residual) <= tolerance:
                 return outside(x), 0
             r[...] = true_residual  # the recursive residual drifted: replace it and restart
             rr = float(np.dot(r.astype(np.float64), r.astype(np.float64)))
             restart = True
-        z = op.to_kernel(M.matvec(outside(r)), dtype) if M is not None else r
+        z = op.to_kernel(M.matvec(outside(r)), dtype, ordered=True) if M is not None else r
         rho = float(np.dot(r.astype(np.float64), z.astype(np.float64))) if M is not None else rr
         state[0] = 0.0 if restart else rho / rho_previous
         state[1] = rho

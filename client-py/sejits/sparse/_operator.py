@@ -74,42 +74,31 @@ class SparseOperator(LinearOperator):
         dtype = _values_dtype(csr.dtype)
         super().__init__(dtype=csr.dtype if dtype is None else dtype, shape=csr.shape)
         self.csr = csr
-        self._arrays = {}  # value dtype -> (data, indices, indptr), C-contiguous
-        self._products = {}  # value dtype -> the products kernel's "call" (LibraryKernel.direct)
+        self._arrays = {}  # (value dtype, reordered) -> (data, indices, indptr), C-contiguous
+        self._products = {}  # (value dtype, reordered) -> the products kernel's "call" (LibraryKernel.direct)
         self._powers_ways = {}  # (k, basis, value dtype) -> _PowersWays
         self.cache = {}  # what solvers learn about A and keep for the next solve (spectrum bounds)
         self.structure = _analysis.structure_of(csr.shape, csr.indptr, csr.indices)
-        self._space = None  # (ordering or None, the kernels' Structure), made on first use
-        self._ordering_reason = "not analysed yet"
 
     def __repr__(self):
         return f"<sejits.sparse operator {self.shape[0]}x{self.shape[1]} {self.dtype}, {self.csr.nnz} stored entries>"
 
     # ---- products ----------------------------------------------------------
 
-    def _kernel_space(self):
-        """(the ordering the kernels run in, or None; the Structure of the pattern they see)."""
-        if self._space is None:
-            ordering, self._ordering_reason = self.structure.ordering()
-            structure = self.structure
-            if ordering is not None:
-                indptr, indices, _ = _ordering.permute(self.csr.indptr, self.csr.indices, None, ordering.perm,
-                                                       ordering.inverse)
-                structure = _analysis.structure_of(self.shape, indptr, indices)
-            self._space = (ordering, structure)
-        return self._space
+    def ordering(self):
+        """The reordering CG runs in (an _ordering.Ordering), or None: A's own order."""
+        return self.structure.ordering()[0]
 
-    @property
-    def kernel_structure(self):
-        """The analysis of the pattern the kernels run on (A's, or its reordering's)."""
-        return self._kernel_space()[1]
-
-    def arrays(self, dtype):
-        """(data, indices, indptr) the kernels take, with values of `dtype`
-        (in the kernels' order: see to_kernel), made once."""
-        found = self._arrays.get(dtype)
+    def arrays(self, dtype, ordered=False):
+        """(data, indices, indptr) the kernels take, with values of `dtype`,
+        made once: A's own, or (ordered) those of its reordering where it
+        has one (see to_kernel). Products and powers run in A's order (a
+        gather of x and of the results in and out costs as much as a
+        randomly numbered product saves); CG, reordered, pays it once."""
+        ordering = self.ordering() if ordered else None
+        key = (dtype, ordering is not None)
+        found = self._arrays.get(key)
         if found is None:
-            ordering = self._kernel_space()[0]
             csr = self.csr
             if ordering is None:
                 found = (np.ascontiguousarray(csr.data, dtype=dtype), np.ascontiguousarray(csr.indices),
@@ -118,29 +107,31 @@ class SparseOperator(LinearOperator):
                 indptr, indices, data = _ordering.permute(csr.indptr, csr.indices, csr.data.astype(dtype, copy=False),
                                                           ordering.perm, ordering.inverse)
                 found = (np.ascontiguousarray(data), np.ascontiguousarray(indices), np.ascontiguousarray(indptr))
-            self._arrays[dtype] = found
+            self._arrays[key] = found
         return found
 
-    def to_kernel(self, values, dtype):
-        """`values` (a vector over A's rows, or a stack of them) in the kernels' order, C-contiguous, of `dtype`."""
-        ordering = self._kernel_space()[0]
+    def to_kernel(self, values, dtype, ordered=False):
+        """`values` (over A's rows) in the order arrays(dtype, ordered) runs in, C-contiguous, of `dtype`."""
+        ordering = self.ordering() if ordered else None
         values = np.asarray(values)
         if ordering is not None:
             values = values[..., ordering.perm]
         return np.ascontiguousarray(values, dtype=dtype)
 
-    def from_kernel(self, values):
-        """Values in the kernels' order back in A's."""
-        ordering = self._kernel_space()[0]
+    def from_kernel(self, values, ordered=False):
+        """Values in the order arrays(dtype, ordered) runs in, back in A's."""
+        ordering = self.ordering() if ordered else None
         return values if ordering is None else values[..., ordering.inverse]
 
-    def kernel_product(self, x, dtype):
-        """A x in the kernels' order (x in it too, C-contiguous, of `dtype`)."""
-        product = self._products.get(dtype)
+    def kernel_product(self, x, dtype, ordered=False):
+        """A x in the order arrays(dtype, ordered) runs in (x in it too, C-contiguous, of `dtype`)."""
+        arrays = self.arrays(dtype, ordered)
+        key = (dtype, ordered and self.ordering() is not None)
+        product = self._products.get(key)
         if product is None:
-            product = self._products[dtype] = _kernels.products_kernel().direct("call", *self.arrays(dtype)[:2])
+            product = self._products[key] = _kernels.products_kernel().direct("call", *arrays[:2])
         y = np.empty(self.shape[0], dtype=dtype)
-        product(*self.arrays(dtype), x, y)
+        product(*arrays, x, y)
         return y
 
     def compute_dtype(self, other):
@@ -157,9 +148,7 @@ class SparseOperator(LinearOperator):
         dtype = self.compute_dtype(x.dtype)
         if dtype is None:
             return self._scipy(f"a product of {self.csr.dtype} and {x.dtype} values (complex)") @ x
-        if self.shape[0] != self.shape[1]:  # never reordered
-            return self.kernel_product(np.ascontiguousarray(x, dtype=dtype), dtype)
-        return self.from_kernel(self.kernel_product(self.to_kernel(x, dtype), dtype))
+        return self.kernel_product(np.ascontiguousarray(x, dtype=dtype), dtype)
 
     def _matmat(self, X):
         X = np.asarray(X)
@@ -198,8 +187,8 @@ class SparseOperator(LinearOperator):
                 V[j + 1] = _reference.next_level(csr @ V[j], j, V[j], V[j - 1] if j else V[j], basis, coeffs)
             return V
         V = np.empty((k + 1, self.shape[0]), dtype=dtype)
-        V[0] = self.to_kernel(x, dtype)
-        plan = self.kernel_structure.powers_plan(k)
+        V[0] = x
+        plan = self.structure.powers_plan(k)
         ways = self._powers_ways.get((k, basis, dtype))
         if ways is None:  # the kernel is resolved (built, or its fallback chosen) before any call is timed
             run = _kernels.powers_kernel(k, basis).direct("call", *self.arrays(dtype)[:2])
@@ -208,7 +197,7 @@ class SparseOperator(LinearOperator):
         started = time.perf_counter()
         ways.run(*self.arrays(dtype), ways.blocks(way), coeffs, V)
         ways.took(way, time.perf_counter() - started)
-        return self.from_kernel(V)
+        return V
 
     def powers_pay(self, k, dtype):
         """True where PA1 was timed faster than level by level for this k (any basis): the powers read A less."""
@@ -218,9 +207,9 @@ class SparseOperator(LinearOperator):
     def explain(self, k=8):
         """How the powers kernel would split this matrix for `k`, and the kernels' own explain()."""
         k = _check_k(k)
-        plan = self.kernel_structure.powers_plan(k)
+        plan = self.structure.powers_plan(k)
         dtype = _values_dtype(self.csr.dtype)
-        lines = [repr(self), f"  order:       {self._ordering_reason}", f"  powers (k={k}): {plan.reason}"]
+        lines = [repr(self), f"  CG's order:  {self.structure.ordering()[1]}", f"  powers (k={k}): {plan.reason}"]
         lines += [f"  powers (k={k}, {basis}, {dtype}): {ways.describe()}"
                   for (known_k, basis, dtype), ways in sorted(self._powers_ways.items(), key=str) if known_k == k]
         if dtype is not None:

@@ -1,10 +1,12 @@
 """Reordering a square matrix whose rows reach far from the diagonal (a
 graph numbered at random, say): reverse Cuthill-McKee, a BFS order of A's
 graph as RACE's level sets are, gives rows whose columns are near them, so
-that the products read x from cache and the powers kernel gets narrow ghost
-zones. The kernels then run on P A P^T (A'[i, j] = A[perm[i], perm[j]]),
-each row's entries kept in their stored order, so every row's sum is the
-same, bit for bit; callers permute x in and the results out.
+that a product reads x from cache. CG runs on P A P^T (A'[i, j] =
+A[perm[i], perm[j]]), each row's entries kept in their stored order, so
+every row's sum is the same, bit for bit; it permutes b in and x out once.
+(Products and powers stay in A's order: on a 2M-row random geometric graph,
+permuting x in and the results out, random gathers, cost as much as the
+reordered product saved.)
 
 Chosen where a sample of the stored entries reaches, on average, more than
 REACH_FRACTION of n from the diagonal and the order at least halves it."""
