@@ -159,14 +159,18 @@ class LibraryKernel:
         caller) with none of run()'s per-call work: for loops that call an
         entry many times on arrays of the same types (an iteration of a
         solver). The native entry still checks every array's dtype, rank
-        and layout; where the kernel falls back, f runs the reference."""
+        and layout; where the kernel falls back, f runs the reference, and
+        f.final is False where that fallback may pass (keep f only if not)."""
         values, entries, context = self._resolve(leading)
         if context is not None:
             raise ValueError(f"{self.__name__}.direct runs on the CPU; the values are on an OpenCL device")
         if type(entries) is Fallback:
             self._last_run = f"the reference implementation ({entries.reason})"
             reference, params = self.reference[role], self._reference_params()
-            return lambda *all_values: reference(*all_values, **params)
+            run = lambda *all_values: reference(*all_values, **params)  # noqa: E731
+            # A fallback the daemon may lift next time (a Retry) is not kept: callers ask again.
+            run.final = any(kept is entries for kept in self._kernels.values())
+            return run
         entries = entries.served if type(entries) is _tuning.TuningSession else entries
         native = entries.native(role)
         self._last_run = f"the compiled '{role}' entry point on {_target_name(None)}"

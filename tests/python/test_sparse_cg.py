@@ -172,3 +172,52 @@ def test_complex_and_dense_run_scipy_with_a_warning(native):
     with pytest.warns(ss.SparseNotSupportedWarning, match="not a scipy.sparse"):
         x, info = ss.cg(poisson2d(6).toarray(), np.ones(36))
     assert info == 0
+
+
+def test_s_auto_with_a_preconditioner_uses_it(native):
+    A = random_spd(600, 1e4, 3)
+    b = np.random.default_rng(4).standard_normal(A.shape[0])
+    M = sp.diags_array(1.0 / A.diagonal())
+    _, info, with_m = counted(ss.cg, A, b, M=M, rtol=1e-8, s="auto")
+    _, _, plain = counted(ss.cg, A, b, rtol=1e-8, s="auto")
+    assert info == 0 and with_m < plain
+
+
+@pytest.mark.parametrize("s", [1, 4])
+def test_float32_at_scipys_default_tolerance_stops_honestly(native, s):
+    """The true residual of float32 CG may not reach rtol=1e-5 ||b||: cg
+    then stops with info > 0 soon after, never info = 0 unconfirmed, and
+    never runs on to maxiter = 10 n."""
+    A = poisson2d(64).astype(np.float32)
+    b = np.random.default_rng(2).standard_normal(A.shape[0]).astype(np.float32)
+    _, _, their_iterations = counted(spla.cg, A, b)
+    x, info, iterations = counted(ss.cg, A, b, s=s)
+    residual = np.linalg.norm(b.astype(np.float64) - A.astype(np.float64) @ x.astype(np.float64))
+    if info == 0:
+        assert residual <= 1e-5 * np.linalg.norm(b.astype(np.float64))
+    else:
+        assert info == iterations
+    assert iterations <= 3 * their_iterations + 10 * s
+
+
+def test_scipys_shapes_and_limits(native):
+    A = poisson2d(12)
+    b = np.random.default_rng(9).standard_normal(A.shape[0])
+    x, info = ss.cg(A, b[:, None], rtol=1e-8)
+    their_x, their_info = spla.cg(A, b[:, None], rtol=1e-8)
+    assert x.shape == their_x.shape and info == their_info == 0
+    x, info = ss.cg(A, b, maxiter=0)
+    their_x, their_info = spla.cg(A, b, maxiter=0)
+    assert info == their_info == 0 and np.array_equal(x, their_x)  # maxiter=0: x0 as it came, SciPy's info
+    x, info = ss.cg(sp.csr_array(np.array([[4.0]])), np.array([2.0]))
+    assert info == 0 and x[0] == 0.5
+    with pytest.raises(ValueError, match="atol"):
+        ss.cg(A, b, atol=-1.0)
+
+
+def test_int64_indices(native):
+    A = poisson2d(30)
+    A.indices, A.indptr = A.indices.astype(np.int64), A.indptr.astype(np.int64)
+    b = np.random.default_rng(3).standard_normal(A.shape[0])
+    x, info = ss.cg(A, b, rtol=1e-9)
+    assert info == 0 and true_residual(A, x, b) <= 1e-9 * np.linalg.norm(b)

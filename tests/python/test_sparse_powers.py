@@ -244,3 +244,59 @@ def test_small_or_local_matrices_keep_their_order(native):
         op = ss.operator(A)
         op @ np.ones(A.shape[0])
         assert "CG's order:  natural order" in op.explain(k=2)
+
+
+def test_integer_results_and_complex_vectors_run_in_scipy_with_a_warning(native):
+    A = (ALL["banded"]() * 10).astype(np.int64)
+    x = np.arange(A.shape[0]) % 7 - 3
+    with pytest.warns(ss.SparseNotSupportedWarning, match="integer"):
+        y = ss.operator(A) @ x
+    assert y.dtype == (A @ x).dtype and np.array_equal(y, A @ x)
+    z = vector(A.shape[0], np.float64) * (1 + 1j)
+    with pytest.warns(ss.SparseNotSupportedWarning, match="complex"):
+        np.testing.assert_array_equal(ss.operator(ALL["banded"]()) @ z, ALL["banded"]() @ z)
+
+
+@pytest.mark.parametrize("basis", ["newton", "chebyshev"])
+def test_float32_bases_match_the_reference(native, blocking, basis):
+    A = ALL["poisson3d"]().astype(np.float32)
+    x = vector(A.shape[0], np.float32)
+    options = {"shifts": np.linspace(0, 3, 5)} if basis == "newton" else {"bounds": (0.0, 12.0)}
+    V = ss.matrix_powers(A, x, k=5, basis=basis, **options)
+    reference = np.empty_like(V)
+    reference[0] = x
+    data, indices, indptr = ss.operator(A).arrays(np.dtype(np.float32))
+    coeffs = options["shifts"] if basis == "newton" else np.array([6.0, 6.0])
+    _reference.powers(data, indices, indptr, None, coeffs, reference, k=5, basis=basis)
+    np.testing.assert_array_equal(V, reference)
+
+
+def test_a_plan_that_does_not_fit_the_matrix_is_an_error_not_a_crash(native):
+    from sejits.sparse import _kernels
+
+    A = poisson2d(40)
+    op = ss.operator(A)
+    arrays = op.arrays(np.dtype(np.float64))
+    V = np.zeros((4, A.shape[0]))
+    good = op.structure.powers_plan(3).blocks.copy()
+    if not len(good):
+        good = np.array([[0, A.shape[0], 40, 40, 0, 0, A.shape[0], A.shape[0]]], dtype=np.int64)
+    for broken in (good[:, :6], good * 0 + 5, np.array([[0, 10, 1, 1, 0, 0, 0, 10, 10, 10]], dtype=np.int64)):
+        with pytest.raises(ValueError, match="plan"):
+            _kernels.powers_kernel(3, "monomial").run("call", *arrays, np.ascontiguousarray(broken), np.zeros(1), V)
+
+
+def test_recycled_outputs_are_never_ones_the_caller_holds(native):
+    A = poisson2d(400)  # results of 1.3 MB: recycled once dropped
+    op = ss.operator(A)
+    x = vector(A.shape[0], np.float64)
+    first = op @ x
+    second = op @ (2 * x)
+    assert not np.shares_memory(first, second)
+    np.testing.assert_array_equal(first, A @ x)
+    view = second[::2]
+    del second
+    third = op @ (3 * x)
+    assert not np.shares_memory(view, third)
+    np.testing.assert_array_equal(view, (A @ (2 * x))[::2])
+    np.testing.assert_array_equal(third, A @ (3 * x))

@@ -26,8 +26,9 @@ from sejits.sparse import _ordering
 
 # Ghost rows may add this fraction of the k levels' rows before PA1 costs more than it saves.
 MAX_REDUNDANCY = 0.5
-# A block's wavefront window (sejits/sparse_runtime.h: left + (k+2) right rows) may span this
-# fraction of the block's rows; wider, its rows of A would leave the cache between levels anyway.
+# A block's reach, left + (k+2) right rows (about the rows of A and of the values its wavefront
+# keeps in flight: sejits/sparse_runtime.h), may span this fraction of the block's rows; wider,
+# its rows of A would leave the cache between levels anyway.
 MAX_WINDOW = 0.5
 # Stored entries per block at least: below it, blocks' ghost zones are mostly overhead.
 MIN_BLOCK_ENTRIES = 1 << 15
@@ -76,6 +77,7 @@ class Structure:
         self._indptr, self._indices = indptr, indices
         self._extents = None
         self._ordering = None  # (Ordering or None, reason), made on first use
+        self.powers_ways = {}  # (k, basis, value dtype) -> _operator._PowersWays: PA1 or level by level, timed
         self._plans = {}
         self._lock = threading.Lock()
 

@@ -5,7 +5,11 @@ x and r updates with r.r) on the operator's threaded kernels.
 Unlike SciPy, convergence is confirmed on the true residual: when the
 recursive residual passes the tolerance, b - A x is computed; if it does not
 meet max(rtol ||b||, atol), it replaces r and the iteration goes on (a
-restart), so info = 0 always means ||b - A x|| <= max(rtol ||b||, atol)."""
+restart), so info = 0 always means ||b - A x|| <= max(rtol ||b||, atol).
+Where replacements stop helping (MAX_STALLED_REPLACEMENTS in a row, each
+without halving the true residual: float32, or a tolerance below the
+attainable accuracy), cg returns info = the iterations run, as SciPy does
+for no convergence, instead of running on to maxiter."""
 
 import functools
 import warnings
@@ -15,12 +19,17 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from sejits.sparse import _cacg, _kernels
+from sejits.sparse._cacg import MAX_STALLED_REPLACEMENTS
 from sejits.sparse._operator import SparseNotSupportedWarning, SparseOperator, operator
 
 try:  # SciPy's own checks and conversions, so that bad input gets SciPy's errors
     from scipy.sparse.linalg._isolve.utils import make_system as _make_system
 except ImportError:  # pragma: no cover - SciPy moved it
     _make_system = None
+try:
+    from scipy.sparse.linalg._isolve.iterative import _get_atol_rtol
+except ImportError:  # pragma: no cover - SciPy moved it
+    _get_atol_rtol = None
 
 
 MAX_S = 16
@@ -36,8 +45,11 @@ def choose_s(op, dtype):
 
 
 def _tolerance(rtol, atol, bnorm):
-    if rtol is None or atol is None or float(rtol) < 0 or float(atol) < 0:
-        raise ValueError(f"cg: rtol and atol must be non-negative numbers, not rtol={rtol!r}, atol={atol!r}")
+    """SciPy's: max(atol, rtol ||b||); atol None or negative is its ValueError."""
+    if _get_atol_rtol is not None:
+        return _get_atol_rtol("cg", bnorm, atol, rtol)[0]
+    if atol is None or float(atol) < 0:  # pragma: no cover - SciPy moved it
+        raise ValueError(f"'cg' called with invalid atol={atol!r}; atol must be a real, non-negative number.")
     return max(float(atol), float(rtol) * float(bnorm))
 
 
@@ -70,7 +82,7 @@ def cg(A, b, x0=None, *, rtol=1e-5, atol=0.0, maxiter=None, M=None, callback=Non
     if bnorm == 0:
         return b, 0
     maxiter = len(b) * 10 if maxiter is None else int(maxiter)
-    steps = choose_s(op, dtype) if s == "auto" else int(s)
+    steps = (1 if M is not None else choose_s(op, dtype)) if s == "auto" else int(s)
     if steps > 1:
         return _cacg.cg_s_step(op, np.ascontiguousarray(b), x, steps, tolerance, maxiter, callback)
     return _classic(op, M_op if M is not None else None, b, x, dtype, tolerance, maxiter, callback)
@@ -92,11 +104,17 @@ def _classic(op, M, b, x0, dtype, tolerance, maxiter, callback):
     rr = float(np.dot(r.astype(np.float64), r.astype(np.float64)))
     restart = True
     rho_previous = 1.0
-    for _ in range(maxiter):
+    stalled, replaced_at = 0, np.inf
+    for iteration in range(maxiter):
         if np.sqrt(rr) < tolerance:
             true_residual = b - product(x)
-            if np.linalg.norm(true_residual) <= tolerance:
+            true_norm = np.linalg.norm(true_residual)
+            if true_norm <= tolerance:
                 return outside(x), 0
+            stalled = stalled + 1 if true_norm > replaced_at / 2 else 0
+            if stalled >= MAX_STALLED_REPLACEMENTS:  # the true residual will not get there: say so
+                return outside(x), iteration
+            replaced_at = true_norm
             r[...] = true_residual  # the recursive residual drifted: replace it and restart
             rr = float(np.dot(r.astype(np.float64), r.astype(np.float64)))
             restart = True

@@ -144,7 +144,7 @@ inline void sum_rows(const Csr<T, I> &a, int64_t begin, int64_t end, Value value
   for (; row + 4 <= end; row += 4) {
     const int64_t s0 = a.indptr[row], s1 = a.indptr[row + 1], s2 = a.indptr[row + 2], s3 = a.indptr[row + 3],
                   s4 = a.indptr[row + 4];
-    const int64_t common = std::min(std::min(s1 - s0, s2 - s1), std::min(s3 - s2, s4 - s3));
+    const int64_t common = std::max<int64_t>(0, std::min(std::min(s1 - s0, s2 - s1), std::min(s3 - s2, s4 - s3)));
     T t0 = 0, t1 = 0, t2 = 0, t3 = 0;
     for (int64_t ahead = s0 + kPrefetchEntries; ahead < s4 + kPrefetchEntries; ahead += 64 / sizeof(T)) {
       __builtin_prefetch(a.data + ahead);
@@ -313,7 +313,8 @@ bool powers_block(const Csr<T, I> &a, const Block &b, const double *coeffs, cons
       auto store = [&, to_ring, r0, r1, out, owned, mask](int64_t row, T sum) {
         T next = sum;  // monomial; the other bases read this row's previous levels (10% off a 2-D Poisson A^8 x without)
         if constexpr (BASIS != kMonomial) {
-          next = next_level<T, BASIS>(sum, j - 1, value(j - 1, row), j >= 2 ? value(j - 2, row) : T(0), coeffs);
+          const T before = BASIS == kChebyshev && j >= 2 ? value(j - 2, row) : T(0);  // only Chebyshev reads level j-2
+          next = next_level<T, BASIS>(sum, j - 1, value(j - 1, row), before, coeffs);
         }
         if (to_ring) out[row & mask] = next;
         if (row >= r0 && row < r1) owned[row] = next;
@@ -357,15 +358,21 @@ int32_t powers(const sejits_arg *args, int32_t nargs, int nthreads, char *error,
     return 0;
   }
   const int64_t *plan = (const int64_t *)args[3].data, width = kPlanHead + 2 * K;
+  /* The blocks own consecutive ranges that cover [0, n); each level's zone
+   * holds the next level's and the block's own rows, inside [0, n). */
+  int64_t covered = 0;
   for (int64_t block = 0; block < blocks; ++block) {
     const int64_t *row = plan + block * width;
-    for (int j = 1; j <= K; ++j) {
+    bool fits = row[0] == covered && row[0] <= row[1] && row[2] >= 0 && row[3] >= 0;
+    covered = row[1];
+    for (int j = 1; j <= K && fits; ++j) {
       const int64_t lo = row[kPlanHead + j - 1], hi = row[kPlanHead + K + j - 1];
-      if (lo < 0 || hi > n || lo > row[0] || hi < row[1] || row[2] < 0 || row[3] < 0) {
-        return fail(error, error_len, "the plan does not fit this matrix (analysed for another one?)");
-      }
+      const int64_t next_lo = j < K ? row[kPlanHead + j] : row[0], next_hi = j < K ? row[kPlanHead + K + j] : row[1];
+      fits = lo >= 0 && hi <= n && lo <= next_lo && hi >= next_hi;
     }
+    if (!fits) return fail(error, error_len, "the plan does not fit this matrix (analysed for another one?)");
   }
+  if (covered != n) return fail(error, error_len, "the plan's blocks do not cover the matrix's rows");
   int failed = 0;
 #pragma omp parallel num_threads(team) reduction(| : failed)
   {
