@@ -14,7 +14,7 @@ convergence is always confirmed on the true residual."""
 
 import numpy as np
 
-from sejits.sparse._operator import basis_coefficients
+from sejits.sparse._bases import basis_coefficients
 
 LANCZOS_STEPS = 24
 SPECTRUM_MARGIN = 1.05

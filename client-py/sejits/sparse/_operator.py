@@ -13,8 +13,6 @@ made them so. Complex values, and integer results (an integer matrix times
 an integer vector, exact in SciPy), are not supported: SciPy runs them, with
 a SparseNotSupportedWarning."""
 
-import sys
-import threading
 import time
 import warnings
 
@@ -22,10 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from sejits.sparse import _analysis, _kernels, _ordering, _reference
-
-BASES = ("monomial", "newton", "chebyshev")
-
+from sejits.sparse import _analysis, _bases, _kernels, _ordering, _outputs, _powers_choice, _reference
 
 class SparseNotSupportedWarning(UserWarning):
     """The operation runs in SciPy, not in a generated kernel (the message says why)."""
@@ -71,35 +66,6 @@ def _values_dtype(dtype):
     return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
 
-class _RecycledOutputs:
-    """Large results (products, powers) reuse the last one of their shape
-    and dtype once the caller holds no reference to it, instead of fresh
-    memory whose first touch costs page faults: on a 4M-row 2-D Poisson
-    matrix a product took 9.9 ms with a fresh y and 8.3 ms with a reused one
-    (A^8 x: about 25 ms of 99 ms). One buffer per shape is kept alive."""
-
-    MIN_BYTES = 1 << 20
-
-    def __init__(self):
-        self._kept = {}
-        self._lock = threading.Lock()
-
-    def empty(self, shape, dtype):
-        shape, dtype = tuple(shape), np.dtype(dtype)
-        with self._lock:
-            kept = self._kept.pop((shape, dtype), None)
-        # getrefcount counts `kept` and its own argument: 2 means no one else holds the array or a view of it.
-        if kept is not None and sys.getrefcount(kept) == 2:
-            return kept
-        return np.empty(shape, dtype)
-
-    def returned(self, array):
-        if array.nbytes >= self.MIN_BYTES:
-            with self._lock:
-                self._kept[(array.shape, array.dtype)] = array
-        return array
-
-
 class SparseOperator(LinearOperator):
     """A sparse matrix with its structure analysed (see the module's text)."""
 
@@ -111,7 +77,7 @@ class SparseOperator(LinearOperator):
         self._arrays = {}  # (value dtype, reordered) -> (data, indices, indptr), C-contiguous
         self._products = {}  # (value dtype, reordered) -> the products kernel's "call" (LibraryKernel.direct)
         self.cache = {}  # what solvers learn about A and keep for the next solve (spectrum bounds)
-        self._outputs = _RecycledOutputs()
+        self._outputs = _outputs.RecycledOutputs()
         self.structure = _analysis.structure_of(csr.shape, csr.indptr, csr.indices)
 
     def __repr__(self):
@@ -209,8 +175,8 @@ class SparseOperator(LinearOperator):
         c, h the centre and half-width of bounds = (lmin, lmax) (chebyshev)."""
         if self.shape[0] != self.shape[1]:
             raise ValueError(f"matrix_powers needs a square matrix, not {self.shape[0]}x{self.shape[1]}")
-        k = _check_k(k)
-        coeffs = basis_coefficients(basis, k, shifts, bounds)
+        k = _bases.check_k(k)
+        coeffs = _bases.basis_coefficients(basis, k, shifts, bounds)
         x = np.asarray(x)
         if x.ndim == 2 and x.shape[1] == 1:
             x = x[:, 0]
@@ -230,7 +196,7 @@ class SparseOperator(LinearOperator):
         ways = self.structure.powers_ways.get((k, basis, dtype))
         if ways is None:  # the kernel is resolved (built, or its fallback chosen) before any call is timed
             run = _kernels.powers_kernel(k, basis).direct("call", *self.arrays(dtype)[:2])
-            ways = _PowersWays(plan, run)
+            ways = _powers_choice.PowersWays(plan, run)
             if getattr(run, "final", True):  # kept with the pattern's analysis: any operator of it reuses the timings
                 ways = self.structure.powers_ways.setdefault((k, basis, dtype), ways)
         way = ways.next()
@@ -247,7 +213,7 @@ class SparseOperator(LinearOperator):
 
     def explain(self, k=8):
         """How the powers kernel would split this matrix for `k`, and the kernels' own explain()."""
-        k = _check_k(k)
+        k = _bases.check_k(k)
         plan = self.structure.powers_plan(k)
         dtype = _values_dtype(self.csr.dtype)
         lines = [repr(self), f"  CG's order:  {self.structure.ordering()[1]}", f"  powers (k={k}): {plan.reason}"]
@@ -257,69 +223,6 @@ class SparseOperator(LinearOperator):
             data, indices, _ = self.arrays(dtype)
             lines += ["  " + line for line in _kernels.products_kernel().explain(data, indices).splitlines()]
         return "\n".join(lines)
-
-
-class _PowersWays:
-    """PA1 or level by level, for one operator, k, basis and dtype: where the
-    analysis allows PA1, the first call runs it and the second goes level by
-    level, each timed; later calls take the faster. Both give the same bits
-    (every row's sum in the same order), so the choice changes only speed.
-    (On a 2-core AMD EPYC VM, a 2-D Poisson A^8 x took 85 ms by PA1 and 68 ms
-    level by level: its product runs near the memory bandwidth, and PA1's
-    wavefront pays for its many streams more than it saves in traffic.)"""
-
-    def __init__(self, plan, run):
-        self.plan, self.run = plan, run  # run: the kernel's "call" (LibraryKernel.direct)
-        self.seconds = {}
-
-    def next(self):
-        if not self.plan.pa1:
-            return "level by level"
-        for way in ("PA1", "level by level"):
-            if way not in self.seconds:
-                return way
-        return min(self.seconds, key=self.seconds.get)
-
-    def blocks(self, way):
-        return self.plan.blocks if way == "PA1" else self.plan.blocks[:0]
-
-    def took(self, way, seconds):
-        self.seconds.setdefault(way, seconds)
-
-    def describe(self):
-        if not self.plan.pa1:
-            return "level by level (the analysis allows no PA1)"
-        timed = ", ".join(f"{way} {seconds * 1e3:.3g} ms" for way, seconds in self.seconds.items())
-        if len(self.seconds) < 2:
-            return f"timing the two ways on the first calls ({timed or 'none yet'})"
-        return f"{self.next()} chosen: timed on the first calls, {timed}"
-
-
-def _check_k(k):
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= 64:
-        raise ValueError(f"k must be an integer from 1 to 64, not {k!r}")
-    return int(k)
-
-
-def basis_coefficients(basis, k, shifts=None, bounds=None):
-    """The powers kernel's coeffs: Newton's k shifts, Chebyshev's (c, h)."""
-    if basis not in BASES:
-        raise ValueError(f"basis must be one of {', '.join(BASES)}, not {basis!r}")
-    if basis == "newton":
-        if shifts is None:
-            raise ValueError("basis='newton' needs shifts (k numbers)")
-        coeffs = np.asarray(shifts, dtype=np.float64).reshape(-1)
-        if coeffs.shape != (k,):
-            raise ValueError(f"basis='newton' needs k={k} shifts, not {coeffs.size}")
-        return np.ascontiguousarray(coeffs)
-    if basis == "chebyshev":
-        if bounds is None or len(bounds) != 2:
-            raise ValueError("basis='chebyshev' needs bounds=(lmin, lmax)")
-        lmin, lmax = float(bounds[0]), float(bounds[1])
-        if not lmax > lmin:
-            raise ValueError(f"basis='chebyshev' needs lmin < lmax, not bounds=({lmin}, {lmax})")
-        return np.array([(lmax + lmin) / 2, (lmax - lmin) / 2], dtype=np.float64)
-    return np.zeros(1, dtype=np.float64)
 
 
 def operator(A):
