@@ -300,3 +300,24 @@ def test_recycled_outputs_are_never_ones_the_caller_holds(native):
     assert not np.shares_memory(view, third)
     np.testing.assert_array_equal(view, (A @ (2 * x))[::2])
     np.testing.assert_array_equal(third, A @ (3 * x))
+
+
+def test_repeated_calls_on_one_csr_matrix_reuse_its_analysis_and_read_its_values(native):
+    from sejits.sparse._operator import implicit_operator
+
+    A = poisson2d(30)
+    x = vector(A.shape[0], np.float64)
+    assert implicit_operator(A) is implicit_operator(A)
+    first = ss.matrix_powers(A, x, k=3)
+    A.data *= 2.0  # the same arrays, new values: read by the next call
+    np.testing.assert_array_equal(ss.matrix_powers(A, x, k=3), scipy_powers(A, x, 3))
+    assert not np.array_equal(first, scipy_powers(A, x, 3))
+    x32 = x.astype(np.float32)
+    A32 = A.astype(np.float32)
+    np.testing.assert_array_equal(ss.matrix_powers(A32, x32, k=2), scipy_powers(A32, x32, 2))
+    A32.data += 1.0  # float32 values read live too (no copy kept in another dtype either)
+    np.testing.assert_array_equal(ss.matrix_powers(A32, x, k=2), scipy_powers(A32.astype(np.float64), x, 2))
+    before = implicit_operator(A)
+    A.indices = A.indices.copy()  # new arrays: analysed again
+    assert implicit_operator(A) is not before
+    np.testing.assert_array_equal(ss.matrix_powers(A, x, k=3), scipy_powers(A, x, 3))
