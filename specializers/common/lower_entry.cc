@@ -19,6 +19,15 @@ cg::Function entry_point(const std::string &symbol, std::vector<cg::StmtPtr> bod
   return entry;
 }
 
+cg::Function runtime_entry_point(const std::string &symbol, cg::Callee runtime, DType dtype, std::vector<int64_t> constants,
+                                 ThreadCount threads) {
+  std::vector<cg::StmtPtr> body = {declare_thread_count(threads)};
+  body.push_back(cg::return_stmt(cg::call_specialized(
+      runtime, cg::scalar_type(ctype_of(dtype)), std::move(constants),
+      {cg::var("args"), cg::var("nargs"), cg::var(kThreadCountVar), cg::var("error"), cg::var("error_len")})));
+  return entry_point(symbol, std::move(body));
+}
+
 cg::TranslationUnit entry_point_unit(const std::string &symbol, std::vector<cg::StmtPtr> body,
                                      std::vector<std::string> header_comment) {
   cg::TranslationUnit unit;

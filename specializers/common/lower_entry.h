@@ -8,12 +8,19 @@
 
 #include "codegen/target_ast.h"
 #include "specializers/common/scalar_ir.h"
+#include "specializers/common/variant_params.h"
 
 namespace sejits::specializers {
 
 // An exported entry point of the kernel ABI signature (args, nargs, error,
 // error_len) with the given body.
 codegen::Function entry_point(const std::string &symbol, std::vector<codegen::StmtPtr> body);
+// An entry point that hands the whole call to a library kernel's runtime
+// (gmm, sparse): `const int nthreads = <threads>; return <runtime><T,
+// constants...>(args, nargs, nthreads, error, error_len);`, T the C type of
+// `dtype`.
+codegen::Function runtime_entry_point(const std::string &symbol, codegen::Callee runtime, DType dtype,
+                                      std::vector<int64_t> constants, ThreadCount threads);
 // A translation unit with one exported entry point of the kernel ABI
 // signature (args, nargs, error, error_len) and the given body.
 codegen::TranslationUnit entry_point_unit(const std::string &symbol, std::vector<codegen::StmtPtr> body,

@@ -2,7 +2,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "specializers/common/lower_entry.h"
-#include "specializers/common/lower_scalar.h"
 
 namespace sejits::specializers::gmm {
 namespace cg = codegen;
@@ -17,15 +16,11 @@ constexpr int64_t kTwoPassLogSumExp = 0, kOnlineLogSumExp = 1;
 // sejits_gmm::per_row's OUTPUT (sejits_gmm::RowOutput).
 enum class RowOutput { kLogResp = 0, kScore = 1, kLabel = 2 };
 
-// `const int nthreads = ...; return <runtime><T, covariance, D, M, tile rows, extra...>(args, nargs, nthreads, error, error_len);`
+// runtime_entry_point with <T, covariance, D, M, tile rows, extra...>
 cg::Function entry(const GmmIr &ir, const GmmPlan &plan, const char *symbol, cg::Callee runtime, std::vector<int64_t> extra = {}) {
   std::vector<int64_t> constants = {static_cast<int64_t>(ir.covariance), ir.n_features, ir.n_components, plan.tile_rows};
   constants.insert(constants.end(), extra.begin(), extra.end());
-  std::vector<cg::StmtPtr> body = {declare_thread_count(plan.threads)};
-  body.push_back(cg::return_stmt(cg::call_specialized(
-      runtime, cg::scalar_type(ctype_of(ir.dtype)), std::move(constants),
-      {cg::var("args"), cg::var("nargs"), cg::var(kThreadCountVar), cg::var("error"), cg::var("error_len")})));
-  return entry_point(symbol, std::move(body));
+  return runtime_entry_point(symbol, runtime, ir.dtype, std::move(constants), plan.threads);
 }
 
 }  // namespace

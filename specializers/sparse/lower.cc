@@ -2,21 +2,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "specializers/common/lower_entry.h"
-#include "specializers/common/lower_scalar.h"
 
 namespace sejits::specializers::sparse {
 namespace cg = codegen;
 namespace {
 
-// `const int nthreads = ...; return <runtime><T, index bytes, constants...>(args, nargs, nthreads, error, error_len);`
+// runtime_entry_point with <T, index bytes, constants...>
 cg::Function entry(const SparseIr &ir, const SparsePlan &plan, const char *symbol, cg::Callee runtime,
                    std::vector<int64_t> constants = {}) {
   constants.insert(constants.begin(), itemsize(ir.index_dtype));
-  std::vector<cg::StmtPtr> body = {declare_thread_count(plan.threads)};
-  body.push_back(cg::return_stmt(cg::call_specialized(
-      runtime, cg::scalar_type(ctype_of(ir.dtype)), std::move(constants),
-      {cg::var("args"), cg::var("nargs"), cg::var(kThreadCountVar), cg::var("error"), cg::var("error_len")})));
-  return entry_point(symbol, std::move(body));
+  return runtime_entry_point(symbol, runtime, ir.dtype, std::move(constants), plan.threads);
 }
 
 }  // namespace
