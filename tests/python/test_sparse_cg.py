@@ -221,3 +221,19 @@ def test_int64_indices(native):
     b = np.random.default_rng(3).standard_normal(A.shape[0])
     x, info = ss.cg(A, b, rtol=1e-9)
     assert info == 0 and true_residual(A, x, b) <= 1e-9 * np.linalg.norm(b)
+
+
+def test_a_reordered_matrix_whose_values_change_is_solved_with_its_new_values(native):
+    """CG on a CSR matrix runs its reordering with A's values read at each
+    solve (the reordered pattern is kept): the same solution as SciPy's on
+    the new values, and the same iterations."""
+    A = shuffled_poisson2d(70, 5)
+    b = np.random.default_rng(2).standard_normal(A.shape[0])
+    first, info, _ = counted(ss.cg, A, b, rtol=1e-8, atol=0.0)
+    assert info == 0 and "reverse Cuthill-McKee" in ss.operator(A).explain(k=2)
+    A.data *= 3.0
+    ours, info, iterations = counted(ss.cg, A, b, rtol=1e-8, atol=0.0)
+    theirs, _, their_iterations = counted(spla.cg, A, b, rtol=1e-8, atol=0.0)
+    assert info == 0 and true_residual(A, ours, b) <= 1e-8 * np.linalg.norm(b)
+    assert abs(iterations - their_iterations) <= max(1, 0.1 * their_iterations)
+    np.testing.assert_allclose(ours, first / 3.0, rtol=1e-6)

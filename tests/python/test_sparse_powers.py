@@ -215,10 +215,11 @@ def test_pa1_and_level_by_level_are_timed_then_the_faster_kept(native):
     x = vector(A.shape[0], np.float64)
     expected = scipy_powers(A, x, 5)
     assert "timing" in op.explain(k=5) or "powers (k=5, " not in op.explain(k=5)
-    for _ in range(4):  # PA1, level by level, then the faster twice: the same bits every time
+    for call in range(6):  # PA1, level by level, twice each, then the faster twice: the same bits every time
         np.testing.assert_array_equal(op.powers(x, 5), expected)
+        assert ("chosen" in op.explain(k=5)) == (call >= 3)
     explained = op.explain(k=5)
-    assert "chosen: timed on the first calls, PA1" in explained and "level by level" in explained, explained
+    assert "chosen: best of the first calls, PA1" in explained and "level by level" in explained, explained
 
 
 @pytest.mark.parametrize("dtype,index", [(np.float64, np.int32), (np.float32, np.int64)])

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from sejits.sparse import _cacg, _kernels
+from sejits.sparse import _cacg, _kernels, _vectors
 from sejits.sparse._cacg import MAX_STALLED_REPLACEMENTS
 from sejits.sparse._operator import SparseNotSupportedWarning, SparseOperator, operator
 
@@ -77,7 +77,7 @@ def cg(A, b, x0=None, *, rtol=1e-5, atol=0.0, maxiter=None, M=None, callback=Non
         warnings.warn(f"sejits.sparse.cg: {x.dtype} values are not supported (float32 and float64 are); SciPy's cg runs it",
                       SparseNotSupportedWarning, stacklevel=2)
         return spla.cg(op.csr, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, M=M, callback=callback)
-    bnorm = np.linalg.norm(b)
+    bnorm = _vectors.norm(b)
     tolerance = _tolerance(rtol, atol, bnorm)
     if bnorm == 0:
         return b, 0
@@ -97,18 +97,18 @@ def _classic(op, M, b, x0, dtype, tolerance, maxiter, callback):
     iterate = _kernels.products_kernel().direct("cg_iteration", *arrays[:2])
     b, x = op.to_kernel(b, dtype, ordered=True), op.to_kernel(x0, dtype, ordered=True)  # x0 itself if not reordered
     outside = functools.partial(op.from_kernel, ordered=True)
-    product = functools.partial(op.kernel_product, dtype=dtype, ordered=True)
+    product = functools.partial(op.kernel_product, dtype=dtype, ordered=True, arrays=arrays)
     r = b - product(x) if x.any() else b.copy()
     p, q = np.zeros_like(r), np.empty_like(r)
     state = np.zeros(4, dtype=np.float64)
-    rr = float(np.dot(r.astype(np.float64), r.astype(np.float64)))
+    rr = _vectors.dot(r, r)
     restart = True
     rho_previous = 1.0
     stalled, replaced_at = 0, np.inf
     for iteration in range(maxiter):
         if np.sqrt(rr) < tolerance:
             true_residual = b - product(x)
-            true_norm = np.linalg.norm(true_residual)
+            true_norm = _vectors.norm(true_residual)
             if true_norm <= tolerance:
                 return outside(x), 0
             stalled = stalled + 1 if true_norm > replaced_at / 2 else 0
@@ -116,10 +116,10 @@ def _classic(op, M, b, x0, dtype, tolerance, maxiter, callback):
                 return outside(x), iteration
             replaced_at = true_norm
             r[...] = true_residual  # the recursive residual drifted: replace it and restart
-            rr = float(np.dot(r.astype(np.float64), r.astype(np.float64)))
+            rr = _vectors.dot(r, r)
             restart = True
         z = op.to_kernel(M.matvec(outside(r)), dtype, ordered=True) if M is not None else r
-        rho = float(np.dot(r.astype(np.float64), z.astype(np.float64))) if M is not None else rr
+        rho = _vectors.dot(r, z) if M is not None else rr
         state[0] = 0.0 if restart else rho / rho_previous
         state[1] = rho
         iterate(*arrays, x, r, z, p, q, state)

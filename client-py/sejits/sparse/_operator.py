@@ -98,7 +98,9 @@ class SparseOperator(LinearOperator):
         made once: A's own, or (ordered) those of its reordering where it
         has one (see to_kernel). Products and powers run in A's order (a
         gather of x and of the results in and out costs as much as a
-        randomly numbered product saves); CG, reordered, pays it once."""
+        randomly numbered product saves); CG, reordered, pays it once (or,
+        where A's values are read at each call, one gather of them per solve:
+        the reordered pattern is kept with the analysis)."""
         ordering = self.ordering() if ordered else None
         key = (dtype, ordering is not None)
         found = self._arrays.get(key)
@@ -108,9 +110,9 @@ class SparseOperator(LinearOperator):
                 found = (np.ascontiguousarray(csr.data, dtype=dtype), np.ascontiguousarray(csr.indices),
                          np.ascontiguousarray(csr.indptr))
             else:
-                indptr, indices, data = _ordering.permute(csr.indptr, csr.indices, csr.data.astype(dtype, copy=False),
-                                                          ordering.perm, ordering.inverse)
-                found = (np.ascontiguousarray(data), np.ascontiguousarray(indices), np.ascontiguousarray(indptr))
+                found = (np.take(csr.data, ordering.positions).astype(dtype, copy=False),
+                         ordering.indices.astype(csr.indices.dtype, copy=False),
+                         ordering.indptr.astype(csr.indptr.dtype, copy=False))
             if not self._values_live or found[0] is csr.data:
                 self._arrays[key] = found
         return found
@@ -128,9 +130,10 @@ class SparseOperator(LinearOperator):
         ordering = self.ordering() if ordered else None
         return values if ordering is None else values[..., ordering.inverse]
 
-    def kernel_product(self, x, dtype, ordered=False):
-        """A x in the order arrays(dtype, ordered) runs in (x in it too, C-contiguous, of `dtype`)."""
-        arrays = self.arrays(dtype, ordered)
+    def kernel_product(self, x, dtype, ordered=False, arrays=None):
+        """A x in the order arrays(dtype, ordered) runs in (x in it too,
+        C-contiguous, of `dtype`); `arrays`: those the caller already got."""
+        arrays = arrays or self.arrays(dtype, ordered)
         key = (dtype, ordered and self.ordering() is not None)
         product = self._products.get(key)
         if product is None:
@@ -212,7 +215,7 @@ class SparseOperator(LinearOperator):
 
     def powers_pay(self, k, dtype):
         """True where PA1 was timed faster than level by level for this k (any basis): the powers read A less."""
-        return any(ways.plan.pa1 and len(ways.seconds) == 2 and ways.next() == "PA1"
+        return any(ways.decided() and ways.next() == "PA1"
                    for (known_k, _, known_dtype), ways in list(self.structure.powers_ways.items())
                    if known_k == k and known_dtype == dtype)
 

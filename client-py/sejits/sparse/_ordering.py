@@ -19,13 +19,21 @@ SAMPLE = 1 << 16
 
 
 class Ordering:
-    """perm (new row -> old row) and its inverse, with why it was chosen."""
+    """perm (new row -> old row) and its inverse, with why it was chosen, and
+    the reordered pattern: P A P^T's indptr and indices, and `positions`,
+    where each of its entries sits in A's arrays (so its values are
+    A.data[positions], one gather per solve however A's values change)."""
 
     def __init__(self, perm, reason):
         self.perm = perm
         self.inverse = np.empty_like(perm)
         self.inverse[perm] = np.arange(len(perm), dtype=perm.dtype)
         self.reason = reason
+        self.indptr = self.indices = self.positions = None
+
+    def reorder_pattern(self, indptr, indices):
+        self.indptr, self.indices, self.positions = permute(indptr, indices, self.perm, self.inverse)
+        return self
 
 
 def mean_reach(indptr, indices, rows, seed=0):
@@ -51,21 +59,20 @@ def choose_ordering(shape, indptr, indices):
 
     pattern = sp.csr_array((np.ones(int(indptr[-1]), dtype=np.int8), indices[:int(indptr[-1])], indptr), shape=shape)
     perm = np.asarray(reverse_cuthill_mckee(pattern, symmetric_mode=False), dtype=indptr.dtype)
-    permuted_indptr, permuted_indices, _ = permute(indptr, indices, None, perm, Ordering(perm, "").inverse)
-    after = mean_reach(permuted_indptr, permuted_indices, rows)
+    ordering = Ordering(perm, "").reorder_pattern(indptr, indices)
+    after = mean_reach(ordering.indptr, ordering.indices, rows)
     if after > before / 2:
         return None, f"natural order (reverse Cuthill-McKee would take the mean reach only from {before:.0f} to {after:.0f} rows)"
-    ordering = Ordering(perm, f"reverse Cuthill-McKee order: the entries' mean reach from the diagonal "
-                              f"{before:.0f} -> {after:.0f} rows")
+    ordering.reason = f"reverse Cuthill-McKee order: the entries' mean reach from the diagonal {before:.0f} -> {after:.0f} rows"
     return ordering, ordering.reason
 
 
-def permute(indptr, indices, data, perm, inverse):
-    """P A P^T's CSR arrays (data None: only the pattern), each row's entries in their stored order."""
+def permute(indptr, indices, perm, inverse):
+    """P A P^T's indptr and indices, each row's entries in their stored
+    order, and where each entry sits in A's arrays."""
     lengths = np.diff(indptr)[perm]
     new_indptr = np.zeros(len(indptr), dtype=indptr.dtype)
     np.cumsum(lengths, out=new_indptr[1:])
     positions = np.repeat(indptr[:-1][perm].astype(np.int64) - new_indptr[:-1], lengths) + np.arange(int(new_indptr[-1]))
     new_indices = inverse[indices[positions]].astype(indices.dtype, copy=False)
-    new_data = None if data is None else data[positions]
-    return new_indptr, new_indices, new_data
+    return new_indptr, new_indices, positions.astype(np.intp, copy=False)  # intp: NumPy's gathers take it as is

@@ -4,12 +4,18 @@ chosen by timing (see PowersWays)."""
 
 class PowersWays:
     """PA1 or level by level, for one pattern, k, basis and dtype: where the
-    analysis allows PA1, the first call runs it and the second goes level by
-    level, each timed; later calls take the faster. Both give the same bits
-    (every row's sum in the same order), so the choice changes only speed.
-    (On a 2-core AMD EPYC VM, a 2-D Poisson A^8 x took 85 ms by PA1 and 68 ms
-    level by level: its product runs near the memory bandwidth, and PA1's
-    wavefront pays for its many streams more than it saves in traffic.)"""
+    analysis allows PA1, the first calls run the two ways in turn, TRIALS
+    times each, and later calls take the one with the shorter best time.
+    More than one trial, because the first call pays for the first touch of
+    its fresh output's pages (about 20 ms of a 4M-row A^8 x) and the later
+    ones reuse it (see RecycledOutputs). Both ways give the same bits (every
+    row's sum in the same order), so the choice changes only speed.
+    (On a 2-core AMD EPYC VM, a 2-D Poisson A^8 x took 68 ms by PA1 and
+    86 ms level by level in a C++ test; where the product runs near the
+    memory bandwidth and the cache is small, PA1's wavefront can pay for
+    its many streams more than it saves in traffic.)"""
+
+    TRIALS = 2
 
     def __init__(self, plan, run):
         self.plan, self.run = plan, run  # run: the kernel's "call" (LibraryKernel.direct)
@@ -18,21 +24,25 @@ class PowersWays:
     def next(self):
         if not self.plan.pa1:
             return "level by level"
-        for way in ("PA1", "level by level"):
-            if way not in self.seconds:
-                return way
-        return min(self.seconds, key=self.seconds.get)
+        trials = {way: len(self.seconds.get(way, ())) for way in ("PA1", "level by level")}
+        fewest = min(trials, key=trials.get)
+        if trials[fewest] < self.TRIALS:
+            return fewest
+        return min(self.seconds, key=lambda way: min(self.seconds[way]))
 
     def blocks(self, way):
         return self.plan.blocks if way == "PA1" else self.plan.blocks[:0]
 
     def took(self, way, seconds):
-        self.seconds.setdefault(way, seconds)
+        self.seconds.setdefault(way, []).append(seconds)
+
+    def decided(self):
+        return self.plan.pa1 and all(len(self.seconds.get(way, ())) >= self.TRIALS for way in ("PA1", "level by level"))
 
     def describe(self):
         if not self.plan.pa1:
             return "level by level (the analysis allows no PA1)"
-        timed = ", ".join(f"{way} {seconds * 1e3:.3g} ms" for way, seconds in self.seconds.items())
-        if len(self.seconds) < 2:
+        timed = ", ".join(f"{way} {min(seconds) * 1e3:.3g} ms" for way, seconds in self.seconds.items())
+        if not self.decided():
             return f"timing the two ways on the first calls ({timed or 'none yet'})"
-        return f"{self.next()} chosen: timed on the first calls, {timed}"
+        return f"{self.next()} chosen: best of the first calls, {timed}"

