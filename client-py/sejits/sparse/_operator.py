@@ -213,12 +213,6 @@ class SparseOperator(LinearOperator):
         ways.took(way, time.perf_counter() - started)
         return self._outputs.returned(V)
 
-    def powers_pay(self, k, dtype):
-        """True where PA1 was timed faster than level by level for this k (any basis): the powers read A less."""
-        return any(ways.decided() and ways.next() == "PA1"
-                   for (known_k, _, known_dtype), ways in list(self.structure.powers_ways.items())
-                   if known_k == k and known_dtype == dtype)
-
     def explain(self, k=8):
         """How the powers kernel would split this matrix for `k`, and the kernels' own explain()."""
         k = _bases.check_k(k)
