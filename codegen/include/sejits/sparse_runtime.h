@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <algorithm>
 #include <new>
@@ -36,6 +37,7 @@
 
 #include "sejits/cache_share.h"
 #include "sejits/kernel_abi.h"
+#include "sejits/sparse_row_groups.h"
 
 #pragma GCC push_options
 #pragma GCC optimize("fp-contract=off")
@@ -290,7 +292,7 @@ static inline int64_t window_rows(int64_t chunk, int64_t left, int64_t right) { 
  * does not fit the matrix). */
 template <typename T, typename I, int K, int BASIS>
 bool powers_block(const Csr<T, I> &a, const Block &b, const double *coeffs, const T *x, T *v, int64_t chunk, T *ring,
-                  int64_t mask, bool wraps) {
+                  int64_t mask, bool wraps, RowGroups<T> *groups) {
   const int64_t n = a.rows, slots = mask + 1;
   int64_t front[K + 1];
   front[0] = n;  // level 0 is x, all there
@@ -306,6 +308,13 @@ bool powers_block(const Csr<T, I> &a, const Block &b, const double *coeffs, cons
       if (wraps && BASIS == kChebyshev && j + 2 <= K && front[std::min(j + 2, K)] < b.hi[std::min(j + 2, K)]) {
         limit = std::min(limit, front[std::min(j + 2, K)] + slots);
       }
+      if (groups && j == 1) {  // level 1 overwrites no group a later level has still to read
+        int64_t oldest = b.hi[1];
+        for (int later = 2; later <= K; ++later) {
+          if (front[later] < b.hi[later]) oldest = std::min(oldest, front[later]);
+        }
+        limit = std::min(limit, oldest / kGroupRows * kGroupRows + groups->rows());
+      }
       if (limit <= front[j]) continue;
       T *out = level(j), *owned = v + (int64_t)j * n;
       const bool to_ring = j < K;  // level K is read by no level
@@ -319,8 +328,24 @@ bool powers_block(const Csr<T, I> &a, const Block &b, const double *coeffs, cons
         if (to_ring) out[row & mask] = next;
         if (row >= r0 && row < r1) owned[row] = next;
       };
-      if (j == 1) {
+      if (j == 1 && !groups) {
         sum_rows(a, front[j], limit, [x](int64_t c) { return x[c]; }, store);
+      } else if (groups) {
+        if (j == 1) copy_rows(a, front[j], limit, *groups);
+        auto store_group = [&, to_ring, r0, r1, out, owned, mask](int64_t row, const T *sums) {
+          const bool ring_whole = !to_ring || (row & mask) + kGroupRows <= slots;
+          if (BASIS != kMonomial || !ring_whole || row < r0 || row + kGroupRows > r1) {
+            for (int64_t lane = 0; lane < kGroupRows; ++lane) store(row + lane, sums[lane]);
+            return;
+          }
+          if (to_ring) memcpy(out + (row & mask), sums, kGroupRows * sizeof(T));
+          memcpy(owned + row, sums, kGroupRows * sizeof(T));
+        };
+        if (j == 1) {  // x whole: every bit of the column is kept
+          sum_grouped_rows(a, front[j], limit, x, INT64_MAX, *groups, store, store_group);
+        } else {
+          sum_grouped_rows(a, front[j], limit, level(j - 1), mask, *groups, store, store_group);
+        }
       } else {
         // Levels past the first read rows of A that level 1 brought into the cache: one row at a time, without
         // sum_rows' prefetches and interleaving, is faster there (2-D Poisson A^8 x: 68 against 86 ms).
@@ -381,6 +406,7 @@ int32_t powers(const sejits_arg *args, int32_t nargs, int nthreads, char *error,
 #pragma omp parallel num_threads(team) reduction(| : failed)
   {
     std::vector<T> ring;
+    RowGroups<T> groups;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t index = 0; index < blocks; ++index) {
       const int64_t *row = plan + index * width;
@@ -397,7 +423,13 @@ int32_t powers(const sejits_arg *args, int32_t nargs, int nthreads, char *error,
         failed = 1;
         continue;
       }
-      if (!powers_block<T, I, K, BASIS>(a, block, coeffs, v, v, chunk, ring.data(), mask, wraps)) failed = 2;
+      // Groups hold the rows from the lowest level still running up to level 1: K - 1 reaches and two chunks.
+      const bool grouped = groups_built<T>() && K > 1 && n <= INT32_MAX && !getenv("SEJITS_SPARSE_NO_ROW_GROUPS") &&
+                           groups.reserve((K - 1) * (block.right + 1) + 2 * chunk + 2 * kGroupRows);
+      if (!powers_block<T, I, K, BASIS>(a, block, coeffs, v, v, chunk, ring.data(), mask, wraps,
+                                        grouped ? &groups : nullptr)) {
+        failed = 2;
+      }
     }
   }
   if (failed & 1) return fail(error, error_len, "out of memory for the powers kernel's windows");
