@@ -153,14 +153,17 @@ class LibraryKernel:
         return _tuning_session.call_timed(
             entries, lambda chosen: _call_entry(self.__name__, chosen, role, values, self.params, out, placement))
 
-    def direct(self, role, *leading):
+    def direct(self, role, *leading, timed=True):
         """A function f(*values) that runs `role` on the entry's parameters
         (all of them, in order, outputs and workspaces allocated by the
         caller) with none of run()'s per-call work: for loops that call an
         entry many times on arrays of the same types (an iteration of a
         solver). The native entry still checks every array's dtype, rank
         and layout; where the kernel falls back, f runs the reference, and
-        f.final is False where that fallback may pass (keep f only if not)."""
+        f.final is False where that fallback may pass (keep f only if not).
+        While the "call" entry is being tuned, f's calls are the tuning's
+        samples, as run()'s are, unless `timed` is False (calls whose time
+        says nothing of the variant: the served one runs them)."""
         values, entries, context = self._resolve(leading)
         if context is not None:
             raise ValueError(f"{self.__name__}.direct runs on the CPU; the values are on an OpenCL device")
@@ -171,9 +174,13 @@ class LibraryKernel:
             # A fallback the daemon may lift next time (a Retry) is not kept: callers ask again.
             run.final = any(kept is entries for kept in self._kernels.values())
             return run
+        self._last_run = f"the compiled '{role}' entry point on {_target_name(None)}"
+        if role == "call" and timed and type(entries) is _tuning.TuningSession:  # as run(): the session picks, and times
+            session = entries
+            return lambda *all_values: _tuning_session.call_timed(
+                session, lambda chosen: chosen.native(role)(all_values[:-1], all_values[-1]))
         entries = entries.served if type(entries) is _tuning.TuningSession else entries
         native = entries.native(role)
-        self._last_run = f"the compiled '{role}' entry point on {_target_name(None)}"
         return lambda *all_values: native(all_values[:-1], all_values[-1])
 
     def reference_run(self, role, *values):

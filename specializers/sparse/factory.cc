@@ -1,7 +1,6 @@
 #include "specializers/sparse/factory.h"
 
 #include "specializers/common/argument_key.h"
-#include "specializers/common/shape_class.h"
 #include "specializers/entry_roles.h"
 #include "specializers/sparse/frontend.h"
 #include "specializers/sparse/lower.h"
@@ -71,7 +70,7 @@ class SparseSpecializer : public Specializer {
   }
 
   std::string shape_class(const SpecializationRequest &request, const std::string &entry_role) const override {
-    return size_bucket_shape_class(request.args, entry_role);
+    return sparse::matrix_shape_class(request, entry_role);
   }
 
   tuner::TuningSpace tuning_space(const SpecializationRequest &request, const std::string &shape_class) const override {

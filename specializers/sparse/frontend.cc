@@ -44,11 +44,16 @@ const char *basis_name(Basis basis) {
 
 absl::StatusOr<std::unique_ptr<SparseIr>> build_sparse_ir(const SpecializationRequest &request) {
   if (request.function) return refuse("a library kernel takes params, not a function's AST (the request carries one)");
-  if (request.args.size() != 2) {
-    return refuse(absl::StrCat("takes two arguments, a CSR matrix's data and indices; the request has ", request.args.size()));
+  if (request.args.size() != 2 && request.args.size() != 3) {
+    return refuse(absl::StrCat("takes a CSR matrix's data, indices and (for its matrix class) indptr; the request has ",
+                               request.args.size(), " arguments"));
   }
   absl::Status checked = check_vector(request.args[0], "data", DType::kFloat32, DType::kFloat64);
   if (checked.ok()) checked = check_vector(request.args[1], "indices", DType::kInt32, DType::kInt64);
+  if (checked.ok() && request.args.size() == 3) {
+    const auto index = static_cast<DType>(request.args[1].dtype_code);
+    checked = check_vector(request.args[2], "indptr", index, index);
+  }
   if (!checked.ok()) return checked;
   for (const auto &[name, value] : request.params) {
     if (name != kOperationParam && name != kPowersParam && name != kBasisParam && !is_variant_param(name)) {

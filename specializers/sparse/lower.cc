@@ -27,7 +27,7 @@ cg::TranslationUnit lower_sparse(const SparseIr &ir, const SparsePlan &plan, std
     notes.push_back(absl::StrCat("C++/OpenMP ", ir.describe(), ": rows split between threads by stored entries, each row's "
                                  "sum in SciPy's order (no fused multiply-add)"));
   } else {
-    unit.functions.push_back(entry(ir, plan, kPowersSymbol, cg::Callee::kSparsePowers, {ir.k, static_cast<int64_t>(ir.basis)}));
+    unit.functions.push_back(entry(ir, plan, kPowersSymbol, cg::Callee::kSparsePowers, {ir.k, static_cast<int64_t>(ir.basis), plan.row_groups ? 1 : 0}));
     notes.push_back(absl::StrCat("C++/OpenMP ", ir.describe(), ": PA1 over the analysis's blocks (each level of a block on its "
                                  "ghost zone, a wavefront over cache-sized chunks), or level by level where it has none"));
   }

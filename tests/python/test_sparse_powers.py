@@ -7,6 +7,7 @@ their definitions). The powers run level by level, and by PA1 over one
 block and over many (blocks forced small), on Poisson 1-D/2-D/3-D, a random
 nonsymmetric matrix, empty rows with a dense row, a banded matrix and n = 1."""
 
+import time
 import warnings
 
 import numpy as np
@@ -16,7 +17,8 @@ from sparse_matrices import ALL, poisson2d, scipy_powers, shuffled_poisson2d
 
 import sejits
 import sejits.sparse as ss
-from sejits.sparse import _analysis, _reference
+from sejits import _tuning
+from sejits.sparse import _analysis, _kernels, _reference
 
 
 @pytest.fixture
@@ -322,3 +324,39 @@ def test_repeated_calls_on_one_csr_matrix_reuse_its_analysis_and_read_its_values
     A.indices = A.indices.copy()  # new arrays: analysed again
     assert implicit_operator(A) is not before
     np.testing.assert_array_equal(ss.matrix_powers(A, x, k=3), scipy_powers(A, x, 3))
+
+
+def tuned(kernel, call, deadline_seconds=300):
+    """Calls call() until the kernel's tuning session settles; its summary."""
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:  # candidates compile in the background: calls meanwhile run the served one
+        call()
+        entries = list(kernel._kernels.values())
+        if entries and type(entries[-1]) is not _tuning.TuningSession and "tuning" in entries[-1].info:
+            return entries[-1].info["tuning"]
+        if entries and type(entries[-1]) is _tuning.TuningSession and entries[-1]._building:
+            time.sleep(0.01)
+    raise AssertionError(f"{kernel.__name__} was not tuned in {deadline_seconds} s")
+
+
+def test_powers_and_products_are_tuned_per_matrix_class_with_the_same_bits(tuning_daemon):
+    """Online tuning times the variants (threads; the powers' row groups) on
+    real calls, and every call, whichever variant ran it, has SciPy's bits;
+    the record is kept for the matrix class: rows and entries per row."""
+    A = poisson2d(200)  # 40000 rows, 4.99 entries per row
+    op = ss.operator(A)
+    x = vector(A.shape[0], np.float64)
+    expected_powers, expected_product = scipy_powers(A, x, 4), A @ x
+
+    def powers():
+        np.testing.assert_array_equal(op.powers(x, 4), expected_powers)
+
+    def product():
+        np.testing.assert_array_equal(op @ x, expected_product)
+
+    summary = tuned(_kernels.powers_kernel(4, "monomial"), powers)
+    assert summary["state"] == "chosen" and summary["shape_class"] == "call:rows16:per_row3:c", summary
+    assert [name for name, *_ in summary["space"]] == ["threads", "row_groups"]
+    summary = tuned(_kernels.products_kernel(), product)
+    assert summary["shape_class"] == "call:rows16:per_row3:c", summary
+    assert [name for name, *_ in summary["space"]] == ["threads"]

@@ -92,17 +92,30 @@ TEST_CASE("sparse refuses requests it cannot serve, naming the problem", "[spars
   CHECK(refusal(matrix).find("argument data must be a 1-D array") != std::string::npos);
   auto one = sparse_request({});
   one.args.pop_back();
-  CHECK(refusal(one).find("takes two arguments") != std::string::npos);
+  CHECK(refusal(one).find("takes a CSR matrix's data, indices and (for its matrix class) indptr") != std::string::npos);
+  auto with_indptr = sparse_request({});
+  with_indptr.args.push_back(array_of(DType::kInt32, 1));
+  CHECK(refusal(with_indptr) == "accepted");
+  with_indptr.args[2] = array_of(DType::kInt64, 1);
+  CHECK(refusal(with_indptr).find("argument indptr must be int32") != std::string::npos);
   auto with_function = sparse_request({});
   with_function.function = std::make_shared<sejits::v1::FunctionAst>();
   CHECK(refusal(with_function).find("takes params, not a function's AST") != std::string::npos);
 }
 
-TEST_CASE("sparse variants: threads, validated", "[sparse]") {
+TEST_CASE("sparse variants: threads and row groups, validated", "[sparse]") {
   auto request = sparse_request({{"operation", "powers"}, {"k", "4"}, {"basis", "newton"}, {"variant.threads", "1"}});
   auto generated = sp::run_pipeline(request);
   REQUIRE(generated.ok());
-  CHECK(generated->source.find("sejits_sparse::powers<double, 4, 4, 1>") != std::string::npos);
+  CHECK(generated->source.find("sejits_sparse::powers<double, 4, 4, 1, 1>") != std::string::npos);
+  CHECK(generated->source.find("row_groups=on") != std::string::npos);
+  request.params["variant.row_groups"] = "off";
+  generated = sp::run_pipeline(request);
+  REQUIRE(generated.ok());
+  CHECK(generated->source.find("sejits_sparse::powers<double, 4, 4, 1, 0>") != std::string::npos);
+  request.params["variant.row_groups"] = "sometimes";
+  CHECK(!sp::run_pipeline(request).ok());
+  request.params.erase("variant.row_groups");
   request.params["variant.threads"] = "many";
   CHECK(!sp::run_pipeline(request).ok());
   request.params.erase("variant.threads");
@@ -126,4 +139,23 @@ TEST_CASE("sparse's generated source instantiates the runtime, as its golden fil
   CHECK(generated->source == contents.str());
   CHECK(generated->source.find("sejits_sparse::spmv<float, 8>") != std::string::npos);
   CHECK(generated->source.find("sejits_sparse::cg_iteration<float, 8>") != std::string::npos);
+}
+
+TEST_CASE("sparse tunes per matrix class: rows and stored entries per row", "[sparse]") {
+  auto specializer = sp::make_sparse_specializer();
+  auto request = sparse_request({{"operation", "powers"}, {"k", "8"}});
+  request.args[0].shape = {5 * 4096};  // 4096 rows of 5 entries
+  request.args[1].shape = {5 * 4096};
+  request.args.push_back(array_of(DType::kInt32, 1));
+  request.args[2].shape = {4097};
+  CHECK(specializer->shape_class(request, "call") == "call:rows13:per_row3:c");
+  request.args[2].shape = {1 + 5 * 4096 / 40};  // the same entries in rows of 40
+  CHECK(specializer->shape_class(request, "call") == "call:rows10:per_row6:c");
+  std::vector<std::string> names;
+  for (const auto &parameter : specializer->tuning_space(request, "call:rows10:per_row6:c").parameters) {
+    names.push_back(parameter.name);
+  }
+  CHECK(names == std::vector<std::string>{"threads", "row_groups"});
+  request.params = {};
+  CHECK(specializer->tuning_space(request, "call:rows10:per_row6:c").parameters.size() == 1);
 }

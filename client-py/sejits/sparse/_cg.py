@@ -95,7 +95,7 @@ def _classic(op, M, b, x0, dtype, tolerance, maxiter, callback):
     where rows reach far from the diagonal); the callback, the
     preconditioner and the result see A's order."""
     arrays = op.arrays(dtype, ordered=True)
-    iterate = _kernels.products_kernel().direct("cg_iteration", *arrays[:2])
+    iterate = _kernels.products_kernel().direct("cg_iteration", *arrays)
     b, x = op.to_kernel(b, dtype, ordered=True), op.to_kernel(x0, dtype, ordered=True)  # x0 itself if not reordered
     outside = functools.partial(op.from_kernel, ordered=True)
     product = functools.partial(op.kernel_product, dtype=dtype, ordered=True, arrays=arrays)

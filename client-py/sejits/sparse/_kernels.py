@@ -1,7 +1,9 @@
 """The sparse specializer's kernels: one sejits.LibraryKernel for the
 products (y = A x, CG iterations) and one per k and basis for the powers,
 kept for the process. The daemon generates each for the dtypes of the
-matrix's values and indices; sizes and patterns stay call-time data."""
+matrix's values and indices; sizes and patterns stay call-time data. The
+leading arguments (data, indices, indptr) also give the daemon the matrix
+class its variants are tuned for: rows and stored entries per row."""
 
 import threading
 
@@ -23,7 +25,8 @@ def _kernel(key, params, reference, name):
             if kernel is None:
                 kernel = LibraryKernel(
                     "sparse", params=params,
-                    arguments=[Array("data", ndim=1, dtypes=VALUE_DTYPES), Array("indices", ndim=1, dtypes=INDEX_DTYPES)],
+                    arguments=[Array("data", ndim=1, dtypes=VALUE_DTYPES), Array("indices", ndim=1, dtypes=INDEX_DTYPES),
+                               Array("indptr", ndim=1, dtypes=INDEX_DTYPES)],
                     reference=reference, name=name)
                 _kernels[key] = kernel
     return kernel

@@ -137,7 +137,7 @@ class SparseOperator(LinearOperator):
         key = (dtype, ordered and self.ordering() is not None)
         product = self._products.get(key)
         if product is None:
-            product = _kernels.products_kernel().direct("call", *arrays[:2])
+            product = _kernels.products_kernel().direct("call", *arrays)
             if getattr(product, "final", True):
                 self._products[key] = product
         y = self._outputs.empty((self.shape[0],), dtype)
@@ -202,14 +202,16 @@ class SparseOperator(LinearOperator):
         V[0] = x
         plan = self.structure.powers_plan(k)
         ways = self.structure.powers_ways.get((k, basis, dtype))
+        arrays = self.arrays(dtype)
         if ways is None:  # the kernel is resolved (built, or its fallback chosen) before any call is timed
-            run = _kernels.powers_kernel(k, basis).direct("call", *self.arrays(dtype)[:2])
-            ways = _powers_choice.PowersWays(plan, run)
-            if getattr(run, "final", True):  # kept with the pattern's analysis: any operator of it reuses the timings
+            kernel = _kernels.powers_kernel(k, basis)
+            ways = _powers_choice.PowersWays(plan, kernel.direct("call", *arrays),
+                                             kernel.direct("call", *arrays, timed=False))
+            if getattr(ways.run, "final", True):  # kept with the pattern's analysis: any operator of it reuses the timings
                 ways = self.structure.powers_ways.setdefault((k, basis, dtype), ways)
         way = ways.next()
         started = time.perf_counter()
-        ways.run(*self.arrays(dtype), ways.blocks(way), coeffs, V)
+        ways.runner()(*arrays, ways.blocks(way), coeffs, V)
         ways.took(way, time.perf_counter() - started)
         return self._outputs.returned(V)
 
@@ -222,8 +224,7 @@ class SparseOperator(LinearOperator):
         lines += [f"  powers (k={k}, {basis}, {dtype}): {ways.describe()}"
                   for (known_k, basis, dtype), ways in sorted(self.structure.powers_ways.items(), key=str) if known_k == k]
         if dtype is not None:
-            data, indices, _ = self.arrays(dtype)
-            lines += ["  " + line for line in _kernels.products_kernel().explain(data, indices).splitlines()]
+            lines += ["  " + line for line in _kernels.products_kernel().explain(*self.arrays(dtype)).splitlines()]
         return "\n".join(lines)
 
 

@@ -17,8 +17,10 @@ class PowersWays:
 
     TRIALS = 2
 
-    def __init__(self, plan, run):
-        self.plan, self.run = plan, run  # run: the kernel's "call" (LibraryKernel.direct)
+    def __init__(self, plan, run, trial_run):
+        # The kernel's "call" (LibraryKernel.direct): `run` once decided, its calls the samples of the variants'
+        # tuning; `trial_run` (the served variant, untimed by the tuning) while the two ways are being timed.
+        self.plan, self.run, self.trial_run = plan, run, trial_run
         self.seconds = {}
 
     def next(self):
@@ -29,6 +31,9 @@ class PowersWays:
         if trials[fewest] < self.TRIALS:
             return fewest
         return min(self.seconds, key=lambda way: min(self.seconds[way]))
+
+    def runner(self):
+        return self.run if self.decided() or not self.plan.pa1 else self.trial_run
 
     def blocks(self, way):
         return self.plan.blocks if way == "PA1" else self.plan.blocks[:0]

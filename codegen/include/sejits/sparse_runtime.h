@@ -364,8 +364,9 @@ bool powers_block(const Csr<T, I> &a, const Block &b, const double *coeffs, cons
 
 /* data, indices, indptr, plan (blocks x (kPlanHead + 2K) int64; no rows:
  * level by level), coeffs (float64: Newton's K shifts, Chebyshev's c and h),
- * V ((K+1) x n, row 0 given: x; rows 1..K written). */
-template <typename T, int IB, int K, int BASIS, typename I = Index<IB>>
+ * V ((K+1) x n, row 0 given: x; rows 1..K written). GROUPS: PA1 sums groups
+ * of eight rows where built (sejits/sparse_row_groups.h). */
+template <typename T, int IB, int K, int BASIS, int GROUPS = 1, typename I = Index<IB>>
 int32_t powers(const sejits_arg *args, int32_t nargs, int nthreads, char *error, int64_t error_len) {
   Csr<T, I> a;
   if (!load_csr<T, I>(args, nargs, &a, error, error_len) ||
@@ -424,7 +425,7 @@ int32_t powers(const sejits_arg *args, int32_t nargs, int nthreads, char *error,
         continue;
       }
       // Groups hold the rows from the lowest level still running up to level 1: K - 1 reaches and two chunks.
-      const bool grouped = groups_built<T>() && K > 1 && n <= INT32_MAX && !getenv("SEJITS_SPARSE_NO_ROW_GROUPS") &&
+      const bool grouped = GROUPS && groups_built<T>() && K > 1 && n <= INT32_MAX &&
                            groups.reserve((K - 1) * (block.right + 1) + 2 * chunk + 2 * kGroupRows);
       if (!powers_block<T, I, K, BASIS>(a, block, coeffs, v, v, chunk, ring.data(), mask, wraps,
                                         grouped ? &groups : nullptr)) {
