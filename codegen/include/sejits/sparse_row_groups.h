@@ -10,8 +10,8 @@
  * load; otherwise a gather.
  *
  * Built for float64 values where the compiler targets AVX-512 (eight
- * doubles to a vector); elsewhere groups_built() is false and every level
- * goes row by row. */
+ * doubles to a vector) or AVX2 (two vectors of four); elsewhere
+ * groups_built() is false and every level goes row by row. */
 #ifndef SEJITS_SPARSE_ROW_GROUPS_H
 #define SEJITS_SPARSE_ROW_GROUPS_H
 
@@ -24,7 +24,10 @@
 
 #if defined(__AVX512F__) && defined(__AVX512VL__)
 #include <immintrin.h>
-#define SEJITS_SPARSE_ROW_GROUPS 1
+#define SEJITS_SPARSE_ROW_GROUPS 512
+#elif defined(__AVX2__)
+#include <immintrin.h>
+#define SEJITS_SPARSE_ROW_GROUPS 256
 #else
 #define SEJITS_SPARSE_ROW_GROUPS 0
 #endif
@@ -132,6 +135,57 @@ void copy_rows(const Matrix &a, int64_t begin, int64_t end, RowGroups<T> &groups
   for (; row < end; ++row) copy_row(a, row, groups);
 }
 
+#if SEJITS_SPARSE_ROW_GROUPS
+/* out[lane] = the sum of row `lane` of one group's slot (its entries'
+ * values and columns, entry q of the eight rows side by side), over the
+ * level below, `below` (row r in slot r & mask). Each lane adds its row's
+ * entries in their order, from zero; lanes past their row's length add
+ * nothing. Eight consecutive columns inside the ring are one load. */
+static inline void group_sums(const double *values, const int32_t *columns, const int32_t *lengths, int32_t longest,
+                              const double *below, int64_t mask, double *out) {
+#if SEJITS_SPARSE_ROW_GROUPS == 512
+  const __m256i lane_offsets = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i wrap = _mm256_set1_epi32((int32_t)mask);
+  const __m256i row_lengths = _mm256_loadu_si256((const __m256i *)lengths);
+  __m512d sums = _mm512_setzero_pd();
+  for (int32_t q = 0; q < longest; ++q) {
+    const __mmask8 live = _mm256_cmpgt_epi32_mask(row_lengths, _mm256_set1_epi32(q));
+    const __m256i cols = _mm256_loadu_si256((const __m256i *)(columns + q * kGroupRows));
+    const int32_t first = _mm_cvtsi128_si32(_mm256_castsi256_si128(cols));
+    const int64_t at = first & mask;
+    const bool consecutive = live == 0xFF && at + kGroupRows - 1 <= mask &&
+                             _mm256_cmpeq_epi32_mask(cols, _mm256_add_epi32(_mm256_set1_epi32(first), lane_offsets)) == 0xFF;
+    const __m512d xs = consecutive ? _mm512_loadu_pd(below + at)
+                                   : _mm512_mask_i32gather_pd(_mm512_setzero_pd(), live, _mm256_and_si256(cols, wrap), below, 8);
+    sums = _mm512_mask_add_pd(sums, live, sums, _mm512_mul_pd(_mm512_loadu_pd(values + q * kGroupRows), xs));
+  }
+  _mm512_store_pd(out, sums);
+#else  // AVX2: two halves of four lanes, their sums two independent chains
+  const __m128i lane_offsets = _mm_setr_epi32(0, 1, 2, 3);
+  const __m128i wrap = _mm_set1_epi32((int32_t)mask);
+  const __m256i row_lengths[2] = {_mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)lengths)),
+                                  _mm256_cvtepi32_epi64(_mm_loadu_si128((const __m128i *)(lengths + 4)))};
+  __m256d sums[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
+  for (int32_t q = 0; q < longest; ++q) {
+    for (int half = 0; half < 2; ++half) {
+      const __m256d live = _mm256_castsi256_pd(_mm256_cmpgt_epi64(row_lengths[half], _mm256_set1_epi64x(q)));
+      const __m128i cols = _mm_loadu_si128((const __m128i *)(columns + q * kGroupRows + 4 * half));
+      const int32_t first = _mm_cvtsi128_si32(cols);
+      const int64_t at = first & mask;
+      const bool consecutive = _mm256_movemask_pd(live) == 0xF && at + 3 <= mask &&
+                               _mm_movemask_epi8(_mm_cmpeq_epi32(cols, _mm_add_epi32(_mm_set1_epi32(first), lane_offsets))) == 0xFFFF;
+      const __m256d xs = consecutive ? _mm256_loadu_pd(below + at)
+                                     : _mm256_mask_i32gather_pd(_mm256_setzero_pd(), below, _mm_and_si128(cols, wrap), live, 8);
+      const __m256d terms = _mm256_mul_pd(_mm256_loadu_pd(values + q * kGroupRows + 4 * half), xs);
+      sums[half] = _mm256_blendv_pd(sums[half], _mm256_add_pd(sums[half], terms), live);
+    }
+  }
+  _mm256_store_pd(out, sums[0]);
+  _mm256_store_pd(out + 4, sums[1]);
+#endif
+}
+#endif
+
 /* The sums of the rows [begin, end) of a level past the first, whose level
  * below is `below` (row r in slot r & mask): whole groups from the ring,
  * handed to store_group(row, sums of rows row .. row+7), and the rows
@@ -147,8 +201,6 @@ void sum_grouped_rows(const Matrix &a, int64_t begin, int64_t end, const T *belo
          ++row) {
       store(row, row_sum(a, row, value));
     }
-    const __m256i lane_offsets = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i wrap = _mm256_set1_epi32((int32_t)mask);
     for (; row + kGroupRows <= end; row += kGroupRows) {
       const int64_t slot = (row / kGroupRows) & groups.mask;
       const int32_t longest = groups.longest[slot];
@@ -156,25 +208,10 @@ void sum_grouped_rows(const Matrix &a, int64_t begin, int64_t end, const T *belo
         for (int64_t lane = 0; lane < kGroupRows; ++lane) store(row + lane, row_sum(a, row + lane, value));
         continue;
       }
-      const __m256i lengths = _mm256_loadu_si256((const __m256i *)(groups.lengths.get() + slot * kGroupRows));
-      const double *values = groups.values.get() + slot * kGroupEntries * kGroupRows;
-      const int32_t *columns = groups.columns.get() + slot * kGroupEntries * kGroupRows;
-      __m512d sums = _mm512_setzero_pd();
-      for (int32_t q = 0; q < longest; ++q) {
-        const __mmask8 live = _mm256_cmpgt_epi32_mask(lengths, _mm256_set1_epi32(q));
-        const __m256i cols = _mm256_loadu_si256((const __m256i *)(columns + q * kGroupRows));
-        const int32_t first = _mm_cvtsi128_si32(_mm256_castsi256_si128(cols));
-        const int64_t at = first & mask;
-        const bool consecutive =
-            live == 0xFF && at + kGroupRows - 1 <= mask &&
-            _mm256_cmpeq_epi32_mask(cols, _mm256_add_epi32(_mm256_set1_epi32(first), lane_offsets)) == 0xFF;
-        const __m512d xs = consecutive ? _mm512_loadu_pd(below + at)
-                                       : _mm512_mask_i32gather_pd(_mm512_setzero_pd(), live,
-                                                                  _mm256_and_si256(cols, wrap), below, 8);
-        sums = _mm512_mask_add_pd(sums, live, sums, _mm512_mul_pd(_mm512_loadu_pd(values + q * kGroupRows), xs));
-      }
       alignas(64) double out[kGroupRows];
-      _mm512_store_pd(out, sums);
+      group_sums(groups.values.get() + slot * kGroupEntries * kGroupRows,
+                 groups.columns.get() + slot * kGroupEntries * kGroupRows, groups.lengths.get() + slot * kGroupRows,
+                 longest, below, mask, out);
       store_group(row, (const T *)out);
     }
 #endif
