@@ -110,7 +110,11 @@ class LibraryKernel:
 
     specializer_kind = "library"
 
-    def __init__(self, specializer, *, params=None, arguments=(), reference, name=None):
+    def __init__(self, specializer, *, params=None, arguments=(), reference, name=None, tuned_per_shape=False):
+        """tuned_per_shape: while tuning is on, each shape of the leading
+        arguments is resolved, and tuned, on its own (the daemon keeps its
+        records per shape class: the sparse kernels' matrix classes), not
+        once per signature for the process."""
         if "call" not in reference:
             raise TypeError("a library kernel's reference must implement its 'call' entry point")
         self.specializer = specializer
@@ -118,7 +122,8 @@ class LibraryKernel:
         self.arguments = tuple(arguments)
         self.reference = dict(reference)
         self.__name__ = name or specializer
-        self._kernels = {}  # signature -> _Entries, a TuningSession over them, or a Fallback
+        self._kernels = {}  # signature (tuned_per_shape: and shape) -> _Entries, a TuningSession over them, or a Fallback
+        self._tuned_per_shape = tuned_per_shape
         self._lock = threading.Lock()
         self._fallbacks = FallbackPolicy(self.__name__, runs_instead="its reference implementation")
         self._last_run = "no call yet"
@@ -205,24 +210,27 @@ class LibraryKernel:
             leading = _library_device.on_device(context, leading)
             signature = _device_calls.signature_prefix(context) + signature
         values = leading + tuple(values[count:])
-        entries = self._kernels.get(signature)
+        key = signature
+        if self._tuned_per_shape and _config.settings.tuning != "off":
+            key = signature + (_tuning.tuning_scope("call", leading),)
+        entries = self._kernels.get(key)
         if entries is not None:
             return values, entries, context
         with self._lock:
-            entries = self._kernels.get(signature)
+            entries = self._kernels.get(key)
             if entries is None:
                 refusal = next(filter(None, (a.refusal(v) for a, v in zip(self.arguments, leading))), None)
                 platform = _platforms.CPU_OPENMP if context is None else _platforms.OPENCL
                 if refusal:
                     entries = self._fallbacks.fall_back(refusal)
                 else:
-                    entries = self._specialize(leading, signature, platform, context)
+                    entries = self._specialize(leading, key, platform, context)
                 if type(entries) is Retry:  # the daemon may answer next time: not kept
                     return values, entries.fallback, context
-                self._kernels[signature] = entries
+                self._kernels[key] = entries
         return values, entries, context
 
-    def _specialize(self, leading, signature, platform=_platforms.CPU_OPENMP, context=None):
+    def _specialize(self, leading, key, platform=_platforms.CPU_OPENMP, context=None):
         """What a signature's miss maps to (_specialize.specialize): its
         _Entries or a TuningSession over them, else a Fallback (a Retry where
         the failure may pass). On an OpenCL device (`context`) the variants
@@ -232,7 +240,7 @@ class LibraryKernel:
             mode = _config.settings.tuning
             device = _request.device_identity(context.device) if context is not None else ""
             tuning = _request.TuningAsk(mode, "call", device) if mode != "off" else None
-            handle_key = (signature, "library")
+            handle_key = (key, "library")
             if tuning is not None:
                 handle_key += (mode, _tuning.tuning_scope("call", leading))
             miss = _specialize.Miss(self._fingerprint, handle_key,
@@ -245,7 +253,7 @@ class LibraryKernel:
             def start_tuning(request, handle, served, remember):
                 def install(entries, summary):
                     entries.info["tuning"] = summary
-                    self._kernels[signature] = entries
+                    self._kernels[key] = entries
 
                 return _tuning_session.start(
                     request, handle.tuning, served, send=_specialize.ask_daemon, install=install,

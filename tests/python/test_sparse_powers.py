@@ -326,15 +326,17 @@ def test_repeated_calls_on_one_csr_matrix_reuse_its_analysis_and_read_its_values
     np.testing.assert_array_equal(ss.matrix_powers(A, x, k=3), scipy_powers(A, x, 3))
 
 
-def tuned(kernel, call, deadline_seconds=300):
-    """Calls call() until the kernel's tuning session settles; its summary."""
+def tuned(kernel, arrays, call, deadline_seconds=300):
+    """Calls call() until the kernel's tuning session for the matrix's
+    arrays settles; its summary."""
+    scope = _tuning.tuning_scope("call", arrays)
     deadline = time.monotonic() + deadline_seconds
     while time.monotonic() < deadline:  # candidates compile in the background: calls meanwhile run the served one
         call()
-        entries = list(kernel._kernels.values())
-        if entries and type(entries[-1]) is not _tuning.TuningSession and "tuning" in entries[-1].info:
-            return entries[-1].info["tuning"]
-        if entries and type(entries[-1]) is _tuning.TuningSession and entries[-1]._building:
+        entries = [entries for key, entries in kernel._kernels.items() if key[-1] == scope]
+        if entries and type(entries[0]) is not _tuning.TuningSession and "tuning" in entries[0].info:
+            return entries[0].info["tuning"]
+        if entries and type(entries[0]) is _tuning.TuningSession and entries[0]._building:
             time.sleep(0.01)
     raise AssertionError(f"{kernel.__name__} was not tuned in {deadline_seconds} s")
 
@@ -354,9 +356,10 @@ def test_powers_and_products_are_tuned_per_matrix_class_with_the_same_bits(tunin
     def product():
         np.testing.assert_array_equal(op @ x, expected_product)
 
-    summary = tuned(_kernels.powers_kernel(4, "monomial"), powers)
-    assert summary["state"] == "chosen" and summary["shape_class"] == "call:rows18:per_row3:c", summary
+    arrays = op.arrays(np.dtype(np.float64))
+    summary = tuned(_kernels.powers_kernel(4, "monomial"), arrays, powers)
+    assert summary["state"] == "chosen" and summary["shape_class"] == "call:rows18:per_row3:c", summary.get("reason")
     assert [name for name, *_ in summary["space"]] == ["threads", "row_groups"]
-    summary = tuned(_kernels.products_kernel(), product)
-    assert summary["shape_class"] == "call:rows18:per_row3:c", summary
+    summary = tuned(_kernels.products_kernel(), arrays, product)
+    assert summary["state"] == "chosen" and summary["shape_class"] == "call:rows18:per_row3:c", summary.get("reason")
     assert [name for name, *_ in summary["space"]] == ["threads"]

@@ -27,7 +27,7 @@ def _kernel(key, params, reference, name):
                     "sparse", params=params,
                     arguments=[Array("data", ndim=1, dtypes=VALUE_DTYPES), Array("indices", ndim=1, dtypes=INDEX_DTYPES),
                                Array("indptr", ndim=1, dtypes=INDEX_DTYPES)],
-                    reference=reference, name=name)
+                    reference=reference, name=name, tuned_per_shape=True)
                 _kernels[key] = kernel
     return kernel
 
