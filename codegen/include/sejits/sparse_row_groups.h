@@ -37,6 +37,12 @@ namespace sejits_sparse {
 constexpr int64_t kGroupRows = 8;
 /* Entries a group's rows may hold; a group with a longer row goes row by row. */
 constexpr int32_t kGroupEntries = 8;
+/* The ring's bytes per row: values and columns of kGroupEntries entries, and a length. */
+constexpr int64_t kGroupBytesPerRow = kGroupEntries * (8 + 4) + 4;
+/* A ring of more than this many times a thread's share of the cache is not
+ * kept: its groups would be read back from memory, not from the cache, and
+ * it would add memory in proportion to the rows' reach. */
+constexpr int64_t kGroupRingCacheShares = 8;
 
 template <typename T>
 constexpr bool groups_built() {
@@ -54,11 +60,13 @@ struct RowGroups {
 
   int64_t rows() const { return (mask + 1) * kGroupRows; }
 
-  /* At least `rows` rows' worth of slots (a power of two); false if out of memory. */
-  bool reserve(int64_t rows) {
+  /* At least `rows` rows' worth of slots (a power of two), in at most
+   * `most_bytes`; false if larger, or out of memory. */
+  bool reserve(int64_t rows, int64_t most_bytes) {
     if (this->rows() >= rows) return true;
     int64_t slots = 1;
     while (slots * kGroupRows < rows) slots <<= 1;
+    if (slots * kGroupRows * kGroupBytesPerRow > most_bytes) return false;
     try {
       values.reset(new T[(size_t)(slots * kGroupEntries * kGroupRows)]);
       columns.reset(new int32_t[(size_t)(slots * kGroupEntries * kGroupRows)]);

@@ -426,7 +426,8 @@ int32_t powers(const sejits_arg *args, int32_t nargs, int nthreads, char *error,
       }
       // Groups hold the rows from the lowest level still running up to level 1: K - 1 reaches and two chunks.
       const bool grouped = GROUPS && groups_built<T>() && K > 1 && n <= INT32_MAX &&
-                           groups.reserve((K - 1) * (block.right + 1) + 2 * chunk + 2 * kGroupRows);
+                           groups.reserve((K - 1) * (block.right + 1) + 2 * chunk + 2 * kGroupRows,
+                                          kGroupRingCacheShares * sejits_usable_cache_bytes() / team);
       if (!powers_block<T, I, K, BASIS>(a, block, coeffs, v, v, chunk, ring.data(), mask, wraps,
                                         grouped ? &groups : nullptr)) {
         failed = 2;
