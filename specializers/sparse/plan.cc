@@ -33,10 +33,11 @@ absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const SparseIr &ir, c
       absl::StatusOr<ThreadCount> threads = parse_thread_count(kName, name, value);
       if (!threads.ok()) return threads.status();
       plan->threads = *threads;
-    } else if (parameter == kRowGroups && (value == "on" || value == "off")) {
-      plan->row_groups = value == "on";
     } else if (parameter == kRowGroups) {
-      return absl::InvalidArgumentError(absl::StrCat("sparse variant row_groups must be 'on' or 'off', not '", value.substr(0, 20), "'"));
+      if (value != "on" && value != "off") {
+        return absl::InvalidArgumentError(absl::StrCat("sparse variant row_groups must be 'on' or 'off', not '", value.substr(0, 20), "'"));
+      }
+      plan->row_groups = value == "on";
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown sparse variant parameter '", name.substr(0, 48), "'"));
     }

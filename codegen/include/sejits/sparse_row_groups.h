@@ -59,6 +59,10 @@ struct RowGroups {
   int64_t mask = -1;                   // slots - 1; -1 while none are allocated
 
   int64_t rows() const { return (mask + 1) * kGroupRows; }
+  int64_t slot_of(int64_t row) const { return (row / kGroupRows) & mask; }
+  T *values_of(int64_t slot) const { return values.get() + slot * kGroupEntries * kGroupRows; }
+  int32_t *columns_of(int64_t slot) const { return columns.get() + slot * kGroupEntries * kGroupRows; }
+  int32_t *lengths_of(int64_t slot) const { return lengths.get() + slot * kGroupRows; }
 
   /* At least `rows` rows' worth of slots (a power of two), in at most
    * `most_bytes`; false if larger, or out of memory. */
@@ -84,13 +88,13 @@ struct RowGroups {
 /* One row into its group's slot, entry by entry. */
 template <typename Matrix, typename T>
 void copy_row(const Matrix &a, int64_t row, RowGroups<T> &groups) {
-  const int64_t slot = (row / kGroupRows) & groups.mask, lane = row % kGroupRows, first = a.indptr[row];
+  const int64_t slot = groups.slot_of(row), lane = row % kGroupRows, first = a.indptr[row];
   const int32_t length = (int32_t)std::min<int64_t>((int64_t)a.indptr[row + 1] - first, kGroupEntries + 1);
-  groups.lengths[slot * kGroupRows + lane] = length;
+  groups.lengths_of(slot)[lane] = length;
   groups.longest[slot] = lane == 0 ? length : std::max(groups.longest[slot], length);
   if (length > kGroupEntries) return;
-  T *values = groups.values.get() + slot * kGroupEntries * kGroupRows + lane;
-  int32_t *columns = groups.columns.get() + slot * kGroupEntries * kGroupRows + lane;
+  T *values = groups.values_of(slot) + lane;
+  int32_t *columns = groups.columns_of(slot) + lane;
   for (int32_t q = 0; q < length; ++q) {
     values[q * kGroupRows] = a.data[first + q];
     columns[q * kGroupRows] = (int32_t)a.indices[first + q];
@@ -118,16 +122,15 @@ void copy_rows(const Matrix &a, int64_t begin, int64_t end, RowGroups<T> &groups
     for (; row < end && row % kGroupRows != 0; ++row) copy_row(a, row, groups);
     for (; row + kGroupRows <= end; row += kGroupRows) {
       const int64_t first = a.indptr[row], length = (int64_t)a.indptr[row + 1] - first;
-      if (length < 1 || length > kGroupEntries || (int64_t)a.indptr[row + kGroupRows] - first != kGroupRows * length ||
-          !same_lengths(a.indptr + row, length)) {
+      if (length < 1 || length > kGroupEntries || !same_lengths(a.indptr + row, length)) {
         for (int64_t lane = 0; lane < kGroupRows; ++lane) copy_row(a, row + lane, groups);
         continue;
       }
-      const int64_t slot = (row / kGroupRows) & groups.mask;
-      _mm256_storeu_si256((__m256i *)(groups.lengths.get() + slot * kGroupRows), _mm256_set1_epi32((int32_t)length));
+      const int64_t slot = groups.slot_of(row);
+      _mm256_storeu_si256((__m256i *)groups.lengths_of(slot), _mm256_set1_epi32((int32_t)length));
       groups.longest[slot] = (int32_t)length;
-      T *values = groups.values.get() + slot * kGroupEntries * kGroupRows;
-      int32_t *columns = groups.columns.get() + slot * kGroupEntries * kGroupRows;
+      T *values = groups.values_of(slot);
+      int32_t *columns = groups.columns_of(slot);
       const T *data = a.data + first;
       const auto *indices = a.indices + first;
       for (int64_t q = 0; q < length; ++q) {
@@ -210,16 +213,14 @@ void sum_grouped_rows(const Matrix &a, int64_t begin, int64_t end, const T *belo
       store(row, row_sum(a, row, value));
     }
     for (; row + kGroupRows <= end; row += kGroupRows) {
-      const int64_t slot = (row / kGroupRows) & groups.mask;
+      const int64_t slot = groups.slot_of(row);
       const int32_t longest = groups.longest[slot];
       if (longest > kGroupEntries) {
         for (int64_t lane = 0; lane < kGroupRows; ++lane) store(row + lane, row_sum(a, row + lane, value));
         continue;
       }
       alignas(64) double out[kGroupRows];
-      group_sums(groups.values.get() + slot * kGroupEntries * kGroupRows,
-                 groups.columns.get() + slot * kGroupEntries * kGroupRows, groups.lengths.get() + slot * kGroupRows,
-                 longest, below, mask, out);
+      group_sums(groups.values_of(slot), groups.columns_of(slot), groups.lengths_of(slot), longest, below, mask, out);
       store_group(row, (const T *)out);
     }
 #endif

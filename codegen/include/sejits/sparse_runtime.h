@@ -341,11 +341,9 @@ bool powers_block(const Csr<T, I> &a, const Block &b, const double *coeffs, cons
           if (to_ring) memcpy(out + (row & mask), sums, kGroupRows * sizeof(T));
           memcpy(owned + row, sums, kGroupRows * sizeof(T));
         };
-        if (j == 1) {  // x whole: every bit of the column is kept
-          sum_grouped_rows(a, front[j], limit, x, INT64_MAX, *groups, store, store_group);
-        } else {
-          sum_grouped_rows(a, front[j], limit, level(j - 1), mask, *groups, store, store_group);
-        }
+        const T *below = j == 1 ? x : level(j - 1);
+        const int64_t below_mask = j == 1 ? INT64_MAX : mask;  // x is whole: every bit of a column is kept
+        sum_grouped_rows(a, front[j], limit, below, below_mask, *groups, store, store_group);
       } else {
         // Levels past the first read rows of A that level 1 brought into the cache: one row at a time, without
         // sum_rows' prefetches and interleaving, is faster there (2-D Poisson A^8 x: 68 against 86 ms).
