@@ -27,6 +27,7 @@ class Settings:
     peak_gflops: float | None = None  # double-precision peak (machine.py): the compute-bound limits
     gmm_scale: object = None  # gmm.GmmScale: the GMM cases' sizes and repeats
     sparse_scale: object = None  # sparse.SparseScale: the sparse cases' matrices and repeats
+    fuse_scale: object = None  # fuse.FuseScale: the fusion cases' sizes and repeats
 
     def repeats_or(self, default):
         return self.repeats or default

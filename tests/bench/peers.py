@@ -8,7 +8,9 @@ import sys
 
 # The module an implementation imports -> the pip package that provides it.
 # An implementation needs the peer its name starts with ("numba-njit": numba).
-PEER_PACKAGES = {"numexpr": "numexpr", "numba": "numba", "scipy": "scipy", "sklearn": "scikit-learn", "pyamg": "pyamg"}
+PEER_PACKAGES = {
+    "numexpr": "numexpr", "numba": "numba", "scipy": "scipy", "sklearn": "scikit-learn", "pyamg": "pyamg", "jax": "jax",
+}
 NOT_INSTALLED = "not installed"
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from daemon import fresh_daemon
 from daemon_throughput import run_daemon_throughput
 from elementwise import run_elementwise
+from fuse import FuseScale, run_fuse
 from gmm import GmmScale, run_gmm
 from gpu import GPU_SUITES, run_opencl
 from machine import describe_machine
@@ -44,6 +45,7 @@ SUITES = {
     "daemon": [run_daemon_throughput],
     "gmm": [run_gmm],
     "sparse": [run_sparse],
+    "fuse": [run_fuse],
     "tuning": [run_tuning],  # sets its own tuning mode; every other suite measures the default variant
 }
 
@@ -57,13 +59,18 @@ class Size:
     grid_edges: dict  # rank -> edge of the stencil cases' grids
     gmm: GmmScale  # the GMM cases' N (divided from BENCHMARKS.md's) and timed fits
     sparse: SparseScale  # the sparse cases' matrices and timed repeats
+    fuse: FuseScale  # the fusion cases' sizes and timed repeats
 
 
 SIZES = {
     "small": Size(2**20, 2**23, {2: 512, 3: 64}, GmmScale(samples_divisor=100, repeats=2),
-                  SparseScale(edge_2d=512, edge_3d=48, graph_vertices=2**17, cg_edge_2d=128, repeats=5)),
+                  SparseScale(edge_2d=512, edge_3d=48, graph_vertices=2**17, cg_edge_2d=128, repeats=5),
+                  FuseScale(grid_edge=256, options=2**16, softmax_rows=256, softmax_columns=128, points=2**12,
+                            repeats=5)),
     "full": Size(2**24, 2**25, {2: 4096, 3: 256}, GmmScale(samples_divisor=1, repeats=3),
-                 SparseScale(edge_2d=2048, edge_3d=128, graph_vertices=2**21, cg_edge_2d=2048, repeats=5)),
+                 SparseScale(edge_2d=2048, edge_3d=128, graph_vertices=2**21, cg_edge_2d=2048, repeats=5),
+                 FuseScale(grid_edge=4096, options=2**24, softmax_rows=8192, softmax_columns=1024, points=2**20,
+                           repeats=5)),
 }
 
 
@@ -110,7 +117,7 @@ def cpu_settings(args):
     machine["peers_not_installed"] = list(missing)
     return machine, Settings(size.elements, machine["stream_triad_gbs"], args.repeats, size.grid_edges, missing,
                              peak_gflops=machine["peak_gflops"], gmm_scale=size.gmm,
-                             sparse_scale=size.sparse)
+                             sparse_scale=size.sparse, fuse_scale=size.fuse)
 
 
 def run_cpu(args):
