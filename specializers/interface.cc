@@ -218,6 +218,15 @@ std::string interface_to_text(const KernelInterface &interface) {
                       static_cast<int>(param.dtype), " ", shape_text(param), "\n");
     }
   }
+  // returns <t|s> o<k> a<k> p<k>...: tuple or single; output, argument, output as a Python number
+  if (interface.returns) {
+    absl::StrAppend(&text, "returns ", interface.returns->tuple ? "t" : "s");
+    for (const ReturnedValue &value : interface.returns->values) {
+      const char *kind = value.kind == ReturnedValue::Kind::kOutput ? "o" : value.kind == ReturnedValue::Kind::kArgument ? "a" : "p";
+      absl::StrAppend(&text, " ", kind, value.index);
+    }
+    absl::StrAppend(&text, "\n");
+  }
   return text;
 }
 
@@ -227,6 +236,21 @@ absl::StatusOr<KernelInterface> interface_from_text(const std::string &text) {
     std::vector<absl::string_view> words = absl::StrSplit(line, ' ');
     if (words[0] == "entry" && words.size() == 3) {
       interface.entries.push_back({std::string(words[1]), std::string(words[2]), {}});
+      continue;
+    }
+    if (words[0] == "returns" && words.size() >= 2 && (words[1] == "t" || words[1] == "s")) {
+      Returns returns{words[1] == "t", {}};
+      for (size_t k = 2; k < words.size(); ++k) {
+        ReturnedValue value;
+        const char kind = words[k].empty() ? '?' : words[k][0];
+        value.kind = kind == 'o' ? ReturnedValue::Kind::kOutput : kind == 'a' ? ReturnedValue::Kind::kArgument
+                                                                               : ReturnedValue::Kind::kPythonScalar;
+        if ((kind != 'o' && kind != 'a' && kind != 'p') || !absl::SimpleAtoi(words[k].substr(1), &value.index) || value.index < 0) {
+          return absl::InvalidArgumentError(absl::StrCat("bad interface line '", line.substr(0, 80), "'"));
+        }
+        returns.values.push_back(value);
+      }
+      interface.returns = std::move(returns);
       continue;
     }
     if (words[0] != "param" || words.size() != 5 || interface.entries.empty()) {

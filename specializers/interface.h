@@ -66,8 +66,24 @@ struct EntryPoint {
   bool operator==(const EntryPoint &) const = default;
 };
 
+// What a call of the kernel returns, for a kernel that stands for a whole
+// Python function (sejits.fuse): each value an output of "call", one of the
+// arguments as passed, or an output returned as a Python number.
+struct ReturnedValue {
+  enum class Kind { kOutput, kArgument, kPythonScalar };
+  Kind kind = Kind::kOutput;
+  int index = 0;  // the output (among "call"'s outputs, in order) or the argument
+  bool operator==(const ReturnedValue &) const = default;
+};
+struct Returns {
+  bool tuple = false;  // `return a, b` (else one value, or None when there are none)
+  std::vector<ReturnedValue> values;
+  bool operator==(const Returns &) const = default;
+};
+
 struct KernelInterface {
   std::vector<EntryPoint> entries;
+  std::optional<Returns> returns;  // absent: callers get the outputs as the entry's role says
 
   // The entry playing `role`; NOT_FOUND naming the roles there are.
   absl::StatusOr<const EntryPoint *> entry(const std::string &role) const;

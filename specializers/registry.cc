@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "specializers/elementwise/factory.h"
+#include "specializers/fuse/factory.h"
 #include "specializers/gmm/factory.h"
 #include "specializers/sparse/factory.h"
 #include "specializers/reduce/factory.h"
@@ -79,7 +80,7 @@ using Factory = std::unique_ptr<Specializer> (*)();
 
 std::vector<Factory> registered_factories() {
   std::vector<Factory> factories = {make_elementwise_specializer, make_stencil_specializer, make_reduce_specializer,
-                                    make_gmm_specializer, make_sparse_specializer};
+                                    make_gmm_specializer, make_sparse_specializer, make_fuse_specializer};
   if (test_specializers_enabled()) factories.push_back(make_test_column_stats_specializer);
   return factories;
 }

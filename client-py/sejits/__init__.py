@@ -24,7 +24,7 @@ from sejits._config import config  # noqa: E402 - after the OpenMP setting
 from sejits._errors import SpecializationError, SpecializationWarning  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["elementwise", "stencil", "reduce", "scan", "StencilGrid", "StencilKernel", "LibraryKernel", "Array", "config", "target",
+__all__ = ["elementwise", "fuse", "stencil", "reduce", "scan", "StencilGrid", "StencilKernel", "LibraryKernel", "Array", "config", "target",
            "stats", "opencl", "SpecializationError", "SpecializationWarning"]
 
 
@@ -39,6 +39,21 @@ def elementwise(fn=None, **options):
     if fn is None:
         return lambda f: ElementwiseDispatcher(f)
     return ElementwiseDispatcher(fn)
+
+
+def fuse(fn=None, **options):
+    """Decorator (with or without parentheses) that compiles a whole NumPy
+    function into fused loop nests, with no temporaries: calling it returns
+    what the function returns and updates its argument arrays as it does.
+    Anything outside the subset runs the function as written (explain()
+    says why)."""
+    from sejits._fuse import FuseDispatcher
+
+    if options:
+        raise TypeError(f"sejits.fuse() got unexpected options {sorted(options)}")
+    if fn is None:
+        return lambda f: FuseDispatcher(f)
+    return FuseDispatcher(fn)
 
 
 def stencil(fn=None, *, boundary="constant", cval=0.0, neighborhood=None, **options):

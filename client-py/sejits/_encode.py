@@ -37,7 +37,7 @@ _UNSUPPORTED_NAMES = {
     ast.GeneratorExp: "a generator expression", ast.Lambda: "a nested lambda", ast.Dict: "a dict display",
     ast.Set: "a set display", ast.List: "a list display", ast.Starred: "a starred expression",
     ast.JoinedStr: "an f-string", ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield from",
-    ast.NamedExpr: "an assignment expression (:=)", ast.Slice: "a slice",
+    ast.NamedExpr: "an assignment expression (:=)",
     ast.With: "a 'with' block", ast.Try: "a 'try' block", ast.Raise: "'raise'",
     ast.FunctionDef: "a nested function", ast.ClassDef: "a class definition", ast.Import: "'import'",
     ast.ImportFrom: "'import'", ast.Global: "'global'", ast.Nonlocal: "'nonlocal'", ast.Delete: "'del'",
@@ -172,6 +172,11 @@ class _Encoder:
         elif isinstance(node, ast.Tuple):
             for element in node.elts:
                 self.expr(element, out.tuple.elts.add(), d)
+        elif isinstance(node, ast.Slice):
+            out.slice.SetInParent()
+            for part in ("lower", "upper", "step"):
+                if getattr(node, part) is not None:
+                    self.expr(getattr(node, part), getattr(out.slice, part), d)
         else:
             out.unsupported.what = _UNSUPPORTED_NAMES.get(type(node), f"the construct '{type(node).__name__}'")
 

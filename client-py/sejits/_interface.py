@@ -28,8 +28,14 @@ def from_proto(message):
                                   "shape_entry": p.shape.shape_entry}
         return described
 
-    return {"entries": [{"role": e.role, "symbol": e.symbol, "params": [param(p) for p in e.params]}
-                        for e in message.entries]}
+    described = {"entries": [{"role": e.role, "symbol": e.symbol, "params": [param(p) for p in e.params]}
+                             for e in message.entries]}
+    if message.HasField("returns"):  # a whole function's results (sejits.fuse)
+        kinds = {specializer_pb2.ReturnedValue.OUTPUT: "output", specializer_pb2.ReturnedValue.ARGUMENT: "argument",
+                 specializer_pb2.ReturnedValue.PYTHON_SCALAR: "python"}
+        described["returns"] = {"tuple": message.returns.tuple,
+                                "values": [[kinds[v.kind], v.index] for v in message.returns.values]}
+    return described
 
 
 def entry(interface, role):

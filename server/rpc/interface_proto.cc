@@ -68,6 +68,17 @@ void to_proto(const specializers::KernelInterface &interface, v1::KernelInterfac
       shape.set_shape_entry(param.shape.shape_entry);
     }
   }
+  if (interface.returns) {
+    v1::Returns &returns = *out.mutable_returns();
+    returns.set_tuple(interface.returns->tuple);
+    for (const specializers::ReturnedValue &value : interface.returns->values) {
+      v1::ReturnedValue &wire = *returns.add_values();
+      wire.set_kind(value.kind == specializers::ReturnedValue::Kind::kOutput     ? v1::ReturnedValue::OUTPUT
+                    : value.kind == specializers::ReturnedValue::Kind::kArgument ? v1::ReturnedValue::ARGUMENT
+                                                                                 : v1::ReturnedValue::PYTHON_SCALAR);
+      wire.set_index(value.index);
+    }
+  }
 }
 
 absl::StatusOr<specializers::KernelInterface> from_proto(const v1::KernelInterface &interface) {
@@ -94,6 +105,19 @@ absl::StatusOr<specializers::KernelInterface> from_proto(const v1::KernelInterfa
       entry.params.push_back(std::move(param));
     }
     out.entries.push_back(std::move(entry));
+  }
+  if (interface.has_returns()) {
+    specializers::Returns returns{interface.returns().tuple(), {}};
+    for (const v1::ReturnedValue &wire : interface.returns().values()) {
+      using Kind = specializers::ReturnedValue::Kind;
+      if (wire.kind() == v1::ReturnedValue::KIND_UNSPECIFIED || wire.index() < 0) {
+        return absl::InvalidArgumentError("a returned value without a kind or with a negative index");
+      }
+      Kind kind = wire.kind() == v1::ReturnedValue::OUTPUT ? Kind::kOutput
+                  : wire.kind() == v1::ReturnedValue::ARGUMENT ? Kind::kArgument : Kind::kPythonScalar;
+      returns.values.push_back({kind, wire.index()});
+    }
+    out.returns = std::move(returns);
   }
   return out;
 }

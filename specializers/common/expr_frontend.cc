@@ -253,6 +253,7 @@ std::string describe_expr_kind(const v1::Expr &expr) {
   switch (expr.node_case()) {
     case v1::Expr::kSubscript: return "indexing (a[...])";
     case v1::Expr::kTuple: return "a tuple";
+    case v1::Expr::kSlice: return "a slice";
     case v1::Expr::kAttribute: return absl::StrCat("the attribute '.", expr.attribute().attr(), "'");
     case v1::Expr::kGlobalRef: return absl::StrCat("'", expr.global_ref().qualified_name(), "' as a value");
     case v1::Expr::kUnsupported: return expr.unsupported().what();

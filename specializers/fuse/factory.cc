@@ -1,0 +1,98 @@
+#include "specializers/fuse/factory.h"
+
+#include "specializers/common/argument_key.h"
+#include "specializers/common/shape_class.h"
+#include "specializers/entry_roles.h"
+#include "specializers/fuse/frontend.h"
+#include "specializers/fuse/lower.h"
+
+namespace sejits::specializers {
+namespace {
+
+// The one variant so far: the loop nests as lowered.
+class FusePlan : public LoweringPlan {
+ public:
+  std::string describe() const override { return "fuse: default loop nests"; }
+};
+
+class FuseSpecializer : public Specializer {
+ public:
+  std::string name() const override { return "fuse"; }
+  std::string version() const override { return "fuse-1"; }
+
+  absl::StatusOr<std::unique_ptr<DomainIr>> front_end(const SpecializationRequest &request) const override {
+    auto ir = fuse::build_fuse_ir(request);
+    if (!ir.ok()) return ir.status();
+    return std::unique_ptr<DomainIr>(std::move(*ir));
+  }
+
+  // Producers are fused into their stores by the front end's lazy values.
+  std::unique_ptr<DomainIr> optimize(std::unique_ptr<DomainIr> ir, std::vector<std::string> &notes) const override {
+    const auto &fuse_ir = static_cast<const fuse::FuseIr &>(*ir);
+    notes.push_back(absl::StrCat("passes over memory: sejits ", fuse_ir.writes.size(), " (one loop nest per store), NumPy about ",
+                                 fuse_ir.numpy_passes, " (one per array operation, each with a temporary)"));
+    return ir;
+  }
+
+  absl::StatusOr<std::unique_ptr<LoweringPlan>> plan_variant(const DomainIr &, const SpecializationRequest &,
+                                                             Platform platform) const override {
+    if (platform != Platform::kCpuOpenMp) {
+      return absl::UnimplementedError("sejits.fuse has no OpenCL form yet; it runs on the CPU");
+    }
+    return std::unique_ptr<LoweringPlan>(std::make_unique<FusePlan>());
+  }
+
+  absl::StatusOr<codegen::TranslationUnit> lower(const DomainIr &ir, const LoweringPlan &,
+                                                 std::vector<std::string> &notes) const override {
+    return fuse::lower_fuse(static_cast<const fuse::FuseIr &>(ir), notes);
+  }
+
+  // Generated per rank of every array; which arguments may share memory is a request param.
+  std::string argument_key(const SpecializationRequest &request) const override {
+    return argument_key_text(request.args, /*with_ranks=*/true);
+  }
+
+  std::string shape_class(const SpecializationRequest &request, const std::string &entry_role) const override {
+    return size_bucket_shape_class(request.args, entry_role);
+  }
+
+  // shapes(arguments..., shapes): each output's rank and dimensions;
+  // call(arguments..., outputs..., shapes): the stores, written arguments in-out.
+  KernelInterface kernel_interface(const DomainIr &domain_ir, const SpecializationRequest &request) const override {
+    const auto &ir = static_cast<const fuse::FuseIr &>(domain_ir);
+    std::vector<EntryParam> arguments = argument_params(request);
+    for (const fuse::Write &write : ir.writes) {
+      if (write.target == fuse::Write::Target::kArgument) arguments[write.index].role = ParamRole::kInOut;
+    }
+    const int64_t slots = fuse::kShapeSlots * static_cast<int64_t>(ir.outputs.size()) + 1;
+    EntryParam shapes{"shapes", ParamRole::kOutput, DType::kInt64, {}};
+    shapes.shape.dims = {Dimension::of_constant(slots)};
+    std::vector<EntryParam> call = arguments;
+    for (size_t o = 0; o < ir.outputs.size(); ++o) {
+      EntryParam output{absl::StrCat("out", o), ParamRole::kOutput, ir.outputs[o].type.dtype, {}};
+      output.shape.shape_entry = fuse::kShapesRole;
+      call.push_back(std::move(output));
+    }
+    EntryParam workspace = shapes;
+    workspace.role = ParamRole::kWorkspace;
+    call.push_back(workspace);
+    arguments.push_back(shapes);
+    KernelInterface interface{{{kCallRole, fuse::kCallSymbol, std::move(call)}, {fuse::kShapesRole, fuse::kShapesSymbol, std::move(arguments)}}, {}};
+    Returns returns{ir.returns_tuple, {}};
+    for (const fuse::Returned &value : ir.returns) {
+      if (value.argument >= 0) {
+        returns.values.push_back({ReturnedValue::Kind::kArgument, value.argument});
+      } else {
+        returns.values.push_back({value.python_scalar ? ReturnedValue::Kind::kPythonScalar : ReturnedValue::Kind::kOutput, value.output});
+      }
+    }
+    interface.returns = std::move(returns);
+    return interface;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Specializer> make_fuse_specializer() { return std::make_unique<FuseSpecializer>(); }
+
+}  // namespace sejits::specializers
