@@ -62,14 +62,14 @@ class FuseSpecializer : public Specializer {
     const auto &ir = static_cast<const fuse::FuseIr &>(domain_ir);
     std::vector<EntryParam> arguments = argument_params(request);
     for (const fuse::Write &write : ir.writes) {
-      if (write.target == fuse::Write::Target::kArgument) arguments[write.index].role = ParamRole::kInOut;
+      if (write.view.param < static_cast<int>(arguments.size())) arguments[write.view.param].role = ParamRole::kInOut;
     }
     const int64_t slots = fuse::kShapeSlots * static_cast<int64_t>(ir.outputs.size()) + 1;
     EntryParam shapes{"shapes", ParamRole::kOutput, DType::kInt64, {}};
     shapes.shape.dims = {Dimension::of_constant(slots)};
     std::vector<EntryParam> call = arguments;
     for (size_t o = 0; o < ir.outputs.size(); ++o) {
-      EntryParam output{absl::StrCat("out", o), ParamRole::kOutput, ir.outputs[o].type.dtype, {}};
+      EntryParam output{absl::StrCat(ir.outputs[o].returned ? "out" : "buffer", o), ParamRole::kOutput, ir.outputs[o].type.dtype, {}};
       output.shape.shape_entry = fuse::kShapesRole;
       call.push_back(std::move(output));
     }

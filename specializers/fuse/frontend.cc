@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "specializers/common/expr_frontend.h"
+#include "specializers/fuse/reductions.h"
 #include "specializers/fuse/views.h"
 
 namespace sejits::specializers::fuse {
@@ -43,14 +44,36 @@ class FuseFrontend {
     const auto &body = function_.body();
     for (int k = 0; k < body.size(); ++k) {
       if (returned_) return error(body[k].pos().line(), "statements after 'return' are not supported");
+      live_after_.clear();
+      for (int later = k + 1; later < body.size(); ++later) names_read(body[later], live_after_);
       if (absl::Status applied = apply(body[k]); !applied.ok()) return applied;
     }
     ir_->numpy_passes = static_cast<int>(numpy_operations_.size()) + copies_;
+    ir_->checks = std::move(empty_checks_);
     return std::move(ir_);
   }
 
  private:
   absl::Status error(int line, const std::string &message) const { return user_error(context_, line, message); }
+
+  // Every name `message` (a statement or expression) mentions.
+  static void names_read(const google::protobuf::Message &message, std::set<std::string> &names) {
+    if (const auto *expr = dynamic_cast<const v1::Expr *>(&message); expr != nullptr && expr->has_name()) {
+      names.insert(expr->name().id());
+      return;
+    }
+    const google::protobuf::Reflection *reflection = message.GetReflection();
+    std::vector<const google::protobuf::FieldDescriptor *> fields;
+    reflection->ListFields(message, &fields);
+    for (const google::protobuf::FieldDescriptor *field : fields) {
+      if (field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+      if (field->is_repeated()) {
+        for (int k = 0; k < reflection->FieldSize(message, field); ++k) names_read(reflection->GetRepeatedMessage(message, field, k), names);
+      } else {
+        names_read(reflection->GetMessage(message, field), names);
+      }
+    }
+  }
 
   // ---- parameters and aliasing -----------------------------------------------
 
@@ -123,13 +146,35 @@ class FuseFrontend {
     return leaves;
   }
 
+  const std::vector<SizeRef> *dims_of_leaf(const Leaf &leaf) const {
+    if (leaf.kind == Leaf::Kind::kView) return &leaf.view.dims;
+    if (leaf.kind == Leaf::Kind::kReduction) return &ir_->reductions[leaf.reduction].dims;
+    return nullptr;
+  }
+
+  // Every view `value` reads, reductions' bodies included.
+  void views_read(const NodeRef &value, std::vector<const Leaf *> &views) const {
+    for (const ScalarNode *node : leaves_of(value)) {
+      const Leaf &leaf = ir_->leaves[node->param_index];
+      if (leaf.kind == Leaf::Kind::kView) views.push_back(&leaf);
+      if (leaf.kind == Leaf::Kind::kReduction) views_read(ir_->reductions[leaf.reduction].body, views);
+    }
+  }
+
+  bool has_reduction(const NodeRef &value) const {
+    for (const ScalarNode *node : leaves_of(value)) {
+      if (ir_->leaves[node->param_index].kind == Leaf::Kind::kReduction) return true;
+    }
+    return false;
+  }
+
   // NumPy's broadcast of every array the value reads (right-aligned).
   std::vector<SizeRef> dims_of(const NodeRef &value) const {
     std::vector<SizeRef> dims;
     for (const ScalarNode *node : leaves_of(value)) {
-      const Leaf &leaf = ir_->leaves[node->param_index];
-      if (leaf.kind != Leaf::Kind::kView) continue;
-      const std::vector<SizeRef> &other = leaf.view.dims;
+      const std::vector<SizeRef> *leaf_dims = dims_of_leaf(ir_->leaves[node->param_index]);
+      if (leaf_dims == nullptr) continue;
+      const std::vector<SizeRef> &other = *leaf_dims;
       if (other.size() > dims.size()) dims.insert(dims.begin(), other.size() - dims.size(), size_constant(1));
       const size_t lead = dims.size() - other.size();
       for (size_t d = 0; d < other.size(); ++d) dims[lead + d] = broadcast_length(dims[lead + d], other[d]);
@@ -139,8 +184,9 @@ class FuseFrontend {
 
   // `value` with every view it reads first broadcast to the value's shape,
   // then transformed by `transform` (an indexing, a transpose).
-  absl::StatusOr<NodeRef> transform_views(const NodeRef &value, const std::function<absl::StatusOr<View>(const View &)> &transform,
+  absl::StatusOr<NodeRef> transform_views(NodeRef value, const std::function<absl::StatusOr<View>(const View &)> &transform,
                                           int line) {
+    if (has_reduction(value)) value = materialize(value, line, "a reduction's result, indexed");  // rare: stored, then indexed
     const std::vector<SizeRef> dims = dims_of(value);
     std::map<const ScalarNode *, NodeRef> rewritten;
     bool any_view = false;
@@ -209,15 +255,25 @@ class FuseFrontend {
       case v1::Expr::kSubscript:
         return bind(evaluate_subscript(expr.subscript(), line));
       case v1::Expr::kAttribute: {
-        if (expr.attribute().value().has_global_ref()) return absl::OkStatus();  // np.pi
-        if (expr.attribute().attr() == "T") {
-          auto value = evaluate(expr.attribute().value());
-          if (!value.ok()) return value.status();
+        const v1::Attribute &attribute = expr.attribute();
+        if (attribute.value().has_global_ref()) return absl::OkStatus();  // np.pi
+        auto value = evaluate(attribute.value());
+        if (!value.ok()) return value.status();
+        if (attribute.attr() == "T") {
           return bind(transform_views(*value, [](const View &view) -> absl::StatusOr<View> { return transpose_view(view); }, line));
         }
-        return error(line, absl::StrCat("the attribute '.", expr.attribute().attr(), "' is not supported by sejits.fuse yet"));
+        const std::vector<SizeRef> dims = dims_of(*value);
+        if (attribute.attr() == "size") {
+          SizeRef count = size_constant(1);
+          for (const SizeRef &dim : dims) count = size_mul(count, dim);
+          return bind(size_leaf(count, line));
+        }
+        if (attribute.attr() == "ndim") return bind(make_constant(static_cast<int64_t>(dims.size()), {DType::kInt64, true}, line));
+        return error(line, absl::StrCat("the attribute '.", attribute.attr(), "' is not supported by sejits.fuse yet"));
       }
       case v1::Expr::kCall: {
+        auto array_call = evaluate_array_call(expr.call(), line);
+        if (array_call) return bind(std::move(*array_call));
         auto callee = callee_name(expr.call().func());
         if (!callee) {
           const v1::Expr &func = expr.call().func();
@@ -254,6 +310,233 @@ class FuseFrontend {
       default:
         return absl::OkStatus();
     }
+  }
+
+  NodeRef size_leaf(const SizeRef &size, int line) {
+    Leaf leaf;
+    leaf.kind = Leaf::Kind::kSize;
+    leaf.size = size;
+    return new_leaf(std::move(leaf), ScalarType{DType::kInt64, true}, line);  // a Python int, as a.size is
+  }
+
+  // ---- calls that are not element-wise: reductions, new arrays, casts ----------
+
+  // A call's operands: `a` (the array: the first argument, or the method's
+  // object), the other positional arguments and the keywords.
+  struct CallOperands {
+    std::string name;  // "sum", "zeros_like", ...
+    bool method = false;
+    const v1::Expr *array = nullptr;
+    std::vector<const v1::Expr *> positional;
+    std::map<std::string, const v1::Expr *> keywords;
+  };
+
+  static std::optional<CallOperands> call_operands(const v1::Call &call) {
+    CallOperands operands;
+    const v1::Expr &func = call.func();
+    if (func.has_attribute() && !func.attribute().value().has_global_ref()) {
+      operands.name = func.attribute().attr();
+      operands.method = true;
+      operands.array = &func.attribute().value();
+    } else {
+      auto callee = callee_name(func);
+      if (!callee || !(callee->starts_with("numpy.") || *callee == "builtins.len")) return std::nullopt;
+      operands.name = callee->substr(callee->find('.') + 1);
+      if (call.args_size() > 0) operands.array = &call.args(0);
+    }
+    for (int k = operands.method ? 0 : 1; k < call.args_size(); ++k) operands.positional.push_back(&call.args(k));
+    for (const v1::Keyword &keyword : call.keywords()) operands.keywords[keyword.arg()] = &keyword.value();
+    return operands;
+  }
+
+  // The value of a call that the scalar front end cannot translate, or
+  // nullopt for an element-wise function (np.exp, np.where, ...).
+  std::optional<absl::StatusOr<NodeRef>> evaluate_array_call(const v1::Call &call, int line) {
+    auto operands = call_operands(call);
+    if (!operands) return std::nullopt;
+    const std::string &name = operands->name;
+    static const std::set<std::string> kNewArrays = {"empty_like", "zeros_like", "ones_like", "full_like", "copy"};
+    if (!reduction_named(name) && !kNewArrays.count(name) && name != "astype" && name != "len") {
+      if (operands->method) return error(line, absl::StrCat("the method '.", name, "()' is not supported by sejits.fuse yet"));
+      return std::nullopt;
+    }
+    if (operands->array == nullptr) return error(line, absl::StrCat("'", name, "' needs an array argument"));
+    auto value = evaluate(*operands->array);
+    if (!value.ok()) return value.status();
+    if (name == "len") {
+      const std::vector<SizeRef> dims = dims_of(*value);
+      if (dims.empty()) return error(line, "len() of an unsized (0-dimensional) value");
+      return size_leaf(dims[0], line);
+    }
+    if (name == "astype") {
+      if (operands->positional.size() != 1) return error(line, "astype(dtype) takes the dtype only, in sejits.fuse");
+      auto dtype = dtype_argument(*operands->positional[0]);
+      if (!dtype.ok()) return dtype.status();
+      return cast_to(*value, ScalarType{*dtype, false});
+    }
+    if (kNewArrays.count(name)) return new_array(*operands, *value, line);
+    return reduce(*operands, *value, line);
+  }
+
+  absl::StatusOr<DType> dtype_argument(const v1::Expr &expr) const {
+    static const std::map<std::string, DType> kDtypes = {
+        {"numpy.bool_", DType::kBool},    {"numpy.int8", DType::kInt8},       {"numpy.int16", DType::kInt16},
+        {"numpy.int32", DType::kInt32},   {"numpy.int64", DType::kInt64},     {"numpy.uint8", DType::kUInt8},
+        {"numpy.uint16", DType::kUInt16}, {"numpy.uint32", DType::kUInt32},   {"numpy.uint64", DType::kUInt64},
+        {"numpy.float32", DType::kFloat32}, {"numpy.float64", DType::kFloat64}, {"builtins.float", DType::kFloat64},
+        {"builtins.int", DType::kInt64},  {"builtins.bool", DType::kBool},    {"numpy.intp", DType::kInt64},
+        {"numpy.double", DType::kFloat64}, {"numpy.single", DType::kFloat32},
+    };
+    auto name = callee_name(expr);
+    if (name) {
+      auto it = kDtypes.find(*name);
+      if (it != kDtypes.end()) return it->second;
+    }
+    if (expr.has_constant() && expr.constant().value_case() == v1::Constant::kStrValue) {
+      auto it = kDtypes.find("numpy." + expr.constant().str_value());
+      if (it != kDtypes.end()) return it->second;
+    }
+    return error(expr.pos().line(), "a dtype sejits.fuse knows (np.float64, np.int32, ... or their names) is expected here");
+  }
+
+  // np.empty_like/zeros_like/ones_like/full_like(a[, fill], dtype=...), np.copy(a), a.copy(): a buffer.
+  absl::StatusOr<NodeRef> new_array(const CallOperands &operands, const NodeRef &like, int line) {
+    const std::string &name = operands.name;
+    for (const auto &[keyword, value] : operands.keywords) {
+      if (keyword != "dtype" && !(keyword == "fill_value" && name == "full_like")) {
+        return error(line, absl::StrCat("the keyword '", keyword, "' of ", name, " is not supported by sejits.fuse yet"));
+      }
+    }
+    if (name == "copy") {
+      if (!operands.positional.empty() || !operands.keywords.empty()) return error(line, "copy() takes no options in sejits.fuse");
+      return materialize(like, line, "a copy");
+    }
+    const v1::Expr *fill = nullptr;
+    size_t next = 0;
+    if (name == "full_like") {
+      fill = next < operands.positional.size() ? operands.positional[next++]
+             : operands.keywords.count("fill_value") ? operands.keywords.at("fill_value") : nullptr;
+      if (fill == nullptr) return error(line, "full_like needs a fill value");
+    }
+    DType dtype = strengthen(like->type).dtype;
+    const v1::Expr *dtype_expr = next < operands.positional.size() ? operands.positional[next++]
+                                 : operands.keywords.count("dtype") ? operands.keywords.at("dtype") : nullptr;
+    if (next < operands.positional.size()) return error(line, absl::StrCat("too many arguments to ", name, " for sejits.fuse"));
+    if (dtype_expr != nullptr && !(dtype_expr->has_constant() && dtype_expr->constant().value_case() == v1::Constant::kNoneValue)) {
+      auto parsed = dtype_argument(*dtype_expr);
+      if (!parsed.ok()) return parsed.status();
+      dtype = *parsed;
+    }
+    const ScalarType type{dtype, false};
+    NodeRef buffer = new_buffer(type, dims_of(like), line);
+    if (name == "empty_like") return buffer;
+    NodeRef value;
+    if (fill != nullptr) {
+      auto filled = evaluate(*fill);
+      if (!filled.ok()) return filled.status();
+      if (!dims_of(*filled).empty()) return error(line, "full_like's fill value must be a number in sejits.fuse");
+      value = *filled;
+    } else {
+      value = make_constant(int64_t{name == "ones_like" ? 1 : 0}, ScalarType{DType::kInt64, true}, line);
+    }
+    const View &view = ir_->leaves[buffer->param_index].view;
+    ir_->writes.push_back(Write{view, view.dims, cast_to(value, type), line, name});
+    ++version_[view.param];
+    return new_leaf(ir_->leaves[buffer->param_index], type, line);
+  }
+
+  absl::StatusOr<AxisSpec> axis_argument(const v1::Expr &expr) const {
+    AxisSpec spec;
+    if (expr.has_constant() && expr.constant().value_case() == v1::Constant::kNoneValue) return spec;
+    spec.axes.emplace();
+    if (expr.has_tuple()) {
+      for (const v1::Expr &element : expr.tuple().elts()) {
+        auto axis = integer_constant(element, "an axis");
+        if (!axis.ok()) return axis.status();
+        spec.axes->push_back(*axis);
+      }
+      return spec;
+    }
+    auto axis = integer_constant(expr, "an axis");
+    if (!axis.ok()) return axis.status();
+    spec.axes->push_back(*axis);
+    return spec;
+  }
+
+  absl::StatusOr<bool> bool_constant(const v1::Expr &expr, const char *what) const {
+    if (expr.has_constant() && expr.constant().value_case() == v1::Constant::kBoolValue) return expr.constant().bool_value();
+    return error(expr.pos().line(), absl::StrCat(what, " must be True or False for sejits.fuse"));
+  }
+
+  // np.sum(a, axis, keepdims=...) and its cousins, methods included; mean,
+  // std and var divide sums as NumPy does (std and var by the two-pass formula).
+  absl::StatusOr<NodeRef> reduce(const CallOperands &operands, const NodeRef &body, int line) {
+    const std::string &name = operands.name;
+    const bool moments = name == "std" || name == "var";
+    AxisSpec axis;
+    bool keepdims = false;
+    int64_t ddof = 0;
+    if (operands.positional.size() > 1) {
+      return error(line, absl::StrCat(name, ": only the axis may be passed by position in sejits.fuse"));
+    }
+    if (!operands.positional.empty()) {
+      auto parsed = axis_argument(*operands.positional[0]);
+      if (!parsed.ok()) return parsed.status();
+      axis = *parsed;
+    }
+    for (const auto &[keyword, value] : operands.keywords) {
+      if (keyword == "axis") {
+        auto parsed = axis_argument(*value);
+        if (!parsed.ok()) return parsed.status();
+        axis = *parsed;
+      } else if (keyword == "keepdims") {
+        auto parsed = bool_constant(*value, "keepdims");
+        if (!parsed.ok()) return parsed.status();
+        keepdims = *parsed;
+      } else if (keyword == "ddof" && moments) {
+        auto parsed = integer_constant(*value, "ddof");
+        if (!parsed.ok()) return parsed.status();
+        ddof = *parsed;
+      } else {
+        return error(line, absl::StrCat("the keyword '", keyword, "' of ", name, " is not supported by sejits.fuse yet"));
+      }
+    }
+    const ReduceOp op = *reduction_named(name);
+    if (name != "mean" && !moments) return reduction_leaf(op, body, axis, keepdims, line);
+    // The mean's type: float64 for bool and integers, else the body's.
+    const DType body_dtype = strengthen(body->type).dtype;
+    const ScalarType real{is_float(body_dtype) ? body_dtype : DType::kFloat64, false};
+    NodeRef values = cast_to(body, real);
+    auto mean = average(values, axis, keepdims || moments, 0, line);
+    if (!mean.ok() || !moments) return mean;
+    NodeRef deviation = make_node(ScalarOp::kSub, real, {values, *mean}, line);
+    NodeRef squared = make_node(ScalarOp::kMul, real, {deviation, deviation}, line);
+    auto variance = average(squared, axis, keepdims, ddof, line);
+    if (!variance.ok() || name == "var") return variance;
+    return make_math(MathFn::kSqrt, real, {*variance}, line);
+  }
+
+  // sum(values, axis) / (count - ddof), in the values' (floating) type.
+  absl::StatusOr<NodeRef> average(const NodeRef &values, const AxisSpec &axis, bool keepdims, int64_t ddof, int line) {
+    auto sum = reduction_leaf(ReduceOp::kSum, values, axis, keepdims, line);
+    if (!sum.ok()) return sum;
+    const Reduction &reduction = ir_->reductions[ir_->leaves[(*sum)->param_index].reduction];
+    NodeRef count = cast_to(size_leaf(size_add(reduced_count(reduction), size_constant(-ddof)), line), values->type);
+    return make_node(ScalarOp::kTrueDiv, values->type, {*sum, count}, line);
+  }
+
+  absl::StatusOr<NodeRef> reduction_leaf(ReduceOp op, const NodeRef &body, const AxisSpec &axis, bool keepdims, int line) {
+    auto reduction = make_reduction(op, body, dims_of(body), axis, keepdims, line);
+    if (!reduction.ok()) return error(line, std::string(reduction.status().message()));
+    if (op == ReduceOp::kMin || op == ReduceOp::kMax || op == ReduceOp::kArgMin || op == ReduceOp::kArgMax) {
+      empty_checks_.push_back(non_empty(reduced_count(*reduction)));
+    }
+    Leaf leaf;
+    leaf.kind = Leaf::Kind::kReduction;
+    leaf.reduction = static_cast<int>(ir_->reductions.size());
+    const ScalarType type = reduction->result;
+    ir_->reductions.push_back(std::move(*reduction));
+    return new_leaf(std::move(leaf), type, line);
   }
 
   absl::StatusOr<int64_t> integer_constant(const v1::Expr &expr, const char *what) const {
@@ -294,6 +577,16 @@ class FuseFrontend {
   }
 
   absl::StatusOr<NodeRef> evaluate_subscript(const v1::Subscript &subscript, int line) {
+    if (subscript.value().has_attribute() && subscript.value().attribute().attr() == "shape") {  // a.shape[k]
+      auto array = evaluate(subscript.value().attribute().value());
+      if (!array.ok()) return array.status();
+      auto axis = integer_constant(subscript.slice(), "a.shape's index");
+      if (!axis.ok()) return axis.status();
+      const std::vector<SizeRef> dims = dims_of(*array);
+      const int64_t rank = static_cast<int64_t>(dims.size());
+      if (*axis < -rank || *axis >= rank) return error(line, "tuple index out of range");
+      return size_leaf(dims[*axis < 0 ? *axis + rank : *axis], line);
+    }
     auto base = evaluate(subscript.value());
     if (!base.ok()) return base.status();
     std::vector<IndexingItem> items;
@@ -401,7 +694,7 @@ class FuseFrontend {
     if (!view.ok()) return view.status();
     auto value = evaluate(combined);
     if (!value.ok()) return value.status();
-    const DType dtype = ir_->parameters[view->param].type.dtype;
+    const DType dtype = array_dtype(view->param);
     if (!same_kind_castable(strengthen((*value)->type).dtype, dtype)) {
       return error(line, absl::StrCat("NumPy cannot cast the in-place result from ", type_name((*value)->type), " to ",
                                       dtype_name(dtype), " (casting='same_kind')"));
@@ -409,8 +702,22 @@ class FuseFrontend {
     return store(*view, *value, line, "in-place update");
   }
 
-  // Where an assignment's target lies: a view of an argument.
+  // Where an assignment's target lies: a view of an argument or buffer. A
+  // computed local indexed on the left (`x = a * 2; x[0] = 1`) is a new array
+  // in NumPy: it is stored in a buffer first, which its names then share.
   absl::StatusOr<View> target_view(const v1::Expr &target, int line) {
+    const v1::Expr *base = &target;
+    while (base->has_subscript()) base = &base->subscript().value();
+    if (base->has_name()) {
+      auto found = environment_.find(base->name().id());
+      if (found != environment_.end() && view_leaf(found->second) == nullptr && !dims_of(found->second).empty()) {
+        const NodeRef computed = found->second;
+        NodeRef buffer = materialize(computed, line, absl::StrCat("'", base->name().id(), "' (assigned into)"));
+        for (auto &[name, bound] : environment_) {
+          if (bound == computed) bound = buffer;
+        }
+      }
+    }
     auto value = evaluate(target);
     if (!value.ok()) return value.status();
     const Leaf *leaf = view_leaf(*value);
@@ -424,16 +731,28 @@ class FuseFrontend {
     return leaf.kind != Leaf::Kind::kView || leaf.version == version_.at(storage_.at(leaf.view.param));
   }
 
+  // Stale reads are stored before the store that would change them (see
+  // store()), so this is a check of that rule, not a refusal users meet.
   absl::Status check_fresh(const NodeRef &value, int line) const {
-    for (const ScalarNode *node : leaves_of(value)) {
-      const Leaf &leaf = ir_->leaves[node->param_index];
-      if (!fresh(leaf)) {
-        return error(line, absl::StrCat("a value read from '", ir_->parameters[leaf.view.param].name,
-                                        "' before it was updated in place is used after the update (it would need a "
-                                        "temporary): not supported by sejits.fuse yet"));
+    std::vector<const Leaf *> views;
+    views_read(value, views);
+    for (const Leaf *leaf : views) {
+      if (!fresh(*leaf)) {
+        return error(line, absl::StrCat("a value read from '", array_name(leaf->view.param),
+                                        "' before it was updated in place is used after the update: not supported by sejits.fuse yet"));
       }
     }
     return absl::OkStatus();
+  }
+
+  std::string array_name(int arg) const {
+    return arg < nparams() ? ir_->parameters[arg].name : absl::StrCat("a local array (buffer ", arg - nparams(), ")");
+  }
+
+  int nparams() const { return static_cast<int>(ir_->parameters.size()); }
+
+  DType array_dtype(int arg) const {
+    return arg < nparams() ? ir_->parameters[arg].type.dtype : ir_->outputs[arg - nparams()].type.dtype;
   }
 
   static bool same_elements(const View &a, const View &b) {
@@ -444,16 +763,69 @@ class FuseFrontend {
     return true;
   }
 
-  absl::Status store(const View &target, const NodeRef &value, int line, const std::string &what) {
+  // A new array the caller allocates (an output of "call"), as a view leaf.
+  NodeRef new_buffer(ScalarType type, const std::vector<SizeRef> &dims, int line) {
+    const int arg = nparams() + static_cast<int>(ir_->outputs.size());
+    ir_->outputs.push_back({ScalarType{type.dtype, false}, dims, false});
+    storage_[arg] = arg;
+    View view{arg, size_constant(0), dims, {}};
+    for (size_t d = 0; d < dims.size(); ++d) view.strides.push_back(size_stride(arg, static_cast<int>(d)));
+    return new_leaf(Leaf{Leaf::Kind::kView, view}, ScalarType{type.dtype, false}, line);
+  }
+
+  // `value` computed into a new buffer, whose view stands for it from now on.
+  NodeRef materialize(const NodeRef &value, int line, const std::string &what) {
+    const ScalarType type = strengthen(value->type);
+    NodeRef buffer = new_buffer(type, dims_of(value), line);
+    const View &view = ir_->leaves[buffer->param_index].view;
+    Write write{view, view.dims, cast_to(value, type), line, what};
+    ir_->writes.push_back(std::move(write));
+    ir_->fused.push_back(absl::StrCat("line ", line, ": ", what, " stored in a buffer"));
+    return buffer;
+  }
+
+  bool reads_storage(const NodeRef &value, int storage) const {
+    std::vector<const Leaf *> views;
+    views_read(value, views);
+    return std::any_of(views.begin(), views.end(), [&](const Leaf *leaf) { return storage_.at(leaf->view.param) == storage; });
+  }
+
+  // Whether a reduction leaf of a store's value is computed before the store's
+  // loops (its result is the same for every point): its reads precede every write.
+  bool computed_before_loops(const ScalarNode *node) const {
+    const Leaf &leaf = ir_->leaves[node->param_index];
+    if (leaf.kind != Leaf::Kind::kReduction) return false;
+    for (const SizeRef &dim : ir_->reductions[leaf.reduction].dims) {
+      if (constant_value(dim) != 1) return false;
+    }
+    return true;
+  }
+
+  // Whether evaluating `value` point by point while storing into `target`
+  // reads only the point being stored (or reads done before the stores).
+  bool reads_pointwise(const NodeRef &value, const View &target) const {
+    const int storage = storage_.at(target.param);
+    for (const ScalarNode *node : leaves_of(value)) {
+      const Leaf &leaf = ir_->leaves[node->param_index];
+      if (computed_before_loops(node)) continue;
+      if (leaf.kind == Leaf::Kind::kView && storage_.at(leaf.view.param) == storage && !same_elements(leaf.view, target)) return false;
+      if (leaf.kind == Leaf::Kind::kReduction && reads_storage(ir_->reductions[leaf.reduction].body, storage)) return false;
+    }
+    return true;
+  }
+
+  absl::Status store(const View &target, NodeRef value, int line, const std::string &what) {
     if (absl::Status status = check_fresh(value, line); !status.ok()) return status;
     const std::vector<SizeRef> value_dims = dims_of(value);
     if (value_dims.size() > target.dims.size()) {
       return error(line, absl::StrCat("a ", value_dims.size(), "-dimensional value is assigned into a ", target.dims.size(),
                                       "-dimensional view: not supported by sejits.fuse"));
     }
+    const int storage = storage_[target.param];
+    if (!reads_pointwise(value, target)) {  // NumPy computes the right side whole before writing
+      value = materialize(value, line, absl::StrCat("the right side of ", what, " (it reads the target elsewhere)"));
+    }
     Write write;
-    write.target = Write::Target::kArgument;
-    write.index = target.param;
     write.view = target;
     write.line = line;
     write.what = what;
@@ -461,16 +833,14 @@ class FuseFrontend {
     for (size_t d = 0; d < target.dims.size(); ++d) {
       write.dims.push_back(d < lead ? target.dims[d] : fits_into(value_dims[d - lead], target.dims[d]));
     }
-    const int storage = storage_[target.param];
-    for (const ScalarNode *node : leaves_of(value)) {
-      const Leaf &leaf = ir_->leaves[node->param_index];
-      if (leaf.kind == Leaf::Kind::kView && storage_[leaf.view.param] == storage && !same_elements(leaf.view, target)) {
-        return error(line, absl::StrCat("the right side reads '", ir_->parameters[leaf.view.param].name,
-                                        "' through another view than the one assigned (NumPy reads it whole first): a "
-                                        "buffered assignment, not supported by sejits.fuse yet"));
+    write.value = cast_to(value, ScalarType{array_dtype(target.param), false});
+    // Values named for later that read the target are stored first: they must
+    // not see the new contents.
+    for (auto &[name, bound] : environment_) {
+      if (view_leaf(bound) == nullptr && live_after_.count(name) && reads_storage(bound, storage)) {
+        bound = materialize(bound, line, absl::StrCat("'", name, "' (read after ", what, " changes what it reads)"));
       }
     }
-    write.value = cast_to(value, ScalarType{ir_->parameters[target.param].type.dtype, false});
     ir_->writes.push_back(std::move(write));
     ++version_[storage];
     for (auto &[name, bound] : environment_) {  // aliases see the new contents
@@ -496,24 +866,25 @@ class FuseFrontend {
       auto value = evaluate(*expr);
       if (!value.ok()) return value.status();
       if (const Leaf *leaf = view_leaf(*value)) {
-        if (!is_whole_argument(leaf->view)) {
-          return error(line, "returning a view of an argument is not supported by sejits.fuse (it returns new arrays)");
+        const int arg = leaf->view.param;
+        const bool whole = arg < nparams() ? is_whole_argument(leaf->view)
+                                           : leaf->view.offset->key == "0" && leaf->view.dims.size() == ir_->outputs[arg - nparams()].dims.size();
+        if (!whole) return error(line, "returning a view of an array is not supported by sejits.fuse (it returns whole arrays)");
+        if (arg < nparams()) {
+          ir_->returns.push_back({-1, arg, false});
+        } else {
+          ir_->outputs[arg - nparams()].returned = true;
+          ir_->returns.push_back({arg - nparams(), -1, false});
         }
-        ir_->returns.push_back({-1, leaf->view.param, false});
         continue;
       }
       if (absl::Status status = check_fresh(*value, line); !status.ok()) return status;
-      Output output{strengthen((*value)->type), dims_of(*value)};
-      Write write;
-      write.target = Write::Target::kOutput;
-      write.index = static_cast<int>(ir_->outputs.size());
-      write.dims = output.dims;
-      write.value = cast_to(*value, output.type);
-      write.line = line;
-      write.what = absl::StrCat("returned value ", ir_->returns.size() + 1);
-      ir_->returns.push_back({write.index, -1, (*value)->type.weak});
-      ir_->outputs.push_back(std::move(output));
-      ir_->writes.push_back(std::move(write));
+      const bool python_scalar = (*value)->type.weak;
+      NodeRef stored = materialize(*value, line, absl::StrCat("returned value ", ir_->returns.size() + 1));
+      const int output = ir_->leaves[stored->param_index].view.param - nparams();
+      ir_->outputs[output].returned = true;
+      ir_->fused.pop_back();
+      ir_->returns.push_back({output, -1, python_scalar});
     }
     return absl::OkStatus();
   }
@@ -527,9 +898,11 @@ class FuseFrontend {
   std::map<int, int> version_;  // storage -> stores into it so far
   int placeholders_ = 0;
   bool returned_ = false;
+  std::set<std::string> live_after_;  // names read by the statements after the current one
   std::set<const ScalarNode *> numpy_operations_;  // array operations NumPy would run, each a pass
   std::vector<NodeRef> kept_alive_;  // keeps the nodes above from being reused at another address
   int copies_ = 0;  // slice assignments: one more pass each in NumPy
+  std::vector<SizeRef> empty_checks_;  // reductions that NumPy refuses over nothing
 };
 
 }  // namespace

@@ -27,13 +27,34 @@ struct View {
   std::string key() const;  // equal keys: the same elements in the same order
 };
 
+// NumPy's reductions (mean, std and var are written with sum).
+enum class ReduceOp { kSum, kProd, kMin, kMax, kArgMin, kArgMax, kAny, kAll };
+const char *reduce_op_name(ReduceOp op);
+
+// A reduction of a value along some of its axes: its result is a leaf of
+// the expressions that use it, computed where the loops that feed its kept
+// axes are bound (hoisted out of the others).
+struct Reduction {
+  ReduceOp op = ReduceOp::kSum;
+  NodeRef body;                       // the reduced value, over its own leaves
+  std::vector<SizeRef> body_dims;
+  std::vector<bool> reduced;          // per body axis
+  bool keepdims = false;
+  ScalarType accumulator;             // what elements are combined in (argmin/argmax: compared in)
+  ScalarType result;                  // the leaf's type
+  std::vector<SizeRef> dims;          // the result's
+  int line = 0;
+};
+
 // What a kParam leaf of a value's expression reads.
 struct Leaf {
-  enum class Kind { kView, kScalar };
+  enum class Kind { kView, kScalar, kReduction, kSize };
   Kind kind = Kind::kView;
-  View view;      // kView
-  int param = -1;  // kScalar: the scalar argument
-  int version = 0;  // how many stores into the argument preceded the read
+  View view;        // kView
+  int param = -1;   // kScalar: the scalar argument
+  int reduction = -1;  // kReduction: ir.reductions[reduction]
+  SizeRef size;     // kSize: a run-time size (a.size, a.shape[k]) as a number
+  int version = 0;  // kView: how many stores into the argument preceded the read
 };
 
 struct Parameter {
@@ -44,16 +65,13 @@ struct Parameter {
 };
 
 // One loop nest: target[...] = value over the target's dimensions.
+// Arrays are addressed as "call"'s arguments: the function's own, then the outputs.
 struct Write {
-  enum class Target { kArgument, kOutput };
-  Target target = Target::kOutput;
-  int index = 0;   // the argument, or the output
-  View view;       // kArgument: where in it; kOutput: unused (outputs are C-contiguous)
-  std::vector<SizeRef> dims;  // the loop nest's (the target's) dimensions
-  NodeRef value;   // already of the target's dtype
-  bool buffered = false;  // the value reads the target's memory through another view: computed whole first
+  View view;                  // where: a view of an argument or of an output
+  std::vector<SizeRef> dims;  // the loop nest's dimensions (the target's)
+  NodeRef value;              // already of the target's dtype
   int line = 0;
-  std::string what;  // "v[1:-1, 1:-1] += ...", for explain()
+  std::string what;  // "in-place update", for explain() and the generated comments
 };
 
 // A returned value: a new array (an output the caller allocates), or an argument as it is.
@@ -63,19 +81,25 @@ struct Returned {
   bool python_scalar = false;  // a Python number, not a NumPy scalar
 };
 
+// An array the caller allocates for the call: a returned value, or a
+// buffer (a local array the function fills, or a value stored before the
+// arrays it reads are overwritten). Argument nparams + k of "call".
 struct Output {
   ScalarType type;
   std::vector<SizeRef> dims;
+  bool returned = false;
 };
 
 class FuseIr : public DomainIr {
  public:
   std::vector<Parameter> parameters;
   std::vector<Leaf> leaves;  // by the kParam index of every expression below
+  std::vector<Reduction> reductions;
   std::vector<Write> writes;  // in program order
   std::vector<Output> outputs;
   std::vector<Returned> returns;
   bool returns_tuple = false;
+  std::vector<SizeRef> checks;  // run-time conditions beyond the sizes' own (non-empty reductions)
   int numpy_passes = 0;  // the passes over memory NumPy makes for the same statements (temporaries included)
   std::vector<std::string> fused;  // what was fused, for explain()
   std::string describe() const override;

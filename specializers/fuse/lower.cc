@@ -1,11 +1,16 @@
 #include "specializers/fuse/lower.h"
 
+#include <cmath>
+#include <limits>
 #include <map>
+#include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "specializers/common/lower_entry.h"
 #include "specializers/common/lower_scalar.h"
 #include "specializers/common/variant_params.h"
+#include "specializers/fuse/reductions.h"
 #include "specializers/fuse/views.h"
 
 namespace sejits::specializers::fuse {
@@ -16,35 +21,48 @@ namespace {
 // "sejits-fallback:" asks the client to run the function as written, where
 // NumPy raises its own error (a broadcast mismatch, an index out of range).
 constexpr char kFallbackPrefix[] = "sejits-fallback: ";
+// Threads of a reduction that no loop around it parallelizes: at most this many partial results.
+constexpr int64_t kMaxPartials = 64;
 
 cg::ExprPtr i64(int64_t value) { return cg::int_literal(value); }
 cg::ExprPtr add(cg::ExprPtr a, cg::ExprPtr b) { return cg::binary(cg::BinaryOp::kAdd, std::move(a), std::move(b)); }
 cg::ExprPtr mul(cg::ExprPtr a, cg::ExprPtr b) { return cg::binary(cg::BinaryOp::kMul, std::move(a), std::move(b)); }
+cg::ExprPtr div(cg::ExprPtr a, cg::ExprPtr b) { return cg::binary(cg::BinaryOp::kDiv, std::move(a), std::move(b)); }
 cg::ExprPtr ne(cg::ExprPtr a, cg::ExprPtr b) { return cg::binary(cg::BinaryOp::kNe, std::move(a), std::move(b)); }
 cg::ExprPtr eq(cg::ExprPtr a, cg::ExprPtr b) { return cg::binary(cg::BinaryOp::kEq, std::move(a), std::move(b)); }
 cg::ExprPtr both(cg::ExprPtr a, cg::ExprPtr b) { return cg::binary(cg::BinaryOp::kLogicalAnd, std::move(a), std::move(b)); }
 cg::ExprPtr either(cg::ExprPtr a, cg::ExprPtr b) { return cg::binary(cg::BinaryOp::kLogicalOr, std::move(a), std::move(b)); }
+cg::ExprPtr negate(cg::ExprPtr a) { return cg::unary(cg::UnaryOp::kNot, std::move(a)); }
 cg::StmtPtr constant_decl(const std::string &name, cg::ExprPtr value) {
   return cg::decl(cg::scalar_type(cg::CType::kInt64, true), name, std::move(value));
 }
+void append(std::vector<cg::StmtPtr> &to, const std::vector<cg::StmtPtr> &statements) {
+  to.insert(to.end(), statements.begin(), statements.end());
+}
 
-// A view as one loop nest reads it: the offset and per-loop strides in bytes.
-struct Access {
-  int arg = 0;
-  DType dtype = DType::kFloat64;
-  SizeRef offset;
-  std::vector<SizeRef> strides;
-  bool writes = false;
-};
+// Which loop variable runs along each axis of a value ("" where none does:
+// a statically 1-long axis, broadcast).
+using Binding = std::vector<std::string>;
 
 class FuseLowering {
  public:
   explicit FuseLowering(const FuseIr &ir) : ir_(ir) {}
 
   cg::TranslationUnit run(std::vector<std::string> &notes) {
-    std::vector<SizeRef> roots;
-    for (const Write &write : ir_.writes) plan_write(write, roots);
+    std::vector<SizeRef> roots = ir_.checks;
+    for (const Leaf &leaf : ir_.leaves) {
+      if (leaf.kind == Leaf::Kind::kView) add_view_sizes(leaf.view, roots);
+      if (leaf.kind == Leaf::Kind::kSize) roots.push_back(leaf.size);
+    }
+    for (const Reduction &reduction : ir_.reductions) {
+      roots.insert(roots.end(), reduction.body_dims.begin(), reduction.body_dims.end());
+      roots.insert(roots.end(), reduction.dims.begin(), reduction.dims.end());
+    }
     for (const Output &output : ir_.outputs) roots.insert(roots.end(), output.dims.begin(), output.dims.end());
+    for (const Write &write : ir_.writes) {
+      roots.insert(roots.end(), write.dims.begin(), write.dims.end());
+      add_view_sizes(write.view, roots);
+    }
     sizes_ = sizes_in_order(roots);
 
     cg::TranslationUnit unit;
@@ -54,127 +72,62 @@ class FuseLowering {
     unit.functions.push_back(entry_point(kShapesSymbol, shapes_body()));
     unit.functions.push_back(entry_point(kCallSymbol, call_body()));
     notes.push_back(absl::StrCat("C++/OpenMP: ", ir_.writes.size(), " loop nests (one per store), each parallel over its ",
-                                 "outer axis above ", kFuseParallelThreshold, " elements; a dense inner loop where the "
-                                 "last axis is contiguous"));
+                                 "outer axis above ", kFuseParallelThreshold, " elements, with a dense inner loop where ",
+                                 "every array is contiguous along the last axis; reductions are computed in the loop ",
+                                 "that binds their kept axes, and in parallel partial sums where no loop surrounds them"));
     return unit;
   }
 
  private:
+  static void add_view_sizes(const View &view, std::vector<SizeRef> &roots) {
+    roots.push_back(view.offset);
+    roots.insert(roots.end(), view.dims.begin(), view.dims.end());
+    roots.insert(roots.end(), view.strides.begin(), view.strides.end());
+  }
+
   int nparams() const { return static_cast<int>(ir_.parameters.size()); }
-  int output_arg(int output) const { return nparams() + output; }
   int call_shapes_arg() const { return nparams() + static_cast<int>(ir_.outputs.size()); }
-
-  // ---- what each loop nest reads and writes --------------------------------
-
-  struct NestPlan {
-    std::map<int, Access> reads;  // by leaf
-    Access target;
-  };
-
-  void plan_write(const Write &write, std::vector<SizeRef> &roots) {
-    NestPlan plan;
-    for (const NodeRef &node : topological_order(write.value)) {
-      if (node->op != ScalarOp::kParam) continue;
-      const Leaf &leaf = ir_.leaves[node->param_index];
-      if (leaf.kind != Leaf::Kind::kView) continue;
-      View view = broadcast_view(leaf.view, write.dims);
-      plan.reads[node->param_index] = {view.param, ir_.parameters[view.param].type.dtype, view.offset, view.strides, false};
-    }
-    if (write.target == Write::Target::kArgument) {
-      plan.target = {write.view.param, ir_.parameters[write.view.param].type.dtype, write.view.offset, write.view.strides, true};
-    } else {
-      View view = argument_view(output_arg(write.index), static_cast<int>(write.dims.size()));
-      plan.target = {view.param, ir_.outputs[write.index].type.dtype, view.offset, view.strides, true};
-    }
-    roots.insert(roots.end(), write.dims.begin(), write.dims.end());
-    for (const Access *access : accesses(plan)) {
-      roots.push_back(access->offset);
-      roots.insert(roots.end(), access->strides.begin(), access->strides.end());
-    }
-    plans_.push_back(std::move(plan));
+  DType array_dtype(int arg) const {
+    return arg < nparams() ? ir_.parameters[arg].type.dtype : ir_.outputs[arg - nparams()].type.dtype;
   }
+  std::string fresh(const std::string &stem) { return absl::StrCat(stem, names_++); }
 
-  static std::vector<const Access *> accesses(const NestPlan &plan) {
-    std::vector<const Access *> all = {&plan.target};
-    for (const auto &[leaf, access] : plan.reads) all.push_back(&access);
-    return all;
-  }
+  // ---- sizes -----------------------------------------------------------------
 
-  // ---- the prologue: arguments checked, scalars read, sizes computed ---------
-
-  cg::ExprPtr size(const SizeRef &size) const {
-    if (auto value = constant_value(size)) return i64(*value);
-    return cg::var(size_names_.at(size->key));
-  }
-
-  void check_arguments(std::vector<cg::StmtPtr> &body, int nargs) {
-    body.push_back(cg::if_stmt(ne(cg::var("nargs"), i64(nargs)),
-                               {fail_statement(absl::StrCat("expected ", nargs, " arguments"))}));
-    for (int k = 0; k < nparams(); ++k) {
-      const Parameter &parameter = ir_.parameters[k];
-      cg::ExprPtr wrong = either(ne(arg_field(k, "kind"), i64(static_cast<int>(parameter.kind))),
-                                 ne(arg_field(k, "dtype"), i64(static_cast<int>(parameter.type.dtype))));
-      if (parameter.kind == ArgKind::kArray) wrong = either(wrong, ne(arg_field(k, "rank"), i64(parameter.rank)));
-      body.push_back(cg::if_stmt(wrong, {fail_statement(absl::StrCat("argument ", k, " does not match the specialized signature"))}));
-      if (parameter.kind == ArgKind::kScalar) body.push_back(declare_scalar_arg(k, parameter.type.dtype));
+  // A size: its prologue variable, a literal, or (for sizes made while
+  // lowering, which never carry checks) its expression.
+  cg::ExprPtr size(const SizeRef &node) const {
+    if (auto value = constant_value(node)) return i64(*value);
+    auto named = size_names_.find(node->key);
+    if (named != size_names_.end()) return cg::var(named->second);
+    auto operand = [&](int k) { return size(node->operands[k]); };
+    switch (node->op) {
+      case SizeOp::kDim: return cg::index(arg_field(node->param, "shape"), i64(node->axis));
+      case SizeOp::kStride: return cg::index(arg_field(node->param, "strides"), i64(node->axis));
+      case SizeOp::kAdd: return add(operand(0), operand(1));
+      case SizeOp::kMul: return mul(operand(0), operand(1));
+      case SizeOp::kStrideUnlessOne: return cg::ternary(eq(operand(0), i64(1)), i64(0), operand(1));
+      default: return size_expression(*node);
     }
   }
 
-  static cg::StmtPtr fall_back_unless(cg::ExprPtr fine, const std::string &why) {
-    return cg::if_stmt(cg::unary(cg::UnaryOp::kNot, std::move(fine)), {fail_statement(kFallbackPrefix + why)});
-  }
-
-  // `const int64_t z<k> = ...;` for every size, in order, with NumPy's checks.
-  void compute_sizes(std::vector<cg::StmtPtr> &body) {
-    size_names_.clear();
-    for (const SizeRef &node : sizes_) {
-      if (constant_value(node)) continue;
-      const std::string name = absl::StrCat("z", size_names_.size());
-      auto operand = [&](int k) { return size(node->operands[k]); };
-      cg::ExprPtr value;
-      switch (node->op) {
-        case SizeOp::kConstant: break;
-        case SizeOp::kDim: value = cg::index(arg_field(node->param, "shape"), i64(node->axis)); break;
-        case SizeOp::kStride: value = cg::index(arg_field(node->param, "strides"), i64(node->axis)); break;
-        case SizeOp::kAdd: value = add(operand(0), operand(1)); break;
-        case SizeOp::kMul: value = mul(operand(0), operand(1)); break;
-        case SizeOp::kSliceStart:
-        case SizeOp::kSliceLength: {
-          auto [start, stop] = slice_bounds(*node, operand(0));
-          if (node->op == SizeOp::kSliceStart) {
-            value = start;
-          } else {
-            const bool up = node->step > 0;
-            const int64_t step = up ? node->step : -node->step;
-            cg::ExprPtr span = up ? cg::binary(cg::BinaryOp::kSub, stop, start) : cg::binary(cg::BinaryOp::kSub, start, stop);
-            value = cg::ternary(cg::binary(cg::BinaryOp::kGt, span, i64(0)),
-                                cg::binary(cg::BinaryOp::kDiv, add(span, i64(step - 1)), i64(step)), i64(0));
-          }
-          break;
-        }
-        case SizeOp::kIndex: {
-          value = node->constant < 0 ? add(operand(0), i64(node->constant)) : i64(node->constant);
-          body.push_back(constant_decl(name, value));
-          body.push_back(fall_back_unless(both(cg::binary(cg::BinaryOp::kGe, cg::var(name), i64(0)),
-                                               cg::binary(cg::BinaryOp::kLt, cg::var(name), operand(0))),
-                                          absl::StrCat("index ", node->constant, " is out of bounds")));
-          size_names_[node->key] = name;
-          continue;
-        }
-        case SizeOp::kBroadcast:
-          body.push_back(fall_back_unless(either(either(eq(operand(0), operand(1)), eq(operand(0), i64(1))), eq(operand(1), i64(1))),
-                                          "operands could not be broadcast together"));
-          value = cg::ternary(eq(operand(0), i64(1)), operand(1), operand(0));
-          break;
-        case SizeOp::kFitsInto:
-          body.push_back(fall_back_unless(either(eq(operand(0), operand(1)), eq(operand(0), i64(1))),
-                                          "could not broadcast the assigned value into its target"));
-          value = operand(1);
-          break;
-        case SizeOp::kStrideUnlessOne: value = cg::ternary(eq(operand(0), i64(1)), i64(0), operand(1)); break;
+  cg::ExprPtr size_expression(const SizeNode &node) const {
+    auto operand = [&](int k) { return size(node.operands[k]); };
+    switch (node.op) {
+      case SizeOp::kSliceStart:
+      case SizeOp::kSliceLength: {
+        auto [start, stop] = slice_bounds(node, operand(0));
+        if (node.op == SizeOp::kSliceStart) return start;
+        const bool up = node.step > 0;
+        const int64_t step = up ? node.step : -node.step;
+        cg::ExprPtr span = up ? cg::binary(cg::BinaryOp::kSub, stop, start) : cg::binary(cg::BinaryOp::kSub, start, stop);
+        return cg::ternary(cg::binary(cg::BinaryOp::kGt, span, i64(0)), div(add(span, i64(step - 1)), i64(step)), i64(0));
       }
-      body.push_back(constant_decl(name, value));
-      size_names_[node->key] = name;
+      case SizeOp::kIndex: return node.constant < 0 ? add(operand(0), i64(node.constant)) : i64(node.constant);
+      case SizeOp::kBroadcast: return cg::ternary(eq(operand(0), i64(1)), operand(1), operand(0));
+      case SizeOp::kFitsInto: return operand(1);
+      case SizeOp::kNonEmpty: return operand(0);
+      default: return size(std::make_shared<const SizeNode>(node));
     }
   }
 
@@ -186,27 +139,75 @@ class FuseLowering {
       if (*bound < 0) return cg::call(cg::Callee::kMax, {add(length, i64(*bound)), i64(up ? 0 : -1)});
       return cg::call(cg::Callee::kMin, {i64(*bound), up ? length : add(length, i64(-1))});
     };
-    cg::ExprPtr start = clamp(node.lower, up ? i64(0) : add(length, i64(-1)));
-    cg::ExprPtr stop = clamp(node.upper, up ? length : i64(-1));
-    return {start, stop};
+    return {clamp(node.lower, up ? i64(0) : add(length, i64(-1))), clamp(node.upper, up ? length : i64(-1))};
+  }
+
+  static cg::StmtPtr fall_back_unless(cg::ExprPtr fine, const std::string &why) {
+    return cg::if_stmt(negate(std::move(fine)), {fail_statement(kFallbackPrefix + why)});
+  }
+
+  // `const int64_t z<k> = ...;` for every size, in order, each after NumPy's check.
+  void compute_sizes(std::vector<cg::StmtPtr> &body) {
+    size_names_.clear();
+    for (const SizeRef &node : sizes_) {
+      if (constant_value(node)) continue;
+      auto operand = [&](int k) { return size(node->operands[k]); };
+      switch (node->op) {
+        case SizeOp::kIndex: {
+          const std::string position = fresh("index");
+          body.push_back(constant_decl(position, size_expression(*node)));
+          body.push_back(fall_back_unless(both(cg::binary(cg::BinaryOp::kGe, cg::var(position), i64(0)),
+                                               cg::binary(cg::BinaryOp::kLt, cg::var(position), operand(0))),
+                                          absl::StrCat("index ", node->constant, " is out of bounds")));
+          break;
+        }
+        case SizeOp::kBroadcast:
+          body.push_back(fall_back_unless(either(either(eq(operand(0), operand(1)), eq(operand(0), i64(1))), eq(operand(1), i64(1))),
+                                          "operands could not be broadcast together"));
+          break;
+        case SizeOp::kFitsInto:
+          body.push_back(fall_back_unless(either(eq(operand(0), operand(1)), eq(operand(0), i64(1))),
+                                          "could not broadcast the assigned value into its target"));
+          break;
+        case SizeOp::kNonEmpty:
+          body.push_back(fall_back_unless(ne(operand(0), i64(0)), "zero-size array to a reduction operation with no identity"));
+          break;
+        default: break;
+      }
+      const std::string name = absl::StrCat("z", size_names_.size());
+      body.push_back(constant_decl(name, size_expression(*node)));
+      size_names_[node->key] = name;
+    }
+  }
+
+  // ---- the prologue: arguments checked, scalars read, sizes computed ---------
+
+  void check_arguments(std::vector<cg::StmtPtr> &body, int nargs) {
+    body.push_back(cg::if_stmt(ne(cg::var("nargs"), i64(nargs)), {fail_statement(absl::StrCat("expected ", nargs, " arguments"))}));
+    for (int k = 0; k < nparams(); ++k) {
+      const Parameter &parameter = ir_.parameters[k];
+      cg::ExprPtr wrong = either(ne(arg_field(k, "kind"), i64(static_cast<int>(parameter.kind))),
+                                 ne(arg_field(k, "dtype"), i64(static_cast<int>(parameter.type.dtype))));
+      if (parameter.kind == ArgKind::kArray) wrong = either(wrong, ne(arg_field(k, "rank"), i64(parameter.rank)));
+      body.push_back(cg::if_stmt(wrong, {fail_statement(absl::StrCat("argument ", k, " does not match the specialized signature"))}));
+      if (parameter.kind == ArgKind::kScalar) body.push_back(declare_scalar_arg(k, parameter.type.dtype));
+      if (parameter.kind != ArgKind::kArray) continue;
+      for (int d = 0; d < parameter.rank; ++d) {  // strides in whole elements: the loops index typed pointers
+        body.push_back(fall_back_unless(eq(cg::binary(cg::BinaryOp::kMod, cg::index(arg_field(k, "strides"), i64(d)),
+                                                      i64(itemsize(parameter.type.dtype))), i64(0)),
+                                        "an argument's strides are not whole elements"));
+      }
+    }
   }
 
   std::vector<cg::StmtPtr> prologue(int nargs) {
     std::vector<cg::StmtPtr> body;
     check_arguments(body, nargs);
-    for (int k = 0; k < nparams(); ++k) {  // strides in whole elements: the loops index typed pointers
-      if (ir_.parameters[k].kind != ArgKind::kArray) continue;
-      for (int d = 0; d < ir_.parameters[k].rank; ++d) {
-        body.push_back(fall_back_unless(eq(cg::binary(cg::BinaryOp::kMod, cg::index(arg_field(k, "strides"), i64(d)),
-                                                      i64(itemsize(ir_.parameters[k].type.dtype))), i64(0)),
-                                        "an argument's strides are not whole elements"));
-      }
-    }
     compute_sizes(body);
     return body;
   }
 
-  // ---- shapes --------------------------------------------------------------
+  // ---- shapes ----------------------------------------------------------------
 
   std::vector<cg::StmtPtr> shapes_body() {
     const int shapes = nparams();
@@ -228,12 +229,12 @@ class FuseLowering {
     return body;
   }
 
-  // ---- call ----------------------------------------------------------------
+  // ---- call ------------------------------------------------------------------
 
   std::vector<cg::StmtPtr> call_body() {
     std::vector<cg::StmtPtr> body = prologue(call_shapes_arg() + 1);
     for (size_t o = 0; o < ir_.outputs.size(); ++o) {
-      const int arg = output_arg(static_cast<int>(o));
+      const int arg = nparams() + static_cast<int>(o);
       const auto &dims = ir_.outputs[o].dims;
       cg::ExprPtr wrong = either(ne(arg_field(arg, "dtype"), i64(static_cast<int>(ir_.outputs[o].type.dtype))),
                                  ne(arg_field(arg, "rank"), i64(static_cast<int64_t>(dims.size()))));
@@ -244,79 +245,377 @@ class FuseLowering {
     body.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "serial", serial_call(call_shapes_arg())));
     body.push_back(declare_thread_count(ThreadCount::kAll));
     for (size_t w = 0; w < ir_.writes.size(); ++w) {
-      append_python_int_range_checks(ir_.writes[w].value, body);
-      body.push_back(cg::comment(absl::StrCat("loop nest ", w + 1, ": ", ir_.writes[w].what, " (line ", ir_.writes[w].line, ")")));
-      body.push_back(cg::block(loop_nest(ir_.writes[w], plans_[w], static_cast<int>(w))));
-      for (const Write &write : ir_.writes) append_error_flag_checks(write.value, body);
+      const Write &write = ir_.writes[w];
+      append_python_int_range_checks(write.value, body);
+      body.push_back(cg::comment(absl::StrCat("loop nest ", w + 1, ": ", write.what, " (line ", write.line, ")")));
+      scopes_.assign(1, {});
+      body.push_back(cg::block(loop_nest(write)));
+      append_error_flag_checks(write.value, body);
     }
     body.push_back(cg::return_stmt(i64(0)));
     return body;
   }
 
-  static std::string row_name(int w, int leaf) { return leaf < 0 ? absl::StrCat("out", w) : absl::StrCat("in", w, "_", leaf); }
+  // ---- reading arrays --------------------------------------------------------
 
-  // The element pointer of `access` at the outer loops' indices (all but the last axis).
-  cg::StmtPtr row_pointer(const std::string &name, const Access &access, int rank) const {
-    const cg::CType type = ctype_of(access.dtype);
-    cg::ExprPtr bytes = size(access.offset);
-    for (int d = 0; d + 1 < rank; ++d) bytes = add(bytes, mul(cg::var(absl::StrCat("i", d)), size(access.strides[d])));
-    cg::ExprPtr base = cg::cast(cg::pointer_type(cg::CType::kChar, !access.writes), arg_field(access.arg, "data"));
-    return cg::decl(cg::pointer_type(type, !access.writes), name,
-                    cg::cast(cg::pointer_type(type, !access.writes), add(base, bytes)));
+  // The element of `view` (broadcast to `dims`) at the loop variables of `binding`.
+  cg::ExprPtr element_at(const View &leaf_view, const std::vector<SizeRef> &dims, const Binding &binding) const {
+    const View view = broadcast_view(leaf_view, dims);
+    const bool writes = false;
+    const cg::CType type = ctype_of(array_dtype(view.param));
+    cg::ExprPtr bytes = size(view.offset);
+    for (size_t d = 0; d < dims.size(); ++d) {
+      if (!binding[d].empty() && constant_value(view.strides[d]) != 0) bytes = add(bytes, mul(cg::var(binding[d]), size(view.strides[d])));
+    }
+    cg::ExprPtr base = cg::cast(cg::pointer_type(cg::CType::kChar, !writes), arg_field(view.param, "data"));
+    return cg::unary(cg::UnaryOp::kDeref, cg::cast(cg::pointer_type(type, !writes), add(base, bytes)));
   }
 
-  // The last axis' stride in elements (0 for a rank-0 nest).
-  cg::ExprPtr element_step(const Access &access, int rank) const {
-    if (rank == 0) return i64(0);
-    return cg::binary(cg::BinaryOp::kDiv, size(access.strides[rank - 1]), i64(itemsize(access.dtype)));
+  // How a reduction used in a value of `dims` (bound by `binding`) is bound:
+  // its result's axes, right-aligned.
+  Binding result_binding(const Reduction &reduction, const std::vector<SizeRef> &dims, const Binding &binding) const {
+    Binding bound;
+    const size_t lead = dims.size() - reduction.dims.size();
+    for (size_t j = 0; j < reduction.dims.size(); ++j) {
+      bound.push_back(constant_value(reduction.dims[j]) == 1 ? "" : binding[lead + j]);
+    }
+    return bound;
   }
 
-  bool statically_broadcast(const Access &access, int rank) const {
-    return rank > 0 && constant_value(access.strides[rank - 1]) == 0;
+  static std::string reduction_key(int leaf, const Binding &binding) { return absl::StrCat(leaf, ":", absl::StrJoin(binding, ",")); }
+
+  const std::string *computed(const std::string &key) const {
+    for (auto scope = scopes_.rbegin(); scope != scopes_.rend(); ++scope) {
+      auto found = scope->find(key);
+      if (found != scope->end()) return &found->second;
+    }
+    return nullptr;
   }
 
-  // The innermost loop's body: target element = value, reading each leaf's element.
-  std::vector<cg::StmtPtr> element(const Write &write, const NestPlan &plan, int w, bool dense) const {
-    const int rank = static_cast<int>(write.dims.size());
-    auto at = [&](int leaf, const Access &access) -> cg::ExprPtr {
-      const std::string row = row_name(w, leaf);
-      if (rank == 0 || statically_broadcast(access, rank)) return cg::index(cg::var(row), i64(0));
-      if (dense) return cg::index(cg::var(row), cg::var("i"));
-      return cg::index(cg::var(row), mul(cg::var("i"), cg::var(absl::StrCat("step_", row))));
-    };
+  std::vector<int> reductions_in(const NodeRef &value) const {
+    std::vector<int> leaves;
+    for (const NodeRef &node : topological_order(value)) {
+      if (node->op == ScalarOp::kParam && ir_.leaves[node->param_index].kind == Leaf::Kind::kReduction) leaves.push_back(node->param_index);
+    }
+    return leaves;
+  }
+
+  // The scalar form of a leaf that is not an array element.
+  cg::ExprPtr other_leaf(int index, const std::vector<SizeRef> &dims, const Binding &binding) const {
+    const Leaf &leaf = ir_.leaves[index];
+    if (leaf.kind == Leaf::Kind::kScalar) return cg::var(absl::StrCat("s", leaf.param));
+    if (leaf.kind == Leaf::Kind::kSize) return size(leaf.size);
+    const Reduction &reduction = ir_.reductions[leaf.reduction];
+    return cg::var(*computed(reduction_key(index, result_binding(reduction, dims, binding))));
+  }
+
+  LoweredScalar lower_value(const NodeRef &value, const std::function<cg::ExprPtr(int leaf)> &view_element,
+                            const std::vector<SizeRef> &dims, const Binding &binding) {
     ScalarLoweringContext context;
     context.error_flag = "error_flag";
+    context.temporary_prefix = fresh("t") + "_";
     context.param = [&](int index, const std::vector<int64_t> &) -> cg::ExprPtr {
-      const Leaf &leaf = ir_.leaves[index];
-      if (leaf.kind == Leaf::Kind::kScalar) return cg::var(absl::StrCat("s", leaf.param));
-      return at(index, plan.reads.at(index));
+      if (ir_.leaves[index].kind == Leaf::Kind::kView) return view_element(index);
+      return other_leaf(index, dims, binding);
     };
-    LoweredScalar lowered = lower_scalar(write.value, context);
+    return lower_scalar(value, context);
+  }
+
+  // ---- reductions ------------------------------------------------------------
+
+  // The C type a reduction accumulates in: float32 sums in double (more
+  // accurate than NumPy's pairwise float32 sum, not bitwise the same).
+  static ScalarType accumulator_type(const Reduction &reduction) {
+    if (reduction.op == ReduceOp::kSum && reduction.accumulator.dtype == DType::kFloat32) return {DType::kFloat64, false};
+    return reduction.accumulator;
+  }
+
+  static bool is_arg(ReduceOp op) { return op == ReduceOp::kArgMin || op == ReduceOp::kArgMax; }
+
+  static ConstantValue identity(const Reduction &reduction, ScalarType type) {
+    const DType dtype = type.dtype;
+    const bool lowest = reduction.op == ReduceOp::kMax;
+    switch (reduction.op) {
+      case ReduceOp::kSum: return int64_t{0};
+      case ReduceOp::kProd: return int64_t{1};
+      case ReduceOp::kAny: return false;
+      case ReduceOp::kAll: return true;
+      default: break;
+    }
+    if (is_float(dtype)) return lowest ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    if (dtype == DType::kBool) return !lowest;
+    const int bits = 8 * itemsize(dtype);
+    if (kind_of(dtype) == Kind::kUnsigned) {
+      return lowest ? ConstantValue{uint64_t{0}} : ConstantValue{bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1};
+    }
+    const int64_t max = bits == 64 ? std::numeric_limits<int64_t>::max() : (int64_t{1} << (bits - 1)) - 1;
+    return lowest ? -max - 1 : max;
+  }
+
+  // acc = combine(acc, x), as NumPy's ufunc for the op computes it.
+  std::vector<cg::StmtPtr> combine(const Reduction &reduction, const std::string &acc, cg::ExprPtr x, ScalarType x_type) {
+    const ScalarType type = accumulator_type(reduction);
+    NodeRef left = make_param(0, type, reduction.line);
+    NodeRef right = cast_to(make_param(1, x_type, reduction.line), type);
+    NodeRef combined;
+    switch (reduction.op) {
+      case ReduceOp::kSum: combined = make_node(ScalarOp::kAdd, type, {left, right}, reduction.line); break;
+      case ReduceOp::kProd: combined = make_node(ScalarOp::kMul, type, {left, right}, reduction.line); break;
+      case ReduceOp::kMin: combined = make_node(ScalarOp::kMinimum, type, {left, right}, reduction.line); break;
+      case ReduceOp::kMax: combined = make_node(ScalarOp::kMaximum, type, {left, right}, reduction.line); break;
+      case ReduceOp::kAny:
+      case ReduceOp::kAll: {
+        NodeRef truth = make_node(ScalarOp::kTruth, type, {make_param(1, x_type, reduction.line)}, reduction.line);
+        combined = make_node(reduction.op == ReduceOp::kAny ? ScalarOp::kLogicalOr : ScalarOp::kLogicalAnd, type, {left, truth},
+                             reduction.line);
+        break;
+      }
+      default: break;
+    }
+    ScalarLoweringContext context;
+    context.error_flag = "error_flag";
+    context.temporary_prefix = fresh("c") + "_";
+    context.param = [&](int index, const std::vector<int64_t> &) { return index == 0 ? cg::var(acc) : x; };
+    LoweredScalar lowered = lower_scalar(combined, context);
     std::vector<cg::StmtPtr> statements = lowered.statements;
-    statements.push_back(cg::assign(at(-1, plan.target), lowered.value));
+    statements.push_back(cg::assign(cg::var(acc), lowered.value));
     return statements;
   }
 
-  std::vector<cg::StmtPtr> loop_nest(const Write &write, const NestPlan &plan, int w) const {
+  // argmin/argmax: the first best element, or the first NaN.
+  std::vector<cg::StmtPtr> combine_arg(const Reduction &reduction, const std::string &best, const std::string &index,
+                                       const std::string &first, cg::ExprPtr x, cg::ExprPtr flat) {
+    const bool floating = is_float(reduction.accumulator.dtype);
+    const cg::CType type = ctype_of(reduction.accumulator.dtype);
+    const std::string value = fresh("candidate");
+    cg::ExprPtr better = cg::binary(reduction.op == ReduceOp::kArgMax ? cg::BinaryOp::kGt : cg::BinaryOp::kLt, cg::var(value), cg::var(best));
+    if (floating) better = both(eq(cg::var(best), cg::var(best)), either(better, ne(cg::var(value), cg::var(value))));
+    return {cg::decl(cg::scalar_type(type, true), value, cg::cast(cg::scalar_type(type), x)),
+            cg::if_stmt(either(cg::var(first), better), {cg::assign(cg::var(best), cg::var(value)), cg::assign(cg::var(index), flat),
+                                                         cg::assign(cg::var(first), cg::literal(cg::CType::kBool, false))})};
+  }
+
+  struct Accumulator {
+    std::string acc, best, index, first;  // acc, or (best, index, first) for argmin/argmax
+  };
+
+  std::vector<cg::StmtPtr> declare_accumulator(const Reduction &reduction, const Accumulator &names) {
+    if (is_arg(reduction.op)) {
+      return {cg::decl(cg::scalar_type(ctype_of(reduction.accumulator.dtype)), names.best, cg::cast(cg::scalar_type(ctype_of(reduction.accumulator.dtype)), i64(0))),
+              cg::decl(cg::scalar_type(cg::CType::kInt64), names.index, i64(0)),
+              cg::decl(cg::scalar_type(cg::CType::kBool), names.first, cg::literal(cg::CType::kBool, true))};
+    }
+    const ScalarType type = accumulator_type(reduction);
+    ScalarLoweringContext context;
+    LoweredScalar init = lower_scalar(make_constant(identity(reduction, type), type, reduction.line), context);
+    return {cg::decl(cg::scalar_type(ctype_of(type.dtype)), names.acc, init.value)};
+  }
+
+  Accumulator new_accumulator() { return {fresh("acc"), fresh("best"), fresh("at"), fresh("first")}; }
+
+  // Computes reduction leaf `leaf` for the loop variables of `binding` (its
+  // result's axes) into a new variable, registered in the innermost scope.
+  // `parallel`: no loop surrounds it, so its first reduced axis is split
+  // among the threads (partial results combined in order).
+  std::vector<cg::StmtPtr> compute_reduction(int leaf, const Binding &binding, bool parallel) {
+    const Reduction &reduction = ir_.reductions[ir_.leaves[leaf].reduction];
+    std::vector<cg::StmtPtr> out;
+    // The body's axes: kept ones take the result's variables, reduced ones new loops.
+    Binding body_binding;
+    std::vector<std::string> loop_vars;
+    std::vector<SizeRef> loop_dims;
+    size_t result_axis = 0;
+    for (size_t d = 0; d < reduction.body_dims.size(); ++d) {
+      if (reduction.reduced[d]) {
+        loop_vars.push_back(fresh("r"));
+        loop_dims.push_back(reduction.body_dims[d]);
+        body_binding.push_back(loop_vars.back());
+        if (reduction.keepdims) ++result_axis;
+      } else {
+        body_binding.push_back(binding[result_axis++]);
+      }
+    }
+    // Reductions inside the body that no reduced loop feeds are computed first, once.
+    std::vector<int> inner;
+    std::set<std::string> own(loop_vars.begin(), loop_vars.end());
+    for (int nested : reductions_in(reduction.body)) {
+      const Binding nested_binding = result_binding(ir_.reductions[ir_.leaves[nested].reduction], reduction.body_dims, body_binding);
+      const bool fed = std::any_of(nested_binding.begin(), nested_binding.end(), [&](const std::string &v) { return own.count(v) > 0; });
+      if (fed) {
+        inner.push_back(nested);
+      } else if (computed(reduction_key(nested, nested_binding)) == nullptr) {
+        append(out, compute_reduction(nested, nested_binding, false));
+      }
+    }
+    // The flat index of argmin/argmax: C order over the reduced axes.
+    cg::ExprPtr flat = i64(0);
+    for (size_t k = 0; k < loop_vars.size(); ++k) flat = add(mul(flat, size(loop_dims[k])), cg::var(loop_vars[k]));
+
+    auto loops = [&](const Accumulator &names, cg::ExprPtr first_begin, cg::ExprPtr first_end) {
+      scopes_.push_back({});
+      std::vector<cg::StmtPtr> element;
+      for (int nested : inner) {
+        append(element, compute_reduction(nested, result_binding(ir_.reductions[ir_.leaves[nested].reduction], reduction.body_dims, body_binding), false));
+      }
+      LoweredScalar lowered = lower_value(
+          reduction.body, [&](int index) { return element_at(ir_.leaves[index].view, reduction.body_dims, body_binding); },
+          reduction.body_dims, body_binding);
+      append(element, lowered.statements);
+      const ScalarType x_type = reduction.body->type;
+      if (is_arg(reduction.op)) {
+        append(element, combine_arg(reduction, names.best, names.index, names.first, lowered.value, flat));
+      } else {
+        append(element, combine(reduction, names.acc, lowered.value, x_type));
+      }
+      scopes_.pop_back();
+      std::vector<cg::StmtPtr> nest = element;
+      for (int k = static_cast<int>(loop_vars.size()) - 1; k >= 0; --k) {
+        cg::ExprPtr begin = k == 0 && first_begin ? first_begin : i64(0);
+        cg::ExprPtr end = k == 0 && first_end ? first_end : size(loop_dims[k]);
+        nest = {cg::for_loop(loop_vars[k], begin, end, nest)};
+      }
+      return nest;
+    };
+
+    const Accumulator names = new_accumulator();
+    const std::string result = fresh("reduced");
+    const cg::CType result_type = ctype_of(reduction.result.dtype);
+    append(out, declare_accumulator(reduction, names));
+    if (parallel && !loop_vars.empty()) {
+      append(out, parallel_reduction(reduction, names, loop_dims, loops));
+    } else {
+      append(out, loops(names, nullptr, nullptr));
+    }
+    cg::ExprPtr value = is_arg(reduction.op) ? cg::var(names.index) : cg::var(names.acc);
+    out.push_back(cg::decl(cg::scalar_type(result_type, true), result, cg::cast(cg::scalar_type(result_type), value)));
+    scopes_.back()[reduction_key(leaf, binding)] = result;
+    return out;
+  }
+
+  // The first reduced axis split into up to kMaxPartials parts, one per
+  // thread, each reduced on its own; the parts are then combined in order.
+  template <typename Loops>
+  std::vector<cg::StmtPtr> parallel_reduction(const Reduction &reduction, const Accumulator &names,
+                                              const std::vector<SizeRef> &loop_dims, Loops &loops) {
+    std::vector<cg::StmtPtr> out;
+    const std::string parts = fresh("parts"), part = fresh("part"), go = fresh("parallel");
+    cg::ExprPtr count = size(loop_dims[0]);
+    cg::ExprPtr total = count;
+    for (size_t k = 1; k < loop_dims.size(); ++k) total = mul(total, size(loop_dims[k]));
+    out.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), go,
+                           both(cg::binary(cg::BinaryOp::kGe, total, i64(kFuseParallelThreshold)), negate(cg::var("serial")))));
+    out.push_back(constant_decl(parts, cg::ternary(cg::var(go), cg::call(cg::Callee::kMin, {cg::var(kThreadCountVar), i64(kMaxPartials)}), i64(1))));
+    const bool arg = is_arg(reduction.op);
+    const ScalarType type = arg ? reduction.accumulator : accumulator_type(reduction);
+    const std::string values = fresh("partial"), indices = fresh("partial_at"), firsts = fresh("partial_first");
+    out.push_back(cg::decl(cg::scalar_type(ctype_of(type.dtype)), values, nullptr, kMaxPartials));
+    if (arg) {
+      out.push_back(cg::decl(cg::scalar_type(cg::CType::kInt64), indices, nullptr, kMaxPartials));
+      out.push_back(cg::decl(cg::scalar_type(cg::CType::kBool), firsts, nullptr, kMaxPartials));
+    }
+    const Accumulator local = new_accumulator();
+    std::vector<cg::StmtPtr> task = declare_accumulator(reduction, local);
+    cg::ExprPtr begin = div(mul(count, cg::var(part)), cg::var(parts));
+    cg::ExprPtr end = div(mul(count, add(cg::var(part), i64(1))), cg::var(parts));
+    append(task, loops(local, begin, end));
+    if (arg) {
+      task.push_back(cg::assign(cg::index(cg::var(values), cg::var(part)), cg::var(local.best)));
+      task.push_back(cg::assign(cg::index(cg::var(indices), cg::var(part)), cg::var(local.index)));
+      task.push_back(cg::assign(cg::index(cg::var(firsts), cg::var(part)), cg::var(local.first)));
+    } else {
+      task.push_back(cg::assign(cg::index(cg::var(values), cg::var(part)), cg::var(local.acc)));
+    }
+    out.push_back(cg::for_loop(part, i64(0), cg::var(parts), task, cg::OmpParallelFor{false, go, kThreadCountVar, 1}));
+    std::vector<cg::StmtPtr> merge;
+    if (arg) {
+      merge = {cg::if_stmt(negate(cg::index(cg::var(firsts), cg::var(part))),
+                           combine_arg(reduction, names.best, names.index, names.first, cg::index(cg::var(values), cg::var(part)),
+                                       cg::index(cg::var(indices), cg::var(part))))};
+    } else {
+      merge = combine(reduction, names.acc, cg::index(cg::var(values), cg::var(part)), type);
+    }
+    out.push_back(cg::for_loop(part, i64(0), cg::var(parts), merge));
+    return out;
+  }
+
+  // ---- one store's loop nest -------------------------------------------------
+
+  // The loop level a reduction of a store's value is computed at: after the
+  // loop of its innermost bound axis (0: before the loops).
+  static int level_of(const Binding &binding, const Binding &loops) {
+    int level = 0;
+    for (const std::string &var : binding) {
+      for (size_t d = 0; d < loops.size(); ++d) {
+        if (!var.empty() && loops[d] == var) level = std::max(level, static_cast<int>(d) + 1);
+      }
+    }
+    return level;
+  }
+
+  std::vector<cg::StmtPtr> loop_nest(const Write &write) {
     const int rank = static_cast<int>(write.dims.size());
-    std::vector<cg::StmtPtr> nest;
-    std::vector<std::pair<int, const Access *>> all = {{-1, &plan.target}};
-    for (const auto &[leaf, access] : plan.reads) all.push_back({leaf, &access});
+    Binding loops;
+    for (int d = 0; d < rank; ++d) loops.push_back(d + 1 == rank ? "i" : absl::StrCat("i", d));
+    std::map<int, std::vector<std::pair<int, Binding>>> by_level;
+    std::set<std::string> seen;
+    for (int leaf : reductions_in(write.value)) {
+      Binding binding = result_binding(ir_.reductions[ir_.leaves[leaf].reduction], write.dims, loops);
+      if (seen.insert(reduction_key(leaf, binding)).second) by_level[level_of(binding, loops)].push_back({leaf, binding});
+    }
+    auto reductions_at = [&](int level, bool parallel) {
+      std::vector<cg::StmtPtr> statements;
+      for (const auto &[leaf, binding] : by_level[level]) append(statements, compute_reduction(leaf, binding, parallel));
+      return statements;
+    };
+
+    // Pointers to each array's row at the outer loops' indices.
+    std::vector<std::pair<int, View>> arrays = {{-1, write.view}};
+    for (const NodeRef &node : topological_order(write.value)) {
+      if (node->op == ScalarOp::kParam && ir_.leaves[node->param_index].kind == Leaf::Kind::kView) {
+        arrays.push_back({node->param_index, broadcast_view(ir_.leaves[node->param_index].view, write.dims)});
+      }
+    }
+    std::map<int, std::string> row_names;
+    for (const auto &[leaf, view] : arrays) row_names[leaf] = fresh(leaf < 0 ? "out" : "in");
     auto rows = [&]() {
       std::vector<cg::StmtPtr> pointers;
-      for (const auto &[leaf, access] : all) pointers.push_back(row_pointer(row_name(w, leaf), *access, rank));
+      for (const auto &[leaf, view] : arrays) {
+        const bool writes = leaf < 0;
+        const cg::CType type = ctype_of(array_dtype(view.param));
+        cg::ExprPtr bytes = size(view.offset);
+        for (int d = 0; d + 1 < rank; ++d) bytes = add(bytes, mul(cg::var(loops[d]), size(view.strides[d])));
+        cg::ExprPtr base = cg::cast(cg::pointer_type(cg::CType::kChar, !writes), arg_field(view.param, "data"));
+        pointers.push_back(cg::decl(cg::pointer_type(type, !writes), row_names[leaf], cg::cast(cg::pointer_type(type, !writes), add(base, bytes))));
+      }
       return pointers;
     };
+    auto broadcast_last = [&](const View &view) { return rank == 0 || constant_value(view.strides[rank - 1]) == 0; };
+    auto element = [&](bool dense) {
+      std::vector<cg::StmtPtr> statements;
+      auto at = [&](int leaf, const View &view) -> cg::ExprPtr {
+        const std::string &row = row_names[leaf];
+        if (broadcast_last(view)) return cg::index(cg::var(row), i64(0));
+        if (dense) return cg::index(cg::var(row), cg::var("i"));
+        return cg::index(cg::var(row), mul(cg::var("i"), cg::var("step_" + row)));
+      };
+      std::map<int, View> views(arrays.begin(), arrays.end());
+      LoweredScalar lowered = lower_value(write.value, [&](int leaf) { return at(leaf, views.at(leaf)); }, write.dims, loops);
+      append(statements, lowered.statements);
+      statements.push_back(cg::assign(at(-1, write.view), lowered.value));
+      return statements;
+    };
+
+    std::vector<cg::StmtPtr> nest = reductions_at(0, true);
     if (rank == 0) {
-      nest = rows();
-      for (cg::StmtPtr &statement : element(write, plan, w, true)) nest.push_back(statement);
+      append(nest, rows());
+      append(nest, element(true));
       return nest;
     }
     cg::ExprPtr dense;
-    for (const auto &[leaf, access] : all) {
-      const std::string step = absl::StrCat("step_", row_name(w, leaf));
-      nest.push_back(constant_decl(step, element_step(*access, rank)));
-      if (statically_broadcast(*access, rank)) continue;
+    for (const auto &[leaf, view] : arrays) {
+      const std::string step = "step_" + row_names[leaf];
+      nest.push_back(constant_decl(step, div(size(view.strides[rank - 1]), i64(itemsize(array_dtype(view.param))))));
+      if (broadcast_last(view)) continue;
       cg::ExprPtr unit = eq(cg::var(step), i64(1));
       dense = dense ? both(dense, unit) : unit;
     }
@@ -324,35 +623,54 @@ class FuseLowering {
     cg::ExprPtr total = size(write.dims[0]);
     for (int d = 1; d < rank; ++d) total = mul(total, size(write.dims[d]));
     nest.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "parallel",
-                            both(cg::binary(cg::BinaryOp::kGe, total, i64(kFuseParallelThreshold)),
-                                 cg::unary(cg::UnaryOp::kNot, cg::var("serial")))));
-    const cg::ExprPtr last = size(write.dims[rank - 1]);
+                            both(cg::binary(cg::BinaryOp::kGe, total, i64(kFuseParallelThreshold)), negate(cg::var("serial")))));
+    const bool innermost_reductions = !by_level[rank].empty();
     auto inner = [&](bool parallel) {
       std::vector<cg::StmtPtr> body = rows();
       auto annotation = [&](bool simd) -> std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> {
+        simd = simd && !innermost_reductions;
         if (parallel) return cg::OmpParallelFor{simd, "parallel", kThreadCountVar, 0};
         if (simd) return cg::OmpSimd{};
         return {};
       };
-      body.push_back(cg::if_stmt(cg::var("dense"), {cg::for_loop("i", i64(0), last, element(write, plan, w, true), annotation(true))},
-                                 {cg::for_loop("i", i64(0), last, element(write, plan, w, false), annotation(false))}));
+      auto loop_body = [&](bool dense_path) {
+        scopes_.push_back({});
+        std::vector<cg::StmtPtr> statements = reductions_at(rank, false);
+        append(statements, element(dense_path));
+        scopes_.pop_back();
+        return statements;
+      };
+      const cg::ExprPtr last = size(write.dims[rank - 1]);
+      body.push_back(cg::if_stmt(cg::var("dense"), {cg::for_loop("i", i64(0), last, loop_body(true), annotation(true))},
+                                 {cg::for_loop("i", i64(0), last, loop_body(false), annotation(false))}));
       return body;
     };
     if (rank == 1) {
-      for (cg::StmtPtr &statement : inner(true)) nest.push_back(statement);
+      append(nest, inner(true));
       return nest;
     }
-    std::vector<cg::StmtPtr> body = inner(false);
-    for (int d = rank - 2; d >= 1; --d) body = {cg::for_loop(absl::StrCat("i", d), i64(0), size(write.dims[d]), body)};
-    nest.push_back(cg::for_loop("i0", i64(0), size(write.dims[0]), body,
-                                cg::OmpParallelFor{false, "parallel", kThreadCountVar, 0}));
+    // Loops i0 .. i(rank-2), each opening with the reductions its index feeds.
+    std::function<std::vector<cg::StmtPtr>(int)> outer = [&](int d) -> std::vector<cg::StmtPtr> {  // loop i<d>'s body
+      scopes_.push_back({});
+      std::vector<cg::StmtPtr> body = reductions_at(d + 1, false);
+      if (d + 2 == rank) {
+        append(body, inner(false));
+      } else {
+        body.push_back(cg::for_loop(loops[d + 1], i64(0), size(write.dims[d + 1]), outer(d + 1)));
+      }
+      scopes_.pop_back();
+      return body;
+    };
+    std::vector<cg::StmtPtr> body = outer(0);
+    nest.push_back(cg::for_loop("i0", i64(0), size(write.dims[0]), body, cg::OmpParallelFor{false, "parallel", kThreadCountVar, 0}));
     return nest;
   }
 
   const FuseIr &ir_;
   std::vector<SizeRef> sizes_;
   std::map<std::string, std::string> size_names_;
-  std::vector<NestPlan> plans_;
+  std::vector<std::map<std::string, std::string>> scopes_;  // reductions computed so far, innermost last
+  int names_ = 0;
 };
 
 }  // namespace

@@ -68,6 +68,11 @@ SizeRef broadcast_length(const SizeRef &a, const SizeRef &b) {
   return make({SizeOp::kBroadcast, 0, -1, 0, {}, {}, 1, {a, b}, absl::StrCat("bcast(", a->key, ",", b->key, ")")});
 }
 
+SizeRef non_empty(const SizeRef &count) {
+  if (constant_value(count) && *constant_value(count) > 0) return count;
+  return make({SizeOp::kNonEmpty, 0, -1, 0, {}, {}, 1, {count}, absl::StrCat("nonempty(", count->key, ")")});
+}
+
 SizeRef fits_into(const SizeRef &value, const SizeRef &target) {
   if (same_size(value, target) || constant_value(value) == 1) return target;
   return make({SizeOp::kFitsInto, 0, -1, 0, {}, {}, 1, {value, target}, absl::StrCat("into(", value->key, ",", target->key, ")")});

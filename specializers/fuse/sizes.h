@@ -24,6 +24,7 @@ enum class SizeOp {
   kBroadcast,    // NumPy's broadcast of two lengths; an error unless equal or one of them is 1
   kStrideUnlessOne,  // operands: a length and a stride: 0 where the length is 1 (a broadcast axis), else the stride
   kFitsInto,     // operands: a value's length and a target's: the target's; an error unless equal or the value's is 1
+  kNonEmpty,     // operands[0], a count that must not be 0 (a min, max, argmin or argmax over nothing is NumPy's error)
 };
 
 struct SizeNode;
@@ -49,6 +50,7 @@ SizeRef slice_start(const SizeRef &length, std::optional<int64_t> lower, std::op
 SizeRef slice_length(const SizeRef &length, std::optional<int64_t> lower, std::optional<int64_t> upper, int64_t step);
 SizeRef index_position(const SizeRef &length, int64_t index);
 SizeRef broadcast_length(const SizeRef &a, const SizeRef &b);
+SizeRef non_empty(const SizeRef &count);
 SizeRef fits_into(const SizeRef &value, const SizeRef &target);
 SizeRef stride_unless_one(const SizeRef &length, const SizeRef &stride);
 
