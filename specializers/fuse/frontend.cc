@@ -46,6 +46,7 @@ class FuseFrontend {
       if (returned_) return error(body[k].pos().line(), "statements after 'return' are not supported");
       live_after_.clear();
       for (int later = k + 1; later < body.size(); ++later) names_read(body[later], live_after_);
+      if (body[k].has_for_stmt() || body[k].has_if_stmt()) names_read(body[k], live_after_);  // read again in later iterations
       if (absl::Status applied = apply(body[k]); !applied.ok()) return applied;
     }
     ir_->numpy_passes = static_cast<int>(numpy_operations_.size()) + copies_;
@@ -340,7 +341,8 @@ class FuseFrontend {
       operands.array = &func.attribute().value();
     } else {
       auto callee = callee_name(func);
-      if (!callee || !(callee->starts_with("numpy.") || *callee == "builtins.len")) return std::nullopt;
+      static const std::set<std::string> kBuiltins = {"builtins.len", "builtins.float", "builtins.int", "builtins.bool"};
+      if (!callee || !(callee->starts_with("numpy.") || kBuiltins.count(*callee))) return std::nullopt;
       operands.name = callee->substr(callee->find('.') + 1);
       if (call.args_size() > 0) operands.array = &call.args(0);
     }
@@ -356,7 +358,8 @@ class FuseFrontend {
     if (!operands) return std::nullopt;
     const std::string &name = operands->name;
     static const std::set<std::string> kNewArrays = {"empty_like", "zeros_like", "ones_like", "full_like", "copy"};
-    if (!reduction_named(name) && !kNewArrays.count(name) && name != "astype" && name != "len") {
+    static const std::map<std::string, DType> kPythonNumbers = {{"float", DType::kFloat64}, {"int", DType::kInt64}, {"bool", DType::kBool}};
+    if (!reduction_named(name) && !kNewArrays.count(name) && !kPythonNumbers.count(name) && name != "astype" && name != "len") {
       if (operands->method) return error(line, absl::StrCat("the method '.", name, "()' is not supported by sejits.fuse yet"));
       return std::nullopt;
     }
@@ -367,6 +370,13 @@ class FuseFrontend {
       const std::vector<SizeRef> dims = dims_of(*value);
       if (dims.empty()) return error(line, "len() of an unsized (0-dimensional) value");
       return size_leaf(dims[0], line);
+    }
+    if (kPythonNumbers.count(name) && !operands->method) {  // float(x) of a number: a Python number
+      if (!dims_of(*value).empty()) return error(line, absl::StrCat(name, "() of an array is not supported by sejits.fuse"));
+      if (!operands->positional.empty() || !operands->keywords.empty()) return error(line, absl::StrCat(name, "() takes one number here"));
+      const ScalarType type{kPythonNumbers.at(name), true};
+      if (name == "bool") return make_node(ScalarOp::kTruth, type, {*value}, line);
+      return make_node(ScalarOp::kCast, type, {*value}, line);
     }
     if (name == "astype") {
       if (operands->positional.size() != 1) return error(line, "astype(dtype) takes the dtype only, in sejits.fuse");
@@ -440,7 +450,7 @@ class FuseFrontend {
       value = make_constant(int64_t{name == "ones_like" ? 1 : 0}, ScalarType{DType::kInt64, true}, line);
     }
     const View &view = ir_->leaves[buffer->param_index].view;
-    ir_->writes.push_back(Write{view, view.dims, cast_to(value, type), line, name});
+    add_write(Write{view, view.dims, cast_to(value, type), line, name});
     ++version_[view.param];
     return new_leaf(ir_->leaves[buffer->param_index], type, line);
   }
@@ -553,25 +563,25 @@ class FuseFrontend {
     if (item.has_slice()) {
       SliceItem slice;
       if (item.slice().has_step()) {
-        auto step = integer_constant(item.slice().step(), "a slice step");
+        auto step = integer_value(item.slice().step(), "a slice step");
         if (!step.ok()) return step.status();
         if (*step == 0) return error(item.pos().line(), "slice step cannot be zero");
         slice.step = *step;
       }
       if (item.slice().has_lower()) {
-        auto lower = integer_constant(item.slice().lower(), "a slice bound");
+        auto lower = integer_value(item.slice().lower(), "a slice bound");
         if (!lower.ok()) return lower.status();
         slice.lower = *lower;
       }
       if (item.slice().has_upper()) {
-        auto upper = integer_constant(item.slice().upper(), "a slice bound");
+        auto upper = integer_value(item.slice().upper(), "a slice bound");
         if (!upper.ok()) return upper.status();
         slice.upper = *upper;
       }
       return slice;
     }
     if (item.has_constant() && item.constant().value_case() == v1::Constant::kNoneValue) return NewAxisItem{};
-    auto index = integer_constant(item, "an index");
+    auto index = integer_value(item, "an index");
     if (!index.ok()) return index.status();
     return IndexItem{*index};
   }
@@ -580,7 +590,7 @@ class FuseFrontend {
     if (subscript.value().has_attribute() && subscript.value().attribute().attr() == "shape") {  // a.shape[k]
       auto array = evaluate(subscript.value().attribute().value());
       if (!array.ok()) return array.status();
-      auto axis = integer_constant(subscript.slice(), "a.shape's index");
+      auto axis = integer_value(subscript.slice(), "a.shape's index");
       if (!axis.ok()) return axis.status();
       const std::vector<SizeRef> dims = dims_of(*array);
       const int64_t rank = static_cast<int64_t>(dims.size());
@@ -616,12 +626,107 @@ class FuseFrontend {
       case v1::Stmt::kExpr:
         if (stmt.expr().value().has_constant()) return absl::OkStatus();  // a docstring
         return error(line, "an expression statement is not supported by sejits.fuse");
-      case v1::Stmt::kIfStmt: return error(line, "'if' statements are not supported by sejits.fuse yet");
-      case v1::Stmt::kForStmt: return error(line, "'for' loops are not supported by sejits.fuse yet");
+      case v1::Stmt::kIfStmt: return if_statement(stmt.if_stmt(), line);
+      case v1::Stmt::kForStmt: return for_statement(stmt.for_stmt(), line);
       case v1::Stmt::kWhileStmt: return error(line, "'while' loops are not supported by sejits.fuse");
       case v1::Stmt::kUnsupported: return error(line, absl::StrCat(stmt.unsupported().what(), " is not supported by sejits.fuse"));
       default: return error(line, "this statement is not supported by sejits.fuse");
     }
+  }
+
+  absl::Status apply_block(const google::protobuf::RepeatedPtrField<v1::Stmt> &body) {
+    for (const v1::Stmt &stmt : body) {
+      if (stmt.has_return_stmt()) return error(stmt.pos().line(), "'return' inside 'if' or 'for' is not supported by sejits.fuse");
+      if (absl::Status applied = apply(stmt); !applied.ok()) return applied;
+    }
+    return absl::OkStatus();
+  }
+
+  // `if` on numbers (not on array values): both branches are compiled, their
+  // stores guarded by the condition, and each name they bind differently
+  // becomes np.where(condition, then, else) (the same dtype either way).
+  absl::Status if_statement(const v1::If &stmt, int line) {
+    auto test = evaluate(stmt.test());
+    if (!test.ok()) return test.status();
+    for (const ScalarNode *node : leaves_of(*test)) {
+      const Leaf::Kind kind = ir_->leaves[node->param_index].kind;
+      if (kind == Leaf::Kind::kView || kind == Leaf::Kind::kReduction) {
+        return error(line, "an 'if' on array values is not supported by sejits.fuse (only on numbers: arguments, sizes)");
+      }
+    }
+    NodeRef condition = (*test)->type.dtype == DType::kBool ? *test : make_node(ScalarOp::kTruth, {DType::kBool, false}, {*test}, line);
+    const NodeRef outer = guard_;
+    const Environment before = environment_;
+    auto branch = [&](NodeRef taken, const google::protobuf::RepeatedPtrField<v1::Stmt> &body) -> absl::StatusOr<Environment> {
+      guard_ = outer ? make_node(ScalarOp::kLogicalAnd, {DType::kBool, false}, {outer, taken}, line) : taken;
+      environment_ = before;
+      absl::Status applied = apply_block(body);
+      guard_ = outer;
+      if (!applied.ok()) return applied;
+      return environment_;
+    };
+    auto then_names = branch(condition, stmt.body());
+    if (!then_names.ok()) return then_names.status();
+    auto else_names = branch(make_node(ScalarOp::kNot, {DType::kBool, false}, {condition}, line), stmt.orelse());
+    if (!else_names.ok()) return else_names.status();
+    environment_.clear();
+    for (const auto &[name, then_value] : *then_names) {
+      auto other = else_names->find(name);
+      if (other == else_names->end()) continue;  // bound on one path only: a later use is refused as undefined
+      const NodeRef &else_value = other->second;
+      if (then_value == else_value) {
+        environment_[name] = then_value;
+        continue;
+      }
+      if (!(then_value->type == else_value->type)) {
+        return error(line, absl::StrCat("'", name, "' has dtype ", type_name(then_value->type), " after one branch and ",
+                                        type_name(else_value->type), " after the other: not supported by sejits.fuse"));
+      }
+      environment_[name] = make_node(ScalarOp::kSelect, then_value->type, {condition, then_value, else_value}, line);
+    }
+    return absl::OkStatus();
+  }
+
+  // `for name in range(...)` with constant bounds: unrolled, each iteration's
+  // statements fused like any others.
+  absl::Status for_statement(const v1::For &stmt, int line) {
+    constexpr int64_t kMaxIterations = 64;
+    if (!stmt.target().has_name()) return error(line, "a 'for' loop's target must be a name for sejits.fuse");
+    if (stmt.orelse_size() > 0) return error(line, "'for ... else' is not supported by sejits.fuse");
+    auto callee = stmt.iter().has_call() ? callee_name(stmt.iter().call().func()) : std::nullopt;
+    if (callee != "builtins.range" || stmt.iter().call().keywords_size() > 0 || stmt.iter().call().args_size() < 1 ||
+        stmt.iter().call().args_size() > 3) {
+      return error(line, "sejits.fuse runs 'for' loops over range(...) only");
+    }
+    std::vector<int64_t> bounds;
+    for (const v1::Expr &arg : stmt.iter().call().args()) {
+      auto bound = integer_value(arg, "a range bound");
+      if (!bound.ok()) return bound.status();
+      bounds.push_back(*bound);
+    }
+    const int64_t start = bounds.size() > 1 ? bounds[0] : 0, stop = bounds.size() > 1 ? bounds[1] : bounds[0];
+    const int64_t step = bounds.size() > 2 ? bounds[2] : 1;
+    if (step == 0) return error(line, "range() arg 3 must not be zero");
+    const int64_t count = step > 0 ? std::max<int64_t>(0, (stop - start + step - 1) / step) : std::max<int64_t>(0, (start - stop - step - 1) / -step);
+    if (count > kMaxIterations) {
+      return error(line, absl::StrCat("a 'for' loop of ", count, " iterations: sejits.fuse unrolls at most ", kMaxIterations));
+    }
+    for (int64_t k = 0; k < count; ++k) {
+      environment_[stmt.target().name().id()] = make_constant(start + k * step, {DType::kInt64, true}, line);
+      if (absl::Status applied = apply_block(stmt.body()); !applied.ok()) return applied;
+    }
+    return absl::OkStatus();
+  }
+
+  // An integer known when compiling: a literal, or a name bound to one (a loop index).
+  absl::StatusOr<int64_t> integer_value(const v1::Expr &expr, const char *what) const {
+    if (expr.has_name()) {
+      auto found = environment_.find(expr.name().id());
+      if (found != environment_.end() && found->second->op == ScalarOp::kConstant && is_integer(found->second->type.dtype)) {
+        if (const auto *value = std::get_if<int64_t>(&found->second->value)) return *value;
+      }
+    }
+    return integer_constant(expr, what);
   }
 
   absl::Status assign(const v1::Assign &assign, int line) {
@@ -763,6 +868,11 @@ class FuseFrontend {
     return true;
   }
 
+  void add_write(Write write) {
+    write.guard = guard_;
+    ir_->writes.push_back(std::move(write));
+  }
+
   // A new array the caller allocates (an output of "call"), as a view leaf.
   NodeRef new_buffer(ScalarType type, const std::vector<SizeRef> &dims, int line) {
     const int arg = nparams() + static_cast<int>(ir_->outputs.size());
@@ -779,7 +889,7 @@ class FuseFrontend {
     NodeRef buffer = new_buffer(type, dims_of(value), line);
     const View &view = ir_->leaves[buffer->param_index].view;
     Write write{view, view.dims, cast_to(value, type), line, what};
-    ir_->writes.push_back(std::move(write));
+    add_write(std::move(write));
     ir_->fused.push_back(absl::StrCat("line ", line, ": ", what, " stored in a buffer"));
     return buffer;
   }
@@ -841,7 +951,7 @@ class FuseFrontend {
         bound = materialize(bound, line, absl::StrCat("'", name, "' (read after ", what, " changes what it reads)"));
       }
     }
-    ir_->writes.push_back(std::move(write));
+    add_write(std::move(write));
     ++version_[storage];
     for (auto &[name, bound] : environment_) {  // aliases see the new contents
       const Leaf *leaf = view_leaf(bound);
@@ -902,6 +1012,7 @@ class FuseFrontend {
   std::set<const ScalarNode *> numpy_operations_;  // array operations NumPy would run, each a pass
   std::vector<NodeRef> kept_alive_;  // keeps the nodes above from being reused at another address
   int copies_ = 0;  // slice assignments: one more pass each in NumPy
+  NodeRef guard_;  // inside `if` branches: when the stores run (null: always)
   std::vector<SizeRef> empty_checks_;  // reductions that NumPy refuses over nothing
 };
 

@@ -72,6 +72,7 @@ struct Write {
   NodeRef value;              // already of the target's dtype
   int line = 0;
   std::string what;  // "in-place update", for explain() and the generated comments
+  NodeRef guard;     // a bool over numbers only: the store runs when it holds (inside `if`); null: always
 };
 
 // A returned value: a new array (an output the caller allocates), or an argument as it is.

@@ -249,7 +249,13 @@ class FuseLowering {
       append_python_int_range_checks(write.value, body);
       body.push_back(cg::comment(absl::StrCat("loop nest ", w + 1, ": ", write.what, " (line ", write.line, ")")));
       scopes_.assign(1, {});
-      body.push_back(cg::block(loop_nest(write)));
+      if (write.guard) {
+        LoweredScalar guard = lower_value(write.guard, nullptr, {}, {});
+        append(body, guard.statements);
+        body.push_back(cg::if_stmt(guard.value, loop_nest(write)));
+      } else {
+        body.push_back(cg::block(loop_nest(write)));
+      }
       append_error_flag_checks(write.value, body);
     }
     body.push_back(cg::return_stmt(i64(0)));
