@@ -36,10 +36,17 @@ NodeKey key_of(const ScalarNode &node, const std::vector<NodeRef> &operands) {
 
 }  // namespace
 
-NodeRef eliminate_common_subexpressions(const NodeRef &root) {
+NodeRef eliminate_common_subexpressions(const NodeRef &root) { return eliminate_common_subexpressions(std::vector<NodeRef>{root}).front(); }
+
+std::vector<NodeRef> eliminate_common_subexpressions(const std::vector<NodeRef> &roots) {
   std::map<NodeKey, NodeRef> canonical;
   std::unordered_map<const ScalarNode *, NodeRef> rewritten;
-  for (const NodeRef &node : topological_order(root)) {
+  std::vector<NodeRef> order;
+  for (const NodeRef &root : roots) {
+    for (const NodeRef &node : topological_order(root)) order.push_back(node);
+  }
+  for (const NodeRef &node : order) {
+    if (rewritten.count(node.get())) continue;
     std::vector<NodeRef> operands;
     for (const auto &operand : node->operands) operands.push_back(rewritten.at(operand.get()));
     NodeKey key = key_of(*node, operands);
@@ -52,7 +59,9 @@ NodeRef eliminate_common_subexpressions(const NodeRef &root) {
       rewritten[node.get()] = it->second;
     }
   }
-  return rewritten.at(root.get());
+  std::vector<NodeRef> merged;
+  for (const NodeRef &root : roots) merged.push_back(rewritten.at(root.get()));
+  return merged;
 }
 
 }  // namespace sejits::specializers

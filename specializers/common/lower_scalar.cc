@@ -87,7 +87,18 @@ class ScalarLowering {
   explicit ScalarLowering(const ScalarLoweringContext &context) : context_(context) {}
 
   LoweredScalar run(const NodeRef &root) {
-    auto order = topological_order(root);
+    LoweredScalars lowered = run_all({root});
+    return {std::move(lowered.statements), lowered.values.front()};
+  }
+
+  LoweredScalars run_all(const std::vector<NodeRef> &roots) {
+    std::vector<NodeRef> order;
+    std::unordered_set<const ScalarNode *> listed;
+    for (const NodeRef &root : roots) {  // each root's order lists operands first: so does their union
+      for (const NodeRef &node : topological_order(root)) {
+        if (listed.insert(node.get()).second) order.push_back(node);
+      }
+    }
     scopes_ = innermost_loops(order);
     for (const auto &node : order) {
       const int scope = scopes_.at(node.get());
@@ -101,9 +112,9 @@ class ScalarLowering {
       members_[scope].push_back(node);
       if (node->op == ScalarOp::kLoop) loop_nodes_[node->loop_id] = node.get();
     }
-    LoweredScalar lowered;
+    LoweredScalars lowered;
     emit_nodes(members_[0], lowered.statements);
-    lowered.value = lowered_.at(root.get());
+    for (const NodeRef &root : roots) lowered.values.push_back(lowered_.at(root.get()));
     return lowered;
   }
 
@@ -300,6 +311,10 @@ class ScalarLowering {
 
 LoweredScalar lower_scalar(const NodeRef &root, const ScalarLoweringContext &context) {
   return ScalarLowering(context).run(root);
+}
+
+LoweredScalars lower_scalars(const std::vector<NodeRef> &roots, const ScalarLoweringContext &context) {
+  return ScalarLowering(context).run_all(roots);
 }
 
 bool may_set_error_flag(const NodeRef &root) {

@@ -31,6 +31,13 @@ struct ScalarLoweringContext {
 
 LoweredScalar lower_scalar(const NodeRef &root, const ScalarLoweringContext &context);
 
+// Several trees lowered together: a value they share is computed once.
+struct LoweredScalars {
+  std::vector<codegen::StmtPtr> statements;
+  std::vector<codegen::ExprPtr> values;  // one per root, in order
+};
+LoweredScalars lower_scalars(const std::vector<NodeRef> &roots, const ScalarLoweringContext &context);
+
 // Whether the tree may set the error flag at run time (integer power,
 // Python int arithmetic).
 bool may_set_error_flag(const NodeRef &root);

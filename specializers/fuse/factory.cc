@@ -5,6 +5,7 @@
 #include "specializers/entry_roles.h"
 #include "specializers/fuse/frontend.h"
 #include "specializers/fuse/lower.h"
+#include "specializers/fuse/optimize.h"
 
 namespace sejits::specializers {
 namespace {
@@ -18,7 +19,7 @@ class FusePlan : public LoweringPlan {
 class FuseSpecializer : public Specializer {
  public:
   std::string name() const override { return "fuse"; }
-  std::string version() const override { return "fuse-1"; }
+  std::string version() const override { return "fuse-4"; }
 
   absl::StatusOr<std::unique_ptr<DomainIr>> front_end(const SpecializationRequest &request) const override {
     auto ir = fuse::build_fuse_ir(request);
@@ -26,11 +27,16 @@ class FuseSpecializer : public Specializer {
     return std::unique_ptr<DomainIr>(std::move(*ir));
   }
 
-  // Producers are fused into their stores by the front end's lazy values.
+  // Producers are fused into their stores by the front end's lazy values;
+  // stores over the same points share loop nests here.
   std::unique_ptr<DomainIr> optimize(std::unique_ptr<DomainIr> ir, std::vector<std::string> &notes) const override {
-    const auto &fuse_ir = static_cast<const fuse::FuseIr &>(*ir);
-    notes.push_back(absl::StrCat("passes over memory: sejits ", fuse_ir.writes.size(), " (one loop nest per store), NumPy about ",
+    auto &fuse_ir = static_cast<fuse::FuseIr &>(*ir);
+    std::vector<std::string> decisions;
+    fuse::fuse_stores(fuse_ir, decisions);
+    fuse::merge_common_subexpressions(fuse_ir);
+    notes.push_back(absl::StrCat("passes over memory: sejits ", fuse_ir.nests.size(), " (one per loop nest), NumPy about ",
                                  fuse_ir.numpy_passes, " (one per array operation, each with a temporary)"));
+    notes.insert(notes.end(), decisions.begin(), decisions.end());
     return ir;
   }
 

@@ -51,6 +51,7 @@ class FuseFrontend {
     }
     ir_->numpy_passes = static_cast<int>(numpy_operations_.size()) + copies_;
     ir_->checks = std::move(empty_checks_);
+    ir_->storage = storage_;
     return std::move(ir_);
   }
 
@@ -126,10 +127,25 @@ class FuseFrontend {
 
   // ---- leaves and values ------------------------------------------------------
 
+  // A leaf reading the current contents of what it reads.
   NodeRef new_leaf(Leaf leaf, ScalarType type, int line) {
     if (leaf.kind == Leaf::Kind::kView) leaf.version = version_[storage_[leaf.view.param]];
-    ir_->leaves.push_back(std::move(leaf));
-    return make_param(static_cast<int>(ir_->leaves.size()) - 1, type, line);
+    return intern_leaf(std::move(leaf), type, line);
+  }
+
+  // The same read twice is one leaf, so that equal expressions over it are
+  // computed once (common subexpressions are merged by optimize).
+  NodeRef intern_leaf(Leaf leaf, ScalarType type, int line) {
+    std::string key;
+    switch (leaf.kind) {
+      case Leaf::Kind::kView: key = absl::StrCat("v", leaf.view.key(), "#", leaf.version); break;
+      case Leaf::Kind::kScalar: key = absl::StrCat("s", leaf.param); break;
+      case Leaf::Kind::kSize: key = absl::StrCat("n", leaf.size->key, type.weak); break;
+      case Leaf::Kind::kReduction: key = absl::StrCat("r", leaf.reduction); break;
+    }
+    auto [it, inserted] = leaf_index_.try_emplace(key, static_cast<int>(ir_->leaves.size()));
+    if (inserted) ir_->leaves.push_back(std::move(leaf));
+    return make_param(it->second, type, line);
   }
 
   // The leaf `value` is, if it is one view of an argument (an alias, not a computed value).
@@ -198,11 +214,9 @@ class FuseFrontend {
           any_view = true;
           auto view = transform(broadcast_view(leaf.view, dims));
           if (!view.ok()) return error(line, std::string(view.status().message()));
-          Leaf moved = leaf;
+          Leaf moved = leaf;  // the same read, elsewhere: as stale or fresh as it was
           moved.view = std::move(*view);
-          int version = leaf.version;
-          NodeRef fresh = new_leaf(std::move(moved), node->type, node->line);
-          ir_->leaves.back().version = version;  // the same read, elsewhere: as stale or fresh as it was
+          NodeRef fresh = intern_leaf(std::move(moved), node->type, node->line);
           rewritten[node.get()] = fresh;
         } else {
           rewritten[node.get()] = node;
@@ -1012,6 +1026,7 @@ class FuseFrontend {
   std::set<const ScalarNode *> numpy_operations_;  // array operations NumPy would run, each a pass
   std::vector<NodeRef> kept_alive_;  // keeps the nodes above from being reused at another address
   int copies_ = 0;  // slice assignments: one more pass each in NumPy
+  std::map<std::string, int> leaf_index_;  // a leaf's key -> its index (intern_leaf)
   NodeRef guard_;  // inside `if` branches: when the stores run (null: always)
   std::vector<SizeRef> empty_checks_;  // reductions that NumPy refuses over nothing
 };

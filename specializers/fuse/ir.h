@@ -8,6 +8,7 @@
 // expression, producers fused in.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -97,6 +98,8 @@ class FuseIr : public DomainIr {
   std::vector<Leaf> leaves;  // by the kParam index of every expression below
   std::vector<Reduction> reductions;
   std::vector<Write> writes;  // in program order
+  std::vector<std::vector<int>> nests;  // optimize: the writes each loop nest performs (consecutive, same points)
+  std::map<int, int> storage;  // "call" argument -> the first argument it may share memory with
   std::vector<Output> outputs;
   std::vector<Returned> returns;
   bool returns_tuple = false;

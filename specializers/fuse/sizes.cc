@@ -1,5 +1,6 @@
 #include "specializers/fuse/sizes.h"
 
+#include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -62,10 +63,26 @@ SizeRef index_position(const SizeRef &length, int64_t index) {
   return make({SizeOp::kIndex, index, -1, 0, {}, {}, 1, {length}, absl::StrCat("index(", length->key, ",", index, ")")});
 }
 
+// n-ary, flattened and sorted by key: the broadcast of the same lengths is
+// the same size whatever order the operands met in.
 SizeRef broadcast_length(const SizeRef &a, const SizeRef &b) {
-  if (same_size(a, b) || constant_value(b) == 1) return a;
-  if (constant_value(a) == 1) return b;
-  return make({SizeOp::kBroadcast, 0, -1, 0, {}, {}, 1, {a, b}, absl::StrCat("bcast(", a->key, ",", b->key, ")")});
+  std::map<std::string, SizeRef> lengths;
+  for (const SizeRef &size : {a, b}) {
+    if (size->op == SizeOp::kBroadcast) {
+      for (const SizeRef &operand : size->operands) lengths[operand->key] = operand;
+    } else if (constant_value(size) != 1) {
+      lengths[size->key] = size;
+    }
+  }
+  if (lengths.empty()) return size_constant(1);
+  if (lengths.size() == 1) return lengths.begin()->second;
+  SizeNode node{SizeOp::kBroadcast, 0, -1, 0, {}, {}, 1, {}, "bcast("};
+  for (const auto &[key, size] : lengths) {
+    absl::StrAppend(&node.key, node.operands.empty() ? "" : ",", key);
+    node.operands.push_back(size);
+  }
+  node.key += ")";
+  return make(std::move(node));
 }
 
 SizeRef non_empty(const SizeRef &count) {

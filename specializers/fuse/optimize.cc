@@ -1,0 +1,129 @@
+#include "specializers/fuse/optimize.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "specializers/common/eliminate_common_subexpressions.h"
+#include "specializers/fuse/views.h"
+
+namespace sejits::specializers::fuse {
+namespace {
+
+// Offset and strides of `view` broadcast to `dims`: equal keys, the same element at every point.
+std::string pointwise_key(const View &view, const std::vector<SizeRef> &dims) {
+  const View broadcast = broadcast_view(view, dims);
+  std::string key = absl::StrCat(broadcast.param, "@", broadcast.offset->key);
+  for (const SizeRef &stride : broadcast.strides) absl::StrAppend(&key, "/", stride->key);
+  return key;
+}
+
+class StoreFusion {
+ public:
+  explicit StoreFusion(const FuseIr &ir) : ir_(ir) {}
+
+  // Why `next` cannot join the nest of `earlier` stores, or "" if it can.
+  std::string obstacle(const std::vector<int> &earlier, int next) const {
+    const Write &second = ir_.writes[next];
+    for (int index : earlier) {
+      const Write &first = ir_.writes[index];
+      if (first.dims.size() != second.dims.size()) return "it covers a different number of dimensions";
+      for (size_t d = 0; d < first.dims.size(); ++d) {
+        if (!same_size(first.dims[d], second.dims[d])) return "its points are not the same (different extents)";
+      }
+      if (first.guard != second.guard) return "it runs under another condition";
+      if (std::string why = conflict(first, second); !why.empty()) return why;
+    }
+    return "";
+  }
+
+ private:
+  int storage(int arg) const { return ir_.storage.at(arg); }
+
+  // A dependence between `first` and the later `second` that one pass over
+  // their points would break.
+  std::string conflict(const Write &first, const Write &second) const {
+    const auto &dims = first.dims;
+    const int first_target = storage(first.view.param), second_target = storage(second.view.param);
+    if (first_target == second_target && pointwise_key(first.view, dims) != pointwise_key(second.view, dims)) {
+      return "both store into one array through different views";
+    }
+    if (reads_elsewhere(second, first_target, pointwise_key(first.view, dims), /*before_loops_ok=*/false)) {
+      return "it reads what the store before it writes, at other points";
+    }
+    if (reads_elsewhere(first, second_target, pointwise_key(second.view, dims), /*before_loops_ok=*/true)) {
+      return "the store before it reads, at other points, what it writes";
+    }
+    return "";
+  }
+
+  // Whether `write` reads array `target_storage` anywhere but at the point
+  // `target_key` stores; reductions computed before the loops may when
+  // `before_loops_ok` (they run before any store of the nest).
+  bool reads_elsewhere(const Write &write, int target_storage, const std::string &target_key, bool before_loops_ok) const {
+    for (const NodeRef &node : topological_order(write.value)) {
+      if (node->op != ScalarOp::kParam) continue;
+      const Leaf &leaf = ir_.leaves[node->param_index];
+      if (leaf.kind == Leaf::Kind::kView && storage(leaf.view.param) == target_storage &&
+          pointwise_key(leaf.view, write.dims) != target_key) {
+        return true;
+      }
+      if (leaf.kind == Leaf::Kind::kReduction && reduction_reads(ir_.reductions[leaf.reduction], target_storage)) {
+        bool before_loops = true;
+        for (const SizeRef &dim : ir_.reductions[leaf.reduction].dims) before_loops = before_loops && constant_value(dim) == 1;
+        if (!(before_loops && before_loops_ok)) return true;
+      }
+    }
+    return false;
+  }
+
+  bool reduction_reads(const Reduction &reduction, int target_storage) const {
+    for (const NodeRef &node : topological_order(reduction.body)) {
+      if (node->op != ScalarOp::kParam) continue;
+      const Leaf &leaf = ir_.leaves[node->param_index];
+      if (leaf.kind == Leaf::Kind::kView && storage(leaf.view.param) == target_storage) return true;
+      if (leaf.kind == Leaf::Kind::kReduction && reduction_reads(ir_.reductions[leaf.reduction], target_storage)) return true;
+    }
+    return false;
+  }
+
+  const FuseIr &ir_;
+};
+
+std::string describe_store(const Write &write) { return absl::StrCat(write.what, " (line ", write.line, ")"); }
+
+}  // namespace
+
+void fuse_stores(FuseIr &ir, std::vector<std::string> &notes) {
+  StoreFusion fusion(ir);
+  ir.nests.clear();
+  for (int w = 0; w < static_cast<int>(ir.writes.size()); ++w) {
+    if (!ir.nests.empty()) {
+      std::string why = fusion.obstacle(ir.nests.back(), w);
+      if (why.empty()) {
+        ir.nests.back().push_back(w);
+        continue;
+      }
+      notes.push_back(absl::StrCat("not fused: ", describe_store(ir.writes[w]), " starts loop nest ", ir.nests.size() + 1,
+                                   ": ", why));
+    }
+    ir.nests.push_back({w});
+  }
+  for (size_t n = 0; n < ir.nests.size(); ++n) {
+    std::vector<std::string> stores;
+    for (int w : ir.nests[n]) stores.push_back(describe_store(ir.writes[w]));
+    notes.push_back(absl::StrCat("loop nest ", n + 1, " (", ir.writes[ir.nests[n].front()].dims.size(), "-D): ",
+                                 absl::StrJoin(stores, "; "), ir.nests[n].size() > 1 ? ", fused into one pass" : ""));
+  }
+  for (const std::string &buffer : ir.fused) notes.push_back(buffer);
+}
+
+void merge_common_subexpressions(FuseIr &ir) {
+  for (const std::vector<int> &nest : ir.nests) {
+    std::vector<NodeRef> values;
+    for (int w : nest) values.push_back(ir.writes[w].value);
+    values = eliminate_common_subexpressions(values);
+    for (size_t k = 0; k < nest.size(); ++k) ir.writes[nest[k]].value = values[k];
+  }
+  for (Reduction &reduction : ir.reductions) reduction.body = eliminate_common_subexpressions(reduction.body);
+}
+
+}  // namespace sejits::specializers::fuse
