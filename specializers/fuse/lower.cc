@@ -660,7 +660,7 @@ class FuseLowering {
       cg::ExprPtr unit = eq(cg::var(step), i64(1));
       dense = dense ? both(dense, unit) : unit;
     }
-    nest.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "dense", dense));
+    nest.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "dense", dense ? dense : cg::literal(cg::CType::kBool, true)));
     cg::ExprPtr total = size(dims[0]);
     for (int d = 1; d < rank; ++d) total = mul(total, size(dims[d]));
     nest.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "parallel",

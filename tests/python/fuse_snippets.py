@@ -281,13 +281,49 @@ def scale_and_return_input(a):
 
 @dataclass
 class Snippet:
+    """`fallback`: the construct outside sejits.fuse's subset that makes the
+    function run as written (its reason names it); None: it is specialized."""
+
     name: str
     fn: Callable
     inputs: Callable[[], tuple]
+    fallback: str = None
 
     @property
     def id(self):
         return self.name
+
+
+# ---- outside the subset: run as written, with the reason ----------------------------
+
+
+def running_total(x):
+    """A scan: np.cumsum is not one of fuse's operations."""
+    return np.cumsum(x * x)
+
+
+def gather_rows(x, rows):
+    """Indexing with an array (fancy indexing) copies rows in NumPy."""
+    return x[rows] * 2.0
+
+
+def matrix_product(a, b):
+    """a @ b is a BLAS call, not a loop nest over elements."""
+    return (a @ b) + 1.0
+
+
+def repeated_steps(u, steps):
+    """A loop whose count is an argument, not a constant."""
+    for _ in range(steps):
+        u = 0.5 * (u + u * u)
+    return u
+
+
+def halve_until_small(x):
+    """A while loop on array values."""
+    while np.max(x) > 1.0:
+        x = x / 2.0
+    return x
 
 
 def _same_twice():
@@ -345,6 +381,11 @@ SNIPPETS = [
     Snippet("overlapping_shift", overlapping_shift, lambda: (_floats(12),)),
     Snippet("write_one_read_other_same_array", write_one_read_other, _same_twice),
     Snippet("scale_and_return_input", scale_and_return_input, lambda: (_floats(3, 4),)),
+    Snippet("running_total", running_total, lambda: (_floats(37),), fallback="cumsum"),
+    Snippet("gather_rows", gather_rows, lambda: (_floats(6, 5), np.array([4, 0, 2])), fallback="index"),
+    Snippet("matrix_product", matrix_product, lambda: (_floats(4, 3), _floats(3, 5, salt=1)), fallback="@"),
+    Snippet("repeated_steps", repeated_steps, lambda: (_floats(11), 3), fallback="range bound"),
+    Snippet("halve_until_small", halve_until_small, lambda: (_floats(9, low=0, high=8),), fallback="while"),
 ]
 
 

@@ -4,9 +4,9 @@ written with the reason), a fused call must be indistinguishable from the
 function's own call: the same values (floats to a tolerance), dtypes,
 shapes, result types (Python scalar, NumPy scalar or ndarray), the same
 in-place mutations of the arguments and the same aliasing of results and
-arguments. The test does not assert which snippets are specialized: it
-asserts that explain() says one or the other coherently, and that source()
-agrees with it."""
+arguments. Every snippet is specialized but those marked with the construct
+that takes them outside the subset, whose reason must name it; explain()
+and source() must agree with what ran."""
 
 import warnings
 
@@ -75,7 +75,12 @@ def test_fused_snippet_matches_numpy(snippet):
     _assert_call_matches_numpy(snippet, fused, "first call")
     # The second call with the same signature takes the in-memory cache.
     _assert_call_matches_numpy(snippet, fused, "second call")
-    _assert_explains_itself(fused, snippet.inputs())
+    text = _assert_explains_itself(fused, snippet.inputs())
+    if snippet.fallback is None:
+        assert "specialized (fuse)" in text, f"{snippet.name} should be specialized:\n{text}"
+    else:
+        reason = next(line for line in text.splitlines() if "reason:" in line)
+        assert snippet.fallback in reason, f"{snippet.name}: the reason should name {snippet.fallback!r}:\n{text}"
 
 
 def test_fuse_works_as_a_decorator():
