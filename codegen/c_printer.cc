@@ -99,9 +99,14 @@ class StmtPrinter {
       if (!omp->if_threshold_var.empty()) out_ << " if(" << omp->if_threshold_var << ")";
       if (!omp->num_threads_var.empty()) out_ << " num_threads(" << omp->num_threads_var << ")";
       out_ << "\n";
-    } else if (std::holds_alternative<OmpSimd>(f.annotation)) {
+    } else if (const auto *simd = std::get_if<OmpSimd>(&f.annotation)) {
       indent(depth);
-      out_ << "#pragma omp simd\n";
+      out_ << "#pragma omp simd";
+      static const char *const kOps[] = {"", "+", "*", "max", "min"};
+      if (simd->reduction != OmpReductionOp::kNone) {
+        out_ << " reduction(" << kOps[static_cast<int>(simd->reduction)] << ":" << simd->variable << ")";
+      }
+      out_ << "\n";
     } else if (const auto *omp = std::get_if<OmpFor>(&f.annotation)) {
       indent(depth);
       out_ << "#pragma omp for" << schedule(omp->chunk) << (omp->nowait ? " nowait" : "") << "\n";

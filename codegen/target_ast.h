@@ -103,7 +103,12 @@ struct OmpParallelFor {
   std::string num_threads_var;   // a team of this many threads; empty: OpenMP's default
   int64_t chunk = 0;             // schedule(static, chunk); 0: one even share per thread
 };
-struct OmpSimd {};
+// `#pragma omp simd`, with `reduction(op:variable)` when the loop folds into one variable.
+enum class OmpReductionOp { kNone, kAdd, kMultiply, kMax, kMin };
+struct OmpSimd {
+  OmpReductionOp reduction = OmpReductionOp::kNone;
+  std::string variable;  // generated
+};
 struct OmpParallelRegion {  // `#pragma omp parallel` around a block
   std::string if_threshold_var;
   std::string num_threads_var;

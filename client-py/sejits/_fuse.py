@@ -14,6 +14,7 @@ from sejits._methods import MethodDescriptor
 from sejits._native import FallbackRequested as _FallbackRequested
 from sejits._native import Kernel as _NativeKernel
 from sejits._native import call_elementwise as _call_native
+from sejits._native import empty as _native_empty
 from sejits._tuning_session import call_timed
 
 SHAPE_SLOTS = 9  # per output in the shapes array: its rank, then up to 8 dimensions (specializers/fuse/lower.h)
@@ -71,8 +72,9 @@ class FuseDispatcher(KernelDispatcher, MethodDescriptor):
         try:
             shapes = np.zeros(SHAPE_SLOTS * outputs + 1, np.int64)
             _call_native(shapes_entry, args, shapes)
-            results = tuple(np.empty(tuple(shapes[o * SHAPE_SLOTS + 1:o * SHAPE_SLOTS + 1 + shapes[o * SHAPE_SLOTS]]),
-                                     _output_dtype(kernel, o), order=_order(args))
+            order = _order(args)
+            results = tuple(_empty(tuple(shapes[o * SHAPE_SLOTS + 1:o * SHAPE_SLOTS + 1 + shapes[o * SHAPE_SLOTS]]),
+                                   _output_dtype(kernel, o), order)
                             for o in range(outputs))
             _call_native(kernel, args + results, shapes)
         except _FallbackRequested as request:  # e.g. shapes that do not broadcast: NumPy's error, raised by NumPy
@@ -154,6 +156,14 @@ def _order(args):
     if arrays and all(a.flags.f_contiguous and not a.flags.c_contiguous for a in arrays):
         return "F"
     return "C"
+
+
+def _empty(shape, dtype, order):
+    """An output: large C-ordered ones from the extension's buffer pool
+    (reused pages, no page faults on every call)."""
+    if order == "C":
+        return _native_empty(tuple(int(n) for n in shape), dtype)
+    return np.empty(shape, dtype, order=order)
 
 
 def _output_dtype(kernel, index):

@@ -279,16 +279,26 @@ class FuseLowering {
   // ---- reading arrays --------------------------------------------------------
 
   // The element of `view` (broadcast to `dims`) at the loop variables of `binding`.
-  cg::ExprPtr element_at(const View &leaf_view, const std::vector<SizeRef> &dims, const Binding &binding) const {
+  // `unit_var`: a loop variable along which the caller has checked that
+  // every view moves by one element (its stride is then a literal: the
+  // compiler sees contiguous loads).
+  cg::ExprPtr element_at(const View &leaf_view, const std::vector<SizeRef> &dims, const Binding &binding,
+                         const std::string &unit_var = "") const {
     const View view = broadcast_view(leaf_view, dims);
-    const bool writes = false;
     const cg::CType type = ctype_of(array_dtype(view.param));
     cg::ExprPtr bytes = size(view.offset);
+    bool unit = false;
     for (size_t d = 0; d < dims.size(); ++d) {
-      if (!binding[d].empty() && constant_value(view.strides[d]) != 0) bytes = add(bytes, mul(cg::var(binding[d]), size(view.strides[d])));
+      if (binding[d].empty() || constant_value(view.strides[d]) == 0) continue;
+      if (binding[d] == unit_var) {
+        unit = true;  // indexed below, as an array: the compiler sees contiguous loads
+        continue;
+      }
+      bytes = add(bytes, mul(cg::var(binding[d]), size(view.strides[d])));
     }
-    cg::ExprPtr base = cg::cast(cg::pointer_type(cg::CType::kChar, !writes), arg_field(view.param, "data"));
-    return cg::unary(cg::UnaryOp::kDeref, cg::cast(cg::pointer_type(type, !writes), add(base, bytes)));
+    cg::ExprPtr base = cg::cast(cg::pointer_type(cg::CType::kChar, true), arg_field(view.param, "data"));
+    cg::ExprPtr pointer = cg::cast(cg::pointer_type(type, true), add(base, bytes));
+    return cg::index(pointer, unit ? cg::var(unit_var) : i64(0));
   }
 
   // How a reduction used in a value of `dims` (bound by `binding`) is bound:
@@ -421,6 +431,22 @@ class FuseLowering {
                                                          cg::assign(cg::var(first), cg::literal(cg::CType::kBool, false))})};
   }
 
+  // The innermost reduced loop as an OpenMP simd reduction, where the op is
+  // one OpenMP knows with NumPy's meaning: sums and products (lanes change
+  // the order of a float sum, as threads do), min and max of integers (of
+  // floats they must propagate NaN, which OpenMP's do not).
+  static std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> simd_reduction(const Reduction &reduction,
+                                                                                                   const std::string &acc) {
+    const bool integral = !is_float(reduction.accumulator.dtype);
+    switch (reduction.op) {
+      case ReduceOp::kSum: return cg::OmpSimd{cg::OmpReductionOp::kAdd, acc};
+      case ReduceOp::kProd: return cg::OmpSimd{cg::OmpReductionOp::kMultiply, acc};
+      case ReduceOp::kMax: return integral ? std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor>{cg::OmpSimd{cg::OmpReductionOp::kMax, acc}} : std::monostate{};
+      case ReduceOp::kMin: return integral ? std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor>{cg::OmpSimd{cg::OmpReductionOp::kMin, acc}} : std::monostate{};
+      default: return std::monostate{};
+    }
+  }
+
   struct Accumulator {
     std::string acc, best, index, first;  // acc, or (best, index, first) for argmin/argmax
   };
@@ -477,28 +503,87 @@ class FuseLowering {
     cg::ExprPtr flat = i64(0);
     for (size_t k = 0; k < loop_vars.size(); ++k) flat = add(mul(flat, size(loop_dims[k])), cg::var(loop_vars[k]));
 
+    // The innermost reduced loop runs a contiguous variant (simd) where every
+    // view the body reads moves by one element along it.
+    const std::string innermost = loop_vars.empty() ? "" : loop_vars.back();
+    cg::ExprPtr unit_strides = cg::literal(cg::CType::kBool, true);
+    for (const NodeRef &node : topological_order(reduction.body)) {
+      if (innermost.empty() || node->op != ScalarOp::kParam || ir_.leaves[node->param_index].kind != Leaf::Kind::kView) continue;
+      const View view = broadcast_view(ir_.leaves[node->param_index].view, reduction.body_dims);
+      for (size_t d = 0; d < body_binding.size(); ++d) {
+        if (body_binding[d] != innermost || constant_value(view.strides[d]) == 0) continue;
+        unit_strides = both(unit_strides, eq(size(view.strides[d]), i64(itemsize(array_dtype(view.param)))));
+      }
+    }
+    const std::string contiguous = fresh("contiguous");
+    if (!innermost.empty()) out.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), contiguous, unit_strides));
+
+    // Before the innermost reduced loop: each view's row at the other
+    // variables (typed pointers, indexed by the innermost variable; an address
+    // recomputed per element would be a gather).
+    std::vector<cg::StmtPtr> rows;
+    std::map<int, std::pair<std::string, std::string>> row_of;  // leaf -> (row pointer, element step); step "" if not moving
+    for (const NodeRef &node : topological_order(reduction.body)) {
+      if (node->op != ScalarOp::kParam || ir_.leaves[node->param_index].kind != Leaf::Kind::kView || row_of.count(node->param_index)) continue;
+      const View view = broadcast_view(ir_.leaves[node->param_index].view, reduction.body_dims);
+      const cg::CType type = ctype_of(array_dtype(view.param));
+      cg::ExprPtr bytes = size(view.offset);
+      std::string step;
+      for (size_t d = 0; d < body_binding.size(); ++d) {
+        if (body_binding[d].empty() || constant_value(view.strides[d]) == 0) continue;
+        if (body_binding[d] == innermost) {
+          step = fresh("step");
+          rows.push_back(constant_decl(step, div(size(view.strides[d]), i64(itemsize(array_dtype(view.param))))));
+          continue;
+        }
+        bytes = add(bytes, mul(cg::var(body_binding[d]), size(view.strides[d])));
+      }
+      const std::string row = fresh("row");
+      cg::ExprPtr base = cg::cast(cg::pointer_type(cg::CType::kChar, true), arg_field(view.param, "data"));
+      rows.push_back(cg::decl(cg::pointer_type(type, true), row, cg::cast(cg::pointer_type(type, true), add(base, bytes))));
+      row_of[node->param_index] = {row, step};
+    }
+
     auto loops = [&](const Accumulator &names, cg::ExprPtr first_begin, cg::ExprPtr first_end) {
-      scopes_.push_back({});
-      std::vector<cg::StmtPtr> element;
-      for (int nested : inner) {
-        append(element, compute_reduction(nested, result_binding(ir_.reductions[ir_.leaves[nested].reduction], reduction.body_dims, body_binding), false));
+      auto element = [&](bool unit) {
+        scopes_.push_back({});
+        std::vector<cg::StmtPtr> statements;
+        for (int nested : inner) {
+          append(statements, compute_reduction(nested, result_binding(ir_.reductions[ir_.leaves[nested].reduction], reduction.body_dims, body_binding), false));
+        }
+        auto view_element = [&](int index) -> cg::ExprPtr {
+          const auto &[row, step] = row_of.at(index);
+          if (step.empty()) return cg::index(cg::var(row), i64(0));
+          if (unit) return cg::index(cg::var(row), cg::var(innermost));
+          return cg::index(cg::var(row), mul(cg::var(innermost), cg::var(step)));
+        };
+        LoweredScalar lowered = lower_value(reduction.body, view_element, reduction.body_dims, body_binding);
+        append(statements, lowered.statements);
+        if (is_arg(reduction.op)) {
+          append(statements, combine_arg(reduction, names.best, names.index, names.first, lowered.value, flat));
+        } else {
+          append(statements, combine(reduction, names.acc, lowered.value, reduction.body->type));
+        }
+        scopes_.pop_back();
+        return statements;
+      };
+      const int last = static_cast<int>(loop_vars.size()) - 1;
+      auto bounds = [&](int k) -> std::pair<cg::ExprPtr, cg::ExprPtr> {
+        return {k == 0 && first_begin ? first_begin : i64(0), k == 0 && first_end ? first_end : size(loop_dims[k])};
+      };
+      if (last < 0) {
+        std::vector<cg::StmtPtr> single = rows;
+        append(single, element(false));
+        return single;
       }
-      LoweredScalar lowered = lower_value(
-          reduction.body, [&](int index) { return element_at(ir_.leaves[index].view, reduction.body_dims, body_binding); },
-          reduction.body_dims, body_binding);
-      append(element, lowered.statements);
-      const ScalarType x_type = reduction.body->type;
-      if (is_arg(reduction.op)) {
-        append(element, combine_arg(reduction, names.best, names.index, names.first, lowered.value, flat));
-      } else {
-        append(element, combine(reduction, names.acc, lowered.value, x_type));
-      }
-      scopes_.pop_back();
-      std::vector<cg::StmtPtr> nest = element;
-      for (int k = static_cast<int>(loop_vars.size()) - 1; k >= 0; --k) {
-        cg::ExprPtr begin = k == 0 && first_begin ? first_begin : i64(0);
-        cg::ExprPtr end = k == 0 && first_end ? first_end : size(loop_dims[k]);
-        nest = {cg::for_loop(loop_vars[k], begin, end, nest)};
+      auto [begin, end] = bounds(last);
+      std::vector<cg::StmtPtr> nest = rows;
+      nest.push_back(cg::if_stmt(cg::var(contiguous),
+                                 {cg::for_loop(innermost, begin, end, element(true), simd_reduction(reduction, names.acc))},
+                                 {cg::for_loop(innermost, begin, end, element(false))}));
+      for (int k = last - 1; k >= 0; --k) {
+        auto [outer_begin, outer_end] = bounds(k);
+        nest = {cg::for_loop(loop_vars[k], outer_begin, outer_end, nest)};
       }
       return nest;
     };
