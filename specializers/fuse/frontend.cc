@@ -671,11 +671,18 @@ class FuseFrontend {
     NodeRef condition = (*test)->type.dtype == DType::kBool ? *test : make_node(ScalarOp::kTruth, {DType::kBool, false}, {*test}, line);
     const NodeRef outer = guard_;
     const Environment before = environment_;
+    // Each branch starts from the state before the `if` (the other's stores
+    // do not run); after it, an array either branch stored into is as the
+    // later of the two left it.
+    const std::map<int, int> versions_before = version_;
+    std::map<int, int> versions_after = version_;
     auto branch = [&](NodeRef taken, const google::protobuf::RepeatedPtrField<v1::Stmt> &body) -> absl::StatusOr<Environment> {
       guard_ = outer ? make_node(ScalarOp::kLogicalAnd, {DType::kBool, false}, {outer, taken}, line) : taken;
       environment_ = before;
+      version_ = versions_before;
       absl::Status applied = apply_block(body);
       guard_ = outer;
+      for (const auto &[storage, version] : version_) versions_after[storage] = std::max(versions_after[storage], version);
       if (!applied.ok()) return applied;
       return environment_;
     };
@@ -683,6 +690,7 @@ class FuseFrontend {
     if (!then_names.ok()) return then_names.status();
     auto else_names = branch(make_node(ScalarOp::kNot, {DType::kBool, false}, {condition}, line), stmt.orelse());
     if (!else_names.ok()) return else_names.status();
+    version_ = versions_after;
     environment_.clear();
     for (const auto &[name, then_value] : *then_names) {
       auto other = else_names->find(name);
@@ -690,6 +698,11 @@ class FuseFrontend {
       const NodeRef &else_value = other->second;
       if (then_value == else_value) {
         environment_[name] = then_value;
+        continue;
+      }
+      const Leaf *then_view = view_leaf(then_value), *else_view = view_leaf(else_value);
+      if (then_view != nullptr && else_view != nullptr && then_view->view.key() == else_view->view.key()) {
+        environment_[name] = new_leaf(*then_view, then_value->type, line);  // the same array either way, as it is now
         continue;
       }
       if (!(then_value->type == else_value->type)) {
@@ -734,6 +747,19 @@ class FuseFrontend {
 
   // An integer known when compiling: a literal, or a name bound to one (a loop index).
   absl::StatusOr<int64_t> integer_value(const v1::Expr &expr, const char *what) const {
+    if (expr.has_unary_op() && expr.unary_op().op() == v1::USUB) {  // -k
+      auto operand = integer_value(expr.unary_op().operand(), what);
+      if (!operand.ok()) return operand;
+      return -*operand;
+    }
+    if (expr.has_bin_op() && (expr.bin_op().op() == v1::ADD || expr.bin_op().op() == v1::SUB || expr.bin_op().op() == v1::MULT)) {
+      auto left = integer_value(expr.bin_op().left(), what);
+      if (!left.ok()) return left;
+      auto right = integer_value(expr.bin_op().right(), what);
+      if (!right.ok()) return right;
+      const v1::BinaryOperator op = expr.bin_op().op();
+      return op == v1::ADD ? *left + *right : op == v1::SUB ? *left - *right : *left * *right;
+    }
     if (expr.has_name()) {
       auto found = environment_.find(expr.name().id());
       if (found != environment_.end() && found->second->op == ScalarOp::kConstant && is_integer(found->second->type.dtype)) {

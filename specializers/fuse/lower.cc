@@ -23,6 +23,8 @@ namespace {
 constexpr char kFallbackPrefix[] = "sejits-fallback: ";
 // Threads of a reduction that no loop around it parallelizes: at most this many partial results.
 constexpr int64_t kMaxPartials = 64;
+// Reduced rows shorter than this run without an OpenMP simd reduction (its lanes cost more than they save).
+constexpr int64_t kSimdReductionMinimum = 32;
 
 cg::ExprPtr i64(int64_t value) { return cg::int_literal(value); }
 cg::ExprPtr add(cg::ExprPtr a, cg::ExprPtr b) { return cg::binary(cg::BinaryOp::kAdd, std::move(a), std::move(b)); }
@@ -578,9 +580,12 @@ class FuseLowering {
       }
       auto [begin, end] = bounds(last);
       std::vector<cg::StmtPtr> nest = rows;
-      nest.push_back(cg::if_stmt(cg::var(contiguous),
+      // Short rows (a k-means point's 8 coordinates) skip the simd setup.
+      cg::ExprPtr long_row = cg::binary(cg::BinaryOp::kGe, cg::binary(cg::BinaryOp::kSub, end, begin), i64(kSimdReductionMinimum));
+      nest.push_back(cg::if_stmt(both(cg::var(contiguous), long_row),
                                  {cg::for_loop(innermost, begin, end, element(true), simd_reduction(reduction, names.acc))},
-                                 {cg::for_loop(innermost, begin, end, element(false))}));
+                                 {cg::if_stmt(cg::var(contiguous), {cg::for_loop(innermost, begin, end, element(true))},
+                                              {cg::for_loop(innermost, begin, end, element(false))})}));
       for (int k = last - 1; k >= 0; --k) {
         auto [outer_begin, outer_end] = bounds(k);
         nest = {cg::for_loop(loop_vars[k], outer_begin, outer_end, nest)};

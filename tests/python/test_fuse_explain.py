@@ -1,0 +1,121 @@
+"""What sejits.fuse tells its user: explain() gives the passes over memory
+next to NumPy's, each loop nest, and why a store did not join the nest
+before it; source() shows the loop nests; a function outside the subset
+names the construct and the user's line. Also what the statements of the
+subset mean when they interact: stores inside `if`, unrolled loops, values
+named before an in-place update of what they read."""
+
+import inspect
+
+import numpy as np
+import pytest
+
+import sejits
+
+
+@pytest.fixture(autouse=True)
+def fuse_settings(daemon):
+    sejits.config(fallback="warn", compile="sync")
+
+
+def two_prices(S, K, r):
+    d = np.log(S / K) + r
+    return S * np.exp(-d * d), K * np.exp(-d * d)
+
+
+def interior_then_whole(u, v):
+    v[1:-1] += 0.5 * (u[2:] - u[:-2])
+    return np.where(v > 0.0, v, 0.0), np.sum(v * v)
+
+
+def test_stores_over_the_same_points_share_one_pass():
+    S, K = np.linspace(1.0, 2.0, 50), np.linspace(2.0, 1.0, 50)
+    fused = sejits.fuse(two_prices)
+    text = fused.explain(S, K, 0.1)
+    assert "passes over memory: sejits 1 (one per loop nest)" in text
+    assert "fused into one pass" in text
+    expected = two_prices(S, K, 0.1)
+    for got, want in zip(fused(S, K, 0.1), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+    source = fused.source(S, K, 0.1)
+    assert source.count("// loop nest") == 1
+
+
+def test_explain_says_why_a_store_starts_a_new_nest():
+    u, v = np.linspace(0.0, 1.0, 40), np.linspace(-1.0, 1.0, 40)
+    text = sejits.fuse(interior_then_whole).explain(u, v)
+    assert "not fused" in text and "different extents" in text
+    assert "different number of dimensions" in text  # the 0-d sum after the 1-D where
+
+
+def test_a_fallback_names_the_construct_and_the_users_line():
+    def scan(x):
+        return np.cumsum(x)
+
+    text = sejits.fuse(scan).explain(np.ones(5))
+    line = inspect.getsourcelines(scan)[1] + 1
+    assert "NOT specialized" in text
+    assert f":{line}:" in text and "cumsum" in text
+
+
+def test_stores_under_if_run_only_on_their_branch():
+    def damp(v, rate, on):
+        if on:
+            v *= 1.0 - rate
+        else:
+            v += rate
+        return v.sum()
+
+    fused = sejits.fuse(damp)
+    for on in (True, False):
+        v1, v2 = np.linspace(0.0, 1.0, 33), np.linspace(0.0, 1.0, 33)
+        expected = damp(v1, 0.25, on)
+        got = fused(v2, 0.25, on)
+        np.testing.assert_allclose(got, expected, rtol=1e-13)
+        np.testing.assert_array_equal(v2, v1)
+    assert "specialized (fuse)" in fused.explain(np.ones(3), 0.25, True)
+
+
+def test_an_unrolled_loop_uses_its_index_in_slices():
+    def smear(a):
+        out = np.zeros_like(a)
+        for k in range(3):
+            out[k:] += a[:a.shape[0] - k] if False else a[: len(a) - k]
+        return out
+
+    def smear_constant(a):
+        out = np.zeros_like(a)
+        for k in range(1, 4):
+            out[k:] += a[:-k]
+        return out
+
+    a = np.arange(10.0)
+    fused = sejits.fuse(smear_constant)
+    np.testing.assert_array_equal(fused(a), smear_constant(a))
+    assert "specialized (fuse)" in fused.explain(a)
+    assert "NOT specialized" in sejits.fuse(smear).explain(a)  # `x if c else y` on arrays: np.where is the way
+
+
+def test_a_value_named_before_an_update_keeps_the_old_contents():
+    def keep_old(a):
+        before = a * 2.0
+        a[:] = 0.0
+        return before + a
+
+    a1, a2 = np.arange(6.0), np.arange(6.0)
+    expected = keep_old(a1)
+    fused = sejits.fuse(keep_old)
+    np.testing.assert_array_equal(fused(a2), expected)
+    np.testing.assert_array_equal(a2, a1)
+    assert "stored in a buffer" in fused.explain(np.arange(6.0))
+
+
+def test_one_kernel_serves_every_shape_of_the_same_ranks():
+    def centre(x):
+        return x - x.mean(axis=0, keepdims=True)
+
+    fused = sejits.fuse(centre)
+    for shape in [(3, 4), (17, 1), (1, 9), (64, 33)]:
+        x = np.random.default_rng(len(shape)).random(shape)
+        np.testing.assert_allclose(fused(x), centre(x), rtol=1e-12, atol=1e-15)
+    assert len(fused._kernels) == 1
