@@ -414,6 +414,10 @@ static PyTypeObject KernelType = {
  * the system. */
 
 #define POOL_MIN_BYTES (1 << 20)
+/* tracemalloc's domain for the pool's buffers while arrays hold them (NumPy
+ * traces its own data the same way), so that Python's memory accounting
+ * sees sejits' outputs as it sees NumPy's. */
+#define POOL_TRACE_DOMAIN 0x5e7175
 #define POOL_ALIGN (2 << 20)
 #define POOL_SLOTS 8
 #define POOL_MAX_BYTES ((size_t)1 << 30)
@@ -462,6 +466,7 @@ static void pool_give(void *data, size_t bytes) {
 }
 
 static void PooledBuffer_dealloc(PooledBuffer *self) {
+  PyTraceMalloc_Untrack(POOL_TRACE_DOMAIN, (uintptr_t)self->data);
   pool_give(self->data, self->bytes);
   PyObject_Free(self);
 }
@@ -501,6 +506,7 @@ static PyObject *allocate_array_in_order(int rank, npy_intp *dims, PyArray_Descr
   }
   owner->data = data;
   owner->bytes = size_class;
+  PyTraceMalloc_Track(POOL_TRACE_DOMAIN, (uintptr_t)data, bytes); /* the array's bytes; the class rounds up to 2 MiB */
   PyObject *array = PyArray_NewFromDescr(&PyArray_Type, descr, rank, dims, NULL, data,
                                          fortran ? NPY_ARRAY_FARRAY : NPY_ARRAY_CARRAY, NULL);
   if (!array) {
