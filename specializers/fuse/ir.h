@@ -99,6 +99,7 @@ class FuseIr : public DomainIr {
   std::vector<Reduction> reductions;
   std::vector<Write> writes;  // in program order
   std::vector<std::vector<int>> nests;  // optimize: the writes each loop nest performs (consecutive, same points)
+  std::map<int, int> riders;  // optimize: nest -> a reduction leaf of the next nest computed in this nest's pass
   std::map<int, int> storage;  // "call" argument -> the first argument it may share memory with
   std::vector<Output> outputs;
   std::vector<Returned> returns;

@@ -264,13 +264,21 @@ class FuseLowering {
       }
       body.push_back(cg::comment(absl::StrCat("loop nest ", n + 1, ": ", absl::StrJoin(what, "; "))));
       scopes_.assign(1, {});
+      auto rider = ir_.riders.find(static_cast<int>(n));
+      const int rider_leaf = rider == ir_.riders.end() ? -1 : rider->second;
+      if (rider_leaf >= 0) {  // its result outlives the nest: the next one reads it
+        const Reduction &reduction = ir_.reductions[ir_.leaves[rider_leaf].reduction];
+        const std::string result = fresh("reduced");
+        body.push_back(cg::decl(cg::scalar_type(ctype_of(reduction.result.dtype)), result));
+        rider_results_[reduction_key(rider_leaf, Binding(reduction.dims.size()))] = result;
+      }
       const NodeRef &guard = stores.front()->guard;
       if (guard) {
         LoweredScalar condition = lower_value(guard, nullptr, {}, {});
         append(body, condition.statements);
-        body.push_back(cg::if_stmt(condition.value, loop_nest(stores)));
+        body.push_back(cg::if_stmt(condition.value, loop_nest(stores, rider_leaf)));
       } else {
-        body.push_back(cg::block(loop_nest(stores)));
+        body.push_back(cg::block(loop_nest(stores, rider_leaf)));
       }
       for (const Write *store : stores) append_error_flag_checks(store->value, body);
     }
@@ -321,7 +329,8 @@ class FuseLowering {
       auto found = scope->find(key);
       if (found != scope->end()) return &found->second;
     }
-    return nullptr;
+    auto rode = rider_results_.find(key);
+    return rode == rider_results_.end() ? nullptr : &rode->second;
   }
 
   std::vector<int> reductions_in(const NodeRef &value) const {
@@ -668,9 +677,14 @@ class FuseLowering {
     return level;
   }
 
-  std::vector<cg::StmtPtr> loop_nest(const std::vector<const Write *> &stores) {
+  // `rider`: a reduction leaf of the next nest accumulated in this nest's
+  // pass (-1: none): the outer loop is then split into per-thread parts,
+  // each with its partial result, combined in order after the loops.
+  std::vector<cg::StmtPtr> loop_nest(const std::vector<const Write *> &stores, int rider = -1) {
     const std::vector<SizeRef> &dims = stores.front()->dims;
     const int rank = static_cast<int>(dims.size());
+    const Reduction *riding = rider >= 0 ? &ir_.reductions[ir_.leaves[rider].reduction] : nullptr;
+    const Accumulator rider_names = new_accumulator();
     Binding loops;
     for (int d = 0; d < rank; ++d) loops.push_back(d + 1 == rank ? "i" : absl::StrCat("i", d));
     std::map<int, std::vector<std::pair<int, Binding>>> by_level;
@@ -683,7 +697,9 @@ class FuseLowering {
     }
     auto reductions_at = [&](int level, bool parallel) {
       std::vector<cg::StmtPtr> statements;
-      for (const auto &[leaf, binding] : by_level[level]) append(statements, compute_reduction(leaf, binding, parallel));
+      for (const auto &[leaf, binding] : by_level[level]) {
+        if (computed(reduction_key(leaf, binding)) == nullptr) append(statements, compute_reduction(leaf, binding, parallel));
+      }
       return statements;
     };
 
@@ -696,6 +712,7 @@ class FuseLowering {
       values.push_back(stores[k]->value);
     }
     std::set<int> listed;
+    if (riding != nullptr) values.push_back(riding->body);  // its element, lowered with the stores' (shared reads once)
     for (const NodeRef &value : values) {
       for (const NodeRef &node : topological_order(value)) {
         if (node->op == ScalarOp::kParam && ir_.leaves[node->param_index].kind == Leaf::Kind::kView && listed.insert(node->param_index).second) {
@@ -733,6 +750,7 @@ class FuseLowering {
         const int target = -1 - static_cast<int>(k);
         statements.push_back(cg::assign(at(target, views.at(target)), lowered.values[k]));
       }
+      if (riding != nullptr) append(statements, combine(*riding, rider_names.acc, lowered.values.back(), riding->body->type));
       return statements;
     };
 
@@ -756,10 +774,18 @@ class FuseLowering {
     nest.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "parallel",
                             both(cg::binary(cg::BinaryOp::kGe, total, i64(kFuseParallelThreshold)), negate(cg::var("serial")))));
     const bool innermost_reductions = !by_level[rank].empty();
+    // With a rider, the outer axis runs in parts: [begin, end) of part `part`.
+    const std::string parts = fresh("parts"), part = fresh("part");
+    cg::ExprPtr part_begin = div(mul(size(dims[0]), cg::var(part)), cg::var(parts));
+    cg::ExprPtr part_end = div(mul(size(dims[0]), add(cg::var(part), i64(1))), cg::var(parts));
     auto inner = [&](bool parallel) {
       std::vector<cg::StmtPtr> body = rows();
       auto annotation = [&](bool simd) -> std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> {
         simd = simd && !innermost_reductions;
+        if (riding != nullptr) {  // the parts loop is the parallel one
+          auto clause = simd_reduction(*riding, rider_names.acc);
+          return simd && std::holds_alternative<cg::OmpSimd>(clause) ? clause : std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor>{};
+        }
         if (parallel) return cg::OmpParallelFor{simd, "parallel", kThreadCountVar, 0};
         if (simd) return cg::OmpSimd{};
         return {};
@@ -771,33 +797,66 @@ class FuseLowering {
         scopes_.pop_back();
         return statements;
       };
-      const cg::ExprPtr last = size(dims[rank - 1]);
-      body.push_back(cg::if_stmt(cg::var("dense"), {cg::for_loop("i", i64(0), last, loop_body(true), annotation(true))},
-                                 {cg::for_loop("i", i64(0), last, loop_body(false), annotation(false))}));
+      const bool split = riding != nullptr && rank == 1;
+      const cg::ExprPtr begin = split ? part_begin : i64(0);
+      const cg::ExprPtr last = split ? part_end : size(dims[rank - 1]);
+      body.push_back(cg::if_stmt(cg::var("dense"), {cg::for_loop("i", begin, last, loop_body(true), annotation(true))},
+                                 {cg::for_loop("i", begin, last, loop_body(false), annotation(false))}));
       return body;
     };
+    if (riding != nullptr) return ride(nest, *riding, rider, rider_names, parts, part, rank == 1 ? inner(false) : [&] {
+      std::vector<cg::StmtPtr> body = {cg::for_loop("i0", part_begin, part_end, outer_loops(0, rank, dims, loops, reductions_at, inner))};
+      return body;
+    }());
     if (rank == 1) {
       append(nest, inner(true));
       return nest;
     }
-    // Loops i0 .. i(rank-2), each opening with the reductions its index feeds.
-    std::function<std::vector<cg::StmtPtr>(int)> outer = [&](int d) -> std::vector<cg::StmtPtr> {  // loop i<d>'s body
-      scopes_.push_back({});
-      std::vector<cg::StmtPtr> body = reductions_at(d + 1, false);
-      if (d + 2 == rank) {
-        append(body, inner(false));
-      } else {
-        body.push_back(cg::for_loop(loops[d + 1], i64(0), size(dims[d + 1]), outer(d + 1)));
-      }
-      scopes_.pop_back();
-      return body;
-    };
-    std::vector<cg::StmtPtr> body = outer(0);
+    std::vector<cg::StmtPtr> body = outer_loops(0, rank, dims, loops, reductions_at, inner);
     nest.push_back(cg::for_loop("i0", i64(0), size(dims[0]), body, cg::OmpParallelFor{false, "parallel", kThreadCountVar, 0}));
     return nest;
   }
 
+  // Loop i<d>'s body, and the loops inside it down to i(rank-2), each
+  // opening with the reductions its index feeds; the innermost from `inner`.
+  template <typename ReductionsAt, typename Inner>
+  std::vector<cg::StmtPtr> outer_loops(int d, int rank, const std::vector<SizeRef> &dims, const Binding &loops,
+                                       ReductionsAt &reductions_at, Inner &inner) {
+    scopes_.push_back({});
+    std::vector<cg::StmtPtr> body = reductions_at(d + 1, false);
+    if (d + 2 == rank) {
+      append(body, inner(false));
+    } else {
+      body.push_back(cg::for_loop(loops[d + 1], i64(0), size(dims[d + 1]), outer_loops(d + 1, rank, dims, loops, reductions_at, inner)));
+    }
+    scopes_.pop_back();
+    return body;
+  }
+
+  // The nest's loops (`part_body`, over part `part`'s share of the outer
+  // axis) run once per part in parallel, each accumulating the rider into
+  // its own partial; the partials are then combined in order into the
+  // rider's result variable (declared before the nest).
+  std::vector<cg::StmtPtr> ride(std::vector<cg::StmtPtr> nest, const Reduction &riding, int rider, const Accumulator &names,
+                                const std::string &parts, const std::string &part, std::vector<cg::StmtPtr> part_body) {
+    const ScalarType type = accumulator_type(riding);
+    const std::string partials = fresh("partial"), total = fresh("acc");
+    nest.push_back(constant_decl(parts, cg::ternary(cg::var("parallel"), cg::call(cg::Callee::kMin, {cg::var(kThreadCountVar), i64(kMaxPartials)}), i64(1))));
+    nest.push_back(cg::decl(cg::scalar_type(ctype_of(type.dtype)), partials, nullptr, kMaxPartials));
+    std::vector<cg::StmtPtr> task = declare_accumulator(riding, names);
+    append(task, part_body);
+    task.push_back(cg::assign(cg::index(cg::var(partials), cg::var(part)), cg::var(names.acc)));
+    nest.push_back(cg::for_loop(part, i64(0), cg::var(parts), task, cg::OmpParallelFor{false, "parallel", kThreadCountVar, 1}));
+    const Accumulator merged{total, "", "", ""};
+    append(nest, declare_accumulator(riding, merged));
+    nest.push_back(cg::for_loop(part, i64(0), cg::var(parts), combine(riding, total, cg::index(cg::var(partials), cg::var(part)), type)));
+    const std::string &result = rider_results_.at(reduction_key(rider, Binding(riding.dims.size())));
+    nest.push_back(cg::assign(cg::var(result), cg::cast(cg::scalar_type(ctype_of(riding.result.dtype)), cg::var(total))));
+    return nest;
+  }
+
   const FuseIr &ir_;
+  std::map<std::string, std::string> rider_results_;  // reductions computed by the nest before their user's
   std::vector<SizeRef> sizes_;
   std::map<std::string, std::string> size_names_;
   std::vector<std::map<std::string, std::string>> scopes_;  // reductions computed so far, innermost last

@@ -85,6 +85,35 @@ class StoreFusion {
     return false;
   }
 
+
+ public:
+  // Whether reduction leaf `leaf`, used by the nest after `nest`, can be
+  // accumulated during `nest`'s pass: a full reduction over exactly its
+  // points, of an op with an identity, reading nothing the nest stores
+  // except at the point it stores.
+  bool can_ride(const std::vector<int> &nest, int leaf, const NodeRef &guard) const {
+    const Reduction &reduction = ir_.reductions[ir_.leaves[leaf].reduction];
+    const Write &first = ir_.writes[nest.front()];
+    if (reduction.op == ReduceOp::kArgMin || reduction.op == ReduceOp::kArgMax || first.guard != guard) return false;
+    if (first.dims.empty() || reduction.body_dims.size() != first.dims.size()) return false;
+    for (size_t d = 0; d < first.dims.size(); ++d) {
+      if (!reduction.reduced[d] || !same_size(reduction.body_dims[d], first.dims[d])) return false;
+    }
+    for (const SizeRef &dim : reduction.dims) {
+      if (constant_value(dim) != 1) return false;
+    }
+    for (const NodeRef &node : topological_order(reduction.body)) {
+      if (node->op == ScalarOp::kParam && ir_.leaves[node->param_index].kind == Leaf::Kind::kReduction) return false;
+    }
+    Write reader{View{}, first.dims, reduction.body, 0, "", nullptr};
+    for (int w : nest) {
+      const Write &store = ir_.writes[w];
+      if (reads_elsewhere(reader, storage(store.view.param), pointwise_key(store.view, first.dims), false)) return false;
+    }
+    return true;
+  }
+
+ private:
   const FuseIr &ir_;
 };
 
@@ -112,6 +141,22 @@ void fuse_stores(FuseIr &ir, std::vector<std::string> &notes) {
     for (int w : ir.nests[n]) stores.push_back(describe_store(ir.writes[w]));
     notes.push_back(absl::StrCat("loop nest ", n + 1, " (", ir.writes[ir.nests[n].front()].dims.size(), "-D): ",
                                  absl::StrJoin(stores, "; "), ir.nests[n].size() > 1 ? ", fused into one pass" : ""));
+  }
+  // Map->reduce across nests: a full reduction the next nest needs before
+  // its loops is accumulated in this nest's pass over the same points.
+  ir.riders.clear();
+  for (size_t n = 0; n + 1 < ir.nests.size(); ++n) {
+    const NodeRef &guard = ir.writes[ir.nests[n + 1].front()].guard;
+    for (int w : ir.nests[n + 1]) {
+      for (const NodeRef &node : topological_order(ir.writes[w].value)) {
+        if (ir.riders.count(n) || node->op != ScalarOp::kParam || ir.leaves[node->param_index].kind != Leaf::Kind::kReduction) continue;
+        if (!fusion.can_ride(ir.nests[n], node->param_index, guard)) continue;
+        ir.riders[n] = node->param_index;
+        const Reduction &reduction = ir.reductions[ir.leaves[node->param_index].reduction];
+        notes.push_back(absl::StrCat("fused: the ", reduce_op_name(reduction.op), " of line ", reduction.line, " (needed by loop nest ",
+                                     n + 2, ") is accumulated in loop nest ", n + 1, "'s pass over the same points"));
+      }
+    }
   }
   for (const std::string &buffer : ir.fused) notes.push_back(buffer);
 }
