@@ -19,7 +19,7 @@ class FusePlan : public LoweringPlan {
 class FuseSpecializer : public Specializer {
  public:
   std::string name() const override { return "fuse"; }
-  std::string version() const override { return "fuse-11"; }
+  std::string version() const override { return "fuse-12"; }
 
   absl::StatusOr<std::unique_ptr<DomainIr>> front_end(const SpecializationRequest &request) const override {
     auto ir = fuse::build_fuse_ir(request);
@@ -33,6 +33,7 @@ class FuseSpecializer : public Specializer {
     auto &fuse_ir = static_cast<fuse::FuseIr &>(*ir);
     std::vector<std::string> decisions;
     fuse::fuse_stores(fuse_ir, decisions);
+    fuse::forward_stored_values(fuse_ir);
     fuse::merge_common_subexpressions(fuse_ir);
     notes.push_back(absl::StrCat("passes over memory: sejits ", fuse_ir.nests.size(), " (one per loop nest), NumPy about ",
                                  fuse_ir.numpy_passes, " (one per array operation, each with a temporary)"));

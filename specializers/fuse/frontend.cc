@@ -372,6 +372,8 @@ class FuseFrontend {
     if (!operands) return std::nullopt;
     const std::string &name = operands->name;
     static const std::set<std::string> kNewArrays = {"empty_like", "zeros_like", "ones_like", "full_like", "copy"};
+    static const std::set<std::string> kShaped = {"empty", "zeros", "ones", "full"};
+    if (kShaped.count(name) && !operands->method) return shaped_array(*operands, line);
     static const std::map<std::string, DType> kPythonNumbers = {{"float", DType::kFloat64}, {"int", DType::kInt64}, {"bool", DType::kBool}};
     if (!reduction_named(name) && !kNewArrays.count(name) && !kPythonNumbers.count(name) && name != "astype" && name != "len") {
       if (operands->method) return error(line, absl::StrCat("the method '.", name, "()' is not supported by sejits.fuse yet"));
@@ -467,6 +469,84 @@ class FuseFrontend {
     add_write(Write{view, view.dims, cast_to(value, type), line, name});
     ++version_[view.param];
     return new_leaf(ir_->leaves[buffer->param_index], type, line);
+  }
+
+  // np.zeros/ones/empty/full(shape[, fill], dtype=...): shape a.shape, a
+  // number, or a tuple of numbers and sizes (a.shape[k], len(a), n - 2).
+  absl::StatusOr<NodeRef> shaped_array(const CallOperands &operands, int line) {
+    const std::string &name = operands.name;
+    if (operands.array == nullptr) return error(line, absl::StrCat("np.", name, " needs a shape"));
+    auto dims = shape_argument(*operands.array, line);
+    if (!dims.ok()) return dims.status();
+    const v1::Expr *fill = nullptr;
+    size_t next = 0;
+    if (name == "full") {
+      fill = next < operands.positional.size() ? operands.positional[next++]
+             : operands.keywords.count("fill_value") ? operands.keywords.at("fill_value") : nullptr;
+      if (fill == nullptr) return error(line, "np.full needs a fill value");
+    }
+    const v1::Expr *dtype_expr = next < operands.positional.size() ? operands.positional[next++]
+                                 : operands.keywords.count("dtype") ? operands.keywords.at("dtype") : nullptr;
+    for (const auto &[keyword, value] : operands.keywords) {
+      if (keyword != "dtype" && !(keyword == "fill_value" && name == "full")) {
+        return error(line, absl::StrCat("the keyword '", keyword, "' of np.", name, " is not supported by sejits.fuse yet"));
+      }
+    }
+    if (next < operands.positional.size()) return error(line, absl::StrCat("too many arguments to np.", name, " for sejits.fuse"));
+    NodeRef value;
+    if (fill != nullptr) {
+      auto filled = evaluate(*fill);
+      if (!filled.ok()) return filled.status();
+      if (!dims_of(*filled).empty()) return error(line, "np.full's fill value must be a number in sejits.fuse");
+      value = *filled;
+    } else if (name != "empty") {
+      value = make_constant(int64_t{name == "ones" ? 1 : 0}, ScalarType{DType::kInt64, true}, line);
+    }
+    // NumPy's default: float64, or np.full's fill value's own type.
+    DType dtype = value && fill != nullptr ? strengthen(value->type).dtype : DType::kFloat64;
+    if (dtype_expr != nullptr && !(dtype_expr->has_constant() && dtype_expr->constant().value_case() == v1::Constant::kNoneValue)) {
+      auto parsed = dtype_argument(*dtype_expr);
+      if (!parsed.ok()) return parsed.status();
+      dtype = *parsed;
+    }
+    const ScalarType type{dtype, false};
+    NodeRef buffer = new_buffer(type, *dims, line);
+    if (!value) return buffer;
+    const View &view = ir_->leaves[buffer->param_index].view;
+    add_write(Write{view, view.dims, cast_to(value, type), line, absl::StrCat("np.", name)});
+    ++version_[view.param];
+    return new_leaf(ir_->leaves[buffer->param_index], type, line);
+  }
+
+  absl::StatusOr<std::vector<SizeRef>> shape_argument(const v1::Expr &expr, int line) {
+    if (expr.has_attribute() && expr.attribute().attr() == "shape") {
+      auto array = evaluate(expr.attribute().value());
+      if (!array.ok()) return array.status();
+      return dims_of(*array);
+    }
+    std::vector<const v1::Expr *> parts;
+    if (expr.has_tuple()) {
+      for (const v1::Expr &element : expr.tuple().elts()) parts.push_back(&element);
+    } else {
+      parts.push_back(&expr);
+    }
+    std::vector<SizeRef> dims;
+    for (const v1::Expr *part : parts) {
+      auto constant = integer_value(*part, "a dimension");
+      if (constant.ok()) {
+        if (*constant < 0) return error(line, "negative dimensions are not allowed");
+        dims.push_back(size_constant(*constant));
+        continue;
+      }
+      auto value = evaluate(*part);
+      if (!value.ok()) return value.status();
+      const ScalarNode &node = **value;
+      if (node.op != ScalarOp::kParam || ir_->leaves[node.param_index].kind != Leaf::Kind::kSize) {
+        return error(line, "a shape must be made of constants and sizes (a.shape, a.shape[k], len(a)) for sejits.fuse");
+      }
+      dims.push_back(ir_->leaves[node.param_index].size);
+    }
+    return dims;
   }
 
   absl::StatusOr<AxisSpec> axis_argument(const v1::Expr &expr) const {
@@ -595,6 +675,7 @@ class FuseFrontend {
       return slice;
     }
     if (item.has_constant() && item.constant().value_case() == v1::Constant::kNoneValue) return NewAxisItem{};
+    if (callee_name(item) == "numpy.newaxis") return NewAxisItem{};
     auto index = integer_value(item, "an index");
     if (!index.ok()) return index.status();
     return IndexItem{*index};

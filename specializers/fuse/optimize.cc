@@ -1,5 +1,7 @@
 #include "specializers/fuse/optimize.h"
 
+#include <unordered_map>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "specializers/common/eliminate_common_subexpressions.h"
@@ -105,10 +107,8 @@ class StoreFusion {
     for (const NodeRef &node : topological_order(reduction.body)) {
       if (node->op == ScalarOp::kParam && ir_.leaves[node->param_index].kind == Leaf::Kind::kReduction) return false;
     }
-    Write reader{View{}, first.dims, reduction.body, 0, "", nullptr};
-    for (int w : nest) {
-      const Write &store = ir_.writes[w];
-      if (reads_elsewhere(reader, storage(store.view.param), pointwise_key(store.view, first.dims), false)) return false;
+    for (int w : nest) {  // it would read memory before the pass's store to it
+      if (reduction_reads(reduction, storage(ir_.writes[w].view.param))) return false;
     }
     return true;
   }
@@ -159,6 +159,32 @@ void fuse_stores(FuseIr &ir, std::vector<std::string> &notes) {
     }
   }
   for (const std::string &buffer : ir.fused) notes.push_back(buffer);
+}
+
+void forward_stored_values(FuseIr &ir) {
+  for (const std::vector<int> &nest : ir.nests) {
+    for (size_t k = 1; k < nest.size(); ++k) {
+      Write &reader = ir.writes[nest[k]];
+      std::unordered_map<const ScalarNode *, NodeRef> rewritten;
+      for (const NodeRef &node : topological_order(reader.value)) {
+        NodeRef replacement;
+        if (node->op == ScalarOp::kParam && ir.leaves[node->param_index].kind == Leaf::Kind::kView) {
+          const View &view = ir.leaves[node->param_index].view;
+          for (size_t j = 0; j < k; ++j) {  // the latest earlier store to this very element wins
+            const Write &store = ir.writes[nest[j]];
+            if (pointwise_key(view, reader.dims) == pointwise_key(store.view, reader.dims)) replacement = cast_to(store.value, node->type);
+          }
+        }
+        if (!replacement) {
+          std::vector<NodeRef> operands;
+          for (const NodeRef &operand : node->operands) operands.push_back(rewritten.at(operand.get()));
+          replacement = with_operands(node, std::move(operands));
+        }
+        rewritten[node.get()] = replacement;
+      }
+      reader.value = rewritten.at(reader.value.get());
+    }
+  }
 }
 
 void merge_common_subexpressions(FuseIr &ir) {

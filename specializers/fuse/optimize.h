@@ -15,6 +15,11 @@ namespace sejits::specializers::fuse {
 // new nest) is appended to `notes`.
 void fuse_stores(FuseIr &ir, std::vector<std::string> &notes);
 
+// Within a nest, a store's value that reads an element an earlier store of
+// the nest writes (at the same point) reads the stored value instead: the
+// nest computes every value before its stores.
+void forward_stored_values(FuseIr &ir);
+
 // Equal subexpressions of one loop nest's stores (and of each reduction's
 // body) become one node, computed once per point.
 void merge_common_subexpressions(FuseIr &ir);

@@ -119,3 +119,39 @@ def test_one_kernel_serves_every_shape_of_the_same_ranks():
         x = np.random.default_rng(len(shape)).random(shape)
         np.testing.assert_allclose(fused(x), centre(x), rtol=1e-12, atol=1e-15)
     assert len(fused._kernels) == 1
+
+
+def test_a_store_reads_what_an_earlier_store_of_its_nest_wrote():
+    """Two stores over the same points share a nest; the second reads the
+    element the first just wrote (not the memory before it)."""
+
+    def chained(x):
+        y = np.full(x.shape, 2.5)
+        z = np.empty_like(x)
+        z[:] = y * 2 + x
+        y += z
+        return y, z
+
+    x = np.arange(7.0)
+    fused = sejits.fuse(chained)
+    for got, want in zip(fused(x), chained(x)):
+        np.testing.assert_array_equal(got, want)
+    assert "specialized (fuse)" in fused.explain(x)
+
+
+def test_new_arrays_from_shapes():
+    def build(x, y):
+        out = np.zeros(x.shape)
+        out[1:] = x[1:] - x[:-1]
+        grid = np.ones((len(x), 3), dtype=np.float32) * y
+        column = x[:, np.newaxis] + grid
+        e = np.empty((x.shape[0],))
+        e[:] = np.full(x.shape, 2.5) * 2
+        return out, column, e, np.full((2, 2), 7)
+
+    x = np.arange(5.0)
+    fused = sejits.fuse(build)
+    for got, want in zip(fused(x, 1.5), build(x, 1.5)):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+    assert "specialized (fuse)" in fused.explain(x, 1.5)
