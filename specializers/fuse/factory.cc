@@ -76,7 +76,8 @@ class FuseSpecializer : public Specializer {
     shapes.shape.dims = {Dimension::of_constant(slots)};
     std::vector<EntryParam> call = arguments;
     for (size_t o = 0; o < ir.outputs.size(); ++o) {
-      EntryParam output{absl::StrCat(ir.outputs[o].returned ? "out" : "buffer", o), ParamRole::kOutput, ir.outputs[o].type.dtype, {}};
+      const fuse::Output &described = ir.outputs[o];
+      EntryParam output{absl::StrCat(described.returned ? "out" : "buffer", o), ParamRole::kOutput, described.type.dtype, {}};
       output.shape.shape_entry = fuse::kShapesRole;
       call.push_back(std::move(output));
     }
@@ -84,13 +85,16 @@ class FuseSpecializer : public Specializer {
     workspace.role = ParamRole::kWorkspace;
     call.push_back(workspace);
     arguments.push_back(shapes);
-    KernelInterface interface{{{kCallRole, fuse::kCallSymbol, std::move(call)}, {fuse::kShapesRole, fuse::kShapesSymbol, std::move(arguments)}}, {}};
+    KernelInterface interface;
+    interface.entries = {{kCallRole, fuse::kCallSymbol, std::move(call)},
+                         {fuse::kShapesRole, fuse::kShapesSymbol, std::move(arguments)}};
     Returns returns{ir.returns_tuple, {}};
     for (const fuse::Returned &value : ir.returns) {
       if (value.argument >= 0) {
         returns.values.push_back({ReturnedValue::Kind::kArgument, value.argument});
       } else {
-        returns.values.push_back({value.python_scalar ? ReturnedValue::Kind::kPythonScalar : ReturnedValue::Kind::kOutput, value.output});
+        const auto kind = value.python_scalar ? ReturnedValue::Kind::kPythonScalar : ReturnedValue::Kind::kOutput;
+        returns.values.push_back({kind, value.output});
       }
     }
     interface.returns = std::move(returns);

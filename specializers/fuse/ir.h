@@ -37,13 +37,13 @@ const char *reduce_op_name(ReduceOp op);
 // axes are bound (hoisted out of the others).
 struct Reduction {
   ReduceOp op = ReduceOp::kSum;
-  NodeRef body;                       // the reduced value, over its own leaves
+  NodeRef body;  // the reduced value, over its own leaves
   std::vector<SizeRef> body_dims;
-  std::vector<bool> reduced;          // per body axis
+  std::vector<bool> reduced;  // per body axis
   bool keepdims = false;
-  ScalarType accumulator;             // what elements are combined in (argmin/argmax: compared in)
-  ScalarType result;                  // the leaf's type
-  std::vector<SizeRef> dims;          // the result's
+  ScalarType accumulator;     // what elements are combined in (argmin/argmax: compared in)
+  ScalarType result;          // the leaf's type
+  std::vector<SizeRef> dims;  // the result's
   int line = 0;
 };
 
@@ -51,11 +51,11 @@ struct Reduction {
 struct Leaf {
   enum class Kind { kView, kScalar, kReduction, kSize };
   Kind kind = Kind::kView;
-  View view;        // kView
-  int param = -1;   // kScalar: the scalar argument
+  View view;           // kView
+  int param = -1;      // kScalar: the scalar argument
   int reduction = -1;  // kReduction: ir.reductions[reduction]
-  SizeRef size;     // kSize: a run-time size (a.size, a.shape[k]) as a number
-  int version = 0;  // kView: how many stores into the argument preceded the read
+  SizeRef size;        // kSize: a run-time size (a.size, a.shape[k]) as a number
+  int version = 0;     // kView: how many stores into the argument preceded the read
 };
 
 struct Parameter {
@@ -97,15 +97,15 @@ class FuseIr : public DomainIr {
   std::vector<Parameter> parameters;
   std::vector<Leaf> leaves;  // by the kParam index of every expression below
   std::vector<Reduction> reductions;
-  std::vector<Write> writes;  // in program order
+  std::vector<Write> writes;            // in program order
   std::vector<std::vector<int>> nests;  // optimize: the writes each loop nest performs (consecutive, same points)
-  std::map<int, int> riders;  // optimize: nest -> a reduction leaf of the next nest computed in this nest's pass
-  std::map<int, int> storage;  // "call" argument -> the first argument it may share memory with
+  std::map<int, int> riders;            // optimize: nest -> a reduction leaf of the next nest computed in this nest's pass
+  std::map<int, int> storage;           // "call" argument -> the first argument it may share memory with
   std::vector<Output> outputs;
   std::vector<Returned> returns;
   bool returns_tuple = false;
-  std::vector<SizeRef> checks;  // run-time conditions beyond the sizes' own (non-empty reductions)
-  int numpy_passes = 0;  // the passes over memory NumPy makes for the same statements (temporaries included)
+  std::vector<SizeRef> checks;     // run-time conditions beyond the sizes' own (non-empty reductions)
+  int numpy_passes = 0;            // the passes over memory NumPy makes for the same statements (temporaries included)
   std::vector<std::string> fused;  // what was fused, for explain()
   std::string describe() const override;
 };

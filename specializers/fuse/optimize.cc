@@ -87,7 +87,6 @@ class StoreFusion {
     return false;
   }
 
-
  public:
   // Whether reduction leaf `leaf`, used by the nest after `nest`, can be
   // accumulated during `nest`'s pass: a full reduction over exactly its
@@ -131,16 +130,16 @@ void fuse_stores(FuseIr &ir, std::vector<std::string> &notes) {
         ir.nests.back().push_back(w);
         continue;
       }
-      notes.push_back(absl::StrCat("not fused: ", describe_store(ir.writes[w]), " starts loop nest ", ir.nests.size() + 1,
-                                   ": ", why));
+      notes.push_back(
+          absl::StrCat("not fused: ", describe_store(ir.writes[w]), " starts loop nest ", ir.nests.size() + 1, ": ", why));
     }
     ir.nests.push_back({w});
   }
   for (size_t n = 0; n < ir.nests.size(); ++n) {
     std::vector<std::string> stores;
     for (int w : ir.nests[n]) stores.push_back(describe_store(ir.writes[w]));
-    notes.push_back(absl::StrCat("loop nest ", n + 1, " (", ir.writes[ir.nests[n].front()].dims.size(), "-D): ",
-                                 absl::StrJoin(stores, "; "), ir.nests[n].size() > 1 ? ", fused into one pass" : ""));
+    notes.push_back(absl::StrCat("loop nest ", n + 1, " (", ir.writes[ir.nests[n].front()].dims.size(),
+                                 "-D): ", absl::StrJoin(stores, "; "), ir.nests[n].size() > 1 ? ", fused into one pass" : ""));
   }
   // Map->reduce across nests: a full reduction the next nest needs before
   // its loops is accumulated in this nest's pass over the same points.
@@ -149,12 +148,14 @@ void fuse_stores(FuseIr &ir, std::vector<std::string> &notes) {
     const NodeRef &guard = ir.writes[ir.nests[n + 1].front()].guard;
     for (int w : ir.nests[n + 1]) {
       for (const NodeRef &node : topological_order(ir.writes[w].value)) {
-        if (ir.riders.count(n) || node->op != ScalarOp::kParam || ir.leaves[node->param_index].kind != Leaf::Kind::kReduction) continue;
+        if (ir.riders.count(n) || node->op != ScalarOp::kParam || ir.leaves[node->param_index].kind != Leaf::Kind::kReduction)
+          continue;
         if (!fusion.can_ride(ir.nests[n], node->param_index, guard)) continue;
         ir.riders[n] = node->param_index;
         const Reduction &reduction = ir.reductions[ir.leaves[node->param_index].reduction];
-        notes.push_back(absl::StrCat("fused: the ", reduce_op_name(reduction.op), " of line ", reduction.line, " (needed by loop nest ",
-                                     n + 2, ") is accumulated in loop nest ", n + 1, "'s pass over the same points"));
+        notes.push_back(absl::StrCat("fused: the ", reduce_op_name(reduction.op), " of line ", reduction.line,
+                                     " (needed by loop nest ", n + 2, ") is accumulated in loop nest ", n + 1,
+                                     "'s pass over the same points"));
       }
     }
   }
@@ -172,7 +173,8 @@ void forward_stored_values(FuseIr &ir) {
           const View &view = ir.leaves[node->param_index].view;
           for (size_t j = 0; j < k; ++j) {  // the latest earlier store to this very element wins
             const Write &store = ir.writes[nest[j]];
-            if (pointwise_key(view, reader.dims) == pointwise_key(store.view, reader.dims)) replacement = cast_to(store.value, node->type);
+            if (pointwise_key(view, reader.dims) == pointwise_key(store.view, reader.dims))
+              replacement = cast_to(store.value, node->type);
           }
         }
         if (!replacement) {

@@ -9,23 +9,31 @@ namespace sejits::specializers::fuse {
 
 const char *reduce_op_name(ReduceOp op) {
   switch (op) {
-    case ReduceOp::kSum: return "sum";
-    case ReduceOp::kProd: return "prod";
-    case ReduceOp::kMin: return "min";
-    case ReduceOp::kMax: return "max";
-    case ReduceOp::kArgMin: return "argmin";
-    case ReduceOp::kArgMax: return "argmax";
-    case ReduceOp::kAny: return "any";
-    case ReduceOp::kAll: return "all";
+    case ReduceOp::kSum:
+      return "sum";
+    case ReduceOp::kProd:
+      return "prod";
+    case ReduceOp::kMin:
+      return "min";
+    case ReduceOp::kMax:
+      return "max";
+    case ReduceOp::kArgMin:
+      return "argmin";
+    case ReduceOp::kArgMax:
+      return "argmax";
+    case ReduceOp::kAny:
+      return "any";
+    case ReduceOp::kAll:
+      return "all";
   }
   return "?";
 }
 
 std::optional<ReduceOp> reduction_named(const std::string &name) {
   static const std::map<std::string, ReduceOp> kOps = {
-      {"sum", ReduceOp::kSum},   {"prod", ReduceOp::kProd},     {"min", ReduceOp::kMin},       {"amin", ReduceOp::kMin},
-      {"max", ReduceOp::kMax},   {"amax", ReduceOp::kMax},      {"argmin", ReduceOp::kArgMin}, {"argmax", ReduceOp::kArgMax},
-      {"any", ReduceOp::kAny},   {"all", ReduceOp::kAll},       {"mean", ReduceOp::kSum},      {"std", ReduceOp::kSum},
+      {"sum", ReduceOp::kSum}, {"prod", ReduceOp::kProd}, {"min", ReduceOp::kMin},       {"amin", ReduceOp::kMin},
+      {"max", ReduceOp::kMax}, {"amax", ReduceOp::kMax},  {"argmin", ReduceOp::kArgMin}, {"argmax", ReduceOp::kArgMax},
+      {"any", ReduceOp::kAny}, {"all", ReduceOp::kAll},   {"mean", ReduceOp::kSum},      {"std", ReduceOp::kSum},
       {"var", ReduceOp::kSum},
   };
   const std::string bare = name.starts_with("numpy.") ? name.substr(6) : name;
@@ -72,16 +80,22 @@ absl::StatusOr<Reduction> make_reduction(ReduceOp op, const NodeRef &body, const
   const DType dtype = strengthen(body->type).dtype;
   switch (op) {
     case ReduceOp::kSum:
-    case ReduceOp::kProd: reduction.accumulator = reduction.result = {sum_dtype(dtype), false}; break;
+    case ReduceOp::kProd:
+      reduction.accumulator = reduction.result = {sum_dtype(dtype), false};
+      break;
     case ReduceOp::kMin:
-    case ReduceOp::kMax: reduction.accumulator = reduction.result = {dtype, false}; break;
+    case ReduceOp::kMax:
+      reduction.accumulator = reduction.result = {dtype, false};
+      break;
     case ReduceOp::kArgMin:
     case ReduceOp::kArgMax:
       reduction.accumulator = {dtype, false};
       reduction.result = {DType::kInt64, false};
       break;
     case ReduceOp::kAny:
-    case ReduceOp::kAll: reduction.accumulator = reduction.result = {DType::kBool, false}; break;
+    case ReduceOp::kAll:
+      reduction.accumulator = reduction.result = {DType::kBool, false};
+      break;
   }
   for (size_t d = 0; d < body_dims.size(); ++d) {
     if (!reduction.reduced[d]) {

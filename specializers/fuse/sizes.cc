@@ -12,8 +12,8 @@ std::string bound_text(std::optional<int64_t> bound) { return bound ? absl::StrC
 
 SizeRef make(SizeNode node) { return std::make_shared<const SizeNode>(std::move(node)); }
 
-SizeRef make_slice(SizeOp op, const char *name, const SizeRef &length, std::optional<int64_t> lower,
-                   std::optional<int64_t> upper, int64_t step) {
+SizeRef make_slice(SizeOp op, const char *name, const SizeRef &length, std::optional<int64_t> lower, std::optional<int64_t> upper,
+                   int64_t step) {
   SizeNode node{op, 0, -1, 0, lower, upper, step, {length}, ""};
   node.key = absl::StrCat(name, "(", length->key, ",", bound_text(lower), ":", bound_text(upper), ":", step, ")");
   return make(std::move(node));
@@ -92,13 +92,21 @@ SizeRef non_empty(const SizeRef &count) {
 
 SizeRef fits_into(const SizeRef &value, const SizeRef &target) {
   if (same_size(value, target) || constant_value(value) == 1) return target;
-  return make({SizeOp::kFitsInto, 0, -1, 0, {}, {}, 1, {value, target}, absl::StrCat("into(", value->key, ",", target->key, ")")});
+  return make(
+      {SizeOp::kFitsInto, 0, -1, 0, {}, {}, 1, {value, target}, absl::StrCat("into(", value->key, ",", target->key, ")")});
 }
 
 SizeRef stride_unless_one(const SizeRef &length, const SizeRef &stride) {
   if (constant_value(length) == 1 || constant_value(stride) == 0) return size_constant(0);
   if (constant_value(length)) return stride;
-  return make({SizeOp::kStrideUnlessOne, 0, -1, 0, {}, {}, 1, {length, stride},
+  return make({SizeOp::kStrideUnlessOne,
+               0,
+               -1,
+               0,
+               {},
+               {},
+               1,
+               {length, stride},
                absl::StrCat("unless1(", length->key, ",", stride->key, ")")});
 }
 

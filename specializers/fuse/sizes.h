@@ -14,17 +14,18 @@
 namespace sejits::specializers::fuse {
 
 enum class SizeOp {
-  kConstant,     // constant
-  kDim,          // the length of axis `axis` of argument `param`
-  kStride,       // its stride in bytes
-  kAdd, kMul,    // of the two operands
-  kSliceStart,   // where lower:upper:step starts on an axis of length operands[0] (Python's slice rules)
-  kSliceLength,  // how many elements it takes
-  kIndex,        // the integer index `constant` on an axis of length operands[0], made non-negative; out of range: an error
-  kBroadcast,    // NumPy's broadcast of the operands' lengths; an error unless all that are not 1 are equal
+  kConstant,  // constant
+  kDim,       // the length of axis `axis` of argument `param`
+  kStride,    // its stride in bytes
+  kAdd,
+  kMul,              // of the two operands
+  kSliceStart,       // where lower:upper:step starts on an axis of length operands[0] (Python's slice rules)
+  kSliceLength,      // how many elements it takes
+  kIndex,            // the integer index `constant` on an axis of length operands[0], made non-negative; out of range: an error
+  kBroadcast,        // NumPy's broadcast of the operands' lengths; an error unless all that are not 1 are equal
   kStrideUnlessOne,  // operands: a length and a stride: 0 where the length is 1 (a broadcast axis), else the stride
-  kFitsInto,     // operands: a value's length and a target's: the target's; an error unless equal or the value's is 1
-  kNonEmpty,     // operands[0], a count that must not be 0 (a min, max, argmin or argmax over nothing is NumPy's error)
+  kFitsInto,         // operands: a value's length and a target's: the target's; an error unless equal or the value's is 1
+  kNonEmpty,         // operands[0], a count that must not be 0 (a min, max, argmin or argmax over nothing is NumPy's error)
 };
 
 struct SizeNode;

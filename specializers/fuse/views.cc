@@ -27,8 +27,8 @@ absl::StatusOr<View> index_view(const View &view, const std::vector<IndexingItem
   int taken = 0;
   for (const IndexingItem &item : items) taken += !std::holds_alternative<NewAxisItem>(item);
   if (taken > static_cast<int>(view.dims.size())) {
-    return absl::FailedPreconditionError(absl::StrCat("too many indices: the array is ", view.dims.size(),
-                                                      "-dimensional, but ", taken, " were indexed"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("too many indices: the array is ", view.dims.size(), "-dimensional, but ", taken, " were indexed"));
   }
   View result{view.param, view.offset, {}, {}};
   size_t axis = 0;

@@ -91,8 +91,8 @@ TEST_CASE("reductions follow NumPy's axes and accumulator types", "[fuse]") {
 TEST_CASE("what a fused call returns survives the store's text", "[fuse]") {
   KernelInterface interface;
   interface.entries.push_back({"call", "sejits_fuse_call", {{"a0", ParamRole::kInOut, DType::kFloat64, {}}}});
-  interface.returns = Returns{true, {{ReturnedValue::Kind::kOutput, 0}, {ReturnedValue::Kind::kArgument, 0},
-                                     {ReturnedValue::Kind::kPythonScalar, 1}}};
+  interface.returns = Returns{
+      true, {{ReturnedValue::Kind::kOutput, 0}, {ReturnedValue::Kind::kArgument, 0}, {ReturnedValue::Kind::kPythonScalar, 1}}};
   auto parsed = interface_from_text(interface_to_text(interface));
   REQUIRE(parsed.ok());
   CHECK(*parsed == interface);
