@@ -1,5 +1,7 @@
 #include "server/core/specializer_core.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -21,11 +23,17 @@ namespace {
 std::string short_key(const std::string &key) { return key.substr(0, 12); }
 
 // Index metadata: what a hit must answer without re-running the pipeline.
-// The interface is one field, its lines joined by '|'.
+// The interface is one field, its lines joined by '|'; each of the
+// pipeline's notes (explain() shows them on hits too) is a `note=` line.
 std::string encode_metadata(const SpecializeResult &result) {
-  return absl::StrCat("interface=", absl::StrJoin(absl::StrSplit(specializers::interface_to_text(result.interface), '\n', absl::SkipEmpty()), "|"),
-                      "\ncompile_seconds=", result.compile_seconds, "\nspecializer_version=", result.specializer_version,
-                      "\n");
+  std::string text = absl::StrCat(
+      "interface=", absl::StrJoin(absl::StrSplit(specializers::interface_to_text(result.interface), '\n', absl::SkipEmpty()), "|"),
+      "\ncompile_seconds=", result.compile_seconds, "\nspecializer_version=", result.specializer_version, "\n");
+  for (std::string note : result.notes) {
+    std::replace(note.begin(), note.end(), '\n', ' ');
+    absl::StrAppend(&text, "note=", note, "\n");
+  }
+  return text;
 }
 
 bool decode_metadata(const std::string &text, SpecializeResult &result) {
@@ -41,6 +49,8 @@ bool decode_metadata(const std::string &text, SpecializeResult &result) {
       (void)absl::SimpleAtod(field.second, &result.compile_seconds);
     } else if (field.first == "specializer_version") {
       result.specializer_version = field.second;
+    } else if (field.first == "note") {
+      result.notes.push_back(field.second);
     }
   }
   return has_interface;

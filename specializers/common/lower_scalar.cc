@@ -99,6 +99,10 @@ class ScalarLowering {
         if (listed.insert(node.get()).second) order.push_back(node);
       }
     }
+    // A root is a use: one that is also another root, or another's operand, is computed once.
+    if (roots.size() > 1) {
+      for (const NodeRef &root : roots) ++uses_[root.get()];
+    }
     scopes_ = innermost_loops(order);
     for (const auto &node : order) {
       const int scope = scopes_.at(node.get());

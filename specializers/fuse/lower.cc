@@ -4,6 +4,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -25,6 +26,12 @@ constexpr char kFallbackPrefix[] = "sejits-fallback: ";
 constexpr int64_t kMaxPartials = 64;
 // Reduced rows shorter than this run without an OpenMP simd reduction (its lanes cost more than they save).
 constexpr int64_t kSimdReductionMinimum = 32;
+// The cost rule: an expensive value (a math function) that a row's reduction
+// and the row's store both compute is kept in a row of this many elements
+// (on each thread's stack) by the reduction and read back by the store.
+constexpr int64_t kRowScratch = 4096;
+// kParam indices at and above this stand for row scratch (scratch_rows_), not leaves.
+constexpr int kScratchLeafBase = 1 << 28;
 
 cg::ExprPtr i64(int64_t value) { return cg::int_literal(value); }
 cg::ExprPtr add(cg::ExprPtr a, cg::ExprPtr b) { return cg::binary(cg::BinaryOp::kAdd, std::move(a), std::move(b)); }
@@ -73,6 +80,7 @@ class FuseLowering {
         absl::StrCat(ir_.nests.size(), " loop nests; NumPy's form makes about ", ir_.numpy_passes, " passes over memory")};
     unit.functions.push_back(entry_point(kShapesSymbol, shapes_body()));
     unit.functions.push_back(entry_point(kCallSymbol, call_body()));
+    notes.insert(notes.end(), reuse_notes_.begin(), reuse_notes_.end());
     notes.push_back(absl::StrCat("C++/OpenMP: ", ir_.nests.size(), " loop nests, each parallel over its ", "outer axis above ",
                                  kFuseParallelThreshold, " elements, with a dense inner loop where ",
                                  "every array is contiguous along the last axis; reductions are computed in the loop ",
@@ -381,6 +389,7 @@ class FuseLowering {
     context.error_flag = "error_flag";
     context.temporary_prefix = fresh("t") + "_";
     context.param = [&](int index, const std::vector<int64_t> &) -> cg::ExprPtr {
+      if (index >= kScratchLeafBase) return cg::index(cg::var(scratch_rows_[index - kScratchLeafBase].second), cg::var("i"));
       if (ir_.leaves[index].kind == Leaf::Kind::kView) return view_element(index);
       return other_leaf(index, dims, binding);
     };
@@ -620,12 +629,24 @@ class FuseLowering {
           if (unit) return cg::index(cg::var(row), cg::var(innermost));
           return cg::index(cg::var(row), mul(cg::var(innermost), cg::var(step)));
         };
-        LoweredScalar lowered = lower_value(reduction.body, view_element, reduction.body_dims, body_binding);
+        // Values the store after it reuses (the cost rule): kept in row scratch as they are computed.
+        std::vector<NodeRef> roots = {reduction.body};
+        const bool fills = leaf == scratch_leaf_;
+        if (fills) {
+          for (const auto &[node, scratch] : scratch_rows_) roots.push_back(node);
+        }
+        LoweredScalars lowered = lower_values(roots, view_element, reduction.body_dims, body_binding);
         append(statements, lowered.statements);
+        if (fills) {
+          for (size_t k = 0; k < scratch_rows_.size(); ++k) {
+            statements.push_back(cg::assign(cg::index(cg::var(scratch_rows_[k].second), cg::var(innermost)), lowered.values[k + 1]));
+          }
+        }
+        const cg::ExprPtr value = lowered.values.front();
         if (is_arg(reduction.op)) {
-          append(statements, combine_arg(reduction, names.best, names.index, names.first, lowered.value, flat));
+          append(statements, combine_arg(reduction, names.best, names.index, names.first, value, flat));
         } else {
-          append(statements, combine(reduction, names.acc, lowered.value, reduction.body->type));
+          append(statements, combine(reduction, names.acc, value, reduction.body->type));
         }
         scopes_.pop_back();
         return statements;
@@ -749,6 +770,7 @@ class FuseLowering {
         if (seen.insert(reduction_key(leaf, binding)).second) by_level[level_of(binding, loops)].push_back({leaf, binding});
       }
     }
+    plan_row_reuse(stores, dims, by_level[rank - 1], reuse_notes_);
     auto reductions_at = [&](int level, bool parallel) {
       std::vector<cg::StmtPtr> statements;
       for (const auto &[leaf, binding] : by_level[level]) {
@@ -801,7 +823,7 @@ class FuseLowering {
       };
       std::map<int, View> views(arrays.begin(), arrays.end());
       LoweredScalars lowered = lower_values(
-          values, [&](int leaf) { return at(leaf, views.at(leaf)); }, dims, loops);
+          reading_scratch(values), [&](int leaf) { return at(leaf, views.at(leaf)); }, dims, loops);
       append(statements, lowered.statements);
       for (size_t k = 0; k < stores.size(); ++k) {
         const int target = -1 - static_cast<int>(k);
@@ -885,6 +907,7 @@ class FuseLowering {
   template <typename ReductionsAt, typename Inner>
   std::vector<cg::StmtPtr> outer_loops(int d, int rank, const std::vector<SizeRef> &dims, const Binding &loops,
                                        ReductionsAt &reductions_at, Inner &inner) {
+    if (d + 2 == rank && !row_plan_.empty()) return reusing_rows(dims, reductions_at, inner);
     scopes_.push_back({});
     std::vector<cg::StmtPtr> body = reductions_at(d + 1, false);
     if (d + 2 == rank) {
@@ -895,6 +918,102 @@ class FuseLowering {
     }
     scopes_.pop_back();
     return body;
+  }
+
+  // A row's code twice: where the row fits the scratch, its reduction keeps
+  // the reused values and the store reads them; else both compute them.
+  template <typename ReductionsAt, typename Inner>
+  std::vector<cg::StmtPtr> reusing_rows(const std::vector<SizeRef> &dims, ReductionsAt &reductions_at, Inner &inner) {
+    const int rank = static_cast<int>(dims.size());
+    std::vector<cg::StmtPtr> reused;
+    scratch_rows_.clear();
+    for (const NodeRef &node : row_plan_) {
+      const std::string name = fresh("row_values");
+      reused.push_back(cg::decl(cg::scalar_type(ctype_of(node->type.dtype)), name, nullptr, kRowScratch));
+      scratch_rows_.push_back({node, name});
+    }
+    scratch_leaf_ = row_plan_leaf_;
+    scopes_.push_back({});
+    append(reused, reductions_at(rank - 1, false));
+    append(reused, inner(false));
+    scopes_.pop_back();
+    scratch_leaf_ = -1;
+    const auto saved_plan = std::move(row_plan_);
+    row_plan_.clear();
+    scratch_rows_.clear();
+    scopes_.push_back({});
+    std::vector<cg::StmtPtr> recomputed = reductions_at(rank - 1, false);
+    append(recomputed, inner(false));
+    scopes_.pop_back();
+    row_plan_ = saved_plan;
+    return {cg::if_stmt(cg::binary(cg::BinaryOp::kLe, size(dims[rank - 1]), i64(kRowScratch)), reused, recomputed)};
+  }
+
+  // The cost rule's plan for a nest: the expensive values (math functions)
+  // that a row's reduction (over the last axis only, bound to every outer
+  // loop) and a store both compute.
+  void plan_row_reuse(const std::vector<const Write *> &stores, const std::vector<SizeRef> &dims,
+                      const std::vector<std::pair<int, Binding>> &row_reductions, std::vector<std::string> &reasons) {
+    row_plan_.clear();
+    row_plan_leaf_ = -1;
+    const int rank = static_cast<int>(dims.size());
+    if (rank < 2) return;
+    for (const auto &[leaf, binding] : row_reductions) {
+      const Reduction &reduction = ir_.reductions[ir_.leaves[leaf].reduction];
+      if (reduction.body_dims.size() != dims.size() || !reduction.reduced.back()) continue;
+      bool aligned = true;
+      for (int d = 0; d < rank; ++d) aligned = aligned && same_size(reduction.body_dims[d], dims[d]) && reduction.reduced[d] == (d + 1 == rank);
+      if (!aligned) continue;
+      std::set<const ScalarNode *> in_body;
+      for (const NodeRef &node : topological_order(reduction.body)) in_body.insert(node.get());
+      std::vector<NodeRef> common;
+      for (const Write *store : stores) {
+        for (const NodeRef &node : topological_order(store->value)) {
+          if (!in_body.count(node.get()) || !expensive(node)) continue;
+          // keep the largest: drop those this one contains
+          std::set<const ScalarNode *> inside;
+          for (const NodeRef &part : topological_order(node)) inside.insert(part.get());
+          std::erase_if(common, [&](const NodeRef &kept) { return inside.count(kept.get()) > 0; });
+          common.push_back(node);
+        }
+      }
+      if (common.empty()) continue;
+      row_plan_ = common;
+      row_plan_leaf_ = leaf;
+      reasons.push_back(absl::StrCat("reused: ", common.size(), " value(s) with a math function, computed once per element by the ",
+                                     reduce_op_name(reduction.op), " of line ", reduction.line,
+                                     " and read back by the store (rows of up to ", kRowScratch, " elements)"));
+      return;
+    }
+  }
+
+  // `values` with the values kept in row scratch read from it (while a row
+  // that reuses them is being lowered).
+  std::vector<NodeRef> reading_scratch(const std::vector<NodeRef> &values) const {
+    if (scratch_rows_.empty()) return values;
+    std::unordered_map<const ScalarNode *, NodeRef> rewritten;
+    for (size_t k = 0; k < scratch_rows_.size(); ++k) {
+      const NodeRef &node = scratch_rows_[k].first;
+      rewritten[node.get()] = make_param(kScratchLeafBase + static_cast<int>(k), node->type, node->line);
+    }
+    std::vector<NodeRef> result;
+    for (const NodeRef &value : values) {
+      for (const NodeRef &node : topological_order(value)) {
+        if (rewritten.count(node.get())) continue;
+        std::vector<NodeRef> operands;
+        for (const NodeRef &operand : node->operands) operands.push_back(rewritten.at(operand.get()));
+        rewritten[node.get()] = with_operands(node, std::move(operands));
+      }
+      result.push_back(rewritten.at(value.get()));
+    }
+    return result;
+  }
+
+  static bool expensive(const NodeRef &node) {
+    for (const NodeRef &part : topological_order(node)) {
+      if (part->op == ScalarOp::kMath || part->op == ScalarOp::kPow) return true;
+    }
+    return false;
   }
 
   // The nest's loops (`part_body`, over part `part`'s share of the outer
@@ -923,6 +1042,11 @@ class FuseLowering {
   }
 
   const FuseIr &ir_;
+  int scratch_leaf_ = -1;  // the reduction that fills scratch_rows_ as it runs
+  std::vector<NodeRef> row_plan_;  // the current nest's reused values (plan_row_reuse)
+  std::vector<std::string> reuse_notes_;  // what the cost rule decided, for explain()
+  int row_plan_leaf_ = -1;
+  std::vector<std::pair<NodeRef, std::string>> scratch_rows_;  // reused values and their row arrays
   std::map<std::string, std::string> rider_results_;  // reductions computed by the nest before their user's
   std::vector<SizeRef> sizes_;
   std::map<std::string, std::string> size_names_;

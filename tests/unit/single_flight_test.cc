@@ -103,6 +103,7 @@ TEST_CASE("identical concurrent specialize requests compile once; a restarted co
   TempDir cache;
   const auto request = add_two_float64_arrays();
   std::string digest;
+  std::vector<std::string> compiled_notes;
   {
     auto core = create_core(cache.path());
     std::vector<absl::StatusOr<SpecializeResult>> results(kRequests, absl::UnknownError("not run"));
@@ -120,6 +121,7 @@ TEST_CASE("identical concurrent specialize requests compile once; a restarted co
     CHECK(stats.joined_in_flight + stats.cache_hits == kRequests - 1);
     CHECK(core->stats().store.entries == 1);
     digest = results[0]->artifact.digest;
+    compiled_notes = results[0]->notes;
   }
 
   auto restarted = create_core(cache.path());
@@ -128,6 +130,8 @@ TEST_CASE("identical concurrent specialize requests compile once; a restarted co
   CHECK(result->outcome == CacheOutcome::kHit);
   CHECK(result->artifact.digest == digest);
   CHECK(result->interface.entries.front().symbol == "sejits_elementwise");
+  CHECK(!compiled_notes.empty());
+  CHECK(result->notes == compiled_notes);  // explain() says the same on a hit
   CHECK(restarted->stats().counters.compiles == 0);
   CHECK(restarted->stats().counters.cache_hits == 1);
 }
