@@ -32,6 +32,9 @@ constexpr int64_t kSimdReductionMinimum = 32;
 constexpr int64_t kRowScratch = 4096;
 // kParam indices at and above this stand for row scratch (scratch_rows_), not leaves.
 constexpr int kScratchLeafBase = 1 << 28;
+// Outputs of a nest this large are written with streaming stores, in blocks of kStreamBlock elements.
+constexpr int64_t kStreamingBytes = int64_t{16} << 20;
+constexpr int64_t kStreamBlock = 512;
 
 cg::ExprPtr i64(int64_t value) { return cg::int_literal(value); }
 cg::ExprPtr add(cg::ExprPtr a, cg::ExprPtr b) { return cg::binary(cg::BinaryOp::kAdd, std::move(a), std::move(b)); }
@@ -813,10 +816,25 @@ class FuseLowering {
       return pointers;
     };
     auto broadcast_last = [&](const View &view) { return rank == 0 || constant_value(view.strides[rank - 1]) == 0; };
+    // Targets all fresh outputs that the nest does not read: large ones are
+    // written with streaming stores (blocks computed into scratch, then
+    // streamed: no read of the lines before they are written).
+    bool streamable = rank >= 1;
+    for (const auto &[leaf, view] : arrays) {
+      if (leaf < 0 && view.param < nparams()) streamable = false;
+    }
+    for (const auto &[leaf, view] : arrays) {
+      if (leaf < 0) continue;
+      for (const auto &[target, target_view] : arrays) {
+        if (target < 0 && ir_.storage.at(view.param) == ir_.storage.at(target_view.param)) streamable = false;
+      }
+    }
+    bool blocked = false;  // element(): targets are the scratch blocks, indexed from `block_begin`
     auto element = [&](bool dense) {
       std::vector<cg::StmtPtr> statements;
       auto at = [&](int leaf, const View &view) -> cg::ExprPtr {
         const std::string &row = row_names[leaf];
+        if (blocked && leaf < 0) return cg::index(cg::var("block_" + row), cg::binary(cg::BinaryOp::kSub, cg::var("i"), cg::var("block_begin")));
         if (broadcast_last(view)) return cg::index(cg::var(row), i64(0));
         if (dense) return cg::index(cg::var(row), cg::var("i"));
         return cg::index(cg::var(row), mul(cg::var("i"), cg::var("step_" + row)));
@@ -853,6 +871,12 @@ class FuseLowering {
     for (int d = 1; d < rank; ++d) total = mul(total, size(dims[d]));
     nest.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "parallel",
                             both(cg::binary(cg::BinaryOp::kGe, total, i64(kFuseParallelThreshold)), negate(cg::var("serial")))));
+    if (streamable) {
+      int64_t target_bytes = 0;
+      for (const auto &[leaf, view] : arrays) target_bytes += leaf < 0 ? itemsize(array_dtype(view.param)) : 0;
+      nest.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "streaming",
+                              cg::binary(cg::BinaryOp::kGe, mul(total, i64(target_bytes)), i64(kStreamingBytes))));
+    }
     const bool innermost_reductions = !by_level[rank].empty();
     // With a rider, the outer axis runs in parts: [begin, end) of part `part`.
     const std::string parts = fresh("parts"), part = fresh("part");
@@ -879,11 +903,39 @@ class FuseLowering {
         scopes_.pop_back();
         return statements;
       };
+      // [begin, last) in blocks of kStreamBlock: each computed into a scratch
+      // block per target, then streamed to its row; parallel over blocks for
+      // a 1-D nest.
+      auto streamed = [&](cg::ExprPtr begin, cg::ExprPtr last, bool parallel_blocks) {
+        std::vector<cg::StmtPtr> block = {
+            constant_decl("block_begin", add(begin, mul(cg::var("block"), i64(kStreamBlock)))),
+            constant_decl("block_end", cg::call(cg::Callee::kMin, {add(cg::var("block_begin"), i64(kStreamBlock)), last}))};
+        for (const auto &[leaf, view] : arrays) {
+          if (leaf < 0) block.push_back(cg::decl(cg::scalar_type(ctype_of(array_dtype(view.param))), "block_" + row_names[leaf], nullptr, kStreamBlock, 64));
+        }
+        blocked = true;
+        block.push_back(cg::for_loop("i", cg::var("block_begin"), cg::var("block_end"), loop_body(true), annotation(true)));
+        blocked = false;
+        for (const auto &[leaf, view] : arrays) {
+          if (leaf >= 0) continue;
+          const cg::Type type = cg::scalar_type(ctype_of(array_dtype(view.param)));
+          block.push_back(cg::expr_stmt(cg::call(
+              cg::Callee::kStreamCopy,
+              {cg::unary(cg::UnaryOp::kAddressOf, cg::index(cg::var(row_names[leaf]), cg::var("block_begin"))), cg::var("block_" + row_names[leaf]),
+               mul(cg::binary(cg::BinaryOp::kSub, cg::var("block_end"), cg::var("block_begin")), cg::size_of(type))})));
+        }
+        block.push_back(cg::expr_stmt(cg::call(cg::Callee::kStreamFence, {})));
+        cg::ExprPtr blocks = div(add(cg::binary(cg::BinaryOp::kSub, last, begin), i64(kStreamBlock - 1)), i64(kStreamBlock));
+        std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> share;
+        if (parallel_blocks) share = cg::OmpParallelFor{false, "parallel", kThreadCountVar, 0};
+        return std::vector<cg::StmtPtr>{cg::for_loop("block", i64(0), blocks, block, share)};
+      };
       const bool split = riding != nullptr && rank == 1;
       const cg::ExprPtr begin = split ? part_begin : i64(0);
       const cg::ExprPtr last = split ? part_end : size(dims[rank - 1]);
-      body.push_back(cg::if_stmt(cg::var("dense"), {cg::for_loop("i", begin, last, loop_body(true), annotation(true))},
-                                 {cg::for_loop("i", begin, last, loop_body(false), annotation(false))}));
+      std::vector<cg::StmtPtr> dense_path = {cg::for_loop("i", begin, last, loop_body(true), annotation(true))};
+      if (streamable) dense_path = {cg::if_stmt(cg::var("streaming"), streamed(begin, last, parallel && !split), dense_path)};
+      body.push_back(cg::if_stmt(cg::var("dense"), dense_path, {cg::for_loop("i", begin, last, loop_body(false), annotation(false))}));
       return body;
     };
     if (riding != nullptr)
