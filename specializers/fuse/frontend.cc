@@ -258,10 +258,14 @@ absl::Status FuseFrontend::return_values(const v1::Return &stmt, int line) {
     if (!value.ok()) return value.status();
     if (const Leaf *leaf = view_leaf(*value)) {
       const int arg = leaf->view.param;
-      const bool whole =
-          arg < nparams() ? is_whole_argument(leaf->view)
-                          : leaf->view.offset->key == "0" && leaf->view.dims.size() == ir_->outputs[arg - nparams()].dims.size();
-      if (!whole) return error(line, "returning a view of an array is not supported by sejits.fuse (it returns whole arrays)");
+      const bool whole = arg < nparams() ? is_whole_argument(leaf->view) : is_whole_buffer(leaf->view);
+      if (!whole && arg < nparams()) {
+        return error(line, "returning a view of an argument is not supported by sejits.fuse (it returns new arrays)");
+      }
+      if (!whole) {  // a view of a local array no one else sees: returned as a copy (the same values, dtype and shape)
+        if (absl::Status copied = return_new_array(*value, line); !copied.ok()) return copied;
+        continue;
+      }
       if (arg < nparams()) {
         ir_->returns.push_back({-1, arg, false});
       } else {
@@ -270,16 +274,23 @@ absl::Status FuseFrontend::return_values(const v1::Return &stmt, int line) {
       }
       continue;
     }
-    if (absl::Status status = check_fresh(*value, line); !status.ok()) return status;
-    const bool python_scalar = (*value)->type.weak;
-    NodeRef stored = materialize(*value, line, absl::StrCat("returned value ", ir_->returns.size() + 1));
-    const int output = ir_->leaves[stored->param_index].view.param - nparams();
-    ir_->outputs[output].returned = true;
-    ir_->fused.pop_back();
-    ir_->returns.push_back({output, -1, python_scalar});
+    if (absl::Status returned = return_new_array(*value, line); !returned.ok()) return returned;
   }
   return absl::OkStatus();
 }
+
+// `value` returned as a new array (an output of "call").
+absl::Status FuseFrontend::return_new_array(const NodeRef &value, int line) {
+  if (absl::Status status = check_fresh(value, line); !status.ok()) return status;
+  const bool python_scalar = value->type.weak;
+  NodeRef stored = materialize(value, line, absl::StrCat("returned value ", ir_->returns.size() + 1));
+  const int output = ir_->leaves[stored->param_index].view.param - nparams();
+  ir_->outputs[output].returned = true;
+  ir_->fused.pop_back();
+  ir_->returns.push_back({output, -1, python_scalar});
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<FuseIr>> build_fuse_ir(const SpecializationRequest &request) {
   if (!request.function) return absl::InvalidArgumentError("a fuse request needs the function's AST");
   return FuseFrontend(request, source_context(*request.function, "fused function")).run();

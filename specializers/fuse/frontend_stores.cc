@@ -49,6 +49,16 @@ void FuseFrontend::add_write(Write write) {
 }
 
 // A new array the caller allocates (an output of "call"), as a view leaf.
+// Whether `view` is all of a buffer as allocated (not a transpose, slice or broadcast of it).
+bool FuseFrontend::is_whole_buffer(const View &view) const {
+  const Output &output = ir_->outputs[view.param - nparams()];
+  if (view.offset->key != "0" || view.dims.size() != output.dims.size()) return false;
+  for (size_t d = 0; d < view.dims.size(); ++d) {
+    if (!same_size(view.dims[d], output.dims[d]) || view.strides[d]->key != size_stride(view.param, static_cast<int>(d))->key) return false;
+  }
+  return true;
+}
+
 NodeRef FuseFrontend::new_buffer(ScalarType type, const std::vector<SizeRef> &dims, int line) {
   const int arg = nparams() + static_cast<int>(ir_->outputs.size());
   ir_->outputs.push_back({ScalarType{type.dtype, false}, dims, false});

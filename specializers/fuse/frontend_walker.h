@@ -126,6 +126,7 @@ class FuseFrontend {
   static bool same_elements(const View &a, const View &b);
   void add_write(Write write);
   // A new array the caller allocates (an output of "call"), as a view leaf.
+  bool is_whole_buffer(const View &view) const;
   NodeRef new_buffer(ScalarType type, const std::vector<SizeRef> &dims, int line);
   // `value` computed into a new buffer, whose view stands for it from now on.
   NodeRef materialize(const NodeRef &value, int line, const std::string &what);
@@ -137,6 +138,7 @@ class FuseFrontend {
   // reads only the point being stored (or reads done before the stores).
   bool reads_pointwise(const NodeRef &value, const View &target) const;
   absl::Status store(const View &target, NodeRef value, int line, const std::string &what);
+  absl::Status return_new_array(const NodeRef &value, int line);
   absl::Status return_values(const v1::Return &stmt, int line);
   const SpecializationRequest &request_;
   const v1::FunctionAst &function_;
