@@ -261,7 +261,10 @@ std::vector<cg::StmtPtr> FuseLowering::loop_nest(const std::vector<const Write *
         if (leaf < 0) block.push_back(cg::decl(cg::scalar_type(ctype_of(array_dtype(view.param))), "block_" + row_names[leaf], nullptr, kStreamBlock, 64));
       }
       blocked = true;
-      block.push_back(cg::for_loop("i", cg::var("block_begin"), cg::var("block_end"), loop_body(true), annotation(true)));
+      // the block's own loop: simd, never a parallel region of its own (the blocks are the parallel loop)
+      std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> lanes;
+      if (!innermost_reductions) lanes = riding != nullptr ? simd_reduction(*riding, rider_names.acc) : cg::OmpSimd{};
+      block.push_back(cg::for_loop("i", cg::var("block_begin"), cg::var("block_end"), loop_body(true), lanes));
       blocked = false;
       for (const auto &[leaf, view] : arrays) {
         if (leaf >= 0) continue;

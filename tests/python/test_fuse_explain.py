@@ -183,3 +183,28 @@ def test_a_view_of_a_local_array_is_returned_with_its_values():
     np.testing.assert_array_equal(result, expected)
     assert np.shares_memory(result, b2)
     np.testing.assert_array_equal(b2, b1)
+
+
+def test_large_outputs_streamed_equal_numpy():
+    """Outputs of 16 MiB or more are written with streaming stores, in
+    blocks: 1-D (parallel over blocks) and 2-D (blocks of each row, with a
+    sum riding the same pass)."""
+
+    def scaled(x, s):
+        return x * s + 1.0, np.sqrt(np.abs(x))
+
+    def clipped_and_energy(v):
+        energy = np.sum(v * v) / v.size
+        return np.where(v > 0.5, 0.5, v), energy
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(2_300_001)  # 18.4 MB, not a whole number of blocks
+    for got, want in zip(sejits.fuse(scaled)(x, 3.0), scaled(x, 3.0)):
+        np.testing.assert_array_equal(got, want)
+    v = rng.random((1_031, 2_053))  # 16.9 MB
+    fused = sejits.fuse(clipped_and_energy)
+    got, got_energy = fused(v)
+    want, want_energy = clipped_and_energy(v)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(got_energy, want_energy, rtol=1e-12)
+    assert "accumulated in loop nest" in fused.explain(v)
