@@ -26,10 +26,6 @@ class FuseDispatcher(KernelDispatcher, MethodDescriptor):
 
     specializer = "fuse"
 
-    def __init__(self, fn):
-        super().__init__(fn)
-        self._entries = {}  # loaded call entry -> (shapes entry, in-out argument positions, output count)
-
     def __call__(self, *args, **kwargs):
         if not self._binder.plain:
             return self._run_as_written(args, kwargs, "its parameters are not plain positional ones")
@@ -83,14 +79,17 @@ class FuseDispatcher(KernelDispatcher, MethodDescriptor):
         return self._returned(kernel, args, results)
 
     def _entry_parts(self, kernel):
-        parts = self._entries.get(id(kernel))
+        """(the shapes entry, the in-out argument positions, the output count),
+        kept in the loaded kernel's own info (not by id(): a freed kernel's id
+        can come back for another artifact)."""
+        parts = kernel.info.get("fuse_entry_parts")
         if parts is None:
             interface = kernel.info["interface"]
             call = next(e for e in interface["entries"] if e["role"] == "call")
             in_out = tuple(k for k, p in enumerate(call["params"]) if p["role"] == "inout")
             outputs = sum(p["role"] == "output" for p in call["params"])
             parts = (_load.sibling_entry(kernel, "shapes"), in_out, outputs)
-            self._entries[id(kernel)] = parts
+            kernel.info["fuse_entry_parts"] = parts
         return parts
 
     def _returned(self, kernel, args, results):
