@@ -48,7 +48,6 @@ void FuseFrontend::add_write(Write write) {
   ir_->writes.push_back(std::move(write));
 }
 
-// A new array the caller allocates (an output of "call"), as a view leaf.
 // Whether `view` is all of a buffer as allocated (not a transpose, slice or broadcast of it).
 bool FuseFrontend::is_whole_buffer(const View &view) const {
   const Output &output = ir_->outputs[view.param - nparams()];
@@ -59,6 +58,7 @@ bool FuseFrontend::is_whole_buffer(const View &view) const {
   return true;
 }
 
+// A new array the caller allocates (an output of "call"), as a view leaf.
 NodeRef FuseFrontend::new_buffer(ScalarType type, const std::vector<SizeRef> &dims, int line) {
   const int arg = nparams() + static_cast<int>(ir_->outputs.size());
   ir_->outputs.push_back({ScalarType{type.dtype, false}, dims, false});
