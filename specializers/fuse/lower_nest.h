@@ -96,13 +96,7 @@ class FuseLowering {
   // ---- call ------------------------------------------------------------------
   std::vector<cg::StmtPtr> call_body();
 
-  // ---- reading arrays --------------------------------------------------------
-  // The element of `view` (broadcast to `dims`) at the loop variables of `binding`.
-  // `unit_var`: a loop variable along which the caller has checked that
-  // every view moves by one element (its stride is then a literal: the
-  // compiler sees contiguous loads).
-  cg::ExprPtr element_at(const View &leaf_view, const std::vector<SizeRef> &dims, const Binding &binding,
-                         const std::string &unit_var = "") const;
+  // ---- reading arrays and reductions' results --------------------------------
   // How a reduction used in a value of `dims` (bound by `binding`) is bound:
   // its result's axes, right-aligned.
   Binding result_binding(const Reduction &reduction, const std::vector<SizeRef> &dims, const Binding &binding) const;

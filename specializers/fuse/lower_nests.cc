@@ -6,29 +6,6 @@
 
 namespace sejits::specializers::fuse {
 
-// The element of `view` (broadcast to `dims`) at the loop variables of `binding`.
-// `unit_var`: a loop variable along which the caller has checked that
-// every view moves by one element (its stride is then a literal: the
-// compiler sees contiguous loads).
-cg::ExprPtr FuseLowering::element_at(const View &leaf_view, const std::vector<SizeRef> &dims, const Binding &binding,
-                       const std::string &unit_var) const {
-  const View view = broadcast_view(leaf_view, dims);
-  const cg::CType type = ctype_of(array_dtype(view.param));
-  cg::ExprPtr bytes = size(view.offset);
-  bool unit = false;
-  for (size_t d = 0; d < dims.size(); ++d) {
-    if (binding[d].empty() || constant_value(view.strides[d]) == 0) continue;
-    if (binding[d] == unit_var) {
-      unit = true;  // indexed below, as an array: the compiler sees contiguous loads
-      continue;
-    }
-    bytes = add(bytes, mul(cg::var(binding[d]), size(view.strides[d])));
-  }
-  cg::ExprPtr base = cg::cast(cg::pointer_type(cg::CType::kChar, true), arg_field(view.param, "data"));
-  cg::ExprPtr pointer = cg::cast(cg::pointer_type(type, true), add(base, bytes));
-  return cg::index(pointer, unit ? cg::var(unit_var) : i64(0));
-}
-
 // How a reduction used in a value of `dims` (bound by `binding`) is bound:
 // its result's axes, right-aligned.
 Binding FuseLowering::result_binding(const Reduction &reduction, const std::vector<SizeRef> &dims, const Binding &binding) const {
