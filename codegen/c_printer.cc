@@ -102,9 +102,9 @@ class StmtPrinter {
     } else if (const auto *simd = std::get_if<OmpSimd>(&f.annotation)) {
       indent(depth);
       out_ << "#pragma omp simd";
-      static const char *const kOps[] = {"", "+", "*", "max", "min"};
-      if (simd->reduction != OmpReductionOp::kNone) {
-        out_ << " reduction(" << kOps[static_cast<int>(simd->reduction)] << ":" << simd->variable << ")";
+      static const char *const kOps[] = {"+", "*", "max", "min", "|"};
+      for (const OmpReduction &reduction : simd->reductions) {
+        out_ << " reduction(" << kOps[static_cast<int>(reduction.op)] << ":" << reduction.variable << ")";
       }
       out_ << "\n";
     } else if (const auto *omp = std::get_if<OmpFor>(&f.annotation)) {

@@ -103,11 +103,15 @@ struct OmpParallelFor {
   std::string num_threads_var;   // a team of this many threads; empty: OpenMP's default
   int64_t chunk = 0;             // schedule(static, chunk); 0: one even share per thread
 };
-// `#pragma omp simd`, with `reduction(op:variable)` when the loop folds into one variable.
-enum class OmpReductionOp { kNone, kAdd, kMultiply, kMax, kMin };
-struct OmpSimd {
-  OmpReductionOp reduction = OmpReductionOp::kNone;
+// `#pragma omp simd`, with a `reduction(op:variable)` clause for each
+// variable the loop folds into.
+enum class OmpReductionOp { kAdd, kMultiply, kMax, kMin, kBitOr };
+struct OmpReduction {
+  OmpReductionOp op;
   std::string variable;  // generated
+};
+struct OmpSimd {
+  std::vector<OmpReduction> reductions;
 };
 struct OmpParallelRegion {  // `#pragma omp parallel` around a block
   std::string if_threshold_var;

@@ -39,7 +39,8 @@ absl::StatusOr<std::unique_ptr<FuseIr>> FuseFrontend::run() {
     if (body[k].has_for_stmt() || body[k].has_if_stmt()) names_read(body[k], live_after_);  // read again in later iterations
     if (absl::Status applied = apply(body[k]); !applied.ok()) return applied;
   }
-  ir_->numpy_passes = static_cast<int>(numpy_operations_.size()) + copies_;
+  // NumPy's passes: each array operation, each copy, and each reduction (one read of its operand)
+  ir_->numpy_passes = static_cast<int>(numpy_operations_.size() + ir_->reductions.size()) + copies_;
   ir_->checks = std::move(empty_checks_);
   ir_->storage = storage_;
   return std::move(ir_);

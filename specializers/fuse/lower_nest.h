@@ -116,22 +116,29 @@ class FuseLowering {
   static ScalarType accumulator_type(const Reduction &reduction);
   static bool is_arg(ReduceOp op) { return op == ReduceOp::kArgMin || op == ReduceOp::kArgMax; }
   static ConstantValue identity(const Reduction &reduction, ScalarType type);
+  struct Accumulator {
+    std::string acc, best, index, first;  // acc, or (best, index, first) for argmin/argmax
+    std::string nan;                      // float min/max: whether a NaN was seen (see tracks_nan)
+  };
+  Accumulator new_accumulator() { return {fresh("acc"), fresh("best"), fresh("at"), fresh("first"), fresh("nan")}; }
+  std::vector<cg::StmtPtr> declare_accumulator(const Reduction &reduction, const Accumulator &names);
+  // Float min and max keep NaN apart from the accumulator: a flag ORed per
+  // element and a plain compare-and-select, both of which vectorize (a
+  // NaN-propagating select in the loop does not); `accumulated` gives NaN
+  // where the flag is set, as NumPy's min and max do.
+  static bool tracks_nan(const Reduction &reduction);
+  cg::ExprPtr accumulated(const Reduction &reduction, const Accumulator &names);
   // acc = combine(acc, x), as NumPy's ufunc for the op computes it.
-  std::vector<cg::StmtPtr> combine(const Reduction &reduction, const std::string &acc, cg::ExprPtr x, ScalarType x_type);
+  std::vector<cg::StmtPtr> combine(const Reduction &reduction, const Accumulator &names, cg::ExprPtr x, ScalarType x_type);
   // argmin/argmax: the first best element, or the first NaN.
   std::vector<cg::StmtPtr> combine_arg(const Reduction &reduction, const std::string &best, const std::string &index,
                                        const std::string &first, cg::ExprPtr x, cg::ExprPtr flat);
   // The innermost reduced loop as an OpenMP simd reduction, where the op is
   // one OpenMP knows with NumPy's meaning: sums and products (lanes change
-  // the order of a float sum, as threads do), min and max of integers (of
-  // floats they must propagate NaN, which OpenMP's do not).
+  // the order of a float sum, as threads do), min and max (of floats with
+  // the NaN flag beside them).
   static std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> simd_reduction(const Reduction &reduction,
-                                                                                                  const std::string &acc);
-  struct Accumulator {
-    std::string acc, best, index, first;  // acc, or (best, index, first) for argmin/argmax
-  };
-  std::vector<cg::StmtPtr> declare_accumulator(const Reduction &reduction, const Accumulator &names);
-  Accumulator new_accumulator() { return {fresh("acc"), fresh("best"), fresh("at"), fresh("first")}; }
+                                                                                                  const Accumulator &names);
   // Computes reduction leaf `leaf` for the loop variables of `binding` (its
   // result's axes) into a new variable, registered in the innermost scope.
   // `parallel`: no loop surrounds it, so its first reduced axis is split
@@ -173,6 +180,8 @@ class FuseLowering {
   // axis) run once per part in parallel, each accumulating the rider into
   // its own partial; the partials are then combined in order into the
   // rider's result variable (declared before the nest).
+  // `shared` in a parallel region, each thread fencing its streaming stores once after its share.
+  static std::vector<cg::StmtPtr> streaming_share(cg::StmtPtr shared);
   std::vector<cg::StmtPtr> ride(std::vector<cg::StmtPtr> nest, const Reduction &riding, int rider, const Accumulator &names,
                                 const std::string &parts, const std::string &part, std::vector<cg::StmtPtr> part_body);
   const FuseIr &ir_;

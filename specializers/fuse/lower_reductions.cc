@@ -39,9 +39,33 @@ ConstantValue FuseLowering::identity(const Reduction &reduction, ScalarType type
   return lowest ? -max - 1 : max;
 }
 
-// acc = combine(acc, x), as NumPy's ufunc for the op computes it.
-std::vector<cg::StmtPtr> FuseLowering::combine(const Reduction &reduction, const std::string &acc, cg::ExprPtr x, ScalarType x_type) {
+bool FuseLowering::tracks_nan(const Reduction &reduction) {
+  return (reduction.op == ReduceOp::kMin || reduction.op == ReduceOp::kMax) && is_float(reduction.accumulator.dtype);
+}
+
+cg::ExprPtr FuseLowering::accumulated(const Reduction &reduction, const Accumulator &names) {
+  if (!tracks_nan(reduction)) return cg::var(names.acc);
   const ScalarType type = accumulator_type(reduction);
+  ScalarLoweringContext context;
+  cg::ExprPtr nan =
+      lower_scalar(make_constant(std::numeric_limits<double>::quiet_NaN(), type, reduction.line), context).value;
+  return cg::ternary(cg::var(names.nan), nan, cg::var(names.acc));
+}
+
+// acc = combine(acc, x), as NumPy's ufunc for the op computes it.
+std::vector<cg::StmtPtr> FuseLowering::combine(const Reduction &reduction, const Accumulator &names, cg::ExprPtr x,
+                                               ScalarType x_type) {
+  const std::string &acc = names.acc;
+  const ScalarType type = accumulator_type(reduction);
+  if (tracks_nan(reduction)) {
+    const std::string value = fresh("candidate");
+    const cg::ExprPtr candidate = cg::var(value);
+    const cg::ExprPtr better = cg::binary(reduction.op == ReduceOp::kMax ? cg::BinaryOp::kGt : cg::BinaryOp::kLt, candidate,
+                                          cg::var(acc));
+    return {cg::decl(cg::scalar_type(ctype_of(type.dtype), true), value, cg::cast(cg::scalar_type(ctype_of(type.dtype)), x)),
+            cg::assign(cg::var(names.nan), cg::binary(cg::BinaryOp::kBitOr, cg::var(names.nan), ne(candidate, candidate))),
+            cg::assign(cg::var(acc), cg::ternary(better, candidate, cg::var(acc)))};
+  }
   NodeRef left = make_param(0, type, reduction.line);
   NodeRef right = cast_to(make_param(1, x_type, reduction.line), type);
   NodeRef combined;
@@ -53,7 +77,7 @@ std::vector<cg::StmtPtr> FuseLowering::combine(const Reduction &reduction, const
       combined = make_node(ScalarOp::kMul, type, {left, right}, reduction.line);
       break;
     case ReduceOp::kMin:
-      combined = make_node(ScalarOp::kMinimum, type, {left, right}, reduction.line);
+      combined = make_node(ScalarOp::kMinimum, type, {left, right}, reduction.line);  // integers and bools
       break;
     case ReduceOp::kMax:
       combined = make_node(ScalarOp::kMaximum, type, {left, right}, reduction.line);
@@ -93,29 +117,25 @@ std::vector<cg::StmtPtr> FuseLowering::combine_arg(const Reduction &reduction, c
                                                    cg::assign(cg::var(first), cg::literal(cg::CType::kBool, false))})};
 }
 
-// The innermost reduced loop as an OpenMP simd reduction, where the op is
-// one OpenMP knows with NumPy's meaning: sums and products (lanes change
-// the order of a float sum, as threads do), min and max of integers (of
-// floats they must propagate NaN, which OpenMP's do not).
 std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> FuseLowering::simd_reduction(const Reduction &reduction,
-                                                                                                const std::string &acc) {
-  const bool integral = !is_float(reduction.accumulator.dtype);
+                                                                                                const Accumulator &names) {
+  cg::OmpSimd simd;
   switch (reduction.op) {
     case ReduceOp::kSum:
-      return cg::OmpSimd{cg::OmpReductionOp::kAdd, acc};
+      simd.reductions = {{cg::OmpReductionOp::kAdd, names.acc}};
+      break;
     case ReduceOp::kProd:
-      return cg::OmpSimd{cg::OmpReductionOp::kMultiply, acc};
+      simd.reductions = {{cg::OmpReductionOp::kMultiply, names.acc}};
+      break;
     case ReduceOp::kMax:
-      return integral ? std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor>{cg::OmpSimd{
-                            cg::OmpReductionOp::kMax, acc}}
-                      : std::monostate{};
     case ReduceOp::kMin:
-      return integral ? std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor>{cg::OmpSimd{
-                            cg::OmpReductionOp::kMin, acc}}
-                      : std::monostate{};
+      simd.reductions = {{reduction.op == ReduceOp::kMax ? cg::OmpReductionOp::kMax : cg::OmpReductionOp::kMin, names.acc}};
+      if (tracks_nan(reduction)) simd.reductions.push_back({cg::OmpReductionOp::kBitOr, names.nan});
+      break;
     default:
       return std::monostate{};
   }
+  return simd;
 }
 
 std::vector<cg::StmtPtr> FuseLowering::declare_accumulator(const Reduction &reduction, const Accumulator &names) {
@@ -128,7 +148,10 @@ std::vector<cg::StmtPtr> FuseLowering::declare_accumulator(const Reduction &redu
   const ScalarType type = accumulator_type(reduction);
   ScalarLoweringContext context;
   LoweredScalar init = lower_scalar(make_constant(identity(reduction, type), type, reduction.line), context);
-  return {cg::decl(cg::scalar_type(ctype_of(type.dtype)), names.acc, init.value)};
+  std::vector<cg::StmtPtr> out = {cg::decl(cg::scalar_type(ctype_of(type.dtype)), names.acc, init.value)};
+  // an int, not a bool: GCC vectorizes an int OR-reduction well, a bool one poorly (softmax's row max took 1.5x as long)
+  if (tracks_nan(reduction)) out.push_back(cg::decl(cg::scalar_type(cg::CType::kInt32), names.nan, i64(0)));
+  return out;
 }
 
 // Computes reduction leaf `leaf` for the loop variables of `binding` (its
@@ -247,7 +270,7 @@ std::vector<cg::StmtPtr> FuseLowering::compute_reduction(int leaf, const Binding
       if (is_arg(reduction.op)) {
         append(statements, combine_arg(reduction, names.best, names.index, names.first, value, flat));
       } else {
-        append(statements, combine(reduction, names.acc, value, reduction.body->type));
+        append(statements, combine(reduction, names, value, reduction.body->type));
       }
       scopes_.pop_back();
       return statements;
@@ -267,7 +290,7 @@ std::vector<cg::StmtPtr> FuseLowering::compute_reduction(int leaf, const Binding
     cg::ExprPtr long_row =
         cg::binary(cg::BinaryOp::kGe, cg::binary(cg::BinaryOp::kSub, end, begin), i64(kSimdReductionMinimum));
     nest.push_back(cg::if_stmt(both(cg::var(contiguous), long_row),
-                               {cg::for_loop(innermost, begin, end, element(true), simd_reduction(reduction, names.acc))},
+                               {cg::for_loop(innermost, begin, end, element(true), simd_reduction(reduction, names))},
                                {cg::if_stmt(cg::var(contiguous), {cg::for_loop(innermost, begin, end, element(true))},
                                             {cg::for_loop(innermost, begin, end, element(false))})}));
     for (int k = last - 1; k >= 0; --k) {
@@ -286,7 +309,7 @@ std::vector<cg::StmtPtr> FuseLowering::compute_reduction(int leaf, const Binding
   } else {
     append(out, loops(names, nullptr, nullptr));
   }
-  cg::ExprPtr value = is_arg(reduction.op) ? cg::var(names.index) : cg::var(names.acc);
+  cg::ExprPtr value = is_arg(reduction.op) ? cg::var(names.index) : accumulated(reduction, names);
   out.push_back(cg::decl(cg::scalar_type(result_type, true), result, cg::cast(cg::scalar_type(result_type), value)));
   scopes_.back()[reduction_key(leaf, binding)] = result;
   return out;
@@ -324,7 +347,7 @@ std::vector<cg::StmtPtr> FuseLowering::parallel_reduction(const Reduction &reduc
     task.push_back(cg::assign(cg::index(cg::var(indices), cg::var(part)), cg::var(local.index)));
     task.push_back(cg::assign(cg::index(cg::var(firsts), cg::var(part)), cg::var(local.first)));
   } else {
-    task.push_back(cg::assign(cg::index(cg::var(values), cg::var(part)), cg::var(local.acc)));
+    task.push_back(cg::assign(cg::index(cg::var(values), cg::var(part)), accumulated(reduction, local)));
   }
   out.push_back(cg::for_loop(part, i64(0), cg::var(parts), task, cg::OmpParallelFor{false, go, kThreadCountVar, 1}));
   std::vector<cg::StmtPtr> merge;
@@ -333,7 +356,7 @@ std::vector<cg::StmtPtr> FuseLowering::parallel_reduction(const Reduction &reduc
                          combine_arg(reduction, names.best, names.index, names.first, cg::index(cg::var(values), cg::var(part)),
                                      cg::index(cg::var(indices), cg::var(part))))};
   } else {
-    merge = combine(reduction, names.acc, cg::index(cg::var(values), cg::var(part)), type);
+    merge = combine(reduction, names, cg::index(cg::var(values), cg::var(part)), type);
   }
   out.push_back(cg::for_loop(part, i64(0), cg::var(parts), merge));
   return out;

@@ -41,6 +41,18 @@ def test_stores_over_the_same_points_share_one_pass():
     assert source.count("// loop nest") == 1
 
 
+def softmax(x):
+    m = x.max(axis=1, keepdims=True)
+    e = np.exp(x - m)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_numpys_passes_count_its_reductions():
+    """NumPy's softmax: max, subtract, exp, sum, divide, five passes; sejits' one nest."""
+    text = sejits.fuse(softmax).explain(np.ones((4, 8), np.float32))
+    assert "passes over memory: sejits 1 (one per loop nest), NumPy about 5" in text
+
+
 def test_explain_says_why_a_store_starts_a_new_nest():
     u, v = np.linspace(0.0, 1.0, 40), np.linspace(-1.0, 1.0, 40)
     text = sejits.fuse(interior_then_whole).explain(u, v)

@@ -131,6 +131,34 @@ def test_max_of_an_empty_array_raises_value_error_as_numpy_does():
         quietly(fused(largest), np.zeros((0,)))
 
 
+# ---- NaN in min and max -----------------------------------------------------------
+
+def extremes(x):
+    """Row and column maxima and minima, whole-array ones, and a max that
+    rides the pass computing y (a reduction over another nest's values)."""
+    y = x * 2.0
+    return x.max(axis=1), x.min(axis=0), np.max(x), np.min(x), y, np.max(y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape", [(1, 1), (3, 31), (5, 32), (4, 33), (3, 1000), (2, 40000)], ids=str)
+@pytest.mark.parametrize("where", ["none", "first", "last", "middle", "all", "every row"])
+def test_min_and_max_propagate_nan_as_numpy_does(dtype, shape, where):
+    """NaN anywhere in a row makes its max and min NaN, wherever it sits in
+    the vector lanes and whichever thread's part holds it; -inf and +inf
+    are ordinary values."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal(shape).astype(dtype)
+    x.flat[rng.integers(x.size)] = -np.inf
+    x.flat[rng.integers(x.size)] = np.inf
+    positions = {"none": [], "first": [0], "last": [x.size - 1], "middle": [x.size // 2], "all": list(range(x.size)),
+                 "every row": [r * shape[1] + rng.integers(shape[1]) for r in range(shape[0])]}[where]
+    for position in positions:
+        x.flat[position] = np.nan
+    assert_fused_matches(extremes, x)
+    assert "specialized (fuse)" in fused(extremes).explain(x)
+
+
 # ---- layouts -----------------------------------------------------------------------
 
 def scaled_sum(a, b):
