@@ -6,6 +6,7 @@
 #include "specializers/fuse/frontend.h"
 #include "specializers/fuse/lower.h"
 #include "specializers/fuse/optimize.h"
+#include "specializers/fuse/row_bands.h"
 
 namespace sejits::specializers {
 namespace {
@@ -19,7 +20,7 @@ class FusePlan : public LoweringPlan {
 class FuseSpecializer : public Specializer {
  public:
   std::string name() const override { return "fuse"; }
-  std::string version() const override { return "fuse-22"; }
+  std::string version() const override { return "fuse-27"; }
 
   absl::StatusOr<std::unique_ptr<DomainIr>> front_end(const SpecializationRequest &request) const override {
     auto ir = fuse::build_fuse_ir(request);
@@ -33,9 +34,12 @@ class FuseSpecializer : public Specializer {
     auto &fuse_ir = static_cast<fuse::FuseIr &>(*ir);
     std::vector<std::string> decisions;
     fuse::fuse_stores(fuse_ir, decisions);
+    fuse::band_rows(fuse_ir, decisions);
     fuse::forward_stored_values(fuse_ir);
     fuse::merge_common_subexpressions(fuse_ir);
-    notes.push_back(absl::StrCat("passes over memory: sejits ", fuse_ir.nests.size(), " (one per loop nest), NumPy about ",
+    const int banded = static_cast<int>(fuse_ir.row_offsets.size());
+    notes.push_back(absl::StrCat("passes over memory: sejits ", fuse::passes_over_memory(fuse_ir), " (one per loop nest",
+                                 banded ? absl::StrCat(", ", banded, " of them in another's pass over rows") : "", "), NumPy about ",
                                  fuse_ir.numpy_passes, " (one per array operation, each with a temporary)"));
     notes.insert(notes.end(), decisions.begin(), decisions.end());
     return ir;

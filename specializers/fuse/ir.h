@@ -100,6 +100,10 @@ class FuseIr : public DomainIr {
   std::vector<Write> writes;            // in program order
   std::vector<std::vector<int>> nests;  // optimize: the writes each loop nest performs (consecutive, same points)
   std::map<int, int> riders;            // optimize: nest -> a reduction leaf of the next nest computed in this nest's pass
+  // optimize (row_bands): for each nest that runs in the previous nest's
+  // pass over rows, where its rows start against the band's first nest's:
+  // at the band's row r it runs its own row r - offset.
+  std::map<int, SizeRef> row_offsets;
   std::map<int, int> storage;           // "call" argument -> the first argument it may share memory with
   std::vector<Output> outputs;
   std::vector<Returned> returns;

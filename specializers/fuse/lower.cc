@@ -100,16 +100,21 @@ std::vector<cg::StmtPtr> FuseLowering::call_body() {
   body.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "serial", serial_call(call_shapes_arg())));
   body.push_back(declare_thread_count(ThreadCount::kAll));
   for (size_t n = 0; n < ir_.nests.size(); ++n) {
+    // A band: this nest and those after it that run in its pass over rows.
+    std::vector<int> band = {static_cast<int>(n)};
+    while (ir_.row_offsets.count(band.back() + 1)) band.push_back(band.back() + 1);
     std::vector<const Write *> stores;
-    std::vector<std::string> what;
-    for (int w : ir_.nests[n]) {
-      stores.push_back(&ir_.writes[w]);
-      append_python_int_range_checks(ir_.writes[w].value, body);
-      what.push_back(absl::StrCat(ir_.writes[w].what, " (line ", ir_.writes[w].line, ")"));
+    for (int nest : band) {
+      std::vector<std::string> what;
+      for (int w : ir_.nests[nest]) {
+        stores.push_back(&ir_.writes[w]);
+        append_python_int_range_checks(ir_.writes[w].value, body);
+        what.push_back(absl::StrCat(ir_.writes[w].what, " (line ", ir_.writes[w].line, ")"));
+      }
+      body.push_back(cg::comment(absl::StrCat("loop nest ", nest + 1, ": ", absl::StrJoin(what, "; "))));
     }
-    body.push_back(cg::comment(absl::StrCat("loop nest ", n + 1, ": ", absl::StrJoin(what, "; "))));
     scopes_.assign(1, {});
-    auto rider = ir_.riders.find(static_cast<int>(n));
+    auto rider = ir_.riders.find(band.back());
     const int rider_leaf = rider == ir_.riders.end() ? -1 : rider->second;
     if (rider_leaf >= 0) {  // its result outlives the nest: the next one reads it
       const Reduction &reduction = ir_.reductions[ir_.leaves[rider_leaf].reduction];
@@ -117,15 +122,17 @@ std::vector<cg::StmtPtr> FuseLowering::call_body() {
       body.push_back(cg::decl(cg::scalar_type(ctype_of(reduction.result.dtype)), result));
       rider_results_[reduction_key(rider_leaf, Binding(reduction.dims.size()))] = result;
     }
-    const NodeRef &guard = stores.front()->guard;
+    std::vector<cg::StmtPtr> code = band.size() > 1 ? band_loop(band, rider_leaf) : loop_nest(stores, rider_leaf);
+    const NodeRef &guard = stores.front()->guard;  // a band's nests share it
     if (guard) {
       LoweredScalar condition = lower_value(guard, nullptr, {}, {});
       append(body, condition.statements);
-      body.push_back(cg::if_stmt(condition.value, loop_nest(stores, rider_leaf)));
+      body.push_back(cg::if_stmt(condition.value, code));
     } else {
-      body.push_back(cg::block(loop_nest(stores, rider_leaf)));
+      body.push_back(cg::block(code));
     }
     for (const Write *store : stores) append_error_flag_checks(store->value, body);
+    n = band.back();
   }
   body.push_back(cg::return_stmt(i64(0)));
   return body;

@@ -157,7 +157,19 @@ class FuseLowering {
   // `rider`: a reduction leaf of the next nest accumulated in this nest's
   // pass (-1: none): the outer loop is then split into per-thread parts,
   // each with its partial result, combined in order after the loops.
-  std::vector<cg::StmtPtr> loop_nest(const std::vector<const Write *> &stores, int rider = -1);
+  // A nest's code in parts, for a band's loop over rows (rank >= 2).
+  struct BandMember {
+    std::vector<cg::StmtPtr> before;  // the reductions no loop of the nest feeds
+    std::vector<cg::StmtPtr> row;     // its flags and steps, then its loops for its row i0
+    const Reduction *riding = nullptr;
+    int rider = -1;
+    Accumulator rider_names;
+    bool streams = false;
+  };
+  // With `member`, the nest's parts are left there and nothing is returned.
+  std::vector<cg::StmtPtr> loop_nest(const std::vector<const Write *> &stores, int rider = -1, BandMember *member = nullptr);
+  // The nests of one band (ir.row_offsets) in one loop over rows; `rider`: the last nest's.
+  std::vector<cg::StmtPtr> band_loop(const std::vector<int> &nests, int rider);
   // Loop i<d>'s body, and the loops inside it down to i(rank-2), each
   // opening with the reductions its index feeds; the innermost from `inner`.
   template <typename ReductionsAt, typename Inner>

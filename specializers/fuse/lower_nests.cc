@@ -82,7 +82,7 @@ int FuseLowering::level_of(const Binding &binding, const Binding &loops) {
 // `rider`: a reduction leaf of the next nest accumulated in this nest's
 // pass (-1: none): the outer loop is then split into per-thread parts,
 // each with its partial result, combined in order after the loops.
-std::vector<cg::StmtPtr> FuseLowering::loop_nest(const std::vector<const Write *> &stores, int rider) {
+std::vector<cg::StmtPtr> FuseLowering::loop_nest(const std::vector<const Write *> &stores, int rider, BandMember *member) {
   const std::vector<SizeRef> &dims = stores.front()->dims;
   const int rank = static_cast<int>(dims.size());
   const Reduction *riding = rider >= 0 ? &ir_.reductions[ir_.leaves[rider].reduction] : nullptr;
@@ -176,6 +176,7 @@ std::vector<cg::StmtPtr> FuseLowering::loop_nest(const std::vector<const Write *
   };
 
   std::vector<cg::StmtPtr> nest = reductions_at(0, true);
+  const size_t before_loops = nest.size();
   if (rank == 0) {
     append(nest, rows());
     append(nest, element(true));
@@ -263,6 +264,16 @@ std::vector<cg::StmtPtr> FuseLowering::loop_nest(const std::vector<const Write *
     body.push_back(cg::if_stmt(cg::var("dense"), dense_path, {cg::for_loop("i", begin, last, loop_body(false), annotation(false))}));
     return body;
   };
+  if (member != nullptr) {  // a band's loop over rows runs the rest, for its row i0
+    member->before.assign(nest.begin(), nest.begin() + static_cast<std::ptrdiff_t>(before_loops));
+    member->row.assign(nest.begin() + static_cast<std::ptrdiff_t>(before_loops), nest.end());
+    append(member->row, outer_loops(0, rank, dims, loops, reductions_at, inner));
+    member->riding = riding;
+    member->rider = rider;
+    member->rider_names = rider_names;
+    member->streams = streamable;
+    return {};
+  }
   if (riding != nullptr)
     return ride(
         nest, *riding, rider, rider_names, parts, part, rank == 1 ? inner(false) : [&] {
@@ -281,6 +292,66 @@ std::vector<cg::StmtPtr> FuseLowering::loop_nest(const std::vector<const Write *
     nest.push_back(cg::for_loop("i0", i64(0), size(dims[0]), body, cg::OmpParallelFor{false, "parallel", kThreadCountVar, 0}));
   }
   return nest;
+}
+
+// The nests of a band (`nests`, consecutive, rank >= 2) in one loop over
+// the band's rows: at row r each runs its own row r - offset, in order, where
+// it has one. The loop is parallel (rows depend on nothing but the rows of
+// the same band row), in parts when the last nest carries a rider.
+std::vector<cg::StmtPtr> FuseLowering::band_loop(const std::vector<int> &nests, int rider) {
+  std::vector<BandMember> members(nests.size());
+  std::vector<cg::StmtPtr> band;
+  for (size_t k = 0; k < nests.size(); ++k) {
+    std::vector<const Write *> stores;
+    for (int w : ir_.nests[nests[k]]) stores.push_back(&ir_.writes[w]);
+    loop_nest(stores, k + 1 == nests.size() ? rider : -1, &members[k]);
+    append(band, members[k].before);
+  }
+  cg::ExprPtr first, last, points = i64(0);
+  bool streams = false;
+  auto offset_of = [&](size_t k) { return k == 0 ? i64(0) : size(ir_.row_offsets.at(nests[k])); };
+  auto row_body = [&](const std::string &r) {
+    std::vector<cg::StmtPtr> body;
+    for (size_t k = 0; k < nests.size(); ++k) {
+      const std::vector<SizeRef> &dims = ir_.writes[ir_.nests[nests[k]].front()].dims;
+      std::vector<cg::StmtPtr> own = {constant_decl("i0", cg::binary(cg::BinaryOp::kSub, cg::var(r), offset_of(k)))};
+      own.push_back(cg::if_stmt(both(cg::binary(cg::BinaryOp::kGe, cg::var("i0"), i64(0)),
+                                     cg::binary(cg::BinaryOp::kLt, cg::var("i0"), size(dims[0]))),
+                                members[k].row));
+      body.push_back(cg::block(own));
+    }
+    return body;
+  };
+  for (size_t k = 0; k < nests.size(); ++k) {
+    const std::vector<SizeRef> &dims = ir_.writes[ir_.nests[nests[k]].front()].dims;
+    cg::ExprPtr begin = offset_of(k), end = add(offset_of(k), size(dims[0]));
+    first = first ? cg::call(cg::Callee::kMin, {first, begin}) : begin;
+    last = last ? cg::call(cg::Callee::kMax, {last, end}) : end;
+    cg::ExprPtr total = size(dims[0]);
+    for (size_t d = 1; d < dims.size(); ++d) total = mul(total, size(dims[d]));
+    points = add(points, total);
+    streams = streams || members[k].streams;
+  }
+  const std::string begin = fresh("band_begin"), end = fresh("band_end"), r = fresh("r");
+  band.push_back(constant_decl(begin, first));
+  band.push_back(constant_decl(end, last));
+  band.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "parallel",
+                          both(cg::binary(cg::BinaryOp::kGe, points, i64(kFuseParallelThreshold)), negate(cg::var("serial")))));
+  const BandMember &carrier = members.back();
+  if (carrier.riding != nullptr) {
+    const std::string parts = fresh("parts"), part = fresh("part");
+    cg::ExprPtr rows = cg::binary(cg::BinaryOp::kSub, cg::var(end), cg::var(begin));
+    cg::ExprPtr part_begin = add(cg::var(begin), div(mul(rows, cg::var(part)), cg::var(parts)));
+    cg::ExprPtr part_end = add(cg::var(begin), div(mul(rows, add(cg::var(part), i64(1))), cg::var(parts)));
+    return ride(band, *carrier.riding, carrier.rider, carrier.rider_names, parts, part,
+                {cg::for_loop(r, part_begin, part_end, row_body(r))});
+  }
+  if (streams) {
+    append(band, streaming_share(cg::for_loop(r, cg::var(begin), cg::var(end), row_body(r), cg::OmpFor{true, 0})));
+  } else {
+    band.push_back(cg::for_loop(r, cg::var(begin), cg::var(end), row_body(r), cg::OmpParallelFor{false, "parallel", kThreadCountVar, 0}));
+  }
+  return band;
 }
 
 // A loop shared among the threads (`shared`: an OmpFor without a barrier)
