@@ -45,6 +45,7 @@ bool FuseFrontend::same_elements(const View &a, const View &b) {
 
 void FuseFrontend::add_write(Write write) {
   write.guard = guard_;
+  write.loop = loop_;
   ir_->writes.push_back(std::move(write));
 }
 

@@ -105,9 +105,16 @@ class FuseFrontend {
   // stores guarded by the condition, and each name they bind differently
   // becomes np.where(condition, then, else) (the same dtype either way).
   absl::Status if_statement(const v1::If &stmt, int line);
-  // `for name in range(...)` with constant bounds: unrolled, each iteration's
-  // statements fused like any others.
+  // `for name in range(...)`: unrolled where the bounds are constants and
+  // the iterations few (each iteration's statements fused like any others,
+  // the index usable in slices); else a run-time loop around the nests.
   absl::Status for_statement(const v1::For &stmt, int line);
+  // A run-time loop: the body's stores run once per iteration. Only arrays'
+  // contents carry over between iterations (no name is rebound, the index
+  // is not read); values named before the loop that read arrays are
+  // stored before it.
+  absl::Status runtime_loop(const v1::For &stmt, int line);
+  static std::set<std::string> names_assigned(const google::protobuf::RepeatedPtrField<v1::Stmt> &body);
   // An integer known when compiling: a literal, or a name bound to one (a loop index).
   absl::StatusOr<int64_t> integer_value(const v1::Expr &expr, const char *what) const;
   absl::Status assign(const v1::Assign &assign, int line);
@@ -155,6 +162,7 @@ class FuseFrontend {
   int copies_ = 0;                                 // slice assignments: one more pass each in NumPy
   std::map<std::string, int> leaf_index_;          // a leaf's key -> its index (intern_leaf)
   NodeRef guard_;                                  // inside `if` branches: when the stores run (null: always)
+  int loop_ = -1;                                  // inside a loop over a run-time range: its FuseIr::loops index
   std::vector<SizeRef> empty_checks_;              // reductions that NumPy refuses over nothing
 };
 

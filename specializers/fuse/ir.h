@@ -74,6 +74,15 @@ struct Write {
   int line = 0;
   std::string what;  // "in-place update", for explain() and the generated comments
   NodeRef guard;     // a bool over numbers only: the store runs when it holds (inside `if`); null: always
+  int loop = -1;     // the FuseIr::loops entry the store runs in, once per iteration; -1: none
+};
+
+// A `for` over a run-time range (or one too long to unroll): the writes
+// that name it (consecutive) run once per iteration. The bounds are integer
+// numbers (arguments, sizes, constants), as range(start, stop, step).
+struct RuntimeLoop {
+  NodeRef start, stop, step;
+  int line = 0;
 };
 
 // A returned value: a new array (an output the caller allocates), or an argument as it is.
@@ -98,6 +107,7 @@ class FuseIr : public DomainIr {
   std::vector<Leaf> leaves;  // by the kParam index of every expression below
   std::vector<Reduction> reductions;
   std::vector<Write> writes;            // in program order
+  std::vector<RuntimeLoop> loops;
   std::vector<std::vector<int>> nests;  // optimize: the writes each loop nest performs (consecutive, same points)
   std::map<int, int> riders;            // optimize: nest -> a reduction leaf of the next nest computed in this nest's pass
   // optimize (row_bands): for each nest that runs in the previous nest's

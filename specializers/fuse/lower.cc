@@ -99,7 +99,31 @@ std::vector<cg::StmtPtr> FuseLowering::call_body() {
   body.push_back(cg::decl(cg::scalar_type(cg::CType::kInt), "error_flag", cg::literal(cg::CType::kInt64, int64_t{0})));
   body.push_back(cg::decl(cg::scalar_type(cg::CType::kBool, true), "serial", serial_call(call_shapes_arg())));
   body.push_back(declare_thread_count(ThreadCount::kAll));
+  // Run-time loops' iteration counts, before any store (range()'s own error, a zero step, runs the function as written).
+  std::vector<std::string> counts;
+  for (const RuntimeLoop &loop : ir_.loops) append(body, iteration_count(loop, counts));
+  // Python ints that must fit their arrays' dtypes: checked before any store (a failure runs the function as written).
+  for (const Write &write : ir_.writes) append_python_int_range_checks(write.value, body);
+  int open_loop = -1;        // the run-time loop whose nests are being lowered
+  std::vector<cg::StmtPtr> outside;  // the body while they are
+  auto close_loop = [&] {
+    if (open_loop < 0) return;
+    const std::string iteration = fresh("iteration");
+    outside.push_back(cg::for_loop(iteration, i64(0), cg::var(counts[open_loop]), body));
+    body = std::move(outside);
+    outside.clear();
+    open_loop = -1;
+  };
   for (size_t n = 0; n < ir_.nests.size(); ++n) {
+    const int loop = ir_.writes[ir_.nests[n].front()].loop;
+    if (loop != open_loop) {
+      close_loop();
+      if (loop >= 0) {
+        outside = std::move(body);
+        body.clear();
+        open_loop = loop;
+      }
+    }
     // A band: this nest and those after it that run in its pass over rows.
     std::vector<int> band = {static_cast<int>(n)};
     while (ir_.row_offsets.count(band.back() + 1)) band.push_back(band.back() + 1);
@@ -108,7 +132,6 @@ std::vector<cg::StmtPtr> FuseLowering::call_body() {
       std::vector<std::string> what;
       for (int w : ir_.nests[nest]) {
         stores.push_back(&ir_.writes[w]);
-        append_python_int_range_checks(ir_.writes[w].value, body);
         what.push_back(absl::StrCat(ir_.writes[w].what, " (line ", ir_.writes[w].line, ")"));
       }
       body.push_back(cg::comment(absl::StrCat("loop nest ", nest + 1, ": ", absl::StrJoin(what, "; "))));
@@ -134,9 +157,31 @@ std::vector<cg::StmtPtr> FuseLowering::call_body() {
     for (const Write *store : stores) append_error_flag_checks(store->value, body);
     n = band.back();
   }
+  close_loop();
   body.push_back(cg::return_stmt(i64(0)));
   return body;
 }
+// range(start, stop, step)'s length into a new variable (appended to `counts`).
+std::vector<cg::StmtPtr> FuseLowering::iteration_count(const RuntimeLoop &loop, std::vector<std::string> &counts) {
+  std::vector<cg::StmtPtr> out;
+  std::vector<std::string> bounds;
+  for (const NodeRef &bound : {loop.start, loop.stop, loop.step}) {
+    LoweredScalar value = lower_value(bound, nullptr, {}, {});
+    append(out, value.statements);
+    bounds.push_back(fresh("bound"));
+    out.push_back(constant_decl(bounds.back(), value.value));
+  }
+  const cg::ExprPtr start = cg::var(bounds[0]), stop = cg::var(bounds[1]), step = cg::var(bounds[2]);
+  out.push_back(fall_back_unless(ne(step, i64(0)), "range() arg 3 must not be zero"));
+  auto gt = [](cg::ExprPtr a, cg::ExprPtr b) { return cg::binary(cg::BinaryOp::kGt, std::move(a), std::move(b)); };
+  auto sub = [](cg::ExprPtr a, cg::ExprPtr b) { return cg::binary(cg::BinaryOp::kSub, std::move(a), std::move(b)); };
+  cg::ExprPtr up = cg::ternary(gt(stop, start), div(add(sub(stop, start), sub(step, i64(1))), step), i64(0));
+  cg::ExprPtr down = cg::ternary(gt(start, stop), div(sub(sub(start, stop), add(step, i64(1))), cg::unary(cg::UnaryOp::kNeg, step)), i64(0));
+  counts.push_back(fresh("iterations"));
+  out.push_back(constant_decl(counts.back(), cg::ternary(gt(step, i64(0)), up, down)));
+  return out;
+}
+
 cg::TranslationUnit lower_fuse(const FuseIr &ir, std::vector<std::string> &notes) { return FuseLowering(ir).run(notes); }
 
 }  // namespace sejits::specializers::fuse

@@ -168,6 +168,8 @@ class FuseLowering {
   };
   // With `member`, the nest's parts are left there and nothing is returned.
   std::vector<cg::StmtPtr> loop_nest(const std::vector<const Write *> &stores, int rider = -1, BandMember *member = nullptr);
+  // range(start, stop, step)'s length into a new variable (appended to `counts`).
+  std::vector<cg::StmtPtr> iteration_count(const RuntimeLoop &loop, std::vector<std::string> &counts);
   // The nests of one band (ir.row_offsets) in one loop over rows; `rider`: the last nest's.
   std::vector<cg::StmtPtr> band_loop(const std::vector<int> &nests, int rider);
   // Loop i<d>'s body, and the loops inside it down to i(rank-2), each

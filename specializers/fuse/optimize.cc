@@ -32,6 +32,7 @@ class StoreFusion {
         if (!same_size(first.dims[d], second.dims[d])) return "its points are not the same (different extents)";
       }
       if (first.guard != second.guard) return "it runs under another condition";
+      if (first.loop != second.loop) return "one of them runs in a loop over a run-time range, once per iteration";
       if (std::string why = conflict(first, second); !why.empty()) return why;
     }
     return "";
@@ -92,10 +93,11 @@ class StoreFusion {
   // accumulated during `nest`'s pass: a full reduction over exactly its
   // points, of an op with an identity, reading nothing the nest stores
   // except at the point it stores.
-  bool can_ride(const std::vector<int> &nest, int leaf, const NodeRef &guard) const {
+  bool can_ride(const std::vector<int> &nest, int leaf, const NodeRef &guard, int reduction_loop) const {
     const Reduction &reduction = ir_.reductions[ir_.leaves[leaf].reduction];
     const Write &first = ir_.writes[nest.front()];
     if (reduction.op == ReduceOp::kArgMin || reduction.op == ReduceOp::kArgMax || first.guard != guard) return false;
+    if (first.loop != reduction_loop) return false;  // the pass and the user run in the same iterations
     if (first.dims.empty() || reduction.body_dims.size() != first.dims.size()) return false;
     for (size_t d = 0; d < first.dims.size(); ++d) {
       if (!reduction.reduced[d] || !same_size(reduction.body_dims[d], first.dims[d])) return false;
@@ -136,6 +138,13 @@ void fuse_stores(FuseIr &ir, std::vector<std::string> &notes) {
     ir.nests.push_back({w});
   }
   for (size_t n = 0; n < ir.nests.size(); ++n) {
+    const int loop = ir.writes[ir.nests[n].front()].loop;
+    if (loop >= 0 && (n == 0 || ir.writes[ir.nests[n - 1].front()].loop != loop)) {
+      size_t last = n;
+      while (last + 1 < ir.nests.size() && ir.writes[ir.nests[last + 1].front()].loop == loop) ++last;
+      notes.push_back(absl::StrCat(last > n ? absl::StrCat("loop nests ", n + 1, "-", last + 1, " run") : absl::StrCat("loop nest ", n + 1, " runs"),
+                                   " once per iteration of the loop of line ", ir.loops[loop].line, " (kept as a loop, not unrolled)"));
+    }
     std::vector<std::string> stores;
     for (int w : ir.nests[n]) stores.push_back(describe_store(ir.writes[w]));
     notes.push_back(absl::StrCat("loop nest ", n + 1, " (", ir.writes[ir.nests[n].front()].dims.size(),
@@ -146,11 +155,12 @@ void fuse_stores(FuseIr &ir, std::vector<std::string> &notes) {
   ir.riders.clear();
   for (size_t n = 0; n + 1 < ir.nests.size(); ++n) {
     const NodeRef &guard = ir.writes[ir.nests[n + 1].front()].guard;
+    const int loop = ir.writes[ir.nests[n + 1].front()].loop;
     for (int w : ir.nests[n + 1]) {
       for (const NodeRef &node : topological_order(ir.writes[w].value)) {
         if (ir.riders.count(n) || node->op != ScalarOp::kParam || ir.leaves[node->param_index].kind != Leaf::Kind::kReduction)
           continue;
-        if (!fusion.can_ride(ir.nests[n], node->param_index, guard)) continue;
+        if (!fusion.can_ride(ir.nests[n], node->param_index, guard, loop)) continue;
         ir.riders[n] = node->param_index;
         const Reduction &reduction = ir.reductions[ir.leaves[node->param_index].reduction];
         notes.push_back(absl::StrCat("fused: the ", reduce_op_name(reduction.op), " of line ", reduction.line,

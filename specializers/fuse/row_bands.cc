@@ -115,6 +115,9 @@ class BandAnalysis {
       if (ir_.writes[ir_.nests[nest].front()].guard != ir_.writes[ir_.nests[next].front()].guard) {
         return std::string("it runs under another condition");
       }
+      if (ir_.writes[ir_.nests[nest].front()].loop != ir_.writes[ir_.nests[next].front()].loop) {
+        return std::string("one of them runs in a loop over a run-time range");
+      }
       const Footprint first = footprint(nest);
       for (int s : first.written_storages) {
         if (second.reduced_storages.count(s)) return std::string("a reduction of it reads what the nest before it writes");

@@ -294,6 +294,13 @@ class Snippet:
         return self.name
 
 
+def repeated_steps(u, steps):
+    """A loop whose count is an argument, not a constant: kept as a loop, u carried in a buffer."""
+    for _ in range(steps):
+        u = 0.5 * (u + u * u)
+    return u
+
+
 # ---- outside the subset: run as written, with the reason ----------------------------
 
 
@@ -312,11 +319,10 @@ def matrix_product(a, b):
     return (a @ b) + 1.0
 
 
-def repeated_steps(u, steps):
-    """A loop whose count is an argument, not a constant."""
-    for _ in range(steps):
-        u = 0.5 * (u + u * u)
-    return u
+def clip_with_a_mask(x, limit):
+    """Boolean-mask assignment: the elements it writes depend on the values."""
+    x[x > limit] = limit
+    return x
 
 
 def halve_until_small(x):
@@ -384,7 +390,8 @@ SNIPPETS = [
     Snippet("running_total", running_total, lambda: (_floats(37),), fallback="cumsum"),
     Snippet("gather_rows", gather_rows, lambda: (_floats(6, 5), np.array([4, 0, 2])), fallback="index"),
     Snippet("matrix_product", matrix_product, lambda: (_floats(4, 3), _floats(3, 5, salt=1)), fallback="@"),
-    Snippet("repeated_steps", repeated_steps, lambda: (_floats(11), 3), fallback="range bound"),
+    Snippet("repeated_steps", repeated_steps, lambda: (_floats(11), 3)),
+    Snippet("clip_with_a_mask", clip_with_a_mask, lambda: (_floats(13), 0.5), fallback="index"),
     Snippet("halve_until_small", halve_until_small, lambda: (_floats(9, low=0, high=8),), fallback="while"),
 ]
 
