@@ -76,6 +76,8 @@ def _constant(message, value):
         message.str_value = value[:200]
     elif value is None:
         message.none_value = True
+    elif value is Ellipsis:
+        message.ellipsis_value = True
     else:
         raise EncodeError(f"unsupported constant of type {type(value).__name__}")
     if isinstance(value, np.generic):

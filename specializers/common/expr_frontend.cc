@@ -563,6 +563,8 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_constant(const v1::Constant &con
       return error(line, "string constants are not supported in a kernel");
     case v1::Constant::kNoneValue:
       return error(line, "None is not supported in a kernel");
+    case v1::Constant::kEllipsisValue:
+      return error(line, "'...' (Ellipsis) is not supported here");
     case v1::Constant::VALUE_NOT_SET:
       return error(line, "empty constant in the request");
   }

@@ -258,6 +258,7 @@ absl::StatusOr<IndexingItem> FuseFrontend::indexing_item(const v1::Expr &item) c
     return slice;
   }
   if (item.has_constant() && item.constant().value_case() == v1::Constant::kNoneValue) return NewAxisItem{};
+  if (item.has_constant() && item.constant().value_case() == v1::Constant::kEllipsisValue) return EllipsisItem{};
   if (callee_name(item) == "numpy.newaxis") return NewAxisItem{};
   auto index = integer_value(item, "an index");
   if (!index.ok()) return index.status();

@@ -23,12 +23,24 @@ View broadcast_view(const View &view, const std::vector<SizeRef> &dims) {
   return result;
 }
 
-absl::StatusOr<View> index_view(const View &view, const std::vector<IndexingItem> &items) {
-  int taken = 0;
-  for (const IndexingItem &item : items) taken += !std::holds_alternative<NewAxisItem>(item);
+absl::StatusOr<View> index_view(const View &view, const std::vector<IndexingItem> &given) {
+  int taken = 0, ellipses = 0;
+  for (const IndexingItem &item : given) {
+    taken += std::holds_alternative<SliceItem>(item) || std::holds_alternative<IndexItem>(item);
+    ellipses += std::holds_alternative<EllipsisItem>(item);
+  }
+  if (ellipses > 1) return absl::FailedPreconditionError("an index can only have a single ellipsis ('...')");
   if (taken > static_cast<int>(view.dims.size())) {
     return absl::FailedPreconditionError(
         absl::StrCat("too many indices: the array is ", view.dims.size(), "-dimensional, but ", taken, " were indexed"));
+  }
+  std::vector<IndexingItem> items;
+  for (const IndexingItem &item : given) {
+    if (!std::holds_alternative<EllipsisItem>(item)) {
+      items.push_back(item);
+      continue;
+    }
+    for (size_t k = taken; k < view.dims.size(); ++k) items.push_back(SliceItem{});
   }
   View result{view.param, view.offset, {}, {}};
   size_t axis = 0;

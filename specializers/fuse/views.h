@@ -19,9 +19,11 @@ struct IndexItem {
   int64_t index = 0;
 };
 struct NewAxisItem {};
-using IndexingItem = std::variant<SliceItem, IndexItem, NewAxisItem>;
+struct EllipsisItem {};  // `...`: as many whole axes as the other items leave
+using IndexingItem = std::variant<SliceItem, IndexItem, NewAxisItem, EllipsisItem>;
 
-// view[items...]; FAILED_PRECONDITION "too many indices" when the items take more axes than it has.
+// view[items...]; FAILED_PRECONDITION "too many indices" when the items take
+// more axes than it has, or for a second `...`.
 absl::StatusOr<View> index_view(const View &view, const std::vector<IndexingItem> &items);
 View transpose_view(const View &view);
 // The identity view of argument `param` of rank `rank`.

@@ -159,6 +159,37 @@ def test_min_and_max_propagate_nan_as_numpy_does(dtype, shape, where):
     assert "specialized (fuse)" in fused(extremes).explain(x)
 
 
+# ---- Ellipsis ----------------------------------------------------------------------
+
+def differences_along_the_last_axis(x):
+    return x[..., 1:] - x[..., :-1], x[0, ...] * 2.0, x[..., None, 0] + 1.0, x[...].sum(axis=-1)
+
+
+def set_the_first_column_then_shift(x):
+    x[..., 0] = 1.0
+    x[...] += 0.5
+    return x
+
+
+def two_ellipses(x):
+    return x[..., 0, ...] * 2.0
+
+
+@pytest.mark.parametrize("shape", [(4,), (3, 5), (2, 3, 4), (2, 1, 3, 2)], ids=str)
+def test_ellipsis_takes_the_axes_the_other_items_leave(shape):
+    x = np.random.default_rng(11).random(shape)
+    assert_fused_matches(differences_along_the_last_axis, x)
+    assert_fused_matches(set_the_first_column_then_shift, x)
+    assert "specialized (fuse)" in fused(differences_along_the_last_axis).explain(x)
+
+
+def test_two_ellipses_raise_index_error_as_numpy_does():
+    with pytest.raises(IndexError):
+        two_ellipses(np.ones((2, 3)))
+    with pytest.raises(IndexError):
+        quietly(fused(two_ellipses), np.ones((2, 3)))
+
+
 # ---- layouts -----------------------------------------------------------------------
 
 def scaled_sum(a, b):

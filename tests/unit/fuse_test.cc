@@ -49,6 +49,14 @@ TEST_CASE("basic indexing makes NumPy's strided views", "[fuse]") {
 
   CHECK_FALSE(index_view(a, {IndexItem{0}, IndexItem{0}, IndexItem{0}}).ok());  // too many indices
 
+  auto last_column = index_view(a, {EllipsisItem{}, IndexItem{-1}});  // a[..., -1] is a[:, -1]
+  REQUIRE(last_column.ok());
+  CHECK(last_column->key() == column->key());
+  auto whole = index_view(a, {EllipsisItem{}});  // a[...] is a
+  REQUIRE(whole.ok());
+  CHECK(is_whole_argument(*whole));
+  CHECK_FALSE(index_view(a, {EllipsisItem{}, IndexItem{0}, EllipsisItem{}}).ok());  // one ellipsis at most
+
   const View transposed = transpose_view(a);
   CHECK(transposed.dims[0]->key == a.dims[1]->key);
   CHECK(transposed.strides[1]->key == a.strides[0]->key);
