@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "specializers/common/eliminate_common_subexpressions.h"
+#include "specializers/common/lower_scalar.h"
 #include "specializers/fuse/views.h"
 
 namespace sejits::specializers::fuse {
@@ -121,6 +122,52 @@ class StoreFusion {
 std::string describe_store(const Write &write) { return absl::StrCat(write.what, " (line ", write.line, ")"); }
 
 }  // namespace
+
+void add_storages_read(const FuseIr &ir, const NodeRef &value, std::set<int> &storages) {
+  if (!value) return;
+  for (const NodeRef &node : topological_order(value)) {
+    if (node->op != ScalarOp::kParam) continue;
+    const Leaf &leaf = ir.leaves[node->param_index];
+    if (leaf.kind == Leaf::Kind::kView) storages.insert(ir.storage.at(leaf.view.param));
+    if (leaf.kind == Leaf::Kind::kReduction) add_storages_read(ir, ir.reductions[leaf.reduction].body, storages);
+  }
+}
+
+void eliminate_dead_stores(FuseIr &ir, std::vector<std::string> &notes) {
+  const int nparams = static_cast<int>(ir.parameters.size());
+  std::set<int> live;  // storages read after the store being looked at, or returned
+  for (size_t o = 0; o < ir.outputs.size(); ++o) {
+    if (ir.outputs[o].returned) live.insert(ir.storage.at(nparams + static_cast<int>(o)));
+  }
+  // A store in a loop is read by every store of the loop (the next iteration's).
+  std::map<int, std::set<int>> read_in_loop;
+  for (const Write &write : ir.writes) {
+    if (write.loop < 0) continue;
+    add_storages_read(ir, write.value, read_in_loop[write.loop]);
+    add_storages_read(ir, write.guard, read_in_loop[write.loop]);
+  }
+  std::vector<bool> dead(ir.writes.size(), false);
+  std::vector<std::string> removed;
+  for (int w = static_cast<int>(ir.writes.size()) - 1; w >= 0; --w) {
+    const Write &write = ir.writes[w];
+    const int target = ir.storage.at(write.view.param);
+    const bool local = write.view.param >= nparams;
+    const bool read_later = live.count(target) || (write.loop >= 0 && read_in_loop[write.loop].count(target));
+    if (local && !read_later && !may_set_error_flag(write.value)) {  // NumPy's errors (int ** -1) still raised
+      dead[w] = true;
+      removed.insert(removed.begin(), absl::StrCat("removed: ", write.what, " (line ", write.line, "): nothing reads or returns it afterwards"));
+      continue;
+    }
+    add_storages_read(ir, write.value, live);
+    add_storages_read(ir, write.guard, live);
+  }
+  notes.insert(notes.end(), removed.begin(), removed.end());
+  std::vector<Write> kept;
+  for (size_t w = 0; w < ir.writes.size(); ++w) {
+    if (!dead[w]) kept.push_back(std::move(ir.writes[w]));
+  }
+  ir.writes = std::move(kept);
+}
 
 void fuse_stores(FuseIr &ir, std::vector<std::string> &notes) {
   StoreFusion fusion(ir);

@@ -4,12 +4,20 @@
 // does not change what another reads.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
 #include "specializers/fuse/ir.h"
 
 namespace sejits::specializers::fuse {
+
+// The storages (FuseIr::storage) `value` reads, its reductions' included.
+void add_storages_read(const FuseIr &ir, const NodeRef &value, std::set<int> &storages);
+
+// Removes the stores into local arrays that nothing reads afterwards (nor
+// returns): a buffer written and then dropped. Each is named in `notes`.
+void eliminate_dead_stores(FuseIr &ir, std::vector<std::string> &notes);
 
 // Groups ir.writes into ir.nests; each decision (and why a store starts a
 // new nest) is appended to `notes`.

@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "absl/strings/str_cat.h"
+#include "specializers/fuse/optimize.h"
 
 namespace sejits::specializers::fuse {
 namespace {
@@ -89,7 +90,7 @@ class BandAnalysis {
         if (node->op != ScalarOp::kParam) continue;
         const Leaf &leaf = ir_.leaves[node->param_index];
         if (leaf.kind == Leaf::Kind::kView) print.accesses.push_back({leaf.view, false});
-        if (leaf.kind == Leaf::Kind::kReduction) reduced(ir_.reductions[leaf.reduction], print.reduced_storages);
+        if (leaf.kind == Leaf::Kind::kReduction) add_storages_read(ir_, ir_.reductions[leaf.reduction].body, print.reduced_storages);
       }
     };
     for (int w : ir_.nests[nest]) {
@@ -148,15 +149,6 @@ class BandAnalysis {
 
  private:
   int storage(int param) const { return ir_.storage.at(param); }
-
-  void reduced(const Reduction &reduction, std::set<int> &storages) const {
-    for (const NodeRef &node : topological_order(reduction.body)) {
-      if (node->op != ScalarOp::kParam) continue;
-      const Leaf &leaf = ir_.leaves[node->param_index];
-      if (leaf.kind == Leaf::Kind::kView) storages.insert(storage(leaf.view.param));
-      if (leaf.kind == Leaf::Kind::kReduction) reduced(ir_.reductions[leaf.reduction], storages);
-    }
-  }
 
   const FuseIr &ir_;
 };

@@ -53,6 +53,29 @@ def test_numpys_passes_count_its_reductions():
     assert "passes over memory: sejits 1 (one per loop nest), NumPy about 5" in text
 
 
+def dead_locals(x):
+    scratch = np.empty_like(x)
+    scratch[...] = np.exp(x)  # never read again
+    y = x + 1.0
+    y[0] = 5.0  # y is never read either
+    kept = np.zeros_like(x)
+    kept[1:] = x[1:] * 2.0
+    kept[0] = -1.0
+    return x * 3.0, kept.sum()
+
+
+def test_stores_into_locals_nothing_reads_are_removed():
+    x = np.linspace(-1.0, 1.0, 9)
+    fused = sejits.fuse(dead_locals)
+    for got, want in zip(fused(x), dead_locals(x)):
+        np.testing.assert_allclose(got, want, rtol=1e-14)
+    text = fused.explain(x)
+    removed = [line for line in text.splitlines() if "removed:" in line]
+    assert len(removed) == 3, text
+    assert all("nothing reads or returns it afterwards" in line for line in removed)
+    assert "exp(" not in fused.source(x)
+
+
 def test_explain_says_why_a_store_starts_a_new_nest():
     u, v = np.linspace(0.0, 1.0, 40), np.linspace(-1.0, 1.0, 40)
     text = sejits.fuse(interior_then_whole).explain(u, v)
