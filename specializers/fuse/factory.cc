@@ -20,7 +20,7 @@ class FusePlan : public LoweringPlan {
 class FuseSpecializer : public Specializer {
  public:
   std::string name() const override { return "fuse"; }
-  std::string version() const override { return "fuse-35"; }
+  std::string version() const override { return "fuse-36"; }
 
   absl::StatusOr<std::unique_ptr<DomainIr>> front_end(const SpecializationRequest &request) const override {
     auto ir = fuse::build_fuse_ir(request);
@@ -33,6 +33,7 @@ class FuseSpecializer : public Specializer {
   std::unique_ptr<DomainIr> optimize(std::unique_ptr<DomainIr> ir, std::vector<std::string> &notes) const override {
     auto &fuse_ir = static_cast<fuse::FuseIr &>(*ir);
     std::vector<std::string> decisions;
+    fuse::fold_constant_values(fuse_ir);
     fuse::eliminate_dead_stores(fuse_ir, decisions);
     fuse::fuse_stores(fuse_ir, decisions);
     fuse::band_rows(fuse_ir, decisions);

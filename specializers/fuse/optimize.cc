@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "specializers/common/eliminate_common_subexpressions.h"
+#include "specializers/common/fold_constants.h"
 #include "specializers/common/lower_scalar.h"
 #include "specializers/fuse/views.h"
 
@@ -244,6 +245,11 @@ void forward_stored_values(FuseIr &ir) {
       reader.value = rewritten.at(reader.value.get());
     }
   }
+}
+
+void fold_constant_values(FuseIr &ir) {
+  for (Write &write : ir.writes) write.value = fold_constants(write.value);
+  for (Reduction &reduction : ir.reductions) reduction.body = fold_constants(reduction.body);
 }
 
 void merge_common_subexpressions(FuseIr &ir) {

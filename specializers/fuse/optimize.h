@@ -28,6 +28,10 @@ void fuse_stores(FuseIr &ir, std::vector<std::string> &notes);
 // nest computes every value before its stores.
 void forward_stored_values(FuseIr &ir);
 
+// Constant subexpressions computed once, when compiling (NumPy's casts of
+// constants included: x ** 2 then takes NumPy's square path).
+void fold_constant_values(FuseIr &ir);
+
 // Equal subexpressions of one loop nest's stores (and of each reduction's
 // body) become one node, computed once per point.
 void merge_common_subexpressions(FuseIr &ir);

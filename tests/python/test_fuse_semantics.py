@@ -190,6 +190,25 @@ def test_two_ellipses_raise_index_error_as_numpy_does():
         quietly(fused(two_ellipses), np.ones((2, 3)))
 
 
+# ---- NumPy's fast paths for powers -------------------------------------------------
+
+def square_and_root(x):
+    return x ** 2, x ** 0.5, np.power(x, 2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_square_and_square_root_take_numpys_paths(dtype):
+    """x ** 0.5 is sqrt (NaN for -inf, -0.0 for -0.0; C's pow gives inf and +0.0); x ** 2 is x * x."""
+    x = np.array([-np.inf, -0.0, 0.0, 4.0, 2.5, np.nan, 1e300 if dtype == np.float64 else 1e30], dtype=dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        expected = square_and_root(x)
+        actual = quietly(fused(square_and_root), x.copy())
+    for got, want in zip(actual, expected):
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    assert "specialized (fuse)" in fused(square_and_root).explain(x)
+
+
 # ---- layouts -----------------------------------------------------------------------
 
 def scaled_sum(a, b):
