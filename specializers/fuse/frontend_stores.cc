@@ -2,8 +2,10 @@
 // semantics while values stay lazy: stale reads, overlapping views,
 // right sides read whole before they are stored.
 #include <algorithm>
+#include <unordered_map>
 
 #include "absl/strings/str_cat.h"
+
 #include "specializers/fuse/frontend_walker.h"
 
 namespace sejits::specializers::fuse {
@@ -44,9 +46,51 @@ bool FuseFrontend::same_elements(const View &a, const View &b) {
 }
 
 void FuseFrontend::add_write(Write write) {
+  write.value = hoist_reductions(write.value, write.dims, write.line);
   write.guard = guard_;
   write.loop = loop_;
   ir_->writes.push_back(std::move(write));
+}
+
+// A reduction is computed in the loop that binds the last of the store's
+// axes it varies along: where it does not vary along an outer one as well
+// (a.sum(axis=0) in a - a.sum(axis=0)), it would be computed again for each
+// value of that axis. Such reductions are stored in a buffer first, once.
+NodeRef FuseFrontend::hoist_reductions(const NodeRef &value, const std::vector<SizeRef> &dims, int line) {
+  std::unordered_map<const ScalarNode *, NodeRef> hoisted;
+  if (value->op == ScalarOp::kParam) return value;  // a reduction stored as it is: computed once per point already
+  for (const ScalarNode *leaf : leaves_of(value)) {
+    if (ir_->leaves[leaf->param_index].kind != Leaf::Kind::kReduction || hoisted.count(leaf)) continue;
+    const std::vector<SizeRef> &result = *dims_of_leaf(ir_->leaves[leaf->param_index]);
+    const size_t lead = dims.size() - std::min(dims.size(), result.size());
+    bool varies_inside = false, recomputed = false;  // walking the store's axes from the innermost out
+    for (size_t d = dims.size(); d-- > 0;) {
+      if (constant_value(dims[d]) == 1) continue;  // one index: nothing is computed again
+      const bool varies = d >= lead && constant_value(result[d - lead]) != 1;
+      recomputed = recomputed || (varies_inside && !varies);
+      varies_inside = varies_inside || varies;
+    }
+    if (!recomputed) continue;
+    NodeRef node;
+    for (const NodeRef &candidate : topological_order(value)) {
+      if (candidate.get() == leaf) node = candidate;
+    }
+    hoisted[leaf] = materialize(node, line, absl::StrCat("the ", reduce_op_name(ir_->reductions[ir_->leaves[leaf->param_index].reduction].op),
+                                                          " of line ", node->line, " (computed once, not once per outer index)"));
+  }
+  if (hoisted.empty()) return value;
+  std::unordered_map<const ScalarNode *, NodeRef> rewritten;
+  for (const NodeRef &node : topological_order(value)) {
+    auto replacement = hoisted.find(node.get());
+    if (replacement != hoisted.end()) {
+      rewritten[node.get()] = replacement->second;
+      continue;
+    }
+    std::vector<NodeRef> operands;
+    for (const NodeRef &operand : node->operands) operands.push_back(rewritten.at(operand.get()));
+    rewritten[node.get()] = with_operands(node, std::move(operands));
+  }
+  return rewritten.at(value.get());
 }
 
 // Whether `view` is all of a buffer as allocated (not a transpose, slice or broadcast of it).

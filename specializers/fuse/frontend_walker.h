@@ -132,6 +132,8 @@ class FuseFrontend {
   DType array_dtype(int arg) const;
   static bool same_elements(const View &a, const View &b);
   void add_write(Write write);
+  // `value` with the reductions it would compute once per outer index stored first, once (see add_write).
+  NodeRef hoist_reductions(const NodeRef &value, const std::vector<SizeRef> &dims, int line);
   // A new array the caller allocates (an output of "call"), as a view leaf.
   bool is_whole_buffer(const View &view) const;
   NodeRef new_buffer(ScalarType type, const std::vector<SizeRef> &dims, int line);

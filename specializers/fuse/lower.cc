@@ -145,7 +145,7 @@ std::vector<cg::StmtPtr> FuseLowering::call_body() {
       body.push_back(cg::decl(cg::scalar_type(ctype_of(reduction.result.dtype)), result));
       rider_results_[reduction_key(rider_leaf, Binding(reduction.dims.size()))] = result;
     }
-    std::vector<cg::StmtPtr> code = band.size() > 1 ? band_loop(band, rider_leaf) : loop_nest(stores, rider_leaf);
+    std::vector<cg::StmtPtr> code = band.size() > 1 ? band_loop(band, rider_leaf) : loop_nest_in_memory_order(stores, rider_leaf);
     const NodeRef &guard = stores.front()->guard;  // a band's nests share it
     if (guard) {
       LoweredScalar condition = lower_value(guard, nullptr, {}, {});

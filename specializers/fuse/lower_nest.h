@@ -170,6 +170,8 @@ class FuseLowering {
   std::vector<cg::StmtPtr> loop_nest(const std::vector<const Write *> &stores, int rider = -1, BandMember *member = nullptr);
   // range(start, stop, step)'s length into a new variable (appended to `counts`).
   std::vector<cg::StmtPtr> iteration_count(const RuntimeLoop &loop, std::vector<std::string> &counts);
+  // loop_nest, over the axes in the order of the first target's memory (element-wise nests only).
+  std::vector<cg::StmtPtr> loop_nest_in_memory_order(const std::vector<const Write *> &stores, int rider);
   // The nests of one band (ir.row_offsets) in one loop over rows; `rider`: the last nest's.
   std::vector<cg::StmtPtr> band_loop(const std::vector<int> &nests, int rider);
   // Loop i<d>'s body, and the loops inside it down to i(rank-2), each
@@ -199,6 +201,7 @@ class FuseLowering {
   std::vector<cg::StmtPtr> ride(std::vector<cg::StmtPtr> nest, const Reduction &riding, int rider, const Accumulator &names,
                                 const std::string &parts, const std::string &part, std::vector<cg::StmtPtr> part_body);
   const FuseIr &ir_;
+  bool reversed_ = false;  // loop_nest: over the axes last to first
   int scratch_leaf_ = -1;  // the reduction that fills scratch_rows_ as it runs
   std::vector<NodeRef> row_plan_;  // the current nest's reused values (plan_row_reuse)
   std::vector<std::string> reuse_notes_;  // what the cost rule decided, for explain()

@@ -83,7 +83,10 @@ int FuseLowering::level_of(const Binding &binding, const Binding &loops) {
 // pass (-1: none): the outer loop is then split into per-thread parts,
 // each with its partial result, combined in order after the loops.
 std::vector<cg::StmtPtr> FuseLowering::loop_nest(const std::vector<const Write *> &stores, int rider, BandMember *member) {
-  const std::vector<SizeRef> &dims = stores.front()->dims;
+  const std::vector<SizeRef> &given = stores.front()->dims;
+  // Reversed: the loops run over the axes last to first (Fortran order); every view turns with them.
+  const std::vector<SizeRef> dims = reversed_ ? std::vector<SizeRef>(given.rbegin(), given.rend()) : given;
+  auto oriented = [&](const View &view) { return reversed_ ? transpose_view(broadcast_view(view, given)) : broadcast_view(view, given); };
   const int rank = static_cast<int>(dims.size());
   const Reduction *riding = rider >= 0 ? &ir_.reductions[ir_.leaves[rider].reduction] : nullptr;
   const Accumulator rider_names = new_accumulator();
@@ -111,7 +114,7 @@ std::vector<cg::StmtPtr> FuseLowering::loop_nest(const std::vector<const Write *
   std::vector<std::pair<int, View>> arrays;
   std::vector<NodeRef> values;
   for (size_t k = 0; k < stores.size(); ++k) {
-    arrays.push_back({-1 - static_cast<int>(k), broadcast_view(stores[k]->view, dims)});
+    arrays.push_back({-1 - static_cast<int>(k), oriented(stores[k]->view)});
     values.push_back(stores[k]->value);
   }
   std::set<int> listed;
@@ -120,7 +123,7 @@ std::vector<cg::StmtPtr> FuseLowering::loop_nest(const std::vector<const Write *
     for (const NodeRef &node : topological_order(value)) {
       if (node->op == ScalarOp::kParam && ir_.leaves[node->param_index].kind == Leaf::Kind::kView &&
           listed.insert(node->param_index).second) {
-        arrays.push_back({node->param_index, broadcast_view(ir_.leaves[node->param_index].view, dims)});
+        arrays.push_back({node->param_index, oriented(ir_.leaves[node->param_index].view)});
       }
     }
   }
@@ -292,6 +295,29 @@ std::vector<cg::StmtPtr> FuseLowering::loop_nest(const std::vector<const Write *
     nest.push_back(cg::for_loop("i0", i64(0), size(dims[0]), body, cg::OmpParallelFor{false, "parallel", kThreadCountVar, 0}));
   }
   return nest;
+}
+
+// A nest of element-wise stores (no reductions, no rider) over 2 or more
+// axes runs in the order of its first target's memory: over the axes last
+// to first where that axis moves least (a Fortran-ordered output), else
+// first to last. Either way the innermost loop walks memory contiguously.
+std::vector<cg::StmtPtr> FuseLowering::loop_nest_in_memory_order(const std::vector<const Write *> &stores, int rider) {
+  const std::vector<SizeRef> &dims = stores.front()->dims;
+  bool reducing = rider >= 0;
+  for (const Write *store : stores) reducing = reducing || !reductions_in(store->value).empty();
+  if (dims.size() < 2 || reducing) return loop_nest(stores, rider);
+  const View target = broadcast_view(stores.front()->view, dims);
+  auto magnitude = [&](size_t d) {
+    cg::ExprPtr stride = size(target.strides[d]);
+    return cg::ternary(cg::binary(cg::BinaryOp::kLt, stride, i64(0)), cg::unary(cg::UnaryOp::kNeg, stride), stride);
+  };
+  const size_t last = dims.size() - 1;
+  cg::ExprPtr fortran = both(both(cg::binary(cg::BinaryOp::kGt, size(dims[0]), i64(1)), cg::binary(cg::BinaryOp::kGt, size(dims[last]), i64(1))),
+                             cg::binary(cg::BinaryOp::kLt, magnitude(0), magnitude(last)));
+  reversed_ = true;
+  std::vector<cg::StmtPtr> reversed = loop_nest(stores, rider);
+  reversed_ = false;
+  return {cg::if_stmt(fortran, reversed, loop_nest(stores, rider))};
 }
 
 // The nests of a band (`nests`, consecutive, rank >= 2) in one loop over

@@ -175,7 +175,12 @@ def jax_impl(case, arguments):
     function = jax.jit(jax_function(case))
     cpu = jax.devices("cpu")[0]
     placed = [jax.device_put(a, cpu) if isinstance(a, np.ndarray) else a for a in arguments]  # committed: runs there
-    return lambda: jax.block_until_ready(function(*placed))
+
+    def run():
+        returned = jax.block_until_ready(function(*placed))
+        return returned if isinstance(returned, tuple) else (returned,)  # one array: one value, as the others return
+
+    return run
 
 
 def sejits_impl(case, arguments):

@@ -76,6 +76,28 @@ def test_stores_into_locals_nothing_reads_are_removed():
     assert "exp(" not in fused.source(x)
 
 
+def centred_columns(a):
+    return a - a.sum(axis=0) / a.shape[0]
+
+
+def centred_middle_axis(x):
+    return x - x.max(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("layout", ["c", "fortran", "view"])
+def test_a_reduction_an_outer_axis_does_not_feed_is_computed_once(layout):
+    """a.sum(axis=0) varies along the inner axis only: computed into a buffer
+    first, not once per row; the nests run in the arrays' memory order."""
+    a = np.random.default_rng(8).random((37, 23))
+    a = {"c": a, "fortran": np.asfortranarray(a), "view": a[::2, 1:]}[layout]
+    fused = sejits.fuse(centred_columns)
+    np.testing.assert_allclose(fused(a), centred_columns(a), rtol=1e-12, atol=1e-14)  # sums in another order
+    assert "computed once, not once per outer index" in fused.explain(a)
+    x = np.random.default_rng(9).random((5, 7, 3))
+    np.testing.assert_array_equal(sejits.fuse(centred_middle_axis)(x), centred_middle_axis(x))
+    assert "computed once, not once per outer index" in sejits.fuse(centred_middle_axis).explain(x)
+
+
 def test_explain_says_why_a_store_starts_a_new_nest():
     u, v = np.linspace(0.0, 1.0, 40), np.linspace(-1.0, 1.0, 40)
     text = sejits.fuse(interior_then_whole).explain(u, v)
