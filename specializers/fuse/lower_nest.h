@@ -170,6 +170,12 @@ class FuseLowering {
   std::vector<cg::StmtPtr> loop_nest(const std::vector<const Write *> &stores, int rider = -1, BandMember *member = nullptr);
   // range(start, stop, step)'s length into a new variable (appended to `counts`).
   std::vector<cg::StmtPtr> iteration_count(const RuntimeLoop &loop, std::vector<std::string> &counts);
+  // A store of a reduction over a matrix's first axis (lower_columns.cc): the reduction, else null.
+  const Reduction *column_reduction(const std::vector<const Write *> &stores) const;
+  // Its nest: rows folded into blocks of per-column accumulators, in parallel over the blocks.
+  std::vector<cg::StmtPtr> column_reduction_nest(const Write &store, const Reduction &reduction);
+  // Whether the body's views are contiguous along the columns (run time).
+  cg::ExprPtr columns_contiguous(const Reduction &reduction) const;
   // loop_nest, over the axes in the order of the first target's memory (element-wise nests only).
   std::vector<cg::StmtPtr> loop_nest_in_memory_order(const std::vector<const Write *> &stores, int rider);
   // The nests of one band (ir.row_offsets) in one loop over rows; `rider`: the last nest's.

@@ -303,6 +303,9 @@ std::vector<cg::StmtPtr> FuseLowering::loop_nest(const std::vector<const Write *
 // first to last. Either way the innermost loop walks memory contiguously.
 std::vector<cg::StmtPtr> FuseLowering::loop_nest_in_memory_order(const std::vector<const Write *> &stores, int rider) {
   const std::vector<SizeRef> &dims = stores.front()->dims;
+  if (const Reduction *columns = rider < 0 ? column_reduction(stores) : nullptr) {
+    return {cg::if_stmt(columns_contiguous(*columns), column_reduction_nest(*stores.front(), *columns), loop_nest(stores, rider))};
+  }
   bool reducing = rider >= 0;
   for (const Write *store : stores) reducing = reducing || !reductions_in(store->value).empty();
   if (dims.size() < 2 || reducing) return loop_nest(stores, rider);

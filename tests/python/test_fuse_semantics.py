@@ -209,6 +209,29 @@ def test_square_and_square_root_take_numpys_paths(dtype):
     assert "specialized (fuse)" in fused(square_and_root).explain(x)
 
 
+# ---- reductions over the first axis (column reductions) --------------------------------
+
+def column_statistics(x):
+    return x.sum(axis=0), x.max(axis=0), x.min(axis=0, keepdims=True), (x > 1).any(axis=0), x.prod(axis=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.uint8], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape", [(1, 1), (5, 1), (1, 7), (13, 600), (600, 3), (37, 1031)], ids=str)
+@pytest.mark.parametrize("layout", ["c", "fortran", "strided"])
+def test_reductions_over_the_first_axis(dtype, shape, layout):
+    """Read row by row into blocks of column accumulators where the rows are
+    contiguous, else down each column: NumPy's values either way, NaN included."""
+    rng = np.random.default_rng(12)
+    x = (rng.random((shape[0], 2 * shape[1])) * 2.5).astype(dtype)
+    x = {"c": x[:, :shape[1]].copy(), "fortran": np.asfortranarray(x[:, :shape[1]]), "strided": x[:, ::2]}[layout]
+    if np.dtype(dtype).kind == "f" and x.size > 3:
+        x[x.shape[0] // 2, x.shape[1] - 1] = np.nan
+    with np.errstate(over="ignore"):
+        assert_fused_matches(column_statistics, x)
+    if layout == "c" and dtype == np.float64:
+        assert "column_acc" in fused(column_statistics).source(x)
+
+
 # ---- layouts -----------------------------------------------------------------------
 
 def scaled_sum(a, b):
