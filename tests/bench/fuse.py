@@ -203,6 +203,7 @@ def measure_fused(case, impl, build, inputs, arguments, reference, repeats, limi
     result = Result(case.name, impl, limit_s=limit_s)
     refresh = refresher(case, inputs, arguments)
     try:
+        refresh()  # the arguments as drawn: a builder may copy them (JAX places them on its device once)
         call = build(case, arguments)
         for warmup in range(1, WARMUP_CALLS + 1):
             progress(case.name, impl, f"warm-up {warmup}/{WARMUP_CALLS}")
