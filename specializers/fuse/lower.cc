@@ -29,6 +29,7 @@ cg::TranslationUnit FuseLowering::run(std::vector<std::string> &notes) {
   unit.functions.push_back(entry_point(kShapesSymbol, shapes_body()));
   unit.functions.push_back(entry_point(kCallSymbol, call_body()));
   notes.insert(notes.end(), reuse_notes_.begin(), reuse_notes_.end());
+  notes.insert(notes.end(), lane_notes_.begin(), lane_notes_.end());
   notes.push_back(absl::StrCat("C++/OpenMP: ", ir_.nests.size(), " loop nests, each parallel over its ", "outer axis above ",
                                kFuseParallelThreshold, " elements, with a dense inner loop where ",
                                "every array is contiguous along the last axis; reductions are computed in the loop ",

@@ -211,6 +211,7 @@ class FuseLowering {
   int scratch_leaf_ = -1;  // the reduction that fills scratch_rows_ as it runs
   std::vector<NodeRef> row_plan_;  // the current nest's reused values (plan_row_reuse)
   std::vector<std::string> reuse_notes_;  // what the cost rule decided, for explain()
+  std::set<std::string> lane_notes_;  // the nests whose elements run in lanes (lane_blocks.h), for explain()
   int row_plan_leaf_ = -1;
   std::vector<std::pair<NodeRef, std::string>> scratch_rows_;  // reused values and their row arrays
   std::map<std::string, std::string> rider_results_;  // reductions computed by the nest before their user's

@@ -1,6 +1,7 @@
 // Loop nests: reads through row pointers, reductions placed at the loop
 // that binds them, the cost rule's row reuse, riders, streaming stores.
 #include "absl/strings/str_join.h"
+#include "specializers/fuse/lane_blocks.h"
 #include "specializers/fuse/lower_nest.h"
 #include "specializers/fuse/views.h"
 
@@ -231,6 +232,19 @@ std::vector<cg::StmtPtr> FuseLowering::loop_nest(const std::vector<const Write *
       scopes_.pop_back();
       return statements;
     };
+    // The element loop; where its elements run reductions of their own, in lanes (lane_blocks.h).
+    auto element_loop = [&](const cg::ExprPtr &from, const cg::ExprPtr &to, std::vector<cg::StmtPtr> element_body,
+                            const LoopAnnotation &clause) {
+      if (innermost_reductions) {
+        if (auto lanes = lane_blocked_loop("i", from, to, element_body, clause, kSimdReductionMinimum)) {
+          lane_notes_.insert(absl::StrCat("lanes: ", stores.front()->what, " (line ", stores.front()->line, ") runs ", kLanes,
+                                          " elements at a time through its reductions' loops, where their innermost loops "
+                                          "are shorter than ", kSimdReductionMinimum, " (else one element at a time)"));
+          return *lanes;
+        }
+      }
+      return cg::for_loop("i", from, to, std::move(element_body), clause);
+    };
     // [begin, last) in blocks of kStreamBlock: each computed into a scratch
     // block per target, then streamed to its row; parallel over blocks for
     // a 1-D nest.
@@ -245,7 +259,7 @@ std::vector<cg::StmtPtr> FuseLowering::loop_nest(const std::vector<const Write *
       // the block's own loop: simd, never a parallel region of its own (the blocks are the parallel loop)
       std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> lanes;
       if (!innermost_reductions) lanes = riding != nullptr ? simd_reduction(*riding, rider_names) : cg::OmpSimd{};
-      block.push_back(cg::for_loop("i", cg::var("block_begin"), cg::var("block_end"), loop_body(true), lanes));
+      block.push_back(element_loop(cg::var("block_begin"), cg::var("block_end"), loop_body(true), lanes));
       blocked = false;
       for (const auto &[leaf, view] : arrays) {
         if (leaf >= 0) continue;
@@ -262,9 +276,9 @@ std::vector<cg::StmtPtr> FuseLowering::loop_nest(const std::vector<const Write *
     const bool split = riding != nullptr && rank == 1;
     const cg::ExprPtr begin = split ? part_begin : i64(0);
     const cg::ExprPtr last = split ? part_end : size(dims[rank - 1]);
-    std::vector<cg::StmtPtr> dense_path = {cg::for_loop("i", begin, last, loop_body(true), annotation(true))};
+    std::vector<cg::StmtPtr> dense_path = {element_loop(begin, last, loop_body(true), annotation(true))};
     if (streamable) dense_path = {cg::if_stmt(cg::var("streaming"), streamed(begin, last, parallel && !split), dense_path)};
-    body.push_back(cg::if_stmt(cg::var("dense"), dense_path, {cg::for_loop("i", begin, last, loop_body(false), annotation(false))}));
+    body.push_back(cg::if_stmt(cg::var("dense"), dense_path, {element_loop(begin, last, loop_body(false), annotation(false))}));
     return body;
   };
   if (member != nullptr) {  // a band's loop over rows runs the rest, for its row i0

@@ -1,9 +1,11 @@
 // The fusion specializer's pieces that need no compiler: run-time sizes
 // (their keys decide what fusion may merge), NumPy's basic indexing on
 // strided views, the reductions' axes and types, and the interface's
-// description of what a call returns.
+// description of what a call returns, and which element loops run in lanes.
 #include <catch2/catch.hpp>
 
+#include "codegen/cpp_printer.h"
+#include "specializers/fuse/lane_blocks.h"
 #include "specializers/fuse/reductions.h"
 #include "specializers/fuse/sizes.h"
 #include "specializers/fuse/views.h"
@@ -110,6 +112,45 @@ TEST_CASE("what a fused call returns survives the store's text", "[fuse]") {
   REQUIRE(parsed_none.ok());
   CHECK(parsed_none->returns == Returns{});
   CHECK_FALSE(interface_from_text("entry call s\nreturns t x1\n").ok());
+}
+
+// for (i = 0; i < n; ++i) { acc = 0; for (k = 0; k < d; ++k) acc += x[i*d+k] * c[k]; out[i] = acc; }
+// with `extra` appended to the element's body.
+std::string lanes_of(std::vector<cg::StmtPtr> extra = {}, bool shared_read = true) {
+  using cg::BinaryOp;
+  const cg::Type f64 = cg::scalar_type(cg::CType::kFloat64);
+  cg::ExprPtr element = cg::index(cg::var("x"), cg::binary(BinaryOp::kAdd, cg::binary(BinaryOp::kMul, cg::var("i"), cg::var("d")),
+                                                            cg::var("k")));
+  cg::ExprPtr other = shared_read ? cg::index(cg::var("c"), cg::var("k")) : cg::literal(cg::CType::kFloat64, 2.0);
+  std::vector<cg::StmtPtr> body = {
+      cg::decl(f64, "acc", cg::literal(cg::CType::kFloat64, 0.0)),
+      cg::for_loop("k", cg::int_literal(0), cg::var("d"),
+                   {cg::decl(cg::scalar_type(cg::CType::kFloat64, true), "term", cg::binary(BinaryOp::kMul, element, other)),
+                    cg::assign(cg::var("acc"), cg::binary(BinaryOp::kAdd, cg::var("acc"), cg::var("term")))}),
+      cg::assign(cg::index(cg::var("out"), cg::var("i")), cg::var("acc"))};
+  body.insert(body.end(), extra.begin(), extra.end());
+  auto loop = lane_blocked_loop("i", cg::int_literal(0), cg::var("n"), body, cg::OmpParallelFor{}, 32);
+  if (!loop) return "";
+  cg::TranslationUnit unit;
+  unit.functions.push_back(cg::Function{cg::scalar_type(cg::CType::kVoid), "f", {}, {*loop}});
+  return cg::print_cpp(unit);
+}
+
+TEST_CASE("element loops with short inner loops over shared values run in lanes", "[fuse]") {
+  const std::string code = lanes_of();
+  REQUIRE_FALSE(code.empty());
+  CHECK(code.find("if ((d - 0) < 32)") != std::string::npos);       // the run-time choice
+  CHECK(code.find("double acc[64]") != std::string::npos);           // kept across runs: one per lane
+  CHECK(code.find("acc[lane] = (acc[lane] + term)") != std::string::npos);
+  CHECK(code.find("const int64_t i = (lane_base + lane)") != std::string::npos);
+  CHECK(code.find("#pragma omp simd") != std::string::npos);
+  CHECK(code.find("for (int64_t i = 0; i < n; ++i)") != std::string::npos);  // as written where loops are long
+
+  // what lanes cannot run: a store every lane makes to one variable outside, a loop whose length varies
+  CHECK(lanes_of({cg::assign(cg::var("total"), cg::var("acc"))}).empty());
+  CHECK(lanes_of({cg::for_loop("q", cg::int_literal(0), cg::var("i"), {})}).empty());
+  CHECK(lanes_of({cg::assign(cg::index(cg::var("out"), cg::int_literal(0)), cg::var("acc"))}).empty());
+  CHECK(lanes_of({}, /*shared_read=*/false).empty());  // only the element's own row: as written
 }
 
 }  // namespace
