@@ -77,11 +77,6 @@ cg::Callee math_callee(MathFn fn) {
   return cg::Callee::kSin;
 }
 
-bool is_constant_equal(const NodeRef &node, double value) {
-  if (node->op != ScalarOp::kConstant) return false;
-  return std::visit([&](auto v) { return static_cast<double>(v) == value; }, node->value);
-}
-
 class ScalarLowering {
  public:
   explicit ScalarLowering(const ScalarLoweringContext &context) : context_(context) {}

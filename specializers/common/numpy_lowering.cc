@@ -20,11 +20,6 @@ std::string no_vectorized_form(const std::string &what, int line) {
   return absl::StrCat("no vectorized NumPy form: ", what, line > 0 ? absl::StrCat(" (line ", line, ")") : "");
 }
 
-bool is_constant_equal(const NodeRef &node, double value) {
-  if (node->op != ScalarOp::kConstant) return false;
-  return std::visit([&](auto v) { return static_cast<double>(v) == value; }, node->value);
-}
-
 bool is_non_negative_constant(const NodeRef &node) {
   if (node->op != ScalarOp::kConstant) return false;
   return std::visit([](auto v) { return static_cast<double>(v) >= 0; }, node->value);

@@ -68,6 +68,28 @@ NodeRef with_operands(const NodeRef &node, std::vector<NodeRef> operands) {
   return copy;
 }
 
+bool is_constant_equal(const NodeRef &node, double value) {
+  if (node->op != ScalarOp::kConstant) return false;
+  return std::visit([&](auto v) { return static_cast<double>(v) == value; }, node->value);
+}
+
+NodeRef substitute(const NodeRef &root, const std::function<NodeRef(const NodeRef &)> &replacement,
+                   NodeRewrites *rewritten) {
+  NodeRewrites local;
+  NodeRewrites &done = rewritten != nullptr ? *rewritten : local;
+  for (const NodeRef &node : topological_order(root)) {
+    if (done.count(node.get())) continue;
+    if (NodeRef replaced = replacement(node)) {
+      done[node.get()] = std::move(replaced);
+      continue;
+    }
+    std::vector<NodeRef> operands;
+    for (const NodeRef &operand : node->operands) operands.push_back(done.at(operand.get()));
+    done[node.get()] = with_operands(node, std::move(operands));
+  }
+  return done.at(root.get());
+}
+
 int new_loop_id() {
   static std::atomic<int> next_id{1};
   return next_id.fetch_add(1);

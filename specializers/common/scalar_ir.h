@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -72,8 +73,17 @@ NodeRef make_node(ScalarOp op, ScalarType type, std::vector<NodeRef> operands, i
 NodeRef make_math(MathFn fn, ScalarType type, std::vector<NodeRef> operands, int line);
 // A cast to `type`, or `node` itself when it already has that type.
 NodeRef cast_to(const NodeRef &node, ScalarType type);
+// Whether `node` is a constant equal to `value` (x ** 2 and x ** 0.5 take NumPy's square and sqrt).
+bool is_constant_equal(const NodeRef &node, double value);
 // `node` with new operands; the same node when they did not change.
 NodeRef with_operands(const NodeRef &node, std::vector<NodeRef> operands);
+// `root` with each node for which `replacement` gives a node replaced by it,
+// and every node above a replaced one rebuilt over its new operands. Nodes
+// already in `rewritten` (if given) count as replaced by their entries; it
+// keeps what this call rewrote, for the next root that shares nodes.
+using NodeRewrites = std::unordered_map<const ScalarNode *, NodeRef>;
+NodeRef substitute(const NodeRef &root, const std::function<NodeRef(const NodeRef &)> &replacement,
+                   NodeRewrites *rewritten = nullptr);
 
 // A fresh loop id, larger than every id handed out before.
 int new_loop_id();

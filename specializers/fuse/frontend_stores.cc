@@ -79,18 +79,10 @@ NodeRef FuseFrontend::hoist_reductions(const NodeRef &value, const std::vector<S
                                                           " of line ", node->line, " (computed once, not once per outer index)"));
   }
   if (hoisted.empty()) return value;
-  std::unordered_map<const ScalarNode *, NodeRef> rewritten;
-  for (const NodeRef &node : topological_order(value)) {
+  return substitute(value, [&](const NodeRef &node) {
     auto replacement = hoisted.find(node.get());
-    if (replacement != hoisted.end()) {
-      rewritten[node.get()] = replacement->second;
-      continue;
-    }
-    std::vector<NodeRef> operands;
-    for (const NodeRef &operand : node->operands) operands.push_back(rewritten.at(operand.get()));
-    rewritten[node.get()] = with_operands(node, std::move(operands));
-  }
-  return rewritten.at(value.get());
+    return replacement == hoisted.end() ? NodeRef() : replacement->second;
+  });
 }
 
 // Whether `view` is all of a buffer as allocated (not a transpose, slice or broadcast of it).

@@ -96,30 +96,25 @@ absl::StatusOr<NodeRef> FuseFrontend::transform_views(NodeRef value,
                                                       int line) {
   if (has_reduction(value)) value = materialize(value, line, "a reduction's result, indexed");  // rare: stored, then indexed
   const std::vector<SizeRef> dims = dims_of(value);
-  std::map<const ScalarNode *, NodeRef> rewritten;
   bool any_view = false;
-  for (const NodeRef &node : topological_order(value)) {
-    if (node->op == ScalarOp::kParam) {
-      const Leaf &leaf = ir_->leaves[node->param_index];
-      if (leaf.kind == Leaf::Kind::kView) {
-        any_view = true;
-        auto view = transform(broadcast_view(leaf.view, dims));
-        if (!view.ok()) return error(line, std::string(view.status().message()));
-        Leaf moved = leaf;  // the same read, elsewhere: as stale or fresh as it was
-        moved.view = std::move(*view);
-        NodeRef fresh = intern_leaf(std::move(moved), node->type, node->line);
-        rewritten[node.get()] = fresh;
-      } else {
-        rewritten[node.get()] = node;
-      }
-      continue;
+  absl::Status failed;
+  NodeRef moved_value = substitute(value, [&](const NodeRef &node) -> NodeRef {
+    if (node->op != ScalarOp::kParam) return nullptr;
+    const Leaf &leaf = ir_->leaves[node->param_index];
+    if (leaf.kind != Leaf::Kind::kView) return node;
+    any_view = true;
+    auto view = transform(broadcast_view(leaf.view, dims));
+    if (!view.ok()) {
+      failed.Update(view.status());
+      return node;
     }
-    std::vector<NodeRef> operands;
-    for (const NodeRef &operand : node->operands) operands.push_back(rewritten.at(operand.get()));
-    rewritten[node.get()] = with_operands(node, std::move(operands));
-  }
+    Leaf moved = leaf;  // the same read, elsewhere: as stale or fresh as it was
+    moved.view = std::move(*view);
+    return intern_leaf(std::move(moved), node->type, node->line);
+  });
+  if (!failed.ok()) return error(line, std::string(failed.message()));
   if (!any_view) return error(line, "indexing a scalar value (0-dimensional) is not supported");
-  return rewritten.at(value.get());
+  return moved_value;
 }
 
 absl::StatusOr<NodeRef> FuseFrontend::evaluate(const v1::Expr &expr) {

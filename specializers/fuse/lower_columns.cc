@@ -27,8 +27,7 @@ const Reduction *FuseLowering::column_reduction(const std::vector<const Write *>
 
 std::vector<cg::StmtPtr> FuseLowering::column_reduction_nest(const Write &store, const Reduction &reduction) {
   const std::vector<SizeRef> &body_dims = reduction.body_dims;
-  const ScalarType acc_type = accumulator_type(reduction);
-  const cg::CType acc_c = ctype_of(acc_type.dtype);
+  const cg::CType acc_c = ctype_of(accumulator_type(reduction).dtype);
   const std::string rows = fresh("rows"), columns = fresh("columns"), accs = fresh("column_acc"), nans = fresh("column_nan");
   std::vector<cg::StmtPtr> nest = {constant_decl(rows, size(body_dims[0])), constant_decl(columns, size(body_dims[1]))};
   // The body's views at row r: typed row pointers, read at column j (or at 0 where broadcast along the columns).
@@ -49,31 +48,32 @@ std::vector<cg::StmtPtr> FuseLowering::column_reduction_nest(const Write &store,
     const auto &[row, broadcast] = row_of.at(leaf);
     return cg::index(cg::var(row), broadcast ? i64(0) : cg::var("j"));
   };
-  // Per column: the accumulator and NaN flag as locals, folded, stored back.
+  // Column j's entry of a block's array; its accumulator and NaN flag read into locals.
+  auto slot = [](const std::string &array) {
+    return cg::index(cg::var(array), cg::binary(cg::BinaryOp::kSub, cg::var("j"), cg::var("block_begin")));
+  };
   Accumulator names = new_accumulator();
-  std::vector<cg::StmtPtr> fold = {cg::decl(cg::scalar_type(acc_c), names.acc, cg::index(cg::var(accs), cg::binary(cg::BinaryOp::kSub, cg::var("j"), cg::var("block_begin"))))};
-  if (tracks_nan(reduction)) {
-    fold.push_back(cg::decl(cg::scalar_type(cg::CType::kInt32), names.nan,
-                            cg::index(cg::var(nans), cg::binary(cg::BinaryOp::kSub, cg::var("j"), cg::var("block_begin")))));
-  }
+  auto read_slots = [&] {
+    std::vector<cg::StmtPtr> locals = {cg::decl(cg::scalar_type(acc_c), names.acc, slot(accs))};
+    if (tracks_nan(reduction)) locals.push_back(cg::decl(cg::scalar_type(cg::CType::kInt32), names.nan, slot(nans)));
+    return locals;
+  };
+  // Per column: folded, stored back.
+  std::vector<cg::StmtPtr> fold = read_slots();
   scopes_.push_back({});
   LoweredScalar element = lower_value(reduction.body, view_element, body_dims, {"r", "j"});
   scopes_.pop_back();
   append(fold, element.statements);
   append(fold, combine(reduction, names, element.value, reduction.body->type));
-  fold.push_back(cg::assign(cg::index(cg::var(accs), cg::binary(cg::BinaryOp::kSub, cg::var("j"), cg::var("block_begin"))), cg::var(names.acc)));
-  if (tracks_nan(reduction)) {
-    fold.push_back(cg::assign(cg::index(cg::var(nans), cg::binary(cg::BinaryOp::kSub, cg::var("j"), cg::var("block_begin"))), cg::var(names.nan)));
-  }
+  fold.push_back(cg::assign(slot(accs), cg::var(names.acc)));
+  if (tracks_nan(reduction)) fold.push_back(cg::assign(slot(nans), cg::var(names.nan)));
   // A block: its accumulators start at the identity, every row is folded in, then the results are stored.
   std::vector<cg::StmtPtr> block = {
       constant_decl("block_begin", mul(cg::var("block"), i64(kColumnBlock))),
       constant_decl("block_end", cg::call(cg::Callee::kMin, {add(cg::var("block_begin"), i64(kColumnBlock)), cg::var(columns)})),
       cg::decl(cg::scalar_type(acc_c), accs, nullptr, kColumnBlock, 64)};
   if (tracks_nan(reduction)) block.push_back(cg::decl(cg::scalar_type(cg::CType::kInt32), nans, nullptr, kColumnBlock, 64));
-  ScalarLoweringContext context;
-  const cg::ExprPtr identity_value = lower_scalar(make_constant(identity(reduction, acc_type), acc_type, reduction.line), context).value;
-  std::vector<cg::StmtPtr> start = {cg::assign(cg::index(cg::var(accs), cg::var("k")), identity_value)};
+  std::vector<cg::StmtPtr> start = {cg::assign(cg::index(cg::var(accs), cg::var("k")), identity_value(reduction))};
   if (tracks_nan(reduction)) start.push_back(cg::assign(cg::index(cg::var(nans), cg::var("k")), i64(0)));
   block.push_back(cg::for_loop("k", i64(0), i64(kColumnBlock), start));
   std::vector<cg::StmtPtr> row_body = pointers;
@@ -89,11 +89,7 @@ std::vector<cg::StmtPtr> FuseLowering::column_reduction_nest(const Write &store,
   const size_t last = store.dims.size() - 1;
   const std::string step = fresh("column_step");
   nest.push_back(constant_decl(step, div(size(target.strides[last]), i64(itemsize(array_dtype(target.param))))));
-  std::vector<cg::StmtPtr> finish = {cg::decl(cg::scalar_type(acc_c), names.acc, cg::index(cg::var(accs), cg::binary(cg::BinaryOp::kSub, cg::var("j"), cg::var("block_begin"))))};
-  if (tracks_nan(reduction)) {
-    finish.push_back(cg::decl(cg::scalar_type(cg::CType::kInt32), names.nan,
-                              cg::index(cg::var(nans), cg::binary(cg::BinaryOp::kSub, cg::var("j"), cg::var("block_begin")))));
-  }
+  std::vector<cg::StmtPtr> finish = read_slots();
   cg::ExprPtr result = cg::cast(cg::scalar_type(ctype_of(reduction.result.dtype)), accumulated(reduction, names));
   finish.push_back(cg::assign(cg::index(cg::var(out), mul(cg::var("j"), cg::var(step))), cg::cast(cg::scalar_type(target_c), result)));
   block.push_back(cg::for_loop("j", cg::var("block_begin"), cg::var("block_end"), finish));

@@ -116,6 +116,8 @@ class FuseLowering {
   static ScalarType accumulator_type(const Reduction &reduction);
   static bool is_arg(ReduceOp op) { return op == ReduceOp::kArgMin || op == ReduceOp::kArgMax; }
   static ConstantValue identity(const Reduction &reduction, ScalarType type);
+  // The identity as the accumulator's C value (its start).
+  static cg::ExprPtr identity_value(const Reduction &reduction);
   struct Accumulator {
     std::string acc, best, index, first;  // acc, or (best, index, first) for argmin/argmax
     std::string nan;                      // float min/max: whether a NaN was seen (see tracks_nan)

@@ -494,21 +494,13 @@ void FuseLowering::plan_row_reuse(const std::vector<const Write *> &stores, cons
 // that reuses them is being lowered).
 std::vector<NodeRef> FuseLowering::reading_scratch(const std::vector<NodeRef> &values) const {
   if (scratch_rows_.empty()) return values;
-  std::unordered_map<const ScalarNode *, NodeRef> rewritten;
+  NodeRewrites rewritten;
   for (size_t k = 0; k < scratch_rows_.size(); ++k) {
     const NodeRef &node = scratch_rows_[k].first;
     rewritten[node.get()] = make_param(kScratchLeafBase + static_cast<int>(k), node->type, node->line);
   }
   std::vector<NodeRef> result;
-  for (const NodeRef &value : values) {
-    for (const NodeRef &node : topological_order(value)) {
-      if (rewritten.count(node.get())) continue;
-      std::vector<NodeRef> operands;
-      for (const NodeRef &operand : node->operands) operands.push_back(rewritten.at(operand.get()));
-      rewritten[node.get()] = with_operands(node, std::move(operands));
-    }
-    result.push_back(rewritten.at(value.get()));
-  }
+  for (const NodeRef &value : values) result.push_back(substitute(value, [](const NodeRef &) { return NodeRef(); }, &rewritten));
   return result;
 }
 

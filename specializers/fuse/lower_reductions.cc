@@ -138,6 +138,12 @@ std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> FuseLo
   return simd;
 }
 
+cg::ExprPtr FuseLowering::identity_value(const Reduction &reduction) {
+  const ScalarType type = accumulator_type(reduction);
+  ScalarLoweringContext context;
+  return lower_scalar(make_constant(identity(reduction, type), type, reduction.line), context).value;
+}
+
 std::vector<cg::StmtPtr> FuseLowering::declare_accumulator(const Reduction &reduction, const Accumulator &names) {
   if (is_arg(reduction.op)) {
     return {cg::decl(cg::scalar_type(ctype_of(reduction.accumulator.dtype)), names.best,
@@ -146,9 +152,7 @@ std::vector<cg::StmtPtr> FuseLowering::declare_accumulator(const Reduction &redu
             cg::decl(cg::scalar_type(cg::CType::kBool), names.first, cg::literal(cg::CType::kBool, true))};
   }
   const ScalarType type = accumulator_type(reduction);
-  ScalarLoweringContext context;
-  LoweredScalar init = lower_scalar(make_constant(identity(reduction, type), type, reduction.line), context);
-  std::vector<cg::StmtPtr> out = {cg::decl(cg::scalar_type(ctype_of(type.dtype)), names.acc, init.value)};
+  std::vector<cg::StmtPtr> out = {cg::decl(cg::scalar_type(ctype_of(type.dtype)), names.acc, identity_value(reduction))};
   // an int, not a bool: GCC vectorizes an int OR-reduction well, a bool one poorly (softmax's row max took 1.5x as long)
   if (tracks_nan(reduction)) out.push_back(cg::decl(cg::scalar_type(cg::CType::kInt32), names.nan, i64(0)));
   return out;

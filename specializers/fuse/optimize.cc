@@ -224,8 +224,7 @@ void forward_stored_values(FuseIr &ir) {
   for (const std::vector<int> &nest : ir.nests) {
     for (size_t k = 1; k < nest.size(); ++k) {
       Write &reader = ir.writes[nest[k]];
-      std::unordered_map<const ScalarNode *, NodeRef> rewritten;
-      for (const NodeRef &node : topological_order(reader.value)) {
+      reader.value = substitute(reader.value, [&](const NodeRef &node) {
         NodeRef replacement;
         if (node->op == ScalarOp::kParam && ir.leaves[node->param_index].kind == Leaf::Kind::kView) {
           const View &view = ir.leaves[node->param_index].view;
@@ -235,14 +234,8 @@ void forward_stored_values(FuseIr &ir) {
               replacement = cast_to(store.value, node->type);
           }
         }
-        if (!replacement) {
-          std::vector<NodeRef> operands;
-          for (const NodeRef &operand : node->operands) operands.push_back(rewritten.at(operand.get()));
-          replacement = with_operands(node, std::move(operands));
-        }
-        rewritten[node.get()] = replacement;
-      }
-      reader.value = rewritten.at(reader.value.get());
+        return replacement;
+      });
     }
   }
 }

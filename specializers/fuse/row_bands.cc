@@ -1,8 +1,8 @@
 #include "specializers/fuse/row_bands.h"
 
 #include <optional>
-#include <string>
 #include <set>
+#include <string>
 #include <variant>
 
 #include "absl/strings/str_cat.h"
