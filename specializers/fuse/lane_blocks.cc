@@ -177,7 +177,10 @@ class LaneBlocks {
       cg::Type type = types_.at(name);
       type.is_const = false;
       // bool arrays do not vectorize beside double ones ("no vectype"): flags are kept as 64-bit integers
-      if (type.scalar == cg::CType::kBool && type.pointer_depth == 0) type.scalar = cg::CType::kInt64;
+      if (type.scalar == cg::CType::kBool && type.pointer_depth == 0) {
+        type.scalar = cg::CType::kInt64;
+        flag_arrays_.insert(name);
+      }
       block.push_back(cg::decl(type, name, nullptr, kLanes, 64));
     }
     for (const cg::StmtPtr &statement : emit(segments)) block.push_back(statement);
@@ -252,6 +255,7 @@ class LaneBlocks {
 
   void spread(const cg::Stmt &statement, bool under_varying) {
     std::visit(Overloaded{[&](const cg::Decl &node) {
+                            if (under_varying) guarded_.insert(node.name);
                             if (under_varying || mentions_any(node.init, varying_)) varying_.insert(node.name);
                           },
                           [&](const cg::AssignStmt &node) {
@@ -366,7 +370,8 @@ class LaneBlocks {
   // does not vary: recomputed in each run that reads them.
   void find_recomputed() {
     for (const std::string &name : order_) {
-      if (!varying_.count(name) || declarations_.at(name) != 1 || assigned_.count(name)) continue;
+      // (one under a condition that varies is not: its reads may be valid only where the condition holds)
+      if (!varying_.count(name) || declarations_.at(name) != 1 || assigned_.count(name) || guarded_.count(name)) continue;
       const cg::Decl &decl = decls_.at(name);
       if (!decl.init || has_effects(decl.init)) continue;
       bool fixed = true;
@@ -461,15 +466,22 @@ class LaneBlocks {
   }
 
   // ---- emission ----------------------------------------------------------------
+  // A value stored into `name`'s lane: a bool's as 0 or 1 in its 64-bit flag array, as the bool would hold it.
+  cg::ExprPtr as_stored(const std::string &name, cg::ExprPtr value) const {
+    return flag_arrays_.count(name) ? cg::cast(cg::scalar_type(cg::CType::kBool), std::move(value)) : value;
+  }
+
   cg::StmtPtr in_lane(const cg::StmtPtr &statement) const {
     return std::visit(
         Overloaded{[&](const cg::Decl &node) -> cg::StmtPtr {
                      if (!arrays_.count(node.name)) return cg::decl(node.type, node.name, at_lane(node.init, arrays_));
                      if (!node.init) return cg::comment(node.name + " per lane");
-                     return cg::assign(cg::index(cg::var(node.name), cg::var(kLane)), at_lane(node.init, arrays_));
+                     return cg::assign(cg::index(cg::var(node.name), cg::var(kLane)), as_stored(node.name, at_lane(node.init, arrays_)));
                    },
                    [&](const cg::AssignStmt &node) -> cg::StmtPtr {
-                     return cg::assign(at_lane(node.target, arrays_), at_lane(node.value, arrays_));
+                     const auto *target = std::get_if<cg::Variable>(&node.target->node);
+                     cg::ExprPtr value = at_lane(node.value, arrays_);
+                     return cg::assign(at_lane(node.target, arrays_), target ? as_stored(target->name, value) : value);
                    },
                    [&](const cg::IfStmt &node) -> cg::StmtPtr {
                      std::vector<cg::StmtPtr> then_body, else_body;
@@ -544,6 +556,8 @@ class LaneBlocks {
   std::map<std::string, int> declarations_;
   std::vector<std::string> order_;  // names in the order first declared
   Names loop_indices_, assigned_, varying_, recomputed_, arrays_;
+  Names guarded_;      // declared under a condition that varies between lanes
+  Names flag_arrays_;  // bool values kept per lane as 64-bit integers
   Names lengths_;  // the innermost loops' lengths already in short_loops_, as spelled
 };
 
