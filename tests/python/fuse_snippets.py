@@ -7,10 +7,13 @@ either, as long as the results, dtypes, result types and argument mutations
 are NumPy's. The functions live in an importable module so that fuse can read
 their source."""
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+
+import sejits
 
 SEED = 2024
 
@@ -460,3 +463,47 @@ def assert_same_aliasing(actual, expected, fused_arguments, plain_arguments, whe
             f"{where}: is argument {k}: {actual is fused_argument}, NumPy's: {expected is plain_argument}"
         assert np.shares_memory(actual, fused_argument) == np.shares_memory(expected, plain_argument), \
             f"{where}: shares memory with argument {k} where NumPy's {'does' if np.shares_memory(expected, plain_argument) else 'does not'}"
+
+
+_FUSED = {}
+
+
+def fused(fn):
+    """One fuse wrapper per function for the whole session (its in-memory cache carries over between cases)."""
+    if fn not in _FUSED:
+        _FUSED[fn] = sejits.fuse(fn)
+    return _FUSED[fn]
+
+
+def assert_fused_matches(fn, *arguments, layout=False, aliasing=True):
+    """fn on the arguments, fused(fn) on identical copies (a fallback's
+    SpecializationWarning ignored): same results, same arguments afterwards,
+    and (with `aliasing`) the same aliasing of results; with `layout`, results
+    C/Fortran-contiguous where NumPy's are. Returns (fused results, NumPy's,
+    the fused call's arguments)."""
+    fused_arguments = clone_arguments(arguments)
+    expected = fn(*arguments)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sejits.SpecializationWarning)
+        actual = fused(fn)(*fused_arguments)
+    assert_same_value(actual, expected)
+    assert_same_value(fused_arguments, arguments, "arguments after the call")
+    if aliasing:
+        assert_same_aliasing(actual, expected, fused_arguments, arguments)
+    if layout:
+        for a, e in zip(actual if isinstance(actual, tuple) else (actual,),
+                        expected if isinstance(expected, tuple) else (expected,)):
+            assert (a.flags.c_contiguous, a.flags.f_contiguous) == (e.flags.c_contiguous, e.flags.f_contiguous)
+    return actual, expected, fused_arguments
+
+
+def explain_fused(fn, *arguments):
+    """fused(fn)'s explain() for copies of the arguments."""
+    return fused(fn).explain(*clone_arguments(arguments))
+
+
+def explain_specialized(fn, *arguments):
+    """explain_fused's text, asserting that fuse specialized the function."""
+    text = explain_fused(fn, *arguments)
+    assert "specialized (fuse)" in text, text
+    return text

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import sejits
-from fuse_snippets import assert_same_value, clone_arguments
+from fuse_snippets import assert_fused_matches, explain_specialized
 
 BANDED = "runs in the pass over rows of loop nest"
 
@@ -60,20 +60,6 @@ def under_a_condition(v, flag):
     return v * 2.0
 
 
-def assert_matches(fn, *arguments):
-    fused_arguments = clone_arguments(arguments)
-    expected = fn(*arguments)
-    actual = sejits.fuse(fn)(*fused_arguments)
-    assert_same_value(actual, expected)
-    assert_same_value(fused_arguments, arguments, "arguments after the call")
-
-
-def explain(fn, *arguments):
-    text = sejits.fuse(fn).explain(*clone_arguments(arguments))
-    assert "specialized (fuse)" in text
-    return text
-
-
 def grids(shape, rng, layout):
     u, v = rng.random(shape), rng.random(shape)
     if layout == "fortran":
@@ -88,8 +74,8 @@ def grids(shape, rng, layout):
 @pytest.mark.parametrize("shape", [(1, 1), (2, 5), (3, 3), (7, 13), (67, 41), (300, 200)], ids=str)
 def test_an_interior_update_and_a_whole_grid_pass_share_one_pass_over_rows(shape, layout):
     u, v = grids(shape, np.random.default_rng(3), layout)
-    assert_matches(interior_then_clip, u, v)
-    text = explain(interior_then_clip, u, v)
+    assert_fused_matches(interior_then_clip, u, v)
+    text = explain_specialized(interior_then_clip, u, v)
     assert "fused: loop nest 2 " + BANDED + " 1" in text
     assert "passes over memory: sejits 1 " in text
 
@@ -98,16 +84,16 @@ def test_an_interior_update_and_a_whole_grid_pass_share_one_pass_over_rows(shape
 def test_a_band_offset_by_a_row(shape):
     rng = np.random.default_rng(5)
     v = rng.random(shape)
-    assert_matches(rows_from_the_second, v)
-    assert BANDED in explain(rows_from_the_second, v)
+    assert_fused_matches(rows_from_the_second, v)
+    assert BANDED in explain_specialized(rows_from_the_second, v)
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 1), (4, 3, 5), (40, 30, 20)], ids=str)
 def test_a_band_of_three_dimensional_nests(shape):
     rng = np.random.default_rng(6)
     a, b = rng.random(shape), rng.random(shape)
-    assert_matches(three_dimensional, a, b)
-    assert BANDED in explain(three_dimensional, a, b)
+    assert_fused_matches(three_dimensional, a, b)
+    assert BANDED in explain_specialized(three_dimensional, a, b)
 
 
 @pytest.mark.parametrize("fn, arguments, why", [
@@ -118,7 +104,7 @@ def test_a_band_of_three_dimensional_nests(shape):
 ], ids=lambda p: getattr(p, "__name__", None))
 def test_no_band_where_a_dependence_crosses_rows(fn, arguments, why):
     """Each keeps its own pass, says why, and computes what NumPy computes."""
-    assert_matches(fn, *arguments)
-    text = explain(fn, *arguments)
+    assert_fused_matches(fn, *arguments)
+    text = explain_specialized(fn, *arguments)
     assert BANDED not in text
     assert "not banded" in text and why in text
