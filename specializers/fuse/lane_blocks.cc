@@ -21,18 +21,6 @@ struct Overloaded : Ts... {
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
-bool runs_loop(const std::vector<cg::StmtPtr> &statements) {
-  for (const cg::StmtPtr &statement : statements) {
-    const bool loops = std::visit(Overloaded{[](const cg::ForStmt &) { return true; },
-                                             [](const cg::IfStmt &node) { return runs_loop(node.then_body) || runs_loop(node.else_body); },
-                                             [](const cg::Block &node) { return runs_loop(node.body); },
-                                             [](const auto &) { return false; }},
-                                  statement->node);
-    if (loops) return true;
-  }
-  return false;
-}
-
 void add_references(const cg::ExprPtr &expr, Names &names) {
   if (!expr) return;
   std::visit(Overloaded{[&](const cg::Variable &node) { names.insert(node.name); },
@@ -157,10 +145,10 @@ class LaneBlocks {
 
   std::optional<cg::StmtPtr> build(const cg::ExprPtr &begin, const cg::ExprPtr &end, const std::vector<cg::StmtPtr> &body,
                                    const LoopAnnotation &annotation) {
-    for (const cg::StmtPtr &statement : body) declare(*statement);
+    walk(body, false, [&](const cg::Stmt &statement, bool) { declare(statement); });
     if (!fits_ || loops_ == 0) return std::nullopt;
     find_varying(body);
-    for (const cg::StmtPtr &statement : body) check(*statement, false);
+    walk(body, false, [&](const cg::Stmt &statement, bool under_varying) { check(statement, under_varying); });
     if (!fits_ || !short_loops_) return std::nullopt;
     find_recomputed();
     std::vector<Segment> segments = segment(body);
@@ -202,6 +190,33 @@ class LaneBlocks {
 
  private:
   // ---- what the body declares, and whether lanes can run it -----------------
+  // visit(statement, under_varying) on each statement of `statements` and of
+  // the bodies below it (loops, conditions, blocks), parents first, with
+  // whether a condition that varies between lanes encloses it.
+  template <class Visit>
+  void walk(const std::vector<cg::StmtPtr> &statements, bool under_varying, const Visit &visit) const {
+    for (const cg::StmtPtr &statement : statements) {
+      visit(*statement, under_varying);
+      std::visit(Overloaded{[&](const cg::ForStmt &node) { walk(node.body, under_varying, visit); },
+                            [&](const cg::IfStmt &node) {
+                              const bool varies = under_varying || mentions_any(node.condition, varying_);
+                              walk(node.then_body, varies, visit);
+                              walk(node.else_body, varies, visit);
+                            },
+                            [&](const cg::Block &node) { walk(node.body, under_varying, visit); },
+                            [](const auto &) {}},
+                 statement->node);
+    }
+  }
+
+  bool runs_loop(const std::vector<cg::StmtPtr> &statements) const {
+    bool found = false;
+    walk(statements, false,
+         [&](const cg::Stmt &statement, bool) { found = found || std::holds_alternative<cg::ForStmt>(statement.node); });
+    return found;
+  }
+
+  // (walked: the bodies below are declare()d by walk)
   void declare(const cg::Stmt &statement) {
     std::visit(Overloaded{[&](const cg::Decl &node) {
                             if (node.array_length > 0) fits_ = false;
@@ -228,15 +243,10 @@ class LaneBlocks {
                               fits_ = false;
                             }
                             loop_indices_.insert(node.index);
-                            for (const cg::StmtPtr &inner : node.body) declare(*inner);
                           },
-                          [&](const cg::IfStmt &node) {
-                            for (const cg::StmtPtr &inner : node.then_body) declare(*inner);
-                            for (const cg::StmtPtr &inner : node.else_body) declare(*inner);
-                          },
+                          [](const cg::IfStmt &) {},
                           [&](const cg::Block &node) {
                             if (node.parallel) fits_ = false;
-                            for (const cg::StmtPtr &inner : node.body) declare(*inner);
                           },
                           [](const cg::Comment &) {}, [&](const auto &) { fits_ = false; }},
                statement.node);
@@ -249,7 +259,7 @@ class LaneBlocks {
     varying_ = {index_};
     for (size_t before = 0; before != varying_.size();) {
       before = varying_.size();
-      for (const cg::StmtPtr &statement : body) spread(*statement, false);
+      walk(body, false, [&](const cg::Stmt &statement, bool under_varying) { spread(statement, under_varying); });
     }
   }
 
@@ -262,23 +272,12 @@ class LaneBlocks {
                             const auto *target = std::get_if<cg::Variable>(&node.target->node);
                             if (target && (under_varying || mentions_any(node.value, varying_))) varying_.insert(target->name);
                           },
-                          [&](const cg::ForStmt &node) {
-                            for (const cg::StmtPtr &inner : node.body) spread(*inner, under_varying);
-                          },
-                          [&](const cg::IfStmt &node) {
-                            const bool varies = under_varying || mentions_any(node.condition, varying_);
-                            for (const cg::StmtPtr &inner : node.then_body) spread(*inner, varies);
-                            for (const cg::StmtPtr &inner : node.else_body) spread(*inner, varies);
-                          },
-                          [&](const cg::Block &node) {
-                            for (const cg::StmtPtr &inner : node.body) spread(*inner, under_varying);
-                          },
                           [](const auto &) {}},
                statement.node);
   }
 
   // Loops and shared stores must not vary; the innermost loops' lengths
-  // (outside names only) make the run-time choice.
+  // (outside names only) make the run-time choice. (Walked, as declare.)
   void check(const cg::Stmt &statement, bool under_varying) {
     std::visit(Overloaded{[&](const cg::AssignStmt &node) {
                             if (const auto *target = std::get_if<cg::Variable>(&node.target->node)) {
@@ -293,18 +292,9 @@ class LaneBlocks {
                               fits_ = false;
                               return;
                             }
-                            for (const cg::StmtPtr &inner : node.body) check(*inner, false);
                             if (runs_loop(node.body)) return;
                             add_short_loop(node);
                             if (!reads_shared(node.body)) fits_ = false;
-                          },
-                          [&](const cg::IfStmt &node) {
-                            const bool varies = under_varying || mentions_any(node.condition, varying_);
-                            for (const cg::StmtPtr &inner : node.then_body) check(*inner, varies);
-                            for (const cg::StmtPtr &inner : node.else_body) check(*inner, varies);
-                          },
-                          [&](const cg::Block &node) {
-                            for (const cg::StmtPtr &inner : node.body) check(*inner, under_varying);
                           },
                           [](const auto &) {}},
                statement.node);
@@ -338,19 +328,15 @@ class LaneBlocks {
   // only streams each element's own row: a row sum read as gathers across
   // 64 rows took 7.2 ms where one row at a time took 1.5.
   bool reads_shared(const std::vector<cg::StmtPtr> &statements) const {
-    for (const cg::StmtPtr &statement : statements) {
-      const bool found = std::visit(
-          Overloaded{[&](const cg::Decl &node) { return shared_element(node.init); },
-                     [&](const cg::AssignStmt &node) { return shared_element(node.value); },
-                     [&](const cg::IfStmt &node) {
-                       return shared_element(node.condition) || reads_shared(node.then_body) || reads_shared(node.else_body);
-                     },
-                     [&](const cg::Block &node) { return reads_shared(node.body); },
-                     [](const auto &) { return false; }},
-          statement->node);
-      if (found) return true;
-    }
-    return false;
+    bool found = false;
+    walk(statements, false, [&](const cg::Stmt &statement, bool) {
+      found = found || std::visit(Overloaded{[&](const cg::Decl &node) { return shared_element(node.init); },
+                                             [&](const cg::AssignStmt &node) { return shared_element(node.value); },
+                                             [&](const cg::IfStmt &node) { return shared_element(node.condition); },
+                                             [](const auto &) { return false; }},
+                                  statement.node);
+    });
+    return found;
   }
 
   void add_short_loop(const cg::ForStmt &loop) {
@@ -428,38 +414,38 @@ class LaneBlocks {
     }
   }
 
-  void add_statement_names(const cg::Stmt &statement, Names &names) const {
-    std::visit(Overloaded{[&](const cg::Decl &node) {
-                            names.insert(node.name);
-                            add_references(node.init, names);
-                          },
-                          [&](const cg::AssignStmt &node) {
-                            add_references(node.target, names);
-                            add_references(node.value, names);
-                          },
-                          [&](const cg::IfStmt &node) {
-                            add_references(node.condition, names);
-                            for (const cg::StmtPtr &inner : node.then_body) add_statement_names(*inner, names);
-                            for (const cg::StmtPtr &inner : node.else_body) add_statement_names(*inner, names);
-                          },
-                          [](const auto &) {}},
-               statement.node);
+  // The names a run's statements declare or read.
+  Names names_in(const std::vector<cg::StmtPtr> &run) const {
+    Names names;
+    walk(run, false, [&](const cg::Stmt &statement, bool) {
+      std::visit(Overloaded{[&](const cg::Decl &node) {
+                              names.insert(node.name);
+                              add_references(node.init, names);
+                            },
+                            [&](const cg::AssignStmt &node) {
+                              add_references(node.target, names);
+                              add_references(node.value, names);
+                            },
+                            [&](const cg::IfStmt &node) { add_references(node.condition, names); },
+                            [](const auto &) {}},
+                 statement.node);
+    });
+    return names;
   }
 
   // Varying values that more than one run names live in per-lane arrays.
   void find_arrays(const std::vector<Segment> &segments) {
-    std::map<std::string, Names> runs_naming;
+    std::map<std::string, std::set<int>> runs_naming;
     collect_runs(segments, runs_naming);
     for (const auto &[name, runs] : runs_naming) {
       if (runs.size() > 1 && name != index_ && varying_.count(name) && !recomputed_.count(name)) arrays_.insert(name);
     }
   }
 
-  void collect_runs(const std::vector<Segment> &segments, std::map<std::string, Names> &runs_naming) const {
+  // name -> the ids of the runs that name it
+  void collect_runs(const std::vector<Segment> &segments, std::map<std::string, std::set<int>> &runs_naming) const {
     for (const Segment &segment : segments) {
-      Names names;
-      for (const cg::StmtPtr &statement : segment.run) add_statement_names(*statement, names);
-      for (const std::string &name : names) runs_naming[name].insert(std::to_string(segment.run_id));
+      for (const std::string &name : names_in(segment.run)) runs_naming[name].insert(segment.run_id);
       collect_runs(segment.body, runs_naming);
       collect_runs(segment.else_body, runs_naming);
     }
@@ -496,9 +482,8 @@ class LaneBlocks {
   // One run: a simd loop over the lanes, each with its element's index and
   // the recomputed values the run reads but does not declare.
   std::vector<cg::StmtPtr> emit_run(const std::vector<cg::StmtPtr> &run) const {
-    Names named, declared_here;
+    Names named = names_in(run), declared_here;
     for (const cg::StmtPtr &statement : run) {
-      add_statement_names(*statement, named);
       if (const auto *decl = std::get_if<cg::Decl>(&statement->node)) declared_here.insert(decl->name);
     }
     bool only_recomputed = true;

@@ -213,13 +213,11 @@ std::vector<cg::StmtPtr> FuseLowering::loop_nest(const std::vector<const Write *
   cg::ExprPtr part_end = div(mul(size(dims[0]), add(cg::var(part), i64(1))), cg::var(parts));
   auto inner = [&](bool parallel) {
     std::vector<cg::StmtPtr> body = rows();
-    auto annotation = [&](bool simd) -> std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> {
+    auto annotation = [&](bool simd) -> LoopAnnotation {
       simd = simd && !innermost_reductions;
       if (riding != nullptr) {  // the parts loop is the parallel one
         auto clause = simd_reduction(*riding, rider_names);
-        return simd && std::holds_alternative<cg::OmpSimd>(clause)
-                   ? clause
-                   : std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor>{};
+        return simd && std::holds_alternative<cg::OmpSimd>(clause) ? clause : LoopAnnotation{};
       }
       if (parallel) return cg::OmpParallelFor{simd, "parallel", kThreadCountVar, 0};
       if (simd) return cg::OmpSimd{};
@@ -257,7 +255,7 @@ std::vector<cg::StmtPtr> FuseLowering::loop_nest(const std::vector<const Write *
       }
       blocked = true;
       // the block's own loop: simd, never a parallel region of its own (the blocks are the parallel loop)
-      std::variant<std::monostate, cg::OmpParallelFor, cg::OmpSimd, cg::OmpFor> lanes;
+      LoopAnnotation lanes;
       if (!innermost_reductions) lanes = riding != nullptr ? simd_reduction(*riding, rider_names) : cg::OmpSimd{};
       block.push_back(element_loop(cg::var("block_begin"), cg::var("block_end"), loop_body(true), lanes));
       blocked = false;
