@@ -233,7 +233,9 @@ absl::StatusOr<View> FuseFrontend::target_view(const v1::Expr &target, int line)
       }
     }
   }
+  evaluating_target_ = true;
   auto value = evaluate(target);
+  evaluating_target_ = false;
   if (!value.ok()) return value.status();
   const Leaf *leaf = view_leaf(*value);
   if (leaf == nullptr) {

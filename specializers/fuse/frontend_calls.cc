@@ -58,7 +58,7 @@ std::optional<absl::StatusOr<NodeRef>> FuseFrontend::evaluate_array_call(const v
     if (operands->positional.size() != 1) return error(line, "astype(dtype) takes the dtype only, in sejits.fuse");
     auto dtype = dtype_argument(*operands->positional[0]);
     if (!dtype.ok()) return dtype.status();
-    return cast_to(*value, ScalarType{*dtype, false});
+    return copied(cast_to(*value, ScalarType{*dtype, false}), line);  // a new array, of the same dtype too
   }
   if (kNewArrays.count(name)) return new_array(*operands, *value, line);
   return reduce(*operands, *value, line);

@@ -1,4 +1,6 @@
 // The front end's values: leaves, dimensions, views, expressions, indexing.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "specializers/fuse/frontend_walker.h"
 
@@ -43,6 +45,11 @@ const Leaf *FuseFrontend::view_leaf(const NodeRef &value) const {
   if (value->op != ScalarOp::kParam) return nullptr;
   const Leaf &leaf = ir_->leaves[value->param_index];
   return leaf.kind == Leaf::Kind::kView ? &leaf : nullptr;
+}
+
+NodeRef FuseFrontend::copied(const NodeRef &value, int line) const {
+  if (view_leaf(value) == nullptr) return value;
+  return make_node(ScalarOp::kCast, value->type, {value}, line);  // the same type: a read, not an alias
 }
 
 std::vector<const ScalarNode *> FuseFrontend::leaves_of(const NodeRef &value) const {
@@ -126,6 +133,7 @@ absl::StatusOr<NodeRef> FuseFrontend::evaluate(const v1::Expr &expr) {
   ExprFrontend frontend(context_);
   auto value = frontend.translate_expr(copy, environment);
   if (!value.ok()) return value.status();
+  if (expr.has_unary_op() && expr.unary_op().op() == v1::UADD) *value = copied(*value, expr.pos().line());  // +a: a new array
   for (const NodeRef &node : topological_order(*value)) {
     if (node->op != ScalarOp::kParam && node->op != ScalarOp::kConstant && !dims_of(node).empty()) {
       numpy_operations_.insert(node.get());
@@ -285,8 +293,12 @@ absl::StatusOr<NodeRef> FuseFrontend::evaluate_subscript(const v1::Subscript &su
     if (!item.ok()) return item.status();
     items.push_back(*item);
   }
-  return transform_views(
+  auto indexed = transform_views(
       *base, [&items](const View &view) { return index_view(view, items); }, line);
+  const bool element = std::all_of(items.begin(), items.end(),
+                                   [](const IndexingItem &item) { return std::holds_alternative<IndexItem>(item); });
+  if (!indexed.ok() || !element || !dims_of(*indexed).empty() || evaluating_target_) return indexed;
+  return copied(*indexed, line);  // a[i, j]: a NumPy scalar, not a view
 }
 
 // An integer known when compiling: a literal, or a name bound to one (a loop index).

@@ -45,6 +45,10 @@ class FuseFrontend {
   NodeRef intern_leaf(Leaf leaf, ScalarType type, int line);
   // The leaf `value` is, if it is one view of an argument (an alias, not a computed value).
   const Leaf *view_leaf(const NodeRef &value) const;
+  // `value` as a value of its own where it is a view leaf: NumPy copies
+  // there (an element read by integers is a scalar; astype and unary '+'
+  // make new arrays), so later stores into what it reads must not reach it.
+  NodeRef copied(const NodeRef &value, int line) const;
   std::vector<const ScalarNode *> leaves_of(const NodeRef &value) const;
   const std::vector<SizeRef> *dims_of_leaf(const Leaf &leaf) const;
   // Every view `value` reads, reductions' bodies included.
@@ -158,6 +162,7 @@ class FuseFrontend {
   std::map<int, int> version_;  // storage -> stores into it so far
   int placeholders_ = 0;
   bool returned_ = false;
+  bool evaluating_target_ = false;  // an assignment's target: a[i] is where to store, not a scalar read
   std::set<std::string> live_after_;               // names read by the statements after the current one
   std::set<const ScalarNode *> numpy_operations_;  // array operations NumPy would run, each a pass
   std::vector<NodeRef> kept_alive_;                // keeps the nodes above from being reused at another address

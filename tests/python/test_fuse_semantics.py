@@ -310,6 +310,65 @@ def test_overlapping_slices_read_the_right_side_first(fn, dtype):
     assert_fused_matches(fn, random_array(dtype, (23,), rng, low=-100, high=100))
 
 
+def first_element_then_update(a):
+    """a[0] is a NumPy scalar: the value before the update."""
+    first = a[0]
+    a += 1.0
+    return first * 2.0
+
+
+def corner_then_rows_updated(a):
+    corner = a[1, -1]
+    a[1:] += 10
+    return a * corner
+
+
+def swap_forward(x):
+    """The swap of a bubble pass: t holds x[i] while x[i] is overwritten."""
+    for i in range(3):
+        t = x[i]
+        x[i] = x[i + 1]
+        x[i + 1] = t
+    return x
+
+
+def element_updated_by_name(a):
+    """r += 1 rebinds the scalar r; a is untouched."""
+    r = a[2]
+    r += 1
+    return a + r
+
+
+def astype_same_then_update(a):
+    """astype copies, even to the same dtype: the update must not reach a."""
+    b = a.astype(np.float64)
+    b += 1.0
+    return b * 1.0, a.copy()
+
+
+def astype_same_then_store(a):
+    b = a.astype(np.int64)
+    b[0] = 99
+    return b + 0
+
+
+def unary_plus_then_update(a):
+    b = +a
+    b *= 3
+    return b, a * 1
+
+
+@pytest.mark.parametrize("fn, dtype, shape", [
+    (first_element_then_update, np.float64, (5,)), (corner_then_rows_updated, np.float64, (4, 3)),
+    (swap_forward, np.float64, (6,)), (element_updated_by_name, np.int64, (7,)),
+    (astype_same_then_update, np.float64, (3, 4)), (astype_same_then_store, np.int64, (5,)),
+    (unary_plus_then_update, np.int32, (9,))], ids=lambda v: getattr(v, "__name__", None))
+def test_copies_numpy_makes_do_not_see_later_updates(fn, dtype, shape):
+    rng = np.random.default_rng(11)
+    assert_fused_matches(fn, random_array(dtype, shape, rng, low=-50, high=50))
+    assert "specialized (fuse)" in fused(fn).explain(random_array(dtype, shape, rng, low=-50, high=50))
+
+
 def write_out_read_in(out, inp):
     out[1:] = inp[:-1] * 2.0
     return out.sum()
