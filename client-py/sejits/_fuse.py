@@ -119,7 +119,13 @@ class FuseDispatcher(KernelDispatcher, MethodDescriptor):
 
 def _refusal(args):
     """Why these arguments run the function as written (NumPy's semantics on
-    anything but plain arrays and numbers are the function's own), or None."""
+    anything but plain arrays and numbers are the function's own), or None.
+    Under np.errstate(...="raise" or "call") too: fused loops do not test
+    each operation for floating-point errors, so NumPy runs it and raises."""
+    trapped = {kind: action for kind, action in np.geterr().items() if action in ("raise", "call")}
+    if trapped:
+        asked = ", ".join(f"{kind}={action!r}" for kind, action in sorted(trapped.items()))
+        return f"np.errstate({asked}) is in force, and fused loops do not check for floating-point errors"
     for position, value in enumerate(args):
         if type(value) is np.ndarray:
             if not value.dtype.isnative or value.dtype not in _arguments.SUPPORTED_DTYPES:

@@ -288,6 +288,24 @@ def test_in_place_add_of_ints_into_floats_is_allowed():
     assert_fused_matches(add_in_place, random_array(np.float32, (10,), rng), random_array(np.int16, (10,), rng))
 
 
+# ---- np.errstate --------------------------------------------------------------------
+
+def reciprocal_and_root(x):
+    return 1.0 / x, np.sqrt(x - 1.0)
+
+
+@pytest.mark.parametrize("setting", [{"divide": "raise"}, {"invalid": "raise"}, {"all": "raise"}], ids=str)
+def test_errstate_raise_runs_the_function_so_numpy_raises(setting):
+    x = np.array([2.0, 0.0, 0.5])
+    with np.errstate(**setting):
+        with pytest.raises(FloatingPointError):
+            reciprocal_and_root(x.copy())
+        with pytest.raises(FloatingPointError):
+            quietly(fused(reciprocal_and_root), x.copy())
+    assert "np.errstate(" in fused(reciprocal_and_root).explain(x).split("last call:")[-1]
+    assert_fused_matches(reciprocal_and_root, x)  # outside it: NumPy's inf and nan, fused
+
+
 # ---- aliasing ----------------------------------------------------------------------
 
 def shift_right_plus_one(a):
