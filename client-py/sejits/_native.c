@@ -250,8 +250,8 @@ int describe_scalar(PyObject *value, int32_t code, sejits_arg *arg) {
       if (!as_int) return -1;
       arg->scalar.i = PyLong_AsLongLongAndOverflow(as_int, &overflow);
       Py_DECREF(as_int);
-      if (overflow) {
-        PyErr_SetString(PyExc_OverflowError, "Python integer does not fit in 64 bits");
+      if (overflow) { /* NumPy takes it (a float result) or raises OverflowError itself: the Python code runs */
+        PyErr_SetString(FallbackRequested, "a Python integer beyond 64 bits");
         return -1;
       }
     }

@@ -95,10 +95,23 @@ std::optional<FunctionSpec> numpy_scalar_type(const std::string &name) {
   return cast_to_dtype(it->second);
 }
 
-// NumPy's ufuncs for operators: np.bitwise_and(a, b) is a & b with NumPy
-// scalar results; np.logical_and(a, b) takes the truth of each operand.
+// NumPy's ufuncs for operators: np.add(a, b) is a + b and np.bitwise_and(a, b)
+// a & b, with NumPy scalar results; np.logical_and(a, b) takes the truth of
+// each operand. (np.negative and np.positive: expr_frontend_ufuncs.cc.)
 const std::map<std::string, FunctionSpec> &numpy_operator_table() {
   static const std::map<std::string, FunctionSpec> kNames = {
+      {"add", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kAdd}},
+      {"subtract", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kSub}},
+      {"multiply", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kMul}},
+      {"divide", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kTrueDiv}},
+      {"true_divide", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kTrueDiv}},
+      {"floor_divide", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kFloorDiv}},
+      {"equal", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kEq}},
+      {"not_equal", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kNe}},
+      {"less", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kLt}},
+      {"less_equal", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kLe}},
+      {"greater", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kGt}},
+      {"greater_equal", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kGe}},
       {"bitwise_and", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kBitAnd}},
       {"bitwise_or", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kBitOr}},
       {"bitwise_xor", {Builtin::kOperator, MathFn::kSin, 2, ScalarOp::kBitXor}},

@@ -63,6 +63,10 @@ class ExprFrontend {
   absl::StatusOr<Values> translate_body_values(const google::protobuf::RepeatedPtrField<v1::Stmt> &body,
                                                const Environment &environment, int function_line);
   absl::StatusOr<NodeRef> translate_expr(const v1::Expr &expr, const Environment &environment);
+  // `value` converted as a NumPy scalar type (or Python's float/int/bool)
+  // converts it: truth for bool; OverflowError's message for a Python int
+  // constant the integer type cannot hold.
+  absl::StatusOr<NodeRef> convert(const NodeRef &value, ScalarType target, int line);
 
  private:
   absl::StatusOr<Values> translate_block(const std::vector<const v1::Stmt *> &stmts, Environment environment,
@@ -107,7 +111,6 @@ class ExprFrontend {
   absl::StatusOr<NodeRef> fold_python_ints(ScalarOp op, const NodeRef &left, const NodeRef &right, int line);
   absl::StatusOr<NodeRef> binary(ScalarOp op, NodeRef left, NodeRef right, int line, bool numpy_function = false);
   NodeRef truth(const NodeRef &value, int line);
-  absl::StatusOr<NodeRef> convert(const NodeRef &value, ScalarType target, int line);
   absl::StatusOr<NodeRef> invert(const NodeRef &operand, int line, bool numpy_function);
   absl::StatusOr<NodeRef> select(NodeRef condition, NodeRef if_true, NodeRef if_false, int line, bool numpy_function = false);
   absl::Status error(int line, const std::string &message) const { return user_error(context_, line, message); }

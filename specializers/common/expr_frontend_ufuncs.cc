@@ -23,6 +23,8 @@ struct UfuncSpec {
 const std::map<std::string, UfuncSpec> &expansions() {
   static const std::map<std::string, UfuncSpec> kSpecs = {
       {"numpy.square", {{"x"}}},
+      {"numpy.negative", {{"x"}}},
+      {"numpy.positive", {{"x"}}},
       {"numpy.reciprocal", {{"x"}}},
       {"numpy.power", {{"x1", "x2"}, 2}},
       {"numpy.pow", {{"x1", "x2"}, 2}},
@@ -186,6 +188,14 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_ufunc(const std::string &qualifi
       x = cast_to(x, ScalarType{is_float(x->type.dtype) ? x->type.dtype : DType::kFloat64, x->type.weak});
     }
     return math(MathFn::kFmod, {x, args[1]});
+  }
+  if (name == "negative" || name == "positive") {
+    if (x->type.dtype == DType::kBool) return fail("booleans have no negative or positive in NumPy (use ~ or np.logical_not)");
+    const ScalarType type = strengthen(x->type);
+    if (name == "positive") return make_node(ScalarOp::kCast, type, {cast_to(x, type)}, line);  // a new array: never the argument itself
+    auto resolved = resolve_operator(ScalarOp::kNeg, {type});
+    if (!resolved.ok()) return fail(std::string(resolved.status().message()));
+    return make_node(ScalarOp::kNeg, resolved->result, {cast_to(x, resolved->operands)}, line);
   }
   if (name == "square") {
     if (x->type.dtype == DType::kBool && !x->type.weak) x = cast_to(x, ScalarType{DType::kInt8, false});

@@ -198,10 +198,6 @@ class ScalarLowering {
  private:
   cg::ExprPtr operand(const ScalarNode &node, size_t k) { return lowered_.at(node.operands[k].get()); }
 
-  // Arithmetic between Python ints that are not both constants: exact in
-  // 64 bits or flagged, never wrapped.
-  static bool is_python_int(const ScalarNode &node) { return node.type.weak && node.type.dtype == DType::kInt64; }
-
   cg::ExprPtr python_int_call(cg::Callee callee, const ScalarNode &node) {
     return cg::call(callee, {operand(node, 0), operand(node, 1), cg::unary(cg::UnaryOp::kAddressOf, cg::var(context_.error_flag))});
   }
@@ -232,13 +228,13 @@ class ScalarLowering {
       case ScalarOp::kTruth: return cg::binary(cg::BinaryOp::kNe, operand(node, 0), cg::literal(cg::CType::kInt64, int64_t{0}));
       case ScalarOp::kAbs: return cg::call(cg::Callee::kAbs, {operand(node, 0)});
       case ScalarOp::kAdd:
-        if (is_python_int(node)) return python_int_call(cg::Callee::kPythonAdd, node);
+        if (is_python_int_arithmetic(node)) return python_int_call(cg::Callee::kPythonAdd, node);
         return typed(node, bin(cg::BinaryOp::kAdd));
       case ScalarOp::kSub:
-        if (is_python_int(node)) return python_int_call(cg::Callee::kPythonSub, node);
+        if (is_python_int_arithmetic(node)) return python_int_call(cg::Callee::kPythonSub, node);
         return typed(node, bin(cg::BinaryOp::kSub));
       case ScalarOp::kMul:
-        if (is_python_int(node)) return python_int_call(cg::Callee::kPythonMul, node);
+        if (is_python_int_arithmetic(node)) return python_int_call(cg::Callee::kPythonMul, node);
         return typed(node, bin(cg::BinaryOp::kMul));
       case ScalarOp::kTrueDiv: return typed(node, bin(cg::BinaryOp::kDiv));
       case ScalarOp::kFloorDiv:
@@ -251,7 +247,7 @@ class ScalarLowering {
         if (is_constant_equal(node.operands[1], 2.0)) {  // NumPy's own fast path for x**2
           return typed(node, cg::binary(cg::BinaryOp::kMul, operand(node, 0), operand(node, 0)));
         }
-        if (is_python_int(node)) return python_int_call(cg::Callee::kPythonPow, node);
+        if (is_python_int_arithmetic(node)) return python_int_call(cg::Callee::kPythonPow, node);
         if (float_operands && is_constant_equal(node.operands[1], 0.5)) {  // and for x**0.5
           return typed(node, cg::call(cg::Callee::kSqrt, {operand(node, 0)}));
         }
@@ -275,10 +271,10 @@ class ScalarLowering {
       case ScalarOp::kBitXor: return typed(node, bin(cg::BinaryOp::kBitXor));
       case ScalarOp::kInvert: return typed(node, cg::unary(cg::UnaryOp::kBitNot, operand(node, 0)));
       case ScalarOp::kLeftShift:
-        if (is_python_int(node)) return python_int_call(cg::Callee::kPythonLeftShift, node);
+        if (is_python_int_arithmetic(node)) return python_int_call(cg::Callee::kPythonLeftShift, node);
         return cg::call_templated(cg::Callee::kLeftShift, type, {operand(node, 0), operand(node, 1)});
       case ScalarOp::kRightShift:
-        if (is_python_int(node)) return python_int_call(cg::Callee::kPythonRightShift, node);
+        if (is_python_int_arithmetic(node)) return python_int_call(cg::Callee::kPythonRightShift, node);
         return cg::call_templated(cg::Callee::kRightShift, type, {operand(node, 0), operand(node, 1)});
       case ScalarOp::kMath: {
         bool rounding = node.math_fn == MathFn::kFloor || node.math_fn == MathFn::kCeil || node.math_fn == MathFn::kTrunc ||
@@ -318,11 +314,7 @@ LoweredScalars lower_scalars(const std::vector<NodeRef> &roots, const ScalarLowe
 
 bool may_set_error_flag(const NodeRef &root) {
   for (const auto &node : topological_order(root)) {
-    bool python_int = node->type.weak && node->type.dtype == DType::kInt64;
-    if (python_int && (node->op == ScalarOp::kAdd || node->op == ScalarOp::kSub || node->op == ScalarOp::kMul ||
-                       node->op == ScalarOp::kLeftShift || node->op == ScalarOp::kRightShift)) {
-      return true;
-    }
+    if (is_python_int_arithmetic(*node)) return true;
     if (node->op == ScalarOp::kPow && !is_float(node->operands[0]->type.dtype) &&
         !is_constant_equal(node->operands[1], 2.0)) {
       return true;

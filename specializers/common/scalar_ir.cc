@@ -50,9 +50,21 @@ NodeRef make_math(MathFn fn, ScalarType type, std::vector<NodeRef> operands, int
   return node;
 }
 
+bool is_python_int_arithmetic(const ScalarNode &node) {
+  if (!node.type.weak || node.type.dtype != DType::kInt64) return false;
+  switch (node.op) {
+    case ScalarOp::kAdd: case ScalarOp::kSub: case ScalarOp::kMul: case ScalarOp::kPow:
+    case ScalarOp::kLeftShift: case ScalarOp::kRightShift:
+      return true;
+    default:
+      return false;
+  }
+}
+
 NodeRef cast_to(const NodeRef &node, ScalarType type) {
   if (node->type == type) return node;
-  if (node->type.dtype == type.dtype) {
+  // (Python int arithmetic keeps its own type, and its checks: n * n + int64 array is OverflowError in NumPy, not a wrap)
+  if (node->type.dtype == type.dtype && !is_python_int_arithmetic(*node)) {
     // Only weakness differs: no conversion in C, keep one node.
     auto copy = std::make_shared<ScalarNode>(*node);
     copy->type = type;

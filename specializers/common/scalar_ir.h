@@ -73,6 +73,9 @@ NodeRef make_node(ScalarOp op, ScalarType type, std::vector<NodeRef> operands, i
 NodeRef make_math(MathFn fn, ScalarType type, std::vector<NodeRef> operands, int line);
 // A cast to `type`, or `node` itself when it already has that type.
 NodeRef cast_to(const NodeRef &node, ScalarType type);
+// Arithmetic between Python ints (weak int64: +, -, *, **, shifts), which
+// the kernels compute exactly in 64 bits or flag, never wrap.
+bool is_python_int_arithmetic(const ScalarNode &node);
 // Whether `node` is a constant equal to `value` (x ** 2 and x ** 0.5 take NumPy's square and sqrt).
 bool is_constant_equal(const NodeRef &node, double value);
 // `node` with new operands; the same node when they did not change.

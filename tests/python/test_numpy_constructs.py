@@ -166,6 +166,56 @@ def test_bitwise_on_floats_is_refused_as_numpy_does(target, expression, message)
         sejits.elementwise(expression)(x)
 
 
+# ---- the operators' ufuncs (np.add ...) ------------------------------------------
+
+OPERATOR_UFUNCS = {  # each ufunc's call, and the operator it computes as
+    "np.add": (lambda a, b: np.add(a, b), lambda a, b: a + b),
+    "np.subtract": (lambda a, b: np.subtract(a, b), lambda a, b: a - b),
+    "np.multiply": (lambda a, b: np.multiply(a, b), lambda a, b: a * b),
+    "np.divide": (lambda a, b: np.divide(a, b), lambda a, b: a / b),
+    "np.true_divide": (lambda a, b: np.true_divide(a, b), lambda a, b: a / b),
+    "np.floor_divide": (lambda a, b: np.floor_divide(a, b), lambda a, b: a // b),
+    "np.equal": (lambda a, b: np.equal(a, b), lambda a, b: a == b),
+    "np.not_equal": (lambda a, b: np.not_equal(a, b), lambda a, b: a != b),
+    "np.less": (lambda a, b: np.less(a, b), lambda a, b: a < b),
+    "np.less_equal": (lambda a, b: np.less_equal(a, b), lambda a, b: a <= b),
+    "np.greater": (lambda a, b: np.greater(a, b), lambda a, b: a > b),
+    "np.greater_equal": (lambda a, b: np.greater_equal(a, b), lambda a, b: a >= b),
+}
+_operator_ufunc_kernels = {name: sejits.elementwise(call) for name, (call, _) in OPERATOR_UFUNCS.items()}
+
+
+@sejits.elementwise
+def negated_and_kept(a):
+    return np.negative(a) + np.positive(a) * 2
+
+
+@pytest.mark.parametrize("name", OPERATOR_UFUNCS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64, np.uint8], ids=lambda d: np.dtype(d).name)
+def test_the_operators_ufuncs_compute_as_their_operators(target, name, dtype):
+    rng = np.random.default_rng(12)
+    a, b = random_array(dtype, (5, 11), rng), random_array(dtype, (5, 11), rng)
+    b[b == 0] = 1
+    ufunc, operator = OPERATOR_UFUNCS[name]
+    with np.errstate(all="ignore"):
+        expected = ufunc(a, b)
+        assert_same(expected, operator(a, b))  # the reference: the same as the operator in NumPy
+        assert_same(_operator_ufunc_kernels[name](a, b), expected)
+        assert_same(_operator_ufunc_kernels[name](a, 3), ufunc(a, 3))  # a Python int: the array's dtype (NEP 50)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16, np.int64], ids=lambda d: np.dtype(d).name)
+def test_negative_and_positive(target, dtype):
+    a = random_array(dtype, (4, 9), np.random.default_rng(13))
+    assert_same(negated_and_kept(a), np.negative(a) + np.positive(a) * 2)
+
+
+def test_negative_of_bools_is_refused_as_numpy_refuses_it(daemon):
+    with pytest.raises(TypeError):
+        np.negative(np.array([True, False]))
+    assert "booleans have no negative" in refusal(negated_and_kept, (np.array([True, False]),)).details()
+
+
 # ---- casts ---------------------------------------------------------------------
 
 CASTS = {
