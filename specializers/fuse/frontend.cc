@@ -256,28 +256,38 @@ absl::Status FuseFrontend::return_values(const v1::Return &stmt, int line) {
   } else {
     values.push_back(&stmt.value());
   }
+  std::map<const ScalarNode *, Returned> arrays_returned;  // `return y, y`: one array, twice, as in NumPy
   for (const v1::Expr *expr : values) {
     auto value = evaluate(*expr);
     if (!value.ok()) return value.status();
-    if (const Leaf *leaf = view_leaf(*value)) {
-      const int arg = leaf->view.param;
-      const bool whole = arg < nparams() ? is_whole_argument(leaf->view) : is_whole_buffer(leaf->view);
-      if (!whole && arg < nparams()) {
-        return error(line, "returning a view of an argument is not supported by sejits.fuse (it returns new arrays)");
-      }
-      if (!whole) {  // a view of a local array no one else sees: returned as a copy (the same values, dtype and shape)
-        if (absl::Status copied = return_new_array(*value, line); !copied.ok()) return copied;
-        continue;
-      }
-      if (arg < nparams()) {
-        ir_->returns.push_back({-1, arg, false});
-      } else {
-        ir_->outputs[arg - nparams()].returned = true;
-        ir_->returns.push_back({arg - nparams(), -1, false});
-      }
+    if (auto again = arrays_returned.find(value->get()); again != arrays_returned.end()) {
+      ir_->returns.push_back(again->second);
       continue;
     }
-    if (absl::Status returned = return_new_array(*value, line); !returned.ok()) return returned;
+    if (absl::Status returned = return_value(*value, line); !returned.ok()) return returned;
+    if (!dims_of(*value).empty()) {
+      kept_alive_.push_back(*value);  // keeps its address its own while it is a key
+      arrays_returned[value->get()] = ir_->returns.back();
+    }
+  }
+  return absl::OkStatus();
+}
+
+// One returned value: an argument or a local array as it is, or a new array.
+absl::Status FuseFrontend::return_value(const NodeRef &value, int line) {
+  const Leaf *leaf = view_leaf(value);
+  if (leaf == nullptr) return return_new_array(value, line);
+  const int arg = leaf->view.param;
+  const bool whole = arg < nparams() ? is_whole_argument(leaf->view) : is_whole_buffer(leaf->view);
+  if (!whole && arg < nparams()) {
+    return error(line, "returning a view of an argument is not supported by sejits.fuse (it returns new arrays)");
+  }
+  if (!whole) return return_new_array(value, line);  // a view of a local array no one else sees: a copy (same values, dtype, shape)
+  if (arg < nparams()) {
+    ir_->returns.push_back({-1, arg, false});
+  } else {
+    ir_->outputs[arg - nparams()].returned = true;
+    ir_->returns.push_back({arg - nparams(), -1, false});
   }
   return absl::OkStatus();
 }

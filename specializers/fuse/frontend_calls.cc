@@ -127,8 +127,10 @@ absl::StatusOr<NodeRef> FuseFrontend::new_array(const CallOperands &operands, co
   } else {
     value = make_constant(int64_t{name == "ones_like" ? 1 : 0}, ScalarType{DType::kInt64, true}, line);
   }
+  auto converted = ExprFrontend(context_).convert(value, type, line);  // np.full_like(int32 array, 2**40): OverflowError
+  if (!converted.ok()) return converted.status();
   const View &view = ir_->leaves[buffer->param_index].view;
-  add_write(Write{view, view.dims, cast_to(value, type), line, name});
+  add_write(Write{view, view.dims, *converted, line, name});
   ++version_[view.param];
   return new_leaf(ir_->leaves[buffer->param_index], type, line);
 }

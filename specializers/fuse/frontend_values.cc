@@ -1,5 +1,6 @@
 // The front end's values: leaves, dimensions, views, expressions, indexing.
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "specializers/fuse/frontend_walker.h"
@@ -8,6 +9,19 @@ namespace sejits::specializers::fuse {
 namespace {
 
 constexpr char kPlaceholder[] = "__sejits_fuse_";
+
+// a.clip(lo, hi) and a.round(d): NumPy's np.clip(a, lo, hi) and np.round(a, d), written so.
+void as_numpy_function(v1::Call &call) {
+  static const std::set<std::string> kFunctionMethods = {"clip", "round"};
+  v1::Expr &func = *call.mutable_func();
+  if (!func.has_attribute() || func.attribute().value().has_global_ref() || !kFunctionMethods.count(func.attribute().attr())) return;
+  v1::Expr array = func.attribute().value();
+  const std::string name = absl::StrCat("numpy.", func.attribute().attr());
+  func.mutable_global_ref()->set_qualified_name(name);
+  auto *args = call.mutable_args();
+  *args->Add() = std::move(array);
+  for (int k = args->size() - 1; k > 0; --k) args->SwapElements(k, k - 1);
+}
 
 }  // namespace
 
@@ -180,6 +194,7 @@ absl::Status FuseFrontend::hoist_array_operations(v1::Expr &expr, Environment &p
       return error(line, absl::StrCat("the attribute '.", attribute.attr(), "' is not supported by sejits.fuse yet"));
     }
     case v1::Expr::kCall: {
+      as_numpy_function(*expr.mutable_call());
       auto array_call = evaluate_array_call(expr.call(), line);
       if (array_call) return bind(std::move(*array_call));
       auto callee = callee_name(expr.call().func());
@@ -188,7 +203,8 @@ absl::Status FuseFrontend::hoist_array_operations(v1::Expr &expr, Environment &p
         std::string what = func.has_attribute() ? absl::StrCat("the method '.", func.attribute().attr(), "()'") : "this call";
         return error(line, absl::StrCat(what, " is not supported by sejits.fuse yet"));
       }
-      if (!callee->starts_with("numpy.") && *callee != "builtins.abs") {
+      const bool on_numbers = callee->starts_with("math.");  // math.sqrt(dt): numbers only (NumPy arrays raise there)
+      if (!callee->starts_with("numpy.") && *callee != "builtins.abs" && !on_numbers) {
         return error(line, absl::StrCat("'", *callee, "' is not supported by sejits.fuse (on arrays, call NumPy's)"));
       }
       for (v1::Expr &arg : *expr.mutable_call()->mutable_args()) {
@@ -196,6 +212,21 @@ absl::Status FuseFrontend::hoist_array_operations(v1::Expr &expr, Environment &p
       }
       for (v1::Keyword &keyword : *expr.mutable_call()->mutable_keywords()) {
         if (absl::Status status = hoist_array_operations(*keyword.mutable_value(), placeholders); !status.ok()) return status;
+      }
+      if (on_numbers) {
+        std::set<std::string> names;
+        names_read(expr.call(), names);
+        for (const std::string &name : names) {
+          const NodeRef *value = nullptr;
+          if (auto found = placeholders.find(name); found != placeholders.end()) {
+            value = &found->second;
+          } else if (auto bound = environment_.find(name); bound != environment_.end()) {
+            value = &bound->second;
+          }
+          if (value != nullptr && !dims_of(*value).empty()) {
+            return error(line, absl::StrCat("'", *callee, "' of an array ('", name, "'): the math module takes numbers (NumPy raises TypeError)"));
+          }
+        }
       }
       return absl::OkStatus();
     }

@@ -151,6 +151,7 @@ class FuseFrontend {
   // reads only the point being stored (or reads done before the stores).
   bool reads_pointwise(const NodeRef &value, const View &target) const;
   absl::Status store(const View &target, NodeRef value, int line, const std::string &what);
+  absl::Status return_value(const NodeRef &value, int line);
   absl::Status return_new_array(const NodeRef &value, int line);
   absl::Status return_values(const v1::Return &stmt, int line);
   const SpecializationRequest &request_;

@@ -7,6 +7,7 @@ case runs the function and its fused form on identical copies of the inputs;
 whether fuse specializes a case or runs it as written is not asserted
 (except by the memory test, which only a fused loop nest can pass)."""
 
+import math
 import tracemalloc
 import warnings
 
@@ -79,6 +80,37 @@ def test_a_python_int_out_of_the_arrays_range_raises_overflow_error_as_numpy_doe
         quietly(fused(add_300), a.copy())
 
 
+def plus_square_of(x, n):
+    """n * n is Python's exact product: beyond int64 it is NumPy's OverflowError with an int64 array."""
+    return x + n * n
+
+
+def filled_with(x):
+    return np.full_like(x, 2**40), np.full_like(x, 70000, dtype=np.int16)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float64], ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [3, -(2**31), 2**40, 2**64], ids=str)
+def test_python_int_arithmetic_is_exact_or_numpy_s_overflow_error(dtype, n):
+    x = np.arange(6).astype(dtype)
+    try:
+        expected = plus_square_of(x.copy(), n)
+    except OverflowError:
+        with pytest.raises(OverflowError):
+            quietly(fused(plus_square_of), x.copy(), n)
+        return
+    assert_fused_matches(plus_square_of, x, n)
+
+
+def test_full_like_with_a_python_int_the_dtype_cannot_hold_raises_overflow_error():
+    with pytest.raises(OverflowError):
+        filled_with(np.zeros(3, np.int32))
+    with pytest.raises(OverflowError):
+        quietly(fused(filled_with), np.zeros(3, np.int32))
+    with pytest.raises(OverflowError):  # 2**40 fits a float64 array; 70000 does not fit int16
+        quietly(fused(filled_with), np.zeros(3, np.float64))
+
+
 # ---- shapes ------------------------------------------------------------------------
 
 def magnitude_and_row_sums(x):
@@ -102,6 +134,42 @@ def test_max_of_an_empty_array_raises_value_error_as_numpy_does():
         largest(np.zeros((0,)))
     with pytest.raises(ValueError):
         quietly(fused(largest), np.zeros((0,)))
+
+
+# ---- methods that are NumPy functions, the math module on numbers, the operators' ufuncs ----
+
+def clipped_and_rounded(x, lo):
+    return x.clip(lo, 1.0).round(2), np.round(x * 10.0)
+
+
+def decayed(x, t, rate):
+    return x * math.exp(-rate * t) + math.sqrt(2.0) * np.sign(x)
+
+
+def ufunc_forms(a, b):
+    total = np.add(a, np.multiply(b, 2.0))
+    return np.subtract(total, np.divide(a, 3.0)), np.greater_equal(a, b), np.negative(b)
+
+
+def math_of_an_array(x):
+    return math.sqrt(x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_methods_math_and_ufunc_forms(dtype):
+    rng = np.random.default_rng(14)
+    x, y = random_array(dtype, (9, 13), rng), random_array(dtype, (9, 13), rng)
+    for fn, arguments in [(clipped_and_rounded, (x, -0.5)), (decayed, (x, 0.3, 2)), (ufunc_forms, (x, y))]:
+        assert_fused_matches(fn, *arguments)
+        assert "specialized (fuse)" in fused(fn).explain(*arguments), fn.__name__
+
+
+def test_the_math_module_on_an_array_runs_as_written_so_numpy_raises():
+    with pytest.raises(TypeError):
+        math_of_an_array(np.ones(3))
+    with pytest.raises(TypeError):
+        quietly(fused(math_of_an_array), np.ones(3))
+    assert "the math module takes numbers" in fused(math_of_an_array).explain(np.ones(3))
 
 
 # ---- NaN in min and max -----------------------------------------------------------
@@ -395,6 +463,16 @@ def write_out_read_in(out, inp):
 def add_reversed(a, b):
     a += b[::-1]
     return a
+
+
+def doubled_twice(x):
+    y = x * 2
+    return y, y, x, x
+
+
+def test_one_array_returned_twice_is_one_object_as_in_numpy():
+    actual, _, _ = assert_fused_matches(doubled_twice, np.arange(5.0))
+    assert actual[0] is actual[1] and actual[2] is actual[3]
 
 
 @pytest.mark.parametrize("fn", [write_out_read_in, add_reversed], ids=lambda f: f.__name__)
