@@ -1,6 +1,7 @@
 """Test matrices for sejits.sparse: Poisson in 1, 2 and 3 dimensions, a
 random nonsymmetric matrix, one with empty rows and a dense row, a banded
-one, n = 1, and random SPD matrices of a chosen condition number."""
+one, one whose rows take every length the product unrolls, n = 1, and
+random SPD matrices of a chosen condition number."""
 
 import numpy as np
 import scipy.sparse as sp
@@ -40,6 +41,18 @@ def banded(n, bandwidth, seed):
     return sp.diags_array([rng.standard_normal(n - abs(o)) for o in offsets], offsets=offsets, format="csr")
 
 
+def every_row_length(n, seed):
+    """Runs of four rows of each length 0 to 10 (the product sums four rows
+    at a time, unrolled for some common lengths), then rows of random
+    lengths, so that groups of four rows also differ; random columns."""
+    rng = np.random.default_rng(seed)
+    runs = np.repeat(np.arange(11), 4)
+    lengths = np.concatenate([runs, rng.integers(0, 12, n - len(runs))])[:n]
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    indices = np.concatenate([np.sort(rng.choice(n, size=length, replace=False)) for length in lengths])
+    return sp.csr_array((rng.standard_normal(indptr[-1]), indices, indptr), shape=(n, n))
+
+
 def random_spd(n, condition, seed):
     """Q^T D Q + a sparse pattern: an SPD matrix whose eigenvalues spread from 1 to `condition`."""
     rng = np.random.default_rng(seed)
@@ -56,6 +69,7 @@ ALL = {
     "random_nonsymmetric": lambda: random_nonsymmetric(997, 0.01, 1),
     "empty_rows_dense_row": lambda: empty_rows_and_a_dense_row(501, 2),
     "banded": lambda: banded(1009, 5, 3),
+    "every_row_length": lambda: every_row_length(307, 4),
     "n1": lambda: sp.csr_array(np.array([[3.0]])),
 }
 

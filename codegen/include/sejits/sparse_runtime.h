@@ -136,10 +136,50 @@ inline T row_sum(const Csr<T, I> &a, int64_t row, Value value) {
   return sum;
 }
 
-/* store(row, sum) for every row of [begin, end), four rows at a time: one
- * row's sum is a chain of dependent adds (SciPy's order, kept), so four
- * rows' chains interleave over their common length, then each finishes
- * alone; every row's sum is the same as row_sum's, bit for bit. */
+/* Four rows' running sums, each its own chain of dependent adds in SciPy's
+ * order, advanced together so that the chains overlap. */
+template <typename T>
+struct FourSums {
+  int64_t s0, s1, s2, s3;  // where each row's entries start
+  T t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+
+  template <typename I, typename Value>
+  inline void add(const Csr<T, I> &a, int64_t q, Value value) {
+    t0 += a.data[s0 + q] * value((int64_t)a.indices[s0 + q]);
+    t1 += a.data[s1 + q] * value((int64_t)a.indices[s1 + q]);
+    t2 += a.data[s2 + q] * value((int64_t)a.indices[s2 + q]);
+    t3 += a.data[s3 + q] * value((int64_t)a.indices[s3 + q]);
+  }
+};
+
+/* The first L entries of the four rows, unrolled: no loop control. On 2-D
+ * Poisson rows (5 entries) in cache it took a quarter less time per row
+ * than the loop. */
+template <int L, typename T, typename I, typename Value>
+inline void add_first(FourSums<T> &sums, const Csr<T, I> &a, Value value) {
+#pragma GCC unroll 16
+  for (int q = 0; q < L; ++q) sums.add(a, q, value);
+}
+
+/* The first `length` entries of the four rows: the stencil-like lengths
+ * (1-D to 3-D Poisson: 3, 5, 7; 4 on their edges; a 9-point stencil: 9)
+ * unrolled, any other length by the loop. */
+template <typename T, typename I, typename Value>
+inline void add_first(FourSums<T> &sums, const Csr<T, I> &a, int64_t length, Value value) {
+  switch (length) {
+    case 3: return add_first<3>(sums, a, value);
+    case 4: return add_first<4>(sums, a, value);
+    case 5: return add_first<5>(sums, a, value);
+    case 7: return add_first<7>(sums, a, value);
+    case 9: return add_first<9>(sums, a, value);
+    default:
+      for (int64_t q = 0; q < length; ++q) sums.add(a, q, value);
+  }
+}
+
+/* store(row, sum) for every row of [begin, end), four rows at a time
+ * (FourSums) over their common length, then each finishes alone; every
+ * row's sum is the same as row_sum's, bit for bit. */
 template <typename T, typename I, typename Value, typename Store>
 inline void sum_rows(const Csr<T, I> &a, int64_t begin, int64_t end, Value value, Store store) {
   int64_t row = begin;
@@ -147,27 +187,24 @@ inline void sum_rows(const Csr<T, I> &a, int64_t begin, int64_t end, Value value
     const int64_t s0 = a.indptr[row], s1 = a.indptr[row + 1], s2 = a.indptr[row + 2], s3 = a.indptr[row + 3],
                   s4 = a.indptr[row + 4];
     const int64_t common = std::max<int64_t>(0, std::min(std::min(s1 - s0, s2 - s1), std::min(s3 - s2, s4 - s3)));
-    T t0 = 0, t1 = 0, t2 = 0, t3 = 0;
     for (int64_t ahead = s0 + kPrefetchEntries; ahead < s4 + kPrefetchEntries; ahead += 64 / sizeof(T)) {
       __builtin_prefetch(a.data + ahead);
     }
     for (int64_t ahead = s0 + kPrefetchEntries; ahead < s4 + kPrefetchEntries; ahead += 64 / sizeof(I)) {
       __builtin_prefetch(a.indices + ahead);
     }
-    for (int64_t q = 0; q < common; ++q) {
-      t0 += a.data[s0 + q] * value((int64_t)a.indices[s0 + q]);
-      t1 += a.data[s1 + q] * value((int64_t)a.indices[s1 + q]);
-      t2 += a.data[s2 + q] * value((int64_t)a.indices[s2 + q]);
-      t3 += a.data[s3 + q] * value((int64_t)a.indices[s3 + q]);
+    FourSums<T> sums{s0, s1, s2, s3};
+    add_first(sums, a, common, value);
+    if (s4 - s0 != 4 * common) {  // rows of unequal lengths
+      for (int64_t p = s0 + common; p < s1; ++p) sums.t0 += a.data[p] * value((int64_t)a.indices[p]);
+      for (int64_t p = s1 + common; p < s2; ++p) sums.t1 += a.data[p] * value((int64_t)a.indices[p]);
+      for (int64_t p = s2 + common; p < s3; ++p) sums.t2 += a.data[p] * value((int64_t)a.indices[p]);
+      for (int64_t p = s3 + common; p < s4; ++p) sums.t3 += a.data[p] * value((int64_t)a.indices[p]);
     }
-    for (int64_t p = s0 + common; p < s1; ++p) t0 += a.data[p] * value((int64_t)a.indices[p]);
-    for (int64_t p = s1 + common; p < s2; ++p) t1 += a.data[p] * value((int64_t)a.indices[p]);
-    for (int64_t p = s2 + common; p < s3; ++p) t2 += a.data[p] * value((int64_t)a.indices[p]);
-    for (int64_t p = s3 + common; p < s4; ++p) t3 += a.data[p] * value((int64_t)a.indices[p]);
-    store(row, t0);
-    store(row + 1, t1);
-    store(row + 2, t2);
-    store(row + 3, t3);
+    store(row, sums.t0);
+    store(row + 1, sums.t1);
+    store(row + 2, sums.t2);
+    store(row + 3, sums.t3);
   }
   for (; row < end; ++row) store(row, row_sum(a, row, value));
 }
