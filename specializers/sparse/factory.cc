@@ -17,7 +17,7 @@ EntryParam array(std::string name, ParamRole role, DType dtype) { return {std::m
 class SparseSpecializer : public Specializer {
  public:
   std::string name() const override { return sparse::kName; }
-  std::string version() const override { return "sparse-2"; }
+  std::string version() const override { return "sparse-3"; }
 
   absl::StatusOr<std::unique_ptr<DomainIr>> front_end(const SpecializationRequest &request) const override {
     auto ir = sparse::build_sparse_ir(request);

@@ -7,6 +7,9 @@ their definitions). The powers run level by level, and by PA1 over one
 block and over many (blocks forced small), on Poisson 1-D/2-D/3-D, a random
 nonsymmetric matrix, empty rows with a dense row, a banded matrix and n = 1."""
 
+import os
+import subprocess
+import sys
 import time
 import warnings
 
@@ -60,6 +63,28 @@ def test_product_is_bitwise_scipys(native, name, dtype):
     y = ss.operator(A) @ x
     assert y.dtype == dtype
     np.testing.assert_array_equal(y, A @ x)
+
+
+def test_products_larger_than_the_cache_stream_y_with_scipys_bits(daemon):
+    """A y larger than the cache is written with non-temporal stores: in a
+    process told its cache holds 4 KiB, every test matrix's product (float64
+    and float32, int32 and int64 indices) still has SciPy's bits."""
+    script = """
+import numpy as np, sejits, sejits.sparse as ss
+from sparse_matrices import ALL
+sejits.config(fallback="error")
+for name, make in sorted(ALL.items()):
+    for dtype, index in [(np.float64, np.int32), (np.float32, np.int64)]:
+        A = make().astype(dtype)
+        A.indices, A.indptr = A.indices.astype(index), A.indptr.astype(index)
+        x = np.random.default_rng(0).standard_normal(A.shape[1]).astype(dtype)
+        np.testing.assert_array_equal(ss.operator(A) @ x, A @ x, err_msg=name)
+print("same bits")
+"""
+    environment = dict(os.environ, SEJITS_CACHE_BYTES="4K", PYTHONPATH=os.pathsep.join(sys.path))
+    run = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=300,
+                         cwd=os.path.dirname(__file__))
+    assert run.returncode == 0 and run.stdout.strip() == "same bits", run.stderr[-3000:]
 
 
 @pytest.mark.parametrize("name", sorted(ALL))
