@@ -65,6 +65,9 @@ class FuseDispatcher(KernelDispatcher, MethodDescriptor):
         for position in in_out:
             if not args[position].flags.writeable:  # NumPy raises its own error
                 return self._run_fallback(Fallback(f"argument {position} is read-only and the function writes it"), user_args, None)
+            if _may_overlap_itself(args[position]):  # as_strided views: NumPy's buffered updates, not the loops'
+                return self._run_fallback(Fallback(f"argument {position} may reach some elements more than once "
+                                                   "(its strides overlap) and the function writes it"), user_args, None)
         try:
             shapes = np.zeros(SHAPE_SLOTS * outputs + 1, np.int64)
             _call_native(shapes_entry, args, shapes)
@@ -137,6 +140,20 @@ def _refusal(args):
         elif isinstance(value, np.generic) and value.dtype not in _arguments.SUPPORTED_DTYPES:
             return f"argument {position} has dtype {value.dtype}, which sejits.fuse does not compute on"
     return None
+
+
+def _may_overlap_itself(array):
+    """Whether two indices of `array` may reach one element (a view made with
+    as_strided, or a broadcast one): False where, in the order of their
+    strides, each axis steps past everything the axes before it span."""
+    if array.size == 0:
+        return False
+    span = array.itemsize
+    for stride, length in sorted((abs(s), n) for s, n in zip(array.strides, array.shape) if n > 1):
+        if stride < span:
+            return True
+        span += stride * (length - 1)
+    return False
 
 
 def _alias_groups(args):

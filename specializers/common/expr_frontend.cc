@@ -584,6 +584,17 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_constant(const v1::Constant &con
   return error(line, "unknown constant");
 }
 
+NodeRef ExprFrontend::python_int_beside(const NodeRef &value, const NodeRef &array) {
+  if (!value || !array || !value->type.weak || !is_integer(value->type.dtype) || value->op == ScalarOp::kConstant ||
+      array->type.weak || !is_integer(array->type.dtype) || array->type.dtype == value->type.dtype) {
+    return value;
+  }
+  // The inner cast is weak, so its range check asks for the Python code, not
+  // OverflowError; the outer one is the array's own dtype, which later casts keep.
+  NodeRef lenient = make_node(ScalarOp::kCast, ScalarType{array->type.dtype, true}, {value}, value->line);
+  return make_node(ScalarOp::kCast, ScalarType{array->type.dtype, false}, {lenient}, value->line);
+}
+
 absl::StatusOr<NodeRef> ExprFrontend::binary(ScalarOp op, NodeRef left, NodeRef right, int line, bool numpy_function) {
   if (absl::Status size = check_size(line); !size.ok()) return size;
   if (auto folded = fold_python_ints(op, left, right, line); !folded.ok() || *folded) {
@@ -821,7 +832,7 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_call(const v1::Call &call, const
       return make_node(spec.op, ScalarType{DType::kBool, false}, {args[0], args[1]}, line);
     }
     case Builtin::kWhere:
-      return select(args[0], args[1], args[2], line, true);
+      return select(args[0], python_int_beside(args[1], args[2]), python_int_beside(args[2], args[1]), line, true);
     case Builtin::kMaximum:
     case Builtin::kMinimum: {
       const bool maximum = spec.builtin == Builtin::kMaximum;

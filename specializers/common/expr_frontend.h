@@ -113,6 +113,10 @@ class ExprFrontend {
   NodeRef truth(const NodeRef &value, int line);
   absl::StatusOr<NodeRef> invert(const NodeRef &operand, int line, bool numpy_function);
   absl::StatusOr<NodeRef> select(NodeRef condition, NodeRef if_true, NodeRef if_false, int line, bool numpy_function = false);
+  // np.clip's bounds and np.where's branches: a Python int argument beside an
+  // integer array it may not fit. NumPy accepts it there (no OverflowError),
+  // so one the dtype cannot hold runs the Python code (see lower_entry.cc).
+  static NodeRef python_int_beside(const NodeRef &value, const NodeRef &array);
   absl::Status error(int line, const std::string &message) const { return user_error(context_, line, message); }
   absl::Status check_size(int line);
 

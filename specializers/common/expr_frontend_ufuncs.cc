@@ -100,6 +100,14 @@ static NodeRef typed_constant(double value, ScalarType type, int line) {
   return make_constant(static_cast<int64_t>(value), type, line);
 }
 
+// `value` for every element of x (np.isnan of integers, np.signbit of
+// unsigned ones): x == x or x != x, an array of x's shape where x is one,
+// not a lone constant (np.isnan(int array) is an array of False).
+static NodeRef same_for_every_element(bool value, const NodeRef &x, ScalarType type, int line) {
+  if (x->op == ScalarOp::kConstant) return make_constant(value, type, line);
+  return make_node(value ? ScalarOp::kEq : ScalarOp::kNe, type, {x, x}, line);
+}
+
 absl::StatusOr<NodeRef> ExprFrontend::translate_ufunc(const std::string &qualified, const v1::Call &call,
                                                       const Environment &environment, int line) {
   const UfuncSpec &spec = expansions().at(qualified);
@@ -207,7 +215,7 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_ufunc(const std::string &qualifi
     return binary(ScalarOp::kTrueDiv, typed_constant(1, type, line), x, line, true);
   }
   if (name == "isnan" || name == "isinf" || name == "isfinite") {
-    if (!is_float(x->type.dtype)) return make_constant(name == "isfinite", bool_result(x), line);
+    if (!is_float(x->type.dtype)) return same_for_every_element(name == "isfinite", x, bool_result(x), line);
     const NodeRef inf = typed_constant(std::numeric_limits<double>::infinity(), strengthen(x->type), line);
     NodeRef magnitude = make_node(ScalarOp::kAbs, x->type, {x}, line);
     if (name == "isnan") return make_node(ScalarOp::kNe, bool_result(x), {x, x}, line);
@@ -215,7 +223,7 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_ufunc(const std::string &qualifi
   }
   if (name == "signbit") {
     if (!is_float(x->type.dtype)) {
-      if (!is_signed_integer(x->type.dtype)) return make_constant(false, ScalarType{DType::kBool, false}, line);
+      if (!is_signed_integer(x->type.dtype)) return same_for_every_element(false, x, ScalarType{DType::kBool, false}, line);
       return make_node(ScalarOp::kLt, ScalarType{DType::kBool, false}, {x, typed_constant(0, x->type, line)}, line);
     }
     ScalarType type = strengthen(x->type);
@@ -238,12 +246,12 @@ absl::StatusOr<NodeRef> ExprFrontend::translate_ufunc(const std::string &qualifi
     NodeRef value = x;
     if (!args[1] && !args[2]) return fail("give a_min or a_max");
     if (args[1]) {
-      auto clipped = binary(ScalarOp::kMaximum, value, args[1], line, true);
+      auto clipped = binary(ScalarOp::kMaximum, value, python_int_beside(args[1], x), line, true);
       if (!clipped.ok()) return clipped;
       value = *clipped;
     }
     if (args[2]) {
-      auto clipped = binary(ScalarOp::kMinimum, value, args[2], line, true);
+      auto clipped = binary(ScalarOp::kMinimum, value, python_int_beside(args[2], x), line, true);
       if (!clipped.ok()) return clipped;
       value = *clipped;
     }

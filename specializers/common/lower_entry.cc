@@ -64,6 +64,8 @@ cg::ExprPtr serial_call(int output_arg) {
 
 // "sejits-fallback:" asks the client to run the Python code for this call.
 constexpr char kPythonIntFallback[] = "sejits-fallback: Python int arithmetic exceeds 64 bits";
+// np.clip's bounds and np.where's branches take a Python int the array's dtype cannot hold: NumPy decides.
+constexpr char kPythonIntBeyondDtype[] = "sejits-fallback: a Python int argument lies outside the dtype it meets";
 
 void append_python_int_range_checks(const NodeRef &root, std::vector<cg::StmtPtr> &body) {
   for (const NarrowedPythonInt &narrowed : python_int_params_narrowed(root)) {
@@ -78,7 +80,7 @@ void append_python_int_range_checks(const NodeRef &root, std::vector<cg::StmtPtr
       outside = cg::binary(cg::BinaryOp::kLogicalOr, negative, outside);
     }
     cg::StmtPtr fail = narrowed.type.weak
-                           ? fail_statement(kPythonIntFallback)
+                           ? fail_statement(kPythonIntBeyondDtype)
                            : cg::return_stmt(cg::call(cg::Callee::kFailOutOfBounds,
                                                       {cg::var("error"), cg::var("error_len"), value,
                                                        cg::literal(cg::CType::kChar, dtype_name(dtype))}));

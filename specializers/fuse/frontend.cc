@@ -154,6 +154,7 @@ absl::Status FuseFrontend::assign(const v1::Assign &assign, int line) {
     }
     for (int k = 0; k < target.tuple().elts_size(); ++k) {
       if (!target.tuple().elts(k).has_name()) return error(line, "tuple assignment to anything but names is not supported");
+      note_view_binding(target.tuple().elts(k).name().id(), assign.value().tuple().elts(k));
       environment_[target.tuple().elts(k).name().id()] = values[k];
     }
     return absl::OkStatus();
@@ -161,6 +162,7 @@ absl::Status FuseFrontend::assign(const v1::Assign &assign, int line) {
   auto value = evaluate(assign.value());
   if (!value.ok()) return value.status();
   if (target.has_name()) {
+    note_view_binding(target.name().id(), assign.value());
     environment_[target.name().id()] = *value;
     return absl::OkStatus();
   }
@@ -181,6 +183,7 @@ absl::Status FuseFrontend::aug_assign(const v1::AugAssign &aug, int line) {
   if (target.has_name()) {
     auto found = environment_.find(target.name().id());
     if (found == environment_.end()) return error(line, absl::StrCat("name '", target.name().id(), "' is not defined"));
+    if (absl::Status shared = check_no_shared_view(target.name().id(), line); !shared.ok()) return shared;
     const Leaf *alias = view_leaf(found->second);
     if (alias == nullptr) {  // a number, or a computed array nobody else names: a new value in its place
       for (const auto &[name, value] : environment_) {
@@ -224,6 +227,7 @@ absl::StatusOr<View> FuseFrontend::target_view(const v1::Expr &target, int line)
   const v1::Expr *base = &target;
   while (base->has_subscript()) base = &base->subscript().value();
   if (base->has_name()) {
+    if (absl::Status shared = check_no_shared_view(base->name().id(), line); !shared.ok()) return shared;
     auto found = environment_.find(base->name().id());
     if (found != environment_.end() && view_leaf(found->second) == nullptr && !dims_of(found->second).empty()) {
       const NodeRef computed = found->second;
@@ -242,6 +246,40 @@ absl::StatusOr<View> FuseFrontend::target_view(const v1::Expr &target, int line)
     return error(line, "assignment into an array the function computed (not an argument) is not supported by sejits.fuse yet");
   }
   return leaf->view;
+}
+
+void FuseFrontend::note_view_binding(const std::string &name, const v1::Expr &value) {
+  views_of_computed_.erase(name);
+  const v1::Expr *base = &value;
+  while (base->has_subscript() || (base->has_attribute() && base->attribute().attr() == "T")) {
+    base = base->has_subscript() ? &base->subscript().value() : &base->attribute().value();
+  }
+  if (base == &value || !base->has_name()) return;
+  if (auto viewed = views_of_computed_.find(base->name().id()); viewed != views_of_computed_.end()) {
+    views_of_computed_[name] = viewed->second;  // a view of a view
+    return;
+  }
+  auto found = environment_.find(base->name().id());
+  if (found != environment_.end() && view_leaf(found->second) == nullptr && !dims_of(found->second).empty()) {
+    views_of_computed_[name] = found->second;
+  }
+}
+
+absl::Status FuseFrontend::check_no_shared_view(const std::string &name, int line) const {
+  auto bound = environment_.find(name);
+  if (bound == environment_.end()) return absl::OkStatus();
+  if (auto viewed = views_of_computed_.find(name); viewed != views_of_computed_.end() && view_leaf(bound->second) == nullptr) {
+    return error(line, absl::StrCat("'", name, "' is a view of an array the function computed, and is changed in place "
+                                    "(NumPy changes that array too): not supported by sejits.fuse yet"));
+  }
+  for (const auto &[other, base] : views_of_computed_) {
+    auto other_bound = environment_.find(other);
+    if (other != name && base == bound->second && other_bound != environment_.end() && view_leaf(other_bound->second) == nullptr) {
+      return error(line, absl::StrCat("'", name, "' is changed in place while '", other, "' is a view of it "
+                                      "(NumPy changes both): not supported by sejits.fuse yet"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status FuseFrontend::return_values(const v1::Return &stmt, int line) {

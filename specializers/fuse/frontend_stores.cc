@@ -2,6 +2,7 @@
 // semantics while values stay lazy: stale reads, overlapping views,
 // right sides read whole before they are stored.
 #include <algorithm>
+#include <cmath>
 #include <unordered_map>
 
 #include "absl/strings/str_cat.h"
@@ -166,6 +167,7 @@ absl::Status FuseFrontend::store(const View &target, NodeRef value, int line, co
   for (size_t d = 0; d < target.dims.size(); ++d) {
     write.dims.push_back(d < lead ? target.dims[d] : fits_into(value_dims[d - lead], target.dims[d]));
   }
+  if (absl::Status fits = check_python_number_fits(value, array_dtype(target.param), line); !fits.ok()) return fits;
   write.value = cast_to(value, ScalarType{array_dtype(target.param), false});
   // Values named for later that read the target are stored first: they must
   // not see the new contents.
@@ -182,4 +184,27 @@ absl::Status FuseFrontend::store(const View &target, NodeRef value, int line, co
   }
   return absl::OkStatus();
 }
+
+absl::Status FuseFrontend::check_python_number_fits(const NodeRef &value, DType dtype, int line) const {
+  if (!value->type.weak || !is_integer(dtype) || value->type.dtype == DType::kBool) return absl::OkStatus();
+  const std::string refused = absl::StrCat("storing this Python number into an array of ", dtype_name(dtype), ": NumPy ");
+  if (value->op != ScalarOp::kConstant) {
+    if (is_float(value->type.dtype)) return error(line, refused + "converts a Python float as int() does, and checks it");
+    return absl::OkStatus();  // a Python int argument: the kernel checks it fits (lower_entry.cc)
+  }
+  if (const double *number = std::get_if<double>(&value->value)) {
+    if (std::isnan(*number)) return error(line, refused + "raises ValueError (NaN)");
+    const double whole = std::trunc(*number);
+    const bool fits = std::isfinite(whole) && whole >= -9.2e18 && whole <= 1.8e19 &&
+                      (whole < 0 ? int_fits(dtype, static_cast<int64_t>(whole)) : uint_fits(dtype, static_cast<uint64_t>(whole)));
+    if (!fits) return error(line, refused + "raises OverflowError (out of bounds)");
+    return absl::OkStatus();
+  }
+  const bool fits = std::holds_alternative<int64_t>(value->value) ? int_fits(dtype, std::get<int64_t>(value->value))
+                    : std::holds_alternative<uint64_t>(value->value) ? uint_fits(dtype, std::get<uint64_t>(value->value))
+                                                                     : true;
+  if (!fits) return error(line, refused + "raises OverflowError (out of bounds)");
+  return absl::OkStatus();
+}
+
 }  // namespace sejits::specializers::fuse

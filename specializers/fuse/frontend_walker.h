@@ -123,6 +123,11 @@ class FuseFrontend {
   absl::StatusOr<int64_t> integer_value(const v1::Expr &expr, const char *what) const;
   absl::Status assign(const v1::Assign &assign, int line);
   absl::Status aug_assign(const v1::AugAssign &aug, int line);
+  // Views of computed arrays (`b = a * 2; v = b[1:]`): in NumPy v shares b's
+  // memory, so a store through either changes the other. Fused values are
+  // lazy, so such a store is refused (the function runs as written).
+  void note_view_binding(const std::string &name, const v1::Expr &value);
+  absl::Status check_no_shared_view(const std::string &name, int line) const;
   // Where an assignment's target lies: a view of an argument or buffer. A
   // computed local indexed on the left (`x = a * 2; x[0] = 1`) is a new array
   // in NumPy: it is stored in a buffer first, which its names then share.
@@ -151,6 +156,10 @@ class FuseFrontend {
   // reads only the point being stored (or reads done before the stores).
   bool reads_pointwise(const NodeRef &value, const View &target) const;
   absl::Status store(const View &target, NodeRef value, int line, const std::string &what);
+  // A Python number stored into an integer array: NumPy converts it as int()
+  // does and raises where the dtype cannot hold it (OverflowError) or it is
+  // NaN (ValueError); such a store is refused, so that NumPy raises.
+  absl::Status check_python_number_fits(const NodeRef &value, DType dtype, int line) const;
   absl::Status return_value(const NodeRef &value, int line);
   absl::Status return_new_array(const NodeRef &value, int line);
   absl::Status return_values(const v1::Return &stmt, int line);
@@ -168,6 +177,7 @@ class FuseFrontend {
   std::set<const ScalarNode *> numpy_operations_;  // array operations NumPy would run, each a pass
   std::vector<NodeRef> kept_alive_;                // keeps the nodes above from being reused at another address
   int copies_ = 0;                                 // slice assignments: one more pass each in NumPy
+  std::map<std::string, NodeRef> views_of_computed_;  // name -> the computed array (not in a buffer) it is a view of
   std::map<std::string, int> leaf_index_;          // a leaf's key -> its index (intern_leaf)
   NodeRef guard_;                                  // inside `if` branches: when the stores run (null: always)
   int loop_ = -1;                                  // inside a loop over a run-time range: its FuseIr::loops index

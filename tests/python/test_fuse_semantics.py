@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import sejits
-from fuse_snippets import assert_fused_matches, assert_same_value, explain_specialized, fused
+from fuse_snippets import assert_fused_matches, assert_same_value, clone_arguments, explain_specialized, fused
 from reference import ALL_DTYPES, random_array
 
 
@@ -543,3 +543,178 @@ def test_fused_temporaries_do_not_reach_memory():
     assert fused_peak <= result.nbytes + 64 * 1024, f"fused peak {fused_peak} bytes for an output of {result.nbytes}"
     assert numpy_peak > fused_peak, f"NumPy's peak {numpy_peak} is not above the fused one {fused_peak}"
     assert "specialized (fuse)" in fused_four.explain(a, b, c)
+
+
+# ---- found by differential probing -------------------------------------------------
+
+def assert_same_outcome(fn, *arguments):
+    """fn and its fused form on copies of the arguments: the same values and
+    arguments afterwards, or the same exception type, with the arguments
+    left as NumPy leaves them."""
+    try:
+        fn(*clone_arguments(arguments))
+    except (OverflowError, ValueError) as plain:
+        fused_arguments = clone_arguments(arguments)
+        with pytest.raises(type(plain)):
+            quietly(fused(fn), *fused_arguments)
+        numpy_arguments = clone_arguments(arguments)
+        with pytest.raises(type(plain)):
+            fn(*numpy_arguments)
+        assert_same_value(fused_arguments, numpy_arguments, "arguments after the error")
+        return
+    assert_fused_matches(fn, *arguments)
+
+
+def case_id(value):
+    """A parameter's name in test ids: the same in every pytest-xdist worker (no addresses)."""
+    return getattr(value, "__name__", None) or str(value)
+
+
+def non_float_tests(a):
+    return np.isnan(a), np.isinf(a), np.isfinite(a).sum(), np.signbit(a)
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.int32, np.uint64], ids=lambda d: np.dtype(d).name)
+def test_isnan_isfinite_signbit_of_integers_are_arrays_of_the_arguments_shape(dtype):
+    """For integers NumPy's answers are the same for every element, but
+    they are arrays of a's shape (and counts of a's size), not one scalar."""
+    a = random_array(dtype, (3, 7), np.random.default_rng(12))
+    actual, _, _ = assert_fused_matches(non_float_tests, a)
+    assert actual[0].shape == a.shape and actual[2] == a.size
+    explain_specialized(non_float_tests, a)
+
+
+def view_of_computed_updated(a):
+    b = a * 1
+    v = b[1:]
+    v += 10
+    return b
+
+
+def computed_updated_under_its_view(a):
+    b = a * 2
+    u = b[1:]
+    b += 1
+    return u * 1
+
+
+def transposed_computed_row_set(a):
+    b = a + 1
+    w = b.T
+    w[0] += 100
+    return b
+
+
+def reversed_computed_element_set(a):
+    b = a * 3
+    c = b[::-1]
+    c[0] = -1
+    return b, c
+
+
+def view_of_view_updated_in_loop(a):
+    b = a - 1
+    v = b[1:]
+    w = v[::2]
+    for _ in range(3):
+        w += 1
+    return b
+
+
+@pytest.mark.parametrize("fn", [view_of_computed_updated, computed_updated_under_its_view, transposed_computed_row_set,
+                                reversed_computed_element_set, view_of_view_updated_in_loop], ids=lambda f: f.__name__)
+def test_a_view_of_a_computed_array_shares_its_updates(fn):
+    """`v = b[1:]` of a computed b is a view in NumPy: an update through
+    either name changes both (fuse runs these as written)."""
+    a = random_array(np.float64, (4, 5) if fn is transposed_computed_row_set else (9,), np.random.default_rng(13))
+    assert_fused_matches(fn, a)
+
+
+def compared_then_added(a, s):
+    return a > s, a + s
+
+
+def compared_then_maximum(a, s):
+    return a < s, np.maximum(a, s)
+
+
+@pytest.mark.parametrize("fn", [compared_then_added, compared_then_maximum], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("dtype, s", [(np.uint8, -2), (np.int8, 300), (np.uint8, 7)], ids=case_id)
+def test_a_python_int_compared_and_computed_with_keeps_numpys_range_check(fn, dtype, s):
+    """Comparing with a Python int the dtype cannot hold is exact in NumPy,
+    and arithmetic with it is OverflowError: the comparison must not
+    lift the arithmetic's check (it did where the comparison came first)."""
+    assert_same_outcome(fn, random_array(dtype, (11,), np.random.default_rng(14)), s)
+
+
+def clip_below(a, s):
+    return np.clip(a, s, None)
+
+
+def where_positive(a, s):
+    return np.where(a > 0, a, s)
+
+
+@pytest.mark.parametrize("fn", [clip_below, where_positive], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("dtype, s", [(np.uint8, -2), (np.int8, -1000), (np.int8, 200), (np.int16, 5)], ids=case_id)
+def test_clip_and_where_take_python_ints_the_dtype_cannot_hold_as_numpy_does(fn, dtype, s):
+    """np.clip's bounds and np.where's branches accept such a Python int
+    (NumPy gives values where no OverflowError is its own)."""
+    assert_same_outcome(fn, random_array(dtype, (13,), np.random.default_rng(15)), s)
+
+
+def fill_slice(a):
+    a[1:] = 300
+    return a
+
+
+def fill_with_nan(a):
+    a[:] = np.nan
+    return a
+
+
+def fill_with_infinity(a):
+    a[1:] = np.inf
+    return a
+
+
+def fill_with_truncated(a):
+    a[::2] = -1.75
+    return a
+
+
+def fill_with_argument(a, x):
+    a[:] = x
+    return a
+
+
+@pytest.mark.parametrize("fn, dtype", [(fill_slice, np.int8), (fill_slice, np.uint8), (fill_with_nan, np.int32),
+                                       (fill_with_infinity, np.int64), (fill_with_truncated, np.int16),
+                                       (fill_slice, np.int16)], ids=case_id)
+def test_python_numbers_stored_into_integer_arrays_are_converted_as_numpy_does(fn, dtype):
+    """NumPy converts a Python number as int() does: truncated, OverflowError
+    out of the dtype's range, ValueError for NaN; the array is unchanged
+    when it raises."""
+    assert_same_outcome(fn, np.arange(5, dtype=dtype))
+
+
+@pytest.mark.parametrize("x", [float("nan"), 2.5, 1e30, 7, 70000], ids=case_id)
+def test_a_python_number_argument_stored_into_an_integer_array(x):
+    assert_same_outcome(fill_with_argument, np.arange(4, dtype=np.int16), x)
+
+
+def increment_and_sum(w):
+    w += 1
+    return w.sum()
+
+
+def test_an_argument_whose_strides_overlap_is_updated_once_per_element_as_numpy_does():
+    """A view made with as_strided can reach one element from several
+    indices; NumPy's in-place add then follows its own buffering, which
+    fuse leaves to NumPy (it runs the function as written)."""
+    base, fused_base = np.arange(6.0), np.arange(6.0)
+    view = np.lib.stride_tricks.as_strided(base, (3, 3), (8, 8))
+    fused_view = np.lib.stride_tricks.as_strided(fused_base, (3, 3), (8, 8))
+    expected = increment_and_sum(view)
+    assert_same_value(quietly(fused(increment_and_sum), fused_view), expected)
+    assert_same_value(fused_base, base)
