@@ -12,9 +12,9 @@ namespace {
 // Constants compare by bit pattern (NaN equals itself, -0.0 differs from 0.0).
 // Loop variables of different loops differ by loop_id.
 // Weakness is left out: a Python scalar and its NumPy-typed copy of the same
-// dtype are the same value in the generated code. Except for an argument's
-// own node: a Python int argument's range checks (lower_entry.cc) find it
-// by its weakness, which a strong copy taking its place would hide.
+// dtype are the same value in the generated code. Except for a Python int
+// argument's own node: its range checks (lower_entry.cc) find it by its
+// weakness, which a strong copy taking its place would hide.
 using NodeKey =
     std::tuple<int, int32_t, std::vector<const ScalarNode *>, int, std::vector<int64_t>, int, size_t, uint64_t, int>;
 
@@ -31,7 +31,7 @@ NodeKey key_of(const ScalarNode &node, const std::vector<NodeRef> &operands) {
   std::vector<const ScalarNode *> operand_ids;
   for (const auto &operand : operands) operand_ids.push_back(operand.get());
   bool constant = node.op == ScalarOp::kConstant;
-  const bool weak_argument = node.op == ScalarOp::kParam && node.type.weak;
+  const bool weak_argument = node.op == ScalarOp::kParam && node.type.weak && is_integer(node.type.dtype);
   return {static_cast<int>(node.op), static_cast<int32_t>(node.type.dtype) | (weak_argument ? 1 << 16 : 0), operand_ids,
           node.param_index, node.offsets, static_cast<int>(node.math_fn), constant ? node.value.index() : 0,
           constant ? constant_bits(node.value) : 0, node.loop_id};

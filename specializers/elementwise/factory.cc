@@ -20,7 +20,7 @@ namespace {
 class ElementwiseSpecializer : public Specializer {
  public:
   std::string name() const override { return "elementwise"; }
-  std::string version() const override { return "elementwise-12"; }
+  std::string version() const override { return "elementwise-13"; }
 
   absl::StatusOr<std::unique_ptr<DomainIr>> front_end(const SpecializationRequest &request) const override {
     auto ir = elementwise::build_elementwise_ir(request);

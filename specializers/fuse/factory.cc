@@ -20,7 +20,7 @@ class FusePlan : public LoweringPlan {
 class FuseSpecializer : public Specializer {
  public:
   std::string name() const override { return "fuse"; }
-  std::string version() const override { return "fuse-52"; }
+  std::string version() const override { return "fuse-53"; }
 
   absl::StatusOr<std::unique_ptr<DomainIr>> front_end(const SpecializationRequest &request) const override {
     auto ir = fuse::build_fuse_ir(request);

@@ -14,7 +14,7 @@ namespace {
 class ReduceSpecializer : public Specializer {
  public:
   std::string name() const override { return "reduce"; }
-  std::string version() const override { return "reduce-6"; }
+  std::string version() const override { return "reduce-7"; }
 
   absl::StatusOr<std::unique_ptr<DomainIr>> front_end(const SpecializationRequest &request) const override {
     auto ir = reduce::build_reduce_ir(request);

@@ -21,7 +21,7 @@ namespace {
 class StencilSpecializer : public Specializer {
  public:
   std::string name() const override { return "stencil"; }
-  std::string version() const override { return "stencil-14"; }
+  std::string version() const override { return "stencil-15"; }
 
   absl::StatusOr<std::unique_ptr<DomainIr>> front_end(const SpecializationRequest &request) const override {
     auto style = request.params.find("style");
