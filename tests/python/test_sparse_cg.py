@@ -15,6 +15,7 @@ from sparse_matrices import poisson2d, random_spd, shuffled_poisson2d
 
 import sejits
 import sejits.sparse as ss
+from sejits.sparse import _analysis
 
 
 @pytest.fixture
@@ -237,3 +238,133 @@ def test_a_reordered_matrix_whose_values_change_is_solved_with_its_new_values(na
     assert info == 0 and true_residual(A, ours, b) <= 1e-8 * np.linalg.norm(b)
     assert abs(iterations - their_iterations) <= max(1, 0.1 * their_iterations)
     np.testing.assert_allclose(ours, first / 3.0, rtol=1e-6)
+
+
+def unsorted_shuffled_spd(m, seed):
+    """A diagonally dominant SPD matrix on 2-D Poisson's graph, of random
+    off-diagonal values, numbered at random (m * m >= 4096 rows: CG runs it
+    in reverse Cuthill-McKee order), each row's off-diagonal entries stored
+    in random order (the diagonal keeps its slot)."""
+    rng = np.random.default_rng(seed)
+    G = sp.triu(poisson2d(m), k=1).tocsr()
+    G.data = -rng.uniform(0.1, 1.0, G.nnz)
+    G = (G + G.T).tocsr()
+    A = (G + sp.diags_array(1.5 * abs(G).sum(axis=1))).tocsr()
+    perm = rng.permutation(m * m)
+    A = A[perm][:, perm].tocsr()
+    A.sort_indices()
+    for row in range(A.shape[0]):
+        slots = np.arange(A.indptr[row], A.indptr[row + 1])
+        off_diagonal = slots[A.indices[slots] != row]
+        moved = rng.permutation(off_diagonal)
+        A.indices[off_diagonal], A.data[off_diagonal] = A.indices[moved], A.data[moved]
+    A.has_sorted_indices = False  # else A.sort_indices() does nothing
+    return A
+
+
+def assert_solved_as_scipy(A, b, rtol):
+    """info = 0, the true residual under rtol ||b||, and SciPy's solution to
+    the tolerance (A's smallest eigenvalue bounded below by Gershgorin's
+    discs: A is diagonally dominant)."""
+    ours, info = ss.cg(A, b, rtol=rtol)
+    theirs, their_info = spla.cg(A, b, rtol=rtol)
+    assert info == their_info == 0
+    assert true_residual(A, ours, b) <= rtol * np.linalg.norm(b)
+    copy = A.copy()  # A.diagonal() sums duplicates, sorting an unsorted A's indices in place (and renewing its arrays)
+    lambda_min = (2 * copy.diagonal() - abs(copy).sum(axis=1)).min()
+    assert lambda_min > 0
+    assert np.linalg.norm(ours - theirs) <= 2 * rtol * np.linalg.norm(b) / lambda_min
+
+
+def test_cg_sees_indices_sorted_in_place(native, monkeypatch):
+    """A.sort_indices() moves A's entries within its own arrays (A keeps its
+    operator): CG checks once per solve that its reordered pattern is still
+    A's, and analyses A again where it is not; it never claims info = 0
+    with the true residual far above the tolerance."""
+    monkeypatch.setattr(_analysis, "_structures", type(_analysis._structures)())  # no pattern analysed before
+    A = unsorted_shuffled_spd(70, 1)
+    b = np.random.default_rng(2).standard_normal(A.shape[0])
+    assert_solved_as_scipy(A, b, 1e-5)
+    assert "reverse Cuthill-McKee" in ss.operator(A).explain(k=2)
+    operator_before = ss.operator(A)
+    A.sort_indices()
+    assert ss.operator(A) is operator_before and A.has_sorted_indices
+    assert_solved_as_scipy(A, b, 1e-5)
+    assert_solved_as_scipy(A, b, 1e-8)  # a second solve: the new analysis kept
+
+
+def test_cg_on_a_copy_made_before_the_original_sorted_its_indices(native, monkeypatch):
+    """The analysis is shared by pattern: a copy B of A shares the one made
+    with A's arrays, which A.sort_indices() then changes in place. CG on B,
+    never modified, orders B by B's own pattern; A by its sorted one."""
+    monkeypatch.setattr(_analysis, "_structures", type(_analysis._structures)())
+    A = unsorted_shuffled_spd(70, 5)
+    b = np.random.default_rng(6).standard_normal(A.shape[0])
+    ss.operator(A)  # analysed; CG's order not chosen yet
+    B = A.copy()
+    A.sort_indices()
+    assert_solved_as_scipy(B, b, 1e-5)
+    assert_solved_as_scipy(A, b, 1e-5)
+    assert_solved_as_scipy(B, b, 1e-8)
+
+
+def test_a_held_operator_solves_with_values_assigned_to_its_matrix(native):
+    """An operator keeps A's arrays, reordered for CG, between solves; new
+    arrays assigned to A (A.data = ...) replace them, as they do for a
+    fresh operator and for SciPy."""
+    A = shuffled_poisson2d(70, 5)
+    b = np.random.default_rng(2).standard_normal(A.shape[0])
+    op = ss.SparseOperator(A)
+    first, info = ss.cg(op, b, rtol=1e-8)
+    assert info == 0 and op.ordering() is not None
+    A.data = A.data * 3.0
+    ours, info = ss.cg(op, b, rtol=1e-8)
+    assert info == 0 and true_residual(A, ours, b) <= 1e-8 * np.linalg.norm(b)
+    np.testing.assert_allclose(ours, first / 3.0, rtol=1e-6)
+
+
+def test_s_step_cg_estimates_the_spectrum_again_once_the_values_change(native):
+    """s-step CG's Chebyshev basis spans [0, 1.05 lambda_max], lambda_max
+    kept on the operator: after A.data *= 10 (the same arrays) it is
+    estimated again, and CG takes a fresh operator's iterations."""
+    A = poisson2d(40)
+    b = np.random.default_rng(1).standard_normal(A.shape[0])
+    _, info = ss.cg(A, b, rtol=1e-8, s=16)
+    assert info == 0
+    A.data *= 10.0
+    ours, info, iterations = counted(ss.cg, A, b, rtol=1e-8, s=16)
+    _, fresh_info, fresh_iterations = counted(ss.cg, A.copy(), b, rtol=1e-8, s=16)
+    assert info == fresh_info == 0 and true_residual(A, ours, b) <= 1e-8 * np.linalg.norm(b)
+    assert abs(iterations - fresh_iterations) <= 0.1 * fresh_iterations, (iterations, fresh_iterations)
+
+
+def test_a_residual_of_exactly_zero_with_rtol_zero_gives_scipys_nans(native):
+    """rtol = 0 never converges; on diag(1, 2, 1, 2) CG's residual is
+    exactly 0 after two steps, and the next beta is 0 / 0: x all NaN and
+    info = maxiter, as SciPy's NumPy division gives, with no exception and
+    no warning."""
+    A = sp.diags_array([1.0, 2.0, 1.0, 2.0]).tocsr()
+    b = np.ones(4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        theirs, their_info = spla.cg(A, b, rtol=0.0, maxiter=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        ours, info = ss.cg(A, b, rtol=0.0, maxiter=10)
+    assert info == their_info == 10
+    assert np.isnan(theirs).all() and np.isnan(ours).all()
+
+
+def test_maxiter_and_shape_errors_are_scipys_to_the_letter(native):
+    A = poisson2d(10)
+    b = np.ones(A.shape[0])
+    rectangular = sp.random_array((3, 4), density=1.0, format="csr", rng=0)
+    for bad, kind, options in ((A, TypeError, {"maxiter": 5.0}), (rectangular, ValueError, {})):
+        messages = []
+        for solver in (spla.cg, ss.cg):
+            with pytest.raises(kind) as raised:
+                solver(bad, b[:bad.shape[0]], **options)
+            messages.append(str(raised.value))
+        assert messages[0] == messages[1], messages
+    x, info = ss.cg(A, b, rtol=1e-12, maxiter=np.int64(3))
+    assert info == 3

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sparse_matrices import ALL, poisson2d, scipy_powers, shuffled_poisson2d
+from sparse_matrices import ALL, poisson2d, random_nonsymmetric, scipy_powers, shuffled_poisson2d
 
 import sejits
 import sejits.sparse as ss
@@ -349,6 +349,77 @@ def test_repeated_calls_on_one_csr_matrix_reuse_its_analysis_and_read_its_values
     A.indices = A.indices.copy()  # new arrays: analysed again
     assert implicit_operator(A) is not before
     np.testing.assert_array_equal(ss.matrix_powers(A, x, k=3), scipy_powers(A, x, 3))
+
+
+def test_newton_and_chebyshev_bases_of_integers_run_in_float64(native):
+    """Shifts and bounds are real numbers: an integer matrix and vector get
+    the bases' definitions in float64, as a float64 vector does (integer
+    monomial powers stay SciPy's exact integers)."""
+    A = (ALL["banded"]() * 10).astype(np.int64)
+    n = A.shape[0]
+    x = np.arange(n) % 7 - 3
+    shifts = np.linspace(0.5, 2.5, 3)
+    V = ss.matrix_powers(A, x, k=3, basis="newton", shifts=shifts)
+    expected = [x.astype(np.float64)]
+    for j in range(3):
+        expected.append(A @ expected[-1] - shifts[j] * expected[-1])
+    assert V.dtype == np.float64
+    np.testing.assert_array_equal(V, np.array(expected))
+    np.testing.assert_array_equal(V, ss.matrix_powers(A, x.astype(np.float64), k=3, basis="newton", shifts=shifts))
+
+    lmin, lmax = -50.5, 60.5
+    W = ss.matrix_powers(A, x, k=4, basis="chebyshev", bounds=(lmin, lmax))
+    c, h = (lmax + lmin) / 2, (lmax - lmin) / 2
+    B = (A - c * sp.eye_array(n)) / h
+    T = [x.astype(np.float64), B @ x]
+    while len(T) <= 4:
+        T.append(2 * (B @ T[-1]) - T[-2])
+    assert W.dtype == np.float64
+    scale = np.abs(np.array(T)).max(axis=1, keepdims=True) + 1
+    np.testing.assert_allclose(W / scale, np.array(T) / scale, rtol=0, atol=1e-11 * 4**4)
+    small = sp.csr_array(np.array([[2, 1], [0, 3]]))
+    np.testing.assert_array_equal(ss.matrix_powers(small, np.array([1, 1]), k=3, basis="chebyshev", bounds=(0, 3)),
+                                  np.ones((4, 2)))  # (A - 1.5) / 1.5 maps [1, 1] to itself
+    with pytest.warns(ss.SparseNotSupportedWarning, match="integer"):
+        exact = ss.matrix_powers(A, x, k=3)
+    assert exact.dtype == np.int64 and np.array_equal(exact, scipy_powers(A, x, 3))
+
+
+@pytest.mark.parametrize("make", [sp.csr_array, sp.csr_matrix, sp.coo_array])
+def test_a_sparse_operand_gives_scipys_sparse_product(native, make):
+    """op @ X for a scipy.sparse X is what aslinearoperator(A) @ X gives: A @ X, sparse."""
+    from scipy.sparse.linalg import aslinearoperator
+
+    A = make(ALL["random_nonsymmetric"]())
+    X = sp.random_array((A.shape[1], 3), density=0.1, format="csr", rng=1)
+    ours, theirs = ss.operator(A) @ X, aslinearoperator(A) @ X
+    assert type(ours) is type(theirs) and sp.issparse(ours)
+    np.testing.assert_array_equal(ours.toarray(), (A @ X).toarray())
+    assert type(ss.operator(A).matmat(X)) is type(aslinearoperator(A).matmat(X))
+
+
+@pytest.mark.parametrize("dtype,values_live", [(np.float64, True), (np.float64, False), (np.int64, False)])
+def test_an_operator_follows_arrays_assigned_to_its_matrix(native, dtype, values_live):
+    """A held operator (ss.operator(A)'s, or SparseOperator(A), which keeps
+    a float64 copy of integer values) uses A's new arrays once they are
+    assigned (A.data = ..., a new pattern too) after it ran products, as a
+    fresh operator and SciPy do."""
+    from sejits.sparse._operator import SparseOperator
+
+    A = (ALL["banded"]() * 10).astype(dtype)
+    op = SparseOperator(A, values_live=values_live)
+    x = vector(A.shape[0], np.float64)
+    np.testing.assert_array_equal(op @ x, A @ x)
+    A.data = A.data * 3
+    np.testing.assert_array_equal(op @ x, A @ x)
+    np.testing.assert_array_equal(op.powers(x, 3), scipy_powers(A, x, 3))
+    if dtype == np.float64:  # the kernels take A's own arrays: values changed in place are read too
+        A.data *= 2
+        np.testing.assert_array_equal(op @ x, A @ x)
+    other = (random_nonsymmetric(A.shape[0], 0.01, 2) * 10).astype(dtype)
+    A.data, A.indices, A.indptr = other.data, other.indices, other.indptr
+    np.testing.assert_array_equal(op @ x, other @ x)
+    np.testing.assert_array_equal(op.powers(x, 3), scipy_powers(other, x, 3))
 
 
 def tuned(kernel, arrays, call, deadline_seconds=300):

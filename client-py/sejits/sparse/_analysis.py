@@ -1,7 +1,10 @@
 """The analysis of a CSR matrix's structure: data the generated kernels take
 with each call, never compiled in. Made once per operator and cached by a
 digest of the structure (shape, indptr, indices), so that a second operator
-of the same pattern in the process reuses it.
+of the same pattern in the process reuses it. What is made on first use (row
+extents, blocks, the ordering) comes from the calling operator's arrays,
+not from those of the matrix it was first made for: that matrix may have
+changed them in place since (A.sort_indices(), A.eliminate_zeros()).
 
 For the powers kernel (PA1): rows are split into contiguous blocks of about
 equal stored entries; block b owns rows [r0, r1) and computes level j of the
@@ -68,7 +71,9 @@ class PowersPlan:
 class Structure:
     """A square or rectangular CSR pattern's analysis: row extents (the
     lowest and highest column of every row), the blocks' split, and a
-    PowersPlan per k, made on first use."""
+    PowersPlan per k, made on first use from the caller's indptr and
+    indices (an operator's own; None: the arrays this was made from, for
+    callers holding no operator)."""
 
     def __init__(self, shape, indptr, indices):
         self.shape = shape
@@ -81,55 +86,59 @@ class Structure:
         self._plans = {}
         self._lock = threading.Lock()
 
-    def _row_extents(self):
+    def _pattern(self, indptr, indices):
+        return (self._indptr if indptr is None else indptr), (self._indices if indices is None else indices)
+
+    def _row_extents(self, indptr, indices):
         """(lowest column, highest column) of each row, as int64; an empty row's are its own index."""
         if self._extents is None:
             rows = np.arange(self.rows, dtype=np.int64)
             low, high = rows.copy(), rows.copy()
-            starts = self._indptr[:-1].astype(np.int64)
-            filled = np.flatnonzero(np.diff(self._indptr) > 0)
+            starts = indptr[:-1].astype(np.int64)
+            filled = np.flatnonzero(np.diff(indptr) > 0)
             if len(filled):
-                indices = self._indices[:self.entries].astype(np.int64, copy=False)
+                indices = indices[:self.entries].astype(np.int64, copy=False)
                 low[filled] = np.minimum.reduceat(indices, starts[filled])
                 high[filled] = np.maximum.reduceat(indices, starts[filled])
             # A row's ghost zone also holds the row itself (the basis reads V[j] of it).
             self._extents = (np.minimum(low, rows), np.maximum(high, rows))
         return self._extents
 
-    def ordering(self):
+    def ordering(self, indptr=None, indices=None):
         """(an _ordering.Ordering the kernels should run in, or None; the reason)."""
         if self._ordering is None:
             with self._lock:
                 if self._ordering is None:
-                    self._ordering = _ordering.choose_ordering(self.shape, self._indptr, self._indices)
+                    self._ordering = _ordering.choose_ordering(self.shape, *self._pattern(indptr, indices))
         return self._ordering
 
-    def block_bounds(self, threads=None):
+    def block_bounds(self, threads=None, indptr=None):
         """Row bounds of blocks of about equal stored entries: one per thread
         (fewer where a block would hold under MIN_BLOCK_ENTRIES)."""
+        indptr = self._pattern(indptr, None)[0]
         threads = threads or thread_count()
         count = max(1, min(threads, (self.entries + self.rows) // MIN_BLOCK_ENTRIES))
         targets = (np.arange(1, count) * self.entries) // count
-        inner = np.searchsorted(self._indptr[:-1], targets, side="left")
+        inner = np.searchsorted(indptr[:-1], targets, side="left")
         return np.unique(np.concatenate(([0], inner, [self.rows]))).astype(np.int64)
 
-    def powers_plan(self, k):
+    def powers_plan(self, k, indptr=None, indices=None):
         plan = self._plans.get(k)
         if plan is None:
             with self._lock:
-                plan = self._plans.get(k) or self._plan_powers(k)
+                plan = self._plans.get(k) or self._plan_powers(k, *self._pattern(indptr, indices))
                 self._plans[k] = plan
         return plan
 
-    def _plan_powers(self, k):
+    def _plan_powers(self, k, indptr, indices):
         n = self.rows
         empty = np.zeros((0, 4 + 2 * k), dtype=np.int64)
         if self.shape[0] != self.shape[1]:
             return PowersPlan(empty, 1.0, "the matrix is not square")
-        bounds = self.block_bounds()
+        bounds = self.block_bounds(indptr=indptr)
         if len(bounds) <= 2 and k == 1:
             return PowersPlan(empty, 1.0, "k = 1 is one product")
-        low, high = self._row_extents()
+        low, high = self._row_extents(indptr, indices)
         rows = np.arange(n, dtype=np.int64)
         left_span, right_span = rows - low, high - rows
         plan = np.empty((len(bounds) - 1, 4 + 2 * k), dtype=np.int64)
@@ -173,8 +182,21 @@ def structure_of(shape, indptr, indices):
         if found is not None:
             _structures.move_to_end(key)
             return found
-    made = Structure(shape, indptr, indices)
+    return _keep(key, Structure(shape, indptr, indices), replace=False)
+
+
+def fresh_structure(shape, indptr, indices):
+    """A new analysis of this pattern, replacing the cached one: for an
+    operator whose matrix changed its indices in place (A.sort_indices()),
+    so that what was made from its old pattern (the ordering) is not used
+    for it, nor for other matrices of its new one."""
+    return _keep(structure_digest(shape, indptr, indices), Structure(shape, indptr, indices), replace=True)
+
+
+def _keep(key, made, replace):
     with _structures_lock:
+        if replace:
+            _structures[key] = made
         found = _structures.setdefault(key, made)
         _structures.move_to_end(key)
         while len(_structures) > _CACHED:

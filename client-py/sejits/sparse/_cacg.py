@@ -6,8 +6,10 @@ coordinates in Y's span (numbers of size 2s + 1, no pass over n), and one
 recombination x += Y^T x', r = Y^T r', p = Y^T p'.
 
 The basis is Chebyshev on [0, 1.05 lambda_max], lambda_max from a few
-Lanczos steps, cached per operator: bounded on the spectrum of an SPD
-matrix, so that s up to about 10 keeps Y well conditioned in float64.
+Lanczos steps, cached per operator with a fingerprint of A's values (and
+estimated again once they change: A.data *= 10 scales the spectrum):
+bounded on the spectrum of an SPD matrix, so that s up to about 10 keeps Y
+well conditioned in float64.
 Residual replacement: when the recursive residual has fallen by 1e-3 since
 the last replacement, r = b - A x is recomputed (QUDA's reliable updates);
 convergence is always confirmed on the true residual."""
@@ -27,10 +29,12 @@ MAX_STALLED_REPLACEMENTS = 3
 
 def largest_eigenvalue(op, dtype):
     """lambda_max(A) for symmetric A: the largest Ritz value of a few Lanczos
-    steps (a lower bound) padded by SPECTRUM_MARGIN; cached on the operator."""
+    steps (a lower bound) padded by SPECTRUM_MARGIN; cached on the operator
+    for A's values as they are (op.values_fingerprint())."""
+    values = op.values_fingerprint()
     cached = op.cache.get(("lambda_max", dtype))
-    if cached is not None:
-        return cached
+    if cached is not None and cached[0] == values:
+        return cached[1]
     n = op.shape[0]
     v = np.random.default_rng(0).standard_normal(n).astype(dtype)
     v /= _vectors.norm(v)
@@ -48,7 +52,7 @@ def largest_eigenvalue(op, dtype):
         previous, v = v, w / beta
     tridiagonal = np.diag(alphas) + np.diag(betas[:len(alphas) - 1], 1) + np.diag(betas[:len(alphas) - 1], -1)
     estimate = SPECTRUM_MARGIN * float(np.linalg.eigvalsh(tridiagonal)[-1])
-    op.cache[("lambda_max", dtype)] = estimate
+    op.cache[("lambda_max", dtype)] = (values, estimate)
     return estimate
 
 

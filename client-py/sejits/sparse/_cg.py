@@ -12,6 +12,7 @@ attainable accuracy), cg returns info = the iterations run, as SciPy does
 for no convergence, instead of running on to maxiter."""
 
 import functools
+import operator as python_operator
 import warnings
 
 import numpy as np
@@ -71,7 +72,7 @@ def cg(A, b, x0=None, *, rtol=1e-5, atol=0.0, maxiter=None, M=None, callback=Non
         return spla.cg(A, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, M=M, callback=callback)
     op = operator(A)
     if op.shape[0] != op.shape[1]:
-        raise ValueError(f"expected square matrix, but got shape={op.shape}")
+        raise ValueError(f"expected square matrix, but got shape={(op.shape,)}")  # SciPy's text, to the letter
     _, M_op, x, b = _make_system(op.csr, M, x0, b)[:4]
     dtype = op.compute_dtype(x.dtype)
     if dtype is None or x.dtype != dtype:
@@ -82,7 +83,8 @@ def cg(A, b, x0=None, *, rtol=1e-5, atol=0.0, maxiter=None, M=None, callback=Non
     tolerance = _tolerance(rtol, atol, bnorm)
     if bnorm == 0:
         return b, 0
-    maxiter = len(b) * 10 if maxiter is None else int(maxiter)
+    # SciPy runs range(maxiter): maxiter=5.0 is its TypeError.
+    maxiter = len(b) * 10 if maxiter is None else python_operator.index(maxiter)
     steps = AUTO_S if s == "auto" else int(s)
     if steps > 1:
         return _cacg.cg_s_step(op, np.ascontiguousarray(b), x, steps, tolerance, maxiter, callback)
@@ -93,12 +95,17 @@ def _classic(op, M, b, x0, dtype, tolerance, maxiter, callback):
     """Classic CG, one native call per iteration, in the kernels' order of
     the rows (op.to_kernel(..., ordered=True): A's own, or its reordering
     where rows reach far from the diagonal); the callback, the
-    preconditioner and the result see A's order."""
+    preconditioner and the result see A's order. Convergence is confirmed
+    on A as it is at the end, in its own order (live_residual), not on the
+    reordered copy of its values taken at the start."""
+    op.check_ordering()  # once per solve: A.sort_indices() may have moved its entries since the analysis
     arrays = op.arrays(dtype, ordered=True)
     iterate = _kernels.products_kernel().direct("cg_iteration", *arrays)
+    b_outside = np.ascontiguousarray(b, dtype=dtype)
     b, x = op.to_kernel(b, dtype, ordered=True), op.to_kernel(x0, dtype, ordered=True)  # x0 itself if not reordered
     outside = functools.partial(op.from_kernel, ordered=True)
     product = functools.partial(op.kernel_product, dtype=dtype, ordered=True, arrays=arrays)
+    live_residual = lambda: b_outside - op.kernel_product(np.ascontiguousarray(outside(x)), dtype)  # noqa: E731
     r = b - product(x) if x.any() else b.copy()
     p, q = np.zeros_like(r), np.empty_like(r)
     state = np.zeros(4, dtype=np.float64)
@@ -108,7 +115,7 @@ def _classic(op, M, b, x0, dtype, tolerance, maxiter, callback):
     stalled, replaced_at = 0, np.inf
     for iteration in range(maxiter):
         if np.sqrt(rr) < tolerance:
-            true_residual = b - product(x)
+            true_residual = live_residual()
             true_norm = _vectors.norm(true_residual)
             if true_norm <= tolerance:
                 return outside(x), 0
@@ -116,12 +123,13 @@ def _classic(op, M, b, x0, dtype, tolerance, maxiter, callback):
             if stalled >= MAX_STALLED_REPLACEMENTS:  # the true residual will not get there: say so
                 return outside(x), iteration
             replaced_at = true_norm
-            r[...] = true_residual  # the recursive residual drifted: replace it and restart
+            r[...] = op.to_kernel(true_residual, dtype, ordered=True)  # r drifted: replace it and restart
             rr = _vectors.dot(r, r)
             restart = True
         z = op.to_kernel(M.matvec(outside(r)), dtype, ordered=True) if M is not None else r
         rho = _vectors.dot(r, z) if M is not None else rr
-        state[0] = 0.0 if restart else rho / rho_previous
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 is NaN, as in SciPy's (NumPy's) division
+            state[0] = 0.0 if restart else np.float64(rho) / rho_previous
         state[1] = rho
         iterate(*arrays, x, r, z, p, q, state)
         rr, rho_previous, restart = float(state[3]), rho, False

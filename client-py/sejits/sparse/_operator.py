@@ -11,7 +11,8 @@ times a float vector in the float's (float64 for float16 and ints mixed
 with floats, as SciPy's products promote); indices stay int32 where SciPy
 made them so. Complex values, and integer results (an integer matrix times
 an integer vector, exact in SciPy), are not supported: SciPy runs them, with
-a SparseNotSupportedWarning."""
+a SparseNotSupportedWarning (Newton and Chebyshev powers of integers, whose
+shifts and bounds are real numbers, run in float64)."""
 
 import threading
 import time
@@ -23,6 +24,10 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
 from sejits.sparse import _analysis, _bases, _kernels, _ordering, _outputs, _powers_choice, _reference
+
+# Values hashed for values_fingerprint: a few microseconds however large A is.
+VALUES_SAMPLE = 4096
+
 
 class SparseNotSupportedWarning(UserWarning):
     """The operation runs in SciPy, not in a generated kernel (the message says why)."""
@@ -78,6 +83,7 @@ class SparseOperator(LinearOperator):
         dtype = _values_dtype(csr.dtype)
         super().__init__(dtype=csr.dtype if dtype is None else dtype, shape=csr.shape)
         self.csr = csr
+        self._sources = (csr.data, csr.indices, csr.indptr)  # the arrays of A's that _arrays and _products were made of
         self._arrays = {}  # (value dtype, reordered) -> (data, indices, indptr), C-contiguous
         self._products = {}  # (value dtype, reordered) -> the products kernel's "call" (LibraryKernel.direct)
         self.cache = {}  # what solvers learn about A and keep for the next solve (spectrum bounds)
@@ -91,7 +97,53 @@ class SparseOperator(LinearOperator):
 
     def ordering(self):
         """The reordering CG runs in (an _ordering.Ordering), or None: A's own order."""
-        return self.structure.ordering()[0]
+        return self.structure.ordering(self.csr.indptr, self.csr.indices)[0]
+
+    def check_ordering(self):
+        """ordering(), checked once per solve against A's indices as they are
+        now: A.sort_indices() reorders them in place (A keeps its arrays, so
+        its operator is kept), and the reordering's positions would then
+        gather other entries than its pattern says. Where they changed, A is
+        analysed again (a fresh Structure) and the reordered arrays and
+        kernels made from the old pattern are dropped."""
+        self._follow_reassigned_arrays()
+        ordering, csr = self.ordering(), self.csr
+        if ordering is None or ordering.fits(csr.indptr, csr.indices):
+            return ordering
+        self.structure = _analysis.fresh_structure(csr.shape, csr.indptr, csr.indices)
+        for cached in (self._arrays, self._products):
+            for key in [key for key in cached if key[1]]:
+                del cached[key]
+        return self.ordering()
+
+    def _follow_reassigned_arrays(self):
+        """Where A was given new arrays since they were cached (A.data =
+        ..., or indices and indptr: a new pattern, checked and analysed
+        again as a fresh operator's), the cached arrays and kernels are
+        dropped, so that A's new values are used, as a fresh operator and
+        SciPy use them. Values changed in place are read at each call
+        already (the cached arrays are A's own where A's dtype is the
+        kernels')."""
+        csr = self.csr
+        if all(now is cached for now, cached in zip((csr.data, csr.indices, csr.indptr), self._sources)):
+            return
+        if csr.indices is not self._sources[1] or csr.indptr is not self._sources[2]:
+            self.csr = csr = as_csr(csr)
+            self.structure = _analysis.structure_of(csr.shape, csr.indptr, csr.indices)
+            self._products.clear()
+        dtype = _values_dtype(csr.dtype)
+        self.dtype = csr.dtype if dtype is None else dtype
+        self._arrays.clear()
+        self._sources = (csr.data, csr.indices, csr.indptr)
+
+    def values_fingerprint(self):
+        """A's values, cheaply, for what solvers learn from them and keep in
+        `cache` (spectrum bounds): the data array's identity and a hash of
+        VALUES_SAMPLE evenly spaced values (A.data *= 10 changes every one;
+        a change of a few values between the samples goes unnoticed)."""
+        data = self.csr.data[:self.csr.nnz]
+        picked = np.linspace(0, len(data) - 1, min(len(data), VALUES_SAMPLE)).astype(np.intp)
+        return id(self.csr.data), hash(np.ascontiguousarray(data[picked]).tobytes())
 
     def arrays(self, dtype, ordered=False):
         """(data, indices, indptr) the kernels take, with values of `dtype`,
@@ -101,6 +153,7 @@ class SparseOperator(LinearOperator):
         randomly numbered product saves); CG, reordered, pays it once (or,
         where A's values are read at each call, one gather of them per solve:
         the reordered pattern is kept with the analysis)."""
+        self._follow_reassigned_arrays()
         ordering = self.ordering() if ordered else None
         key = (dtype, ordering is not None)
         found = self._arrays.get(key)
@@ -163,6 +216,8 @@ class SparseOperator(LinearOperator):
         return self.kernel_product(np.ascontiguousarray(x, dtype=dtype), dtype)
 
     def _matmat(self, X):
+        if sp.issparse(X):  # a sparse result, as aslinearoperator(A) @ X gives (A.dot(X))
+            return self.csr @ X
         X = np.asarray(X)
         dtype = self.compute_dtype(X.dtype)
         if dtype is None:
@@ -191,6 +246,8 @@ class SparseOperator(LinearOperator):
         if x.shape != (self.shape[0],):
             raise ValueError(f"dimension mismatch: x has shape {x.shape}, the matrix {self.shape}")
         dtype = self.compute_dtype(x.dtype)
+        if dtype is None and basis != "monomial" and np.result_type(self.csr.dtype, x.dtype).kind in "biu":
+            dtype = np.dtype(np.float64)  # real shifts and bounds: as with a float64 x, not truncated to integers
         if dtype is None:
             csr = self._scipy(f"the powers of {self.csr.dtype} with {x.dtype} values (complex or integer)")
             V = np.empty((k + 1, self.shape[0]), dtype=np.result_type(csr.dtype, x.dtype))
@@ -200,9 +257,9 @@ class SparseOperator(LinearOperator):
             return V
         V = self._outputs.empty((k + 1, self.shape[0]), dtype)
         V[0] = x
-        plan = self.structure.powers_plan(k)
+        arrays = self.arrays(dtype)  # first: A's reassigned arrays are analysed again
+        plan = self.structure.powers_plan(k, self.csr.indptr, self.csr.indices)
         ways = self.structure.powers_ways.get((k, basis, dtype))
-        arrays = self.arrays(dtype)
         if ways is None:  # the kernel is resolved (built, or its fallback chosen) before any call is timed
             kernel = _kernels.powers_kernel(k, basis)
             ways = _powers_choice.PowersWays(plan, kernel.direct("call", *arrays),
@@ -218,9 +275,12 @@ class SparseOperator(LinearOperator):
     def explain(self, k=8):
         """How the powers kernel would split this matrix for `k`, and the kernels' own explain()."""
         k = _bases.check_k(k)
-        plan = self.structure.powers_plan(k)
+        self._follow_reassigned_arrays()
+        pattern = (self.csr.indptr, self.csr.indices)
+        plan = self.structure.powers_plan(k, *pattern)
         dtype = _values_dtype(self.csr.dtype)
-        lines = [repr(self), f"  CG's order:  {self.structure.ordering()[1]}", f"  powers (k={k}): {plan.reason}"]
+        lines = [repr(self), f"  CG's order:  {self.structure.ordering(*pattern)[1]}",
+                 f"  powers (k={k}): {plan.reason}"]
         lines += [f"  powers (k={k}, {basis}, {dtype}): {ways.describe()}"
                   for (known_k, basis, dtype), ways in sorted(self.structure.powers_ways.items(), key=str) if known_k == k]
         if dtype is not None:

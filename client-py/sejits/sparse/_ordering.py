@@ -33,7 +33,17 @@ class Ordering:
 
     def reorder_pattern(self, indptr, indices):
         self.indptr, self.indices, self.positions = permute(indptr, indices, self.perm, self.inverse)
+        # A copy of the pattern it was made from: A's indices can change in place (A.sort_indices() keeps the
+        # arrays), and `positions` would then gather other entries than `indices` says (see fits).
+        self.source_indptr, self.source_indices = indptr.copy(), indices[:int(indptr[-1])].copy()
         return self
+
+    def fits(self, indptr, indices):
+        """Whether A's pattern is still the one this reordering was made
+        from: one sequential pass over its indices, once per solve (only
+        reordered matrices pay it)."""
+        return (np.array_equal(indptr, self.source_indptr)
+                and np.array_equal(indices[:int(indptr[-1])], self.source_indices))
 
 
 def mean_reach(indptr, indices, rows, seed=0):

@@ -46,7 +46,8 @@ def cg_iteration(data, indices, indptr, x, r, z, p, q, state, **params):
     beta, rho = state[0], state[1]
     p[...] = z if beta == 0 else z + p.dtype.type(beta) * p
     q[...] = csr(data, indices, indptr, len(p)) @ p
-    alpha = rho / float(np.dot(p.astype(np.float64), q.astype(np.float64)))
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 is NaN, as the native division gives
+        alpha = float(np.float64(rho) / np.dot(p.astype(np.float64), q.astype(np.float64)))
     step = p.dtype.type(alpha)
     x += step * p
     r -= step * q
